@@ -1,0 +1,61 @@
+# profgate: thin wrapper over CMake. Every Debian package the build and the tests need is
+# named here, in DEBIAN_PACKAGES, and nowhere else.
+SHELL := /bin/bash
+
+DEBIAN_PACKAGES := \
+  build-essential cmake pkg-config clang libclang-rt-14-dev \
+  libprotobuf-c-dev protobuf-c-compiler protobuf-compiler \
+  libyaml-dev libjansson-dev libdeflate-dev zlib1g-dev libzstd-dev \
+  libssl-dev libevent-dev libnghttp2-dev libhttp-parser-dev libcurl4-openssl-dev libgrpc-dev \
+  golang-go nodejs npm python3 python3-grpcio python3-protobuf curl gzip procps
+
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+JOBS       ?= $(shell nproc)
+CONFIG     ?= configs/default.yaml
+
+.PHONY: all deps build build-asan run test test-unit test-asan bench clean
+
+all: build
+
+# Installs only the packages that are missing (dpkg-query is the source of truth).
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "deps: all Debian packages present"; fi
+
+$(BUILD)/Makefile: CMakeLists.txt
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+build-asan: deps
+	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DPG_SANITIZE=ON >/dev/null
+	cmake --build $(BUILD_ASAN) -j $(JOBS)
+
+run: build
+	$(BUILD)/profgate --config $(CONFIG)
+
+# The whole suite twice: a release build, then the same suite under ASan+UBSan.
+test: build build-asan
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD_ASAN) && ctest --output-on-failure -j $(JOBS)
+
+test-unit: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-asan: build-asan
+	cd $(BUILD_ASAN) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	bash bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)

@@ -1,0 +1,87 @@
+#!/usr/bin/python3
+"""measure.py PROFGATE WORKDIR PROFILE — timings and peak RSS for `make bench` (stdlib only).
+
+Best of 5 wall-clock runs each of: gzip -dc PROFILE; profgate convert PROFILE x.otlp
+(pprof->OTLP, gunzip included); profgate convert x.otlp back.pb.gz (OTLP->pprof). Peak RSS is
+the child's ru_maxrss from wait4 (max over the runs). MB/s is on the uncompressed pprof size.
+Targets: pprof->OTLP time <= 2x gunzip time; peak RSS <= 3x uncompressed input size.
+Finally checks back.pb.gz against PROFILE with tests/roundtrip/pprofcmp.py (informational).
+"""
+import gzip
+import os
+import subprocess
+import sys
+import time
+
+RUNS = 5
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "roundtrip"))
+
+
+def run_once(cmd, stdout):
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE)
+    err = p.stderr.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    dt = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        raise RuntimeError("%s: exit %d: %s" % (" ".join(cmd), p.returncode, err.decode(errors="replace").strip()))
+    return dt, ru.ru_maxrss * 1024
+
+
+def best_of(cmd):
+    times, rss = [], 0
+    with open(os.devnull, "wb") as null:
+        for _ in range(RUNS):
+            dt, r = run_once(cmd, null)
+            times.append(dt)
+            rss = max(rss, r)
+    return min(times), rss
+
+
+def main(argv):
+    profgate, work, prof = argv[1:4]
+    with open(prof, "rb") as f:
+        comp = f.read()
+    raw = gzip.decompress(comp) if comp[:2] == b"\x1f\x8b" else comp
+    mb = len(raw) / 1e6
+    otlp, back = os.path.join(work, "large.otlp"), os.path.join(work, "large.back.pb.gz")
+    try:
+        import pprofcmp
+        nsamples = pprofcmp.info(prof)["samples"]
+    except Exception as e:  # informational only
+        nsamples = "? (%s)" % e
+    print("input: %s  %.2f MB gzipped, %.2f MB uncompressed, %s samples" % (prof, len(comp) / 1e6, mb, nsamples))
+    rows = []
+    try:
+        rows.append(("gzip -dc", *best_of(["gzip", "-dc", prof])))
+        rows.append(("pprof -> OTLP", *best_of([profgate, "convert", prof, otlp])))
+        rows.append(("OTLP -> pprof", *best_of([profgate, "convert", otlp, back])))
+    except RuntimeError as e:
+        print("bench: %s" % e)
+    print("\n%-16s %10s %10s %12s %14s" % ("step", "best (s)", "MB/s", "peak RSS MB", "RSS / input"))
+    for name, t, rss in rows:
+        print("%-16s %10.3f %10.1f %12.1f %13.2fx" % (name, t, mb / t, rss / 1e6, rss / len(raw)))
+    if len(rows) == 3:
+        g, to_otlp, to_pprof = rows
+        size = os.path.getsize(otlp)
+        print("\nOTLP output: %.2f MB (%.2fx the uncompressed pprof)" % (size / 1e6, size / len(raw)))
+        print("\n%-44s %8s %8s  %s" % ("target", "actual", "limit", "result"))
+        checks = [("pprof->OTLP time / gunzip time", to_otlp[1] / g[1], 2.0),
+                  ("pprof->OTLP peak RSS / uncompressed input", to_otlp[2] / len(raw), 3.0),
+                  ("OTLP->pprof peak RSS / uncompressed input", to_pprof[2] / len(raw), 3.0)]
+        for name, val, lim in checks:
+            print("%-44s %7.2fx %7.1fx  %s" % (name, val, lim, "met" if val <= lim else "NOT MET"))
+        try:
+            t0 = time.perf_counter()
+            diffs = pprofcmp.compare(pprofcmp.load(prof), pprofcmp.load(back), "input", "output")
+            print("\nround trip (pprofcmp, %.0fs): %s" % (time.perf_counter() - t0, "equal" if not diffs else "DIFFERENT"))
+            for d in diffs[:10]:
+                print("    " + d.replace("\n", "\n    "))
+        except Exception as e:
+            print("\nround trip check failed: %s" % e)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

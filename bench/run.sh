@@ -1,0 +1,23 @@
+#!/bin/bash
+# run.sh BUILD_DIR — `make bench`: generates a large real Go heap profile (tests/go/profgen
+# large) and measures gunzip vs `profgate convert` pprof->OTLP and OTLP->pprof (best of 5,
+# MB/s on uncompressed pprof bytes, peak RSS), against the targets. Always exits 0.
+set -uo pipefail
+build="${1:-build}"
+here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/../tests/roundtrip/lib.sh"
+profgate="$build/profgate"
+if [ ! -x "$profgate" ]; then
+  echo "bench: $profgate not found; build first (make build)"; exit 0
+fi
+work="$build/bench/work"
+mkdir -p "$work"
+if ! pg_build_profgen "$build/bench" "$work/profgen"; then
+  echo "bench: could not build tests/go/profgen"; exit 0
+fi
+echo "bench: generating a large real heap profile (runtime/pprof, MemProfileRate=1)"
+if ! "$work/profgen" large "$work/large.pb.gz"; then
+  echo "bench: profgen large failed"; exit 0
+fi
+python3 "$here/measure.py" "$profgate" "$work" "$work/large.pb.gz" || echo "bench: measure.py failed"
+exit 0

@@ -1,0 +1,31 @@
+/* AnyValue helpers: deep hash, deep equality, deep copy into an arena, and resolution of
+ * v1.10 string references (key_strindex / string_value_strindex) into inline strings. */
+#ifndef PG_ANYVALUE_H
+#define PG_ANYVALUE_H
+
+#include <stdint.h>
+
+#include "pipeline/core/otlp.h"
+
+/* Hash of v's content (NULL hashes like an empty value). */
+uint64_t pg_any_hash(const pg_otlp_any *v, uint64_t seed);
+
+/* 1 when a and b hold the same value (NULL equals an empty value), else 0. */
+int pg_any_equal(const pg_otlp_any *a, const pg_otlp_any *b);
+
+/* Deep-copies src into dst (dst's storage is caller's; children go to the arena).
+ * Returns 0 or -1 when the arena is over its cap. */
+int pg_any_copy_into(pg_arena *a, pg_otlp_any *dst, const pg_otlp_any *src);
+
+/* Returns an arena-owned deep copy of src (NULL src gives an empty value), NULL over cap. */
+pg_otlp_any *pg_any_copy(pg_arena *a, const pg_otlp_any *src);
+
+/* Rewrites string references in v (recursively through arrays and kvlists) into inline
+ * strings from strings[0..n). Returns 0, or -1 when an index is out of range or depth
+ * exceeds max_depth. */
+int pg_any_resolve_refs(pg_otlp_any *v, char *const *strings, size_t n, int max_depth);
+
+/* Same for a KeyValue: key_strindex becomes key. */
+int pg_kv_resolve_refs(pg_otlp_kv *kv, char *const *strings, size_t n, int max_depth);
+
+#endif

@@ -1,0 +1,181 @@
+#include "pipeline/core/arena.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PG_ARENA_ALIGN 16u
+#define PG_ARENA_BLOCK (64u * 1024u)
+#define PG_ARENA_BIG (16u * 1024u) /* allocations at least this big get their own block */
+
+/* A block of small allocations, or one big allocation (then used == size). */
+typedef struct block {
+    struct block *next, *prev;
+    size_t size; /* payload bytes */
+    size_t used;
+    int big;
+    int pad_;
+    /* payload follows, aligned */
+} block;
+
+#define BLOCK_HDR ((sizeof(block) + PG_ARENA_ALIGN - 1) & ~(size_t)(PG_ARENA_ALIGN - 1))
+
+struct pg_arena {
+    block *head;   /* every block, newest first */
+    block *small;  /* block small allocations come from */
+    void *last;    /* newest small allocation, for in-place growth */
+    size_t held;   /* bytes held in blocks */
+    size_t limit;  /* 0 = no cap */
+};
+
+static inline size_t align_up(size_t n)
+{
+    return (n + PG_ARENA_ALIGN - 1) & ~(size_t)(PG_ARENA_ALIGN - 1);
+}
+
+static inline unsigned char *payload(block *b)
+{
+    return (unsigned char *)b + BLOCK_HDR;
+}
+
+/* Allocates and links a block of `size` payload bytes; the arena owns it. */
+static block *block_new(pg_arena *a, size_t size, int big)
+{
+    if (size > SIZE_MAX - BLOCK_HDR) return NULL;
+    if (a->limit && (a->held + size > a->limit)) return NULL;
+    block *b = malloc(BLOCK_HDR + size);
+    if (!b) return NULL;
+    b->size = size;
+    b->used = big ? size : 0;
+    b->big = big;
+    b->prev = NULL;
+    b->next = a->head;
+    if (a->head) a->head->prev = b;
+    a->head = b;
+    a->held += size;
+    return b;
+}
+
+/* Returns an empty arena owned by the caller. */
+pg_arena *pg_arena_new(size_t limit)
+{
+    pg_arena *a = calloc(1, sizeof *a);
+    if (a) a->limit = limit;
+    return a;
+}
+
+/* Frees every block and the arena. */
+void pg_arena_free(pg_arena *a)
+{
+    if (!a) return;
+    for (block *b = a->head, *n; b; b = n) {
+        n = b->next;
+        free(b);
+    }
+    free(a);
+}
+
+/* Returns arena-owned memory of n bytes. */
+void *pg_arena_alloc(pg_arena *a, size_t n)
+{
+    if (n == 0) n = 1;
+    if (n >= PG_ARENA_BIG) {
+        block *b = block_new(a, align_up(n), 1);
+        return b ? payload(b) : NULL;
+    }
+    size_t need = align_up(n);
+    block *s = a->small;
+    if (!s || s->size - s->used < need) {
+        s = block_new(a, PG_ARENA_BLOCK, 0);
+        if (!s) return NULL;
+        a->small = s;
+    }
+    void *p = payload(s) + s->used;
+    s->used += need;
+    a->last = p;
+    return p;
+}
+
+/* Returns zeroed arena-owned memory; NULL on overflow or over the cap. */
+void *pg_arena_calloc(pg_arena *a, size_t count, size_t size)
+{
+    if (size && count > SIZE_MAX / size) return NULL;
+    void *p = pg_arena_alloc(a, count * size);
+    if (p) memset(p, 0, count * size);
+    return p;
+}
+
+/* Resizes an arena allocation; the arena keeps owning it. */
+void *pg_arena_realloc(pg_arena *a, void *p, size_t old_n, size_t new_n)
+{
+    if (!p) return pg_arena_alloc(a, new_n);
+    if (new_n <= old_n) return p;
+    if (old_n >= PG_ARENA_BIG) {
+        /* p is the payload of its own big block: resize that block in place. */
+        block *b = (block *)((unsigned char *)p - BLOCK_HDR);
+        size_t sz = align_up(new_n);
+        if (a->limit && a->held - b->size + sz > a->limit) return NULL;
+        block *prev = b->prev, *next = b->next;
+        size_t old_size = b->size;
+        block *nb = realloc(b, BLOCK_HDR + sz);
+        if (!nb) return NULL;
+        nb->size = nb->used = sz;
+        if (prev) prev->next = nb; else a->head = nb;
+        if (next) next->prev = nb;
+        a->held = a->held - old_size + sz;
+        return payload(nb);
+    }
+    block *s = a->small;
+    if (p == a->last && s && new_n < PG_ARENA_BIG) {
+        size_t start = (size_t)((unsigned char *)p - payload(s));
+        if (start + align_up(new_n) <= s->size) {
+            s->used = start + align_up(new_n);
+            return p;
+        }
+    }
+    void *q = pg_arena_alloc(a, new_n);
+    if (q) memcpy(q, p, old_n);
+    return q;
+}
+
+/* Returns an arena-owned NUL-terminated copy of s[0..n). */
+char *pg_arena_strndup(pg_arena *a, const char *s, size_t n)
+{
+    char *d = pg_arena_alloc(a, n + 1);
+    if (!d) return NULL;
+    if (n) memcpy(d, s, n);
+    d[n] = 0;
+    return d;
+}
+
+/* Returns an arena-owned copy of p[0..n). */
+void *pg_arena_memdup(pg_arena *a, const void *p, size_t n)
+{
+    void *d = pg_arena_alloc(a, n);
+    if (d && n) memcpy(d, p, n);
+    return d;
+}
+
+/* Returns the bytes the arena holds. */
+size_t pg_arena_bytes(const pg_arena *a)
+{
+    return a->held;
+}
+
+static void *pb_alloc(void *ctx, size_t n)
+{
+    return pg_arena_alloc(ctx, n);
+}
+
+static void pb_free(void *ctx, void *p)
+{
+    (void)ctx;
+    (void)p;
+}
+
+/* Returns an allocator view of the arena; the arena must outlive its use. */
+ProtobufCAllocator pg_arena_protobuf_allocator(pg_arena *a)
+{
+    ProtobufCAllocator al = {pb_alloc, pb_free, a};
+    return al;
+}

@@ -1,0 +1,41 @@
+/* Arena: one owner for every allocation of a batch. Freeing the arena frees all. */
+#ifndef PG_ARENA_H
+#define PG_ARENA_H
+
+#include <stddef.h>
+#include <protobuf-c/protobuf-c.h>
+
+typedef struct pg_arena pg_arena;
+
+/* Returns a new arena (caller owns; free with pg_arena_free). `limit` caps the bytes the
+ * arena may hold (0 = no cap); an allocation past the cap returns NULL. */
+pg_arena *pg_arena_new(size_t limit);
+
+/* Frees the arena and everything allocated from it. NULL is a no-op. */
+void pg_arena_free(pg_arena *a);
+
+/* Returns `n` bytes aligned to 16, owned by the arena; NULL when over the cap. */
+void *pg_arena_alloc(pg_arena *a, size_t n);
+
+/* Like pg_arena_alloc, zero-filled. */
+void *pg_arena_calloc(pg_arena *a, size_t count, size_t size);
+
+/* Grows (or shrinks) an allocation made from this arena, keeping its first
+ * min(old_n, new_n) bytes. Large blocks are resized in place by realloc; the newest small
+ * allocation grows in place when room remains. Returns NULL when over the cap (the old
+ * allocation stays valid). `p` may be NULL (then old_n must be 0). */
+void *pg_arena_realloc(pg_arena *a, void *p, size_t old_n, size_t new_n);
+
+/* Copies `n` bytes of `s` plus a NUL into the arena; returns the copy or NULL. */
+char *pg_arena_strndup(pg_arena *a, const char *s, size_t n);
+
+/* Copies `n` bytes into the arena; returns the copy or NULL (n == 0 returns a valid ptr). */
+void *pg_arena_memdup(pg_arena *a, const void *p, size_t n);
+
+/* Bytes currently held by the arena (blocks, not the sum of requests). */
+size_t pg_arena_bytes(const pg_arena *a);
+
+/* A protobuf-c allocator that allocates from `a` and never frees (the arena does). */
+ProtobufCAllocator pg_arena_protobuf_allocator(pg_arena *a);
+
+#endif

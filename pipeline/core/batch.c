@@ -1,0 +1,172 @@
+#include "pipeline/core/batch.h"
+#include "pipeline/core/dict.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct pg_batch {
+    pg_arena *arena;
+    pg_otlp_data *data;
+    pg_dict_index *index; /* malloc-owned, lazily built */
+    pg_meta_entry *meta;  /* arena-owned array */
+    size_t n_meta;
+    const char *origin;
+    uint64_t received;
+};
+
+/* Returns a new batch owned by the caller, with an empty dictionary holding its zero
+ * elements. */
+pg_batch *pg_batch_new(size_t arena_limit)
+{
+    pg_batch *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    b->arena = pg_arena_new(arena_limit);
+    if (!b->arena) {
+        free(b);
+        return NULL;
+    }
+    pg_otlp_data *d = pg_otlp_data_new(b->arena);
+    if (!d || !(d->dictionary = pg_otlp_dict_new(b->arena)) ||
+        pg_dict_add_zero_elements(b->arena, d->dictionary)) {
+        pg_batch_free(b);
+        return NULL;
+    }
+    b->data = d;
+    return b;
+}
+
+/* Frees the batch, its arena and its index. */
+void pg_batch_free(pg_batch *b)
+{
+    if (!b) return;
+    pg_dict_index_free(b->index);
+    pg_arena_free(b->arena);
+    free(b);
+}
+
+pg_arena *pg_batch_arena(pg_batch *b)
+{
+    return b->arena;
+}
+
+pg_otlp_data *pg_batch_data(const pg_batch *b)
+{
+    return b->data;
+}
+
+pg_otlp_dict *pg_batch_dict(const pg_batch *b)
+{
+    return b->data->dictionary;
+}
+
+/* Installs a tree built in this batch's arena; indexes over the old tree are dropped. */
+void pg_batch_set_data(pg_batch *b, pg_otlp_data *d)
+{
+    pg_dict_index_free(b->index);
+    b->index = NULL;
+    b->data = d;
+}
+
+pg_dict_index **pg_batch_dict_index(pg_batch *b)
+{
+    return &b->index;
+}
+
+/* Sets key (lower-cased) to value; both copied into the arena. Replaces an existing key. */
+int pg_batch_meta_set(pg_batch *b, const char *key, const char *value)
+{
+    size_t kl = strlen(key);
+    char *k = pg_arena_strndup(b->arena, key, kl);
+    char *v = pg_arena_strndup(b->arena, value, strlen(value));
+    if (!k || !v) return -1;
+    for (size_t i = 0; i < kl; i++) k[i] = (char)tolower((unsigned char)k[i]);
+    for (size_t i = 0; i < b->n_meta; i++)
+        if (strcmp(b->meta[i].key, k) == 0) {
+            b->meta[i].value = v;
+            return 0;
+        }
+    pg_meta_entry *m = pg_arena_realloc(b->arena, b->meta, b->n_meta * sizeof *m,
+                                        (b->n_meta + 1) * sizeof *m);
+    if (!m) return -1;
+    m[b->n_meta].key = k;
+    m[b->n_meta].value = v;
+    b->meta = m;
+    b->n_meta++;
+    return 0;
+}
+
+/* Returns the value for key (case-insensitive), borrowed, or NULL. */
+const char *pg_batch_meta_get(const pg_batch *b, const char *key)
+{
+    for (size_t i = 0; i < b->n_meta; i++)
+        if (strcasecmp(b->meta[i].key, key) == 0) return b->meta[i].value;
+    return NULL;
+}
+
+size_t pg_batch_meta_count(const pg_batch *b)
+{
+    return b->n_meta;
+}
+
+const pg_meta_entry *pg_batch_meta_at(const pg_batch *b, size_t i)
+{
+    return i < b->n_meta ? &b->meta[i] : NULL;
+}
+
+void pg_batch_set_origin(pg_batch *b, const char *component_id, uint64_t received_unix_nano)
+{
+    b->origin = component_id;
+    b->received = received_unix_nano;
+}
+
+const char *pg_batch_origin(const pg_batch *b)
+{
+    return b->origin;
+}
+
+uint64_t pg_batch_received(const pg_batch *b)
+{
+    return b->received;
+}
+
+/* Counts profiles over every resource and scope. */
+size_t pg_batch_profile_count(const pg_batch *b)
+{
+    size_t n = 0;
+    for (size_t r = 0; r < b->data->n_resource_profiles; r++) {
+        const pg_otlp_rprofiles *rp = b->data->resource_profiles[r];
+        for (size_t s = 0; s < rp->n_scope_profiles; s++) n += rp->scope_profiles[s]->n_profiles;
+    }
+    return n;
+}
+
+/* Counts samples over every profile. */
+size_t pg_batch_sample_count(const pg_batch *b)
+{
+    size_t n = 0;
+    for (size_t r = 0; r < b->data->n_resource_profiles; r++) {
+        const pg_otlp_rprofiles *rp = b->data->resource_profiles[r];
+        for (size_t s = 0; s < rp->n_scope_profiles; s++) {
+            const pg_otlp_sprofiles *sp = rp->scope_profiles[s];
+            for (size_t p = 0; p < sp->n_profiles; p++) n += sp->profiles[p]->n_samples;
+        }
+    }
+    return n;
+}
+
+/* Adds a resource with one scope; both arena-owned. */
+pg_otlp_sprofiles *pg_batch_add_scope(pg_batch *b, pg_otlp_rprofiles **rp_out)
+{
+    pg_otlp_rprofiles *rp = pg_otlp_rprofiles_new(b->arena);
+    pg_otlp_sprofiles *sp = pg_otlp_sprofiles_new(b->arena);
+    if (!rp || !sp) return NULL;
+    if (pg_otlp_push(b->arena, (void ***)&rp->scope_profiles, &rp->n_scope_profiles, sp))
+        return NULL;
+    if (pg_otlp_push(b->arena, (void ***)&b->data->resource_profiles,
+                     &b->data->n_resource_profiles, rp))
+        return NULL;
+    if (rp_out) *rp_out = rp;
+    return sp;
+}

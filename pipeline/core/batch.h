@@ -1,0 +1,59 @@
+/* The batch: the unit that flows through the pipeline. One OTLP ProfilesData-shaped value
+ * (dictionary + resource/scope/profile tree) plus metadata, all owned by one arena. */
+#ifndef PG_BATCH_H
+#define PG_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipeline/core/otlp.h"
+
+typedef struct pg_batch pg_batch;
+typedef struct pg_dict_index pg_dict_index;
+
+/* One metadata entry (e.g. a tenant header) carried from receiver to exporter. */
+typedef struct pg_meta_entry {
+    const char *key;   /* lower-case, arena-owned */
+    const char *value; /* arena-owned */
+} pg_meta_entry;
+
+/* Returns a new empty batch whose dictionary holds only the zero elements. `arena_limit`
+ * caps the arena (0 = no cap). Caller owns; free with pg_batch_free. NULL on OOM. */
+pg_batch *pg_batch_new(size_t arena_limit);
+
+/* Frees the batch, its arena and every index built over it. NULL is a no-op. */
+void pg_batch_free(pg_batch *b);
+
+/* Borrowed views; valid until the batch is freed. data->dictionary is never NULL. */
+pg_arena *pg_batch_arena(pg_batch *b);
+pg_otlp_data *pg_batch_data(const pg_batch *b);
+pg_otlp_dict *pg_batch_dict(const pg_batch *b);
+
+/* Replaces the batch's tree with `d` (allocated from this batch's arena), drops every
+ * interning index. Used by decoders that build the tree in place. */
+void pg_batch_set_data(pg_batch *b, pg_otlp_data *d);
+
+/* The interning index over the dictionary (built lazily by pipeline/core/dict.c). */
+pg_dict_index **pg_batch_dict_index(pg_batch *b);
+
+/* Metadata: set (copying key and value into the arena; key lower-cased) and get. */
+int pg_batch_meta_set(pg_batch *b, const char *key, const char *value);
+const char *pg_batch_meta_get(const pg_batch *b, const char *key);
+size_t pg_batch_meta_count(const pg_batch *b);
+const pg_meta_entry *pg_batch_meta_at(const pg_batch *b, size_t i);
+
+/* Receive time (unix ns) and the id of the component that produced the batch (borrowed
+ * static or arena string). */
+void pg_batch_set_origin(pg_batch *b, const char *component_id, uint64_t received_unix_nano);
+const char *pg_batch_origin(const pg_batch *b);
+uint64_t pg_batch_received(const pg_batch *b);
+
+/* Counts over the tree: profiles and samples. */
+size_t pg_batch_profile_count(const pg_batch *b);
+size_t pg_batch_sample_count(const pg_batch *b);
+
+/* Appends an empty ResourceProfiles with one empty ScopeProfiles; returns the scope
+ * (arena-owned) and, if rp_out is non-NULL, the resource. NULL over the arena cap. */
+pg_otlp_sprofiles *pg_batch_add_scope(pg_batch *b, pg_otlp_rprofiles **rp_out);
+
+#endif

@@ -1,0 +1,145 @@
+#include "pipeline/core/decompress.h"
+#include "pipeline/core/err.h"
+
+#include <libdeflate.h>
+#include <string.h>
+#include <zstd.h>
+
+/* Identifies the compression from magic bytes (borrowed). */
+pg_encoding pg_sniff_encoding(const uint8_t *p, size_t n)
+{
+    if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b) return PG_ENC_GZIP;
+    if (n >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd) return PG_ENC_ZSTD;
+    return PG_ENC_NONE;
+}
+
+/* Maps a Content-Encoding token to an encoding. */
+int pg_encoding_from_name(const char *name)
+{
+    if (!name || !*name || strcmp(name, "identity") == 0) return PG_ENC_NONE;
+    if (strcmp(name, "gzip") == 0 || strcmp(name, "x-gzip") == 0) return PG_ENC_GZIP;
+    if (strcmp(name, "zstd") == 0) return PG_ENC_ZSTD;
+    return -1;
+}
+
+/* Inflates one or more gzip members with libdeflate into out. The first guess at the size
+ * is the trailer's ISIZE (untrusted), bounded by max_out; the output grows on demand. */
+static int gunzip(const uint8_t *in, size_t n, size_t max_out, pg_buf *out, char *err,
+                  size_t errlen)
+{
+    struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+    if (!d) return pg_err(err, errlen, PG_ENOMEM, "out of memory (inflate)");
+    int rc = 0;
+    size_t used = 0;
+    size_t produced = 0;
+    while (used < n) {
+        const uint8_t *m = in + used;
+        size_t mn = n - used;
+        if (mn < 18) { rc = pg_err(err, errlen, PG_EINVAL, "truncated gzip stream"); break; }
+        /* Guess the member size from the final trailer (exact for one member). */
+        size_t guess = (size_t)in[n - 4] | (size_t)in[n - 3] << 8 | (size_t)in[n - 2] << 16 |
+                       (size_t)in[n - 1] << 24;
+        if (guess < mn) guess = mn * 4;
+        size_t room = max_out - produced;
+        if (guess > room) guess = room;
+        for (;;) {
+            if (pg_buf_reserve(out, guess + 1)) {
+                rc = pg_err(err, errlen, PG_ENOMEM, "out of memory (inflate %zu bytes)", guess);
+                break;
+            }
+            size_t in_used = 0, got = 0;
+            enum libdeflate_result r = libdeflate_gzip_decompress_ex(
+                d, m, mn, out->data + out->len, guess, &in_used, &got);
+            if (r == LIBDEFLATE_SUCCESS) {
+                out->len += got;
+                produced += got;
+                used += in_used;
+                break;
+            }
+            if (r == LIBDEFLATE_INSUFFICIENT_SPACE) {
+                if (guess >= room) {
+                    rc = pg_err(err, errlen, PG_ELIMIT,
+                                "decompressed size exceeds the limit of %zu bytes", max_out);
+                    break;
+                }
+                guess = guess > room / 2 ? room : guess * 2;
+                continue;
+            }
+            rc = pg_err(err, errlen, PG_EINVAL, "corrupt gzip data");
+            break;
+        }
+        if (rc) break;
+    }
+    libdeflate_free_decompressor(d);
+    return rc;
+}
+
+/* Decompresses a zstd stream (one or more frames) into out with a cap. */
+static int unzstd(const uint8_t *in, size_t n, size_t max_out, pg_buf *out, char *err,
+                  size_t errlen)
+{
+    ZSTD_DStream *ds = ZSTD_createDStream();
+    if (!ds) return pg_err(err, errlen, PG_ENOMEM, "out of memory (zstd)");
+    ZSTD_initDStream(ds);
+    ZSTD_inBuffer ib = {in, n, 0};
+    size_t start = out->len;
+    int rc = 0;
+    size_t last = 1;
+    while (ib.pos < ib.size || last != 0) {
+        if (pg_buf_reserve(out, 65536)) { rc = pg_err(err, errlen, PG_ENOMEM, "out of memory (zstd)"); break; }
+        size_t room = out->cap - out->len;
+        size_t allowed = max_out - (out->len - start);
+        if (room > allowed + 1) room = allowed + 1;
+        ZSTD_outBuffer ob = {out->data + out->len, room, 0};
+        last = ZSTD_decompressStream(ds, &ob, &ib);
+        if (ZSTD_isError(last)) {
+            rc = pg_err(err, errlen, PG_EINVAL, "corrupt zstd data: %s", ZSTD_getErrorName(last));
+            break;
+        }
+        out->len += ob.pos;
+        if (out->len - start > max_out) {
+            rc = pg_err(err, errlen, PG_ELIMIT, "decompressed size exceeds the limit of %zu bytes", max_out);
+            break;
+        }
+        if (ib.pos == ib.size && ob.pos == 0 && last != 0) {
+            rc = pg_err(err, errlen, PG_EINVAL, "truncated zstd stream");
+            break;
+        }
+    }
+    ZSTD_freeDStream(ds);
+    return rc;
+}
+
+/* Dispatches on enc; out is appended to and stays caller-owned. */
+int pg_decompress(pg_encoding enc, const uint8_t *in, size_t n, size_t max_out, pg_buf *out,
+                  char *err, size_t errlen)
+{
+    if (max_out == 0) max_out = SIZE_MAX / 4;
+    switch (enc) {
+    case PG_ENC_GZIP: return gunzip(in, n, max_out, out, err, errlen);
+    case PG_ENC_ZSTD: return unzstd(in, n, max_out, out, err, errlen);
+    default:
+        if (n > max_out)
+            return pg_err(err, errlen, PG_ELIMIT, "size exceeds the limit of %zu bytes", max_out);
+        return pg_buf_append(out, in, n) ? pg_err(err, errlen, PG_ENOMEM, "out of memory") : 0;
+    }
+}
+
+/* Compresses with libdeflate's gzip wrapper into out. */
+int pg_gzip_compress(const uint8_t *in, size_t n, int level, pg_buf *out, char *err,
+                     size_t errlen)
+{
+    struct libdeflate_compressor *c = libdeflate_alloc_compressor(level);
+    if (!c) return pg_err(err, errlen, PG_ENOMEM, "out of memory (deflate)");
+    size_t bound = libdeflate_gzip_compress_bound(c, n);
+    int rc = 0;
+    if (pg_buf_reserve(out, bound)) {
+        rc = pg_err(err, errlen, PG_ENOMEM, "out of memory (deflate)");
+    } else {
+        size_t got = libdeflate_gzip_compress(c, in, n, out->data + out->len, bound);
+        if (!got) rc = pg_err(err, errlen, PG_EIO, "gzip compression failed");
+        out->len += got;
+    }
+    libdeflate_free_compressor(c);
+    return rc;
+}

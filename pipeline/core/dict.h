@@ -1,0 +1,37 @@
+/* Interning into a batch's dictionary: each call returns the index of an equal element,
+ * appending a copy when none exists. Indexes are built lazily over what the tables already
+ * hold, so a decoded batch can be extended too. Returns -1 when the arena is over its cap
+ * or memory runs out. */
+#ifndef PG_DICT_H
+#define PG_DICT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipeline/core/batch.h"
+
+/* Fills an empty dictionary with the zero element of every table (index 0 = "none"). */
+int pg_dict_add_zero_elements(pg_arena *a, pg_otlp_dict *d);
+
+/* Frees an interning index (NULL is a no-op). */
+void pg_dict_index_free(pg_dict_index *ix);
+
+int32_t pg_dict_string(pg_batch *b, const char *s, size_t n);
+int32_t pg_dict_function(pg_batch *b, int32_t name, int32_t system_name, int32_t filename,
+                         int64_t start_line);
+/* Copies m (and its attribute index array). */
+int32_t pg_dict_mapping(pg_batch *b, const pg_otlp_mapping *m);
+/* Copies l (lines and attribute index array). */
+int32_t pg_dict_location(pg_batch *b, const pg_otlp_location *l);
+int32_t pg_dict_stack(pg_batch *b, const int32_t *locations, size_t n);
+/* Copies value deeply. */
+int32_t pg_dict_attr(pg_batch *b, int32_t key, const pg_otlp_any *value, int32_t unit);
+int32_t pg_dict_link(pg_batch *b, const uint8_t *trace_id, size_t trace_len,
+                     const uint8_t *span_id, size_t span_len);
+
+/* Convenience: interns a string attribute / int attribute / bool attribute by key text. */
+int32_t pg_dict_attr_str(pg_batch *b, const char *key, const char *value, size_t value_len);
+int32_t pg_dict_attr_int(pg_batch *b, const char *key, int64_t value, const char *unit);
+int32_t pg_dict_attr_bool(pg_batch *b, const char *key, int value);
+
+#endif

@@ -1,0 +1,55 @@
+/* Protocol-buffers wire format: a bounds-checked reader and a writer into pg_buf. Used by
+ * the pprof codec; the OTLP codec goes through protobuf-c. */
+#ifndef PG_WIRE_H
+#define PG_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipeline/core/buf.h"
+
+enum { PG_WT_VARINT = 0, PG_WT_I64 = 1, PG_WT_LEN = 2, PG_WT_I32 = 5 };
+
+/* A read cursor over borrowed bytes [p, end). */
+typedef struct pg_wire {
+    const uint8_t *p, *end;
+} pg_wire;
+
+static inline pg_wire pg_wire_of(const void *data, size_t len)
+{
+    pg_wire w = {(const uint8_t *)data, (const uint8_t *)data + len};
+    return w;
+}
+
+/* Reads a varint; returns 0, or -1 when truncated or longer than 10 bytes. */
+int pg_wire_varint(pg_wire *r, uint64_t *v);
+
+/* Reads the next tag. Returns 1 with field/wire type set, 0 at the end, -1 when malformed
+ * (bad varint, field 0, field > 2^29-1, wire types 3/4/6/7). */
+int pg_wire_tag(pg_wire *r, uint32_t *field, int *wtype);
+
+/* Reads a length-delimited payload into sub (borrowing r's bytes); -1 when the length
+ * runs past the end. */
+int pg_wire_len(pg_wire *r, pg_wire *sub);
+
+/* Skips a value of the given wire type; -1 when malformed. */
+int pg_wire_skip(pg_wire *r, int wtype);
+
+/* Calls fn(ctx, v) for each varint of a repeated scalar field, packed (wtype LEN) or not
+ * (wtype VARINT). Returns 0, -1 when malformed, or fn's non-zero result. */
+int pg_wire_each_varint(pg_wire *r, int wtype, int (*fn)(void *ctx, uint64_t v), void *ctx);
+
+/* Writers append to b; failures are latched in b->failed. */
+void pg_wire_put_varint(pg_buf *b, uint64_t v);
+void pg_wire_put_tag(pg_buf *b, uint32_t field, int wtype);
+/* Writes field as a varint, skipping zero values (proto3 default). */
+void pg_wire_put_uint(pg_buf *b, uint32_t field, uint64_t v);
+/* Writes a length-delimited field holding bytes p[0..n). */
+void pg_wire_put_bytes(pg_buf *b, uint32_t field, const void *p, size_t n);
+/* Writes a packed repeated varint field (nothing when n == 0). */
+void pg_wire_put_packed_u64(pg_buf *b, uint32_t field, const uint64_t *v, size_t n);
+void pg_wire_put_packed_i64(pg_buf *b, uint32_t field, const int64_t *v, size_t n);
+/* Number of bytes the varint encoding of v takes. */
+size_t pg_wire_varint_size(uint64_t v);
+
+#endif

@@ -1,0 +1,55 @@
+/* OTLP/JSON for whole batches, on top of the descriptor-driven codec in otlp_json.c. */
+#include "pipeline/translate/otlp.h"
+#include "pipeline/translate/otlp_json.h"
+#include "pipeline/core/decompress.h"
+#include "pipeline/core/err.h"
+
+/* Decodes JSON (gzip/zstd sniffed) into b: in place when b is empty, else merged. */
+int pg_otlp_decode_json(pg_batch *b, const uint8_t *data, size_t len,
+                        const pg_decode_limits *lim, char *err, size_t errlen)
+{
+    pg_decode_limits deflim;
+    if (!lim) {
+        pg_decode_limits_default(&deflim);
+        lim = &deflim;
+    }
+    pg_buf raw = {0};
+    pg_encoding enc = pg_sniff_encoding(data, len);
+    int rc = 0;
+    if (enc != PG_ENC_NONE) {
+        if ((rc = pg_decompress(enc, data, len, lim->max_decompressed, &raw, err, errlen))) {
+            pg_err_prefix(err, errlen, "otlp-json");
+            goto out;
+        }
+        data = raw.data;
+        len = raw.len;
+    } else if (lim->max_decompressed && len > lim->max_decompressed) {
+        rc = pg_err(err, errlen, PG_ELIMIT, "otlp-json: %zu bytes exceed the limit of %zu", len,
+                    lim->max_decompressed);
+        goto out;
+    }
+    int empty = pg_batch_data(b)->n_resource_profiles == 0;
+    pg_batch *tmp = empty ? b : pg_batch_new(lim->max_arena);
+    if (!tmp) {
+        rc = pg_err(err, errlen, PG_ENOMEM, "otlp-json: out of memory");
+        goto out;
+    }
+    ProtobufCMessage *m = NULL;
+    rc = pg_otlp_json_decode(&PG_OTLP_DESC(profiles_data), data, len, pg_batch_arena(tmp),
+                             (size_t)lim->max_nesting + 8, &m, err, errlen);
+    if (!rc) rc = pg_otlp_validate(pg_batch_arena(tmp), (pg_otlp_data *)m, lim, err, errlen);
+    if (!rc) {
+        pg_batch_set_data(tmp, (pg_otlp_data *)m);
+        if (tmp != b) rc = pg_batch_merge(b, tmp, err, errlen);
+    }
+    if (tmp != b) pg_batch_free(tmp);
+out:
+    pg_buf_free(&raw);
+    return rc;
+}
+
+/* Encodes the batch's tree as OTLP/JSON (appends to caller-owned out). */
+int pg_otlp_encode_json(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
+{
+    return pg_otlp_json_encode((const ProtobufCMessage *)pg_batch_data(b), out, err, errlen);
+}

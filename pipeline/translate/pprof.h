@@ -1,0 +1,47 @@
+/* The pprof <-> OTLP translator. Nothing else in profgate knows pprof's layout. */
+#ifndef PG_PPROF_H
+#define PG_PPROF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipeline/core/batch.h"
+#include "pipeline/core/buf.h"
+#include "pipeline/translate/limits.h"
+
+/* Decodes one pprof profile (gzip, zstd or plain protobuf) from borrowed bytes and appends
+ * it to batch b as a new ResourceProfiles with one ScopeProfiles holding one Profile per
+ * sample type, default type first (see docs/translation.md). On success *scope_out (if
+ * non-NULL) is the new scope. On error b may hold a partial tree: callers discard b. */
+int pg_pprof_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decode_limits *lim,
+                    pg_otlp_sprofiles **scope_out, char *err, size_t errlen);
+
+/* A set of OTLP profiles that become one pprof profile. */
+typedef struct pg_pprof_group {
+    const pg_otlp_rprofiles *resource;
+    const pg_otlp_sprofiles *scope;
+    const pg_otlp_profile **profiles; /* in pprof sample-type order */
+    size_t n_profiles;
+    int positional;         /* samples correspond one to one by position */
+    int from_pprof;         /* scope carries pprof.scope.* attributes */
+    const char *default_type; /* NULL = unset */
+    int zero_types;         /* one profile standing for a pprof with no sample types */
+} pg_pprof_group;
+
+/* Splits the batch's profiles into pprof groups (arena-free: malloc-owned array, free
+ * with pg_pprof_groups_free). */
+int pg_pprof_plan(const pg_batch *b, pg_pprof_group **groups, size_t *n, char *err,
+                  size_t errlen);
+void pg_pprof_groups_free(pg_pprof_group *groups, size_t n);
+
+typedef struct pg_pprof_encode_opts {
+    int gzip;                   /* gzip the output (as Go writes pprof) */
+    int resource_as_labels;     /* add resource and scope attributes as labels */
+    int links_as_labels;        /* synthesise trace_id/span_id labels from links (default 1) */
+} pg_pprof_encode_opts;
+
+/* Encodes one group of batch b as a pprof profile, appending to out. */
+int pg_pprof_encode(const pg_batch *b, const pg_pprof_group *g, const pg_pprof_encode_opts *o,
+                    pg_buf *out, char *err, size_t errlen);
+
+#endif

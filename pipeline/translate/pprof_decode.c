@@ -1,0 +1,430 @@
+/* pprof -> OTLP: decodes pprof wire bytes straight into a batch's OTLP tree. */
+#include "pipeline/translate/pprof.h"
+#include "pipeline/translate/pprof_internal.h"
+#include "pipeline/translate/semconv.h"
+#include "pipeline/core/decompress.h"
+#include "pipeline/core/dict.h"
+#include "pipeline/core/err.h"
+#include "pipeline/core/wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Growable array of wire slices (malloc-owned). */
+typedef struct slices {
+    pg_wire *v;
+    size_t n, cap;
+} slices;
+
+static int slices_push(slices *s, pg_wire w)
+{
+    if (s->n == s->cap) {
+        size_t c = s->cap ? s->cap * 2 : 64;
+        pg_wire *nv = realloc(s->v, c * sizeof *nv);
+        if (!nv) return -1;
+        s->v = nv;
+        s->cap = c;
+    }
+    s->v[s->n++] = w;
+    return 0;
+}
+
+/* Everything pass 1 learns about the top-level message. */
+typedef struct top {
+    slices strings, sample_types, mappings, locations, functions;
+    pg_wire period_type;
+    int has_period_type;
+    size_t n_samples;
+    int64_t drop_frames, keep_frames, time_nanos, duration_nanos, period, default_type, doc_url;
+    int64_t *comments;
+    size_t n_comments, cap_comments;
+} top;
+
+static void top_free(top *t)
+{
+    free(t->strings.v);
+    free(t->sample_types.v);
+    free(t->mappings.v);
+    free(t->locations.v);
+    free(t->functions.v);
+    free(t->comments);
+}
+
+static int push_comment(void *ctx, uint64_t v)
+{
+    top *t = ctx;
+    if (t->n_comments == t->cap_comments) {
+        size_t c = t->cap_comments ? t->cap_comments * 2 : 8;
+        int64_t *nv = realloc(t->comments, c * sizeof *nv);
+        if (!nv) return PG_ENOMEM;
+        t->comments = nv;
+        t->cap_comments = c;
+    }
+    t->comments[t->n_comments++] = (int64_t)v;
+    return 0;
+}
+
+static int bad_wt(char *err, size_t errlen, const char *msg, uint32_t f, int wt)
+{
+    return pg_err(err, errlen, PG_EINVAL, "pprof: %s field %u has wire type %d", msg, f, wt);
+}
+
+/* Pass 1: slices and scalars of the top-level Profile message (borrows r's bytes). */
+static int scan_top(pg_wire r, top *t, char *err, size_t errlen)
+{
+    uint32_t f;
+    int wt, rc;
+    while ((rc = pg_wire_tag(&r, &f, &wt)) == 1) {
+        pg_wire sub;
+        uint64_t v;
+        slices *dst = NULL;
+        switch (f) {
+        case 1: dst = &t->sample_types; break;
+        case 3: dst = &t->mappings; break;
+        case 4: dst = &t->locations; break;
+        case 5: dst = &t->functions; break;
+        case 6: dst = &t->strings; break;
+        default: break;
+        }
+        if (dst || f == 2 || f == 11) {
+            if (wt != PG_WT_LEN) return bad_wt(err, errlen, "Profile", f, wt);
+            if (pg_wire_len(&r, &sub)) return pg_err(err, errlen, PG_EINVAL, "pprof: truncated field %u", f);
+            if (f == 2) t->n_samples++;
+            else if (f == 11) { t->period_type = sub; t->has_period_type = 1; }
+            else if (slices_push(dst, sub)) return pg_err(err, errlen, PG_ENOMEM, "pprof: out of memory");
+            continue;
+        }
+        if (f == 13) {
+            rc = pg_wire_each_varint(&r, wt, push_comment, t);
+            if (rc) return rc == PG_ENOMEM ? pg_err(err, errlen, rc, "pprof: out of memory")
+                                           : pg_err(err, errlen, PG_EINVAL, "pprof: malformed comment field");
+            continue;
+        }
+        int64_t *scalar = NULL;
+        switch (f) {
+        case 7: scalar = &t->drop_frames; break;
+        case 8: scalar = &t->keep_frames; break;
+        case 9: scalar = &t->time_nanos; break;
+        case 10: scalar = &t->duration_nanos; break;
+        case 12: scalar = &t->period; break;
+        case 14: scalar = &t->default_type; break;
+        case 15: scalar = &t->doc_url; break;
+        default: break;
+        }
+        if (scalar) {
+            if (wt != PG_WT_VARINT) return bad_wt(err, errlen, "Profile", f, wt);
+            if (pg_wire_varint(&r, &v)) return pg_err(err, errlen, PG_EINVAL, "pprof: truncated field %u", f);
+            *scalar = (int64_t)v;
+            continue;
+        }
+        if (pg_wire_skip(&r, wt)) return pg_err(err, errlen, PG_EINVAL, "pprof: truncated unknown field %u", f);
+    }
+    if (rc < 0) return pg_err(err, errlen, PG_EINVAL, "pprof: malformed protobuf (bad tag)");
+    return 0;
+}
+
+/* Reads a ValueType {type=1, unit=2} into two string indices. */
+static int read_value_type(pg_wire r, int64_t *type, int64_t *unit)
+{
+    uint32_t f;
+    int wt, rc;
+    *type = *unit = 0;
+    while ((rc = pg_wire_tag(&r, &f, &wt)) == 1) {
+        uint64_t v;
+        if ((f == 1 || f == 2) && wt == PG_WT_VARINT) {
+            if (pg_wire_varint(&r, &v)) return -1;
+            *(f == 1 ? type : unit) = (int64_t)v;
+        } else if ((f == 1 || f == 2) || pg_wire_skip(&r, wt)) {
+            return -1;
+        }
+    }
+    return rc;
+}
+
+/* Validates the string table and prepares the lazy string map (malloc-owned). */
+static int init_strings(pg_pprof_dec *d, const top *t, char *err, size_t errlen)
+{
+    d->n_strings = t->strings.n;
+    d->strings = t->strings.v;
+    if (d->n_strings && d->strings[0].p != d->strings[0].end)
+        return pg_err(err, errlen, PG_EINVAL, "pprof: string_table[0] must be the empty string");
+    for (size_t i = 0; i < d->n_strings; i++)
+        if (memchr(d->strings[i].p, 0, (size_t)(d->strings[i].end - d->strings[i].p)))
+            return pg_err(err, errlen, PG_EINVAL, "pprof: string_table[%zu] contains a NUL byte", i);
+    d->smap = malloc((d->n_strings ? d->n_strings : 1) * sizeof *d->smap);
+    if (!d->smap) return pg_err(err, errlen, PG_ENOMEM, "pprof: out of memory");
+    for (size_t i = 0; i < d->n_strings; i++) d->smap[i] = -1;
+    return 0;
+}
+
+/* Maps a pprof string index to a dictionary string index, interning on first use. */
+int pg_pprof_dec_str(pg_pprof_dec *d, int64_t i, int32_t *out)
+{
+    if (i == 0) { *out = 0; return 0; }
+    if (i < 0 || (uint64_t)i >= d->n_strings)
+        return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: string index %lld out of range (table has %zu)",
+                      (long long)i, d->n_strings);
+    if (d->smap[i] < 0) {
+        int32_t s = pg_dict_string(d->b, (const char *)d->strings[i].p,
+                                   (size_t)(d->strings[i].end - d->strings[i].p));
+        if (s < 0) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+        d->smap[i] = s;
+    }
+    *out = d->smap[i];
+    return 0;
+}
+
+/* Text of pprof string index i, borrowed from the input. */
+static int str_text(pg_pprof_dec *d, int64_t i, const char **s, size_t *n)
+{
+    if (i == 0) { *s = ""; *n = 0; return 0; }
+    if (i < 0 || (uint64_t)i >= d->n_strings)
+        return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: string index %lld out of range", (long long)i);
+    *s = (const char *)d->strings[i].p;
+    *n = (size_t)(d->strings[i].end - d->strings[i].p);
+    return 0;
+}
+
+/* Registers id -> index in map m, rejecting id 0 and duplicates. */
+static int map_id(pg_pprof_dec *d, pg_u64map *m, const char *what, uint64_t id, int32_t idx)
+{
+    if (id == 0) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: %s with id 0", what);
+    int rc = pg_u64map_put(m, id, (uint32_t)idx);
+    if (rc < 0) return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
+    if (rc == 1) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: duplicate %s id %llu", what, (unsigned long long)id);
+    return 0;
+}
+
+/* Resolves a referenced id (0 = none) through m. */
+int pg_pprof_dec_ref(pg_pprof_dec *d, const pg_u64map *m, const char *what, uint64_t id, int32_t *out)
+{
+    if (id == 0) { *out = 0; return 0; }
+    uint32_t v = pg_u64map_get(m, id);
+    if (v == UINT32_MAX)
+        return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: reference to unknown %s id %llu", what, (unsigned long long)id);
+    *out = (int32_t)v;
+    return 0;
+}
+
+/* Decodes every Function and interns it. */
+static int decode_functions(pg_pprof_dec *d, const slices *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        pg_wire r = s->v[i];
+        uint64_t v[6] = {0};
+        uint32_t f;
+        int wt, rc;
+        while ((rc = pg_wire_tag(&r, &f, &wt)) == 1) {
+            if (f >= 1 && f <= 5) {
+                if (wt != PG_WT_VARINT || pg_wire_varint(&r, &v[f]))
+                    return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed function[%zu] field %u", i, f);
+            } else if (pg_wire_skip(&r, wt)) rc = -1;
+            if (rc < 0) break;
+        }
+        if (rc < 0) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed function[%zu]", i);
+        int32_t name, sys, file;
+        if (pg_pprof_dec_str(d, (int64_t)v[2], &name) || pg_pprof_dec_str(d, (int64_t)v[3], &sys) ||
+            pg_pprof_dec_str(d, (int64_t)v[4], &file))
+            return PG_EINVAL;
+        int32_t idx = pg_dict_function(d->b, name, sys, file, (int64_t)v[5]);
+        if (idx < 0) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+        if (map_id(d, &d->functions, "function", v[1], idx)) return PG_EINVAL;
+    }
+    return 0;
+}
+
+/* Decodes every Mapping; build id and has_* flags become attributes. */
+static int decode_mappings(pg_pprof_dec *d, const slices *s)
+{
+    static const char *const has_keys[4] = {PG_SC_HAS_FUNCTIONS, PG_SC_HAS_FILENAMES,
+                                            PG_SC_HAS_LINE_NUMBERS, PG_SC_HAS_INLINE_FRAMES};
+    for (size_t i = 0; i < s->n; i++) {
+        pg_wire r = s->v[i];
+        uint64_t v[11] = {0};
+        uint32_t f;
+        int wt, rc;
+        while ((rc = pg_wire_tag(&r, &f, &wt)) == 1) {
+            if (f >= 1 && f <= 10) {
+                if (wt != PG_WT_VARINT || pg_wire_varint(&r, &v[f])) { rc = -1; break; }
+            } else if (pg_wire_skip(&r, wt)) { rc = -1; break; }
+        }
+        if (rc < 0) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed mapping[%zu]", i);
+        pg_otlp_mapping m = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__MAPPING__INIT;
+        int32_t attrs[5];
+        size_t na = 0;
+        m.memory_start = v[2];
+        m.memory_limit = v[3];
+        m.file_offset = v[4];
+        if (pg_pprof_dec_str(d, (int64_t)v[5], &m.filename_strindex)) return PG_EINVAL;
+        if (v[6]) {
+            const char *bid = "";
+            size_t bn = 0;
+            if (str_text(d, (int64_t)v[6], &bid, &bn)) return PG_EINVAL;
+            int32_t a = pg_dict_attr_str(d->b, pg_pprof_build_id_key(bid, bn), bid, bn);
+            if (a < 0) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+            attrs[na++] = a;
+        }
+        for (int k = 0; k < 4; k++) {
+            if (!v[7 + k]) continue;
+            int32_t a = pg_dict_attr_bool(d->b, has_keys[k], 1);
+            if (a < 0) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+            attrs[na++] = a;
+        }
+        m.attribute_indices = attrs;
+        m.n_attribute_indices = na;
+        int32_t idx = pg_dict_mapping(d->b, &m);
+        if (idx < 0) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+        if (map_id(d, &d->mappings, "mapping", v[1], idx)) return PG_EINVAL;
+    }
+    return 0;
+}
+
+/* Decodes one Line message into l. */
+static int decode_line(pg_pprof_dec *d, pg_wire r, pg_otlp_line *l)
+{
+    uint64_t v[4] = {0};
+    uint32_t f;
+    int wt, rc;
+    while ((rc = pg_wire_tag(&r, &f, &wt)) == 1) {
+        if (f >= 1 && f <= 3) {
+            if (wt != PG_WT_VARINT || pg_wire_varint(&r, &v[f])) return -1;
+        } else if (pg_wire_skip(&r, wt)) return -1;
+    }
+    if (rc < 0) return -1;
+    if (pg_pprof_dec_ref(d, &d->functions, "function", v[1], &l->function_index)) return -2;
+    l->line = (int64_t)v[2];
+    l->column = (int64_t)v[3];
+    return 0;
+}
+
+/* Decodes every Location, keeping the order of its lines. */
+static int decode_locations(pg_pprof_dec *d, const slices *s)
+{
+    pg_otlp_line *lines = NULL;
+    pg_otlp_line **lptr = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    for (size_t i = 0; i < s->n && !rc; i++) {
+        pg_wire r = s->v[i];
+        uint64_t id = 0, mapping = 0, address = 0, folded = 0;
+        size_t nl = 0;
+        uint32_t f;
+        int wt, t;
+        while (!rc && (t = pg_wire_tag(&r, &f, &wt)) == 1) {
+            uint64_t *dst = f == 1 ? &id : f == 2 ? &mapping : f == 3 ? &address : f == 5 ? &folded : NULL;
+            if (dst) {
+                if (wt != PG_WT_VARINT || pg_wire_varint(&r, dst)) t = -1;
+            } else if (f == 4) {
+                pg_wire lr;
+                if (wt != PG_WT_LEN || pg_wire_len(&r, &lr)) { t = -1; }
+                else {
+                    if (nl == cap) {
+                        size_t nc = cap ? cap * 2 : 8;
+                        pg_otlp_line *nlines = realloc(lines, nc * sizeof *lines);
+                        pg_otlp_line **np = nlines ? realloc(lptr, nc * sizeof *lptr) : NULL;
+                        if (nlines) lines = nlines;
+                        if (!np) { rc = pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory"); break; }
+                        lptr = np;
+                        cap = nc;
+                    }
+                    static const pg_otlp_line init = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LINE__INIT;
+                    lines[nl] = init;
+                    int lr_rc = decode_line(d, lr, &lines[nl]);
+                    if (lr_rc == -2) { rc = PG_EINVAL; break; }
+                    if (lr_rc) t = -1;
+                    nl++;
+                }
+            } else if (pg_wire_skip(&r, wt)) t = -1;
+            if (t < 0) break;
+        }
+        if (rc) break;
+        if (t < 0) { rc = pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed location[%zu]", i); break; }
+        pg_otlp_location l = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LOCATION__INIT;
+        if ((rc = pg_pprof_dec_ref(d, &d->mappings, "mapping", mapping, &l.mapping_index))) break;
+        l.address = address;
+        for (size_t k = 0; k < nl; k++) lptr[k] = &lines[k];
+        l.lines = lptr;
+        l.n_lines = nl;
+        int32_t attr = 0;
+        if (folded) {
+            if ((attr = pg_dict_attr_bool(d->b, PG_SC_IS_FOLDED, 1)) < 0) {
+                rc = pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+                break;
+            }
+            l.attribute_indices = &attr;
+            l.n_attribute_indices = 1;
+        }
+        int32_t idx = pg_dict_location(d->b, &l);
+        if (idx < 0) { rc = pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached"); break; }
+        rc = map_id(d, &d->locations, "location", id, idx);
+    }
+    free(lines);
+    free(lptr);
+    return rc;
+}
+
+/* Top-level: decompress, scan, build tables, samples, then profiles. */
+int pg_pprof_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decode_limits *lim,
+                    pg_otlp_sprofiles **scope_out, char *err, size_t errlen)
+{
+    pg_decode_limits deflim;
+    if (err && errlen) err[0] = 0;
+    if (!lim) { pg_decode_limits_default(&deflim); lim = &deflim; }
+    pg_buf raw = {0};
+    pg_encoding enc = pg_sniff_encoding(data, len);
+    if (enc != PG_ENC_NONE) {
+        int rc = pg_decompress(enc, data, len, lim->max_decompressed, &raw, err, errlen);
+        if (rc) {
+            pg_err_prefix(err, errlen, "pprof");
+            pg_buf_free(&raw);
+            return rc;
+        }
+        data = raw.data;
+        len = raw.len;
+    } else if (lim->max_decompressed && len > lim->max_decompressed) {
+        return pg_err(err, errlen, PG_ELIMIT, "pprof: %zu bytes exceed the limit of %zu", len, lim->max_decompressed);
+    }
+    top t = {0};
+    pg_pprof_dec d = {.b = b, .lim = lim, .err = err, .errlen = errlen};
+    int rc = scan_top(pg_wire_of(data, len), &t, err, errlen);
+    if (!rc && lim->max_samples && t.n_samples > lim->max_samples)
+        rc = pg_err(err, errlen, PG_ELIMIT, "pprof: %zu samples exceed the limit of %zu", t.n_samples, lim->max_samples);
+    if (!rc) rc = init_strings(&d, &t, err, errlen);
+    if (!rc) rc = decode_functions(&d, &t.functions);
+    if (!rc) rc = decode_mappings(&d, &t.mappings);
+    if (!rc) rc = decode_locations(&d, &t.locations);
+    if (!rc) {
+        pg_pprof_header h = {
+            .sample_types = t.sample_types.v, .n_sample_types = t.sample_types.n,
+            .period_type = t.has_period_type ? &t.period_type : NULL,
+            .n_samples = t.n_samples, .drop_frames = t.drop_frames, .keep_frames = t.keep_frames,
+            .time_nanos = t.time_nanos, .duration_nanos = t.duration_nanos, .period = t.period,
+            .default_type = t.default_type, .doc_url = t.doc_url, .comments = t.comments,
+            .n_comments = t.n_comments,
+        };
+        rc = pg_pprof_build_profiles(&d, &h, pg_wire_of(data, len), scope_out);
+    }
+    top_free(&t);
+    free(d.smap);
+    pg_u64map_free(&d.functions);
+    pg_u64map_free(&d.mappings);
+    pg_u64map_free(&d.locations);
+    pg_buf_free(&raw);
+    return rc;
+}
+
+/* Reads a ValueType slice into interned strings (exported for the profile builder). */
+int pg_pprof_dec_value_type(pg_pprof_dec *d, pg_wire r, int32_t *type, int32_t *unit)
+{
+    int64_t ti, ui;
+    if (read_value_type(r, &ti, &ui) < 0)
+        return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed ValueType");
+    if (pg_pprof_dec_str(d, ti, type) || pg_pprof_dec_str(d, ui, unit)) return PG_EINVAL;
+    return 0;
+}
+
+/* Borrowed text of a pprof string index. */
+int pg_pprof_dec_text(pg_pprof_dec *d, int64_t i, const char **s, size_t *n)
+{
+    return str_text(d, i, s, n);
+}

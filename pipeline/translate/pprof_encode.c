@@ -1,0 +1,369 @@
+/* OTLP -> pprof, step 2: writes one planned group as a pprof Profile message. */
+#include "pipeline/translate/pprof_enc_internal.h"
+#include "pipeline/translate/semconv.h"
+#include "pipeline/core/decompress.h"
+#include "pipeline/core/err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct enc {
+    const pg_otlp_dict *d;
+    const pg_pprof_group *g;
+    const pg_pprof_encode_opts *o;
+    pg_strtab st;
+    uint64_t *loc_id, *map_id, *fn_id; /* dictionary index -> pprof id (0 = unused) */
+    pg_labels labels;
+    pg_labels extra; /* resource / scope / profile labels added to every sample */
+    pg_buf body;     /* samples, written as they are produced */
+    pg_buf tmp;
+    int64_t *vals;
+    uint64_t *locs;
+    size_t cap_locs;
+} enc;
+
+static const char *attr_key(const pg_otlp_dict *d, int32_t a)
+{
+    return d->string_table[d->attribute_table[a]->key_strindex];
+}
+
+/* Finds attribute `key` among indices ix[0..n); NULL when absent. */
+static const pg_otlp_attr *find_attr(const pg_otlp_dict *d, const int32_t *ix, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(attr_key(d, ix[i]), key) == 0) return d->attribute_table[ix[i]];
+    return NULL;
+}
+
+static int attr_true(const pg_otlp_attr *a)
+{
+    return a && a->value && a->value->value_case == PG_ANY_BOOL && a->value->bool_value;
+}
+
+/* Marks the locations, mappings and functions the group's samples use, and numbers them
+ * 1..n in dictionary order. */
+static int assign_ids(enc *e)
+{
+    const pg_otlp_dict *d = e->d;
+    e->loc_id = calloc(d->n_location_table, sizeof *e->loc_id);
+    e->map_id = calloc(d->n_mapping_table, sizeof *e->map_id);
+    e->fn_id = calloc(d->n_function_table, sizeof *e->fn_id);
+    if (!e->loc_id || !e->map_id || !e->fn_id) return -1;
+    for (size_t k = 0; k < e->g->n_profiles; k++) {
+        const pg_otlp_profile *p = e->g->profiles[k];
+        for (size_t i = 0; i < p->n_samples; i++) {
+            const pg_otlp_stack *s = d->stack_table[p->samples[i]->stack_index];
+            for (size_t j = 0; j < s->n_location_indices; j++) e->loc_id[s->location_indices[j]] = 1;
+        }
+    }
+    uint64_t next = 1;
+    for (size_t i = 1; i < d->n_location_table; i++) {
+        if (!e->loc_id[i]) continue;
+        e->loc_id[i] = next++;
+        const pg_otlp_location *l = d->location_table[i];
+        if (l->mapping_index) e->map_id[l->mapping_index] = 1;
+        for (size_t j = 0; j < l->n_lines; j++)
+            if (l->lines[j]->function_index) e->fn_id[l->lines[j]->function_index] = 1;
+    }
+    next = 1;
+    for (size_t i = 1; i < d->n_mapping_table; i++)
+        if (e->map_id[i]) e->map_id[i] = next++;
+    next = 1;
+    for (size_t i = 1; i < d->n_function_table; i++)
+        if (e->fn_id[i]) e->fn_id[i] = next++;
+    return 0;
+}
+
+/* Adds the labels of sample s (attributes, link) to e->labels, after the extra labels. */
+static int sample_labels(enc *e, const pg_otlp_sample *s)
+{
+    const pg_otlp_dict *d = e->d;
+    e->labels.n = 0;
+    int has_trace = 0;
+    for (size_t i = 0; i < s->n_attribute_indices; i++) {
+        const char *k = attr_key(d, s->attribute_indices[i]);
+        has_trace |= !strcmp(k, PG_SC_LABEL_TRACE_ID) || !strcmp(k, PG_SC_LABEL_SPAN_ID);
+        if (pg_labels_from_attr(&e->labels, &e->st, d, d->attribute_table[s->attribute_indices[i]])) return -1;
+    }
+    if (e->o->links_as_labels && s->link_index && !has_trace &&
+        pg_labels_from_link(&e->labels, &e->st, d->link_table[s->link_index]))
+        return -1;
+    for (size_t i = 0; i < e->extra.n; i++) {
+        if (e->labels.n == e->labels.cap) {
+            size_t c = e->labels.cap ? e->labels.cap * 2 : 16;
+            pg_label *nv = realloc(e->labels.v, c * sizeof *nv);
+            if (!nv) return -1;
+            e->labels.v = nv;
+            e->labels.cap = c;
+        }
+        e->labels.v[e->labels.n++] = e->extra.v[i];
+    }
+    return 0;
+}
+
+/* Writes one Sample with stack `stack`, values vals[0..nv) and e->labels. */
+static int write_sample(enc *e, int32_t stack, const int64_t *vals, size_t nv)
+{
+    const pg_otlp_stack *s = e->d->stack_table[stack];
+    if (s->n_location_indices > e->cap_locs) {
+        uint64_t *nl = realloc(e->locs, s->n_location_indices * sizeof *nl);
+        if (!nl) return -1;
+        e->locs = nl;
+        e->cap_locs = s->n_location_indices;
+    }
+    for (size_t j = 0; j < s->n_location_indices; j++) e->locs[j] = e->loc_id[s->location_indices[j]];
+    e->tmp.len = 0;
+    pg_wire_put_packed_u64(&e->tmp, 1, e->locs, s->n_location_indices);
+    pg_wire_put_packed_i64(&e->tmp, 2, vals, nv);
+    pg_labels_write(&e->tmp, &e->labels);
+    pg_wire_put_bytes(&e->body, 2, e->tmp.data, e->tmp.len);
+    return e->tmp.failed || e->body.failed ? -1 : 0;
+}
+
+/* Value a sample contributes to its pprof value: the sum of its values, or its number of
+ * timestamps when it has no values. */
+static int64_t contribution(const pg_otlp_sample *s)
+{
+    if (!s->n_values) return (int64_t)s->n_timestamps_unix_nano;
+    int64_t v = 0;
+    for (size_t i = 0; i < s->n_values; i++) v += s->values[i];
+    return v;
+}
+
+/* Samples that correspond by position: one pprof sample per position. */
+static int write_positional(enc *e)
+{
+    const pg_pprof_group *g = e->g;
+    size_t nt = g->zero_types ? 0 : g->n_profiles;
+    const pg_otlp_profile *p0 = g->profiles[0];
+    for (size_t i = 0; i < p0->n_samples; i++) {
+        for (size_t k = 0; k < nt; k++) e->vals[k] = g->profiles[k]->samples[i]->values[0];
+        if (sample_labels(e, p0->samples[i]) || write_sample(e, p0->samples[i]->stack_index, e->vals, nt))
+            return -1;
+    }
+    return 0;
+}
+
+/* Is sample `key` the same identity as first[id]? */
+static int same_identity(const void *ctx, const void *key, uint32_t id)
+{
+    const pg_otlp_sample *t = ((const pg_otlp_sample *const *)ctx)[id], *s = key;
+    return t->stack_index == s->stack_index && t->link_index == s->link_index &&
+           t->n_attribute_indices == s->n_attribute_indices &&
+           (!s->n_attribute_indices ||
+            !memcmp(t->attribute_indices, s->attribute_indices, s->n_attribute_indices * 4));
+}
+
+/* Samples merged by identity {stack, attributes, link}, first-seen order. */
+static int write_merged(enc *e)
+{
+    const pg_pprof_group *g = e->g;
+    size_t nt = g->zero_types ? 0 : g->n_profiles, total = 0;
+    for (size_t k = 0; k < g->n_profiles; k++) total += g->profiles[k]->n_samples;
+    const pg_otlp_sample **first = malloc((total ? total : 1) * sizeof *first);
+    int64_t *vals = calloc((total ? total : 1) * (nt ? nt : 1), sizeof *vals);
+    pg_index ix = {0};
+    size_t n = 0;
+    int rc = (first && vals) ? 0 : -1;
+    for (size_t k = 0; k < g->n_profiles && !rc; k++) {
+        const pg_otlp_profile *p = g->profiles[k];
+        for (size_t i = 0; i < p->n_samples && !rc; i++) {
+            const pg_otlp_sample *s = p->samples[i];
+            if (!s->n_timestamps_unix_nano && s->n_values > 1) { rc = -2; break; }
+            uint64_t h = pg_hash_mix(pg_hash_mix(1, (uint32_t)s->stack_index), (uint32_t)s->link_index);
+            h = pg_hash_bytes(s->attribute_indices, s->n_attribute_indices * 4, h);
+            uint32_t found = pg_index_find(&ix, h, same_identity, first, s);
+            size_t slot = found;
+            if (found == UINT32_MAX) {
+                slot = n;
+                first[n++] = s;
+                if (pg_index_insert(&ix, h, (uint32_t)slot)) rc = -1;
+            }
+            if (nt) vals[slot * nt + k] += contribution(s);
+        }
+    }
+    for (size_t i = 0; i < n && !rc; i++)
+        if (sample_labels(e, first[i]) || write_sample(e, first[i]->stack_index, &vals[i * nt], nt)) rc = -1;
+    pg_index_free(&ix);
+    free(first);
+    free(vals);
+    return rc;
+}
+
+/* Writes the Mapping, Location and Function tables for the ids assigned. */
+static int write_tables(enc *e, pg_buf *out)
+{
+    const pg_otlp_dict *d = e->d;
+    pg_buf *t = &e->tmp;
+    static const char *const has_keys[4] = {PG_SC_HAS_FUNCTIONS, PG_SC_HAS_FILENAMES,
+                                            PG_SC_HAS_LINE_NUMBERS, PG_SC_HAS_INLINE_FRAMES};
+    for (size_t i = 1; i < d->n_mapping_table; i++) {
+        if (!e->map_id[i]) continue;
+        const pg_otlp_mapping *m = d->mapping_table[i];
+        t->len = 0;
+        pg_wire_put_uint(t, 1, e->map_id[i]);
+        pg_wire_put_uint(t, 2, m->memory_start);
+        pg_wire_put_uint(t, 3, m->memory_limit);
+        pg_wire_put_uint(t, 4, m->file_offset);
+        pg_wire_put_uint(t, 5, (uint64_t)pg_strtab_dict(&e->st, d, m->filename_strindex));
+        const pg_otlp_attr *bid = find_attr(d, m->attribute_indices, m->n_attribute_indices, PG_SC_BUILD_ID_GNU);
+        if (!bid) bid = find_attr(d, m->attribute_indices, m->n_attribute_indices, PG_SC_BUILD_ID_GO);
+        if (!bid) bid = find_attr(d, m->attribute_indices, m->n_attribute_indices, PG_SC_BUILD_ID_HTLHASH);
+        if (bid && bid->value && bid->value->value_case == PG_ANY_STRING) {
+            const char *s = bid->value->string_value;
+            pg_wire_put_uint(t, 6, (uint64_t)pg_strtab_add(&e->st, s, strlen(s), 0));
+        }
+        for (int k = 0; k < 4; k++)
+            pg_wire_put_uint(t, 7 + (uint32_t)k, (uint64_t)attr_true(find_attr(d, m->attribute_indices, m->n_attribute_indices, has_keys[k])));
+        pg_wire_put_bytes(out, 3, t->data, t->len);
+    }
+    pg_buf line = {0};
+    for (size_t i = 1; i < d->n_location_table; i++) {
+        if (!e->loc_id[i]) continue;
+        const pg_otlp_location *l = d->location_table[i];
+        t->len = 0;
+        pg_wire_put_uint(t, 1, e->loc_id[i]);
+        pg_wire_put_uint(t, 2, l->mapping_index ? e->map_id[l->mapping_index] : 0);
+        pg_wire_put_uint(t, 3, l->address);
+        for (size_t j = 0; j < l->n_lines; j++) {
+            const pg_otlp_line *ln = l->lines[j];
+            line.len = 0;
+            pg_wire_put_uint(&line, 1, ln->function_index ? e->fn_id[ln->function_index] : 0);
+            pg_wire_put_uint(&line, 2, (uint64_t)ln->line);
+            pg_wire_put_uint(&line, 3, (uint64_t)ln->column);
+            pg_wire_put_bytes(t, 4, line.data, line.len);
+        }
+        pg_wire_put_uint(t, 5, (uint64_t)attr_true(find_attr(d, l->attribute_indices, l->n_attribute_indices, PG_SC_IS_FOLDED)));
+        pg_wire_put_bytes(out, 4, t->data, t->len);
+    }
+    int failed = line.failed;
+    pg_buf_free(&line);
+    for (size_t i = 1; i < d->n_function_table; i++) {
+        if (!e->fn_id[i]) continue;
+        const pg_otlp_function *f = d->function_table[i];
+        t->len = 0;
+        pg_wire_put_uint(t, 1, e->fn_id[i]);
+        pg_wire_put_uint(t, 2, (uint64_t)pg_strtab_dict(&e->st, d, f->name_strindex));
+        pg_wire_put_uint(t, 3, (uint64_t)pg_strtab_dict(&e->st, d, f->system_name_strindex));
+        pg_wire_put_uint(t, 4, (uint64_t)pg_strtab_dict(&e->st, d, f->filename_strindex));
+        pg_wire_put_uint(t, 5, (uint64_t)f->start_line);
+        pg_wire_put_bytes(out, 5, t->data, t->len);
+    }
+    return failed || t->failed || out->failed ? -1 : 0;
+}
+
+/* Writes a ValueType field. */
+static void put_value_type(enc *e, pg_buf *out, uint32_t field, const pg_otlp_valuetype *v)
+{
+    pg_buf *t = &e->tmp;
+    t->len = 0;
+    pg_wire_put_uint(t, 1, (uint64_t)(v ? pg_strtab_dict(&e->st, e->d, v->type_strindex) : 0));
+    pg_wire_put_uint(t, 2, (uint64_t)(v ? pg_strtab_dict(&e->st, e->d, v->unit_strindex) : 0));
+    pg_wire_put_bytes(out, field, t->data, t->len);
+}
+
+/* Profile-level attributes: comments, drop/keep frames, doc_url, and (when asked) the
+ * other attributes as labels on every sample. Writes fields 7, 8, 13 and 15 to `tail`. */
+static int profile_fields(enc *e, const pg_otlp_profile *p, pg_buf *tail)
+{
+    const pg_otlp_dict *d = e->d;
+    for (size_t i = 0; i < p->n_attribute_indices; i++) {
+        const pg_otlp_attr *a = d->attribute_table[p->attribute_indices[i]];
+        const char *k = d->string_table[a->key_strindex];
+        const pg_otlp_any *v = a->value;
+        int is_str = v && v->value_case == PG_ANY_STRING;
+        uint32_t field = !strcmp(k, PG_SC_DROP_FRAMES) ? 7 : !strcmp(k, PG_SC_KEEP_FRAMES) ? 8
+                         : !strcmp(k, PG_SC_DOC_URL) ? 15 : 0;
+        if (field && is_str) {
+            pg_wire_put_uint(tail, field, (uint64_t)pg_strtab_add(&e->st, v->string_value, strlen(v->string_value), 0));
+        } else if (!strcmp(k, PG_SC_COMMENT) && v && v->value_case == PG_ANY_ARRAY) {
+            for (size_t j = 0; v->array_value && j < v->array_value->n_values; j++) {
+                const pg_otlp_any *c = v->array_value->values[j];
+                if (c->value_case != PG_ANY_STRING) continue;
+                int64_t s = pg_strtab_add(&e->st, c->string_value, strlen(c->string_value), 0);
+                pg_wire_put_tag(tail, 13, PG_WT_VARINT);
+                pg_wire_put_varint(tail, (uint64_t)s);
+            }
+        } else if (!strncmp(k, PG_SC_COMMENT_PREFIX, strlen(PG_SC_COMMENT_PREFIX)) && is_str) {
+            int64_t s = pg_strtab_add(&e->st, v->string_value, strlen(v->string_value), 0);
+            pg_wire_put_tag(tail, 13, PG_WT_VARINT);
+            pg_wire_put_varint(tail, (uint64_t)s);
+        } else if (e->o->resource_as_labels && pg_labels_from_attr(&e->extra, &e->st, d, a)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Collects resource and scope attributes as labels (only when asked). */
+static int resource_labels(enc *e)
+{
+    if (!e->o->resource_as_labels) return 0;
+    const pg_otlp_resource *r = e->g->resource ? e->g->resource->resource : NULL;
+    const pg_otlp_scope *sc = e->g->scope ? e->g->scope->scope : NULL;
+    for (size_t i = 0; r && i < r->n_attributes; i++)
+        if (pg_labels_from_kv(&e->extra, &e->st, r->attributes[i])) return -1;
+    for (size_t i = 0; sc && i < sc->n_attributes; i++) {
+        const char *k = sc->attributes[i]->key ? sc->attributes[i]->key : "";
+        if (!strncmp(k, "pprof.scope.", 12)) continue;
+        if (pg_labels_from_kv(&e->extra, &e->st, sc->attributes[i])) return -1;
+    }
+    return 0;
+}
+
+/* Encodes the group; out receives gzip or plain pprof bytes. */
+int pg_pprof_encode(const pg_batch *b, const pg_pprof_group *g, const pg_pprof_encode_opts *o,
+                    pg_buf *out, char *err, size_t errlen)
+{
+    enc e = {.d = pg_batch_dict(b), .g = g, .o = o};
+    pg_buf head = {0}, tail = {0}, tables = {0}, strs = {0}, whole = {0};
+    int rc = -100;
+    size_t nt = g->zero_types ? 0 : g->n_profiles;
+    const pg_otlp_profile *p0 = g->profiles[0];
+    if (pg_strtab_init(&e.st, e.d->n_string_table) || assign_ids(&e)) goto done;
+    if (!(e.vals = calloc(nt ? nt : 1, sizeof *e.vals))) goto done;
+    for (size_t k = 0; k < nt; k++) put_value_type(&e, &head, 1, g->profiles[k]->sample_type);
+    if (resource_labels(&e) || profile_fields(&e, p0, &tail)) goto done;
+    rc = g->positional ? write_positional(&e) : write_merged(&e);
+    if (rc == -2) {
+        rc = pg_err(err, errlen, PG_EINVAL, "pprof: a sample has several values but no timestamps");
+        goto done;
+    }
+    if (rc || write_tables(&e, &tables)) { rc = -100; goto done; }
+    pg_wire_put_uint(&tail, 9, p0->time_unix_nano);
+    pg_wire_put_uint(&tail, 10, p0->duration_nano);
+    if (p0->period_type) put_value_type(&e, &tail, 11, p0->period_type);
+    pg_wire_put_uint(&tail, 12, (uint64_t)p0->period);
+    const char *dflt = g->default_type;
+    if (!dflt && !g->from_pprof && nt > 1 && p0->sample_type)
+        dflt = e.d->string_table[p0->sample_type->type_strindex];
+    if (dflt) pg_wire_put_uint(&tail, 14, (uint64_t)pg_strtab_add(&e.st, dflt, strlen(dflt), 0));
+    for (size_t i = 0; i < e.st.n; i++) pg_wire_put_bytes(&strs, 6, e.st.s[i], e.st.len[i]);
+    /* Field order as Go writes it: types, samples, mappings, locations, functions,
+     * strings, then scalars. */
+    pg_buf *parts[5] = {&head, &e.body, &tables, &strs, &tail};
+    for (int i = 0; i < 5; i++) pg_buf_append(&whole, parts[i]->data, parts[i]->len);
+    rc = 0;
+    for (int i = 0; i < 5; i++) rc |= parts[i]->failed;
+    if (rc || whole.failed) { rc = -100; goto done; }
+    rc = o->gzip ? pg_gzip_compress(whole.data, whole.len, 1, out, err, errlen)
+                 : (pg_buf_append(out, whole.data, whole.len) ? -100 : 0);
+done:
+    if (rc == -100) rc = pg_err(err, errlen, PG_ENOMEM, "pprof: out of memory");
+    pg_strtab_free(&e.st);
+    free(e.loc_id);
+    free(e.map_id);
+    free(e.fn_id);
+    free(e.labels.v);
+    free(e.extra.v);
+    free(e.vals);
+    free(e.locs);
+    pg_buf_free(&e.body);
+    pg_buf_free(&e.tmp);
+    pg_buf_free(&head);
+    pg_buf_free(&tail);
+    pg_buf_free(&tables);
+    pg_buf_free(&strs);
+    pg_buf_free(&whole);
+    return rc;
+}

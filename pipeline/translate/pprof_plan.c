@@ -1,0 +1,165 @@
+/* OTLP -> pprof, step 1: decides which profiles become one pprof profile. A scope that
+ * carries pprof.scope.sample_type_order is one pprof (the inverse of pg_pprof_decode);
+ * otherwise profiles of a scope with equal time, duration, period and attributes and
+ * distinct sample types are merged. */
+#include "pipeline/translate/pprof.h"
+#include "pipeline/translate/semconv.h"
+#include "pipeline/core/err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const pg_otlp_any *scope_attr(const pg_otlp_scope *sc, const char *key)
+{
+    if (!sc) return NULL;
+    for (size_t i = 0; i < sc->n_attributes; i++)
+        if (sc->attributes[i]->key && strcmp(sc->attributes[i]->key, key) == 0) return sc->attributes[i]->value;
+    return NULL;
+}
+
+static int vt_eq(const pg_otlp_valuetype *a, const pg_otlp_valuetype *b)
+{
+    int32_t at = a ? a->type_strindex : 0, au = a ? a->unit_strindex : 0;
+    int32_t bt = b ? b->type_strindex : 0, bu = b ? b->unit_strindex : 0;
+    return at == bt && au == bu;
+}
+
+/* Profiles that may share one pprof header. */
+static int same_header(const pg_otlp_profile *a, const pg_otlp_profile *b)
+{
+    return a->time_unix_nano == b->time_unix_nano && a->duration_nano == b->duration_nano &&
+           a->period == b->period && vt_eq(a->period_type, b->period_type) &&
+           a->n_attribute_indices == b->n_attribute_indices &&
+           (a->n_attribute_indices == 0 ||
+            memcmp(a->attribute_indices, b->attribute_indices, a->n_attribute_indices * 4) == 0);
+}
+
+/* Samples correspond by position: same count and identity, one value, no timestamps. */
+static int positional(const pg_pprof_group *g)
+{
+    const pg_otlp_profile *p0 = g->profiles[0];
+    for (size_t k = 0; k < g->n_profiles; k++) {
+        const pg_otlp_profile *p = g->profiles[k];
+        if (p->n_samples != p0->n_samples) return 0;
+        for (size_t i = 0; i < p->n_samples; i++) {
+            const pg_otlp_sample *s = p->samples[i], *t = p0->samples[i];
+            if (s->n_timestamps_unix_nano || s->n_values != (g->zero_types ? 0u : 1u)) return 0;
+            if (s->stack_index != t->stack_index || s->link_index != t->link_index ||
+                s->n_attribute_indices != t->n_attribute_indices ||
+                (s->n_attribute_indices &&
+                 memcmp(s->attribute_indices, t->attribute_indices, s->n_attribute_indices * 4)))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+typedef struct plan {
+    pg_pprof_group *v;
+    size_t n, cap;
+} plan;
+
+static pg_pprof_group *new_group(plan *pl, const pg_otlp_rprofiles *rp, const pg_otlp_sprofiles *sp,
+                                 size_t max_profiles)
+{
+    if (pl->n == pl->cap) {
+        size_t c = pl->cap ? pl->cap * 2 : 4;
+        pg_pprof_group *nv = realloc(pl->v, c * sizeof *nv);
+        if (!nv) return NULL;
+        pl->v = nv;
+        pl->cap = c;
+    }
+    pg_pprof_group *g = &pl->v[pl->n];
+    memset(g, 0, sizeof *g);
+    g->profiles = calloc(max_profiles ? max_profiles : 1, sizeof *g->profiles);
+    if (!g->profiles) return NULL;
+    g->resource = rp;
+    g->scope = sp;
+    pl->n++;
+    return g;
+}
+
+/* Tries the pprof-origin layout; returns 1 when the scope was planned that way. */
+static int plan_from_order(plan *pl, const pg_otlp_rprofiles *rp, const pg_otlp_sprofiles *sp,
+                           int *fail)
+{
+    const pg_otlp_any *ord = scope_attr(sp->scope, PG_SC_SAMPLE_TYPE_ORDER);
+    const pg_otlp_any *def = scope_attr(sp->scope, PG_SC_DEFAULT_SAMPLE_TYPE);
+    if (!ord || ord->value_case != PG_ANY_ARRAY) return 0;
+    size_t n = ord->array_value ? ord->array_value->n_values : 0;
+    int zero = (n == 0 && sp->n_profiles == 1 && !sp->profiles[0]->sample_type);
+    if (!zero && n != sp->n_profiles) return 0;
+    char *seen = calloc(n ? n : 1, 1);
+    if (!seen) { *fail = 1; return 1; }
+    int ok = 1;
+    for (size_t k = 0; k < n && ok; k++) {
+        const pg_otlp_any *e = ord->array_value->values[k];
+        if (e->value_case != PG_ANY_INT || e->int_value < 0 || (uint64_t)e->int_value >= n || seen[e->int_value])
+            ok = 0;
+        else
+            seen[e->int_value] = 1;
+    }
+    free(seen);
+    if (!ok) return 0;
+    pg_pprof_group *g = new_group(pl, rp, sp, sp->n_profiles);
+    if (!g) { *fail = 1; return 1; }
+    g->from_pprof = 1;
+    g->zero_types = zero;
+    g->n_profiles = sp->n_profiles;
+    if (zero) g->profiles[0] = sp->profiles[0];
+    for (size_t k = 0; k < n; k++) g->profiles[ord->array_value->values[k]->int_value] = sp->profiles[k];
+    if (def && def->value_case == PG_ANY_STRING) g->default_type = def->string_value;
+    g->positional = positional(g);
+    return 1;
+}
+
+/* Plans every scope of the batch. */
+int pg_pprof_plan(const pg_batch *b, pg_pprof_group **groups, size_t *n, char *err, size_t errlen)
+{
+    plan pl = {0};
+    const pg_otlp_data *d = pg_batch_data(b);
+    int fail = 0;
+    for (size_t r = 0; r < d->n_resource_profiles && !fail; r++) {
+        const pg_otlp_rprofiles *rp = d->resource_profiles[r];
+        for (size_t s = 0; s < rp->n_scope_profiles && !fail; s++) {
+            const pg_otlp_sprofiles *sp = rp->scope_profiles[s];
+            if (sp->n_profiles == 0 || plan_from_order(&pl, rp, sp, &fail)) continue;
+            size_t first = pl.n;
+            const pg_otlp_any *def = scope_attr(sp->scope, PG_SC_DEFAULT_SAMPLE_TYPE);
+            for (size_t p = 0; p < sp->n_profiles && !fail; p++) {
+                const pg_otlp_profile *pr = sp->profiles[p];
+                pg_pprof_group *g = NULL;
+                for (size_t i = first; i < pl.n && !g; i++) {
+                    pg_pprof_group *c = &pl.v[i];
+                    if (!same_header(c->profiles[0], pr)) continue;
+                    int dup = 0;
+                    for (size_t k = 0; k < c->n_profiles; k++)
+                        dup |= vt_eq(c->profiles[k]->sample_type, pr->sample_type);
+                    if (!dup) g = c;
+                }
+                if (!g && !(g = new_group(&pl, rp, sp, sp->n_profiles))) { fail = 1; break; }
+                g->profiles[g->n_profiles++] = pr;
+            }
+            for (size_t i = first; i < pl.n && !fail; i++) {
+                pg_pprof_group *g = &pl.v[i];
+                g->zero_types = g->n_profiles == 1 && !g->profiles[0]->sample_type;
+                if (def && def->value_case == PG_ANY_STRING) g->default_type = def->string_value;
+                g->positional = positional(g);
+            }
+        }
+    }
+    if (fail) {
+        pg_pprof_groups_free(pl.v, pl.n);
+        return pg_err(err, errlen, PG_ENOMEM, "pprof: out of memory");
+    }
+    *groups = pl.v;
+    *n = pl.n;
+    return 0;
+}
+
+/* Frees the plan (the profiles it points to belong to the batch). */
+void pg_pprof_groups_free(pg_pprof_group *groups, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free((void *)groups[i].profiles);
+    free(groups);
+}

@@ -1,0 +1,365 @@
+/* pprof -> OTLP: builds the scope, one Profile per sample type (default first), and the
+ * samples, decoded in one pass over the top-level message's sample fields. */
+#include "pipeline/translate/pprof_internal.h"
+#include "pipeline/translate/semconv.h"
+#include "pipeline/core/dict.h"
+#include "pipeline/core/err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Scratch vectors reused across samples (malloc-owned). */
+typedef struct scratch {
+    int32_t *locs;
+    int64_t *vals, *lk, *ls, *ln, *lu;
+    int32_t *attrs;
+    size_t cap_locs, cap_vals, cap_labels;
+} scratch;
+
+static void scratch_free(scratch *s)
+{
+    free(s->locs);
+    free(s->vals);
+    free(s->lk);
+    free(s->ls);
+    free(s->ln);
+    free(s->lu);
+    free(s->attrs);
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : 16;
+    while (c < need) c *= 2;
+    void *np = realloc(*p, c * elem);
+    if (!np) return -1;
+    *p = np;
+    *cap = c;
+    return 0;
+}
+
+static int grow_labels(scratch *s, size_t need)
+{
+    if (need <= s->cap_labels) return 0;
+    size_t c = s->cap_labels;
+    size_t c2 = c, c3 = c, c4 = c, c5 = c;
+    if (grow((void **)&s->lk, &c, need, 8) || grow((void **)&s->ls, &c2, need, 8) ||
+        grow((void **)&s->ln, &c3, need, 8) || grow((void **)&s->lu, &c4, need, 8) ||
+        grow((void **)&s->attrs, &c5, need, 4))
+        return -1;
+    s->cap_labels = c;
+    return 0;
+}
+
+typedef struct loc_ctx {
+    pg_pprof_dec *d;
+    scratch *s;
+    size_t n;
+} loc_ctx;
+
+static int push_loc(void *ctx, uint64_t id)
+{
+    loc_ctx *c = ctx;
+    size_t max = c->d->lim->max_stack_depth;
+    if (max && c->n >= max) return PG_ELIMIT;
+    if (grow((void **)&c->s->locs, &c->s->cap_locs, c->n + 1, 4)) return PG_ENOMEM;
+    int32_t ix;
+    if (id == 0 || pg_pprof_dec_ref(c->d, &c->d->locations, "location", id, &ix))
+        return id == 0 ? pg_err(c->d->err, c->d->errlen, PG_EINVAL, "pprof: sample refers to location id 0") : PG_EINVAL;
+    c->s->locs[c->n++] = ix;
+    return 0;
+}
+
+typedef struct val_ctx {
+    scratch *s;
+    size_t n;
+} val_ctx;
+
+static int push_val(void *ctx, uint64_t v)
+{
+    val_ctx *c = ctx;
+    if (c->n >= 65536) return PG_EUNSUP; /* more values than any sample type list allows */
+    if (grow((void **)&c->s->vals, &c->s->cap_vals, c->n + 1, 8)) return PG_ENOMEM;
+    c->s->vals[c->n++] = (int64_t)v;
+    return 0;
+}
+
+/* Decodes one Label message into the scratch arrays at position i. */
+static int decode_label(pg_wire r, scratch *s, size_t i)
+{
+    uint64_t v[5] = {0};
+    uint32_t f;
+    int wt, rc;
+    while ((rc = pg_wire_tag(&r, &f, &wt)) == 1) {
+        if (f >= 1 && f <= 4) {
+            if (wt != PG_WT_VARINT || pg_wire_varint(&r, &v[f])) return -1;
+        } else if (pg_wire_skip(&r, wt)) return -1;
+    }
+    if (rc < 0) return -1;
+    s->lk[i] = (int64_t)v[1];
+    s->ls[i] = (int64_t)v[2];
+    s->ln[i] = (int64_t)v[3];
+    s->lu[i] = (int64_t)v[4];
+    return 0;
+}
+
+/* Per-profile output columns. */
+typedef struct out_profile {
+    pg_otlp_profile *p;
+    pg_otlp_sample *samples;
+    int64_t *values;
+} out_profile;
+
+/* Decodes sample number i (slice r) and writes it to every output profile. */
+static int decode_sample(pg_pprof_dec *d, pg_wire r, size_t i, scratch *s, out_profile *outs,
+                         size_t n_out, const size_t *order, size_t n_types)
+{
+    loc_ctx lc = {d, s, 0};
+    val_ctx vc = {s, 0};
+    size_t nl = 0;
+    uint32_t f;
+    int wt, rc;
+    while ((rc = pg_wire_tag(&r, &f, &wt)) == 1) {
+        int e = 0;
+        if (f == 1) e = pg_wire_each_varint(&r, wt, push_loc, &lc);
+        else if (f == 2) e = pg_wire_each_varint(&r, wt, push_val, &vc);
+        else if (f == 3) {
+            pg_wire lr;
+            if (d->lim->max_labels && nl >= d->lim->max_labels)
+                return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: sample %zu has more than %zu labels", i, d->lim->max_labels);
+            if (wt != PG_WT_LEN || pg_wire_len(&r, &lr) || grow_labels(s, nl + 1) ||
+                decode_label(lr, s, nl))
+                e = -1;
+            nl++;
+        } else if (pg_wire_skip(&r, wt)) e = -1;
+        if (e == PG_ELIMIT)
+            return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: sample %zu is deeper than the limit of %zu locations", i, d->lim->max_stack_depth);
+        if (e == PG_EUNSUP)
+            return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: sample %zu has more than 65536 values", i);
+        if (e == PG_ENOMEM) return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
+        if (e == PG_EINVAL && d->err && d->err[0]) return e; /* message already set */
+        if (e) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+    }
+    if (rc < 0) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+    if (vc.n != n_types)
+        return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: sample %zu has %zu values for %zu sample types", i, vc.n, n_types);
+    int32_t stack = pg_dict_stack(d->b, s->locs, lc.n);
+    if (stack < 0) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+    size_t na = 0;
+    if (nl && (rc = pg_pprof_labels_to_attrs(d, s->lk, s->ls, s->ln, s->lu, nl, s->attrs, &na))) return rc;
+    pg_arena *a = pg_batch_arena(d->b);
+    for (size_t k = 0; k < n_out; k++) {
+        pg_otlp_sample *smp = &outs[k].samples[i];
+        smp->stack_index = stack;
+        if (na) {
+            smp->attribute_indices = pg_arena_memdup(a, s->attrs, na * sizeof(int32_t));
+            if (!smp->attribute_indices) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+            smp->n_attribute_indices = na;
+        }
+        if (n_types) {
+            outs[k].values[i] = s->vals[order[k]];
+            smp->values = &outs[k].values[i];
+            smp->n_values = 1;
+        }
+        outs[k].p->samples[i] = smp;
+    }
+    return 0;
+}
+
+/* Adds a KeyValue to the scope's attributes (value borrowed -> copied by the caller's arena). */
+static int scope_attr(pg_arena *a, pg_otlp_scope *sc, const char *key, pg_otlp_any *v)
+{
+    pg_otlp_kv *kv = pg_otlp_kv_new(a);
+    if (!kv || !(kv->key = pg_arena_strndup(a, key, strlen(key)))) return -1;
+    kv->value = v;
+    return pg_otlp_push(a, (void ***)&sc->attributes, &sc->n_attributes, kv);
+}
+
+/* Interns the profile-level attributes (comments, drop/keep frames, doc_url). */
+static int profile_attrs(pg_pprof_dec *d, const pg_pprof_header *h, int32_t *out, size_t *n)
+{
+    *n = 0;
+    if (h->n_comments) {
+        pg_otlp_any **ptrs = malloc(h->n_comments * (sizeof(pg_otlp_any *) + sizeof(pg_otlp_any)));
+        if (!ptrs) return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
+        pg_otlp_any *vals = (pg_otlp_any *)(ptrs + h->n_comments);
+        int rc = 0;
+        for (size_t i = 0; i < h->n_comments && !rc; i++) {
+            static const pg_otlp_any init = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+            int32_t s;
+            vals[i] = init;
+            rc = pg_pprof_dec_str(d, h->comments[i], &s);
+            vals[i].value_case = PG_ANY_STRING;
+            vals[i].string_value = rc ? NULL : pg_batch_dict(d->b)->string_table[s];
+            ptrs[i] = &vals[i];
+        }
+        pg_otlp_array arr = OPENTELEMETRY__PROTO__COMMON__V1__ARRAY_VALUE__INIT;
+        arr.values = ptrs;
+        arr.n_values = h->n_comments;
+        pg_otlp_any v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+        v.value_case = PG_ANY_ARRAY;
+        v.array_value = &arr;
+        int32_t key = rc ? -1 : pg_dict_string(d->b, PG_SC_COMMENT, strlen(PG_SC_COMMENT));
+        int32_t at = key < 0 ? -1 : pg_dict_attr(d->b, key, &v, 0);
+        free(ptrs);
+        if (rc) return rc;
+        if (at < 0) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+        out[(*n)++] = at;
+    }
+    const struct { const char *key; int64_t ix; } strs[3] = {
+        {PG_SC_DROP_FRAMES, h->drop_frames}, {PG_SC_KEEP_FRAMES, h->keep_frames}, {PG_SC_DOC_URL, h->doc_url}};
+    for (int i = 0; i < 3; i++) {
+        if (!strs[i].ix) continue;
+        const char *t;
+        size_t tn;
+        if (pg_pprof_dec_text(d, strs[i].ix, &t, &tn)) return PG_EINVAL;
+        int32_t at = pg_dict_attr_str(d->b, strs[i].key, t, tn);
+        if (at < 0) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+        out[(*n)++] = at;
+    }
+    return 0;
+}
+
+/* Chooses the profile order (default first) and the scope attributes that restore the
+ * pprof order and default (docs/translation.md has the rules). */
+static int plan_order(pg_pprof_dec *d, const pg_pprof_header *h, const int32_t *types,
+                      size_t *order, pg_otlp_scope **scope_out)
+{
+    size_t n = h->n_sample_types, dflt = n ? n - 1 : 0;
+    int matched = 0;
+    pg_otlp_dict *dict = pg_batch_dict(d->b);
+    const char *dtext = NULL;
+    size_t dlen = 0;
+    if (h->default_type) {
+        if (pg_pprof_dec_text(d, h->default_type, &dtext, &dlen)) return PG_EINVAL;
+        for (size_t k = 0; k < n && !matched; k++) {
+            const char *t = dict->string_table[types[k]];
+            if (strlen(t) == dlen && memcmp(t, dtext, dlen) == 0) { dflt = k; matched = 1; }
+        }
+    }
+    size_t m = 0;
+    if (n) order[m++] = dflt;
+    for (size_t k = 0; k < n; k++)
+        if (k != dflt) order[m++] = k;
+    int identity = 1;
+    for (size_t k = 0; k < n; k++) identity &= order[k] == k;
+    int emit_order = !identity || n == 0;
+    int emit_default = h->default_type && !(n > 1 && dflt == 0 && matched);
+    *scope_out = NULL;
+    if (!emit_order && !emit_default) return 0;
+    pg_arena *a = pg_batch_arena(d->b);
+    pg_otlp_scope *sc = pg_otlp_scope_new(a);
+    if (!sc) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+    if (emit_default) {
+        pg_otlp_any *v = pg_otlp_any_new(a);
+        if (!v || !(v->string_value = pg_arena_strndup(a, dtext, dlen)) ||
+            scope_attr(a, sc, PG_SC_DEFAULT_SAMPLE_TYPE, v))
+            return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+        v->value_case = PG_ANY_STRING;
+    }
+    if (emit_order) {
+        pg_otlp_any *v = pg_otlp_any_new(a);
+        pg_otlp_array *arr = pg_otlp_array_new(a);
+        if (!v || !arr || !(arr->values = pg_arena_alloc(a, (n ? n : 1) * sizeof *arr->values)))
+            return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+        for (size_t k = 0; k < n; k++) {
+            pg_otlp_any *e = pg_otlp_any_new(a);
+            if (!e) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+            e->value_case = PG_ANY_INT;
+            e->int_value = (int64_t)order[k];
+            arr->values[k] = e;
+        }
+        arr->n_values = n;
+        v->value_case = PG_ANY_ARRAY;
+        v->array_value = arr;
+        if (scope_attr(a, sc, PG_SC_SAMPLE_TYPE_ORDER, v))
+            return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+    }
+    *scope_out = sc;
+    return 0;
+}
+
+/* Builds the profiles of one pprof input; the batch's arena owns everything built. */
+int pg_pprof_build_profiles(pg_pprof_dec *d, const pg_pprof_header *h, pg_wire top,
+                            pg_otlp_sprofiles **scope_out)
+{
+    size_t n = h->n_sample_types, n_out = n ? n : 1;
+    pg_arena *a = pg_batch_arena(d->b);
+    int32_t *types = calloc(2 * n_out, sizeof *types);
+    size_t *order = calloc(n_out, sizeof *order);
+    out_profile *outs = calloc(n_out, sizeof *outs);
+    scratch s = {0};
+    int rc = 0;
+    if (!types || !order || !outs) { rc = pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory"); goto done; }
+    for (size_t k = 0; k < n && !rc; k++)
+        rc = pg_pprof_dec_value_type(d, h->sample_types[k], &types[2 * k], &types[2 * k + 1]);
+    int32_t pt_type = 0, pt_unit = 0;
+    if (!rc && h->period_type) rc = pg_pprof_dec_value_type(d, *h->period_type, &pt_type, &pt_unit);
+    int32_t pattrs[8];
+    size_t n_pattrs = 0;
+    if (!rc) rc = profile_attrs(d, h, pattrs, &n_pattrs);
+    pg_otlp_scope *scope = NULL;
+    if (!rc) {
+        /* plan_order reads type names at even positions */
+        int32_t *names = malloc(n_out * sizeof *names);
+        if (!names) { rc = pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory"); goto done; }
+        for (size_t k = 0; k < n; k++) names[k] = types[2 * k];
+        rc = plan_order(d, h, names, order, &scope);
+        free(names);
+    }
+    if (rc) goto done;
+    pg_otlp_sprofiles *sp = pg_batch_add_scope(d->b, NULL);
+    if (!sp) { rc = pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached"); goto done; }
+    sp->scope = scope;
+    for (size_t k = 0; k < n_out; k++) {
+        pg_otlp_profile *p = pg_otlp_profile_new(a);
+        if (!p) { rc = pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached"); goto done; }
+        if (n) {
+            if (!(p->sample_type = pg_otlp_valuetype_new(a))) { rc = PG_ELIMIT; goto done; }
+            p->sample_type->type_strindex = types[2 * order[k]];
+            p->sample_type->unit_strindex = types[2 * order[k] + 1];
+        }
+        p->time_unix_nano = (uint64_t)h->time_nanos;
+        p->duration_nano = (uint64_t)h->duration_nanos;
+        p->period = h->period;
+        if (h->period_type) {
+            if (!(p->period_type = pg_otlp_valuetype_new(a))) { rc = PG_ELIMIT; goto done; }
+            p->period_type->type_strindex = pt_type;
+            p->period_type->unit_strindex = pt_unit;
+        }
+        if (n_pattrs) {
+            p->attribute_indices = pg_arena_memdup(a, pattrs, n_pattrs * sizeof *pattrs);
+            p->n_attribute_indices = n_pattrs;
+        }
+        outs[k].p = p;
+        outs[k].samples = pg_otlp_samples_new(a, h->n_samples);
+        outs[k].values = pg_arena_alloc(a, (h->n_samples ? h->n_samples : 1) * sizeof(int64_t));
+        p->samples = pg_arena_alloc(a, (h->n_samples ? h->n_samples : 1) * sizeof *p->samples);
+        if (!outs[k].samples || !outs[k].values || !p->samples ||
+            (n_pattrs && !p->attribute_indices)) {
+            rc = pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+            goto done;
+        }
+        p->n_samples = h->n_samples;
+        if (pg_otlp_push(a, (void ***)&sp->profiles, &sp->n_profiles, p)) { rc = PG_ELIMIT; goto done; }
+    }
+    uint32_t f;
+    int wt;
+    size_t i = 0;
+    while (!rc && pg_wire_tag(&top, &f, &wt) == 1) {
+        if (f != 2) { pg_wire_skip(&top, wt); continue; }
+        pg_wire sr;
+        pg_wire_len(&top, &sr); /* validated by the first pass */
+        rc = decode_sample(d, sr, i++, &s, outs, n_out, order, n);
+    }
+    if (!rc && scope_out) *scope_out = sp;
+done:
+    if (rc == PG_ELIMIT && d->err && !d->err[0])
+        pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+    scratch_free(&s);
+    free(types);
+    free(order);
+    free(outs);
+    return rc;
+}

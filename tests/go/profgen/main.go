@@ -1,0 +1,43 @@
+// profgen writes pprof profiles for profgate's round-trip tests and benchmark.
+//
+//	profgen real DIR    real profiles from runtime/pprof (cpu, heap, allocs, goroutine, mutex,
+//	                    block, threadcreate), written as Go writes them (gzipped)
+//	profgen edge DIR    hand-encoded edge-case profiles (see edge.go)
+//	profgen pairs DIR   pairs of profiles for the comparator self-test: eq-NAME.{a,b}.pb.gz are
+//	                    semantically equal, ne-NAME.{a,b}.pb.gz differ in exactly one respect
+//	profgen large FILE  a large real heap profile (>= 50k samples, >= 5 MB uncompressed)
+//
+// Standard library only; output is deterministic except for what the Go runtime records.
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+)
+
+func main() {
+	if len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: profgen real|edge|pairs DIR | profgen large FILE")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "real":
+		err = writeReal(os.Args[2])
+	case "edge":
+		err = writeEdge(os.Args[2])
+	case "pairs":
+		err = writePairs(os.Args[2])
+	case "large":
+		// Record every allocation; set before anything worth profiling is allocated.
+		runtime.MemProfileRate = 1
+		err = writeLarge(os.Args[2])
+	default:
+		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "profgen:", err)
+		os.Exit(1)
+	}
+}
