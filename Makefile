@@ -14,7 +14,7 @@ BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc)
 CONFIG     ?= configs/default.yaml
 
-.PHONY: all deps build build-asan run test test-unit test-asan bench clean
+.PHONY: all deps build build-asan run test test-unit test-asan bench fuzz clean
 
 all: build
 
@@ -56,6 +56,17 @@ test-asan: build-asan
 
 bench: build
 	bash bench/run.sh $(BUILD)
+
+# Coverage-guided fuzzing with libFuzzer (clang): FUZZ_SECONDS per target, corpus grows
+# in build-fuzz/corpus/<target> (seeded from tests/fuzz/corpus).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DPG_FUZZ=ON >/dev/null
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_pprof fuzz_otlp fuzz_otlp_json
+	for t in pprof otlp otlp_json; do \
+	  mkdir -p build-fuzz/corpus/$$t && cp -n tests/fuzz/corpus/$$t/* build-fuzz/corpus/$$t/ 2>/dev/null; \
+	  build-fuzz/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 build-fuzz/corpus/$$t || exit 1; \
+	done
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)

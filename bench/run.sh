@@ -19,5 +19,5 @@ echo "bench: generating a large real heap profile (runtime/pprof, MemProfileRate
 if ! "$work/profgen" large "$work/large.pb.gz"; then
   echo "bench: profgen large failed"; exit 0
 fi
-python3 "$here/measure.py" "$profgate" "$work" "$work/large.pb.gz" || echo "bench: measure.py failed"
+python3 -B "$here/measure.py" "$profgate" "$work" "$work/large.pb.gz" || echo "bench: measure.py failed"
 exit 0

@@ -38,7 +38,7 @@ static const char *type_desc(pg_cfg_type t)
     case PG_CFG_DURATION: return "a duration (e.g. 10s)";
     case PG_CFG_SIZE: return "a size (e.g. 4MiB)";
     case PG_CFG_STRING: return "a string";
-    case PG_CFG_ENUM: return "one of the allowed values";
+    case PG_CFG_ENUM: return "one of the allowed values"; /* not used: the values are listed */
     case PG_CFG_STRING_LIST: return "a list of strings";
     case PG_CFG_STRING_MAP: return "a mapping of strings";
     case PG_CFG_ENDPOINT: return "an endpoint (host:port)";
@@ -173,6 +173,14 @@ static void decode_scalar(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_no
         free(host);
         if (!ep->host) c->oom = true;
         if (!c->collect_eps) return;
+        char *pcopy = pg_arena_strndup(c->tmp, path, strlen(path));
+        if (!pcopy) c->oom = true;
+        pg_cfg_epref ref = {ep, n->pos, c->what, pcopy, c->owner, c->in_default};
+        for (size_t i = 0; i < c->neps; i++)
+            if (c->eps[i].ep == ep) { /* a value replacing the default */
+                c->eps[i] = ref;
+                return;
+            }
         if (c->neps == c->capeps) {
             size_t nc = c->capeps ? c->capeps * 2 : 8;
             void *p = pg_arena_realloc(c->tmp, c->eps, c->capeps * sizeof *c->eps,
@@ -184,9 +192,7 @@ static void decode_scalar(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_no
             c->eps = p;
             c->capeps = nc;
         }
-        char *pcopy = pg_arena_strndup(c->tmp, path, strlen(path));
-        if (!pcopy) c->oom = true;
-        c->eps[c->neps++] = (pg_cfg_epref){ep, n->pos, c->what, pcopy, c->owner, c->in_default};
+        c->eps[c->neps++] = ref;
         return;
     }
     default: return;
@@ -208,6 +214,14 @@ static void decode_value(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_nod
                                 ? PG_CFG_NODE_MAP
                                 : f->type == PG_CFG_STRING_LIST ? PG_CFG_NODE_SEQ
                                                                 : PG_CFG_NODE_SCALAR;
+    if (n->kind != want && f->type == PG_CFG_ENUM) {
+        char list[256] = "";
+        size_t nv = 0;
+        while (f->enum_values && f->enum_values[nv]) nv++;
+        pg_cfg_join(list, sizeof list, f->enum_values, nv);
+        pg_cfg_dctx_error(c, &n->pos, path, "expected one of %s; got %s", list, got);
+        return;
+    }
     if (n->kind != want) {
         pg_cfg_dctx_error(c, &n->pos, path, "expected %s, got %s", type_desc(f->type), got);
         return;

@@ -97,8 +97,10 @@ static int attach(builder *b, pg_cfg_node *n, yaml_mark_t mark)
         if (grow(b->a, (void **)&p->items, &p->cap, p->n, sizeof *p->items)) return PG_ENOMEM;
         p->items[p->n++] = n;
     } else if (!f->key) {
-        if (n->kind != PG_CFG_NODE_SCALAR)
-            return fatal(b, mark, "mapping keys must be scalars%s", "");
+        if (n->kind != PG_CFG_NODE_SCALAR) {
+            pg_cfg_diag_add(b->d, PG_CFG_ERROR, &n->pos, "mapping keys must be scalars");
+            return b->status = PG_EINVAL;
+        }
         f->key = n;
         f->drop = false;
         if (!n->quoted && !strcmp(n->str, "<<")) {

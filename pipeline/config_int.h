@@ -162,8 +162,8 @@ int pg_cfg_validate_service(pg_config *cfg, pg_cfg_dctx *c, const pg_cfg_pair *s
 
 /* service.pipelines into cfg->pipelines, marking components used. `at` is where a missing
  * pipelines section is reported. Returns 0 or PG_ENOMEM. */
-int pg_cfg_validate_pipelines(pg_config *cfg, pg_arena *tmp, const pg_cfg_pair *service,
-                              const pg_cfg_pos *at, pg_cfg_diags *d);
+int pg_cfg_validate_pipelines(pg_config *cfg, const pg_cfg_pair *service, const pg_cfg_pos *at,
+                              pg_cfg_diags *d);
 
 /* The component of kind with id among cfg->components, or NULL. */
 pg_cfg_component *pg_cfg_find_component(pg_config *cfg, pg_cfg_kind kind, const char *id);

@@ -106,6 +106,9 @@ int pg_cfg_parse_duration(const char *s, int64_t *ns, char *err, size_t errlen)
         return 0;
     }
     if (!*p) goto invalid;
+    if (strpbrk(p, " \t"))
+        return pg_err(err, errlen, PG_EINVAL,
+                      "invalid duration \"%s\": no spaces allowed (examples: 250ms, 10s, 1m30s)", s);
     const uint64_t max = (uint64_t)INT64_MAX + 1;
     uint64_t total = 0;
     while (*p) {
@@ -114,8 +117,9 @@ int pg_cfg_parse_duration(const char *s, int64_t *ns, char *err, size_t errlen)
         double scale = 1;
         bool pre = false, post = false;
         for (; isdigit((unsigned char)*p); p++, pre = true) {
-            if (v > (max - 9) / 10) goto toolarge;
-            v = v * 10 + (uint64_t)(*p - '0');
+            uint64_t dg = (uint64_t)(*p - '0');
+            if (v > (max - dg) / 10) goto toolarge;
+            v = v * 10 + dg;
         }
         if (*p == '.') {
             for (p++; isdigit((unsigned char)*p); p++, post = true) {
@@ -187,8 +191,9 @@ int pg_cfg_parse_size(const char *s, uint64_t *bytes, char *err, size_t errlen)
     double scale = 1;
     bool digits = false;
     for (; isdigit((unsigned char)*p); p++, digits = true) {
-        if (v > (UINT64_MAX - 9) / 10) goto toolarge;
-        v = v * 10 + (uint64_t)(*p - '0');
+        uint64_t dg = (uint64_t)(*p - '0');
+        if (v > (UINT64_MAX - dg) / 10) goto toolarge;
+        v = v * 10 + dg;
     }
     if (!digits) goto invalid;
     if (*p == '.') {

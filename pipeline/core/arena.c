@@ -86,7 +86,10 @@ void *pg_arena_alloc(pg_arena *a, size_t n)
     size_t need = align_up(n);
     block *s = a->small;
     if (!s || s->size - s->used < need) {
-        s = block_new(a, PG_ARENA_BLOCK, 0);
+        size_t bs = PG_ARENA_BLOCK;
+        if (a->limit && a->limit - a->held < bs) bs = a->limit > a->held ? a->limit - a->held : 0;
+        if (bs < need) return NULL;
+        s = block_new(a, bs, 0);
         if (!s) return NULL;
         a->small = s;
     }

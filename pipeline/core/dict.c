@@ -240,6 +240,10 @@ static table_ix *index_for(pg_batch *b, int t)
     pg_otlp_dict *d = pg_batch_dict(b);
     size_t n = *tab_n(d, t);
     if (ti->cap < n) ti->cap = n; /* arrays not grown by us are exactly full */
+    /* Element 0 of these tables means "none": a real all-zero function, mapping or
+     * location (legal in pprof) must get an index of its own, so 0 is never matched. */
+    if (ti->indexed == 0 && (t == T_FUNCTION || t == T_MAPPING || t == T_LOCATION) && n > 0)
+        ti->indexed = 1;
     for (; ti->indexed < n; ti->indexed++) {
         uint64_t h = hash_existing(d, t, ti->indexed);
         if (pg_index_find(&ti->set, h, tables[t].eq, d, (*tab_arr(d, t))[ti->indexed]) !=

@@ -28,6 +28,17 @@ static int32_t *ints_map(const int32_t *src, size_t n, const int32_t *map, int32
     return tmp;
 }
 
+/* Makes the scratch array hold at least n ints. */
+static int grow_tmp(int32_t **tmp, size_t *cap, size_t n)
+{
+    if (n <= *cap) return 0;
+    int32_t *nt = realloc(*tmp, n * sizeof *nt);
+    if (!nt) return -1;
+    *tmp = nt;
+    *cap = n;
+    return 0;
+}
+
 /* Interns every element of s's dictionary into dst, filling the maps. */
 static int build_remap(pg_batch *dst, const pg_otlp_dict *s, remap *r)
 {
@@ -41,12 +52,14 @@ static int build_remap(pg_batch *dst, const pg_otlp_dict *s, remap *r)
     if (!r->str || !r->fn || !r->map || !r->loc || !r->stack || !r->attr || !r->link) return -1;
     for (size_t i = 0; i < s->n_string_table; i++)
         if ((r->str[i] = pg_dict_string(dst, s->string_table[i], strlen(s->string_table[i]))) < 0) return -1;
-    for (size_t i = 0; i < s->n_attribute_table; i++) {
+    /* Element 0 of every table means "none" and maps to element 0. */
+    r->str[0] = r->fn[0] = r->map[0] = r->loc[0] = r->stack[0] = r->attr[0] = r->link[0] = 0;
+    for (size_t i = 1; i < s->n_attribute_table; i++) {
         const pg_otlp_attr *a = s->attribute_table[i];
         if ((r->attr[i] = pg_dict_attr(dst, r->str[a->key_strindex], a->value, r->str[a->unit_strindex])) < 0)
             return -1;
     }
-    for (size_t i = 0; i < s->n_function_table; i++) {
+    for (size_t i = 1; i < s->n_function_table; i++) {
         const pg_otlp_function *f = s->function_table[i];
         if ((r->fn[i] = pg_dict_function(dst, r->str[f->name_strindex], r->str[f->system_name_strindex],
                                          r->str[f->filename_strindex], f->start_line)) < 0)
@@ -56,16 +69,16 @@ static int build_remap(pg_batch *dst, const pg_otlp_dict *s, remap *r)
     int32_t *tmp = malloc(tmp_n * sizeof *tmp);
     if (!tmp) return -1;
     int rc = 0;
-    for (size_t i = 0; i < s->n_mapping_table && !rc; i++) {
+    for (size_t i = 1; i < s->n_mapping_table && !rc; i++) {
         pg_otlp_mapping m = *s->mapping_table[i];
-        if (m.n_attribute_indices > tmp_n) { rc = -1; break; }
+        if (grow_tmp(&tmp, &tmp_n, m.n_attribute_indices)) { rc = -1; break; }
         m.filename_strindex = r->str[m.filename_strindex];
         m.attribute_indices = ints_map(m.attribute_indices, m.n_attribute_indices, r->attr, tmp);
         if ((r->map[i] = pg_dict_mapping(dst, &m)) < 0) rc = -1;
     }
-    for (size_t i = 0; i < s->n_location_table && !rc; i++) {
+    for (size_t i = 1; i < s->n_location_table && !rc; i++) {
         pg_otlp_location l = *s->location_table[i];
-        if (l.n_attribute_indices > tmp_n) { rc = -1; break; }
+        if (grow_tmp(&tmp, &tmp_n, l.n_attribute_indices)) { rc = -1; break; }
         l.mapping_index = r->map[l.mapping_index];
         l.attribute_indices = ints_map(l.attribute_indices, l.n_attribute_indices, r->attr, tmp);
         pg_otlp_line *lines = malloc((l.n_lines ? l.n_lines : 1) * (sizeof *lines + sizeof(void *)));
@@ -80,21 +93,15 @@ static int build_remap(pg_batch *dst, const pg_otlp_dict *s, remap *r)
         if ((r->loc[i] = pg_dict_location(dst, &l)) < 0) rc = -1;
         free(lines);
     }
-    for (size_t i = 0; i < s->n_stack_table && !rc; i++) {
+    for (size_t i = 1; i < s->n_stack_table && !rc; i++) {
         const pg_otlp_stack *st = s->stack_table[i];
-        if (st->n_location_indices > tmp_n) {
-            int32_t *nt = realloc(tmp, st->n_location_indices * sizeof *nt);
-            if (!nt) { rc = -1; break; }
-            tmp = nt;
-            tmp_n = st->n_location_indices;
-        }
+        if (grow_tmp(&tmp, &tmp_n, st->n_location_indices)) { rc = -1; break; }
         ints_map(st->location_indices, st->n_location_indices, r->loc, tmp);
         if ((r->stack[i] = pg_dict_stack(dst, tmp, st->n_location_indices)) < 0) rc = -1;
     }
-    for (size_t i = 0; i < s->n_link_table && !rc; i++) {
+    for (size_t i = 1; i < s->n_link_table && !rc; i++) {
         const pg_otlp_link *k = s->link_table[i];
-        if (i == 0) r->link[i] = 0;
-        else if ((r->link[i] = pg_dict_link(dst, k->trace_id.data, k->trace_id.len, k->span_id.data,
+        if ((r->link[i] = pg_dict_link(dst, k->trace_id.data, k->trace_id.len, k->span_id.data,
                                             k->span_id.len)) < 0)
             rc = -1;
     }

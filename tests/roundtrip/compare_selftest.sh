@@ -12,10 +12,10 @@ pg_build_profgen "$(dirname "$work")" "$work/profgen"
 pg_go_tool_env
 export PPROF_TMPDIR="$work"
 status=0
-python3 "$PG_RT_DIR/pprofcmp.py" selftest "$work/pairs" || status=1
+python3 -B "$PG_RT_DIR/pprofcmp.py" selftest "$work/pairs" || status=1
 for a in "$work"/pairs/eq-*.a.pb.gz; do
   n="$(basename "$a" .a.pb.gz)"
-  if out="$(python3 "$PG_RT_DIR/gooracle.py" compare "$a" "$work/pairs/$n.b.pb.gz")"; then
+  if out="$(python3 -B "$PG_RT_DIR/gooracle.py" compare "$a" "$work/pairs/$n.b.pb.gz")"; then
     echo "PASS go-oracle $n: equal"
   else
     echo "FAIL go-oracle $n: expected equal"; echo "$out" | sed 's/^/    /'; status=1

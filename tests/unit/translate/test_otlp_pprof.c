@@ -1,0 +1,298 @@
+/* OTLP produced elsewhere -> pprof -> OTLP: the three sample shapes, profiles merged into
+ * one pprof by identity, links as labels; and malformed OTLP input. */
+#include "testlib.h"
+
+#include "pipeline/core/dict.h"
+#include "pipeline/core/err.h"
+#include "pipeline/core/wire.h"
+#include "pipeline/translate/otlp.h"
+#include "pipeline/translate/otlp_dump.h"
+#include "pipeline/translate/pprof.h"
+
+#include <stdlib.h>
+
+static int32_t S(pg_batch *b, const char *s)
+{
+    return pg_dict_string(b, s, strlen(s));
+}
+
+static pg_otlp_valuetype *vt(pg_batch *b, const char *t, const char *u)
+{
+    pg_otlp_valuetype *v = pg_otlp_valuetype_new(pg_batch_arena(b));
+    v->type_strindex = S(b, t);
+    v->unit_strindex = S(b, u);
+    return v;
+}
+
+/* A stack of n frames named f<base+i>. */
+static int32_t stack(pg_batch *b, int base, int n)
+{
+    int32_t locs[8];
+    for (int i = 0; i < n; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "f%d", base + i);
+        int32_t fn = pg_dict_function(b, S(b, name), S(b, name), S(b, "x.c"), 0);
+        pg_otlp_line line = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LINE__INIT, *lp = &line;
+        line.function_index = fn;
+        line.line = base + i;
+        pg_otlp_location l = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LOCATION__INIT;
+        l.address = 0x1000u + (unsigned)(base + i);
+        l.lines = &lp;
+        l.n_lines = 1;
+        locs[i] = pg_dict_location(b, &l);
+    }
+    return pg_dict_stack(b, locs, (size_t)n);
+}
+
+static pg_otlp_profile *profile(pg_batch *b, pg_otlp_sprofiles *sp, const char *t, const char *u, size_t n)
+{
+    pg_arena *a = pg_batch_arena(b);
+    pg_otlp_profile *p = pg_otlp_profile_new(a);
+    p->sample_type = vt(b, t, u);
+    p->period_type = vt(b, "cpu", "nanoseconds");
+    p->period = 10000000;
+    p->time_unix_nano = 1700000000000000000ull;
+    p->duration_nano = 10000000000ull;
+    p->samples = pg_arena_alloc(a, n * sizeof *p->samples);
+    pg_otlp_sample *s = pg_otlp_samples_new(a, n);
+    for (size_t i = 0; i < n; i++) p->samples[i] = &s[i];
+    p->n_samples = n;
+    pg_otlp_push(a, (void ***)&sp->profiles, &sp->n_profiles, p);
+    return p;
+}
+
+static void set_values(pg_batch *b, pg_otlp_sample *s, const int64_t *v, size_t n)
+{
+    s->values = pg_arena_memdup(pg_batch_arena(b), v, n * sizeof *v);
+    s->n_values = n;
+}
+
+static char *dump(const pg_batch *b)
+{
+    pg_buf o = {0};
+    pg_otlp_dump(b, PG_DUMP_CANONICAL, &o);
+    pg_buf_append(&o, "", 1);
+    return (char *)o.data;
+}
+
+/* otlp -> pprof bytes -> otlp; returns the new batch (or NULL) and the status. */
+static pg_batch *through_pprof(const pg_batch *b, int *rc, char *err, size_t errlen)
+{
+    pg_pprof_group *g = NULL;
+    size_t ng = 0;
+    *rc = pg_pprof_plan(b, &g, &ng, err, errlen);
+    if (*rc) return NULL;
+    pg_batch *out = pg_batch_new(0);
+    pg_pprof_encode_opts o = {.gzip = 1, .links_as_labels = 1};
+    for (size_t i = 0; i < ng && !*rc; i++) {
+        pg_buf buf = {0};
+        *rc = pg_pprof_encode(b, &g[i], &o, &buf, err, errlen);
+        if (!*rc) *rc = pg_pprof_decode(out, buf.data, buf.len, NULL, NULL, err, errlen);
+        pg_buf_free(&buf);
+    }
+    pg_pprof_groups_free(g, ng);
+    return out;
+}
+
+static void test_values_only_roundtrip(void)
+{
+    pg_batch *b = pg_batch_new(0);
+    pg_otlp_sprofiles *sp = pg_batch_add_scope(b, NULL);
+    pg_otlp_profile *p1 = profile(b, sp, "samples", "count", 3);
+    pg_otlp_profile *p2 = profile(b, sp, "cpu", "nanoseconds", 3);
+    int32_t st[3] = {stack(b, 0, 3), stack(b, 10, 2), stack(b, 20, 1)};
+    int32_t attr = pg_dict_attr_str(b, "thread", "main", 4);
+    int32_t num = pg_dict_attr_int(b, "bytes", 4096, "bytes");
+    for (int i = 0; i < 3; i++) {
+        int64_t c = i + 1, ns = (i + 1) * 10000000;
+        p1->samples[i]->stack_index = p2->samples[i]->stack_index = st[i];
+        set_values(b, p1->samples[i], &c, 1);
+        set_values(b, p2->samples[i], &ns, 1);
+        int32_t ix[2] = {attr, num};
+        p1->samples[i]->attribute_indices = p2->samples[i]->attribute_indices = pg_arena_memdup(pg_batch_arena(b), ix, sizeof ix);
+        p1->samples[i]->n_attribute_indices = p2->samples[i]->n_attribute_indices = (size_t)(i == 2 ? 2 : 1);
+    }
+    char err[256] = "";
+    int rc;
+    pg_batch *back = through_pprof(b, &rc, err, sizeof err);
+    CHECK_MSG(rc == 0, "%s", err);
+    char *x = dump(b), *y = dump(back);
+    CHECK_MSG(strcmp(x, y) == 0, "values-only O -> pprof -> O differs:\n--- before\n%s--- after\n%s", x, y);
+    free(x);
+    free(y);
+    pg_batch_free(back);
+    pg_batch_free(b);
+}
+
+static void test_shapes(void)
+{
+    /* timestamps only -> count; values + timestamps -> sum; duplicates merged by identity */
+    pg_batch *b = pg_batch_new(0);
+    pg_otlp_sprofiles *sp = pg_batch_add_scope(b, NULL);
+    pg_otlp_profile *p = profile(b, sp, "events", "count", 3);
+    int32_t s0 = stack(b, 0, 2);
+    pg_arena *a = pg_batch_arena(b);
+    uint64_t ts[3] = {1700000000000000001ull, 1700000000000000002ull, 1700000000000000003ull};
+    for (int i = 0; i < 3; i++) p->samples[i]->stack_index = s0;
+    p->samples[0]->timestamps_unix_nano = pg_arena_memdup(a, ts, sizeof ts);
+    p->samples[0]->n_timestamps_unix_nano = 3;
+    int64_t v2[2] = {5, 7};
+    set_values(b, p->samples[1], v2, 2);
+    p->samples[1]->timestamps_unix_nano = pg_arena_memdup(a, ts, 2 * 8);
+    p->samples[1]->n_timestamps_unix_nano = 2;
+    int64_t one = 1;
+    set_values(b, p->samples[2], &one, 1);
+    char err[256] = "";
+    int rc;
+    pg_batch *back = through_pprof(b, &rc, err, sizeof err);
+    CHECK_MSG(rc == 0, "%s", err);
+    const pg_otlp_profile *q = pg_batch_data(back)->resource_profiles[0]->scope_profiles[0]->profiles[0];
+    CHECK(q->n_samples == 1);
+    CHECK_MSG(q->n_samples == 1 && q->samples[0]->values[0] == 3 + 12 + 1, "merged value %lld",
+              q->n_samples ? (long long)q->samples[0]->values[0] : -1LL);
+    pg_batch_free(back);
+
+    /* more than one value without timestamps is refused */
+    p->samples[0]->n_timestamps_unix_nano = 0;
+    p->samples[1]->n_timestamps_unix_nano = 0;
+    back = through_pprof(b, &rc, err, sizeof err);
+    CHECK_MSG(rc != 0 && strstr(err, "several values"), "rc=%d %s", rc, err);
+    pg_batch_free(back);
+    pg_batch_free(b);
+}
+
+static void test_links(void)
+{
+    pg_batch *b = pg_batch_new(0);
+    pg_otlp_sprofiles *sp = pg_batch_add_scope(b, NULL);
+    pg_otlp_profile *p = profile(b, sp, "samples", "count", 1);
+    uint8_t trace[16], span[8];
+    for (int i = 0; i < 16; i++) trace[i] = (uint8_t)(0xa0 + i);
+    for (int i = 0; i < 8; i++) span[i] = (uint8_t)(0x10 + i);
+    p->samples[0]->link_index = pg_dict_link(b, trace, 16, span, 8);
+    p->samples[0]->stack_index = stack(b, 0, 1);
+    int64_t one = 1;
+    set_values(b, p->samples[0], &one, 1);
+    char err[256] = "";
+    int rc;
+    pg_batch *back = through_pprof(b, &rc, err, sizeof err);
+    CHECK_MSG(rc == 0, "%s", err);
+    char *y = dump(back);
+    CHECK_MSG(strstr(y, "span_id=\"1011121314151617\"") && strstr(y, "trace_id=\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\""),
+              "link labels missing:\n%s", y);
+    free(y);
+    pg_batch_free(back);
+    pg_batch_free(b);
+}
+
+/* Malformed OTLP: each class is refused with a message. */
+static void expect_otlp_error(const uint8_t *p, size_t n, const char *expect)
+{
+    pg_batch *b = pg_batch_new(0);
+    char err[256] = "";
+    int rc = pg_otlp_decode(b, p, n, NULL, err, sizeof err);
+    CHECK_MSG(rc != 0 && strstr(err, expect), "expected \"%s\", got rc=%d \"%s\"", expect, rc, err);
+    pg_batch_free(b);
+}
+
+static void test_malformed_otlp(void)
+{
+    pg_batch *b = pg_batch_new(0);
+    pg_otlp_sprofiles *sp = pg_batch_add_scope(b, NULL);
+    pg_otlp_profile *p = profile(b, sp, "samples", "count", 1);
+    p->samples[0]->stack_index = stack(b, 0, 2);
+    int64_t one = 1;
+    set_values(b, p->samples[0], &one, 1);
+    pg_buf ok = {0};
+    CHECK(pg_otlp_encode(b, &ok, NULL, 0) == 0);
+    pg_batch *good = pg_batch_new(0);
+    char err[256] = "";
+    CHECK_MSG(pg_otlp_decode(good, ok.data, ok.len, NULL, err, sizeof err) == 0, "%s", err);
+    pg_batch_free(good);
+    /* truncated */
+    expect_otlp_error(ok.data, ok.len - 3, "malformed");
+    /* out-of-range stack index */
+    p->samples[0]->stack_index = 999;
+    pg_buf bad = {0};
+    pg_otlp_encode(b, &bad, NULL, 0);
+    expect_otlp_error(bad.data, bad.len, "stack index 999 out of range");
+    pg_buf_free(&bad);
+    p->samples[0]->stack_index = 1;
+    /* missing zero element: a non-zero function at index 0 */
+    pg_otlp_dict *d = pg_batch_dict(b);
+    pg_otlp_function *saved = d->function_table[0];
+    d->function_table[0] = d->function_table[1];
+    pg_otlp_encode(b, &bad, NULL, 0);
+    expect_otlp_error(bad.data, bad.len, "function_table[0] must be the zero Function");
+    pg_buf_free(&bad);
+    d->function_table[0] = saved;
+    /* a bad link */
+    uint8_t t5[5] = {1, 2, 3, 4, 5};
+    p->samples[0]->link_index = pg_dict_link(b, t5, 5, t5, 5);
+    pg_otlp_encode(b, &bad, NULL, 0);
+    expect_otlp_error(bad.data, bad.len, "trace_id must be 16 bytes");
+    pg_buf_free(&bad);
+    /* wrong wire type: field 1 (resource_profiles) as a varint */
+    uint8_t wt[] = {0x08, 0x01};
+    expect_otlp_error(wt, sizeof wt, "malformed");
+    /* a nesting bomb: AnyValue arrays 10000 levels deep in the attribute table */
+    pg_buf bomb = {0}, inner = {0};
+    for (int i = 0; i < 10000; i++) {
+        pg_buf next = {0};
+        pg_wire_put_bytes(&next, 1, inner.data, inner.len);     /* ArrayValue.values */
+        pg_buf any = {0};
+        pg_wire_put_bytes(&any, 5, next.data, next.len);        /* AnyValue.array_value */
+        pg_buf_free(&inner);
+        pg_buf_free(&next);
+        inner = any;
+    }
+    pg_buf kvu = {0}, dict = {0};
+    pg_wire_put_bytes(&kvu, 2, inner.data, inner.len);
+    pg_wire_put_bytes(&dict, 6, kvu.data, kvu.len);
+    pg_wire_put_bytes(&bomb, 2, dict.data, dict.len);
+    expect_otlp_error(bomb.data, bomb.len, "nest deeper");
+    pg_buf_free(&bomb);
+    pg_buf_free(&inner);
+    pg_buf_free(&kvu);
+    pg_buf_free(&dict);
+    pg_buf_free(&ok);
+    pg_batch_free(b);
+}
+
+static void test_merge_reindexes(void)
+{
+    /* Two batches with different dictionaries merge into one that renders the same. */
+    pg_batch *a = pg_batch_new(0), *b = pg_batch_new(0), *m = pg_batch_new(0);
+    pg_otlp_sprofiles *sa = pg_batch_add_scope(a, NULL), *sb = pg_batch_add_scope(b, NULL);
+    S(b, "padding-to-shift-indices");
+    pg_otlp_profile *pa = profile(a, sa, "samples", "count", 1), *pb = profile(b, sb, "alloc", "bytes", 1);
+    pa->samples[0]->stack_index = stack(a, 0, 3);
+    pb->samples[0]->stack_index = stack(b, 1, 3);
+    int64_t one = 1;
+    set_values(a, pa->samples[0], &one, 1);
+    set_values(b, pb->samples[0], &one, 1);
+    char err[128];
+    CHECK(pg_batch_merge(m, a, err, sizeof err) == 0);
+    CHECK(pg_batch_merge(m, b, err, sizeof err) == 0);
+    char *x = dump(a), *y = dump(b), *z = dump(m);
+    size_t lx = strlen(x);
+    CHECK_MSG(strncmp(z, x, lx) == 0 && strcmp(z + lx, y) == 0, "merge differs:\n%s\n%s\n%s", x, y, z);
+    /* shared frames deduplicated: f1, f2 appear in both stacks */
+    CHECK(pg_batch_dict(m)->n_function_table == 1 + 4);
+    free(x);
+    free(y);
+    free(z);
+    pg_batch_free(a);
+    pg_batch_free(b);
+    pg_batch_free(m);
+}
+
+int main(void)
+{
+    test_values_only_roundtrip();
+    test_shapes();
+    test_links();
+    test_malformed_otlp();
+    test_merge_reindexes();
+    TEST_MAIN_END();
+}
