@@ -7,7 +7,7 @@ DEBIAN_PACKAGES := \
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler \
   libyaml-dev libjansson-dev libdeflate-dev zlib1g-dev libzstd-dev \
   libssl-dev libevent-dev libnghttp2-dev libhttp-parser-dev libcurl4-openssl-dev libgrpc-dev \
-  golang-go nodejs npm python3 python3-grpcio python3-protobuf curl gzip procps
+  golang-go nodejs npm python3 python3-grpcio python3-protobuf curl gzip procps time
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
@@ -28,6 +28,7 @@ deps:
 	  if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "deps: all Debian packages present"; fi
+	@test -d tests/node/node_modules || (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 
 $(BUILD)/Makefile: CMakeLists.txt
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -3,7 +3,7 @@
 # large) and measures gunzip vs `profgate convert` pprof->OTLP and OTLP->pprof (best of 5,
 # MB/s on uncompressed pprof bytes, peak RSS), against the targets. Always exits 0.
 set -uo pipefail
-build="${1:-build}"
+build="$(realpath -m "${1:-build}")"
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/../tests/roundtrip/lib.sh"
 profgate="$build/profgate"
@@ -19,5 +19,5 @@ echo "bench: generating a large real heap profile (runtime/pprof, MemProfileRate
 if ! "$work/profgen" large "$work/large.pb.gz"; then
   echo "bench: profgen large failed"; exit 0
 fi
-python3 -B "$here/measure.py" "$profgate" "$work" "$work/large.pb.gz" || echo "bench: measure.py failed"
+"$PYTHON" -B "$here/measure.py" "$profgate" "$work" "$work/large.pb.gz" || echo "bench: measure.py failed"
 exit 0

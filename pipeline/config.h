@@ -22,8 +22,22 @@
  *   As in the Collector, the default applies only when VAR is unset (not when it is empty),
  *   and an unset VAR without default expands to the empty string (with a warning). The result
  *   stays a scalar (a list cannot come from one variable).
+ *   `${file:...}` and other providers are errors.
  * - Merge: later files merge over earlier ones; mappings merge key by key, recursively;
- *   scalars, lists and nulls replace. Positions keep pointing at the file a value came from.
+ *   scalars, lists and nulls replace. Positions keep pointing at the file a value came from
+ *   (a key present in both files points at the later one).
+ * - Messages: `file:line:column: <kind> <id>: <key.path>: message` for a component's keys
+ *   (`receiver otlp/a: protocols.grpc.endpoint: ...`, list items as `include[2]`),
+ *   `file:line:column: message` for the rest; warnings read `file:line:column: warning: ...`.
+ *   A syntax error in any file stops the load after every file was parsed (all syntax errors
+ *   are reported); otherwise every check runs and all errors come back together, sorted.
+ * - Ports: ENDPOINT fields of used receivers, of extensions listed in service.extensions and
+ *   service.telemetry.metrics.address (unless metrics level is none) are listening addresses;
+ *   two of them on one port with overlapping hosts are an error ("", 0.0.0.0 and :: overlap
+ *   everything; localhost overlaps 127.0.0.1 and ::1; port 0 never conflicts). Endpoints of
+ *   exporters and processors are peers and not checked.
+ * - Warnings (not errors): components no pipeline uses, extensions not in
+ *   service.extensions, unset environment variables without a default.
  */
 #ifndef PG_CONFIG_H
 #define PG_CONFIG_H
@@ -58,7 +72,10 @@ typedef enum {
 /* One key of a component's config. A table is a static const array ended by {0} (key NULL).
  * `def`, `min` and `max` are YAML text parsed exactly like input (`def = "[a, b]"` for a
  * list); NULL means zero / unbounded. Bounds apply to INT, DOUBLE, DURATION and SIZE; a
- * DURATION without `min` rejects negative values. */
+ * DURATION without `min` rejects negative values. Scalars are typed by content, not by
+ * quoting ("10" and 10 both decode as INT 10, and both as STRING "10"); ENUM names match
+ * case-insensitively. `required` keys must be present with a non-null value (a SECTION may
+ * be null); the required keys of an absent optional SECTION are not checked. */
 typedef struct pg_cfg_field {
     const char *key;
     pg_cfg_type type;
@@ -212,7 +229,7 @@ typedef struct pg_cfg_telemetry {
 /* service: settings other than pipelines. */
 typedef struct pg_cfg_service {
     pg_cfg_telemetry telemetry;
-    int64_t shutdown_timeout; /* nanoseconds, default 10s */
+    int64_t shutdown_timeout;            /* nanoseconds, default 10s */
     const pg_cfg_component **extensions; /* in the order of service.extensions */
     size_t nextensions;
 } pg_cfg_service;
@@ -231,8 +248,8 @@ typedef struct pg_cfg_source {
  * reg (descriptors must outlive the config). Appends every error and warning to d (which
  * must not be NULL), sorted. On success returns 0 and *out (caller owns; pg_config_free);
  * with any error returns PG_EINVAL (PG_ENOMEM when out of memory) and *out = NULL. */
-int pg_config_load(const pg_cfg_source *srcs, size_t n, const pg_cfg_registry *reg,
-                   pg_config **out, pg_cfg_diags *d);
+int pg_config_load(const pg_cfg_source *srcs, size_t n, const pg_cfg_registry *reg, pg_config **out,
+                   pg_cfg_diags *d);
 
 /* pg_config_load over files given by path (`--config` given several times). */
 int pg_config_load_files(const char *const *paths, size_t n, const pg_cfg_registry *reg,

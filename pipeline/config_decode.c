@@ -12,8 +12,8 @@
 #define PATH_MAX_LEN 256
 
 /* Reports "<what>: <path>: message" at pos and counts it. */
-void pg_cfg_dctx_error(pg_cfg_dctx *c, const pg_cfg_pos *pos, const char *path,
-                       const char *fmt, ...)
+void pg_cfg_dctx_error(pg_cfg_dctx *c, const pg_cfg_pos *pos, const char *path, const char *fmt,
+                       ...)
 {
     char msg[768];
     va_list ap;
@@ -24,7 +24,8 @@ void pg_cfg_dctx_error(pg_cfg_dctx *c, const pg_cfg_pos *pos, const char *path,
     const char *tag = c->in_default ? "bad default in the config table: " : "";
     if (path && *path)
         pg_cfg_diag_add(c->diags, PG_CFG_ERROR, pos, "%s: %s: %s%s", what, path, tag, msg);
-    else pg_cfg_diag_add(c->diags, PG_CFG_ERROR, pos, "%s: %s%s", what, tag, msg);
+    else
+        pg_cfg_diag_add(c->diags, PG_CFG_ERROR, pos, "%s: %s%s", what, tag, msg);
     c->errors++;
 }
 
@@ -32,17 +33,28 @@ void pg_cfg_dctx_error(pg_cfg_dctx *c, const pg_cfg_pos *pos, const char *path,
 static const char *type_desc(pg_cfg_type t)
 {
     switch (t) {
-    case PG_CFG_BOOL: return "a boolean (true or false)";
-    case PG_CFG_INT: return "an integer";
-    case PG_CFG_DOUBLE: return "a number";
-    case PG_CFG_DURATION: return "a duration (e.g. 10s)";
-    case PG_CFG_SIZE: return "a size (e.g. 4MiB)";
-    case PG_CFG_STRING: return "a string";
-    case PG_CFG_ENUM: return "one of the allowed values"; /* not used: the values are listed */
-    case PG_CFG_STRING_LIST: return "a list of strings";
-    case PG_CFG_STRING_MAP: return "a mapping of strings";
-    case PG_CFG_ENDPOINT: return "an endpoint (host:port)";
-    case PG_CFG_SECTION: return "a mapping";
+    case PG_CFG_BOOL:
+        return "a boolean (true or false)";
+    case PG_CFG_INT:
+        return "an integer";
+    case PG_CFG_DOUBLE:
+        return "a number";
+    case PG_CFG_DURATION:
+        return "a duration (e.g. 10s)";
+    case PG_CFG_SIZE:
+        return "a size (e.g. 4MiB)";
+    case PG_CFG_STRING:
+        return "a string";
+    case PG_CFG_ENUM:
+        return "one of the allowed values"; /* not used: the values are listed */
+    case PG_CFG_STRING_LIST:
+        return "a list of strings";
+    case PG_CFG_STRING_MAP:
+        return "a mapping of strings";
+    case PG_CFG_ENDPOINT:
+        return "an endpoint (host:port)";
+    case PG_CFG_SECTION:
+        return "a mapping";
     }
     return "a value";
 }
@@ -66,20 +78,29 @@ static int check_bounds(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_node
         uint64_t bu = 0;
         double bd = 0;
         int rc = 0;
-        if (f->type == PG_CFG_INT) rc = pg_cfg_parse_int(bounds[b], &bi, NULL, 0);
-        else if (f->type == PG_CFG_DURATION) rc = pg_cfg_parse_duration(bounds[b], &bi, NULL, 0);
-        else if (f->type == PG_CFG_SIZE) rc = pg_cfg_parse_size(bounds[b], &bu, NULL, 0);
-        else rc = pg_cfg_parse_double(bounds[b], &bd, NULL, 0);
+        if (f->type == PG_CFG_INT)
+            rc = pg_cfg_parse_int(bounds[b], &bi, NULL, 0);
+        else if (f->type == PG_CFG_DURATION)
+            rc = pg_cfg_parse_duration(bounds[b], &bi, NULL, 0);
+        else if (f->type == PG_CFG_SIZE)
+            rc = pg_cfg_parse_size(bounds[b], &bu, NULL, 0);
+        else
+            rc = pg_cfg_parse_double(bounds[b], &bd, NULL, 0);
         if (rc) {
             pg_cfg_dctx_error(c, &n->pos, path, "bad bound \"%s\" in the config table", bounds[b]);
             return PG_EINVAL;
         }
         bool out;
-        if (f->type == PG_CFG_SIZE) out = b ? uv > bu : uv < bu;
-        else if (f->type == PG_CFG_DOUBLE) out = b ? dv > bd : dv < bd;
-        else out = b ? iv > bi : iv < bi;
-        if (b) above = out;
-        else below = out;
+        if (f->type == PG_CFG_SIZE)
+            out = b ? uv > bu : uv < bu;
+        else if (f->type == PG_CFG_DOUBLE)
+            out = b ? dv > bd : dv < bd;
+        else
+            out = b ? iv > bi : iv < bi;
+        if (b)
+            above = out;
+        else
+            below = out;
     }
     if (f->type == PG_CFG_DURATION && !f->min && iv < 0) {
         pg_cfg_dctx_error(c, &n->pos, path, "duration \"%s\" must not be negative", n->str);
@@ -90,8 +111,8 @@ static int check_bounds(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_node
         pg_cfg_dctx_error(c, &n->pos, path, "\"%s\" is out of range: must be between %s and %s",
                           n->str, f->min, f->max);
     else if (below)
-        pg_cfg_dctx_error(c, &n->pos, path, "\"%s\" is out of range: must be at least %s",
-                          n->str, f->min);
+        pg_cfg_dctx_error(c, &n->pos, path, "\"%s\" is out of range: must be at least %s", n->str,
+                          f->min);
     else
         pg_cfg_dctx_error(c, &n->pos, path, "\"%s\" is out of range: must be at most %s", n->str,
                           f->max);
@@ -107,8 +128,8 @@ static char *copy_str(pg_cfg_dctx *c, const pg_cfg_node *n)
 }
 
 /* Decodes a scalar value of a scalar-typed field into dst. */
-static void decode_scalar(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_node *n,
-                          void *dst, const char *path)
+static void decode_scalar(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_node *n, void *dst,
+                          const char *path)
 {
     char msg[512];
     const char *s = n->str;
@@ -119,31 +140,39 @@ static void decode_scalar(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_no
         return;
     case PG_CFG_INT: {
         int64_t v;
-        if (pg_cfg_parse_int(s, &v, msg, sizeof msg)) pg_cfg_dctx_error(c, &n->pos, path, "%s", msg);
-        else if (!check_bounds(c, f, n, path, v, 0, 0)) *(int64_t *)dst = v;
+        if (pg_cfg_parse_int(s, &v, msg, sizeof msg))
+            pg_cfg_dctx_error(c, &n->pos, path, "%s", msg);
+        else if (!check_bounds(c, f, n, path, v, 0, 0))
+            *(int64_t *)dst = v;
         return;
     }
     case PG_CFG_DOUBLE: {
         double v;
         if (pg_cfg_parse_double(s, &v, msg, sizeof msg))
             pg_cfg_dctx_error(c, &n->pos, path, "%s", msg);
-        else if (!check_bounds(c, f, n, path, 0, 0, v)) *(double *)dst = v;
+        else if (!check_bounds(c, f, n, path, 0, 0, v))
+            *(double *)dst = v;
         return;
     }
     case PG_CFG_DURATION: {
         int64_t v;
         if (pg_cfg_parse_duration(s, &v, msg, sizeof msg))
             pg_cfg_dctx_error(c, &n->pos, path, "%s", msg);
-        else if (!check_bounds(c, f, n, path, v, 0, 0)) *(int64_t *)dst = v;
+        else if (!check_bounds(c, f, n, path, v, 0, 0))
+            *(int64_t *)dst = v;
         return;
     }
     case PG_CFG_SIZE: {
         uint64_t v;
-        if (pg_cfg_parse_size(s, &v, msg, sizeof msg)) pg_cfg_dctx_error(c, &n->pos, path, "%s", msg);
-        else if (!check_bounds(c, f, n, path, 0, v, 0)) *(uint64_t *)dst = v;
+        if (pg_cfg_parse_size(s, &v, msg, sizeof msg))
+            pg_cfg_dctx_error(c, &n->pos, path, "%s", msg);
+        else if (!check_bounds(c, f, n, path, 0, v, 0))
+            *(uint64_t *)dst = v;
         return;
     }
-    case PG_CFG_STRING: *(char **)dst = copy_str(c, n); return;
+    case PG_CFG_STRING:
+        *(char **)dst = copy_str(c, n);
+        return;
     case PG_CFG_ENUM: {
         for (int i = 0; f->enum_values && f->enum_values[i]; i++)
             if (!strcasecmp(f->enum_values[i], s)) {
@@ -152,7 +181,8 @@ static void decode_scalar(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_no
             }
         msg[0] = 0;
         size_t nv = 0;
-        while (f->enum_values && f->enum_values[nv]) nv++;
+        while (f->enum_values && f->enum_values[nv])
+            nv++;
         pg_cfg_join(msg, sizeof msg, f->enum_values, nv);
         pg_cfg_dctx_error(c, &n->pos, path, "invalid value \"%s\"; allowed: %s", s, msg);
         return;
@@ -165,6 +195,12 @@ static void decode_scalar(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_no
         if (rc == PG_ENOMEM) c->oom = true;
         if (rc) {
             if (rc != PG_ENOMEM) pg_cfg_dctx_error(c, &n->pos, path, "%s", msg);
+            for (size_t i = 0; i < c->neps; i++) /* no port check on the default it replaced */
+                if (c->eps[i].ep == ep) {
+                    memmove(&c->eps[i], &c->eps[i + 1], (c->neps - i - 1) * sizeof *c->eps);
+                    c->neps--;
+                    break;
+                }
             return;
         }
         ep->text = copy_str(c, n);
@@ -183,8 +219,8 @@ static void decode_scalar(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_no
             }
         if (c->neps == c->capeps) {
             size_t nc = c->capeps ? c->capeps * 2 : 8;
-            void *p = pg_arena_realloc(c->tmp, c->eps, c->capeps * sizeof *c->eps,
-                                       nc * sizeof *c->eps);
+            void *p =
+                pg_arena_realloc(c->tmp, c->eps, c->capeps * sizeof *c->eps, nc * sizeof *c->eps);
             if (!p) {
                 c->oom = true;
                 return;
@@ -195,7 +231,8 @@ static void decode_scalar(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_no
         c->eps[c->neps++] = ref;
         return;
     }
-    default: return;
+    default:
+        return;
     }
 }
 
@@ -204,20 +241,26 @@ static int decode_map(pg_cfg_dctx *c, const pg_cfg_field *table, const pg_cfg_no
                       const char *const *skip);
 
 /* Decodes one present value of field f into dst (null values keep the default). */
-static void decode_value(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_node *n,
-                         void *dst, const char *path, const pg_cfg_pos *keypos)
+static void decode_value(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_node *n, void *dst,
+                         const char *path, const pg_cfg_pos *keypos)
 {
-    if (pg_cfg_node_is_null(n) || n->bad) return;
+    if (n && n->bad) return;
+    if (pg_cfg_node_is_null(n)) {
+        /* `section:` with no value is present: its own required keys still apply */
+        if (f->type == PG_CFG_SECTION) decode_map(c, f->section, NULL, keypos, dst, path, NULL);
+        return;
+    }
     char got[64], ipath[PATH_MAX_LEN + 32];
     pg_cfg_node_describe(n, got, sizeof got);
     pg_cfg_node_kind want = f->type == PG_CFG_SECTION || f->type == PG_CFG_STRING_MAP
                                 ? PG_CFG_NODE_MAP
-                                : f->type == PG_CFG_STRING_LIST ? PG_CFG_NODE_SEQ
-                                                                : PG_CFG_NODE_SCALAR;
+                            : f->type == PG_CFG_STRING_LIST ? PG_CFG_NODE_SEQ
+                                                            : PG_CFG_NODE_SCALAR;
     if (n->kind != want && f->type == PG_CFG_ENUM) {
         char list[256] = "";
         size_t nv = 0;
-        while (f->enum_values && f->enum_values[nv]) nv++;
+        while (f->enum_values && f->enum_values[nv])
+            nv++;
         pg_cfg_join(list, sizeof list, f->enum_values, nv);
         pg_cfg_dctx_error(c, &n->pos, path, "expected one of %s; got %s", list, got);
         return;
@@ -240,7 +283,8 @@ static void decode_value(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_nod
             if (it->bad) continue;
             if (it->kind != PG_CFG_NODE_SCALAR || it->null)
                 pg_cfg_dctx_error(c, &it->pos, ipath, "expected a string, got %s", got);
-            else l->items[l->n++] = copy_str(c, it);
+            else
+                l->items[l->n++] = copy_str(c, it);
         }
     } else if (f->type == PG_CFG_STRING_MAP) {
         pg_cfg_strmap *m = dst;
@@ -266,14 +310,14 @@ static void decode_value(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_nod
 }
 
 /* Fills every field of table under base from its default text. */
-static int apply_defaults(pg_cfg_dctx *c, const pg_cfg_field *table, char *base,
-                          const char *path, const pg_cfg_pos *owner)
+static int apply_defaults_at(pg_cfg_dctx *c, const pg_cfg_field *table, char *base,
+                             const char *path, const pg_cfg_pos *owner)
 {
     for (const pg_cfg_field *f = table; f->key; f++) {
         char cp[PATH_MAX_LEN];
         child_path(cp, path, f->key);
         if (f->type == PG_CFG_SECTION) {
-            if (f->section && apply_defaults(c, f->section, base + f->offset, cp, owner))
+            if (f->section && apply_defaults_at(c, f->section, base + f->offset, cp, owner))
                 return PG_ENOMEM;
             continue;
         }
@@ -312,7 +356,8 @@ static int decode_map(pg_cfg_dctx *c, const pg_cfg_field *table, const pg_cfg_no
         const pg_cfg_pair *p = &map->pairs[i];
         const char *key = p->key->str;
         const pg_cfg_field *f = table;
-        while (f->key && strcmp(f->key, key)) f++;
+        while (f->key && strcmp(f->key, key))
+            f++;
         if (f->key) {
             child_path(cp, path, key);
             decode_value(c, f, p->value, base + f->offset, cp, &p->key->pos);
@@ -320,12 +365,15 @@ static int decode_map(pg_cfg_dctx *c, const pg_cfg_field *table, const pg_cfg_no
             continue;
         }
         bool skipped = false;
-        for (size_t k = 0; skip && skip[k]; k++) skipped |= !strcmp(skip[k], key);
+        for (size_t k = 0; skip && skip[k]; k++)
+            skipped |= !strcmp(skip[k], key);
         if (skipped) continue;
         const char *known[128];
         size_t nk = 0;
-        for (const pg_cfg_field *t = table; t->key && nk < 120; t++) known[nk++] = t->key;
-        for (size_t k = 0; skip && skip[k] && nk < 128; k++) known[nk++] = skip[k];
+        for (const pg_cfg_field *t = table; t->key && nk < 120; t++)
+            known[nk++] = t->key;
+        for (size_t k = 0; skip && skip[k] && nk < 128; k++)
+            known[nk++] = skip[k];
         const char *near = pg_cfg_suggest(key, known, nk);
         char list[512] = "";
         if (near) {
@@ -336,15 +384,15 @@ static int decode_map(pg_cfg_dctx *c, const pg_cfg_field *table, const pg_cfg_no
             pg_cfg_dctx_error(c, &p->key->pos, path, "unknown key \"%s\"; valid keys: %s", key,
                               list);
         } else {
-            pg_cfg_dctx_error(c, &p->key->pos, path, "unknown key \"%s\"; this takes no keys",
-                              key);
+            pg_cfg_dctx_error(c, &p->key->pos, path, "unknown key \"%s\"; this takes no keys", key);
         }
     }
     for (const pg_cfg_field *f = table; f->key; f++) {
         if (!f->required) continue;
         child_path(cp, path, f->key);
         const pg_cfg_pair *p = nmap ? pg_cfg_map_find(map, f->key) : NULL;
-        if (!p) pg_cfg_dctx_error(c, owner, cp, "missing required key");
+        if (!p)
+            pg_cfg_dctx_error(c, owner, cp, "missing required key");
         else if (pg_cfg_node_is_null(p->value) && f->type != PG_CFG_SECTION)
             pg_cfg_dctx_error(c, &p->key->pos, cp, "required key has no value");
     }
@@ -355,107 +403,14 @@ static int decode_map(pg_cfg_dctx *c, const pg_cfg_field *table, const pg_cfg_no
 int pg_cfg_decode(pg_cfg_dctx *c, const pg_cfg_field *table, const pg_cfg_node *map,
                   const pg_cfg_pos *owner, void *out, const char *const *skip_keys)
 {
-    int rc = apply_defaults(c, table, out, "", owner);
+    int rc = pg_cfg_apply_defaults(c, table, out, owner);
     if (!rc) rc = decode_map(c, table, map, owner, out, "", skip_keys);
     return rc ? rc : c->oom ? PG_ENOMEM : 0;
 }
 
-/* Bytes a table's fields reach into their struct. */
-static size_t table_extent(const pg_cfg_field *table)
+/* See config_int.h. */
+int pg_cfg_apply_defaults(pg_cfg_dctx *c, const pg_cfg_field *table, void *out,
+                          const pg_cfg_pos *owner)
 {
-    size_t ext = 0;
-    for (const pg_cfg_field *f = table; f->key; f++) {
-        size_t sz;
-        switch (f->type) {
-        case PG_CFG_BOOL: sz = sizeof(bool); break;
-        case PG_CFG_INT:
-        case PG_CFG_DURATION: sz = sizeof(int64_t); break;
-        case PG_CFG_DOUBLE: sz = sizeof(double); break;
-        case PG_CFG_SIZE: sz = sizeof(uint64_t); break;
-        case PG_CFG_STRING: sz = sizeof(char *); break;
-        case PG_CFG_ENUM: sz = sizeof(int); break;
-        case PG_CFG_STRING_LIST: sz = sizeof(pg_cfg_strlist); break;
-        case PG_CFG_STRING_MAP: sz = sizeof(pg_cfg_strmap); break;
-        case PG_CFG_ENDPOINT: sz = sizeof(pg_cfg_endpoint); break;
-        case PG_CFG_SECTION: sz = f->section ? table_extent(f->section) : 0; break;
-        default: sz = 0;
-        }
-        if (f->offset + sz > ext) ext = f->offset + sz;
-    }
-    return ext;
-}
-
-/* Parses a field's bound text as a double for ordering (exact enough for a table check). */
-static int bound_value(const pg_cfg_field *f, const char *text, double *v)
-{
-    int64_t i;
-    uint64_t u;
-    int rc;
-    if (f->type == PG_CFG_INT) rc = pg_cfg_parse_int(text, &i, NULL, 0), *v = (double)i;
-    else if (f->type == PG_CFG_DURATION) rc = pg_cfg_parse_duration(text, &i, NULL, 0), *v = (double)i;
-    else if (f->type == PG_CFG_SIZE) rc = pg_cfg_parse_size(text, &u, NULL, 0), *v = (double)u;
-    else rc = pg_cfg_parse_double(text, v, NULL, 0);
-    return rc;
-}
-
-/* Structural checks of one table level (recursing into sections). */
-static int check_structure(const pg_cfg_field *table, char *err, size_t errlen)
-{
-    for (const pg_cfg_field *f = table; f->key; f++) {
-        for (const pg_cfg_field *g = table; g != f; g++)
-            if (!strcmp(g->key, f->key))
-                return pg_err(err, errlen, PG_EINVAL, "%s: duplicate key in table", f->key);
-        if ((unsigned)f->type > PG_CFG_SECTION)
-            return pg_err(err, errlen, PG_EINVAL, "%s: invalid type", f->key);
-        if (f->type == PG_CFG_ENUM && (!f->enum_values || !f->enum_values[0]))
-            return pg_err(err, errlen, PG_EINVAL, "%s: ENUM without values", f->key);
-        if (f->required && f->def)
-            return pg_err(err, errlen, PG_EINVAL, "%s: required key with a default", f->key);
-        bool bounded = f->type == PG_CFG_INT || f->type == PG_CFG_DOUBLE ||
-                       f->type == PG_CFG_DURATION || f->type == PG_CFG_SIZE;
-        if (!bounded && (f->min || f->max))
-            return pg_err(err, errlen, PG_EINVAL, "%s: bounds on a type without bounds", f->key);
-        double lo = 0, hi = 0;
-        if ((f->min && bound_value(f, f->min, &lo)) || (f->max && bound_value(f, f->max, &hi)))
-            return pg_err(err, errlen, PG_EINVAL, "%s: bad bound text", f->key);
-        if (f->min && f->max && lo > hi)
-            return pg_err(err, errlen, PG_EINVAL, "%s: min is above max", f->key);
-        if (f->type == PG_CFG_SECTION) {
-            if (!f->section || f->def)
-                return pg_err(err, errlen, PG_EINVAL, "%s: SECTION needs a table and no default",
-                              f->key);
-            int rc = check_structure(f->section, err, errlen);
-            if (rc) {
-                pg_err_prefix(err, errlen, f->key);
-                return rc;
-            }
-        }
-    }
-    return 0;
-}
-
-/* See config.h: structure first, then every default decoded (bounds included). */
-int pg_cfg_table_check(const pg_cfg_field *table, char *err, size_t errlen)
-{
-    int rc = check_structure(table, err, errlen);
-    if (rc) return rc;
-    pg_arena *out = pg_arena_new(0), *tmp = pg_arena_new(0);
-    pg_cfg_diags *d = pg_cfg_diags_new();
-    void *buf = calloc(1, table_extent(table) + 16);
-    rc = PG_ENOMEM;
-    if (out && tmp && d && buf) {
-        pg_cfg_dctx c = {.out = out, .tmp = tmp, .diags = d, .what = "table"};
-        pg_cfg_pos owner = {"<table>", 0, 0};
-        rc = apply_defaults(&c, table, buf, "", &owner);
-        if (!rc && pg_cfg_diags_count(d, PG_CFG_ERROR)) {
-            rc = pg_err(err, errlen, PG_EINVAL, "%s",
-                        pg_cfg_diags_get(d, PG_CFG_ERROR, 0)->message);
-        }
-    }
-    if (rc == PG_ENOMEM) pg_err(err, errlen, rc, "out of memory");
-    free(buf);
-    pg_cfg_diags_free(d);
-    pg_arena_free(out);
-    pg_arena_free(tmp);
-    return rc;
+    return apply_defaults_at(c, table, out, "", owner);
 }

@@ -46,7 +46,8 @@ void pg_cfg_diags_clear(pg_cfg_diags *d)
 {
     if (!d) return;
     clear_items(d);
-    for (size_t i = 0; i < d->nfiles; i++) free(d->files[i]);
+    for (size_t i = 0; i < d->nfiles; i++)
+        free(d->files[i]);
     d->nfiles = 0;
     d->oom = false;
 }
@@ -87,8 +88,8 @@ void pg_cfg_diags_add_file(pg_cfg_diags *d, const char *file)
 }
 
 /* Formats the message and the full text into one allocation owned by the item. */
-void pg_cfg_diag_vadd(pg_cfg_diags *d, pg_cfg_severity s, const pg_cfg_pos *pos,
-                      const char *fmt, va_list ap)
+void pg_cfg_diag_vadd(pg_cfg_diags *d, pg_cfg_severity s, const pg_cfg_pos *pos, const char *fmt,
+                      va_list ap)
 {
     char msg[1024], head[512] = "";
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -136,8 +137,8 @@ oom:
 }
 
 /* printf-style front end of pg_cfg_diag_vadd. */
-void pg_cfg_diag_add(pg_cfg_diags *d, pg_cfg_severity s, const pg_cfg_pos *pos,
-                     const char *fmt, ...)
+void pg_cfg_diag_add(pg_cfg_diags *d, pg_cfg_severity s, const pg_cfg_pos *pos, const char *fmt,
+                     ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -185,7 +186,8 @@ const pg_cfg_diag *pg_cfg_diags_get(const pg_cfg_diags *d, pg_cfg_severity s, si
 size_t pg_cfg_diags_write(const pg_cfg_diags *d, pg_cfg_severity s, FILE *f)
 {
     size_t n = pg_cfg_diags_count(d, s);
-    for (size_t i = 0; i < n; i++) fprintf(f, "%s\n", d->lists[s].v[i].pub.text);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s\n", d->lists[s].v[i].pub.text);
     return n;
 }
 
@@ -195,7 +197,8 @@ static size_t distance(const char *a, const char *b)
     size_t la = strlen(a), lb = strlen(b);
     if (la > 63 || lb > 63) return SIZE_MAX;
     size_t row[64];
-    for (size_t j = 0; j <= lb; j++) row[j] = j;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
     for (size_t i = 1; i <= la; i++) {
         size_t diag = row[0];
         row[0] = i;

@@ -10,8 +10,8 @@
 
 typedef struct frame {
     pg_cfg_node *node;
-    pg_cfg_node *key;  /* MAP: key waiting for its value */
-    bool drop;         /* MAP: drop the pending pair (duplicate or merge key) */
+    pg_cfg_node *key; /* MAP: key waiting for its value */
+    bool drop;        /* MAP: drop the pending pair (duplicate or merge key) */
     const char *anchor;
 } frame;
 
@@ -104,23 +104,21 @@ static int attach(builder *b, pg_cfg_node *n, yaml_mark_t mark)
         f->key = n;
         f->drop = false;
         if (!n->quoted && !strcmp(n->str, "<<")) {
-            pg_cfg_diag_add(b->d, PG_CFG_ERROR, &n->pos,
-                            "YAML merge keys (<<) are not supported");
+            pg_cfg_diag_add(b->d, PG_CFG_ERROR, &n->pos, "YAML merge keys (<<) are not supported");
             f->drop = true;
             return 0;
         }
         pg_cfg_pair *dup = pg_cfg_map_find(p, n->str);
         if (dup) {
             pg_cfg_diag_add(b->d, PG_CFG_ERROR, &n->pos,
-                            "duplicate key \"%s\" (first defined at line %d, column %d)",
-                            n->str, dup->key->pos.line, dup->key->pos.column);
+                            "duplicate key \"%s\" (first defined at line %d, column %d)", n->str,
+                            dup->key->pos.line, dup->key->pos.column);
             f->drop = true;
         }
         return 0;
     } else {
         if (!f->drop) {
-            if (grow(b->a, (void **)&p->pairs, &p->cap, p->n, sizeof *p->pairs))
-                return PG_ENOMEM;
+            if (grow(b->a, (void **)&p->pairs, &p->cap, p->n, sizeof *p->pairs)) return PG_ENOMEM;
             p->pairs[p->n++] = (pg_cfg_pair){f->key, n};
         }
         f->key = NULL;
@@ -195,15 +193,19 @@ static int on_event(builder *b, yaml_event_t *ev)
             return fatal(b, ev->start_mark,
                          "more than one YAML document in a file is not supported%s", "");
         return 0;
-    case YAML_SCALAR_EVENT: return on_scalar(b, ev);
+    case YAML_SCALAR_EVENT:
+        return on_scalar(b, ev);
     case YAML_SEQUENCE_START_EVENT:
         return on_start(b, ev, PG_CFG_NODE_SEQ, (const char *)ev->data.sequence_start.anchor);
     case YAML_MAPPING_START_EVENT:
         return on_start(b, ev, PG_CFG_NODE_MAP, (const char *)ev->data.mapping_start.anchor);
     case YAML_SEQUENCE_END_EVENT:
-    case YAML_MAPPING_END_EVENT: return on_end(b, ev);
-    case YAML_ALIAS_EVENT: return on_alias(b, ev);
-    default: return 0;
+    case YAML_MAPPING_END_EVENT:
+        return on_end(b, ev);
+    case YAML_ALIAS_EVENT:
+        return on_alias(b, ev);
+    default:
+        return 0;
     }
 }
 
@@ -215,25 +217,26 @@ static void syntax_error(builder *b, const yaml_parser_t *p)
     if (p->error == YAML_READER_ERROR) {
         m.line = m.column = 0;
         for (size_t i = 0; i < p->problem_offset && b->text[i]; i++) {
-            if (b->text[i] == '\n') m.line++, m.column = 0;
-            else if (((unsigned char)b->text[i] & 0xC0) != 0x80) m.column++;
+            if (b->text[i] == '\n')
+                m.line++, m.column = 0;
+            else if (((unsigned char)b->text[i] & 0xC0) != 0x80)
+                m.column++;
         }
     }
     pg_cfg_pos pos = {b->file, (int)m.line + 1, (int)m.column + 1};
     const char *problem = p->problem ? p->problem : "unknown error";
     if (p->context)
         pg_cfg_diag_add(b->d, PG_CFG_ERROR, &pos,
-                        "YAML syntax error: %s (%s at line %d, column %d)", problem,
-                        p->context, (int)p->context_mark.line + 1,
-                        (int)p->context_mark.column + 1);
+                        "YAML syntax error: %s (%s at line %d, column %d)", problem, p->context,
+                        (int)p->context_mark.line + 1, (int)p->context_mark.column + 1);
     else
         pg_cfg_diag_add(b->d, PG_CFG_ERROR, &pos, "YAML syntax error: %s", problem);
     b->status = PG_EINVAL;
 }
 
 /* Parses the text into a tree owned by a (see config_int.h). */
-int pg_cfg_doc_parse(pg_arena *a, const char *file, const char *text, size_t len,
-                     pg_cfg_diags *d, pg_cfg_node **root)
+int pg_cfg_doc_parse(pg_arena *a, const char *file, const char *text, size_t len, pg_cfg_diags *d,
+                     pg_cfg_node **root)
 {
     builder b = {.a = a, .file = file, .text = text, .d = d};
     *root = NULL;
@@ -244,8 +247,10 @@ int pg_cfg_doc_parse(pg_arena *a, const char *file, const char *text, size_t len
     while (!done && !b.status) {
         yaml_event_t ev;
         if (!yaml_parser_parse(&p, &ev)) {
-            if (p.error == YAML_MEMORY_ERROR) b.status = PG_ENOMEM;
-            else syntax_error(&b, &p);
+            if (p.error == YAML_MEMORY_ERROR)
+                b.status = PG_ENOMEM;
+            else
+                syntax_error(&b, &p);
             break;
         }
         done = ev.type == YAML_STREAM_END_EVENT;
@@ -295,9 +300,14 @@ bool pg_cfg_node_is_null(const pg_cfg_node *n)
 /* Short human description of a node for "expected X, got Y" messages. */
 void pg_cfg_node_describe(const pg_cfg_node *n, char *buf, size_t len)
 {
-    if (!n || pg_cfg_node_is_null(n)) snprintf(buf, len, "null");
-    else if (n->kind == PG_CFG_NODE_MAP) snprintf(buf, len, "a mapping");
-    else if (n->kind == PG_CFG_NODE_SEQ) snprintf(buf, len, "a list");
-    else if (n->len > 40) snprintf(buf, len, "\"%.37s...\"", n->str);
-    else snprintf(buf, len, "\"%s\"", n->str);
+    if (!n || pg_cfg_node_is_null(n))
+        snprintf(buf, len, "null");
+    else if (n->kind == PG_CFG_NODE_MAP)
+        snprintf(buf, len, "a mapping");
+    else if (n->kind == PG_CFG_NODE_SEQ)
+        snprintf(buf, len, "a list");
+    else if (n->len > 40)
+        snprintf(buf, len, "\"%.37s...\"", n->str);
+    else
+        snprintf(buf, len, "\"%s\"", n->str);
 }

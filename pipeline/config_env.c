@@ -25,7 +25,8 @@ static int put(out *o, const char *s, size_t n)
 {
     if (o->n + n + 1 > o->cap) {
         size_t nc = o->cap ? o->cap : 64;
-        while (nc < o->n + n + 1) nc *= 2;
+        while (nc < o->n + n + 1)
+            nc *= 2;
         char *p = realloc(o->p, nc);
         if (!p) return PG_ENOMEM;
         o->p = p;
@@ -75,8 +76,8 @@ static int resolve(const char *ref, size_t n, pg_cfg_node *node, pg_cfg_diags *d
         }
     if (!valid_name(body, vn)) {
         pg_cfg_diag_add(d, PG_CFG_ERROR, &node->pos,
-                        "invalid environment variable name \"%.*s\" in \"${%.*s}\"", (int)vn,
-                        body, (int)n, ref);
+                        "invalid environment variable name \"%.*s\" in \"${%.*s}\"", (int)vn, body,
+                        (int)n, ref);
         return PG_EINVAL;
     }
     char name[256];
@@ -90,8 +91,7 @@ static int resolve(const char *ref, size_t n, pg_cfg_node *node, pg_cfg_diags *d
     if (val) return put(o, val, strlen(val));
     if (def) return put(o, def, (size_t)(body + bn - def));
     pg_cfg_diag_add(d, PG_CFG_WARNING, &node->pos,
-                    "environment variable \"%s\" is not set; it expands to an empty string",
-                    name);
+                    "environment variable \"%s\" is not set; it expands to an empty string", name);
     return 0;
 }
 
@@ -130,7 +130,8 @@ static int expand_scalar(pg_arena *a, pg_cfg_node *node, pg_cfg_diags *d)
     }
     if (!rc) {
         char *copy = pg_arena_strndup(a, o.p ? o.p : "", o.n);
-        if (!copy) rc = PG_ENOMEM;
+        if (!copy)
+            rc = PG_ENOMEM;
         else {
             node->str = copy;
             node->len = o.n;
@@ -150,7 +151,8 @@ int pg_cfg_env_expand(pg_arena *a, pg_cfg_node *root, pg_cfg_diags *d)
 {
     if (!root) return 0;
     switch (root->kind) {
-    case PG_CFG_NODE_SCALAR: return expand_scalar(a, root, d);
+    case PG_CFG_NODE_SCALAR:
+        return expand_scalar(a, root, d);
     case PG_CFG_NODE_SEQ:
         for (size_t i = 0; i < root->n; i++) {
             int rc = pg_cfg_env_expand(a, root->items[i], d);

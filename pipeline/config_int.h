@@ -45,8 +45,8 @@ struct pg_cfg_node {
  * it). Nodes are owned by `a`. An empty stream gives a null scalar at 1:1. Syntax errors
  * (fatal) and duplicate keys (reported, the later pair dropped) go to d. Returns 0 with
  * *root set, PG_EINVAL after a fatal error, PG_ENOMEM. */
-int pg_cfg_doc_parse(pg_arena *a, const char *file, const char *text, size_t len,
-                     pg_cfg_diags *d, pg_cfg_node **root);
+int pg_cfg_doc_parse(pg_arena *a, const char *file, const char *text, size_t len, pg_cfg_diags *d,
+                     pg_cfg_node **root);
 
 /* Returns a new scalar node owned by a, or NULL. */
 pg_cfg_node *pg_cfg_node_scalar(pg_arena *a, const pg_cfg_pos *pos, const char *s, size_t n);
@@ -63,10 +63,10 @@ void pg_cfg_node_describe(const pg_cfg_node *n, char *buf, size_t len);
 /* ---- Diagnostics (config_diag.c) ------------------------------------------------------- */
 
 /* Appends a diagnostic at pos (may be NULL). Out of memory is remembered (see _oom). */
-void pg_cfg_diag_add(pg_cfg_diags *d, pg_cfg_severity s, const pg_cfg_pos *pos,
-                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-void pg_cfg_diag_vadd(pg_cfg_diags *d, pg_cfg_severity s, const pg_cfg_pos *pos,
-                      const char *fmt, va_list ap);
+void pg_cfg_diag_add(pg_cfg_diags *d, pg_cfg_severity s, const pg_cfg_pos *pos, const char *fmt,
+                     ...) __attribute__((format(printf, 4, 5)));
+void pg_cfg_diag_vadd(pg_cfg_diags *d, pg_cfg_severity s, const pg_cfg_pos *pos, const char *fmt,
+                      va_list ap);
 
 /* Registers a file name so that sorting puts its diagnostics in load order. */
 void pg_cfg_diags_add_file(pg_cfg_diags *d, const char *file);
@@ -106,25 +106,25 @@ int pg_cfg_parse_double(const char *s, double *v, char *err, size_t errlen);
 /* A decoded ENDPOINT field, remembered for the port-conflict check. */
 typedef struct pg_cfg_epref {
     const pg_cfg_endpoint *ep;
-    pg_cfg_pos pos;     /* of the value, or of the component for a default */
-    const char *what;   /* "receiver otlp/a" */
-    const char *path;   /* "protocols.grpc.endpoint" */
-    const void *owner;  /* dctx owner when decoded (a pg_cfg_component, or NULL) */
+    pg_cfg_pos pos;    /* of the value, or of the component for a default */
+    const char *what;  /* "receiver otlp/a" */
+    const char *path;  /* "protocols.grpc.endpoint" */
+    const void *owner; /* dctx owner when decoded (a pg_cfg_component, or NULL) */
     bool defaulted;
 } pg_cfg_epref;
 
 typedef struct pg_cfg_dctx {
-    pg_arena *out;       /* owns decoded strings and arrays */
-    pg_arena *tmp;       /* scratch: parsed defaults, endpoint refs */
+    pg_arena *out; /* owns decoded strings and arrays */
+    pg_arena *tmp; /* scratch: parsed defaults, endpoint refs */
     pg_cfg_diags *diags;
-    const char *what;    /* message prefix, e.g. "receiver otlp/a" */
-    int errors;          /* errors reported through this context */
+    const char *what; /* message prefix, e.g. "receiver otlp/a" */
+    int errors;       /* errors reported through this context */
     bool oom;
-    pg_cfg_epref *eps;   /* in tmp; only when collect_eps */
+    pg_cfg_epref *eps; /* in tmp; only when collect_eps */
     size_t neps, capeps;
     bool collect_eps;
-    bool in_default;     /* decoding a default (set by the decoder) */
-    const void *owner;   /* copied into endpoint refs */
+    bool in_default;   /* decoding a default (set by the decoder) */
+    const void *owner; /* copied into endpoint refs */
 } pg_cfg_dctx;
 
 /* Fills `out` (already zeroed) from the table's defaults, then from `map` (NULL or null:
@@ -134,9 +134,14 @@ typedef struct pg_cfg_dctx {
 int pg_cfg_decode(pg_cfg_dctx *c, const pg_cfg_field *table, const pg_cfg_node *map,
                   const pg_cfg_pos *owner, void *out, const char *const *skip_keys);
 
+/* Fills `out` from the table's defaults only (no required-key checks); errors in a default
+ * are reported as table bugs. Returns 0 or PG_ENOMEM. */
+int pg_cfg_apply_defaults(pg_cfg_dctx *c, const pg_cfg_field *table, void *out,
+                          const pg_cfg_pos *owner);
+
 /* Reports an error "<what>: <path>: message" at pos through c. */
-void pg_cfg_dctx_error(pg_cfg_dctx *c, const pg_cfg_pos *pos, const char *path,
-                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void pg_cfg_dctx_error(pg_cfg_dctx *c, const pg_cfg_pos *pos, const char *path, const char *fmt,
+                       ...) __attribute__((format(printf, 4, 5)));
 
 /* ---- The loaded config (config_load.c, config_validate.c) ------------------------------ */
 
@@ -153,8 +158,7 @@ struct pg_config {
  * "empty" is reported) into cfg: components, service, pipelines, unused components, shared
  * ports. `tmp` is scratch. Returns 0 (errors are in d) or PG_ENOMEM. */
 int pg_cfg_validate_document(pg_config *cfg, pg_arena *tmp, const pg_cfg_node *root,
-                             const pg_cfg_pos *start, const pg_cfg_registry *reg,
-                             pg_cfg_diags *d);
+                             const pg_cfg_pos *start, const pg_cfg_registry *reg, pg_cfg_diags *d);
 
 /* service (config_service.c): telemetry, shutdown_timeout and extensions into cfg->service
  * (the components must be decoded already), through c. Returns 0 or PG_ENOMEM. */

@@ -86,8 +86,8 @@ static int load_one(pg_arena *tmp, const char *name, const pg_cfg_source *src, p
 }
 
 /* See config.h. */
-int pg_config_load(const pg_cfg_source *srcs, size_t n, const pg_cfg_registry *reg,
-                   pg_config **out, pg_cfg_diags *d)
+int pg_config_load(const pg_cfg_source *srcs, size_t n, const pg_cfg_registry *reg, pg_config **out,
+                   pg_cfg_diags *d)
 {
     *out = NULL;
     if (!d || !reg || !reg->lookup) return PG_EINVAL;
@@ -129,8 +129,10 @@ done:
     if (rc == PG_ENOMEM) pg_cfg_diag_add(d, PG_CFG_ERROR, NULL, "out of memory");
     pg_cfg_diags_sort(d);
     pg_arena_free(tmp);
-    if (rc) pg_config_free(cfg);
-    else *out = cfg;
+    if (rc)
+        pg_config_free(cfg);
+    else
+        *out = cfg;
     return rc;
 }
 
@@ -141,7 +143,8 @@ int pg_config_load_files(const char *const *paths, size_t n, const pg_cfg_regist
     pg_cfg_source stack[8] = {{0}}, *srcs = n <= 8 ? stack : calloc(n, sizeof *srcs);
     *out = NULL;
     if (!srcs) return PG_ENOMEM;
-    for (size_t i = 0; i < n; i++) srcs[i] = (pg_cfg_source){paths[i], NULL, 0};
+    for (size_t i = 0; i < n; i++)
+        srcs[i] = (pg_cfg_source){paths[i], NULL, 0};
     int rc = pg_config_load(srcs, n, reg, out, d);
     if (srcs != stack) free(srcs);
     return rc;

@@ -13,36 +13,60 @@ static const char *const LOG_ENCODINGS[] = {"text", "json", NULL};
 static const char *const METRICS_LEVELS[] = {"none", "basic", "normal", "detailed", NULL};
 
 static const pg_cfg_field LOGS_TABLE[] = {
-    {.key = "level", .type = PG_CFG_ENUM, .offset = offsetof(struct pg_cfg_telemetry_logs, level),
-     .def = "info", .enum_values = LOG_LEVELS, .doc = "lowest level logged"},
-    {.key = "encoding", .type = PG_CFG_ENUM,
-     .offset = offsetof(struct pg_cfg_telemetry_logs, encoding), .def = "text",
-     .enum_values = LOG_ENCODINGS, .doc = "one line per event, as text or JSON"},
+    {.key = "level",
+     .type = PG_CFG_ENUM,
+     .offset = offsetof(struct pg_cfg_telemetry_logs, level),
+     .def = "info",
+     .enum_values = LOG_LEVELS,
+     .doc = "lowest level logged"},
+    {.key = "encoding",
+     .type = PG_CFG_ENUM,
+     .offset = offsetof(struct pg_cfg_telemetry_logs, encoding),
+     .def = "text",
+     .enum_values = LOG_ENCODINGS,
+     .doc = "one line per event, as text or JSON"},
     {0},
 };
 
 static const pg_cfg_field METRICS_TABLE[] = {
-    {.key = "address", .type = PG_CFG_ENDPOINT,
-     .offset = offsetof(struct pg_cfg_telemetry_metrics, address), .def = "127.0.0.1:8888",
+    {.key = "address",
+     .type = PG_CFG_ENDPOINT,
+     .offset = offsetof(struct pg_cfg_telemetry_metrics, address),
+     .def = "127.0.0.1:8888",
      .doc = "where Prometheus scrapes the self-metrics"},
-    {.key = "level", .type = PG_CFG_ENUM, .offset = offsetof(struct pg_cfg_telemetry_metrics, level),
-     .def = "normal", .enum_values = METRICS_LEVELS, .doc = "none turns the endpoint off"},
+    {.key = "level",
+     .type = PG_CFG_ENUM,
+     .offset = offsetof(struct pg_cfg_telemetry_metrics, level),
+     .def = "normal",
+     .enum_values = METRICS_LEVELS,
+     .doc = "none turns the endpoint off"},
     {0},
 };
 
 static const pg_cfg_field TELEMETRY_TABLE[] = {
-    {.key = "logs", .type = PG_CFG_SECTION, .offset = offsetof(pg_cfg_telemetry, logs),
-     .section = LOGS_TABLE, .doc = "profgate's own logs"},
-    {.key = "metrics", .type = PG_CFG_SECTION, .offset = offsetof(pg_cfg_telemetry, metrics),
-     .section = METRICS_TABLE, .doc = "profgate's own metrics"},
+    {.key = "logs",
+     .type = PG_CFG_SECTION,
+     .offset = offsetof(pg_cfg_telemetry, logs),
+     .section = LOGS_TABLE,
+     .doc = "profgate's own logs"},
+    {.key = "metrics",
+     .type = PG_CFG_SECTION,
+     .offset = offsetof(pg_cfg_telemetry, metrics),
+     .section = METRICS_TABLE,
+     .doc = "profgate's own metrics"},
     {0},
 };
 
 static const pg_cfg_field SERVICE_TABLE[] = {
-    {.key = "telemetry", .type = PG_CFG_SECTION, .offset = offsetof(pg_cfg_service, telemetry),
-     .section = TELEMETRY_TABLE, .doc = "self-observability"},
-    {.key = "shutdown_timeout", .type = PG_CFG_DURATION,
-     .offset = offsetof(pg_cfg_service, shutdown_timeout), .def = "10s",
+    {.key = "telemetry",
+     .type = PG_CFG_SECTION,
+     .offset = offsetof(pg_cfg_service, telemetry),
+     .section = TELEMETRY_TABLE,
+     .doc = "self-observability"},
+    {.key = "shutdown_timeout",
+     .type = PG_CFG_DURATION,
+     .offset = offsetof(pg_cfg_service, shutdown_timeout),
+     .def = "10s",
      .doc = "how long SIGTERM waits for queues to drain"},
     {0},
 };
@@ -52,9 +76,8 @@ static const char *const PIPELINE_KEYS[] = {"receivers", "processors", "exporter
 
 /* Resolves a list of ids of `kind` (a YAML sequence) into an arena array of component
  * pointers, marking them used. `where` prefixes messages ("pipeline \"profiles\""). */
-static int resolve_ids(pg_config *cfg, pg_cfg_diags *d, const pg_cfg_node *list,
-                       pg_cfg_kind kind, const char *where, const pg_cfg_component ***out,
-                       size_t *nout)
+static int resolve_ids(pg_config *cfg, pg_cfg_diags *d, const pg_cfg_node *list, pg_cfg_kind kind,
+                       const char *where, const pg_cfg_component ***out, size_t *nout)
 {
     char got[64];
     *out = NULL;
@@ -62,8 +85,8 @@ static int resolve_ids(pg_config *cfg, pg_cfg_diags *d, const pg_cfg_node *list,
     if (pg_cfg_node_is_null(list) || list->bad) return 0;
     if (list->kind != PG_CFG_NODE_SEQ) {
         pg_cfg_node_describe(list, got, sizeof got);
-        pg_cfg_diag_add(d, PG_CFG_ERROR, &list->pos, "%s: expected a list of %s ids, got %s",
-                        where, pg_cfg_kind_name(kind), got);
+        pg_cfg_diag_add(d, PG_CFG_ERROR, &list->pos, "%s: expected a list of %s ids, got %s", where,
+                        pg_cfg_kind_name(kind), got);
         return 0;
     }
     const pg_cfg_component **v = pg_arena_calloc(cfg->arena, list->n ? list->n : 1, sizeof *v);
@@ -96,7 +119,8 @@ static int resolve_ids(pg_config *cfg, pg_cfg_diags *d, const pg_cfg_node *list,
             continue;
         }
         bool dup = false;
-        for (size_t k = 0; k < *nout; k++) dup |= v[k] == comp;
+        for (size_t k = 0; k < *nout; k++)
+            dup |= v[k] == comp;
         if (dup) {
             pg_cfg_diag_add(d, PG_CFG_ERROR, &it->pos, "%s: %s \"%s\" is listed twice", where,
                             pg_cfg_kind_name(kind), it->str);
@@ -131,7 +155,8 @@ static bool valid_pipeline_id(pg_cfg_diags *d, const pg_cfg_node *key)
     static const char *const others[] = {"traces", "metrics", "logs"};
     if (sl != 8 || memcmp(id, "profiles", 8)) {
         bool known = false;
-        for (int i = 0; i < 3; i++) known |= strlen(others[i]) == sl && !memcmp(id, others[i], sl);
+        for (int i = 0; i < 3; i++)
+            known |= strlen(others[i]) == sl && !memcmp(id, others[i], sl);
         if (known)
             pg_cfg_diag_add(d, PG_CFG_ERROR, &key->pos,
                             "service: pipelines: %s: profgate handles the profiles signal only",
@@ -171,7 +196,8 @@ static int one_pipeline(pg_config *cfg, pg_cfg_diags *d, const pg_cfg_pair *pp, 
     for (size_t i = 0; i < n; i++) {
         const pg_cfg_node *key = v->pairs[i].key;
         int k = 0;
-        while (k < 3 && strcmp(key->str, PIPELINE_KEYS[k])) k++;
+        while (k < 3 && strcmp(key->str, PIPELINE_KEYS[k]))
+            k++;
         if (k < 3) continue;
         const char *near = pg_cfg_suggest(key->str, PIPELINE_KEYS, 3);
         if (near)
@@ -209,8 +235,10 @@ int pg_cfg_validate_pipelines(pg_config *cfg, const pg_cfg_pair *service, const 
     char got[64];
     const pg_cfg_node *sv = service ? service->value : NULL;
     const pg_cfg_pair *pl = NULL;
-    if (sv && sv->kind == PG_CFG_NODE_MAP) pl = pg_cfg_map_find(sv, "pipelines");
-    else if (sv && !pg_cfg_node_is_null(sv)) return 0; /* reported by the service decode */
+    if (sv && sv->kind == PG_CFG_NODE_MAP)
+        pl = pg_cfg_map_find(sv, "pipelines");
+    else if (sv && !pg_cfg_node_is_null(sv))
+        return 0; /* reported by the service decode */
     if (!pl || pg_cfg_node_is_null(pl->value) ||
         (pl->value->kind == PG_CFG_NODE_MAP && pl->value->n == 0)) {
         const pg_cfg_pos *pos = pl ? &pl->key->pos : service ? &service->key->pos : at;

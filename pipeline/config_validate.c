@@ -10,8 +10,8 @@
 #include <strings.h>
 
 static const char *const SECTION_KEYS[] = {"receivers", "processors", "exporters", "extensions"};
-static const char *const TOP_KEYS[] = {"receivers",  "processors", "exporters",
-                                       "extensions", "service"};
+static const char *const TOP_KEYS[] = {"receivers", "processors", "exporters", "extensions",
+                                       "service"};
 
 /* Singular kind names, indexed by pg_cfg_kind. */
 const char *pg_cfg_kind_name(pg_cfg_kind kind)
@@ -35,17 +35,20 @@ static bool valid_id(pg_cfg_diags *d, const pg_cfg_node *key, const char *sectio
     const char *id = key->str, *slash = strchr(id, '/');
     size_t tl = slash ? (size_t)(slash - id) : strlen(id);
     bool ok = tl > 0 && isalpha((unsigned char)id[0]);
-    for (size_t i = 0; ok && i < tl; i++) ok = isalnum((unsigned char)id[i]) || id[i] == '_';
+    for (size_t i = 0; ok && i < tl; i++)
+        ok = isalnum((unsigned char)id[i]) || id[i] == '_';
     const char *why = NULL;
-    if (!ok) why = "the type must start with a letter and hold only letters, digits and '_'";
-    else if (slash && !slash[1]) why = "the name after '/' must not be empty";
+    if (!ok)
+        why = "the type must start with a letter and hold only letters, digits and '_'";
+    else if (slash && !slash[1])
+        why = "the name after '/' must not be empty";
     else if (slash) {
         for (const char *p = slash + 1; *p && !why; p++)
             if (isspace((unsigned char)*p)) why = "the name must not contain spaces";
     }
     if (why)
-        pg_cfg_diag_add(d, PG_CFG_ERROR, &key->pos, "%s: invalid component id \"%s\": %s",
-                        section, id, why);
+        pg_cfg_diag_add(d, PG_CFG_ERROR, &key->pos, "%s: invalid component id \"%s\": %s", section,
+                        id, why);
     return !why;
 }
 
@@ -55,7 +58,8 @@ static void unknown_type(pg_cfg_diags *d, const pg_cfg_registry *reg, pg_cfg_kin
 {
     const char *known[64];
     size_t n = 0;
-    while (reg->type_at && n < 64 && (known[n] = reg->type_at(reg->ud, kind, n))) n++;
+    while (reg->type_at && n < 64 && (known[n] = reg->type_at(reg->ud, kind, n)))
+        n++;
     char list[512] = "";
     pg_cfg_join(list, sizeof list, known, n);
     const char *near = pg_cfg_suggest(type, known, n);
@@ -198,7 +202,8 @@ static void check_top_keys(const pg_cfg_node *root, pg_cfg_diags *d)
     for (size_t i = 0; i < root->n; i++) {
         const pg_cfg_node *key = root->pairs[i].key;
         bool known = false;
-        for (size_t k = 0; k < ntop; k++) known |= !strcmp(key->str, TOP_KEYS[k]);
+        for (size_t k = 0; k < ntop; k++)
+            known |= !strcmp(key->str, TOP_KEYS[k]);
         if (known) continue;
         if (!strcmp(key->str, "connectors")) {
             pg_cfg_diag_add(d, PG_CFG_ERROR, &key->pos,
@@ -220,8 +225,7 @@ static void check_top_keys(const pg_cfg_node *root, pg_cfg_diags *d)
 
 /* See config_int.h. */
 int pg_cfg_validate_document(pg_config *cfg, pg_arena *tmp, const pg_cfg_node *root,
-                             const pg_cfg_pos *start, const pg_cfg_registry *reg,
-                             pg_cfg_diags *d)
+                             const pg_cfg_pos *start, const pg_cfg_registry *reg, pg_cfg_diags *d)
 {
     if (pg_cfg_node_is_null(root) || root->n == 0) {
         pg_cfg_diag_add(d, PG_CFG_ERROR, start,

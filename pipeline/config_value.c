@@ -17,9 +17,12 @@
 /* YAML 1.2 core booleans. Returns 0 or PG_EINVAL (no message: the caller has the context). */
 int pg_cfg_parse_bool(const char *s, bool *v)
 {
-    if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")) *v = true;
-    else if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")) *v = false;
-    else return PG_EINVAL;
+    if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
+        *v = true;
+    else if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
+        *v = false;
+    else
+        return PG_EINVAL;
     return 0;
 }
 
@@ -30,16 +33,20 @@ int pg_cfg_parse_int(const char *s, int64_t *v, char *err, size_t errlen)
     bool neg = *p == '-';
     if (*p == '-' || *p == '+') p++;
     unsigned base = 10;
-    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) base = 16, p += 2;
-    else if (p[0] == '0' && p[1] == 'o') base = 8, p += 2;
+    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+        base = 16, p += 2;
+    else if (p[0] == '0' && p[1] == 'o')
+        base = 8, p += 2;
     if (!*p) return pg_err(err, errlen, PG_EINVAL, "expected an integer, got \"%s\"", s);
     uint64_t acc = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
     for (; *p; p++) {
         unsigned dv;
-        if (isdigit((unsigned char)*p)) dv = (unsigned)(*p - '0');
+        if (isdigit((unsigned char)*p))
+            dv = (unsigned)(*p - '0');
         else if (base == 16 && isxdigit((unsigned char)*p))
             dv = (unsigned)(tolower((unsigned char)*p) - 'a' + 10);
-        else return pg_err(err, errlen, PG_EINVAL, "expected an integer, got \"%s\"", s);
+        else
+            return pg_err(err, errlen, PG_EINVAL, "expected an integer, got \"%s\"", s);
         if (dv >= base) return pg_err(err, errlen, PG_EINVAL, "expected an integer, got \"%s\"", s);
         if (acc > (limit - dv) / base)
             return pg_err(err, errlen, PG_EINVAL, "integer \"%s\" is too large", s);
@@ -55,16 +62,19 @@ int pg_cfg_parse_double(const char *s, double *v, char *err, size_t errlen)
     const char *p = s;
     if (*p == '-' || *p == '+') p++;
     bool digits = false;
-    while (isdigit((unsigned char)*p)) p++, digits = true;
+    while (isdigit((unsigned char)*p))
+        p++, digits = true;
     if (*p == '.') {
         p++;
-        while (isdigit((unsigned char)*p)) p++, digits = true;
+        while (isdigit((unsigned char)*p))
+            p++, digits = true;
     }
     if (digits && (*p == 'e' || *p == 'E')) {
         p++;
         if (*p == '-' || *p == '+') p++;
         if (!isdigit((unsigned char)*p)) digits = false;
-        while (isdigit((unsigned char)*p)) p++;
+        while (isdigit((unsigned char)*p))
+            p++;
     }
     if (!digits || *p) return pg_err(err, errlen, PG_EINVAL, "expected a number, got \"%s\"", s);
     errno = 0;
@@ -81,14 +91,9 @@ static uint64_t duration_unit(const char *u, size_t n)
     static const struct {
         const char *name;
         uint64_t ns;
-    } units[] = {{"ns", 1},
-                 {"us", 1000},
-                 {"\xc2\xb5s", 1000},
-                 {"\xce\xbcs", 1000},
-                 {"ms", 1000000},
-                 {"s", 1000000000},
-                 {"m", 60000000000ull},
-                 {"h", 3600000000000ull}};
+    } units[] = {
+        {"ns", 1},       {"us", 1000},      {"\xc2\xb5s", 1000},   {"\xce\xbcs", 1000},
+        {"ms", 1000000}, {"s", 1000000000}, {"m", 60000000000ull}, {"h", 3600000000000ull}};
     for (size_t i = 0; i < sizeof units / sizeof *units; i++)
         if (strlen(units[i].name) == n && !memcmp(units[i].name, u, n)) return units[i].ns;
     return 0;
@@ -108,7 +113,8 @@ int pg_cfg_parse_duration(const char *s, int64_t *ns, char *err, size_t errlen)
     if (!*p) goto invalid;
     if (strpbrk(p, " \t"))
         return pg_err(err, errlen, PG_EINVAL,
-                      "invalid duration \"%s\": no spaces allowed (examples: 250ms, 10s, 1m30s)", s);
+                      "invalid duration \"%s\": no spaces allowed (examples: 250ms, 10s, 1m30s)",
+                      s);
     const uint64_t max = (uint64_t)INT64_MAX + 1;
     uint64_t total = 0;
     while (*p) {
@@ -130,15 +136,16 @@ int pg_cfg_parse_duration(const char *s, int64_t *ns, char *err, size_t errlen)
         }
         if (!pre && !post) goto invalid;
         size_t ul = 0;
-        while (p[ul] && p[ul] != '.' && !isdigit((unsigned char)p[ul])) ul++;
+        while (p[ul] && p[ul] != '.' && !isdigit((unsigned char)p[ul]))
+            ul++;
         if (ul == 0)
             return pg_err(err, errlen, PG_EINVAL,
                           "invalid duration \"%s\": missing unit (" DURATION_UNITS ")", s);
         uint64_t unit = duration_unit(p, ul);
         if (!unit)
             return pg_err(err, errlen, PG_EINVAL,
-                          "invalid duration \"%s\": unknown unit \"%.*s\" (" DURATION_UNITS ")",
-                          s, (int)ul, p);
+                          "invalid duration \"%s\": unknown unit \"%.*s\" (" DURATION_UNITS ")", s,
+                          (int)ul, p);
         p += ul;
         if (v > max / unit) goto toolarge;
         v *= unit;
@@ -177,8 +184,7 @@ static uint64_t size_unit(const char *u, size_t n)
                  {"gib", 1ull << 30},
                  {"tib", 1ull << 40}};
     for (size_t i = 0; i < sizeof units / sizeof *units; i++)
-        if (strlen(units[i].name) == n && !strncasecmp(units[i].name, u, n))
-            return units[i].bytes;
+        if (strlen(units[i].name) == n && !strncasecmp(units[i].name, u, n)) return units[i].bytes;
     return 0;
 }
 
@@ -205,7 +211,8 @@ int pg_cfg_parse_size(const char *s, uint64_t *bytes, char *err, size_t errlen)
             scale *= 10;
         }
     }
-    while (*p == ' ') p++;
+    while (*p == ' ')
+        p++;
     size_t ul = strlen(p);
     uint64_t unit = size_unit(p, ul);
     if (!unit) {
@@ -291,8 +298,7 @@ int pg_cfg_parse_endpoint(const char *s, char **host, uint16_t *port, char *err,
         why = "the port must be a number from 0 to 65535";
         goto bad;
     }
-    if (!(*host = strndup(h, hl)))
-        return pg_err(err, errlen, PG_ENOMEM, "out of memory");
+    if (!(*host = strndup(h, hl))) return pg_err(err, errlen, PG_ENOMEM, "out of memory");
     *port = (uint16_t)pv;
     return 0;
 bad:

@@ -90,12 +90,3 @@ out:
     return rc;
 }
 
-/* Packs the batch's tree; out is caller-owned. */
-int pg_otlp_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
-{
-    const ProtobufCMessage *m = (const ProtobufCMessage *)pg_batch_data(b);
-    size_t n = protobuf_c_message_get_packed_size(m);
-    if (pg_buf_reserve(out, n)) return pg_err(err, errlen, PG_ENOMEM, "otlp: out of memory");
-    out->len += protobuf_c_message_pack(m, out->data + out->len);
-    return 0;
-}

@@ -222,7 +222,8 @@ static int profile_attrs(pg_pprof_dec *d, const pg_pprof_header *h, int32_t *out
 }
 
 /* Chooses the profile order (default first) and the scope attributes that restore the
- * pprof order and default (docs/translation.md has the rules). */
+ * pprof order and default (docs/translation.md has the rules). types holds (type, unit)
+ * string indices in pairs. */
 static int plan_order(pg_pprof_dec *d, const pg_pprof_header *h, const int32_t *types,
                       size_t *order, pg_otlp_scope **scope_out)
 {
@@ -234,7 +235,7 @@ static int plan_order(pg_pprof_dec *d, const pg_pprof_header *h, const int32_t *
     if (h->default_type) {
         if (pg_pprof_dec_text(d, h->default_type, &dtext, &dlen)) return PG_EINVAL;
         for (size_t k = 0; k < n && !matched; k++) {
-            const char *t = dict->string_table[types[k]];
+            const char *t = dict->string_table[types[2 * k]];
             if (strlen(t) == dlen && memcmp(t, dtext, dlen) == 0) { dflt = k; matched = 1; }
         }
     }
@@ -244,8 +245,16 @@ static int plan_order(pg_pprof_dec *d, const pg_pprof_header *h, const int32_t *
         if (k != dflt) order[m++] = k;
     int identity = 1;
     for (size_t k = 0; k < n; k++) identity &= order[k] == k;
-    int emit_order = !identity || n == 0;
-    int emit_default = h->default_type && !(n > 1 && dflt == 0 && matched);
+    /* Repeated sample types would be split apart by the way back unless the order says
+     * they belong to one pprof. */
+    int repeated = 0;
+    for (size_t k = 0; k < n && !repeated; k++)
+        for (size_t j = 0; j < k && !repeated; j++)
+            repeated = types[2 * k] == types[2 * j] && types[2 * k + 1] == types[2 * j + 1];
+    int emit_order = !identity || n == 0 || repeated;
+    /* Without attributes the way back takes the first type as the default; with the order
+     * attribute it takes "unset" unless the default attribute says otherwise. */
+    int emit_default = h->default_type && !(n > 1 && dflt == 0 && matched && !emit_order);
     *scope_out = NULL;
     if (!emit_order && !emit_default) return 0;
     pg_arena *a = pg_batch_arena(d->b);
@@ -301,12 +310,7 @@ int pg_pprof_build_profiles(pg_pprof_dec *d, const pg_pprof_header *h, pg_wire t
     if (!rc) rc = profile_attrs(d, h, pattrs, &n_pattrs);
     pg_otlp_scope *scope = NULL;
     if (!rc) {
-        /* plan_order reads type names at even positions */
-        int32_t *names = malloc(n_out * sizeof *names);
-        if (!names) { rc = pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory"); goto done; }
-        for (size_t k = 0; k < n; k++) names[k] = types[2 * k];
-        rc = plan_order(d, h, names, order, &scope);
-        free(names);
+        rc = plan_order(d, h, types, order, &scope);
     }
     if (rc) goto done;
     pg_otlp_sprofiles *sp = pg_batch_add_scope(d->b, NULL);

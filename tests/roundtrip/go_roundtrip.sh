@@ -10,4 +10,4 @@ pg_build_profgen "$(dirname "$work")" "$work/profgen"
 "$work/profgen" real "$work/profiles"
 pg_go_tool_env
 export PPROF_TMPDIR="$work"
-exec python3 -B "$PG_RT_DIR/roundtrip.py" "$profgate" "$work/rt" "$work"/profiles/*
+exec "$PYTHON" -B "$PG_RT_DIR/roundtrip.py" "$profgate" "$work/rt" "$work"/profiles/*

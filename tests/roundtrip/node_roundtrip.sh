@@ -15,4 +15,4 @@ rm -rf "$work" && mkdir -p "$work"
 node "$node_dir/write_profiles.js" "$work/profiles"
 pg_go_tool_env
 export PPROF_TMPDIR="$work"
-exec python3 -B "$PG_RT_DIR/roundtrip.py" "$profgate" "$work/rt" "$work"/profiles/*
+exec "$PYTHON" -B "$PG_RT_DIR/roundtrip.py" "$profgate" "$work/rt" "$work"/profiles/*

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // fixture is a small world of mappings, functions and locations shared by edge profiles.
@@ -188,6 +189,113 @@ func deepStack(f *fixture) *Profile {
 		Samples: []Sample{{Locs: stk, Values: []int64{1}}, {Locs: stk[150:], Values: []int64{2}}}}
 }
 
+// zeroLike: table entries that look like OTLP's zero elements (all fields empty) but are real
+// pprof entries: an all-zero mapping, one with only a flag, and a location with nothing.
+func zeroLike(f *fixture) *Profile {
+	zeroMap := &Mapping{}
+	flagMap := &Mapping{HasFunctions: true}
+	l1 := &Location{Mapping: zeroMap, Address: 0x10, Lines: []Line{{Fn: f.work, Line: 1}}}
+	l2 := &Location{Mapping: flagMap, Address: 0x20}
+	empty := &Location{}
+	return &Profile{SampleTypes: []VT{{"samples", "count"}}, Samples: []Sample{
+		{Locs: []*Location{l1, f.lMain}, Values: []int64{1}},
+		{Locs: []*Location{l2, empty, f.lMain}, Values: []int64{2}},
+		{Locs: []*Location{empty}, Values: []int64{3}},
+	}}
+}
+
+// sampleTypeQuirks: the same sample type twice, and a default that names no sample type.
+func sampleTypeQuirks(f *fixture, def string) *Profile {
+	return &Profile{SampleTypes: []VT{{"samples", "count"}, {"samples", "count"}, {"cpu", "nanoseconds"}},
+		DefaultSampleType: def, PeriodType: &VT{"cpu", "nanoseconds"}, Period: 1,
+		Samples: []Sample{{Locs: []*Location{f.lWork, f.lMain}, Values: []int64{1, 2, 3}},
+			{Locs: []*Location{f.lMain}, Values: []int64{4, 5, 6}}}}
+}
+
+func manyTypes(f *fixture) *Profile {
+	p := &Profile{DefaultSampleType: "t4"}
+	var vals []int64
+	for k := 0; k < 8; k++ {
+		p.SampleTypes = append(p.SampleTypes, VT{"t" + string(rune('0'+k)), []string{"count", "bytes"}[k%2]})
+		vals = append(vals, int64(k*11))
+	}
+	p.Samples = []Sample{{Locs: []*Location{f.lInl, f.lMain}, Values: vals}}
+	return p
+}
+
+// traceLabels: labels named like trace links, in forms that are not (or not exactly) link ids.
+func traceLabels(f *fixture) *Profile {
+	stk := []*Location{f.lWork, f.lMain}
+	p := &Profile{SampleTypes: []VT{{"samples", "count"}}}
+	for k, ls := range [][]Label{
+		{strL("trace_id", "0AF7651916CD43DD8448EB211C80319C"), strL("span_id", "B7AD6B7169203331")},
+		{strL("trace_id", "00000000000000000000000000000000"), strL("span_id", "0000000000000000")},
+		{strL("span_id", "b7ad6b7169203331"), strL("other", "x"), strL("trace_id", "0af7651916cd43dd8448eb211c80319c")},
+		{strL("trace_id", "0af7651916cd43dd8448eb211c80319c"), numL("span_id", 12345, "")},
+		{strL("trace_id", "0af7651916cd43dd8448eb211c80319c"), strL("span_id", "b7ad6b7169203331"),
+			strL("trace_id", "1af7651916cd43dd8448eb211c80319c"), strL("span_id", "c7ad6b7169203331")},
+		{strL("span_id", "b7ad6b7169203331")},
+		{strL("trace_id", "0af7651916cd43dd8448eb211c80319"), strL("span_id", "b7ad6b7169203331")},
+		{strL("trace_id", "0x0af7651916cd43dd8448eb211c8031"), strL("span_id", " b7ad6b716920333")},
+		{numL("trace_id", 7, "id"), numL("span_id", -1, "id")},
+		{strL("trace_id", "0af7651916cd43dd8448eb211c80319c"), strL("span_id", "b7ad6b7169203331")},
+	} {
+		p.Samples = append(p.Samples, Sample{Locs: stk, Values: []int64{int64(k + 1)}, Labels: ls})
+	}
+	return p
+}
+
+// labelKeyCollisions: label keys equal to names the translator may use for its own encoding.
+func labelKeyCollisions(f *fixture) *Profile {
+	stk := []*Location{f.lWork}
+	return &Profile{SampleTypes: []VT{{"samples", "count"}}, Samples: []Sample{
+		{Locs: stk, Values: []int64{1}, Labels: []Label{numL("size", 1, "kilobytes"), numL("size", 2048, "bytes"),
+			strL("value", "v"), strL("unit", "u")}},
+		{Locs: stk, Values: []int64{2}, Labels: []Label{numL("value", 5, "unit"), numL("value", 6, ""), strL("unit", "x")}},
+		{Locs: stk, Values: []int64{3}, Labels: []Label{strL("pprof.profile.comment", "c"), strL("pprof.location.is_folded", "true"),
+			strL("process.executable.build_id.gnu", "ab"), numL("pprof.scope.sample_type_order", 1, "")}},
+	}}
+}
+
+func buildIDs(f *fixture) *Profile {
+	var locs []*Location
+	for k, b := range []string{"abcdef0123456789", "ABCDEF0123456789", "a/b/c", "not hex!", "deadbeef/", "/"} {
+		m := &Mapping{Start: uint64(k+1) << 20, Limit: uint64(k+2) << 20, File: "/lib" + string(rune('a'+k)), BuildID: b}
+		locs = append(locs, &Location{Mapping: m, Address: uint64(k+1)<<20 + 5})
+	}
+	// same fields as locs[0]'s mapping except the build id / flags
+	twin := *locs[0].Mapping
+	twin.BuildID = ""
+	twin2 := *locs[0].Mapping
+	twin2.HasInlineFrames = true
+	noFile := &Mapping{Start: 0x9000, Limit: 0xa000, BuildID: "feedface"}
+	locs = append(locs, &Location{Mapping: &twin, Address: locs[0].Address},
+		&Location{Mapping: &twin2, Address: locs[0].Address}, &Location{Mapping: noFile, Address: 0x9001})
+	return &Profile{SampleTypes: []VT{{"samples", "count"}}, Samples: []Sample{{Locs: locs, Values: []int64{1}}}}
+}
+
+// oddStrings: control characters, a long name, empty comments; with nul, NUL bytes too
+// (valid in protobuf strings and UTF-8, awkward for C).
+func oddStrings(f *fixture, nul bool) *Profile {
+	z := ""
+	if nul {
+		z = "\x00"
+	}
+	long := strings.Repeat("very/long/function/name/", 800)
+	fn := &Function{Name: "with" + z + "nul", SystemName: "sys" + z, Filename: "file" + z + ".go"}
+	var ctl []byte
+	for c := byte(1); c < 0x20; c++ {
+		ctl = append(ctl, c)
+	}
+	l1 := &Location{Mapping: f.exe, Address: 0x406000, Lines: []Line{{Fn: fn, Line: 1}}}
+	l2 := &Location{Mapping: f.exe, Address: 0x407000, Lines: []Line{{Fn: &Function{Name: long, Filename: string(ctl)}, Line: 2}}}
+	return &Profile{SampleTypes: []VT{{"samples", "count"}}, Comments: []string{"", "x" + z + "y", ""},
+		DropFrames: "a" + z + "b", Samples: []Sample{
+			{Locs: []*Location{l1, l2}, Values: []int64{1}, Labels: []Label{strL("k"+z, "v"+z+"w"), strL("ctl", string(ctl)),
+				numL("n", 3, "u"+z+"nit")}},
+		}}
+}
+
 type edgeCase struct {
 	name string
 	p    *Profile
@@ -220,6 +328,15 @@ func edgeCases() []edgeCase {
 		{"empty-samples", emptyFull, Enc{}},
 		{"no-sample-types", &Profile{}, Enc{}},
 		{"no-sample-types-header", noTypesHeader, Enc{}},
+		{"zero-like-entries", zeroLike(f), Enc{}},
+		{"duplicate-sample-types", sampleTypeQuirks(f, "samples"), Enc{}},
+		{"default-names-no-type", sampleTypeQuirks(f, "wall"), Enc{}},
+		{"many-sample-types", manyTypes(f), Enc{}},
+		{"trace-labels", traceLabels(f), Enc{}},
+		{"label-key-collisions", labelKeyCollisions(f), Enc{}},
+		{"build-ids", buildIDs(f), Enc{}},
+		{"odd-strings", oddStrings(f, false), Enc{}},
+		{"nul-bytes", oddStrings(f, true), Enc{}},
 	}
 }
 

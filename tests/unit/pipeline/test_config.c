@@ -1,6 +1,7 @@
 /* Config loader tests: the table of broken files under data/config/broken (each *.yaml with
- * the exact expected errors in *.err, and warnings in *.warn when present), a good config
- * decoding every field type, merging two files, unused-component warnings.
+ * the exact expected errors in *.err, and warnings in *.warn when present), merging two
+ * files, unused-component warnings, small inline configs, table checks. (Every field type:
+ * test_config_types.c.)
  * argv[1] is the test data directory. PG_CONFIG_REGEN=1 rewrites the .err files. */
 #include "pipeline/config.h"
 #include "pipeline/core/err.h"
@@ -23,14 +24,28 @@ typedef struct {
 
 static const char *const FILE_FORMATS[] = {"auto", "pprof", "otlp_proto", "otlp_json", NULL};
 static const pg_cfg_field FILE_RCV[] = {
-    {.key = "include", .type = PG_CFG_STRING_LIST, .offset = offsetof(file_rcv, include),
-     .required = true, .doc = "globs of files to read"},
-    {.key = "format", .type = PG_CFG_ENUM, .offset = offsetof(file_rcv, format), .def = "auto",
+    {.key = "include",
+     .type = PG_CFG_STRING_LIST,
+     .offset = offsetof(file_rcv, include),
+     .required = true,
+     .doc = "globs of files to read"},
+    {.key = "format",
+     .type = PG_CFG_ENUM,
+     .offset = offsetof(file_rcv, format),
+     .def = "auto",
      .enum_values = FILE_FORMATS},
-    {.key = "poll_interval", .type = PG_CFG_DURATION, .offset = offsetof(file_rcv, poll_interval),
-     .def = "1s", .min = "10ms", .max = "1h"},
-    {.key = "max_file_size", .type = PG_CFG_SIZE, .offset = offsetof(file_rcv, max_file_size),
-     .def = "64MiB", .min = "1KiB", .max = "1GiB"},
+    {.key = "poll_interval",
+     .type = PG_CFG_DURATION,
+     .offset = offsetof(file_rcv, poll_interval),
+     .def = "1s",
+     .min = "10ms",
+     .max = "1h"},
+    {.key = "max_file_size",
+     .type = PG_CFG_SIZE,
+     .offset = offsetof(file_rcv, max_file_size),
+     .def = "64MiB",
+     .min = "1KiB",
+     .max = "1GiB"},
     {0},
 };
 
@@ -45,20 +60,32 @@ typedef struct {
 } otlp_rcv;
 
 static const pg_cfg_field OTLP_GRPC[] = {
-    {.key = "endpoint", .type = PG_CFG_ENDPOINT, .offset = offsetof(struct grpc, endpoint),
+    {.key = "endpoint",
+     .type = PG_CFG_ENDPOINT,
+     .offset = offsetof(struct grpc, endpoint),
      .def = "localhost:4317"},
-    {.key = "max_recv_msg_size", .type = PG_CFG_SIZE,
-     .offset = offsetof(struct grpc, max_recv_msg_size), .def = "4MiB"},
+    {.key = "max_recv_msg_size",
+     .type = PG_CFG_SIZE,
+     .offset = offsetof(struct grpc, max_recv_msg_size),
+     .def = "4MiB"},
     {0},
 };
 static const pg_cfg_field OTLP_HTTP[] = {
-    {.key = "endpoint", .type = PG_CFG_ENDPOINT, .offset = offsetof(struct http, endpoint),
+    {.key = "endpoint",
+     .type = PG_CFG_ENDPOINT,
+     .offset = offsetof(struct http, endpoint),
      .def = "localhost:4318"},
     {0},
 };
 static const pg_cfg_field OTLP_PROTOCOLS[] = {
-    {.key = "grpc", .type = PG_CFG_SECTION, .offset = offsetof(otlp_rcv, grpc), .section = OTLP_GRPC},
-    {.key = "http", .type = PG_CFG_SECTION, .offset = offsetof(otlp_rcv, http), .section = OTLP_HTTP},
+    {.key = "grpc",
+     .type = PG_CFG_SECTION,
+     .offset = offsetof(otlp_rcv, grpc),
+     .section = OTLP_GRPC},
+    {.key = "http",
+     .type = PG_CFG_SECTION,
+     .offset = offsetof(otlp_rcv, http),
+     .section = OTLP_HTTP},
     {0},
 };
 static const pg_cfg_field OTLP_RCV[] = {
@@ -67,60 +94,19 @@ static const pg_cfg_field OTLP_RCV[] = {
 };
 
 typedef struct {
-    bool flag;
-    int64_t count;
-    double ratio;
-    int64_t timeout;
-    uint64_t buffer;
-    char *name;
-    int mode;
-    pg_cfg_strlist tags;
-    pg_cfg_strmap headers;
-    pg_cfg_endpoint endpoint;
-    struct nested {
-        int64_t retries;
-        char *path;
-        bool enabled;
-    } nested;
-} all_rcv;
-
-static const char *const MODES[] = {"slow", "fast", NULL};
-static const pg_cfg_field ALL_NESTED[] = {
-    {.key = "retries", .type = PG_CFG_INT, .offset = offsetof(struct nested, retries), .def = "3",
-     .min = "0", .max = "10"},
-    {.key = "path", .type = PG_CFG_STRING, .offset = offsetof(struct nested, path)},
-    {.key = "enabled", .type = PG_CFG_BOOL, .offset = offsetof(struct nested, enabled), .def = "true"},
-    {0},
-};
-static const pg_cfg_field ALL_RCV[] = {
-    {.key = "flag", .type = PG_CFG_BOOL, .offset = offsetof(all_rcv, flag)},
-    {.key = "count", .type = PG_CFG_INT, .offset = offsetof(all_rcv, count), .def = "10",
-     .min = "-100", .max = "100"},
-    {.key = "ratio", .type = PG_CFG_DOUBLE, .offset = offsetof(all_rcv, ratio), .def = "0.5",
-     .min = "0", .max = "1"},
-    {.key = "timeout", .type = PG_CFG_DURATION, .offset = offsetof(all_rcv, timeout), .def = "5s"},
-    {.key = "buffer", .type = PG_CFG_SIZE, .offset = offsetof(all_rcv, buffer), .def = "512KiB"},
-    {.key = "name", .type = PG_CFG_STRING, .offset = offsetof(all_rcv, name), .def = "unnamed"},
-    {.key = "mode", .type = PG_CFG_ENUM, .offset = offsetof(all_rcv, mode), .def = "slow",
-     .enum_values = MODES},
-    {.key = "tags", .type = PG_CFG_STRING_LIST, .offset = offsetof(all_rcv, tags), .def = "[x, y]"},
-    {.key = "headers", .type = PG_CFG_STRING_MAP, .offset = offsetof(all_rcv, headers),
-     .def = "{k: v}"},
-    {.key = "endpoint", .type = PG_CFG_ENDPOINT, .offset = offsetof(all_rcv, endpoint),
-     .def = "localhost:7000"},
-    {.key = "nested", .type = PG_CFG_SECTION, .offset = offsetof(all_rcv, nested),
-     .section = ALL_NESTED},
-    {0},
-};
-
-typedef struct {
     int64_t timeout, send_batch_size;
 } batch_proc;
 static const pg_cfg_field BATCH_PROC[] = {
-    {.key = "timeout", .type = PG_CFG_DURATION, .offset = offsetof(batch_proc, timeout),
+    {.key = "timeout",
+     .type = PG_CFG_DURATION,
+     .offset = offsetof(batch_proc, timeout),
      .def = "200ms"},
-    {.key = "send_batch_size", .type = PG_CFG_INT, .offset = offsetof(batch_proc, send_batch_size),
-     .def = "8192", .min = "1", .max = "1000000"},
+    {.key = "send_batch_size",
+     .type = PG_CFG_INT,
+     .offset = offsetof(batch_proc, send_batch_size),
+     .def = "8192",
+     .min = "1",
+     .max = "1000000"},
     {0},
 };
 static const pg_cfg_field SAMPLE_PROC[] = {
@@ -128,9 +114,32 @@ static const pg_cfg_field SAMPLE_PROC[] = {
     {0},
 };
 
+typedef struct {
+    struct tls {
+        char *cert_file;
+        bool insecure;
+    } tls;
+} auth_proc;
+static const pg_cfg_field AUTH_TLS[] = {
+    {.key = "cert_file",
+     .type = PG_CFG_STRING,
+     .offset = offsetof(struct tls, cert_file),
+     .required = true},
+    {.key = "insecure", .type = PG_CFG_BOOL, .offset = offsetof(struct tls, insecure)},
+    {0},
+};
+static const pg_cfg_field AUTH_PROC[] = {
+    {.key = "tls", .type = PG_CFG_SECTION, .offset = offsetof(auth_proc, tls), .section = AUTH_TLS},
+    {0},
+};
+
 static const char *const VERBOSITY[] = {"basic", "detailed", NULL};
 static const pg_cfg_field DEBUG_EXP[] = {
-    {.key = "verbosity", .type = PG_CFG_ENUM, .offset = 0, .def = "basic", .enum_values = VERBOSITY},
+    {.key = "verbosity",
+     .type = PG_CFG_ENUM,
+     .offset = 0,
+     .def = "basic",
+     .enum_values = VERBOSITY},
     {0},
 };
 
@@ -143,18 +152,31 @@ typedef struct {
 } file_exp;
 static const char *const EXP_FORMATS[] = {"otlp_proto", "otlp_json", "pprof", NULL};
 static const pg_cfg_field FILE_ROTATION[] = {
-    {.key = "max_megabytes", .type = PG_CFG_INT, .offset = offsetof(struct rotation, max_megabytes),
-     .def = "100", .min = "1"},
-    {.key = "max_backups", .type = PG_CFG_INT, .offset = offsetof(struct rotation, max_backups),
-     .def = "10", .min = "0"},
+    {.key = "max_megabytes",
+     .type = PG_CFG_INT,
+     .offset = offsetof(struct rotation, max_megabytes),
+     .def = "100",
+     .min = "1"},
+    {.key = "max_backups",
+     .type = PG_CFG_INT,
+     .offset = offsetof(struct rotation, max_backups),
+     .def = "10",
+     .min = "0"},
     {0},
 };
 static const pg_cfg_field FILE_EXP[] = {
-    {.key = "directory", .type = PG_CFG_STRING, .offset = offsetof(file_exp, directory),
+    {.key = "directory",
+     .type = PG_CFG_STRING,
+     .offset = offsetof(file_exp, directory),
      .required = true},
-    {.key = "format", .type = PG_CFG_ENUM, .offset = offsetof(file_exp, format),
-     .def = "otlp_proto", .enum_values = EXP_FORMATS},
-    {.key = "rotation", .type = PG_CFG_SECTION, .offset = offsetof(file_exp, rotation),
+    {.key = "format",
+     .type = PG_CFG_ENUM,
+     .offset = offsetof(file_exp, format),
+     .def = "otlp_proto",
+     .enum_values = EXP_FORMATS},
+    {.key = "rotation",
+     .type = PG_CFG_SECTION,
+     .offset = offsetof(file_exp, rotation),
      .section = FILE_ROTATION},
     {0},
 };
@@ -182,9 +204,9 @@ typedef struct {
 static const fake FAKES[] = {
     {PG_CFG_RECEIVER, "file", {FILE_RCV, sizeof(file_rcv), NULL}},
     {PG_CFG_RECEIVER, "otlp", {OTLP_RCV, sizeof(otlp_rcv), NULL}},
-    {PG_CFG_RECEIVER, "alltypes", {ALL_RCV, sizeof(all_rcv), NULL}},
     {PG_CFG_PROCESSOR, "batch", {BATCH_PROC, sizeof(batch_proc), NULL}},
     {PG_CFG_PROCESSOR, "sample", {SAMPLE_PROC, sizeof(double), NULL}},
+    {PG_CFG_PROCESSOR, "auth", {AUTH_PROC, sizeof(auth_proc), NULL}},
     {PG_CFG_EXPORTER, "debug", {DEBUG_EXP, sizeof(int), NULL}},
     {PG_CFG_EXPORTER, "file", {FILE_EXP, sizeof(file_exp), file_exp_validate}},
     {PG_CFG_EXTENSION, "health_check", {HEALTH_EXT, sizeof(pg_cfg_endpoint), NULL}},
@@ -219,7 +241,8 @@ static char *slurp(const char *path)
     char *buf = calloc(1, 1 << 16);
     size_t n = buf ? fread(buf, 1, (1 << 16) - 1, f) : 0;
     fclose(f);
-    while (buf && n && buf[n - 1] == '\n') buf[--n] = 0;
+    while (buf && n && buf[n - 1] == '\n')
+        buf[--n] = 0;
     return buf;
 }
 
@@ -320,83 +343,6 @@ static bool ends_with(const char *s, const char *suffix)
     return a >= b && !strcmp(s + a - b, suffix);
 }
 
-static void test_alltypes(const char *data)
-{
-    setenv("PG_TEST_TAG", "from-env", 1);
-    unsetenv("PG_TEST_TENANT");
-    pg_cfg_diags *d = pg_cfg_diags_new();
-    const char *files[] = {"alltypes.yaml"};
-    pg_config *cfg = load_good(data, files, 1, d);
-    CHECK(pg_cfg_diags_count(d, PG_CFG_WARNING) == 0);
-    if (!cfg) goto out;
-    const pg_cfg_component *c = pg_config_find(cfg, PG_CFG_RECEIVER, "alltypes/full");
-    CHECK(c && !strcmp(c->type, "alltypes") && !strcmp(c->name, "full") && c->used);
-    CHECK(c && c->pos.line == 3 && c->pos.column == 3 && ends_with(c->pos.file, "alltypes.yaml"));
-    const all_rcv *a = c ? c->cfg : NULL;
-    if (a) {
-        CHECK(a->flag == true);
-        CHECK(a->count == -42);
-        CHECK(a->ratio == 0.25);
-        CHECK(a->timeout == 90000000000LL);
-        CHECK(a->buffer == 4u << 20);
-        CHECK_STR(a->name, "quoted: string");
-        CHECK(a->mode == 1);
-        CHECK(a->tags.n == 3);
-        if (a->tags.n == 3) {
-            CHECK_STR(a->tags.items[0], "a");
-            CHECK_STR(a->tags.items[1], "b c");
-            CHECK_STR(a->tags.items[2], "from-env");
-        }
-        CHECK(a->headers.n == 2);
-        if (a->headers.n == 2) {
-            CHECK_STR(a->headers.keys[0], "X-Tenant");
-            CHECK_STR(a->headers.values[0], "anonymous");
-            CHECK_STR(a->headers.keys[1], "X-Price");
-            CHECK_STR(a->headers.values[1], "$5");
-        }
-        CHECK_STR(a->endpoint.text, "[::1]:4317");
-        CHECK_STR(a->endpoint.host, "::1");
-        CHECK(a->endpoint.port == 4317);
-        CHECK(a->nested.retries == 7);
-        CHECK_STR(a->nested.path, "/var/lib/profgate");
-        CHECK(a->nested.enabled == true);
-    }
-    /* `alltypes:` with a null value: every default */
-    c = pg_config_find(cfg, PG_CFG_RECEIVER, "alltypes");
-    a = c ? c->cfg : NULL;
-    CHECK(c && !strcmp(c->name, ""));
-    if (a) {
-        CHECK(!a->flag && a->count == 10 && a->ratio == 0.5 && a->timeout == 5000000000LL);
-        CHECK(a->buffer == 512 * 1024 && !strcmp(a->name, "unnamed") && a->mode == 0);
-        CHECK(a->tags.n == 2 && !strcmp(a->tags.items[1], "y"));
-        CHECK(a->headers.n == 1 && !strcmp(a->headers.keys[0], "k") &&
-              !strcmp(a->headers.values[0], "v"));
-        CHECK(a->endpoint.port == 7000 && !strcmp(a->endpoint.host, "localhost"));
-        CHECK(a->nested.retries == 3 && a->nested.path == NULL && a->nested.enabled);
-    }
-    const pg_cfg_service *s = pg_config_service(cfg);
-    CHECK(s->telemetry.logs.level == PG_CFG_LOG_WARN);
-    CHECK(s->telemetry.logs.encoding == PG_CFG_LOG_JSON);
-    CHECK(s->telemetry.metrics.level == PG_CFG_METRICS_NONE);
-    CHECK(s->telemetry.metrics.address.port == 9999 && !strcmp(s->telemetry.metrics.address.host, ""));
-    CHECK(s->shutdown_timeout == 2500000000LL);
-    CHECK(pg_config_pipeline_count(cfg) == 1);
-    const pg_cfg_pipeline *p = pg_config_pipeline_at(cfg, 0);
-    CHECK(p && !strcmp(p->name, "profiles") && p->nreceivers == 2 && p->nexporters == 1 &&
-          p->nprocessors == 0);
-    if (p && p->nreceivers == 2) {
-        CHECK_STR(p->receivers[0]->id, "alltypes/full");
-        CHECK_STR(p->receivers[1]->id, "alltypes");
-        CHECK(*(int *)p->exporters[0]->cfg == 1); /* verbosity: detailed */
-    }
-    CHECK(pg_config_component_count(cfg) == 3);
-    CHECK(pg_config_component_at(cfg, 2) && pg_config_component_at(cfg, 2)->kind == PG_CFG_EXPORTER);
-out:
-    pg_config_free(cfg);
-    pg_cfg_diags_free(d);
-    unsetenv("PG_TEST_TAG");
-}
-
 static void test_merge(const char *data)
 {
     pg_cfg_diags *d = pg_cfg_diags_new();
@@ -406,7 +352,7 @@ static void test_merge(const char *data)
     if (!cfg) goto out;
     const pg_cfg_component *o = pg_config_find(cfg, PG_CFG_RECEIVER, "otlp");
     const otlp_rcv *oc = o ? o->cfg : NULL;
-    CHECK(oc && oc->grpc.max_recv_msg_size == 16u << 20); /* from the override */
+    CHECK(oc && oc->grpc.max_recv_msg_size == 16u << 20);         /* from the override */
     CHECK(oc && !strcmp(oc->grpc.endpoint.text, "0.0.0.0:4317")); /* kept from the base */
     CHECK(oc && !strcmp(oc->http.endpoint.text, "0.0.0.0:4318"));
     /* the key exists in both files: it points at the later one */
@@ -469,9 +415,8 @@ static void test_unused(const char *data)
     };
     for (size_t i = 0; i < 4; i++) {
         const pg_cfg_diag *w = pg_cfg_diags_get(d, PG_CFG_WARNING, i);
-        CHECK_MSG(w && w->severity == PG_CFG_WARNING && w->line == want[i].line &&
-                      w->column == 3 && ends_with(w->file, "unused.yaml") &&
-                      !strcmp(w->message, want[i].message),
+        CHECK_MSG(w && w->severity == PG_CFG_WARNING && w->line == want[i].line && w->column == 3 &&
+                      ends_with(w->file, "unused.yaml") && !strcmp(w->message, want[i].message),
                   "warning %zu: %s", i, w ? w->text : "(none)");
     }
     const pg_cfg_diag *w0 = pg_cfg_diags_get(d, PG_CFG_WARNING, 0);
@@ -483,29 +428,93 @@ static void test_unused(const char *data)
     pg_cfg_diags_free(d);
 }
 
-/* Every fake table passes the table check; broken tables are caught. */
+/* Every fake table passes the table check. */
 static void test_tables(void)
 {
     char err[256];
     for (size_t i = 0; i < NFAKES; i++)
         CHECK_MSG(pg_cfg_table_check(FAKES[i].desc.table, err, sizeof err) == 0, "%s: %s",
                   FAKES[i].type, err);
-    static const pg_cfg_field bad_def[] = {
-        {.key = "t", .type = PG_CFG_DURATION, .offset = 0, .def = "5 seconds"}, {0}};
-    CHECK(pg_cfg_table_check(bad_def, err, sizeof err) == PG_EINVAL);
-    CHECK_STR(err, "table: t: bad default in the config table: invalid duration \"5 seconds\": "
-                   "no spaces allowed (examples: 250ms, 10s, 1m30s)");
-    static const pg_cfg_field out_of_bounds[] = {
-        {.key = "n", .type = PG_CFG_INT, .offset = 0, .def = "0", .min = "1"}, {0}};
-    CHECK(pg_cfg_table_check(out_of_bounds, err, sizeof err) == PG_EINVAL);
-    static const pg_cfg_field no_values[] = {{.key = "e", .type = PG_CFG_ENUM, .offset = 0}, {0}};
-    CHECK(pg_cfg_table_check(no_values, err, sizeof err) == PG_EINVAL);
-    static const pg_cfg_field inverted[] = {
-        {.key = "s", .type = PG_CFG_SIZE, .offset = 0, .min = "2MiB", .max = "1MiB"}, {0}};
-    CHECK(pg_cfg_table_check(inverted, err, sizeof err) == PG_EINVAL);
-    static const pg_cfg_field req_def[] = {
-        {.key = "s", .type = PG_CFG_STRING, .offset = 0, .def = "x", .required = true}, {0}};
-    CHECK(pg_cfg_table_check(req_def, err, sizeof err) == PG_EINVAL);
+}
+
+/* Small configs given as text: each with its exact errors ("" = loads fine). */
+static void test_inline(void)
+{
+    static const char *const tail = "receivers:\n  otlp:\nexporters:\n  debug:\nservice:\n"
+                                    "  pipelines:\n    profiles:\n      receivers: [otlp]\n"
+                                    "      processors: [auth]\n      exporters: [debug]\n";
+    static const struct {
+        const char *head, *errors;
+    } cases[] = {
+        /* an absent optional section does not check its required keys; a present one does */
+        {"processors:\n  auth:\n", ""},
+        {"processors:\n  auth:\n    tls:\n",
+         "t.yaml:3:5: processor auth: tls.cert_file: missing required key"},
+        {"processors:\n  auth:\n    tls: {insecure: yes}\n",
+         "t.yaml:3:5: processor auth: tls.cert_file: missing required key\n"
+         "t.yaml:3:21: processor auth: tls.insecure: expected a boolean (true or false), got "
+         "\"yes\""},
+        /* env through a whole load: set, unset with default, escaped */
+        {"processors:\n  auth:\n    tls:\n      cert_file: ${env:PG_TEST_CERT}\n"
+         "      insecure: ${env:PG_TEST_UNSET:-true}\n",
+         ""},
+        {"processors:\n  auth:\n    tls:\n      cert_file: x\n      insecure: "
+         "${env:PG_TEST_UNSET}\n",
+         "t.yaml:5:17: processor auth: tls.insecure: expected a boolean (true or false), got \"\""},
+        /* anchors and aliases are resolved */
+        {"x-defaults: &tls {cert_file: /c.pem}\nprocessors:\n  auth:\n    tls: *tls\n",
+         "t.yaml:1:1: unknown top-level key \"x-defaults\"; valid keys: receivers, processors, "
+         "exporters, extensions, service"},
+        {"processors:\n  auth:\n    tls: &tls {cert_file: /c.pem}\n  auth/2:\n    tls: *tls\n", ""},
+        /* a scalar where a section is expected */
+        {"processors:\n  auth: yes\n",
+         "t.yaml:2:9: processor auth: expected a mapping, got \"yes\""},
+    };
+    setenv("PG_TEST_CERT", "/etc/cert.pem", 1);
+    unsetenv("PG_TEST_UNSET");
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[2048], got[4096];
+        snprintf(text, sizeof text, "%s%s", cases[i].head, tail);
+        pg_cfg_source src = {"t.yaml", text, strlen(text)};
+        pg_cfg_diags *d = pg_cfg_diags_new();
+        pg_config *cfg = NULL;
+        int rc = pg_config_load(&src, 1, &REG, &cfg, d);
+        joined(d, PG_CFG_ERROR, got, sizeof got);
+        CHECK_MSG(!strcmp(got, cases[i].errors), "case %zu:\n--- want\n%s\n--- got\n%s", i,
+                  cases[i].errors, got);
+        CHECK_MSG((rc == 0) == !cases[i].errors[0] && (cfg != NULL) == (rc == 0), "case %zu: rc %d",
+                  i, rc);
+        if (i == 3 && cfg) {
+            const auth_proc *ap = pg_config_find(cfg, PG_CFG_PROCESSOR, "auth")->cfg;
+            CHECK_STR(ap->tls.cert_file, "/etc/cert.pem");
+            CHECK(ap->tls.insecure);
+        }
+        pg_config_free(cfg);
+        pg_cfg_diags_free(d);
+    }
+    unsetenv("PG_TEST_CERT");
+
+    /* no source, a missing file, two files with syntax errors (both reported, in order) */
+    pg_cfg_diags *d = pg_cfg_diags_new();
+    pg_config *cfg = NULL;
+    char got[2048];
+    CHECK(pg_config_load(NULL, 0, &REG, &cfg, d) == PG_EINVAL && !cfg);
+    CHECK(pg_cfg_diags_count(d, PG_CFG_ERROR) == 1 &&
+          !strcmp(pg_cfg_diags_get(d, PG_CFG_ERROR, 0)->text, "no config file given"));
+    pg_cfg_diags_clear(d);
+    const char *missing[] = {"/nonexistent/profgate.yaml"};
+    CHECK(pg_config_load_files(missing, 1, &REG, &cfg, d) == PG_EINVAL && !cfg);
+    joined(d, PG_CFG_ERROR, got, sizeof got);
+    CHECK_STR(got,
+              "/nonexistent/profgate.yaml: cannot open config file: No such file or directory");
+    pg_cfg_diags_clear(d);
+    pg_cfg_source two[] = {{"z.yaml", "a: [\n", 5}, {"a.yaml", "b: c: d\n", 8}};
+    CHECK(pg_config_load(two, 2, &REG, &cfg, d) == PG_EINVAL && !cfg);
+    joined(d, PG_CFG_ERROR, got, sizeof got);
+    CHECK_STR(got, "z.yaml:2:1: YAML syntax error: did not find expected node content (while "
+                   "parsing a flow node at line 2, column 1)\n"
+                   "a.yaml:1:5: YAML syntax error: mapping values are not allowed in this context");
+    pg_cfg_diags_free(d);
 }
 
 int main(int argc, char **argv)
@@ -521,8 +530,8 @@ int main(int argc, char **argv)
     }
     test_tables();
     test_broken(data);
-    test_alltypes(data);
     test_merge(data);
     test_unused(data);
+    test_inline();
     TEST_MAIN_END();
 }

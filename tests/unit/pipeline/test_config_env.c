@@ -45,7 +45,7 @@ static void test_env(void)
         {"${env:PG_T_UNSET:-}", "", 0},
         {"${env:PG_T_SET:-fallback}", "value", 0},
         {"${env:PG_T_EMPTY:-fallback}", "", 0}, /* as the Collector: only unset takes it */
-        {"${PG_T_SET}", "value", 0},             /* legacy form */
+        {"${PG_T_SET}", "value", 0},            /* legacy form */
         {"${PG_T_UNSET:-legacy}", "legacy", 0},
         {"$${env:PG_T_SET}", "${env:PG_T_SET}", 0},
         {"'a $$ b'", "a $ b", 0},
@@ -76,7 +76,8 @@ static void test_env(void)
                       "env is supported)"},
         {"${env:A-B}", "env.yaml:1:4: invalid environment variable name \"A-B\" in \"${env:A-B}\""},
         {"${}", "env.yaml:1:4: invalid environment variable name \"\" in \"${}\""},
-        {"'${env:X'", "env.yaml:1:4: unterminated \"${\" in \"${env:X\" (write $$ for a literal $)"},
+        {"'${env:X'",
+         "env.yaml:1:4: unterminated \"${\" in \"${env:X\" (write $$ for a literal $)"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         pg_cfg_diags_clear(d);
@@ -128,13 +129,16 @@ static void test_doc(void)
 
     /* a second document; nesting too deep; NUL in a string; alias bombs */
     const char *errs[][2] = {
-        {"a: 1\n---\nb: 2\n",
-         "t.yaml:2:1: more than one YAML document in a file is not supported"},
+        {"a: 1\n---\nb: 2\n", "t.yaml:2:1: more than one YAML document in a file is not supported"},
         {"k: \"a\\0b\"\n", "t.yaml:1:4: NUL character in a string"},
         {"? [a]\n: 1\n", "t.yaml:1:3: mapping keys must be scalars"},
+        {"k: \"\xff\"\n", "t.yaml:1:5: YAML syntax error: invalid leading UTF-8 octet"},
+        {"a: 1\n\x01b: 2\n", "t.yaml:2:1: YAML syntax error: control characters are not allowed"},
         {"a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-         "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
-         "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n",
+         "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, "
+         "*c, *c]\n"
+         "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, "
+         "*e, *e]\n",
          "t.yaml:6:44: document too large (more than 1000000 nodes after aliases)"},
     };
     for (size_t i = 0; i < sizeof errs / sizeof *errs; i++) {
@@ -144,7 +148,8 @@ static void test_doc(void)
         CHECK_MSG(e && !strcmp(e->text, errs[i][1]), "case %zu: %s", i, e ? e->text : "(none)");
     }
     char deep[400] = "";
-    for (int i = 0; i < 70; i++) strcat(deep, "[");
+    for (int i = 0; i < 70; i++)
+        strcat(deep, "[");
     pg_cfg_diags_clear(d);
     CHECK(parse(a, d, "t.yaml", deep, &root) == PG_EINVAL);
     CHECK(pg_cfg_diags_count(d, PG_CFG_ERROR) == 1 &&
@@ -177,10 +182,17 @@ static void test_values(void)
     const struct {
         const char *in;
         int64_t ns;
-    } durs[] = {{"0", 0},           {"10s", 10000000000LL}, {"1m30s", 90000000000LL},
-                {"250ms", 250000000}, {"1h", 3600000000000LL}, {"500us", 500000},
-                {"500\xc2\xb5s", 500000}, {"1.5s", 1500000000}, {".5m", 30000000000LL},
-                {"-2s", -2000000000LL}, {"1h2m3s4ms5us6ns", 3723004005006LL},
+    } durs[] = {{"0", 0},
+                {"10s", 10000000000LL},
+                {"1m30s", 90000000000LL},
+                {"250ms", 250000000},
+                {"1h", 3600000000000LL},
+                {"500us", 500000},
+                {"500\xc2\xb5s", 500000},
+                {"1.5s", 1500000000},
+                {".5m", 30000000000LL},
+                {"-2s", -2000000000LL},
+                {"1h2m3s4ms5us6ns", 3723004005006LL},
                 {"2562047h47m16.854775807s", INT64_MAX}};
     for (size_t i = 0; i < sizeof durs / sizeof *durs; i++) {
         int64_t v = -1;
@@ -208,8 +220,8 @@ static void test_values(void)
         CHECK_MSG(pg_cfg_parse_size(sizes[i].in, &v, err, sizeof err) == 0 && v == sizes[i].b,
                   "%s -> %llu", sizes[i].in, (unsigned long long)v);
     }
-    const char *bad_sizes[] = {"", "-1", "4M", "MiB", "1.", "4 MB/s", "20000000TiB",
-                               "18446744073709551616"};
+    const char *bad_sizes[] = {"",   "-1",     "4M",          "MiB",
+                               "1.", "4 MB/s", "20000000TiB", "18446744073709551616"};
     for (size_t i = 0; i < sizeof bad_sizes / sizeof *bad_sizes; i++) {
         uint64_t v;
         CHECK_MSG(pg_cfg_parse_size(bad_sizes[i], &v, err, sizeof err) == PG_EINVAL, "%s",
@@ -219,8 +231,10 @@ static void test_values(void)
     const struct {
         const char *in, *host;
         uint16_t port;
-    } eps[] = {{"localhost:4317", "localhost", 4317}, {"0.0.0.0:0", "0.0.0.0", 0},
-               {":8888", "", 8888},                  {"[::1]:4318", "::1", 4318},
+    } eps[] = {{"localhost:4317", "localhost", 4317},
+               {"0.0.0.0:0", "0.0.0.0", 0},
+               {":8888", "", 8888},
+               {"[::1]:4318", "::1", 4318},
                {"[::]:65535", "::", 65535}};
     for (size_t i = 0; i < sizeof eps / sizeof *eps; i++) {
         char *host = NULL;
@@ -230,8 +244,8 @@ static void test_values(void)
                   "%s", eps[i].in);
         free(host);
     }
-    const char *bad_eps[] = {"localhost", "::1:80", "[::1]80", "[::1", "host:", "h:65536",
-                             "h:-1", "http://h:80", "a b:80", "[]:80"};
+    const char *bad_eps[] = {"localhost", "::1:80", "[::1]80",     "[::1",   "host:",
+                             "h:65536",   "h:-1",   "http://h:80", "a b:80", "[]:80"};
     for (size_t i = 0; i < sizeof bad_eps / sizeof *bad_eps; i++) {
         char *host = NULL;
         uint16_t port;

@@ -1,0 +1,114 @@
+#include "pipeline/host.h"
+#include "pipeline/log.h"
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct pg_host {
+    struct event_base *base;
+    pg_metrics *metrics;
+    atomic_bool refusing, ready, failed;
+    char fatal[512];
+};
+
+/* Makes libevent thread-aware once, then builds the host (caller owns). */
+pg_host *pg_host_new(void)
+{
+    static atomic_int threads_on;
+    if (!atomic_exchange(&threads_on, 1)) evthread_use_pthreads();
+    pg_host *h = calloc(1, sizeof *h);
+    if (!h) return NULL;
+    h->base = event_base_new();
+    h->metrics = pg_metrics_new();
+    if (!h->base || !h->metrics) {
+        pg_host_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void pg_host_free(pg_host *h)
+{
+    if (!h) return;
+    if (h->base) event_base_free(h->base);
+    pg_metrics_free(h->metrics);
+    free(h);
+}
+
+/* Runs the loop until stopped; EVLOOP_NO_EXIT_ON_EMPTY keeps it alive with no events. */
+void pg_host_run_loop(pg_host *h)
+{
+    event_base_loop(h->base, EVLOOP_NO_EXIT_ON_EMPTY);
+}
+
+void pg_host_stop_loop(pg_host *h)
+{
+    event_base_loopbreak(h->base);
+}
+
+struct event_base *pg_host_event_base(pg_host *h)
+{
+    return h->base;
+}
+
+pg_metrics *pg_host_metrics(pg_host *h)
+{
+    return h->metrics;
+}
+
+bool pg_host_memory_refusing(const pg_host *h)
+{
+    return atomic_load(&h->refusing);
+}
+
+void pg_host_set_memory_refusing(pg_host *h, bool refusing)
+{
+    atomic_store(&h->refusing, refusing);
+}
+
+bool pg_host_ready(const pg_host *h)
+{
+    return atomic_load(&h->ready);
+}
+
+void pg_host_set_ready(pg_host *h, bool ready)
+{
+    atomic_store(&h->ready, ready);
+}
+
+/* Records the first fatal report and wakes the loop so the runtime can shut down. */
+void pg_host_fatal(pg_host *h, const char *component_id, const char *message)
+{
+    pg_log(PG_LOG_ERROR, component_id, "fatal: %s", message);
+    if (!atomic_exchange(&h->failed, 1)) {
+        strncpy(h->fatal, message, sizeof h->fatal - 1);
+        event_base_loopbreak(h->base);
+    }
+}
+
+bool pg_host_failed(const pg_host *h, const char **msg)
+{
+    if (atomic_load(&h->failed)) {
+        if (msg) *msg = h->fatal;
+        return true;
+    }
+    return false;
+}
+
+int64_t pg_now_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+uint64_t pg_now_unix_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
