@@ -14,12 +14,12 @@
 enum { PG_FSYNC_NEVER, PG_FSYNC_BATCH, PG_FSYNC_ALWAYS };
 
 typedef struct pg_exporter_helper_config {
-    int64_t timeout; /* per send, ns; default 5s */
+    int64_t timeout; /* per send, ns; default 5s; 0 = no per-send deadline */
     struct pg_queue_config {
         bool enabled;            /* default true */
         int64_t num_consumers;   /* default 10 */
         int64_t queue_size;      /* batches; default 1000 */
-        uint64_t queue_bytes;    /* encoded bytes; default 256MiB */
+        uint64_t queue_bytes;    /* encoded bytes (OTLP protobuf size); default 256MiB */
         bool block_on_overflow;  /* default false: refuse with PG_EAGAIN when full */
         char *directory;         /* persistent queue folder; NULL = in memory */
         int fsync;               /* PG_FSYNC_*: never, batch (default), always */
@@ -56,6 +56,14 @@ extern const pg_cfg_field pg_queue_fields[];
 extern const pg_cfg_field pg_retry_fields[];
 extern const pg_cfg_field pg_batch_fields[];
 
+/* Fills cfg with the defaults above (for exporters and tests that build a config by hand). */
+void pg_exporter_helper_config_default(pg_exporter_helper_config *cfg);
+
+/* Cross-field checks the tables cannot express (batch or directory without the queue,
+ * max_size below min_size, ...). Exporters may call it from their validate; new() does. */
+int pg_exporter_helper_config_validate(const pg_exporter_helper_config *cfg, char *err,
+                                       size_t errlen);
+
 /* Sends one batch (borrowed) before deadline_ns (CLOCK_MONOTONIC). Returns 0, PG_EAGAIN
  * (retryable) or another negative status (permanent: dropped and counted). Runs on a
  * consumer thread; several may run at once when num_consumers > 1. */
@@ -69,18 +77,23 @@ typedef struct pg_exporter_helper pg_exporter_helper;
 int pg_exporter_helper_new(const pg_component_settings *s, const pg_exporter_helper_config *cfg,
                            pg_send_fn send, void *send_ctx, pg_exporter_helper **out, char *err,
                            size_t errlen);
-/* Starts consumer threads; replays a persistent queue left by an earlier run. */
+/* Starts consumer threads; replays a persistent queue left by an earlier run (taking the
+ * directory's lock: PG_EAGAIN when another helper or process holds it). */
 int pg_exporter_helper_start(pg_exporter_helper *h, char *err, size_t errlen);
 /* Enqueues (or, with the queue disabled, sends) b; takes ownership. Returns 0 once the
  * batch is acknowledged (in memory, or written to disk per the fsync policy), PG_EAGAIN
- * when the queue is full and block_on_overflow is off. */
+ * when the queue is full and block_on_overflow is off, before start or once shutdown
+ * began, PG_ELIMIT when b alone is larger than queue_bytes. With the queue disabled,
+ * returns the send's status (PG_EAGAIN once retries are spent). The persistent queue
+ * delivers AT LEAST ONCE: a crash between a send and the deletion of its file resends. */
 int pg_exporter_helper_consume(pg_exporter_helper *h, pg_batch *b, char *err, size_t errlen);
 /* Stops taking data, drains the queue until deadline_ns, then stops the threads. Whatever
  * a persistent queue still holds stays on disk for the next start. */
 void pg_exporter_helper_shutdown(pg_exporter_helper *h, int64_t deadline_ns);
 void pg_exporter_helper_free(pg_exporter_helper *h);
 
-/* Batches waiting (for tests and metrics). */
+/* Batches held: accepted and not yet finished (queued, being batched, sent or retried);
+ * this is what queue_size and queue_bytes bound (for tests and metrics). */
 size_t pg_exporter_helper_queue_size(const pg_exporter_helper *h);
 
 #endif

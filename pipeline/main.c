@@ -1,7 +1,10 @@
 /* profgate: entry point and sub-command dispatch. */
 #include "pipeline/cmd_convert.h"
+#include "pipeline/registry/registry.h"
+#include "pipeline/service.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifndef PG_VERSION
@@ -19,8 +22,43 @@ static void print_version(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: profgate --version\n"
-               "       profgate convert [--from F] [--to F] IN OUT\n");
+    fprintf(f, "usage: profgate --config FILE [--config FILE ...]     run the collector\n"
+               "       profgate validate --config FILE [--config FILE ...]\n"
+               "       profgate convert [--from F] [--to F] IN OUT   convert profile files\n"
+               "       profgate components                           list component types\n"
+               "       profgate --version\n");
+}
+
+/* Collects every --config value (later files merge over earlier ones). */
+static int config_paths(int argc, char **argv, const char ***out, size_t *n)
+{
+    const char **paths = calloc((size_t)argc + 1, sizeof *paths);
+    if (!paths) return -1;
+    *n = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) paths[(*n)++] = argv[++i];
+        else if (!strncmp(argv[i], "--config=", 9)) paths[(*n)++] = argv[i] + 9;
+        else {
+            fprintf(stderr, "profgate: unknown argument %s\n", argv[i]);
+            free(paths);
+            return -1;
+        }
+    }
+    *out = paths;
+    return *n ? 0 : -1;
+}
+
+/* Lists every factory with its config keys. */
+static int list_components(void)
+{
+    const pg_component_factory *f;
+    for (size_t i = 0; (f = pg_registry_at(i)); i++) {
+        printf("%s %s\n", pg_cfg_kind_name(f->kind), f->type);
+        for (const pg_cfg_field *k = f->config.table; k && k->key; k++)
+            printf("    %-24s %s%s%s%s\n", k->key, k->doc ? k->doc : "", k->def ? " (default " : "",
+                   k->def ? k->def : "", k->def ? ")" : "");
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -30,6 +68,16 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc >= 2 && !strcmp(argv[1], "convert")) return pg_cmd_convert(argc - 2, argv + 2);
-    usage(stderr);
-    return 2;
+    if (argc >= 2 && !strcmp(argv[1], "components")) return list_components();
+    int validate = argc >= 2 && !strcmp(argv[1], "validate");
+    const char **paths = NULL;
+    size_t n = 0;
+    if (config_paths(argc - 1 - validate, argv + 1 + validate, &paths, &n)) {
+        usage(stderr);
+        return 2;
+    }
+    int rc = validate ? pg_service_validate(paths, n, pg_registry_for_config())
+                      : pg_service_run(paths, n, pg_registry_lookup, pg_registry_for_config());
+    free(paths);
+    return rc;
 }

@@ -2,6 +2,7 @@
 #include "pipeline/core/dict.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -14,6 +15,7 @@ struct pg_batch {
     size_t n_meta;
     const char *origin;
     uint64_t received;
+    atomic_int refs;
 };
 
 /* Returns a new batch owned by the caller, with an empty dictionary holding its zero
@@ -34,13 +36,27 @@ pg_batch *pg_batch_new(size_t arena_limit)
         return NULL;
     }
     b->data = d;
+    atomic_init(&b->refs, 1);
     return b;
+}
+
+/* Shares b with one more holder. */
+pg_batch *pg_batch_retain(pg_batch *b)
+{
+    atomic_fetch_add(&b->refs, 1);
+    return b;
+}
+
+int pg_batch_refs(const pg_batch *b)
+{
+    return atomic_load(&((pg_batch *)b)->refs);
 }
 
 /* Frees the batch, its arena and its index. */
 void pg_batch_free(pg_batch *b)
 {
     if (!b) return;
+    if (b->arena && atomic_fetch_sub(&b->refs, 1) > 1) return;
     pg_dict_index_free(b->index);
     pg_arena_free(b->arena);
     free(b);

@@ -21,8 +21,16 @@ typedef struct pg_meta_entry {
  * caps the arena (0 = no cap). Caller owns; free with pg_batch_free. NULL on OOM. */
 pg_batch *pg_batch_new(size_t arena_limit);
 
-/* Frees the batch, its arena and every index built over it. NULL is a no-op. */
+/* Drops one reference; the last one frees the batch, its arena and every index built
+ * over it. NULL is a no-op. */
 void pg_batch_free(pg_batch *b);
+
+/* Adds a reference (fan-out shares a batch between consumers that do not change it;
+ * a shared batch is read-only). Returns b. */
+pg_batch *pg_batch_retain(pg_batch *b);
+
+/* Number of references (1 = the holder owns it alone and may change it). */
+int pg_batch_refs(const pg_batch *b);
 
 /* Borrowed views; valid until the batch is freed. data->dictionary is never NULL. */
 pg_arena *pg_batch_arena(pg_batch *b);

@@ -90,30 +90,6 @@ int pg_wire_each_varint(pg_wire *r, int wtype, int (*fn)(void *ctx, uint64_t v),
     return 0;
 }
 
-/* Returns the encoded size of v. */
-size_t pg_wire_varint_size(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-/* Appends v as a varint. */
-void pg_wire_put_varint(pg_buf *b, uint64_t v)
-{
-    if (pg_buf_reserve(b, 10)) return;
-    uint8_t *p = b->data + b->len;
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    b->len = (size_t)(p - b->data);
-}
-
 /* Appends a tag. */
 void pg_wire_put_tag(pg_buf *b, uint32_t field, int wtype)
 {

@@ -39,8 +39,24 @@ int pg_wire_skip(pg_wire *r, int wtype);
  * (wtype VARINT). Returns 0, -1 when malformed, or fn's non-zero result. */
 int pg_wire_each_varint(pg_wire *r, int wtype, int (*fn)(void *ctx, uint64_t v), void *ctx);
 
+/* Number of bytes the varint encoding of v takes. */
+static inline size_t pg_wire_varint_size(uint64_t v)
+{
+    return (size_t)(((63 - __builtin_clzll(v | 1)) * 9 + 73) / 64);
+}
+
 /* Writers append to b; failures are latched in b->failed. */
-void pg_wire_put_varint(pg_buf *b, uint64_t v);
+static inline void pg_wire_put_varint(pg_buf *b, uint64_t v)
+{
+    if (b->cap - b->len < 10 && pg_buf_reserve(b, 10)) return;
+    uint8_t *p = b->data + b->len;
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    b->len = (size_t)(p - b->data);
+}
 void pg_wire_put_tag(pg_buf *b, uint32_t field, int wtype);
 /* Writes field as a varint, skipping zero values (proto3 default). */
 void pg_wire_put_uint(pg_buf *b, uint32_t field, uint64_t v);
@@ -49,7 +65,4 @@ void pg_wire_put_bytes(pg_buf *b, uint32_t field, const void *p, size_t n);
 /* Writes a packed repeated varint field (nothing when n == 0). */
 void pg_wire_put_packed_u64(pg_buf *b, uint32_t field, const uint64_t *v, size_t n);
 void pg_wire_put_packed_i64(pg_buf *b, uint32_t field, const int64_t *v, size_t n);
-/* Number of bytes the varint encoding of v takes. */
-size_t pg_wire_varint_size(uint64_t v);
-
 #endif

@@ -185,21 +185,43 @@ static int str_text(pg_pprof_dec *d, int64_t i, const char **s, size_t *n)
     return 0;
 }
 
+/* Sizes the dense part of an id map for a table of n entries (malloc-owned). */
+static int idmap_init(pg_idmap *m, size_t n)
+{
+    m->n_dense = n + 1;
+    m->dense = malloc(m->n_dense * sizeof *m->dense);
+    if (!m->dense) return -1;
+    memset(m->dense, 0xff, m->n_dense * sizeof *m->dense);
+    return 0;
+}
+
+static void idmap_free(pg_idmap *m)
+{
+    free(m->dense);
+    pg_u64map_free(&m->sparse);
+}
+
 /* Registers id -> index in map m, rejecting id 0 and duplicates. */
-static int map_id(pg_pprof_dec *d, pg_u64map *m, const char *what, uint64_t id, int32_t idx)
+static int map_id(pg_pprof_dec *d, pg_idmap *m, const char *what, uint64_t id, int32_t idx)
 {
     if (id == 0) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: %s with id 0", what);
-    int rc = pg_u64map_put(m, id, (uint32_t)idx);
-    if (rc < 0) return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
+    int rc;
+    if (id < m->n_dense) {
+        rc = m->dense[id] >= 0;
+        if (!rc) m->dense[id] = idx;
+    } else {
+        rc = pg_u64map_put(&m->sparse, id, (uint32_t)idx);
+        if (rc < 0) return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
+    }
     if (rc == 1) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: duplicate %s id %llu", what, (unsigned long long)id);
     return 0;
 }
 
 /* Resolves a referenced id (0 = none) through m. */
-int pg_pprof_dec_ref(pg_pprof_dec *d, const pg_u64map *m, const char *what, uint64_t id, int32_t *out)
+int pg_pprof_dec_ref(pg_pprof_dec *d, const pg_idmap *m, const char *what, uint64_t id, int32_t *out)
 {
     if (id == 0) { *out = 0; return 0; }
-    uint32_t v = pg_u64map_get(m, id);
+    uint32_t v = id < m->n_dense ? (uint32_t)m->dense[id] : pg_u64map_get(&m->sparse, id);
     if (v == UINT32_MAX)
         return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: reference to unknown %s id %llu", what, (unsigned long long)id);
     *out = (int32_t)v;
@@ -390,6 +412,9 @@ int pg_pprof_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decod
     if (!rc && lim->max_samples && t.n_samples > lim->max_samples)
         rc = pg_err(err, errlen, PG_ELIMIT, "pprof: %zu samples exceed the limit of %zu", t.n_samples, lim->max_samples);
     if (!rc) rc = init_strings(&d, &t, err, errlen);
+    if (!rc && (idmap_init(&d.functions, t.functions.n) || idmap_init(&d.mappings, t.mappings.n) ||
+                idmap_init(&d.locations, t.locations.n)))
+        rc = pg_err(err, errlen, PG_ENOMEM, "pprof: out of memory");
     if (!rc) rc = decode_functions(&d, &t.functions);
     if (!rc) rc = decode_mappings(&d, &t.mappings);
     if (!rc) rc = decode_locations(&d, &t.locations);
@@ -406,9 +431,9 @@ int pg_pprof_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decod
     }
     top_free(&t);
     free(d.smap);
-    pg_u64map_free(&d.functions);
-    pg_u64map_free(&d.mappings);
-    pg_u64map_free(&d.locations);
+    idmap_free(&d.functions);
+    idmap_free(&d.mappings);
+    idmap_free(&d.locations);
     pg_buf_free(&raw);
     return rc;
 }

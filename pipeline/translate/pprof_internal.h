@@ -6,6 +6,14 @@
 #include "pipeline/core/wire.h"
 #include "pipeline/translate/pprof.h"
 
+/* pprof id -> dictionary index: ids up to the table size (what Go writes: 1..n) in an
+ * array, others in a hash map. */
+typedef struct pg_idmap {
+    int32_t *dense; /* -1 = absent */
+    size_t n_dense;
+    pg_u64map sparse;
+} pg_idmap;
+
 typedef struct pg_pprof_dec {
     pg_batch *b;
     const pg_decode_limits *lim;
@@ -14,7 +22,7 @@ typedef struct pg_pprof_dec {
     const pg_wire *strings; /* borrowed slices of the input */
     size_t n_strings;
     int32_t *smap;          /* pprof string index -> dictionary index, -1 = not yet */
-    pg_u64map functions, mappings, locations; /* pprof id -> dictionary index */
+    pg_idmap functions, mappings, locations; /* pprof id -> dictionary index */
 } pg_pprof_dec;
 
 /* The top-level scalars and slices the profile builder needs. */
@@ -30,7 +38,7 @@ typedef struct pg_pprof_header {
 
 int pg_pprof_dec_str(pg_pprof_dec *d, int64_t i, int32_t *out);
 int pg_pprof_dec_text(pg_pprof_dec *d, int64_t i, const char **s, size_t *n);
-int pg_pprof_dec_ref(pg_pprof_dec *d, const pg_u64map *m, const char *what, uint64_t id, int32_t *out);
+int pg_pprof_dec_ref(pg_pprof_dec *d, const pg_idmap *m, const char *what, uint64_t id, int32_t *out);
 int pg_pprof_dec_value_type(pg_pprof_dec *d, pg_wire r, int32_t *type, int32_t *unit);
 
 /* Builds the scope and its profiles, decoding samples from the top-level message `top`. */

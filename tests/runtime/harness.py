@@ -1,0 +1,144 @@
+"""Runtime-test helpers: start the real profgate binary on a YAML config with free
+loopback ports, wait for it to be healthy, scrape its endpoints, stop it. Stdlib only."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+DATA = os.path.join(SRC, "tests", "fuzz", "corpus")
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url, timeout=5):
+    """Returns (status, body) for a GET; never raises for HTTP error statuses."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8", "replace")
+    except (urllib.error.URLError, ConnectionError, socket.timeout):
+        return None, ""
+
+
+def wait_until(pred, timeout=20.0, step=0.05, what="condition"):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    raise AssertionError("timed out waiting for " + what)
+
+
+class Profgate:
+    """One profgate process on a config written to a temp dir (cwd = that dir)."""
+
+    def __init__(self, binary, config_text, workdir=None, extra_args=()):
+        self.binary = binary
+        self.dir = workdir or tempfile.mkdtemp(prefix="pg-rt-")
+        self.config = os.path.join(self.dir, "config.yaml")
+        self.write_config(config_text)
+        self.log = os.path.join(self.dir, "profgate.log")
+        self.extra = list(extra_args)
+        self.proc = None
+
+    def write_config(self, text):
+        with open(self.config, "w") as f:
+            f.write(text)
+
+    def start(self):
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen([self.binary, "--config", self.config] + self.extra,
+                                     cwd=self.dir, stdout=self.logf, stderr=subprocess.STDOUT)
+        return self
+
+    def send_signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("profgate did not stop within %ss" % timeout)
+        if hasattr(self, "logf"):
+            self.logf.close()
+        return self.proc.returncode if self.proc else None
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.logf.close()
+
+    def logs(self):
+        with open(self.log, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+
+def parse_prometheus(text):
+    """Returns {(name, labels-text): value} for every sample line; checks HELP/TYPE."""
+    out, types = {}, {}
+    for line in text.splitlines():
+        if not line:
+            continue
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ", 3)
+            assert name not in types, "TYPE repeated for " + name
+            types[name] = kind
+            continue
+        if line.startswith("#"):
+            continue
+        head, value = line.rsplit(" ", 1)
+        if "{" in head:
+            name, labels = head.split("{", 1)
+            labels = labels.rstrip("}")
+        else:
+            name, labels = head, ""
+        out[(name, labels)] = float(value)
+    return out, types
+
+
+def metric(samples, name, **labels):
+    """Sum of the series of `name` whose labels include every given label."""
+    total, found = 0.0, False
+    for (n, lab), v in samples.items():
+        if n != name:
+            continue
+        if all('%s="%s"' % (k, val) in lab for k, val in labels.items()):
+            total += v
+            found = True
+    return total if found else None
+
+
+class Checks:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, cond, msg):
+        if cond:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print("FAIL: " + msg, flush=True)
+
+    def finish(self):
+        print("%d passed, %d failed" % (self.passed, self.failed))
+        sys.exit(1 if self.failed else 0)

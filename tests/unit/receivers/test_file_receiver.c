@@ -1,0 +1,367 @@
+/* The file receiver through its factory, on a real host: pprof, OTLP protobuf and OTLP/JSON
+ * files picked up and decoded as the translator decodes them; no re-read after a restart
+ * (state file); a retry after PG_EAGAIN; a growing file left alone until stable; a corrupt
+ * file logged once and skipped for good; exclude, max_file_size, delete_after_read; the
+ * format sniffer. argv[1] is the test data directory. */
+#include "testlib.h"
+
+#include "component_harness.h"
+#include "pipeline/translate/otlp.h"
+#include "pipeline/translate/pprof.h"
+#include "receivers/file/file_receiver.h"
+#include "receivers/file/file_receiver_int.h"
+
+static const char *corpus; /* tests/fuzz/corpus */
+static char tmp[256];      /* this run's temp dir */
+static FILE *log_cap;         /* captured log lines */
+
+static const pg_component_factory *F = &pg_file_receiver_factory;
+
+/* A running receiver: config, instance, capture. */
+typedef struct rx {
+    pg_config *cfg;
+    void *self;
+    hx_capture cap;
+} rx;
+
+/* Creates and starts receiver "file/in" on host h from YAML body `opts` (indented two
+ * levels, under `file/in:`); returns 0 when both succeed. */
+static int rx_start(rx *r, hx_host *h, const char *opts)
+{
+    char yaml[4096];
+    snprintf(yaml, sizeof yaml,
+             "receivers:\n  file/in:\n%s\nexporters:\n  debug:\nservice:\n  pipelines:\n"
+             "    profiles:\n      receivers: [file/in]\n      exporters: [debug]\n",
+             opts);
+    const void *c = NULL;
+    r->cfg = hx_load(yaml, PG_CFG_RECEIVER, "file/in", &c);
+    if (!c) return -1;
+    pg_component_settings s = {"file/in", PG_CFG_RECEIVER, h->host};
+    char err[512] = "";
+    if (F->create(&s, c, hx_capture_consumer(&r->cap), &r->self, err, sizeof err)) {
+        fprintf(stderr, "create: %s\n", err);
+        return -1;
+    }
+    if (F->start(r->self, err, sizeof err)) {
+        fprintf(stderr, "start: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void rx_stop(rx *r)
+{
+    if (r->self) {
+        F->shutdown(r->self, pg_now_mono_ns() + 1000000000);
+        F->destroy(r->self);
+    }
+    r->self = NULL;
+    pg_config_free(r->cfg);
+    r->cfg = NULL;
+}
+
+typedef struct want {
+    hx_capture *cap;
+    int n;
+} want;
+
+static bool have_n(void *ctx)
+{
+    want *w = ctx;
+    return hx_capture_accepted(w->cap) >= w->n;
+}
+
+/* Copies corpus/<rel> to <dir>/<name>. */
+static void put_file(const char *rel, const char *dir, const char *name)
+{
+    char src[512], dst[512];
+    pg_buf b;
+    snprintf(src, sizeof src, "%s/%s", corpus, rel);
+    snprintf(dst, sizeof dst, "%s/%s", dir, name);
+    CHECK_MSG(hx_read(src, &b) == 0, "cannot read %s", src);
+    CHECK(hx_write(dst, b.data, b.len, "wb") == 0);
+    pg_buf_free(&b);
+}
+
+/* The canonical dump of corpus/<rel> decoded directly with the translator. */
+static char *expected(const char *rel, int fmt)
+{
+    char path[512], err[256];
+    pg_buf in;
+    snprintf(path, sizeof path, "%s/%s", corpus, rel);
+    if (hx_read(path, &in)) return strdup("unreadable");
+    pg_batch *b = pg_batch_new(0);
+    int used = 0;
+    int rc = pg_file_decode(b, in.data, in.len, fmt, 1 << 30, &used, err, sizeof err);
+    char *d = rc ? strdup(err) : hx_dump(b);
+    pg_batch_free(b);
+    pg_buf_free(&in);
+    return d;
+}
+
+/* Is one of the captured dumps equal to e? */
+static bool captured(rx *r, const char *e)
+{
+    for (int i = 0; i < r->cap.accepted; i++)
+        if (strcmp(r->cap.dumps[i], e) == 0) return true;
+    return false;
+}
+
+static void test_sniff(void)
+{
+    static const char *const files[][2] = {
+        {"pprof/go_cpu.pb.gz", "pprof"},        {"pprof/go_cpu_plain.pb", "pprof"},
+        {"pprof/go_heap.pb.gz", "pprof"},       {"otlp/go_cpu.otlp", "otlp_proto"},
+        {"otlp/go_heap.otlp", "otlp_proto"},    {"otlp_json/go_cpu.json", "otlp_json"},
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[512], err[256];
+        pg_buf in;
+        snprintf(path, sizeof path, "%s/%s", corpus, files[i][0]);
+        CHECK(hx_read(path, &in) == 0);
+        pg_batch *b = pg_batch_new(0);
+        int used = -1;
+        int rc = pg_file_decode(b, in.data, in.len, PG_FILE_FMT_AUTO, 1 << 30, &used, err, sizeof err);
+        CHECK_MSG(rc == 0, "%s: %s", files[i][0], err);
+        CHECK_STR(pg_file_format_name(used), files[i][1]);
+        CHECK(pg_batch_profile_count(b) > 0);
+        pg_batch_free(b);
+        pg_buf_free(&in);
+    }
+    CHECK(pg_file_format_sniff((const uint8_t *)"  \n{\"resourceProfiles\":[]}", 25) ==
+          PG_FILE_FMT_OTLP_JSON);
+    CHECK(pg_file_format_sniff((const uint8_t *)"", 0) == PG_FILE_FMT_PPROF);
+    /* max_decompressed applies to the inflated bytes */
+    char path[512], err[256];
+    pg_buf in;
+    snprintf(path, sizeof path, "%s/pprof/go_cpu.pb.gz", corpus);
+    CHECK(hx_read(path, &in) == 0);
+    pg_batch *b = pg_batch_new(0);
+    CHECK(pg_file_decode(b, in.data, in.len, PG_FILE_FMT_AUTO, 100, NULL, err, sizeof err) ==
+          PG_ELIMIT);
+    pg_batch_free(b);
+    pg_buf_free(&in);
+}
+
+static void test_config(void)
+{
+    char err[256] = "";
+    CHECK_MSG(pg_cfg_table_check(F->config.table, err, sizeof err) == 0, "%s", err);
+    char *e = hx_load_error("receivers:\n  file:\n    format: auto\nexporters:\n  debug:\n"
+                            "service:\n  pipelines:\n    profiles:\n      receivers: [file]\n"
+                            "      exporters: [debug]\n");
+    CHECK_MSG(e && strstr(e, "include"), "%s", e ? e : "(loaded)");
+    free(e);
+    e = hx_load_error("receivers:\n  file:\n    include: [a]\n    format: gif\nexporters:\n"
+                      "  debug:\nservice:\n  pipelines:\n    profiles:\n      receivers: [file]\n"
+                      "      exporters: [debug]\n");
+    CHECK_MSG(e && strstr(e, "gif"), "%s", e ? e : "(loaded)");
+    free(e);
+}
+
+/* Three formats picked up; restart does not re-read; a new file after restart is read. */
+static void test_pickup_and_restart(hx_host *h)
+{
+    char in[300], opts[1024];
+    snprintf(in, sizeof in, "%s/pick", tmp);
+    mkdir(in, 0755);
+    put_file("pprof/go_cpu.pb.gz", in, "cpu.pb.gz");
+    put_file("otlp/go_heap.otlp", in, "heap.otlp");
+    put_file("otlp_json/go_cpu.json", in, "cpu.json");
+    snprintf(opts, sizeof opts,
+             "    include: [\"%s/*\"]\n    poll_interval: 50ms\n    storage_directory: %s/state1",
+             in, tmp);
+    rx r = {.cap = {.mu = PTHREAD_MUTEX_INITIALIZER}};
+    CHECK(rx_start(&r, h, opts) == 0);
+    want w = {&r.cap, 3};
+    CHECK(hx_wait(have_n, &w, 5000));
+    hx_sleep_ms(200);
+    CHECK(hx_capture_accepted(&r.cap) == 3);
+    char *e1 = expected("pprof/go_cpu.pb.gz", PG_FILE_FMT_PPROF);
+    char *e2 = expected("otlp/go_heap.otlp", PG_FILE_FMT_OTLP_PROTO);
+    char *e3 = expected("otlp_json/go_cpu.json", PG_FILE_FMT_OTLP_JSON);
+    CHECK(captured(&r, e1));
+    CHECK(captured(&r, e2));
+    CHECK(captured(&r, e3));
+    for (int i = 0; i < r.cap.accepted; i++) CHECK_STR(r.cap.origins[i], "file/in");
+    pg_metrics *m = pg_host_metrics(h->host);
+    pg_counter *acc = pg_metrics_counter(m, "profgate_receiver_accepted_profiles_total", "",
+                                         "receiver=\"file/in\"");
+    CHECK(pg_counter_get(acc) > 0);
+    rx_stop(&r);
+
+    char state[400];
+    snprintf(state, sizeof state, "%s/state1/files.state", tmp);
+    CHECK(access(state, F_OK) == 0);
+
+    /* restart: nothing is read again; a new file is */
+    hx_capture_reset(&r.cap);
+    CHECK(rx_start(&r, h, opts) == 0);
+    hx_sleep_ms(300);
+    CHECK(hx_capture_accepted(&r.cap) == 0);
+    put_file("otlp/go_cpu.otlp", in, "cpu2.otlp");
+    w.n = 1;
+    CHECK(hx_wait(have_n, &w, 5000));
+    hx_sleep_ms(200);
+    CHECK(hx_capture_accepted(&r.cap) == 1);
+    char *e4 = expected("otlp/go_cpu.otlp", PG_FILE_FMT_OTLP_PROTO);
+    CHECK(captured(&r, e4));
+    /* a renamed file is the same file: not read again */
+    char a[400], b[400];
+    snprintf(a, sizeof a, "%s/cpu2.otlp", in);
+    snprintf(b, sizeof b, "%s/cpu2-renamed.otlp", in);
+    CHECK(rename(a, b) == 0);
+    hx_sleep_ms(300);
+    CHECK(hx_capture_accepted(&r.cap) == 1);
+    rx_stop(&r);
+    hx_capture_reset(&r.cap);
+    free(e1);
+    free(e2);
+    free(e3);
+    free(e4);
+}
+
+/* PG_EAGAIN twice: the file is retried at the next polls and handed on once. */
+static void test_retry(hx_host *h)
+{
+    char in[300], opts[1024];
+    snprintf(in, sizeof in, "%s/retry", tmp);
+    mkdir(in, 0755);
+    put_file("pprof/go_heap.pb.gz", in, "heap.pb.gz");
+    snprintf(opts, sizeof opts,
+             "    include: [\"%s/*.pb.gz\"]\n    poll_interval: 50ms\n"
+             "    storage_directory: %s/state2",
+             in, tmp);
+    rx r = {.cap = {.mu = PTHREAD_MUTEX_INITIALIZER, .refuse_next = 2}};
+    long before = hx_count_lines(log_cap, "retrying");
+    CHECK(rx_start(&r, h, opts) == 0);
+    want w = {&r.cap, 1};
+    CHECK(hx_wait(have_n, &w, 5000));
+    hx_sleep_ms(200);
+    CHECK(hx_capture_accepted(&r.cap) == 1);
+    CHECK(hx_capture_calls(&r.cap) == 3);
+    CHECK(hx_count_lines(log_cap, "retrying") - before == 1); /* logged once, not per poll */
+    pg_counter *ref = pg_metrics_counter(pg_host_metrics(h->host),
+                                         "profgate_receiver_refused_profiles_total", "",
+                                         "receiver=\"file/in\"");
+    CHECK(pg_counter_get(ref) > 0);
+    rx_stop(&r);
+    hx_capture_reset(&r.cap);
+}
+
+/* A file that keeps growing is not read until it stops changing. */
+static void test_growing(hx_host *h)
+{
+    char in[300], opts[1024], path[400], src[512];
+    snprintf(in, sizeof in, "%s/grow", tmp);
+    mkdir(in, 0755);
+    snprintf(path, sizeof path, "%s/heap.pb.gz", in);
+    snprintf(src, sizeof src, "%s/pprof/go_heap.pb.gz", corpus);
+    pg_buf whole;
+    CHECK(hx_read(src, &whole) == 0);
+    CHECK(hx_write(path, whole.data, 100, "wb") == 0);
+    snprintf(opts, sizeof opts,
+             "    include: [\"%s/*\"]\n    poll_interval: 100ms\n    storage_directory: %s/state3",
+             in, tmp);
+    rx r = {.cap = {.mu = PTHREAD_MUTEX_INITIALIZER}};
+    long bad_before = hx_count_lines(log_cap, "skipping");
+    CHECK(rx_start(&r, h, opts) == 0);
+    for (size_t off = 100; off < whole.len; off += 100) { /* ~30 steps of 20 ms */
+        size_t n = whole.len - off < 100 ? whole.len - off : 100;
+        hx_sleep_ms(20);
+        CHECK(hx_write(path, whole.data + off, n, "ab") == 0);
+    }
+    CHECK(hx_capture_calls(&r.cap) == 0);
+    want w = {&r.cap, 1};
+    CHECK(hx_wait(have_n, &w, 5000));
+    hx_sleep_ms(250);
+    CHECK(hx_capture_accepted(&r.cap) == 1);
+    CHECK(hx_count_lines(log_cap, "skipping") == bad_before);
+    char *e = expected("pprof/go_heap.pb.gz", PG_FILE_FMT_PPROF);
+    CHECK(captured(&r, e));
+    free(e);
+    pg_buf_free(&whole);
+    rx_stop(&r);
+    hx_capture_reset(&r.cap);
+}
+
+/* A corrupt file is logged once, remembered (also across a restart), never handed on; an
+ * excluded file and one over max_file_size are not read; delete_after_read deletes. */
+static void test_bad_exclude_delete(hx_host *h)
+{
+    char in[300], opts[1024], path[400];
+    snprintf(in, sizeof in, "%s/bad", tmp);
+    mkdir(in, 0755);
+    snprintf(path, sizeof path, "%s/corrupt.pb", in);
+    static const char junk[] = "\x0a\xff\xff\xff\xff\x0f garbage that is no profile";
+    CHECK(hx_write(path, junk, sizeof junk - 1, "wb") == 0);
+    put_file("pprof/go_cpu.pb.gz", in, "skip.tmp.pb");
+    put_file("pprof/go_cpu_plain.pb", in, "big.pb"); /* 2480 bytes: over max_file_size */
+    put_file("otlp/go_cpu.otlp", in, "good.pb");
+    snprintf(opts, sizeof opts,
+             "    include: [\"%s/*.pb\", \"%s/good.*\"]\n    exclude: [\"*.tmp.pb\"]\n"
+             "    poll_interval: 50ms\n    max_file_size: 2400\n    delete_after_read: true\n"
+             "    storage_directory: %s/state4",
+             in, in, tmp);
+    long bad_before = hx_count_lines(log_cap, "skipping");
+    rx r = {.cap = {.mu = PTHREAD_MUTEX_INITIALIZER}};
+    CHECK(rx_start(&r, h, opts) == 0);
+    want w = {&r.cap, 1};
+    CHECK(hx_wait(have_n, &w, 5000));
+    hx_sleep_ms(300);
+    CHECK(hx_capture_calls(&r.cap) == 1);
+    char *e = expected("otlp/go_cpu.otlp", PG_FILE_FMT_OTLP_PROTO);
+    CHECK(captured(&r, e));
+    free(e);
+    char p2[400];
+    snprintf(p2, sizeof p2, "%s/good.pb", in);
+    CHECK(access(p2, F_OK) != 0); /* deleted after read */
+    CHECK(access(path, F_OK) == 0); /* bad files are kept */
+    CHECK(hx_count_lines(log_cap, "skipping") - bad_before == 2); /* corrupt + too big, once each */
+    rx_stop(&r);
+    hx_capture_reset(&r.cap);
+    CHECK(rx_start(&r, h, opts) == 0);
+    hx_sleep_ms(300);
+    CHECK(hx_capture_calls(&r.cap) == 0);
+    CHECK(hx_count_lines(log_cap, "skipping") - bad_before == 2); /* not again after restart */
+    rx_stop(&r);
+    char state[400], line[1024];
+    snprintf(state, sizeof state, "%s/state4/files.state", tmp);
+    FILE *f = fopen(state, "r");
+    int nbad = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (line[0] == 'b') nbad++;
+    if (f) fclose(f);
+    CHECK(nbad == 2);
+    hx_capture_reset(&r.cap);
+}
+
+int main(int argc, char **argv)
+{
+    static char corpus_buf[512];
+    snprintf(corpus_buf, sizeof corpus_buf, "%s/../fuzz/corpus", argc > 1 ? argv[1] : "tests/data");
+    corpus = corpus_buf;
+    snprintf(tmp, sizeof tmp, "/tmp/pg_file_receiver_XXXXXX");
+    if (!mkdtemp(tmp)) return 1;
+    log_cap = tmpfile();
+    pg_log_set_output(log_cap);
+    test_sniff();
+    test_config();
+    hx_host h;
+    hx_host_start(&h);
+    test_pickup_and_restart(&h);
+    test_retry(&h);
+    test_growing(&h);
+    test_bad_exclude_delete(&h);
+    hx_host_stop(&h);
+    pg_log_set_output(NULL);
+    if (pg_test_failed) {
+        fflush(log_cap);
+        rewind(log_cap);
+        char line[4096];
+        while (fgets(line, sizeof line, log_cap)) fputs(line, stderr);
+    }
+    fclose(log_cap);
+    hx_rm_rf(tmp);
+    TEST_MAIN_END();
+}
