@@ -231,8 +231,8 @@ static void test_rotation(hx_host *h)
     CHECK(consume(&e, pg_batch_new(0)) == 0); /* nothing to write */
     int n = list(dir, names, 16);
     CHECK(n == 4); /* 3 of ours + the foreign file */
-    CHECK(strstr(names[0], "-000002.otlp.pb") && strstr(names[2], "-000004.otlp.pb"));
-    CHECK_STR(names[3], "not-ours.otlp.pb");
+    CHECK_STR(names[0], "not-ours.otlp.pb"); /* never ours to delete */
+    CHECK(strstr(names[1], "-000002.otlp.pb") && strstr(names[3], "-000004.otlp.pb"));
     ex_stop(&e);
 
     /* an earlier run's files count: one more file, still three */
@@ -240,13 +240,13 @@ static void test_rotation(hx_host *h)
     CHECK(consume(&e, load("otlp/go_cpu.otlp", 0)) == 0);
     n = list(dir, names, 16);
     CHECK(n == 4);
-    CHECK(strstr(names[0], "-000003.otlp.pb") != NULL);
+    CHECK(strstr(names[1], "-000003.otlp.pb") != NULL);
     ex_stop(&e);
 
     /* by size: each file is the same size s; a cap of 2.5 s keeps two */
     struct stat sb;
     char p[512];
-    snprintf(p, sizeof p, "%s/%s", dir, names[0]);
+    snprintf(p, sizeof p, "%s/%s", dir, names[1]);
     CHECK(stat(p, &sb) == 0);
     snprintf(dir, sizeof dir, "%s/rot_size", tmp);
     snprintf(opts, sizeof opts,

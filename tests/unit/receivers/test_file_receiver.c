@@ -296,11 +296,11 @@ static void test_bad_exclude_delete(hx_host *h)
     static const char junk[] = "\x0a\xff\xff\xff\xff\x0f garbage that is no profile";
     CHECK(hx_write(path, junk, sizeof junk - 1, "wb") == 0);
     put_file("pprof/go_cpu.pb.gz", in, "skip.tmp.pb");
-    put_file("pprof/go_cpu_plain.pb", in, "big.pb"); /* 2480 bytes: over max_file_size */
+    put_file("otlp/go_heap.otlp", in, "big.pb"); /* 8081 bytes: over max_file_size */
     put_file("otlp/go_cpu.otlp", in, "good.pb");
     snprintf(opts, sizeof opts,
              "    include: [\"%s/*.pb\", \"%s/good.*\"]\n    exclude: [\"*.tmp.pb\"]\n"
-             "    poll_interval: 50ms\n    max_file_size: 2400\n    delete_after_read: true\n"
+             "    poll_interval: 50ms\n    max_file_size: 5000\n    delete_after_read: true\n"
              "    storage_directory: %s/state4",
              in, in, tmp);
     long bad_before = hx_count_lines(log_cap, "skipping");
