@@ -259,12 +259,12 @@ static int ml_start(void *self, char *err, size_t errlen)
     struct timeval tv = {.tv_sec = (time_t)(m->interval_ns / 1000000000),
                          .tv_usec = (suseconds_t)(m->interval_ns % 1000000000 / 1000)};
     if (tv.tv_sec == 0 && tv.tv_usec == 0) tv.tv_usec = 1000;
-    pg_memory_limiter_check(m);
     if (event_add(m->timer, &tv) != 0) return pg_err(err, errlen, PG_EIO, "cannot add the check timer");
     pg_log(PG_LOG_INFO, m->id, "limit %.1f MiB, accepting again below %.1f MiB, checked every %lld ms",
            (double)atomic_load(&m->limit) / MIB,
            (double)(atomic_load(&m->limit) - atomic_load(&m->spike)) / MIB,
            (long long)(m->interval_ns / 1000000));
+    pg_memory_limiter_check(m);
     return 0;
 }
 
