@@ -51,8 +51,8 @@ static void register_gauges(pg_exporter_helper *h)
     char labels[512] = "";
     if (!h->metrics || pg_metrics_label(labels, sizeof labels, "exporter", h->id)) return;
     pg_metrics_gauge_fn(h->metrics, "profgate_exporter_queue_size",
-                        "Batches held by the sending queue (queued, batching, being sent).",
-                        labels, gauge_size, h);
+                        "Batches held by the sending queue (queued, batching, being sent).", labels,
+                        gauge_size, h);
     pg_metrics_gauge_fn(h->metrics, "profgate_exporter_queue_capacity",
                         "Capacity of the sending queue in batches.", labels, gauge_capacity, h);
     pg_metrics_gauge_fn(h->metrics, "profgate_exporter_queue_size_bytes",
@@ -88,8 +88,8 @@ int pg_exporter_helper_new(const pg_component_settings *s, const pg_exporter_hel
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, &ca);
     pthread_condattr_destroy(&ca);
-    if (cfg->sending_queue.enabled &&
-        !(h->q = pg_queue_new((size_t)cfg->sending_queue.queue_size, cfg->sending_queue.queue_bytes))) {
+    if (cfg->sending_queue.enabled && !(h->q = pg_queue_new((size_t)cfg->sending_queue.queue_size,
+                                                            cfg->sending_queue.queue_bytes))) {
         pg_exporter_helper_free(h);
         return pg_err(err, errlen, PG_ENOMEM, "%s: out of memory", s->id);
     }
@@ -117,7 +117,8 @@ static int replay(pg_exporter_helper *h, char *err, size_t errlen)
         pg_queue_push(h->q, &it->link);
     }
     if (n)
-        pg_log(PG_LOG_INFO, h->id, "persistent queue %s: replaying %zu batches (%llu bytes) left by an earlier run",
+        pg_log(PG_LOG_INFO, h->id,
+               "persistent queue %s: replaying %zu batches (%llu bytes) left by an earlier run",
                h->cfg->sending_queue.directory, n, (unsigned long long)bytes);
     return 0;
 }
@@ -134,11 +135,13 @@ static void stop_all(pg_exporter_helper *h)
     if (h->ready) pg_queue_stop(h->ready);
     if (h->batcher_on) pthread_join(h->batcher_thread, NULL);
     h->batcher_on = false;
-    for (size_t i = 0; i < h->nthreads; i++) pthread_join(h->threads[i], NULL);
+    for (size_t i = 0; i < h->nthreads; i++)
+        pthread_join(h->threads[i], NULL);
     h->nthreads = 0;
     /* callers inside consume return promptly now (reservations fail, sleeps end) */
     pthread_mutex_lock(&h->mu);
-    while (h->active) pthread_cond_wait(&h->cv, &h->mu);
+    while (h->active)
+        pthread_cond_wait(&h->cv, &h->mu);
     pthread_mutex_unlock(&h->mu);
     for (pg_queue_item *qi = h->ready ? pg_queue_take_all(h->ready) : NULL, *next; qi; qi = next) {
         next = qi->next;
@@ -209,8 +212,8 @@ static int refuse(pg_exporter_helper *h, pg_batch *b, size_t profiles, size_t sa
 }
 
 /* Admission into the queue: size, reserve (maybe blocking), write-ahead, push. */
-static int enqueue(pg_exporter_helper *h, pg_batch *b, size_t profiles, size_t samples,
-                   char *err, size_t errlen)
+static int enqueue(pg_exporter_helper *h, pg_batch *b, size_t profiles, size_t samples, char *err,
+                   size_t errlen)
 {
     const struct pg_queue_config *qc = &h->cfg->sending_queue;
     pg_buf img = {0};
@@ -255,8 +258,8 @@ static int enqueue(pg_exporter_helper *h, pg_batch *b, size_t profiles, size_t s
 }
 
 /* Queue disabled: sends on the caller's thread, retrying as configured. */
-static int send_now(pg_exporter_helper *h, pg_batch *b, size_t profiles, size_t samples,
-                    char *err, size_t errlen)
+static int send_now(pg_exporter_helper *h, pg_batch *b, size_t profiles, size_t samples, char *err,
+                    size_t errlen)
 {
     eh_unit u = {.b = b, .profiles = profiles, .samples = samples};
     u.bytes = protobuf_c_message_get_packed_size(&pg_batch_data(b)->base);
@@ -292,7 +295,8 @@ int pg_exporter_helper_consume(pg_exporter_helper *h, pg_batch *b, char *err, si
 static void wait_callers(pg_exporter_helper *h, int64_t deadline_ns)
 {
     struct timespec ts = {(time_t)(deadline_ns / 1000000000), (long)(deadline_ns % 1000000000)};
-    while (h->active && pg_now_mono_ns() < deadline_ns) pthread_cond_timedwait(&h->cv, &h->mu, &ts);
+    while (h->active && pg_now_mono_ns() < deadline_ns)
+        pthread_cond_timedwait(&h->cv, &h->mu, &ts);
 }
 
 /* Refuses new data, drains until the deadline, stops, and reports what was left. */
@@ -316,11 +320,13 @@ void pg_exporter_helper_shutdown(pg_exporter_helper *h, int64_t deadline_ns)
     stop_all(h);
     size_t units = atomic_load(&h->left_units);
     if (units && h->persist)
-        pg_log(PG_LOG_INFO, h->id, "shutdown: %zu batches (%zu profiles, %zu samples) stay in %s for the next start",
+        pg_log(PG_LOG_INFO, h->id,
+               "shutdown: %zu batches (%zu profiles, %zu samples) stay in %s for the next start",
                units, atomic_load(&h->left_profiles), atomic_load(&h->left_samples),
                h->cfg->sending_queue.directory);
     else if (units)
-        pg_log(PG_LOG_WARN, h->id, "shutdown: dropped %zu batches (%zu profiles, %zu samples) not sent by the deadline",
+        pg_log(PG_LOG_WARN, h->id,
+               "shutdown: dropped %zu batches (%zu profiles, %zu samples) not sent by the deadline",
                units, atomic_load(&h->left_profiles), atomic_load(&h->left_samples));
     pg_persist_close(h->persist);
     h->persist = NULL;

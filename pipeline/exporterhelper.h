@@ -73,7 +73,9 @@ typedef int (*pg_send_fn)(void *ctx, const pg_batch *b, int64_t deadline_ns, cha
 typedef struct pg_exporter_helper pg_exporter_helper;
 
 /* Creates a helper for exporter `s->id`; borrows s, cfg and send_ctx for its life.
- * Registers the exporter's standard metrics and queue gauges. */
+ * Registers the exporter's standard metrics (pg_component_metrics_init) and the gauges
+ * profgate_exporter_queue_{size,capacity,size_bytes,capacity_bytes}{exporter="<id>"}
+ * (read at scrape time; forgotten by pg_exporter_helper_free). */
 int pg_exporter_helper_new(const pg_component_settings *s, const pg_exporter_helper_config *cfg,
                            pg_send_fn send, void *send_ctx, pg_exporter_helper **out, char *err,
                            size_t errlen);
@@ -88,7 +90,10 @@ int pg_exporter_helper_start(pg_exporter_helper *h, char *err, size_t errlen);
  * delivers AT LEAST ONCE: a crash between a send and the deletion of its file resends. */
 int pg_exporter_helper_consume(pg_exporter_helper *h, pg_batch *b, char *err, size_t errlen);
 /* Stops taking data, drains the queue until deadline_ns, then stops the threads. Whatever
- * a persistent queue still holds stays on disk for the next start. */
+ * a persistent queue still holds stays on disk for the next start (and its directory lock
+ * is released); what an in-memory queue still holds is dropped, counted as send_failed and
+ * logged once. Sends started during the drain get deadline_ns as their deadline; a send
+ * already running runs until its own deadline (at most `timeout` after it started). */
 void pg_exporter_helper_shutdown(pg_exporter_helper *h, int64_t deadline_ns);
 void pg_exporter_helper_free(pg_exporter_helper *h);
 

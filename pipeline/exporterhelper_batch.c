@@ -35,7 +35,8 @@ eh_batcher *eh_batcher_new(void)
 void eh_batcher_free(eh_batcher *bt)
 {
     if (!bt) return;
-    for (size_t i = 0; i < bt->n; i++) free(bt->g[i].key);
+    for (size_t i = 0; i < bt->n; i++)
+        free(bt->g[i].key);
     free(bt->g);
     free(bt);
 }
@@ -49,7 +50,8 @@ static char *meta_key(const pg_batch *b, size_t *len)
     for (size_t i = 0; i < n; i++) {
         const pg_meta_entry *m = pg_batch_meta_at(b, i);
         size_t j = i;
-        for (; j > 0 && strcmp(e[j - 1]->key, m->key) > 0; j--) e[j] = e[j - 1];
+        for (; j > 0 && strcmp(e[j - 1]->key, m->key) > 0; j--)
+            e[j] = e[j - 1];
         e[j] = m;
         total += strlen(m->key) + strlen(m->value) + 2;
     }
@@ -84,8 +86,11 @@ static void flush(pg_exporter_helper *h, eh_batcher *bt, size_t i)
     eh_group g = bt->g[i];
     bt->g[i] = bt->g[--bt->n];
     free(g.key);
-    push_unit(h, (eh_unit){.b = g.acc, .cover = g.cover, .profiles = g.profiles,
-                           .samples = g.samples, .bytes = g.bytes});
+    push_unit(h, (eh_unit){.b = g.acc,
+                           .cover = g.cover,
+                           .profiles = g.profiles,
+                           .samples = g.samples,
+                           .bytes = g.bytes});
 }
 
 /* Opens a group holding it (its batch becomes the accumulator); takes key. */
@@ -100,8 +105,13 @@ static int open_group(pg_exporter_helper *h, eh_batcher *bt, eh_item *it, char *
     }
     eh_cover *c = eh_cover_new(it);
     if (!c) return -1;
-    bt->g[bt->n++] = (eh_group){.key = key, .keylen = keylen, .acc = it->b, .cover = c,
-                                .tail = it, .profiles = it->profiles, .samples = it->samples,
+    bt->g[bt->n++] = (eh_group){.key = key,
+                                .keylen = keylen,
+                                .acc = it->b,
+                                .cover = c,
+                                .tail = it,
+                                .profiles = it->profiles,
+                                .samples = it->samples,
                                 .bytes = it->bytes,
                                 .deadline = pg_now_mono_ns() + h->cfg->batch.flush_timeout};
     it->b = NULL;
@@ -121,11 +131,15 @@ static void split_out(pg_exporter_helper *h, eh_item *it)
     int n = eh_split(it->b, (size_t)h->cfg->batch.max_size, &parts);
     if (n <= 1) {
         /* one profile over max_size, or no memory to split: sent whole */
-        for (int i = 0; i < n; i++) pg_batch_free(parts[i]);
+        for (int i = 0; i < n; i++)
+            pg_batch_free(parts[i]);
         free(parts);
         /* once queued, a consumer may finish (free) it: take everything first */
-        eh_unit whole = {.b = it->b, .cover = c, .profiles = it->profiles,
-                         .samples = it->samples, .bytes = it->bytes};
+        eh_unit whole = {.b = it->b,
+                         .cover = c,
+                         .profiles = it->profiles,
+                         .samples = it->samples,
+                         .bytes = it->bytes};
         it->b = NULL;
         push_unit(h, whole);
         return;
@@ -135,9 +149,11 @@ static void split_out(pg_exporter_helper *h, eh_item *it)
     pg_batch_free(it->b);
     it->b = NULL;
     for (int i = 0; i < n; i++)
-        push_unit(h, (eh_unit){.b = parts[i], .cover = c,
+        push_unit(h, (eh_unit){.b = parts[i],
+                               .cover = c,
                                .profiles = pg_batch_profile_count(parts[i]),
-                               .samples = pg_batch_sample_count(parts[i]), .bytes = bytes});
+                               .samples = pg_batch_sample_count(parts[i]),
+                               .bytes = bytes});
     free(parts);
 }
 
@@ -234,7 +250,10 @@ void eh_batcher_leave_all(pg_exporter_helper *h)
     while (bt->n) {
         eh_group g = bt->g[--bt->n];
         free(g.key);
-        eh_unit tmp = {.b = g.acc, .cover = g.cover, .profiles = g.profiles, .samples = g.samples,
+        eh_unit tmp = {.b = g.acc,
+                       .cover = g.cover,
+                       .profiles = g.profiles,
+                       .samples = g.samples,
                        .bytes = g.bytes};
         eh_unit_finish(h, &tmp, EH_LEFT, false);
     }

@@ -150,14 +150,15 @@ eh_outcome eh_unit_send(pg_exporter_helper *h, eh_unit *u, bool free_u, int *sta
         }
         if (st != PG_EAGAIN || !rc->enabled) {
             pg_log(PG_LOG_ERROR, h->id, "dropping %zu profiles (%zu samples): %s error: %s",
-                   u->profiles, u->samples, st == PG_EAGAIN ? "retryable (retry disabled)" : "permanent", msg);
+                   u->profiles, u->samples,
+                   st == PG_EAGAIN ? "retryable (retry disabled)" : "permanent", msg);
             break;
         }
-        if (attempt == 1)
-            pg_backoff_init(&bo, rc, first, (uint64_t)(uintptr_t)u ^ (uint64_t)first);
+        if (attempt == 1) pg_backoff_init(&bo, rc, first, (uint64_t)(uintptr_t)u ^ (uint64_t)first);
         int64_t wait = pg_backoff_next(&bo, now);
         if (wait < 0) {
-            pg_log(PG_LOG_ERROR, h->id, "dropping %zu profiles (%zu samples) after %d attempts in %.3fs: %s",
+            pg_log(PG_LOG_ERROR, h->id,
+                   "dropping %zu profiles (%zu samples) after %d attempts in %.3fs: %s",
                    u->profiles, u->samples, attempt, (double)(now - first) / 1e9, msg);
             break;
         }
@@ -165,8 +166,9 @@ eh_outcome eh_unit_send(pg_exporter_helper *h, eh_unit *u, bool free_u, int *sta
         bool may = may_wait(h, now + wait);
         pthread_mutex_unlock(&h->mu);
         if (may)
-            pg_log(PG_LOG_WARN, h->id, "send of %zu profiles failed (attempt %d), retrying in %.3fs: %s",
-                   u->profiles, attempt, (double)wait / 1e9, msg);
+            pg_log(PG_LOG_WARN, h->id,
+                   "send of %zu profiles failed (attempt %d), retrying in %.3fs: %s", u->profiles,
+                   attempt, (double)wait / 1e9, msg);
         if (!may || !eh_sleep_until(h, now + wait)) {
             how = EH_LEFT;
             break;

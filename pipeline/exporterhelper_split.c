@@ -93,14 +93,23 @@ int eh_split(const pg_batch *b, size_t max_samples, pg_batch ***parts)
                     if (n == cap) {
                         size_t nc = cap ? cap * 2 : 4;
                         pg_batch **o = realloc(out, nc * sizeof *o);
-                        if (!o) { fail = 1; break; }
+                        if (!o) {
+                            fail = 1;
+                            break;
+                        }
                         out = o;
                         cap = nc;
                     }
-                    if (!(out[n] = view_close(&v, b))) { fail = 1; break; }
+                    if (!(out[n] = view_close(&v, b))) {
+                        fail = 1;
+                        break;
+                    }
                     n++;
                 }
-                if (!v.b && view_open(&v, src)) { fail = 1; break; }
+                if (!v.b && view_open(&v, src)) {
+                    fail = 1;
+                    break;
+                }
                 if (view_add(&v, src, r, s, p)) fail = 1;
             }
         }
@@ -117,7 +126,8 @@ int eh_split(const pg_batch *b, size_t max_samples, pg_batch ***parts)
     }
     if (fail) {
         pg_batch_free(v.b);
-        for (size_t i = 0; i < n; i++) pg_batch_free(out[i]);
+        for (size_t i = 0; i < n; i++)
+            pg_batch_free(out[i]);
         free(out);
         *parts = NULL;
         return -1;

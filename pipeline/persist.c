@@ -173,8 +173,9 @@ static void quarantine(pg_persist *p, const char *name, const char *why)
     clock_gettime(CLOCK_REALTIME, &ts);
     snprintf(dst, sizeof dst, "corrupt/%lld%09ld-%s", (long long)ts.tv_sec, ts.tv_nsec, name);
     if (renameat(p->dirfd, name, p->dirfd, dst)) {
-        pg_log(PG_LOG_ERROR, p->log_id, "persistent queue: %s/%s is corrupt (%s); moving it failed: %s",
-               p->dir, name, why, strerror(errno));
+        pg_log(PG_LOG_ERROR, p->log_id,
+               "persistent queue: %s/%s is corrupt (%s); moving it failed: %s", p->dir, name, why,
+               strerror(errno));
         unlinkat(p->dirfd, name, 0);
         return;
     }
@@ -207,7 +208,8 @@ static int read_all(pg_persist *p, const char *name, pg_buf *b, char *err, size_
         if (n < 0) {
             int e = errno;
             close(fd);
-            return pg_err(err, errlen, PG_EIO, "read error on %s/%s: %s", p->dir, name, strerror(e));
+            return pg_err(err, errlen, PG_EIO, "read error on %s/%s: %s", p->dir, name,
+                          strerror(e));
         }
         if (n == 0) break;
         b->len += (size_t)n;
@@ -238,7 +240,8 @@ void pg_persist_remove(pg_persist *p, uint64_t seq)
     char name[PG_PERSIST_NAME_LEN];
     pg_persist_name(seq, name);
     if (unlinkat(p->dirfd, name, 0) && errno != ENOENT)
-        pg_log(PG_LOG_ERROR, p->log_id, "persistent queue: cannot delete %s/%s: %s (it will be sent again after a restart)",
+        pg_log(PG_LOG_ERROR, p->log_id,
+               "persistent queue: cannot delete %s/%s: %s (it will be sent again after a restart)",
                p->dir, name, strerror(errno));
 }
 

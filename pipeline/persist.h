@@ -53,8 +53,7 @@ size_t pg_persist_leftovers(const pg_persist *p, const pg_persist_entry **out);
 /* Writes an image (from pg_persist_encode; borrowed) to a new file, durably per the fsync
  * policy, and returns its sequence number. PG_EIO with a message on failure (nothing is
  * left behind). */
-int pg_persist_write(pg_persist *p, const pg_buf *image, uint64_t *seq, char *err,
-                     size_t errlen);
+int pg_persist_write(pg_persist *p, const pg_buf *image, uint64_t *seq, char *err, size_t errlen);
 
 /* Reads and decodes file seq into a new batch (caller owns). A file that does not decode
  * is moved to corrupt/ and PG_EINVAL returned; a file that cannot be read gives PG_EIO. */
@@ -76,7 +75,6 @@ void pg_persist_close(pg_persist *p);
 int pg_persist_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen);
 
 /* Decodes an image into a new batch (caller owns). PG_EINVAL on any inconsistency. */
-int pg_persist_decode(const uint8_t *data, size_t len, pg_batch **out, char *err,
-                      size_t errlen);
+int pg_persist_decode(const uint8_t *data, size_t len, pg_batch **out, char *err, size_t errlen);
 
 #endif

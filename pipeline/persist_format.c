@@ -41,7 +41,8 @@ int pg_persist_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
     size_t payload_at = out->len;
     if ((rc = pg_otlp_encode(b, out, err, errlen))) return rc;
     uint64_t plen = out->len - payload_at;
-    for (int i = 0; i < 8; i++) out->data[len_at + i] = (uint8_t)(plen >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        out->data[len_at + i] = (uint8_t)(plen >> (8 * i));
     uLong crc = crc32(0L, Z_NULL, 0);
     const uint8_t *p = out->data + start + 8;
     size_t left = out->len - start - 8;
@@ -51,7 +52,8 @@ int pg_persist_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
         p += chunk;
         left -= chunk;
     }
-    for (int i = 0; i < 4; i++) out->data[start + 4 + i] = (uint8_t)(crc >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        out->data[start + 4 + i] = (uint8_t)(crc >> (8 * i));
     return 0;
 }
 

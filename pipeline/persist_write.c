@@ -62,7 +62,8 @@ static void *flusher_main(void *arg)
     pg_persist *p = arg;
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->npending && !p->closing) pthread_cond_wait(&p->cv, &p->mu);
+        while (!p->npending && !p->closing)
+            pthread_cond_wait(&p->cv, &p->mu);
         int64_t due = p->first_pending_ns + (int64_t)PG_PERSIST_SYNC_WINDOW_MS * 1000000;
         while (p->npending && !p->closing && mono_ns() < due) {
             struct timespec ts = {(time_t)(due / 1000000000), (long)(due % 1000000000)};
@@ -139,8 +140,8 @@ int pg_persist_write(pg_persist *p, const pg_buf *image, uint64_t *seq, char *er
     snprintf(tmp, sizeof tmp, ".tmp-%020llu", (unsigned long long)s);
     int fd = openat(p->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
-        return pg_err(err, errlen, PG_EIO, "persistent queue: cannot create %s/%s: %s", p->dir,
-                      tmp, strerror(errno));
+        return pg_err(err, errlen, PG_EIO, "persistent queue: cannot create %s/%s: %s", p->dir, tmp,
+                      strerror(errno));
     const char *what = "write";
     if (write_all(fd, image->data, image->len)) goto fail;
     what = "fsync";
@@ -153,8 +154,8 @@ int pg_persist_write(pg_persist *p, const pg_buf *image, uint64_t *seq, char *er
             int e = errno;
             /* the file may or may not survive a crash: it was not acknowledged */
             unlinkat(p->dirfd, name, 0);
-            return pg_err(err, errlen, PG_EIO, "persistent queue: fsync of %s failed: %s",
-                          p->dir, strerror(e));
+            return pg_err(err, errlen, PG_EIO, "persistent queue: fsync of %s failed: %s", p->dir,
+                          strerror(e));
         }
     } else if (p->policy == PG_FSYNC_BATCH) {
         defer_sync(p, fd);

@@ -31,8 +31,7 @@ void pg_queue_free(pg_queue *q);
 
 /* Takes one slot of `bytes`. Returns 0; PG_EAGAIN when full (REFUSE), when closed, or when
  * closed while blocked (BLOCK); PG_ELIMIT when bytes alone exceed the byte capacity. */
-int pg_queue_reserve(pg_queue *q, uint64_t bytes, pg_queue_mode mode, char *err,
-                     size_t errlen);
+int pg_queue_reserve(pg_queue *q, uint64_t bytes, pg_queue_mode mode, char *err, size_t errlen);
 
 /* Appends an item (ownership moves to the queue) whose slot was reserved. */
 void pg_queue_push(pg_queue *q, pg_queue_item *it);

@@ -26,13 +26,23 @@ typedef struct debug_exporter_config {
 static const char *const VERBOSITY[] = {"basic", "normal", "detailed", NULL};
 
 static const pg_cfg_field TABLE[] = {
-    {.key = "verbosity", .type = PG_CFG_ENUM, .offset = offsetof(C, verbosity), .def = "basic",
+    {.key = "verbosity",
+     .type = PG_CFG_ENUM,
+     .offset = offsetof(C, verbosity),
+     .def = "basic",
      .enum_values = VERBOSITY,
      .doc = "basic: a line per batch; normal: a line per profile; detailed: the whole tree"},
-    {.key = "sampling_initial", .type = PG_CFG_INT, .offset = offsetof(C, sampling_initial),
-     .def = "2", .min = "0", .doc = "batches shown each second before sampling starts"},
-    {.key = "sampling_thereafter", .type = PG_CFG_INT,
-     .offset = offsetof(C, sampling_thereafter), .def = "1", .min = "1",
+    {.key = "sampling_initial",
+     .type = PG_CFG_INT,
+     .offset = offsetof(C, sampling_initial),
+     .def = "2",
+     .min = "0",
+     .doc = "batches shown each second before sampling starts"},
+    {.key = "sampling_thereafter",
+     .type = PG_CFG_INT,
+     .offset = offsetof(C, sampling_thereafter),
+     .def = "1",
+     .min = "1",
      .doc = "then every n-th batch of that second is shown"},
     PG_EXPORTER_HELPER_FIELDS(C, helper),
     {0},
@@ -82,8 +92,10 @@ static void log_profiles(const debug_exporter *e, const pg_batch *b)
                 line.len = 0;
                 if (pg_otlp_dump_profile_line(b, sp->profiles[p], &line) != 0) continue;
                 size_t lo = 0, hi = line.len;
-                while (lo < hi && line.data[lo] == ' ') lo++;
-                while (hi > lo && line.data[hi - 1] == '\n') hi--;
+                while (lo < hi && line.data[lo] == ' ')
+                    lo++;
+                while (hi > lo && line.data[hi - 1] == '\n')
+                    hi--;
                 pg_log(PG_LOG_INFO, e->settings.id, "resource %zu scope %zu: %.*s", r, s,
                        (int)(hi - lo), (const char *)line.data + lo);
             }
@@ -93,8 +105,7 @@ static void log_profiles(const debug_exporter *e, const pg_batch *b)
 }
 
 /* pg_send_fn: renders b (borrowed). Only out of memory fails (retryable). */
-static int send_batch(void *ctx, const pg_batch *b, int64_t deadline_ns, char *err,
-                      size_t errlen)
+static int send_batch(void *ctx, const pg_batch *b, int64_t deadline_ns, char *err, size_t errlen)
 {
     (void)deadline_ns;
     debug_exporter *e = ctx;

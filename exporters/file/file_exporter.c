@@ -28,18 +28,37 @@ static const char *const FORMATS[] = {"otlp_proto", "otlp_json", "pprof", NULL};
 static const char *const EXTS[] = {".otlp.pb", ".otlp.json", ".pb.gz"};
 
 static const pg_cfg_field TABLE[] = {
-    {.key = "directory", .type = PG_CFG_STRING, .offset = offsetof(C, directory),
-     .required = true, .doc = "where the files are written (created if missing)"},
-    {.key = "format", .type = PG_CFG_ENUM, .offset = offsetof(C, format), .def = "otlp_proto",
+    {.key = "directory",
+     .type = PG_CFG_STRING,
+     .offset = offsetof(C, directory),
+     .required = true,
+     .doc = "where the files are written (created if missing)"},
+    {.key = "format",
+     .type = PG_CFG_ENUM,
+     .offset = offsetof(C, format),
+     .def = "otlp_proto",
      .enum_values = FORMATS,
      .doc = "otlp_proto (.otlp.pb), otlp_json (.otlp.json) or pprof (one .pb.gz per profile)"},
-    {.key = "prefix", .type = PG_CFG_STRING, .offset = offsetof(C, prefix), .def = "profiles",
+    {.key = "prefix",
+     .type = PG_CFG_STRING,
+     .offset = offsetof(C, prefix),
+     .def = "profiles",
      .doc = "file names are <prefix>-<unix_ms>-<seq><ext>; [A-Za-z0-9._-] only"},
-    {.key = "max_files", .type = PG_CFG_INT, .offset = offsetof(C, max_files), .def = "0",
-     .min = "0", .doc = "keep at most this many files, deleting the oldest (0 = unlimited)"},
-    {.key = "max_total_bytes", .type = PG_CFG_SIZE, .offset = offsetof(C, max_total_bytes),
-     .def = "0", .doc = "keep at most this many bytes of files, oldest deleted (0 = unlimited)"},
-    {.key = "fsync", .type = PG_CFG_BOOL, .offset = offsetof(C, fsync), .def = "false",
+    {.key = "max_files",
+     .type = PG_CFG_INT,
+     .offset = offsetof(C, max_files),
+     .def = "0",
+     .min = "0",
+     .doc = "keep at most this many files, deleting the oldest (0 = unlimited)"},
+    {.key = "max_total_bytes",
+     .type = PG_CFG_SIZE,
+     .offset = offsetof(C, max_total_bytes),
+     .def = "0",
+     .doc = "keep at most this many bytes of files, oldest deleted (0 = unlimited)"},
+    {.key = "fsync",
+     .type = PG_CFG_BOOL,
+     .offset = offsetof(C, fsync),
+     .def = "false",
      .doc = "fsync each file and the directory before it counts as written"},
     PG_EXPORTER_HELPER_FIELDS(C, helper),
     {0},
@@ -84,7 +103,8 @@ static int send_pprof(file_exporter *e, const pg_batch *b, char *err, size_t err
     for (size_t i = 0; i < ng && !rc; i++)
         rc = encode_status(pg_pprof_encode(b, &groups[i], &o, &bufs[i], err, errlen));
     if (!rc) rc = pg_file_writer_write(e->writer, bufs, ng, err, errlen);
-    for (size_t i = 0; bufs && i < ng; i++) pg_buf_free(&bufs[i]);
+    for (size_t i = 0; bufs && i < ng; i++)
+        pg_buf_free(&bufs[i]);
     free(bufs);
     pg_pprof_groups_free(groups, ng);
     return rc;
@@ -92,8 +112,7 @@ static int send_pprof(file_exporter *e, const pg_batch *b, char *err, size_t err
 
 /* pg_send_fn: encodes b (borrowed) and writes it. PG_EAGAIN for I/O trouble, another
  * negative status for a batch that cannot be encoded. Runs on helper threads. */
-static int send_batch(void *ctx, const pg_batch *b, int64_t deadline_ns, char *err,
-                      size_t errlen)
+static int send_batch(void *ctx, const pg_batch *b, int64_t deadline_ns, char *err, size_t errlen)
 {
     (void)deadline_ns;
     file_exporter *e = ctx;

@@ -154,13 +154,16 @@ static int scan(pg_file_writer *w, char *err, size_t errlen)
     closedir(d);
     if (rc) return pg_err(err, errlen, rc, "out of memory listing %s", w->dir);
     if (w->n) qsort(w->files, w->n, sizeof *w->files, cmp_tracked);
+    for (size_t i = 0; i < w->n; i++) /* names keep increasing across restarts */
+        if (w->files[i].seq >= w->seq) w->seq = w->files[i].seq + 1;
     return 0;
 }
 
 void pg_file_writer_free(pg_file_writer *w)
 {
     if (!w) return;
-    for (size_t i = 0; i < w->n; i++) free(w->files[i].name);
+    for (size_t i = 0; i < w->n; i++)
+        free(w->files[i].name);
     free(w->files);
     free(w->dir);
     free(w->prefix);
@@ -236,9 +239,8 @@ fail:;
 static void rotate(pg_file_writer *w)
 {
     size_t drop = 0;
-    while (w->n - drop > 1 &&
-           ((w->max_files > 0 && w->n - drop > (uint64_t)w->max_files) ||
-            (w->max_total > 0 && w->total > w->max_total))) {
+    while (w->n - drop > 1 && ((w->max_files > 0 && w->n - drop > (uint64_t)w->max_files) ||
+                               (w->max_total > 0 && w->total > w->max_total))) {
         tracked *t = &w->files[drop++];
         char *p = join(w, t->name);
         if (p && unlink(p) != 0 && errno != ENOENT)
@@ -274,7 +276,7 @@ static int next_name(pg_file_writer *w, uint64_t ms, pending_file *f)
         free(dot);
         if (!f->path || !f->tmp) return -1;
         struct stat sb;
-        if (lstat(f->path, &sb) != 0 && errno == ENOENT) return 0;
+        if (lstat(f->path, &sb) != 0) return 0; /* free (or unreachable: the write says) */
         free(f->name);
         free(f->path);
         free(f->tmp);
@@ -283,8 +285,7 @@ static int next_name(pg_file_writer *w, uint64_t ms, pending_file *f)
 }
 
 /* Writes all of bufs or none; see the header. */
-int pg_file_writer_write(pg_file_writer *w, const pg_buf *bufs, size_t n, char *err,
-                         size_t errlen)
+int pg_file_writer_write(pg_file_writer *w, const pg_buf *bufs, size_t n, char *err, size_t errlen)
 {
     if (n == 0) return 0;
     pending_file *fs = calloc(n, sizeof *fs);
@@ -302,19 +303,22 @@ int pg_file_writer_write(pg_file_writer *w, const pg_buf *bufs, size_t n, char *
         if (wr != 0 && errno == ENOENT && mkdirs(w->dir) == 0) /* directory removed */
             wr = write_tmp(fs[i].tmp, &bufs[i], w->fsync);
         if (wr != 0)
-            rc = pg_err(err, errlen, PG_EAGAIN, "cannot write %s: %s", fs[i].path,
-                        strerror(errno));
-        else wrote++;
+            rc = pg_err(err, errlen, PG_EAGAIN, "cannot write %s: %s", fs[i].path, strerror(errno));
+        else
+            wrote++;
     }
     while (!rc && renamed < n) {
         if (rename(fs[renamed].tmp, fs[renamed].path) != 0)
             rc = pg_err(err, errlen, PG_EAGAIN, "cannot rename to %s: %s", fs[renamed].path,
                         strerror(errno));
-        else renamed++;
+        else
+            renamed++;
     }
     if (rc) { /* leave nothing of this call behind: the send will be retried */
-        for (size_t i = 0; i < renamed; i++) unlink(fs[i].path);
-        for (size_t i = renamed; i < wrote; i++) unlink(fs[i].tmp);
+        for (size_t i = 0; i < renamed; i++)
+            unlink(fs[i].path);
+        for (size_t i = renamed; i < wrote; i++)
+            unlink(fs[i].tmp);
     } else {
         if (w->fsync) {
             int dfd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -13,9 +13,9 @@ typedef struct pg_file_writer pg_file_writer;
 
 typedef struct pg_file_writer_opts {
     const char *directory;
-    const char *prefix; /* checked by pg_file_writer_name_ok */
-    const char *ext;    /* ".otlp.pb", ".otlp.json", ".pb.gz" */
-    int64_t max_files;  /* 0 = unlimited */
+    const char *prefix;       /* checked by pg_file_writer_name_ok */
+    const char *ext;          /* ".otlp.pb", ".otlp.json", ".pb.gz" */
+    int64_t max_files;        /* 0 = unlimited */
     uint64_t max_total_bytes; /* 0 = unlimited */
     bool fsync;
     const char *log_id;
@@ -35,8 +35,7 @@ void pg_file_writer_free(pg_file_writer *w);
  * to temp files first, then renamed into place, then the oldest files are rotated out.
  * Thread-safe. Returns 0, or PG_EAGAIN (disk full, permissions, ...: nothing of this call
  * is left behind) with a message in err. */
-int pg_file_writer_write(pg_file_writer *w, const pg_buf *bufs, size_t n, char *err,
-                         size_t errlen);
+int pg_file_writer_write(pg_file_writer *w, const pg_buf *bufs, size_t n, char *err, size_t errlen);
 
 /* Files of ours currently tracked, and their total size (tests, metrics). */
 size_t pg_file_writer_count(pg_file_writer *w);

@@ -13,10 +13,14 @@
 const char *pg_file_format_name(int fmt)
 {
     switch (fmt) {
-    case PG_FILE_FMT_PPROF: return "pprof";
-    case PG_FILE_FMT_OTLP_PROTO: return "otlp_proto";
-    case PG_FILE_FMT_OTLP_JSON: return "otlp_json";
-    default: return "auto";
+    case PG_FILE_FMT_PPROF:
+        return "pprof";
+    case PG_FILE_FMT_OTLP_PROTO:
+        return "otlp_proto";
+    case PG_FILE_FMT_OTLP_JSON:
+        return "otlp_json";
+    default:
+        return "auto";
     }
 }
 
@@ -42,7 +46,8 @@ int pg_file_format_sniff(const uint8_t *p, size_t n)
 {
     size_t i = 0;
     if (n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf) i = 3; /* UTF-8 BOM */
-    while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t')) i++;
+    while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t'))
+        i++;
     if (i < n && p[i] == '{') return PG_FILE_FMT_OTLP_JSON;
     return sniff_proto(p, n);
 }
@@ -72,9 +77,12 @@ int pg_file_decode(pg_batch *b, const uint8_t *data, size_t len, int format,
     if (format == PG_FILE_FMT_AUTO) format = pg_file_format_sniff(data, len);
     if (used) *used = format;
     int rc;
-    if (format == PG_FILE_FMT_PPROF) rc = pg_pprof_decode(b, data, len, &lim, NULL, err, errlen);
-    else if (format == PG_FILE_FMT_OTLP_PROTO) rc = pg_otlp_decode(b, data, len, &lim, err, errlen);
-    else rc = pg_otlp_decode_json(b, data, len, &lim, err, errlen);
+    if (format == PG_FILE_FMT_PPROF)
+        rc = pg_pprof_decode(b, data, len, &lim, NULL, err, errlen);
+    else if (format == PG_FILE_FMT_OTLP_PROTO)
+        rc = pg_otlp_decode(b, data, len, &lim, err, errlen);
+    else
+        rc = pg_otlp_decode_json(b, data, len, &lim, err, errlen);
     pg_buf_free(&raw);
     return rc;
 }

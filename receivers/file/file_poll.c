@@ -71,8 +71,10 @@ static void gather(const pg_file_receiver *r, strvec *out)
     if (out->n) qsort(out->v, out->n, sizeof *out->v, cmp_str);
     size_t o = 0;
     for (size_t i = 0; i < out->n; i++) {
-        if (o && strcmp(out->v[o - 1], out->v[i]) == 0) free(out->v[i]);
-        else out->v[o++] = out->v[i];
+        if (o && strcmp(out->v[o - 1], out->v[i]) == 0)
+            free(out->v[i]);
+        else
+            out->v[o++] = out->v[i];
     }
     out->n = o;
 }
@@ -103,8 +105,10 @@ static outcome read_version(const char *path, const pg_file_ident *id, pg_buf *b
     struct stat sb;
     outcome o = OUT_DONE;
     pg_file_ident cur = {0};
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) o = OUT_GONE;
-    else if (cur = ident_of(&sb), !same(&cur, id)) o = OUT_UNSTABLE;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+        o = OUT_GONE;
+    else if (cur = ident_of(&sb), !same(&cur, id))
+        o = OUT_UNSTABLE;
     if (o == OUT_DONE && pg_buf_reserve(buf, (size_t)id->size + 1)) {
         pg_err(err, errlen, PG_ENOMEM, "out of memory for %zu bytes", (size_t)id->size);
         o = OUT_RETRY;
@@ -133,8 +137,7 @@ static outcome read_version(const char *path, const pg_file_ident *id, pg_buf *b
 
 /* Decodes and hands on one stable version. `logged` (in/out) says whether a retryable
  * problem with it was logged already. */
-static outcome process(pg_file_receiver *r, const char *path, const pg_file_ident *id,
-                       bool *logged)
+static outcome process(pg_file_receiver *r, const char *path, const pg_file_ident *id, bool *logged)
 {
     char err[512] = "";
     if (pg_host_memory_refusing(r->host)) return OUT_RETRY;
@@ -156,16 +159,9 @@ static outcome process(pg_file_receiver *r, const char *path, const pg_file_iden
                                 (size_t)r->cfg.max_decompressed, &used, err, sizeof err)
                : pg_err(err, sizeof err, PG_ENOMEM, "out of memory");
     pg_buf_free(&buf);
-    if (rc == PG_ENOMEM) {
+    if (rc) { /* PG_ENOMEM too: mostly the arena cap, which a retry would hit again */
         pg_batch_free(b);
-        if (!*logged) pg_log(PG_LOG_WARN, r->id, "%s: %s; retrying at every poll", path, err);
-        *logged = true;
-        return OUT_RETRY;
-    }
-    if (rc) {
-        pg_batch_free(b);
-        pg_log(PG_LOG_WARN, r->id, "skipping %s (as %s): %s", path, pg_file_format_name(used),
-               err);
+        pg_log(PG_LOG_WARN, r->id, "skipping %s (as %s): %s", path, pg_file_format_name(used), err);
         return OUT_BAD;
     }
     size_t nid = strlen(r->id);
@@ -201,15 +197,18 @@ static const pg_file_pending *find_pending(const pg_file_receiver *r, const char
         size_t mid = lo + (hi - lo) / 2;
         int c = strcmp(r->pending[mid].path, path);
         if (c == 0) return &r->pending[mid];
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return NULL;
 }
 
 void pg_file_pending_free(pg_file_pending *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) free(p[i].path);
+    for (size_t i = 0; i < n; i++)
+        free(p[i].path);
     free(p);
 }
 
@@ -257,13 +256,13 @@ void pg_file_poll(pg_file_receiver *r)
     for (; i < paths.n && next && !atomic_load(&r->stopping); i++) {
         if (handle(r, paths.v[i], now, &next[nnext])) nnext++;
     }
-    for (; i < paths.n; i++) free(paths.v[i]);
+    for (; i < paths.n; i++)
+        free(paths.v[i]);
     free(paths.v);
     pg_file_pending_free(r->pending, r->npending);
     r->pending = next;
     r->npending = nnext;
     if (!atomic_load(&r->stopping)) pg_file_state_prune(r->state);
     char err[512];
-    if (pg_file_state_save(r->state, err, sizeof err))
-        pg_log(PG_LOG_WARN, r->id, "%s", err);
+    if (pg_file_state_save(r->state, err, sizeof err)) pg_log(PG_LOG_WARN, r->id, "%s", err);
 }

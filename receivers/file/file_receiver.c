@@ -16,23 +16,49 @@
 static const char *const FORMATS[] = {"auto", "pprof", "otlp_proto", "otlp_json", NULL};
 
 static const pg_cfg_field TABLE[] = {
-    {.key = "include", .type = PG_CFG_STRING_LIST, .offset = offsetof(C, include),
-     .required = true, .doc = "globs of the files to read (glob(3), {a,b} allowed)"},
-    {.key = "exclude", .type = PG_CFG_STRING_LIST, .offset = offsetof(C, exclude),
+    {.key = "include",
+     .type = PG_CFG_STRING_LIST,
+     .offset = offsetof(C, include),
+     .required = true,
+     .doc = "globs of the files to read (glob(3), {a,b} allowed)"},
+    {.key = "exclude",
+     .type = PG_CFG_STRING_LIST,
+     .offset = offsetof(C, exclude),
      .doc = "patterns to skip: with a '/' matched against the path, else the base name"},
-    {.key = "format", .type = PG_CFG_ENUM, .offset = offsetof(C, format), .def = "auto",
-     .enum_values = FORMATS, .doc = "file format; auto sniffs pprof, OTLP protobuf, OTLP/JSON"},
-    {.key = "poll_interval", .type = PG_CFG_DURATION, .offset = offsetof(C, poll_interval),
-     .def = "1s", .min = "10ms", .max = "24h",
+    {.key = "format",
+     .type = PG_CFG_ENUM,
+     .offset = offsetof(C, format),
+     .def = "auto",
+     .enum_values = FORMATS,
+     .doc = "file format; auto sniffs pprof, OTLP protobuf, OTLP/JSON"},
+    {.key = "poll_interval",
+     .type = PG_CFG_DURATION,
+     .offset = offsetof(C, poll_interval),
+     .def = "1s",
+     .min = "10ms",
+     .max = "24h",
      .doc = "how often the globs are expanded; a file must be unchanged for this long"},
-    {.key = "max_file_size", .type = PG_CFG_SIZE, .offset = offsetof(C, max_file_size),
-     .def = "64MiB", .min = "1", .doc = "larger files are skipped (logged once)"},
-    {.key = "max_decompressed", .type = PG_CFG_SIZE, .offset = offsetof(C, max_decompressed),
-     .def = "256MiB", .min = "1", .doc = "cap on a gzip or zstd file once inflated"},
-    {.key = "storage_directory", .type = PG_CFG_STRING, .offset = offsetof(C, storage_directory),
+    {.key = "max_file_size",
+     .type = PG_CFG_SIZE,
+     .offset = offsetof(C, max_file_size),
+     .def = "64MiB",
+     .min = "1",
+     .doc = "larger files are skipped (logged once)"},
+    {.key = "max_decompressed",
+     .type = PG_CFG_SIZE,
+     .offset = offsetof(C, max_decompressed),
+     .def = "256MiB",
+     .min = "1",
+     .doc = "cap on a gzip or zstd file once inflated"},
+    {.key = "storage_directory",
+     .type = PG_CFG_STRING,
+     .offset = offsetof(C, storage_directory),
      .doc = "where the list of files already read is kept (default ./data/file_receiver/<id>)"},
-    {.key = "delete_after_read", .type = PG_CFG_BOOL, .offset = offsetof(C, delete_after_read),
-     .def = "false", .doc = "delete each file once handed on"},
+    {.key = "delete_after_read",
+     .type = PG_CFG_BOOL,
+     .offset = offsetof(C, delete_after_read),
+     .def = "false",
+     .doc = "delete each file once handed on"},
     {0},
 };
 
@@ -65,7 +91,8 @@ static int dup_list(pg_cfg_strlist *dst, const pg_cfg_strlist *src)
 
 static void free_list(pg_cfg_strlist *l)
 {
-    for (size_t i = 0; i < l->n; i++) free(l->items[i]);
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i]);
     free(l->items);
     l->items = NULL;
     l->n = 0;
@@ -138,8 +165,8 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
     bool ok = (r->id = strdup(s->id)) != NULL;
     ok = ok && dup_list(&r->cfg.include, &c->include) == 0;
     ok = ok && dup_list(&r->cfg.exclude, &c->exclude) == 0;
-    ok = ok && (r->cfg.storage_directory = c->storage_directory ? strdup(c->storage_directory)
-                                                                 : default_storage(s->id));
+    ok = ok && (r->cfg.storage_directory =
+                    c->storage_directory ? strdup(c->storage_directory) : default_storage(s->id));
     if (ok) {
         r->timer = event_new(pg_host_event_base(s->host), -1, 0, on_timer, r);
         ok = r->timer != NULL;

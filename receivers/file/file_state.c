@@ -192,7 +192,8 @@ int pg_file_state_open(const char *dir, const char *log_id, pg_file_state **out,
 void pg_file_state_free(pg_file_state *st)
 {
     if (!st) return;
-    for (size_t i = 0; i < st->n; i++) free(st->recs[i].path);
+    for (size_t i = 0; i < st->n; i++)
+        free(st->recs[i].path);
     free(st->recs);
     pg_u64map_free(&st->index);
     free(st->dir);
@@ -258,8 +259,10 @@ void pg_file_state_prune(pg_file_state *st)
     size_t o = 0;
     for (size_t i = 0; i < st->n; i++) {
         record *r = &st->recs[i];
-        if (r->gen == st->gen || still_there(r)) st->recs[o++] = *r;
-        else free(r->path);
+        if (r->gen == st->gen || still_there(r))
+            st->recs[o++] = *r;
+        else
+            free(r->path);
     }
     if (o == st->n) return;
     st->n = o;
@@ -274,8 +277,10 @@ void pg_file_state_prune(pg_file_state *st)
 static void put_path(FILE *f, const char *p)
 {
     for (; *p; p++) {
-        if (*p == '%' || *p == '\n' || *p == '\r') fprintf(f, "%%%02X", (unsigned char)*p);
-        else fputc(*p, f);
+        if (*p == '%' || *p == '\n' || *p == '\r')
+            fprintf(f, "%%%02X", (unsigned char)*p);
+        else
+            fputc(*p, f);
     }
 }
 

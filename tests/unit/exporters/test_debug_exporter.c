@@ -109,7 +109,8 @@ static void test_basic_normal(hx_host *h)
     CHECK(ex_start(&e, h, "    verbosity: normal\n    sending_queue: {enabled: false}") == 0);
     CHECK(consume(&e, heap()) == 0);
     ex_stop(&e);
-    CHECK((size_t)(hx_count_lines(log_cap, "resource 0 scope 0: profile type=") - before) == profiles);
+    CHECK((size_t)(hx_count_lines(log_cap, "resource 0 scope 0: profile type=") - before) ==
+          profiles);
 }
 
 static void test_detailed(hx_host *h)
@@ -138,10 +139,13 @@ static void test_sampling(hx_host *h)
                    "    sampling_initial: 2\n    sampling_thereafter: 3\n"
                    "    sending_queue: {enabled: false}") == 0);
     pg_batch *bs[8];
-    for (int i = 0; i < 8; i++) bs[i] = heap();
-    while (pg_now_mono_ns() % 1000000000 > 300000000) hx_sleep_ms(5); /* early in a second */
+    for (int i = 0; i < 8; i++)
+        bs[i] = heap();
+    while (pg_now_mono_ns() % 1000000000 > 300000000)
+        hx_sleep_ms(5); /* early in a second */
     int before = hx_count_lines(log_cap, "origin=file/test");
-    for (int i = 0; i < 8; i++) CHECK(consume(&e, bs[i]) == 0);
+    for (int i = 0; i < 8; i++)
+        CHECK(consume(&e, bs[i]) == 0);
     CHECK(hx_count_lines(log_cap, "origin=file/test") - before == 4);
     ex_stop(&e);
 }
@@ -164,7 +168,8 @@ int main(int argc, char **argv)
     if (pg_test_failed) {
         rewind(log_cap);
         char line[4096];
-        while (fgets(line, sizeof line, log_cap)) fputs(line, stderr);
+        while (fgets(line, sizeof line, log_cap))
+            fputs(line, stderr);
     }
     fclose(log_cap);
     TEST_MAIN_END();

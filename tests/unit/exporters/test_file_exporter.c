@@ -141,7 +141,8 @@ static int decode_file(const char *path, pg_batch *b)
                  : -1;
     else if (strstr(path, ".otlp.json"))
         rc = pg_otlp_decode_json(b, in.data, in.len, &lim, err, sizeof err);
-    else rc = pg_otlp_decode(b, in.data, in.len, &lim, err, sizeof err);
+    else
+        rc = pg_otlp_decode(b, in.data, in.len, &lim, err, sizeof err);
     if (rc) fprintf(stderr, "%s: %s\n", path, rc == -1 ? "not gzip" : err);
     pg_buf_free(&in);
     return rc;
@@ -179,13 +180,19 @@ static void roundtrip(hx_host *h, const char *fmt, const char *ext, int from_ppr
     CHECK_MSG(n == want_files, "%s: %d files", fmt, n);
     regex_t re;
     char pat[128] = "^profiles-[0-9]{13}-[0-9]{6}";
-    for (const char *x = ext; *x; x++) strncat(pat, *x == '.' ? "\\." : (char[2]){*x, 0}, 2);
-    strcat(pat, "$");
+    size_t pl = strlen(pat);
+    for (const char *x = ext; *x && pl + 3 < sizeof pat; x++) {
+        if (*x == '.') pat[pl++] = '\\';
+        pat[pl++] = *x;
+    }
+    pat[pl++] = '$';
+    pat[pl] = 0;
     CHECK(regcomp(&re, pat, REG_EXTENDED | REG_NOSUB) == 0);
     pg_batch *back = pg_batch_new(0);
     for (int i = 0; i < n; i++) {
-        CHECK_MSG(regexec(&re, names[i], 0, NULL, 0) == 0, "unsafe or unexpected name %s", names[i]);
-        char path[512];
+        CHECK_MSG(regexec(&re, names[i], 0, NULL, 0) == 0, "unsafe or unexpected name %s",
+                  names[i]);
+        char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         CHECK(decode_file(path, back) == 0);
     }
@@ -227,10 +234,11 @@ static void test_rotation(hx_host *h)
     ex e = {0};
     CHECK(ex_start(&e, h, opts) == 0);
     CHECK(access(stale, F_OK) != 0);
-    for (int i = 0; i < 5; i++) CHECK(consume(&e, load("otlp/go_cpu.otlp", 0)) == 0);
+    for (int i = 0; i < 5; i++)
+        CHECK(consume(&e, load("otlp/go_cpu.otlp", 0)) == 0);
     CHECK(consume(&e, pg_batch_new(0)) == 0); /* nothing to write */
     int n = list(dir, names, 16);
-    CHECK(n == 4); /* 3 of ours + the foreign file */
+    CHECK(n == 4);                           /* 3 of ours + the foreign file */
     CHECK_STR(names[0], "not-ours.otlp.pb"); /* never ours to delete */
     CHECK(strstr(names[1], "-000002.otlp.pb") && strstr(names[3], "-000004.otlp.pb"));
     ex_stop(&e);
@@ -240,7 +248,8 @@ static void test_rotation(hx_host *h)
     CHECK(consume(&e, load("otlp/go_cpu.otlp", 0)) == 0);
     n = list(dir, names, 16);
     CHECK(n == 4);
-    CHECK(strstr(names[1], "-000003.otlp.pb") != NULL);
+    CHECK_MSG(strstr(names[1], "-000003.otlp.pb") && strstr(names[3], "-000005.otlp.pb"),
+              "%s %s %s", names[1], names[2], names[3]);
     ex_stop(&e);
 
     /* by size: each file is the same size s; a cap of 2.5 s keeps two */
@@ -254,7 +263,8 @@ static void test_rotation(hx_host *h)
              "      enabled: false",
              dir, (long long)sb.st_size * 5 / 2);
     CHECK(ex_start(&e, h, opts) == 0);
-    for (int i = 0; i < 4; i++) CHECK(consume(&e, load("otlp/go_cpu.otlp", 0)) == 0);
+    for (int i = 0; i < 4; i++)
+        CHECK(consume(&e, load("otlp/go_cpu.otlp", 0)) == 0);
     CHECK(list(dir, names, 16) == 2);
     ex_stop(&e);
 }
@@ -299,7 +309,8 @@ int main(int argc, char **argv)
     if (pg_test_failed) {
         rewind(logf);
         char line[4096];
-        while (fgets(line, sizeof line, logf)) fputs(line, stderr);
+        while (fgets(line, sizeof line, logf))
+            fputs(line, stderr);
     }
     fclose(logf);
     hx_rm_rf(tmp);

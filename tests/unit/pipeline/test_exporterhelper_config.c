@@ -52,9 +52,10 @@ static void test_tables(void)
 static void test_defaults(void)
 {
     pg_cfg_diags *d = pg_cfg_diags_new();
-    pg_config *cfg = load("receivers: {src: }\nexporters: {fake: }\n"
-                          "service: {pipelines: {profiles: {receivers: [src], exporters: [fake]}}}\n",
-                          d);
+    pg_config *cfg =
+        load("receivers: {src: }\nexporters: {fake: }\n"
+             "service: {pipelines: {profiles: {receivers: [src], exporters: [fake]}}}\n",
+             d);
     CHECK(cfg != NULL);
     if (!cfg) pg_cfg_diags_write(d, PG_CFG_ERROR, stderr);
     const pg_cfg_component *c = cfg ? pg_config_find(cfg, PG_CFG_EXPORTER, "fake") : NULL;
@@ -69,14 +70,17 @@ static void test_defaults(void)
               g->sending_queue.queue_size == want.sending_queue.queue_size &&
               g->sending_queue.queue_bytes == want.sending_queue.queue_bytes &&
               g->sending_queue.block_on_overflow == want.sending_queue.block_on_overflow &&
-              g->sending_queue.directory == NULL && g->sending_queue.fsync == want.sending_queue.fsync);
+              g->sending_queue.directory == NULL &&
+              g->sending_queue.fsync == want.sending_queue.fsync);
         CHECK(g->retry_on_failure.enabled == want.retry_on_failure.enabled &&
               g->retry_on_failure.initial_interval == want.retry_on_failure.initial_interval &&
               g->retry_on_failure.max_interval == want.retry_on_failure.max_interval &&
               g->retry_on_failure.max_elapsed_time == want.retry_on_failure.max_elapsed_time &&
               g->retry_on_failure.multiplier == want.retry_on_failure.multiplier &&
-              g->retry_on_failure.randomization_factor == want.retry_on_failure.randomization_factor);
-        CHECK(g->batch.enabled == want.batch.enabled && g->batch.flush_timeout == want.batch.flush_timeout &&
+              g->retry_on_failure.randomization_factor ==
+                  want.retry_on_failure.randomization_factor);
+        CHECK(g->batch.enabled == want.batch.enabled &&
+              g->batch.flush_timeout == want.batch.flush_timeout &&
               g->batch.min_size == want.batch.min_size && g->batch.max_size == want.batch.max_size);
         CHECK(f->helper.timeout == 5000000000LL && f->helper.sending_queue.queue_size == 1000);
         CHECK(f->helper.sending_queue.fsync == PG_FSYNC_BATCH && !f->helper.batch.enabled);
@@ -90,21 +94,22 @@ static void test_defaults(void)
 static void test_values(void)
 {
     pg_cfg_diags *d = pg_cfg_diags_new();
-    pg_config *cfg = load("receivers: {src: }\n"
-                          "exporters:\n"
-                          "  fake:\n"
-                          "    timeout: 2s\n"
-                          "    sending_queue:\n"
-                          "      num_consumers: 4\n"
-                          "      queue_size: 50\n"
-                          "      queue_bytes: 8MiB\n"
-                          "      block_on_overflow: true\n"
-                          "      directory: /var/lib/profgate/q\n"
-                          "      fsync: ALWAYS\n"
-                          "    retry_on_failure: {initial_interval: 100ms, max_elapsed_time: 0}\n"
-                          "    batch: {enabled: true, min_size: 100, max_size: 1000, flush_timeout: 1s}\n"
-                          "service: {pipelines: {profiles: {receivers: [src], exporters: [fake]}}}\n",
-                          d);
+    pg_config *cfg =
+        load("receivers: {src: }\n"
+             "exporters:\n"
+             "  fake:\n"
+             "    timeout: 2s\n"
+             "    sending_queue:\n"
+             "      num_consumers: 4\n"
+             "      queue_size: 50\n"
+             "      queue_bytes: 8MiB\n"
+             "      block_on_overflow: true\n"
+             "      directory: /var/lib/profgate/q\n"
+             "      fsync: ALWAYS\n"
+             "    retry_on_failure: {initial_interval: 100ms, max_elapsed_time: 0}\n"
+             "    batch: {enabled: true, min_size: 100, max_size: 1000, flush_timeout: 1s}\n"
+             "service: {pipelines: {profiles: {receivers: [src], exporters: [fake]}}}\n",
+             d);
     CHECK(cfg != NULL);
     if (!cfg) pg_cfg_diags_write(d, PG_CFG_ERROR, stderr);
     const pg_cfg_component *c = cfg ? pg_config_find(cfg, PG_CFG_EXPORTER, "fake") : NULL;

@@ -56,7 +56,8 @@ static int tags_of(const pg_batch *b, int *tags, int max)
         for (size_t c = 0; c < d->resource_profiles[r]->n_scope_profiles; c++) {
             const pg_otlp_sprofiles *sp = d->resource_profiles[r]->scope_profiles[c];
             for (size_t p = 0; p < sp->n_profiles && n < max; p++)
-                tags[n++] = atoi(d->dictionary->string_table[sp->profiles[p]->sample_type->type_strindex] + 1);
+                tags[n++] = atoi(
+                    d->dictionary->string_table[sp->profiles[p]->sample_type->type_strindex] + 1);
         }
     return n;
 }
@@ -65,10 +66,10 @@ static int tags_of(const pg_batch *b, int *tags, int max)
 
 typedef struct sink {
     pthread_mutex_t mu;
-    int mode;       /* 0 deliver, 1 always PG_EAGAIN, 2 deliver then _exit (crash) */
-    int report_fd;  /* children: "D<tag>\n" per delivery */
-    int seen[256];  /* deliveries per tag */
-    int total;      /* profiles delivered */
+    int mode;      /* 0 deliver, 1 always PG_EAGAIN, 2 deliver then _exit (crash) */
+    int report_fd; /* children: "D<tag>\n" per delivery */
+    int seen[256]; /* deliveries per tag */
+    int total;     /* profiles delivered */
     bool tenant_ok, origin_ok;
 } sink;
 
@@ -89,8 +90,8 @@ static int sink_send(void *ctx, const pg_batch *b, int64_t deadline, char *err, 
     }
     const char *t = pg_batch_meta_get(b, "x-tenant");
     s->tenant_ok = t && strcmp(t, "acme") == 0;
-    s->origin_ok = pg_batch_origin(b) && strcmp(pg_batch_origin(b), "test") == 0 &&
-                   pg_batch_received(b) == 7;
+    s->origin_ok =
+        pg_batch_origin(b) && strcmp(pg_batch_origin(b), "test") == 0 && pg_batch_received(b) == 7;
     if (s->mode == 2) _exit(0); /* the backend has it; the file is not deleted yet */
     pthread_mutex_unlock(&s->mu);
     return 0;
@@ -189,24 +190,31 @@ static bool wait_delivered(sink *s, int total)
 
 static bool wait_empty(pg_exporter_helper *h)
 {
-    for (int i = 0; i < 5000 && pg_exporter_helper_queue_size(h); i++) usleep(1000);
+    for (int i = 0; i < 5000 && pg_exporter_helper_queue_size(h); i++)
+        usleep(1000);
     return pg_exporter_helper_queue_size(h) == 0;
 }
 
 /* ---- tests ---- */
 
-static void test_replay_exactly_once(pg_host *host, int policy)
+/* With batching, units cover several files: all stay until the unit is finished. */
+static void test_replay_exactly_once(pg_host *host, int policy, bool batching)
 {
     char dir[] = "/tmp/pg-ehp-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     pg_exporter_helper_config c;
     cfg_for(&c, dir, policy);
+    c.batch.enabled = batching;
+    c.batch.min_size = 4;
+    c.batch.flush_timeout = 20 * MS;
     sink down, up;
     sink_init(&down, 1);
     pg_exporter_helper *h = start(host, "persist/a", &c, &down, NULL);
-    for (int i = 0; i < 12; i++) CHECK(pg_exporter_helper_consume(h, mk(i, "acme"), NULL, 0) == 0);
+    for (int i = 0; i < 12; i++)
+        CHECK(pg_exporter_helper_consume(h, mk(i, "acme"), NULL, 0) == 0);
     CHECK(count_files(dir, ".pgq") == 12);
-    /* stop without draining: 3 in retry waits, 9 queued; all stay on disk */
+    /* stop without draining: some in retry waits (merged or not), the rest queued; all
+     * stay on disk */
     pg_exporter_helper_shutdown(h, pg_now_mono_ns());
     pg_exporter_helper_free(h);
     CHECK(count_files(dir, ".pgq") == 12);
@@ -220,9 +228,11 @@ static void test_replay_exactly_once(pg_host *host, int policy)
     CHECK(wait_empty(h));
     pg_exporter_helper_shutdown(h, pg_now_mono_ns() + 1000 * MS);
     int once = 0;
-    for (int i = 0; i < 12; i++) once += seen(&up, i) == 1;
-    CHECK_MSG(once == 12 && up.total == 12, "policy %d: %d of 12 delivered once, %d deliveries",
-              policy, once, up.total);
+    for (int i = 0; i < 12; i++)
+        once += seen(&up, i) == 1;
+    CHECK_MSG(once == 12 && up.total == 12,
+              "policy %d batching %d: %d of 12 delivered once, %d deliveries", policy, batching,
+              once, up.total);
     CHECK(up.tenant_ok && up.origin_ok); /* metadata and origin survive the disk */
     CHECK(pg_counter_get(cm.sent_profiles) - sent0 == 12);
     CHECK(count_files(dir, ".pgq") == 0); /* deleted after the send */
@@ -239,7 +249,8 @@ static void test_corrupt_quarantined(pg_host *host)
     sink down, up;
     sink_init(&down, 1);
     pg_exporter_helper *h = start(host, "persist/c", &c, &down, NULL);
-    for (int i = 0; i < 3; i++) CHECK(pg_exporter_helper_consume(h, mk(i, "acme"), NULL, 0) == 0);
+    for (int i = 0; i < 3; i++)
+        CHECK(pg_exporter_helper_consume(h, mk(i, "acme"), NULL, 0) == 0);
     pg_exporter_helper_free(h); /* free without shutdown: stops at once */
     /* a torn copy of file 1 as file 7, and plain garbage as file 8 */
     snprintf(path, sizeof path, "%s/00000000000000000001.pgq", dir);
@@ -419,7 +430,8 @@ static void test_kill9_loses_nothing_acknowledged(void)
     waitpid(pid, &status, 0);
     CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
     int nacked = 0, left = count_files(dir, ".pgq");
-    for (int i = 0; i < 256; i++) nacked += acked[i];
+    for (int i = 0; i < 256; i++)
+        nacked += acked[i];
     CHECK_MSG(nacked >= 40, "only %d acknowledged before the kill", nacked);
     pg_host *host = pg_host_new();
     pg_exporter_helper_config c;
@@ -437,7 +449,8 @@ static void test_kill9_loses_nothing_acknowledged(void)
         if (delivered[i] + up.seen[i] > 1) dup++;
     }
     CHECK_MSG(lost == 0, "%d acknowledged batches lost", lost);
-    printf("kill -9: %d acknowledged, %d files replayed, %d resent (at-least-once)\n", nacked, left, dup);
+    printf("kill -9: %d acknowledged, %d files replayed, %d resent (at-least-once)\n", nacked, left,
+           dup);
     rm_rf(dir);
 }
 
@@ -447,9 +460,10 @@ int main(void)
     test_crash_after_send_resends();
     test_kill9_loses_nothing_acknowledged();
     pg_host *host = pg_host_new();
-    test_replay_exactly_once(host, PG_FSYNC_NEVER);
-    test_replay_exactly_once(host, PG_FSYNC_BATCH);
-    test_replay_exactly_once(host, PG_FSYNC_ALWAYS);
+    test_replay_exactly_once(host, PG_FSYNC_NEVER, false);
+    test_replay_exactly_once(host, PG_FSYNC_BATCH, false);
+    test_replay_exactly_once(host, PG_FSYNC_ALWAYS, false);
+    test_replay_exactly_once(host, PG_FSYNC_BATCH, true);
     test_corrupt_quarantined(host);
     test_lock_and_capacity(host);
     pg_host_free(host);

@@ -47,13 +47,15 @@ static void test_fifo_and_timeout(void)
         CHECK(pg_queue_reserve(q, 1, PG_QUEUE_REFUSE, NULL, 0) == 0);
         pg_queue_push(q, &it[i]);
     }
-    for (int i = 0; i < 3; i++) CHECK(pg_queue_pop(q, now_ns(), &out) == PG_QUEUE_ITEM && out == &it[i]);
+    for (int i = 0; i < 3; i++)
+        CHECK(pg_queue_pop(q, now_ns(), &out) == PG_QUEUE_ITEM && out == &it[i]);
     int64_t t0 = now_ns();
     CHECK(pg_queue_pop(q, t0 + 20000000, &out) == PG_QUEUE_TIMEOUT && !out);
     CHECK(now_ns() - t0 >= 20000000);
     CHECK(pg_queue_held(q) == 3); /* popped is still held until released */
     CHECK(pg_queue_wait_idle(q, now_ns() + 1000000) == PG_EAGAIN);
-    for (int i = 0; i < 3; i++) pg_queue_release(q, 1);
+    for (int i = 0; i < 3; i++)
+        pg_queue_release(q, 1);
     pg_queue_push(q, &it[0]);
     pg_queue_close(q);
     CHECK(pg_queue_reserve(q, 1, PG_QUEUE_BLOCK, NULL, 0) == PG_EAGAIN);
@@ -134,7 +136,8 @@ static void test_backoff(void)
     rc.multiplier = 2;
     pg_backoff_init(&bo, &rc, 0, 1);
     int64_t seq[6];
-    for (int i = 0; i < 6; i++) seq[i] = pg_backoff_next(&bo, (int64_t)i * 1000000000000LL);
+    for (int i = 0; i < 6; i++)
+        seq[i] = pg_backoff_next(&bo, (int64_t)i * 1000000000000LL);
     CHECK(seq[0] == 1000000 && seq[1] == 2000000 && seq[2] == 4000000 && seq[5] == 4000000);
 }
 

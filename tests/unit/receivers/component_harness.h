@@ -54,7 +54,8 @@ static inline void hx_host_stop(hx_host *h)
 
 /* Loads yaml (printed on errors) through the real registry; returns the config (caller
  * frees) and, in *cfg, the decoded struct of component (kind, id), or NULL. */
-static inline pg_config *hx_load(const char *yaml, pg_cfg_kind kind, const char *id, const void **cfg)
+static inline pg_config *hx_load(const char *yaml, pg_cfg_kind kind, const char *id,
+                                 const void **cfg)
 {
     pg_cfg_source src = {"test.yaml", yaml, strlen(yaml)};
     pg_cfg_diags *d = pg_cfg_diags_new();
@@ -186,9 +187,12 @@ static inline void hx_rm_rf(const char *path)
         struct dirent *e;
         while (d && (e = readdir(d))) {
             if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            char sub[1024];
-            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+            size_t len = strlen(path) + strlen(e->d_name) + 2;
+            char *sub = malloc(len);
+            if (!sub) continue;
+            snprintf(sub, len, "%s/%s", path, e->d_name);
             hx_rm_rf(sub);
+            free(sub);
         }
         if (d) closedir(d);
         rmdir(path);

@@ -13,7 +13,7 @@
 
 static const char *corpus; /* tests/fuzz/corpus */
 static char tmp[256];      /* this run's temp dir */
-static FILE *log_cap;         /* captured log lines */
+static FILE *log_cap;      /* captured log lines */
 
 static const pg_component_factory *F = &pg_file_receiver_factory;
 
@@ -110,9 +110,9 @@ static bool captured(rx *r, const char *e)
 static void test_sniff(void)
 {
     static const char *const files[][2] = {
-        {"pprof/go_cpu.pb.gz", "pprof"},        {"pprof/go_cpu_plain.pb", "pprof"},
-        {"pprof/go_heap.pb.gz", "pprof"},       {"otlp/go_cpu.otlp", "otlp_proto"},
-        {"otlp/go_heap.otlp", "otlp_proto"},    {"otlp_json/go_cpu.json", "otlp_json"},
+        {"pprof/go_cpu.pb.gz", "pprof"},     {"pprof/go_cpu_plain.pb", "pprof"},
+        {"pprof/go_heap.pb.gz", "pprof"},    {"otlp/go_cpu.otlp", "otlp_proto"},
+        {"otlp/go_heap.otlp", "otlp_proto"}, {"otlp_json/go_cpu.json", "otlp_json"},
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[512], err[256];
@@ -121,7 +121,8 @@ static void test_sniff(void)
         CHECK(hx_read(path, &in) == 0);
         pg_batch *b = pg_batch_new(0);
         int used = -1;
-        int rc = pg_file_decode(b, in.data, in.len, PG_FILE_FMT_AUTO, 1 << 30, &used, err, sizeof err);
+        int rc =
+            pg_file_decode(b, in.data, in.len, PG_FILE_FMT_AUTO, 1 << 30, &used, err, sizeof err);
         CHECK_MSG(rc == 0, "%s: %s", files[i][0], err);
         CHECK_STR(pg_file_format_name(used), files[i][1]);
         CHECK(pg_batch_profile_count(b) > 0);
@@ -183,7 +184,8 @@ static void test_pickup_and_restart(hx_host *h)
     CHECK(captured(&r, e1));
     CHECK(captured(&r, e2));
     CHECK(captured(&r, e3));
-    for (int i = 0; i < r.cap.accepted; i++) CHECK_STR(r.cap.origins[i], "file/in");
+    for (int i = 0; i < r.cap.accepted; i++)
+        CHECK_STR(r.cap.origins[i], "file/in");
     pg_metrics *m = pg_host_metrics(h->host);
     pg_counter *acc = pg_metrics_counter(m, "profgate_receiver_accepted_profiles_total", "",
                                          "receiver=\"file/in\"");
@@ -241,9 +243,9 @@ static void test_retry(hx_host *h)
     CHECK(hx_capture_accepted(&r.cap) == 1);
     CHECK(hx_capture_calls(&r.cap) == 3);
     CHECK(hx_count_lines(log_cap, "retrying") - before == 1); /* logged once, not per poll */
-    pg_counter *ref = pg_metrics_counter(pg_host_metrics(h->host),
-                                         "profgate_receiver_refused_profiles_total", "",
-                                         "receiver=\"file/in\"");
+    pg_counter *ref =
+        pg_metrics_counter(pg_host_metrics(h->host), "profgate_receiver_refused_profiles_total", "",
+                           "receiver=\"file/in\"");
     CHECK(pg_counter_get(ref) > 0);
     rx_stop(&r);
     hx_capture_reset(&r.cap);
@@ -261,7 +263,7 @@ static void test_growing(hx_host *h)
     CHECK(hx_read(src, &whole) == 0);
     CHECK(hx_write(path, whole.data, 100, "wb") == 0);
     snprintf(opts, sizeof opts,
-             "    include: [\"%s/*\"]\n    poll_interval: 100ms\n    storage_directory: %s/state3",
+             "    include: [\"%s/*\"]\n    poll_interval: 250ms\n    storage_directory: %s/state3",
              in, tmp);
     rx r = {.cap = {.mu = PTHREAD_MUTEX_INITIALIZER}};
     long bad_before = hx_count_lines(log_cap, "skipping");
@@ -315,8 +317,8 @@ static void test_bad_exclude_delete(hx_host *h)
     free(e);
     char p2[400];
     snprintf(p2, sizeof p2, "%s/good.pb", in);
-    CHECK(access(p2, F_OK) != 0); /* deleted after read */
-    CHECK(access(path, F_OK) == 0); /* bad files are kept */
+    CHECK(access(p2, F_OK) != 0);                                 /* deleted after read */
+    CHECK(access(path, F_OK) == 0);                               /* bad files are kept */
     CHECK(hx_count_lines(log_cap, "skipping") - bad_before == 2); /* corrupt + too big, once each */
     rx_stop(&r);
     hx_capture_reset(&r.cap);
@@ -336,6 +338,21 @@ static void test_bad_exclude_delete(hx_host *h)
     hx_capture_reset(&r.cap);
 }
 
+/* Without storage_directory the state goes to ./data/file_receiver/<id, sanitised>. */
+static void test_default_storage(hx_host *h)
+{
+    char cwd[1024], opts[512];
+    CHECK(getcwd(cwd, sizeof cwd) != NULL);
+    CHECK(chdir(tmp) == 0);
+    snprintf(opts, sizeof opts, "    include: [\"%s/nothing/*\"]", tmp);
+    rx r = {.cap = {.mu = PTHREAD_MUTEX_INITIALIZER}};
+    CHECK(rx_start(&r, h, opts) == 0);
+    struct stat sb;
+    CHECK(stat("data/file_receiver/file_in", &sb) == 0 && S_ISDIR(sb.st_mode));
+    rx_stop(&r);
+    CHECK(chdir(cwd) == 0);
+}
+
 int main(int argc, char **argv)
 {
     static char corpus_buf[512];
@@ -353,13 +370,15 @@ int main(int argc, char **argv)
     test_retry(&h);
     test_growing(&h);
     test_bad_exclude_delete(&h);
+    test_default_storage(&h);
     hx_host_stop(&h);
     pg_log_set_output(NULL);
     if (pg_test_failed) {
         fflush(log_cap);
         rewind(log_cap);
         char line[4096];
-        while (fgets(line, sizeof line, log_cap)) fputs(line, stderr);
+        while (fgets(line, sizeof line, log_cap))
+            fputs(line, stderr);
     }
     fclose(log_cap);
     hx_rm_rf(tmp);
