@@ -5,6 +5,7 @@
 #include "pipeline/exporterhelper.h"
 #include "pipeline/log.h"
 
+#include "pipeline/core/fsutil.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -42,24 +43,6 @@ static int cmp_entry(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* mkdir -p for the directory (mode 0700 for what it creates). */
-static int make_dirs(const char *path)
-{
-    char *tmp = strdup(path);
-    if (!tmp) return -1;
-    for (char *s = tmp + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = 0;
-        if (mkdir(tmp, 0700) && errno != EEXIST) {
-            free(tmp);
-            return -1;
-        }
-        *s = '/';
-    }
-    int rc = mkdir(tmp, 0700) && errno != EEXIST ? -1 : 0;
-    free(tmp);
-    return rc;
-}
 
 /* Lists queued files into p->left (sorted) and deletes temporary files. */
 static int scan(pg_persist *p, char *err, size_t errlen)
@@ -106,7 +89,7 @@ int pg_persist_open(const char *dir, int fsync_policy, const char *log_id, pg_pe
                     char *err, size_t errlen)
 {
     *out = NULL;
-    if (make_dirs(dir))
+    if (pg_mkdirs(dir, 0700))
         return pg_err(err, errlen, PG_EIO, "cannot create %s: %s", dir, strerror(errno));
     pg_persist *p = calloc(1, sizeof *p);
     if (!p || !(p->dir = strdup(dir))) {

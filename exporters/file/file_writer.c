@@ -7,6 +7,7 @@
 #include "pipeline/core/err.h"
 #include "pipeline/log.h"
 
+#include "pipeline/core/fsutil.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -47,31 +48,6 @@ bool pg_file_writer_name_ok(const char *p)
     return true;
 }
 
-/* mkdir -p (mode 0755); borrows dir. Returns 0 or -1 with errno. */
-static int mkdirs(const char *dir)
-{
-    char *p = strdup(dir);
-    if (!p) return -1;
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-            free(p);
-            return -1;
-        }
-        *s = '/';
-    }
-    int rc = mkdir(p, 0755);
-    free(p);
-    struct stat sb;
-    if (rc != 0 && errno != EEXIST) return -1;
-    if (stat(dir, &sb) != 0) return -1;
-    if (!S_ISDIR(sb.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
-}
 
 /* Parses a name of ours into (ms, seq); returns false for anything else. */
 static bool parse_name(const pg_file_writer *w, const char *name, uint64_t *ms, uint64_t *seq)
@@ -180,7 +156,7 @@ int pg_file_writer_open(const pg_file_writer_opts *o, pg_file_writer **out, char
     *out = NULL;
     if (!pg_file_writer_name_ok(o->prefix))
         return pg_err(err, errlen, PG_EINVAL, "prefix \"%s\" is not a safe file name", o->prefix);
-    if (mkdirs(o->directory) != 0)
+    if (pg_mkdirs(o->directory, 0755) != 0)
         return pg_err(err, errlen, PG_EIO, "cannot create directory %s: %s", o->directory,
                       strerror(errno));
     pg_file_writer *w = calloc(1, sizeof *w);
@@ -300,7 +276,7 @@ int pg_file_writer_write(pg_file_writer *w, const pg_buf *bufs, size_t n, char *
             break;
         }
         int wr = write_tmp(fs[i].tmp, &bufs[i], w->fsync);
-        if (wr != 0 && errno == ENOENT && mkdirs(w->dir) == 0) /* directory removed */
+        if (wr != 0 && errno == ENOENT && pg_mkdirs(w->dir, 0755) == 0) /* directory removed */
             wr = write_tmp(fs[i].tmp, &bufs[i], w->fsync);
         if (wr != 0)
             rc = pg_err(err, errlen, PG_EAGAIN, "cannot write %s: %s", fs[i].path, strerror(errno));

@@ -125,6 +125,26 @@ int pg_decompress(pg_encoding enc, const uint8_t *in, size_t n, size_t max_out, 
     }
 }
 
+/* Inflates a compressed input, or checks a plain one's size. */
+int pg_decompress_input(const uint8_t **data, size_t *len, size_t max_out, pg_buf *raw,
+                        const char *what, char *err, size_t errlen)
+{
+    pg_encoding enc = pg_sniff_encoding(*data, *len);
+    if (enc == PG_ENC_NONE) {
+        if (max_out && *len > max_out)
+            return pg_err(err, errlen, PG_ELIMIT, "%s: %zu bytes exceed the limit of %zu", what, *len, max_out);
+        return 0;
+    }
+    int rc = pg_decompress(enc, *data, *len, max_out, raw, err, errlen);
+    if (rc) {
+        pg_err_prefix(err, errlen, what);
+        return rc;
+    }
+    *data = raw->data;
+    *len = raw->len;
+    return 0;
+}
+
 /* Compresses with libdeflate's gzip wrapper into out. */
 int pg_gzip_compress(const uint8_t *in, size_t n, int level, pg_buf *out, char *err,
                      size_t errlen)

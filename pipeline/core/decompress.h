@@ -22,6 +22,13 @@ int pg_encoding_from_name(const char *name);
 int pg_decompress(pg_encoding enc, const uint8_t *in, size_t n, size_t max_out, pg_buf *out,
                   char *err, size_t errlen);
 
+/* The prelude of every decoder: when *data starts with gzip or zstd magic, inflates it into
+ * raw (caller-owned, freed by the caller) with the cap max_out and points data and len at the
+ * result; otherwise checks *len against max_out (0 = no cap). Messages are prefixed with
+ * `what`. */
+int pg_decompress_input(const uint8_t **data, size_t *len, size_t max_out, pg_buf *raw,
+                        const char *what, char *err, size_t errlen);
+
 /* Gzip-compresses in[0..n) at level (1..12, libdeflate scale) and appends to out. */
 int pg_gzip_compress(const uint8_t *in, size_t n, int level, pg_buf *out, char *err,
                      size_t errlen);

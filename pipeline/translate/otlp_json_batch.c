@@ -14,20 +14,8 @@ int pg_otlp_decode_json(pg_batch *b, const uint8_t *data, size_t len,
         lim = &deflim;
     }
     pg_buf raw = {0};
-    pg_encoding enc = pg_sniff_encoding(data, len);
-    int rc = 0;
-    if (enc != PG_ENC_NONE) {
-        if ((rc = pg_decompress(enc, data, len, lim->max_decompressed, &raw, err, errlen))) {
-            pg_err_prefix(err, errlen, "otlp-json");
-            goto out;
-        }
-        data = raw.data;
-        len = raw.len;
-    } else if (lim->max_decompressed && len > lim->max_decompressed) {
-        rc = pg_err(err, errlen, PG_ELIMIT, "otlp-json: %zu bytes exceed the limit of %zu", len,
-                    lim->max_decompressed);
-        goto out;
-    }
+    int rc = pg_decompress_input(&data, &len, lim->max_decompressed, &raw, "otlp-json", err, errlen);
+    if (rc) goto out;
     int empty = pg_batch_data(b)->n_resource_profiles == 0;
     pg_batch *tmp = empty ? b : pg_batch_new(lim->max_arena);
     if (!tmp) {

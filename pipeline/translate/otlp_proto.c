@@ -47,21 +47,8 @@ int pg_otlp_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decode
         lim = &deflim;
     }
     pg_buf raw = {0};
-    pg_encoding enc = pg_sniff_encoding(data, len);
-    if (enc != PG_ENC_NONE) {
-        int rc = pg_decompress(enc, data, len, lim->max_decompressed, &raw, err, errlen);
-        if (rc) {
-            pg_err_prefix(err, errlen, "otlp");
-            pg_buf_free(&raw);
-            return rc;
-        }
-        data = raw.data;
-        len = raw.len;
-    } else if (lim->max_decompressed && len > lim->max_decompressed) {
-        return pg_err(err, errlen, PG_ELIMIT, "otlp: %zu bytes exceed the limit of %zu", len,
-                      lim->max_decompressed);
-    }
-    int rc = 0;
+    int rc = pg_decompress_input(&data, &len, lim->max_decompressed, &raw, "otlp", err, errlen);
+    if (rc) goto out;
     const ProtobufCMessageDescriptor *desc = &PG_OTLP_DESC(profiles_data);
     if (check_depth(pg_wire_of(data, len), desc, lim->max_nesting + 8)) {
         rc = pg_err(err, errlen, PG_EINVAL, "otlp: messages nest deeper than %d levels",

@@ -393,18 +393,10 @@ int pg_pprof_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decod
     if (err && errlen) err[0] = 0;
     if (!lim) { pg_decode_limits_default(&deflim); lim = &deflim; }
     pg_buf raw = {0};
-    pg_encoding enc = pg_sniff_encoding(data, len);
-    if (enc != PG_ENC_NONE) {
-        int rc = pg_decompress(enc, data, len, lim->max_decompressed, &raw, err, errlen);
-        if (rc) {
-            pg_err_prefix(err, errlen, "pprof");
-            pg_buf_free(&raw);
-            return rc;
-        }
-        data = raw.data;
-        len = raw.len;
-    } else if (lim->max_decompressed && len > lim->max_decompressed) {
-        return pg_err(err, errlen, PG_ELIMIT, "pprof: %zu bytes exceed the limit of %zu", len, lim->max_decompressed);
+    int drc = pg_decompress_input(&data, &len, lim->max_decompressed, &raw, "pprof", err, errlen);
+    if (drc) {
+        pg_buf_free(&raw);
+        return drc;
     }
     top t = {0};
     pg_pprof_dec d = {.b = b, .lim = lim, .err = err, .errlen = errlen};

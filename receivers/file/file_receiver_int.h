@@ -81,8 +81,6 @@ int pg_file_state_save(pg_file_state *st, char *err, size_t errlen);
 /* Number of records (tests). */
 size_t pg_file_state_count(const pg_file_state *st);
 
-/* Creates dir and its missing parents (mode 0755). Returns 0 or -1 with errno. */
-int pg_file_mkdirs(const char *dir);
 
 /* ---- file_poll.c ----------------------------------------------------------------------- */
 

@@ -12,6 +12,7 @@
 #include "pipeline/core/hash.h"
 #include "pipeline/log.h"
 
+#include "pipeline/core/fsutil.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -52,31 +53,6 @@ static bool ident_eq(const pg_file_ident *a, const pg_file_ident *b)
     return a->ino == b->ino && a->size == b->size && a->mtime_ns == b->mtime_ns;
 }
 
-/* mkdir -p; borrows dir. */
-int pg_file_mkdirs(const char *dir)
-{
-    char *p = strdup(dir);
-    if (!p) return -1;
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-            free(p);
-            return -1;
-        }
-        *s = '/';
-    }
-    int rc = mkdir(p, 0755);
-    free(p);
-    if (rc != 0 && errno != EEXIST) return -1;
-    struct stat st;
-    if (stat(dir, &st) != 0) return -1;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
-}
 
 /* Appends a record (path copied); returns 0 or PG_ENOMEM. */
 static int push(pg_file_state *st, const pg_file_ident *id, const char *path, size_t plen,
@@ -163,7 +139,7 @@ int pg_file_state_open(const char *dir, const char *log_id, pg_file_state **out,
                        size_t errlen)
 {
     *out = NULL;
-    if (pg_file_mkdirs(dir) != 0)
+    if (pg_mkdirs(dir, 0755) != 0)
         return pg_err(err, errlen, PG_EIO, "cannot create storage_directory %s: %s", dir,
                       strerror(errno));
     pg_file_state *st = calloc(1, sizeof *st);

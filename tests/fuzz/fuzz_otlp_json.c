@@ -1,27 +1,12 @@
 /* libFuzzer target: OTLP/JSON decoding; a decoded batch must encode to JSON and decode
  * again to the same rendering. */
+#include "fuzz_common.h"
 #include "pipeline/translate/otlp.h"
-#include "pipeline/translate/otlp_dump.h"
-
-#include <stdlib.h>
-#include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static char *render(const pg_batch *b)
-{
-    pg_buf o = {0};
-    pg_otlp_dump(b, PG_DUMP_DETAILED, &o);
-    pg_buf_append(&o, "", 1);
-    return (char *)o.data;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     pg_decode_limits lim;
-    pg_decode_limits_default(&lim);
-    lim.max_decompressed = 8u << 20;
-    lim.max_arena = 256u << 20;
+    fuzz_limits(&lim);
     pg_batch *b = pg_batch_new(lim.max_arena);
     char err[256];
     if (pg_otlp_decode_json(b, data, size, &lim, err, sizeof err) == 0) {
@@ -29,10 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (pg_otlp_encode_json(b, &out, err, sizeof err) != 0) abort();
         pg_batch *again = pg_batch_new(lim.max_arena);
         if (pg_otlp_decode_json(again, out.data, out.len, &lim, err, sizeof err) != 0) abort();
-        char *x = render(b), *y = render(again);
-        if (strcmp(x, y) != 0) abort();
-        free(x);
-        free(y);
+        fuzz_same(b, again, PG_DUMP_DETAILED);
         pg_batch_free(again);
         pg_buf_free(&out);
     }

@@ -1,27 +1,12 @@
 /* libFuzzer target: pprof decoding, then OTLP -> pprof -> OTLP must succeed and render the
  * same as the first decode (the translator's round-trip invariant). */
-#include "pipeline/translate/otlp_dump.h"
+#include "fuzz_common.h"
 #include "pipeline/translate/pprof.h"
-
-#include <stdlib.h>
-#include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static char *render(const pg_batch *b)
-{
-    pg_buf o = {0};
-    pg_otlp_dump(b, PG_DUMP_CANONICAL, &o);
-    pg_buf_append(&o, "", 1);
-    return (char *)o.data;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     pg_decode_limits lim;
-    pg_decode_limits_default(&lim);
-    lim.max_decompressed = 8u << 20;
-    lim.max_arena = 256u << 20;
+    fuzz_limits(&lim);
     pg_batch *b = pg_batch_new(lim.max_arena);
     char err[256];
     if (pg_pprof_decode(b, data, size, &lim, NULL, err, sizeof err) == 0) {
@@ -33,10 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (pg_pprof_encode(b, &g[0], &o, &out, err, sizeof err) != 0) abort();
             pg_batch *again = pg_batch_new(lim.max_arena);
             if (pg_pprof_decode(again, out.data, out.len, &lim, NULL, err, sizeof err) != 0) abort();
-            char *x = render(b), *y = render(again);
-            if (strcmp(x, y) != 0) abort();
-            free(x);
-            free(y);
+            fuzz_same(b, again, PG_DUMP_CANONICAL);
             pg_batch_free(again);
             pg_buf_free(&out);
         }
