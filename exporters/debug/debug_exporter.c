@@ -5,7 +5,7 @@
 #include "exporters/debug/debug_exporter.h"
 
 #include "pipeline/core/err.h"
-#include "pipeline/exporterhelper.h"
+#include "pipeline/exporter_base.h"
 #include "pipeline/log.h"
 #include "pipeline/translate/otlp_dump.h"
 
@@ -56,9 +56,8 @@ static int validate(const void *vcfg, char *err, size_t errlen)
 }
 
 typedef struct debug_exporter {
-    pg_component_settings settings; /* id copied */
-    C cfg;                          /* strings copied */
-    pg_exporter_helper *helper;
+    pg_exporter_base base; /* first: settings, helper */
+    C cfg;
     pthread_mutex_t mu; /* sampling window */
     int64_t window;     /* second (monotonic) of the current window */
     int64_t seen;       /* batches in it */
@@ -96,7 +95,7 @@ static void log_profiles(const debug_exporter *e, const pg_batch *b)
                     lo++;
                 while (hi > lo && line.data[hi - 1] == '\n')
                     hi--;
-                pg_log(PG_LOG_INFO, e->settings.id, "resource %zu scope %zu: %.*s", r, s,
+                pg_log(PG_LOG_INFO, e->base.settings.id, "resource %zu scope %zu: %.*s", r, s,
                        (int)(hi - lo), (const char *)line.data + lo);
             }
         }
@@ -112,7 +111,7 @@ static int send_batch(void *ctx, const pg_batch *b, int64_t deadline_ns, char *e
     if (!sampled(e)) return 0;
     const pg_otlp_data *d = pg_batch_data(b);
     const char *origin = pg_batch_origin(b);
-    pg_log(PG_LOG_INFO, e->settings.id,
+    pg_log(PG_LOG_INFO, e->base.settings.id,
            "batch: %zu resources, %zu profiles, %zu samples, origin=%s, received_unix_nano=%llu",
            d->n_resource_profiles, pg_batch_profile_count(b), pg_batch_sample_count(b),
            origin ? origin : "-", (unsigned long long)pg_batch_received(b));
@@ -136,9 +135,7 @@ static void destroy(void *self)
 {
     debug_exporter *e = self;
     if (!e) return;
-    pg_exporter_helper_free(e->helper);
-    free(e->cfg.helper.sending_queue.directory);
-    free((char *)e->settings.id);
+    pg_exporter_base_fini(&e->base);
     pthread_mutex_destroy(&e->mu);
     free(e);
 }
@@ -154,18 +151,10 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
     if (!e) return pg_err(err, errlen, PG_ENOMEM, "out of memory");
     pthread_mutex_init(&e->mu, NULL);
     e->window = -1;
-    e->settings = *s;
     e->cfg = *c;
-    const char *qdir = c->helper.sending_queue.directory;
-    e->cfg.helper.sending_queue.directory = qdir ? strdup(qdir) : NULL;
-    e->settings.id = strdup(s->id);
-    if (!e->settings.id || (qdir && !e->cfg.helper.sending_queue.directory)) {
-        destroy(e);
-        return pg_err(err, errlen, PG_ENOMEM, "out of memory");
-    }
+    e->cfg.helper.sending_queue.directory = NULL; /* the base keeps its own copy */
     if (e->cfg.sampling_thereafter < 1) e->cfg.sampling_thereafter = 1;
-    int rc = pg_exporter_helper_new(&e->settings, &e->cfg.helper, send_batch, e, &e->helper, err,
-                                    errlen);
+    int rc = pg_exporter_base_init(&e->base, s, &c->helper, send_batch, e, err, errlen);
     if (rc) {
         destroy(e);
         return rc;
@@ -174,32 +163,13 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
     return 0;
 }
 
-static int start(void *self, char *err, size_t errlen)
-{
-    debug_exporter *e = self;
-    return pg_exporter_helper_start(e->helper, err, errlen);
-}
-
-static void shutdown_(void *self, int64_t deadline_ns)
-{
-    debug_exporter *e = self;
-    pg_exporter_helper_shutdown(e->helper, deadline_ns);
-}
-
-/* Takes ownership of b (see pg_consumer). */
-static int consume(void *self, pg_batch *b, char *err, size_t errlen)
-{
-    debug_exporter *e = self;
-    return pg_exporter_helper_consume(e->helper, b, err, errlen);
-}
-
 const pg_component_factory pg_debug_exporter_factory = {
     .type = "debug",
     .kind = PG_CFG_EXPORTER,
     .config = {TABLE, sizeof(C), validate},
     .create = create,
-    .start = start,
-    .shutdown = shutdown_,
+    .start = pg_exporter_base_start,
+    .shutdown = pg_exporter_base_shutdown,
     .destroy = destroy,
-    .consume = consume,
+    .consume = pg_exporter_base_consume,
 };

@@ -4,7 +4,7 @@
 #include "exporters/file/file_writer.h"
 
 #include "pipeline/core/err.h"
-#include "pipeline/exporterhelper.h"
+#include "pipeline/exporter_base.h"
 #include "pipeline/log.h"
 #include "pipeline/translate/otlp.h"
 #include "pipeline/translate/pprof.h"
@@ -65,10 +65,9 @@ static const pg_cfg_field TABLE[] = {
 };
 
 typedef struct file_exporter {
-    pg_component_settings settings; /* id copied */
-    C cfg;                          /* strings copied */
+    pg_exporter_base base; /* first: settings, helper */
+    C cfg;                 /* strings copied */
     pg_file_writer *writer;
-    pg_exporter_helper *helper;
 } file_exporter;
 
 /* Borrows cfg. */
@@ -132,12 +131,10 @@ static void destroy(void *self)
 {
     file_exporter *e = self;
     if (!e) return;
-    pg_exporter_helper_free(e->helper);
+    pg_exporter_base_fini(&e->base);
     pg_file_writer_free(e->writer);
     free(e->cfg.directory);
     free(e->cfg.prefix);
-    free(e->cfg.helper.sending_queue.directory);
-    free((char *)e->settings.id);
     free(e);
 }
 
@@ -150,20 +147,15 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
     *self = NULL;
     file_exporter *e = calloc(1, sizeof *e);
     if (!e) return pg_err(err, errlen, PG_ENOMEM, "out of memory");
-    e->settings = *s;
     e->cfg = *c;
+    e->cfg.helper.sending_queue.directory = NULL; /* the base keeps its own copy */
     e->cfg.directory = strdup(c->directory);
     e->cfg.prefix = strdup(c->prefix ? c->prefix : "profiles");
-    const char *qdir = c->helper.sending_queue.directory;
-    e->cfg.helper.sending_queue.directory = qdir ? strdup(qdir) : NULL;
-    e->settings.id = strdup(s->id);
-    if (!e->cfg.directory || !e->cfg.prefix || !e->settings.id ||
-        (qdir && !e->cfg.helper.sending_queue.directory)) {
+    if (!e->cfg.directory || !e->cfg.prefix) {
         destroy(e);
         return pg_err(err, errlen, PG_ENOMEM, "out of memory");
     }
-    int rc = pg_exporter_helper_new(&e->settings, &e->cfg.helper, send_batch, e, &e->helper, err,
-                                    errlen);
+    int rc = pg_exporter_base_init(&e->base, s, &c->helper, send_batch, e, err, errlen);
     if (rc) {
         destroy(e);
         return rc;
@@ -183,26 +175,13 @@ static int start(void *self, char *err, size_t errlen)
         .max_files = e->cfg.max_files,
         .max_total_bytes = e->cfg.max_total_bytes,
         .fsync = e->cfg.fsync,
-        .log_id = e->settings.id,
+        .log_id = e->base.settings.id,
     };
     int rc = pg_file_writer_open(&o, &e->writer, err, errlen);
     if (rc) return rc;
-    pg_log(PG_LOG_INFO, e->settings.id, "writing %s files to %s (%zu already there)",
+    pg_log(PG_LOG_INFO, e->base.settings.id, "writing %s files to %s (%zu already there)",
            FORMATS[e->cfg.format], e->cfg.directory, pg_file_writer_count(e->writer));
-    return pg_exporter_helper_start(e->helper, err, errlen);
-}
-
-static void shutdown_(void *self, int64_t deadline_ns)
-{
-    file_exporter *e = self;
-    pg_exporter_helper_shutdown(e->helper, deadline_ns);
-}
-
-/* Takes ownership of b (see pg_consumer). */
-static int consume(void *self, pg_batch *b, char *err, size_t errlen)
-{
-    file_exporter *e = self;
-    return pg_exporter_helper_consume(e->helper, b, err, errlen);
+    return pg_exporter_base_start(e, err, errlen);
 }
 
 const pg_component_factory pg_file_exporter_factory = {
@@ -211,7 +190,7 @@ const pg_component_factory pg_file_exporter_factory = {
     .config = {TABLE, sizeof(C), validate},
     .create = create,
     .start = start,
-    .shutdown = shutdown_,
+    .shutdown = pg_exporter_base_shutdown,
     .destroy = destroy,
-    .consume = consume,
+    .consume = pg_exporter_base_consume,
 };
