@@ -187,10 +187,21 @@ int pg_cmd_convert(int argc, char **argv)
     if (!rc) {
         if (to == FMT_PPROF) {
             rc = write_pprof(b, pos[1], &eo, err, sizeof err);
+        } else if (to == FMT_OTLP) {
+            /* streamed: the encoding never sits whole in memory */
+            pg_buf out = {0};
+            pg_file_sink sink;
+            rc = pg_file_sink_open(&sink, pos[1], err, sizeof err);
+            if (!rc) {
+                pg_file_sink_attach(&sink, &out);
+                rc = pg_otlp_encode(b, &out, err, sizeof err);
+                if (!rc) rc = pg_file_sink_commit(&sink, &out, err, sizeof err);
+                else pg_file_sink_abort(&sink);
+            }
+            pg_buf_free(&out);
         } else {
             pg_buf out = {0};
-            rc = to == FMT_OTLP ? pg_otlp_encode(b, &out, err, sizeof err)
-                                : pg_otlp_encode_json(b, &out, err, sizeof err);
+            rc = pg_otlp_encode_json(b, &out, err, sizeof err);
             if (!rc) rc = pg_buf_write_file(&out, pos[1], err, sizeof err);
             pg_buf_free(&out);
         }

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PG_ARENA_ALIGN 16u
+#define PG_ARENA_ALIGN 8u
 #define PG_ARENA_BLOCK (64u * 1024u)
 #define PG_ARENA_BIG (16u * 1024u) /* allocations at least this big get their own block */
 

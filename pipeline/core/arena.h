@@ -14,7 +14,8 @@ pg_arena *pg_arena_new(size_t limit);
 /* Frees the arena and everything allocated from it. NULL is a no-op. */
 void pg_arena_free(pg_arena *a);
 
-/* Returns `n` bytes aligned to 16, owned by the arena; NULL when over the cap. */
+/* Returns `n` bytes aligned to 8 (enough for every protobuf-c struct), owned by the arena;
+ * NULL when over the cap. */
 void *pg_arena_alloc(pg_arena *a, size_t n);
 
 /* Like pg_arena_alloc, zero-filled. */

@@ -1,5 +1,9 @@
 /* The batch: the unit that flows through the pipeline. One OTLP ProfilesData-shaped value
- * (dictionary + resource/scope/profile tree) plus metadata, all owned by one arena. */
+ * (dictionary + resource/scope/profile tree) plus metadata, all owned by one arena.
+ *
+ * Arrays inside the tree (attribute indices, values) may be shared between messages of one
+ * batch (a pprof sample's attribute array serves all its OTLP profiles): code that changes a
+ * batch replaces an array with a new arena copy, never writes into it in place. */
 #ifndef PG_BATCH_H
 #define PG_BATCH_H
 

@@ -12,6 +12,15 @@ int pg_buf_reserve(pg_buf *b, size_t n)
 {
     if (b->failed) return -1;
     if (b->cap - b->len >= n) return 0;
+    if (b->flush && b->len) {
+        if (b->flush(b->flush_ctx, b->data, b->len)) {
+            b->failed = 1;
+            return -1;
+        }
+        b->flushed += b->len;
+        b->len = 0;
+        if (b->cap >= n) return 0;
+    }
     size_t cap = b->cap ? b->cap : 256;
     while (cap - b->len < n) {
         if (cap > SIZE_MAX / 2) { b->failed = 1; return -1; }
@@ -65,32 +74,74 @@ int pg_buf_read_file(pg_buf *b, const char *path, size_t max, char *err, size_t 
     return rc;
 }
 
-/* Writes b to path atomically (temporary file + rename), or to stdout for "-". */
+static int sink_write(void *ctx, const uint8_t *p, size_t n)
+{
+    return fwrite(p, 1, n, ((pg_file_sink *)ctx)->f) == n ? 0 : -1;
+}
+
+/* Opens path's temporary file (or stdout); s owns the name until commit or abort. */
+int pg_file_sink_open(pg_file_sink *s, const char *path, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    s->path = path;
+    if (strcmp(path, "-") == 0) {
+        s->f = stdout;
+        return 0;
+    }
+    size_t n = strlen(path) + 32;
+    if (!(s->tmp = malloc(n))) return pg_err(err, errlen, PG_ENOMEM, "out of memory");
+    snprintf(s->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    if (!(s->f = fopen(s->tmp, "wb"))) {
+        int rc = pg_err(err, errlen, PG_EIO, "cannot create %s: %s", s->tmp, strerror(errno));
+        free(s->tmp);
+        s->tmp = NULL;
+        return rc;
+    }
+    return 0;
+}
+
+void pg_file_sink_attach(pg_file_sink *s, pg_buf *b)
+{
+    b->flush = sink_write;
+    b->flush_ctx = s;
+    if (pg_buf_reserve(b, 1 << 20) == 0) return; /* a 1 MiB window */
+}
+
+/* Writes the rest, closes, renames into place. */
+int pg_file_sink_commit(pg_file_sink *s, pg_buf *b, char *err, size_t errlen)
+{
+    int ok = !b->failed && (b->len == 0 || fwrite(b->data, 1, b->len, s->f) == b->len);
+    b->flushed += b->len;
+    b->len = 0;
+    if (s->f == stdout) return (fflush(stdout) == 0 && ok) ? 0 : pg_err(err, errlen, PG_EIO, "write error on stdout");
+    ok = (fclose(s->f) == 0) && ok;
+    s->f = NULL;
+    if (!ok || rename(s->tmp, s->path) != 0) {
+        int rc = pg_err(err, errlen, PG_EIO, "cannot write %s: %s", s->path, strerror(errno));
+        pg_file_sink_abort(s);
+        return rc;
+    }
+    free(s->tmp);
+    s->tmp = NULL;
+    return 0;
+}
+
+void pg_file_sink_abort(pg_file_sink *s)
+{
+    if (s->f && s->f != stdout) fclose(s->f);
+    s->f = NULL;
+    if (s->tmp) unlink(s->tmp);
+    free(s->tmp);
+    s->tmp = NULL;
+}
+
+/* Writes b in one go through a sink. */
 int pg_buf_write_file(const pg_buf *b, const char *path, char *err, size_t errlen)
 {
-    if (strcmp(path, "-") == 0) {
-        if (b->len && fwrite(b->data, 1, b->len, stdout) != b->len)
-            return pg_err(err, errlen, PG_EIO, "write error on stdout");
-        return fflush(stdout) ? pg_err(err, errlen, PG_EIO, "write error on stdout") : 0;
-    }
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 16);
-    if (!tmp) return pg_err(err, errlen, PG_ENOMEM, "out of memory");
-    snprintf(tmp, n + 16, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        int rc = pg_err(err, errlen, PG_EIO, "cannot create %s: %s", tmp, strerror(errno));
-        free(tmp);
-        return rc;
-    }
-    int ok = (b->len == 0 || fwrite(b->data, 1, b->len, f) == b->len);
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        int rc = pg_err(err, errlen, PG_EIO, "cannot write %s: %s", path, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return rc;
-    }
-    free(tmp);
-    return 0;
+    pg_file_sink s;
+    int rc = pg_file_sink_open(&s, path, err, errlen);
+    if (rc) return rc;
+    pg_buf view = *b;
+    view.flush = NULL;
+    return pg_file_sink_commit(&s, &view, err, errlen);
 }

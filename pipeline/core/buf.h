@@ -4,11 +4,18 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct pg_buf {
     uint8_t *data;
     size_t len, cap;
     int failed; /* set once an append could not allocate; later appends are no-ops */
+    /* Optional sink: when set, a reserve that does not fit first hands the bytes so far to
+     * flush(flush_ctx, data, len) (non-zero = failure) and empties the buffer, so the
+     * buffer stays small while a large message streams out. `flushed` counts them. */
+    int (*flush)(void *ctx, const uint8_t *p, size_t n);
+    void *flush_ctx;
+    size_t flushed;
 } pg_buf;
 
 /* Appends n bytes; returns 0 or -1 (and sets failed) when memory runs out. */
@@ -23,6 +30,22 @@ void pg_buf_free(pg_buf *b);
 /* Reads a whole file ("-" = stdin) into b, at most max bytes (0 = no cap). Returns 0, or a
  * negative status with a message in err. */
 int pg_buf_read_file(pg_buf *b, const char *path, size_t max, char *err, size_t errlen);
+
+/* A file written through a temporary name and renamed into place on commit ("-" writes
+ * stdout). Use pg_file_sink_attach to stream a pg_buf into it. */
+typedef struct pg_file_sink {
+    FILE *f;
+    char *tmp;
+    const char *path;
+} pg_file_sink;
+
+int pg_file_sink_open(pg_file_sink *s, const char *path, char *err, size_t errlen);
+/* Makes b flush into s (b must be empty). */
+void pg_file_sink_attach(pg_file_sink *s, pg_buf *b);
+/* Flushes what b still holds, closes and renames. Returns 0 or PG_EIO. */
+int pg_file_sink_commit(pg_file_sink *s, pg_buf *b, char *err, size_t errlen);
+/* Closes and removes the temporary file. */
+void pg_file_sink_abort(pg_file_sink *s);
 
 /* Writes b to path ("-" = stdout) through a temporary file renamed into place. */
 int pg_buf_write_file(const pg_buf *b, const char *path, char *err, size_t errlen);

@@ -293,7 +293,8 @@ static void put_dict(pg_buf *b, const pg_otlp_dict *d)
     }
 }
 
-/* Encodes the whole tree; sizes of profiles are computed once and reused. */
+/* Encodes the whole tree; sizes of profiles are computed once and reused. With a flushing
+ * buffer (pg_buf.flush) the output streams out in windows instead of being held whole. */
 int pg_otlp_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
 {
     const pg_otlp_data *d = pg_batch_data(b);
@@ -317,11 +318,11 @@ int pg_otlp_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
     }
     size_t dsz = d->dictionary ? dict_size(d->dictionary) : 0;
     if (d->dictionary) total += sz_len(dsz);
-    if (pg_buf_reserve(out, total)) {
+    if (!out->flush && pg_buf_reserve(out, total)) {
         free(psz);
         return pg_err(err, errlen, PG_ENOMEM, "otlp: out of memory (%zu bytes)", total);
     }
-    size_t start = out->len;
+    size_t start = out->flushed + out->len;
     k = 0;
     for (size_t r = 0; r < d->n_resource_profiles; r++) {
         const pg_otlp_rprofiles *rp = d->resource_profiles[r];
@@ -351,7 +352,8 @@ int pg_otlp_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
         put_dict(out, d->dictionary);
     }
     free(psz);
-    if (out->failed || out->len - start != total)
-        return pg_err(err, errlen, PG_ENOMEM, "otlp: encoding failed (%zu of %zu bytes)", out->len - start, total);
+    size_t wrote = out->flushed + out->len - start;
+    if (out->failed || wrote != total)
+        return pg_err(err, errlen, out->flush ? PG_EIO : PG_ENOMEM, "otlp: encoding failed (%zu of %zu bytes)", wrote, total);
     return 0;
 }

@@ -149,14 +149,15 @@ static int decode_sample(pg_pprof_dec *d, pg_wire r, size_t i, scratch *s, out_p
     size_t na = 0;
     if (nl && (rc = pg_pprof_labels_to_attrs(d, s->lk, s->ls, s->ln, s->lu, nl, s->attrs, &na))) return rc;
     pg_arena *a = pg_batch_arena(d->b);
+    /* One attribute array serves the sample in every profile: arrays in a batch are
+     * replaced, never changed in place (pipeline/core/batch.h). */
+    int32_t *attrs = na ? pg_arena_memdup(a, s->attrs, na * sizeof(int32_t)) : NULL;
+    if (na && !attrs) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
     for (size_t k = 0; k < n_out; k++) {
         pg_otlp_sample *smp = &outs[k].samples[i];
         smp->stack_index = stack;
-        if (na) {
-            smp->attribute_indices = pg_arena_memdup(a, s->attrs, na * sizeof(int32_t));
-            if (!smp->attribute_indices) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
-            smp->n_attribute_indices = na;
-        }
+        smp->attribute_indices = attrs;
+        smp->n_attribute_indices = na;
         if (n_types) {
             outs[k].values[i] = s->vals[order[k]];
             smp->values = &outs[k].values[i];

@@ -48,12 +48,12 @@ int main(void)
     /* Truncated at every length: never a crash; most prefixes are errors. */
     int errors = 0;
     for (size_t n = 1; n < ok.len; n++) {
-        pg_buf t = {ok.data, n, n, 0};
+        pg_buf t = {.data = ok.data, .len = n, .cap = n};
         errors += decode(&t, NULL) != 0;
     }
     CHECK(errors > 0);
     {
-        pg_buf t = {ok.data, ok.len - 1, ok.len - 1, 0};
+        pg_buf t = {.data = ok.data, .len = ok.len - 1, .cap = ok.len - 1};
         decode(&t, "truncated");
     }
 
@@ -133,7 +133,7 @@ int main(void)
     {
         uint8_t bad1[] = {0x0b};       /* field 1, wire type 3 (start group) */
         uint8_t bad2[] = {0x00, 0x01}; /* field 0 */
-        pg_buf t1 = {bad1, 1, 1, 0}, t2 = {bad2, 2, 2, 0};
+        pg_buf t1 = {.data = bad1, .len = 1, .cap = 1}, t2 = {.data = bad2, .len = 2, .cap = 2};
         decode(&t1, "malformed");
         decode(&t2, "malformed");
     }
@@ -152,7 +152,7 @@ int main(void)
     /* Corrupt gzip. */
     {
         uint8_t bad[32] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff};
-        pg_buf t = {bad, sizeof bad, sizeof bad, 0};
+        pg_buf t = {.data = bad, .len = sizeof bad, .cap = sizeof bad};
         decode(&t, "gzip");
     }
 
