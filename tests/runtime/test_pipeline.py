@@ -61,7 +61,9 @@ def main():
     inputs = {"cpu.pb.gz": "pprof/go_cpu.pb.gz", "heap.pb.gz": "pprof/go_heap.pb.gz"}
     pg.start()
     H.wait_until(lambda: H.http_get("http://127.0.0.1:%d/" % health)[0] == 200, what="health 200")
-    c.check(H.http_get("http://127.0.0.1:%d/ready" % health)[0] == 200, "ready after start")
+    r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                        "http://127.0.0.1:%d/ready" % health], capture_output=True, timeout=30)
+    c.check(r.stdout == b"200", "curl: /ready answers 200 after start (%r)" % r.stdout)
     for name, src in inputs.items():
         shutil.copy(os.path.join(H.DATA, src), os.path.join(d, "in", name))
     H.wait_until(lambda: len(glob.glob(d + "/out-pprof/*.pb.gz")) >= 2 and
@@ -82,9 +84,11 @@ def main():
             if r.returncode == 0:
                 got = pprofcmp.load(back)
                 c.check(any(not pprofcmp.compare(w, got) for w in wanted), "%s output equals an input" % fmt)
-    # metrics
-    status, text = H.http_get("http://127.0.0.1:%d/metrics" % mport)
-    c.check(status == 200, "metrics endpoint answers 200")
+    # metrics, scraped with curl as a Prometheus server would
+    r = subprocess.run(["curl", "-sf", "-H", "Accept: text/plain", "http://127.0.0.1:%d/metrics" % mport],
+                       capture_output=True, timeout=30)
+    c.check(r.returncode == 0, "curl scrapes the metrics endpoint (exit %d)" % r.returncode)
+    text = r.stdout.decode("utf-8", "replace")
     samples, types = H.parse_prometheus(text)
     acc = H.metric(samples, "profgate_receiver_accepted_profiles_total", receiver="file")
     c.check(acc is not None and acc >= 2 + 4, "receiver accepted profiles counted (%s)" % acc)
