@@ -20,4 +20,7 @@ if ! "$work/profgen" large "$work/large.pb.gz"; then
   echo "bench: profgen large failed"; exit 0
 fi
 "$PYTHON" -B "$here/measure.py" "$profgate" "$work" "$work/large.pb.gz" || echo "bench: measure.py failed"
+echo
+echo "bench: pipeline (file receiver -> memory_limiter -> file + debug exporters)"
+"$PYTHON" -B "$here/pipeline.py" "$profgate" 2000 || echo "bench: pipeline.py failed"
 exit 0
