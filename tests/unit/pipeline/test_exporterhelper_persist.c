@@ -8,6 +8,7 @@
 #include "pipeline/exporterhelper.h"
 #include "pipeline/host.h"
 #include "pipeline/log.h"
+#include "testfs.h"
 #include "testlib.h"
 
 #include <dirent.h>
@@ -114,37 +115,6 @@ static int seen(sink *s, int tag)
 }
 
 /* ---- helpers ---- */
-
-static void rm_rf(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char p[512];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (!lstat(p, &st) && S_ISDIR(st.st_mode))
-            rm_rf(p);
-        else
-            unlink(p);
-    }
-    if (d) closedir(d);
-    rmdir(dir);
-}
-
-static int count_files(const char *dir, const char *suffix)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        size_t l = strlen(e->d_name), sl = strlen(suffix);
-        n += e->d_name[0] != '.' && l >= sl && strcmp(e->d_name + l - sl, suffix) == 0;
-    }
-    if (d) closedir(d);
-    return n;
-}
 
 static void cfg_for(pg_exporter_helper_config *c, const char *dir, int policy)
 {

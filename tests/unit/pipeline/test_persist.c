@@ -6,6 +6,7 @@
 #include "pipeline/exporterhelper.h"
 #include "pipeline/persist.h"
 #include "pipeline/translate/otlp_dump.h"
+#include "testfs.h"
 #include "testlib.h"
 
 #include <dirent.h>
@@ -50,38 +51,6 @@ static char *dump(const pg_batch *b)
     pg_otlp_dump(b, PG_DUMP_CANONICAL, &o);
     pg_buf_append(&o, "", 1);
     return (char *)o.data;
-}
-
-/* rm -rf for the test's own temporary directories. */
-static void rm_rf(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char p[512];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (!lstat(p, &st) && S_ISDIR(st.st_mode))
-            rm_rf(p);
-        else
-            unlink(p);
-    }
-    if (d) closedir(d);
-    rmdir(dir);
-}
-
-static int count_files(const char *dir, const char *suffix)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        size_t l = strlen(e->d_name), sl = strlen(suffix);
-        n += e->d_name[0] != '.' && l >= sl && strcmp(e->d_name + l - sl, suffix) == 0;
-    }
-    if (d) closedir(d);
-    return n;
 }
 
 static void test_image_roundtrip(void)

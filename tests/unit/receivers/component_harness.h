@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "testfs.h"
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -180,25 +182,7 @@ static inline bool hx_wait(bool (*cond)(void *), void *ctx, long timeout_ms)
 /* Removes a tree (the test's temp dir); does not follow symlinks. */
 static inline void hx_rm_rf(const char *path)
 {
-    struct stat sb;
-    if (lstat(path, &sb) != 0) return;
-    if (S_ISDIR(sb.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *e;
-        while (d && (e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            size_t len = strlen(path) + strlen(e->d_name) + 2;
-            char *sub = malloc(len);
-            if (!sub) continue;
-            snprintf(sub, len, "%s/%s", path, e->d_name);
-            hx_rm_rf(sub);
-            free(sub);
-        }
-        if (d) closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
+    rm_rf(path);
 }
 
 /* Reads a whole file (malloc-owned buf); returns 0 or -1. */
