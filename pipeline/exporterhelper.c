@@ -3,7 +3,7 @@
  * retrying are in exporterhelper_send.c, batching in exporterhelper_batch.c.
  *
  * Capacity: queue_size counts accepted batches and queue_bytes their OTLP protobuf size
- * (protobuf_c_message_get_packed_size of the batch's tree for the in-memory queue, which
+ * (pg_otlp_encoded_size of the batch's tree for the in-memory queue, which
  * is exactly what pg_otlp_encode would write; the file size for the persistent queue), from
  * consume until the batch is finished, so batches being merged, sent or waiting for a
  * retry still count. A batch larger than queue_bytes is refused with PG_ELIMIT.
@@ -14,6 +14,7 @@
  * split batch unsent (the whole input batch is replayed). */
 #include "pipeline/core/err.h"
 #include "pipeline/exporterhelper_int.h"
+#include "pipeline/translate/otlp.h"
 #include "pipeline/host.h"
 #include "pipeline/log.h"
 
@@ -226,7 +227,7 @@ static int enqueue(pg_exporter_helper *h, pg_batch *b, size_t profiles, size_t s
         }
         bytes = img.len;
     } else {
-        bytes = protobuf_c_message_get_packed_size(&pg_batch_data(b)->base);
+        bytes = pg_otlp_encoded_size(b);
     }
     eh_item *it = calloc(1, sizeof *it);
     if (!it) {
@@ -262,7 +263,7 @@ static int send_now(pg_exporter_helper *h, pg_batch *b, size_t profiles, size_t 
                     size_t errlen)
 {
     eh_unit u = {.b = b, .profiles = profiles, .samples = samples};
-    u.bytes = protobuf_c_message_get_packed_size(&pg_batch_data(b)->base);
+    u.bytes = pg_otlp_encoded_size(b);
     int status = 0;
     eh_outcome o = eh_unit_send(h, &u, false, &status, err, errlen);
     if (o == EH_SENT) return 0;

@@ -3,6 +3,7 @@
  * resources and scopes holding a subset of its profiles, over the source's dictionary
  * (borrowed), so pg_batch_merge copies and re-indexes only what the part uses. */
 #include "pipeline/core/merge.h"
+#include "pipeline/core/samples.h"
 #include "pipeline/exporterhelper_int.h"
 
 #include <stdlib.h>
@@ -52,7 +53,7 @@ static int view_add(view *v, const pg_otlp_data *src, size_t r, size_t s, size_t
             return -1;
     }
     pg_otlp_profile *pr = src->resource_profiles[r]->scope_profiles[s]->profiles[p];
-    v->samples += pr->n_samples;
+    v->samples += pg_profile_sample_count(pr);
     return pg_otlp_push(a, (void ***)&v->sp->profiles, &v->sp->n_profiles, pr);
 }
 
@@ -88,7 +89,7 @@ int eh_split(const pg_batch *b, size_t max_samples, pg_batch ***parts)
         for (size_t s = 0; s < rp->n_scope_profiles && !fail; s++) {
             const pg_otlp_sprofiles *sp = rp->scope_profiles[s];
             for (size_t p = 0; p < sp->n_profiles && !fail; p++) {
-                size_t ns = sp->profiles[p]->n_samples;
+                size_t ns = pg_profile_sample_count(sp->profiles[p]);
                 if (v.b && v.samples && v.samples + ns > max_samples) {
                     if (n == cap) {
                         size_t nc = cap ? cap * 2 : 4;

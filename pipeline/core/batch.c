@@ -1,5 +1,6 @@
 #include "pipeline/core/batch.h"
 #include "pipeline/core/dict.h"
+#include "pipeline/core/samples.h"
 
 #include <ctype.h>
 #include <stdatomic.h>
@@ -166,7 +167,7 @@ size_t pg_batch_sample_count(const pg_batch *b)
         const pg_otlp_rprofiles *rp = b->data->resource_profiles[r];
         for (size_t s = 0; s < rp->n_scope_profiles; s++) {
             const pg_otlp_sprofiles *sp = rp->scope_profiles[s];
-            for (size_t p = 0; p < sp->n_profiles; p++) n += sp->profiles[p]->n_samples;
+            for (size_t p = 0; p < sp->n_profiles; p++) n += pg_profile_sample_count(sp->profiles[p]);
         }
     }
     return n;

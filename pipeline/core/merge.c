@@ -2,6 +2,7 @@
 #include "pipeline/core/anyvalue.h"
 #include "pipeline/core/dict.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/samples.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -213,28 +214,29 @@ static pg_otlp_profile *copy_profile(pg_arena *a, const pg_otlp_profile *s, cons
     if (fail || !p->profile_id.data || !p->original_payload_format || !p->original_payload.data ||
         (s->n_attribute_indices && !p->attribute_indices))
         return NULL;
-    pg_otlp_sample *smp = pg_otlp_samples_new(a, s->n_samples);
-    p->samples = pg_arena_alloc(a, (s->n_samples ? s->n_samples : 1) * sizeof *p->samples);
-    if (!smp || !p->samples) return NULL;
-    for (size_t i = 0; i < s->n_samples; i++) {
-        const pg_otlp_sample *x = s->samples[i];
-        pg_otlp_sample *y = &smp[i];
-        y->stack_index = r->stack[x->stack_index];
-        y->link_index = r->link[x->link_index];
-        y->n_attribute_indices = x->n_attribute_indices;
-        y->attribute_indices = map_ints(a, x->attribute_indices, x->n_attribute_indices, r->attr);
-        y->n_values = x->n_values;
-        y->values = x->n_values ? pg_arena_memdup(a, x->values, x->n_values * sizeof *x->values) : NULL;
-        y->n_timestamps_unix_nano = x->n_timestamps_unix_nano;
-        y->timestamps_unix_nano = x->n_timestamps_unix_nano
-                                      ? pg_arena_memdup(a, x->timestamps_unix_nano, x->n_timestamps_unix_nano * 8)
-                                      : NULL;
-        if ((x->n_attribute_indices && !y->attribute_indices) || (x->n_values && !y->values) ||
-            (x->n_timestamps_unix_nano && !y->timestamps_unix_nano))
-            return NULL;
-        p->samples[i] = y;
+    /* samples are written as columns, references re-indexed */
+    pg_samples_builder sb = {0};
+    size_t ns = pg_profile_sample_count(s), cap = 0;
+    int32_t *attrs = NULL;
+    for (size_t i = 0; i < ns; i++) {
+        pg_sample_ref x;
+        pg_sample_at(s, i, &x);
+        if (x.n_attrs > cap) {
+            int32_t *na = realloc(attrs, x.n_attrs * sizeof *na);
+            if (!na) break;
+            attrs = na;
+            cap = x.n_attrs;
+        }
+        x.stack = r->stack[x.stack];
+        x.link = r->link[x.link];
+        x.attrs = ints_map(x.attrs, x.n_attrs, r->attr, attrs);
+        if (pg_samples_builder_add(&sb, &x)) break;
     }
-    p->n_samples = s->n_samples;
+    free(attrs);
+    if (sb.n != ns || pg_samples_builder_finish(&sb, a, p)) {
+        pg_samples_builder_free(&sb);
+        return NULL;
+    }
     return p;
 }
 

@@ -29,6 +29,9 @@ int pg_otlp_validate(pg_arena *a, pg_otlp_data *d, const pg_decode_limits *lim, 
 /* Appends the batch as ProfilesData protobuf bytes to out. */
 int pg_otlp_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen);
 
+/* Number of bytes pg_otlp_encode writes for the batch (for queue byte accounting). */
+size_t pg_otlp_encoded_size(const pg_batch *b);
+
 /* Appends the batch as OTLP/JSON to out. */
 int pg_otlp_encode_json(const pg_batch *b, pg_buf *out, char *err, size_t errlen);
 

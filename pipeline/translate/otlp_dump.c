@@ -1,4 +1,5 @@
 #include "pipeline/translate/otlp_dump.h"
+#include "pipeline/core/samples.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -162,7 +163,8 @@ static void put_profile(ctx *c, const pg_otlp_profile *p)
 {
     put(c->o, "  profile");
     put_vt(c, "type", p->sample_type);
-    put(c->o, " samples=%zu time=%" PRIu64 " duration=%" PRIu64, p->n_samples, p->time_unix_nano, p->duration_nano);
+    size_t ns = pg_profile_sample_count(p);
+    put(c->o, " samples=%zu time=%" PRIu64 " duration=%" PRIu64, ns, p->time_unix_nano, p->duration_nano);
     put_vt(c, "period_type", p->period_type);
     put(c->o, " period=%" PRId64, p->period);
     if (p->profile_id.len) {
@@ -172,27 +174,27 @@ static void put_profile(ctx *c, const pg_otlp_profile *p)
     put_attrs(c, p->attribute_indices, p->n_attribute_indices);
     put(c->o, "\n");
     if (!(c->mode & (PG_DUMP_DETAILED | PG_DUMP_CANONICAL))) return;
-    for (size_t i = 0; i < p->n_samples; i++) {
-        const pg_otlp_sample *s = p->samples[i];
+    for (size_t i = 0; i < ns; i++) {
+        pg_sample_ref s;
+        pg_sample_at(p, i, &s);
         put(c->o, "    sample values=[");
-        for (size_t k = 0; k < s->n_values; k++) put(c->o, "%s%" PRId64, k ? "," : "", s->values[k]);
+        for (size_t k = 0; k < s.n_values; k++) put(c->o, "%s%" PRId64, k ? "," : "", s.values[k]);
         put(c->o, "]");
-        if (s->n_timestamps_unix_nano) {
+        if (s.n_ts) {
             put(c->o, " timestamps=[");
-            for (size_t k = 0; k < s->n_timestamps_unix_nano; k++)
-                put(c->o, "%s%" PRIu64, k ? "," : "", s->timestamps_unix_nano[k]);
+            for (size_t k = 0; k < s.n_ts; k++) put(c->o, "%s%" PRIu64, k ? "," : "", s.ts[k]);
             put(c->o, "]");
         }
-        if (s->link_index) {
-            const pg_otlp_link *l = c->d->link_table[s->link_index];
+        if (s.link) {
+            const pg_otlp_link *l = c->d->link_table[s.link];
             put(c->o, " link=");
             for (size_t k = 0; k < l->trace_id.len; k++) put(c->o, "%02x", l->trace_id.data[k]);
             put(c->o, "/");
             for (size_t k = 0; k < l->span_id.len; k++) put(c->o, "%02x", l->span_id.data[k]);
         }
-        put_attrs(c, s->attribute_indices, s->n_attribute_indices);
+        put_attrs(c, s.attrs, s.n_attrs);
         put(c->o, "\n");
-        const pg_otlp_stack *st = c->d->stack_table[s->stack_index];
+        const pg_otlp_stack *st = c->d->stack_table[s.stack];
         for (size_t k = 0; k < st->n_location_indices; k++) put_location(c, st->location_indices[k]);
     }
 }

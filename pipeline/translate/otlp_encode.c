@@ -4,6 +4,7 @@
  * through protobuf-c. Output is byte-identical to protobuf_c_message_pack. */
 #include "pipeline/translate/otlp.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/samples.h"
 #include "pipeline/core/wire.h"
 
 #include <stdlib.h>
@@ -53,33 +54,34 @@ static void put_i32(pg_buf *b, uint32_t f, int32_t v)
 
 /* ---- messages written by hand ---- */
 
-static size_t sample_size(const pg_otlp_sample *s)
+static size_t sample_size(const pg_sample_ref *s)
 {
-    size_t n = sz_uint((uint64_t)(int64_t)s->stack_index) +
-               sz_packed_i32(s->attribute_indices, s->n_attribute_indices) +
-               sz_uint((uint64_t)(int64_t)s->link_index);
+    size_t n = sz_uint((uint64_t)(int64_t)s->stack) + sz_packed_i32(s->attrs, s->n_attrs) +
+               sz_uint((uint64_t)(int64_t)s->link);
     if (s->n_values) {
         size_t v = 0;
         for (size_t i = 0; i < s->n_values; i++) v += VSZ((uint64_t)s->values[i]);
         n += sz_len(v);
     }
-    if (s->n_timestamps_unix_nano) n += sz_len(8 * s->n_timestamps_unix_nano);
+    if (s->n_ts) n += sz_len(8 * s->n_ts);
     return n;
 }
 
-static void put_sample(pg_buf *b, const pg_otlp_sample *s)
+static void put_sample(pg_buf *b, const pg_sample_ref *s, size_t size)
 {
-    put_i32(b, 1, s->stack_index);
-    put_packed_i32(b, 2, s->attribute_indices, s->n_attribute_indices);
-    put_i32(b, 3, s->link_index);
+    pg_wire_put_tag(b, 2, PG_WT_LEN); /* Profile.samples */
+    pg_wire_put_varint(b, size);
+    put_i32(b, 1, s->stack);
+    put_packed_i32(b, 2, s->attrs, s->n_attrs);
+    put_i32(b, 3, s->link);
     pg_wire_put_packed_i64(b, 4, s->values, s->n_values);
-    if (s->n_timestamps_unix_nano) {
-        size_t n = 8 * s->n_timestamps_unix_nano;
+    if (s->n_ts) {
+        size_t n = 8 * s->n_ts;
         pg_wire_put_tag(b, 5, PG_WT_LEN);
         pg_wire_put_varint(b, n);
         if (pg_buf_reserve(b, n)) return;
-        for (size_t i = 0; i < s->n_timestamps_unix_nano; i++) {
-            uint64_t t = s->timestamps_unix_nano[i];
+        for (size_t i = 0; i < s->n_ts; i++) {
+            uint64_t t = s->ts[i];
             for (int k = 0; k < 8; k++) b->data[b->len++] = (uint8_t)(t >> (8 * k));
         }
     }
@@ -115,7 +117,12 @@ static size_t profile_size(const pg_otlp_profile *p)
 {
     size_t n = 0;
     if (p->sample_type) n += sz_len(value_type_size(p->sample_type));
-    for (size_t i = 0; i < p->n_samples; i++) n += sz_len(sample_size(p->samples[i]));
+    size_t ns = pg_profile_sample_count(p);
+    for (size_t i = 0; i < ns; i++) {
+        pg_sample_ref r;
+        pg_sample_at(p, i, &r);
+        n += sz_len(sample_size(&r));
+    }
     if (p->time_unix_nano) n += 9;
     n += sz_uint(p->duration_nano);
     if (p->period_type) n += sz_len(value_type_size(p->period_type));
@@ -133,10 +140,11 @@ static void put_profile(pg_buf *b, const pg_otlp_profile *p, size_t size)
     pg_wire_put_tag(b, 2, PG_WT_LEN); /* ScopeProfiles.profiles */
     pg_wire_put_varint(b, size);
     put_value_type(b, 1, p->sample_type);
-    for (size_t i = 0; i < p->n_samples; i++) {
-        pg_wire_put_tag(b, 2, PG_WT_LEN);
-        pg_wire_put_varint(b, sample_size(p->samples[i]));
-        put_sample(b, p->samples[i]);
+    size_t ns = pg_profile_sample_count(p);
+    for (size_t i = 0; i < ns; i++) {
+        pg_sample_ref r;
+        pg_sample_at(p, i, &r);
+        put_sample(b, &r, sample_size(&r));
     }
     if (p->time_unix_nano) {
         pg_wire_put_tag(b, 3, PG_WT_I64);
@@ -291,6 +299,26 @@ static void put_dict(pg_buf *b, const pg_otlp_dict *d)
         pg_wire_put_varint(b, sz_packed_i32(s->location_indices, s->n_location_indices));
         put_packed_i32(b, 1, s->location_indices, s->n_location_indices);
     }
+}
+
+/* Size of the tree's encoding (the same pass pg_otlp_encode makes first). */
+size_t pg_otlp_encoded_size(const pg_batch *b)
+{
+    const pg_otlp_data *d = pg_batch_data(b);
+    size_t total = 0;
+    for (size_t r = 0; r < d->n_resource_profiles; r++) {
+        const pg_otlp_rprofiles *rp = d->resource_profiles[r];
+        size_t rsz = pc_size(rp->resource) + str_field(rp->schema_url);
+        for (size_t s = 0; s < rp->n_scope_profiles; s++) {
+            const pg_otlp_sprofiles *sp = rp->scope_profiles[s];
+            size_t ssz = pc_size(sp->scope) + str_field(sp->schema_url);
+            for (size_t p = 0; p < sp->n_profiles; p++) ssz += sz_len(profile_size(sp->profiles[p]));
+            rsz += sz_len(ssz);
+        }
+        total += sz_len(rsz);
+    }
+    if (d->dictionary) total += sz_len(dict_size(d->dictionary));
+    return total;
 }
 
 /* Encodes the whole tree; sizes of profiles are computed once and reused. With a flushing

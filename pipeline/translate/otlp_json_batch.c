@@ -3,6 +3,7 @@
 #include "pipeline/translate/otlp_json.h"
 #include "pipeline/core/decompress.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/samples.h"
 
 /* Decodes JSON (gzip/zstd sniffed) into b: in place when b is empty, else merged. */
 int pg_otlp_decode_json(pg_batch *b, const uint8_t *data, size_t len,
@@ -39,5 +40,11 @@ out:
 /* Encodes the batch's tree as OTLP/JSON (appends to caller-owned out). */
 int pg_otlp_encode_json(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
 {
-    return pg_otlp_json_encode((const ProtobufCMessage *)pg_batch_data(b), out, err, errlen);
+    /* the descriptor-driven codec needs Sample structs: a scratch view materialises them */
+    pg_arena *scratch = pg_arena_new(0);
+    pg_otlp_data *d = scratch ? pg_otlp_data_with_sample_structs(scratch, pg_batch_data(b)) : NULL;
+    int rc = d ? pg_otlp_json_encode((const ProtobufCMessage *)d, out, err, errlen)
+               : pg_err(err, errlen, PG_ENOMEM, "otlp-json: out of memory");
+    pg_arena_free(scratch);
+    return rc;
 }

@@ -3,6 +3,7 @@
 #include "pipeline/translate/semconv.h"
 #include "pipeline/core/decompress.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/samples.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,8 +52,15 @@ static int assign_ids(enc *e)
     if (!e->loc_id || !e->map_id || !e->fn_id) return -1;
     for (size_t k = 0; k < e->g->n_profiles; k++) {
         const pg_otlp_profile *p = e->g->profiles[k];
-        for (size_t i = 0; i < p->n_samples; i++) {
-            const pg_otlp_stack *s = d->stack_table[p->samples[i]->stack_index];
+        size_t ns = pg_profile_sample_count(p);
+        const pg_samples *c = pg_profile_columns(p);
+        if (k > 0 && c && pg_profile_columns(e->g->profiles[0]) &&
+            c->stack == pg_profile_columns(e->g->profiles[0])->stack)
+            continue; /* the same stacks as profile 0 */
+        for (size_t i = 0; i < ns; i++) {
+            pg_sample_ref r;
+            pg_sample_at(p, i, &r);
+            const pg_otlp_stack *s = d->stack_table[r.stack];
             for (size_t j = 0; j < s->n_location_indices; j++) e->loc_id[s->location_indices[j]] = 1;
         }
     }
@@ -75,18 +83,18 @@ static int assign_ids(enc *e)
 }
 
 /* Adds the labels of sample s (attributes, link) to e->labels, after the extra labels. */
-static int sample_labels(enc *e, const pg_otlp_sample *s)
+static int sample_labels(enc *e, const pg_sample_ref *s)
 {
     const pg_otlp_dict *d = e->d;
     e->labels.n = 0;
     int has_trace = 0;
-    for (size_t i = 0; i < s->n_attribute_indices; i++) {
-        const char *k = attr_key(d, s->attribute_indices[i]);
+    for (size_t i = 0; i < s->n_attrs; i++) {
+        const char *k = attr_key(d, s->attrs[i]);
         has_trace |= !strcmp(k, PG_SC_LABEL_TRACE_ID) || !strcmp(k, PG_SC_LABEL_SPAN_ID);
-        if (pg_labels_from_attr(&e->labels, &e->st, d, d->attribute_table[s->attribute_indices[i]])) return -1;
+        if (pg_labels_from_attr(&e->labels, &e->st, d, d->attribute_table[s->attrs[i]])) return -1;
     }
-    if (e->o->links_as_labels && s->link_index && !has_trace &&
-        pg_labels_from_link(&e->labels, &e->st, d->link_table[s->link_index]))
+    if (e->o->links_as_labels && s->link && !has_trace &&
+        pg_labels_from_link(&e->labels, &e->st, d->link_table[s->link]))
         return -1;
     for (size_t i = 0; i < e->extra.n; i++) {
         if (e->labels.n == e->labels.cap) {
@@ -122,9 +130,9 @@ static int write_sample(enc *e, int32_t stack, const int64_t *vals, size_t nv)
 
 /* Value a sample contributes to its pprof value: the sum of its values, or its number of
  * timestamps when it has no values. */
-static int64_t contribution(const pg_otlp_sample *s)
+static int64_t contribution(const pg_sample_ref *s)
 {
-    if (!s->n_values) return (int64_t)s->n_timestamps_unix_nano;
+    if (!s->n_values) return (int64_t)s->n_ts;
     int64_t v = 0;
     for (size_t i = 0; i < s->n_values; i++) v += s->values[i];
     return v;
@@ -136,10 +144,15 @@ static int write_positional(enc *e)
     const pg_pprof_group *g = e->g;
     size_t nt = g->zero_types ? 0 : g->n_profiles;
     const pg_otlp_profile *p0 = g->profiles[0];
-    for (size_t i = 0; i < p0->n_samples; i++) {
-        for (size_t k = 0; k < nt; k++) e->vals[k] = g->profiles[k]->samples[i]->values[0];
-        if (sample_labels(e, p0->samples[i]) || write_sample(e, p0->samples[i]->stack_index, e->vals, nt))
-            return -1;
+    size_t ns = pg_profile_sample_count(p0);
+    for (size_t i = 0; i < ns; i++) {
+        pg_sample_ref r;
+        for (size_t k = 0; k < nt; k++) {
+            pg_sample_at(g->profiles[k], i, &r);
+            e->vals[k] = r.values[0];
+        }
+        pg_sample_at(p0, i, &r);
+        if (sample_labels(e, &r) || write_sample(e, r.stack, e->vals, nt)) return -1;
     }
     return 0;
 }
@@ -147,11 +160,9 @@ static int write_positional(enc *e)
 /* Is sample `key` the same identity as first[id]? */
 static int same_identity(const void *ctx, const void *key, uint32_t id)
 {
-    const pg_otlp_sample *t = ((const pg_otlp_sample *const *)ctx)[id], *s = key;
-    return t->stack_index == s->stack_index && t->link_index == s->link_index &&
-           t->n_attribute_indices == s->n_attribute_indices &&
-           (!s->n_attribute_indices ||
-            !memcmp(t->attribute_indices, s->attribute_indices, s->n_attribute_indices * 4));
+    const pg_sample_ref *t = &((const pg_sample_ref *)ctx)[id], *s = key;
+    return t->stack == s->stack && t->link == s->link && t->n_attrs == s->n_attrs &&
+           (!s->n_attrs || !memcmp(t->attrs, s->attrs, s->n_attrs * 4));
 }
 
 /* Samples merged by identity {stack, attributes, link}, first-seen order. */
@@ -159,31 +170,33 @@ static int write_merged(enc *e)
 {
     const pg_pprof_group *g = e->g;
     size_t nt = g->zero_types ? 0 : g->n_profiles, total = 0;
-    for (size_t k = 0; k < g->n_profiles; k++) total += g->profiles[k]->n_samples;
-    const pg_otlp_sample **first = malloc((total ? total : 1) * sizeof *first);
+    for (size_t k = 0; k < g->n_profiles; k++) total += pg_profile_sample_count(g->profiles[k]);
+    pg_sample_ref *first = malloc((total ? total : 1) * sizeof *first);
     int64_t *vals = calloc((total ? total : 1) * (nt ? nt : 1), sizeof *vals);
     pg_index ix = {0};
     size_t n = 0;
     int rc = (first && vals) ? 0 : -1;
     for (size_t k = 0; k < g->n_profiles && !rc; k++) {
         const pg_otlp_profile *p = g->profiles[k];
-        for (size_t i = 0; i < p->n_samples && !rc; i++) {
-            const pg_otlp_sample *s = p->samples[i];
-            if (!s->n_timestamps_unix_nano && s->n_values > 1) { rc = -2; break; }
-            uint64_t h = pg_hash_mix(pg_hash_mix(1, (uint32_t)s->stack_index), (uint32_t)s->link_index);
-            h = pg_hash_bytes(s->attribute_indices, s->n_attribute_indices * 4, h);
-            uint32_t found = pg_index_find(&ix, h, same_identity, first, s);
+        size_t ns = pg_profile_sample_count(p);
+        for (size_t i = 0; i < ns && !rc; i++) {
+            pg_sample_ref s;
+            pg_sample_at(p, i, &s);
+            if (!s.n_ts && s.n_values > 1) { rc = -2; break; }
+            uint64_t h = pg_hash_mix(pg_hash_mix(1, (uint32_t)s.stack), (uint32_t)s.link);
+            h = pg_hash_bytes(s.attrs, s.n_attrs * 4, h);
+            uint32_t found = pg_index_find(&ix, h, same_identity, first, &s);
             size_t slot = found;
             if (found == UINT32_MAX) {
                 slot = n;
                 first[n++] = s;
                 if (pg_index_insert(&ix, h, (uint32_t)slot)) rc = -1;
             }
-            if (nt) vals[slot * nt + k] += contribution(s);
+            if (nt) vals[slot * nt + k] += contribution(&s);
         }
     }
     for (size_t i = 0; i < n && !rc; i++)
-        if (sample_labels(e, first[i]) || write_sample(e, first[i]->stack_index, &vals[i * nt], nt)) rc = -1;
+        if (sample_labels(e, &first[i]) || write_sample(e, first[i].stack, &vals[i * nt], nt)) rc = -1;
     pg_index_free(&ix);
     free(first);
     free(vals);

@@ -5,6 +5,7 @@
 #include "pipeline/translate/pprof.h"
 #include "pipeline/translate/semconv.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/samples.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,20 +35,29 @@ static int same_header(const pg_otlp_profile *a, const pg_otlp_profile *b)
             memcmp(a->attribute_indices, b->attribute_indices, a->n_attribute_indices * 4) == 0);
 }
 
-/* Samples correspond by position: same count and identity, one value, no timestamps. */
+/* Samples correspond by position: same count and identity, one value, no timestamps.
+ * Profiles decoded from one pprof share their identity columns, which is checked first. */
 static int positional(const pg_pprof_group *g)
 {
     const pg_otlp_profile *p0 = g->profiles[0];
+    const pg_samples *c0 = pg_profile_columns(p0);
+    size_t n = pg_profile_sample_count(p0);
+    size_t want = g->zero_types ? 0u : 1u;
     for (size_t k = 0; k < g->n_profiles; k++) {
         const pg_otlp_profile *p = g->profiles[k];
-        if (p->n_samples != p0->n_samples) return 0;
-        for (size_t i = 0; i < p->n_samples; i++) {
-            const pg_otlp_sample *s = p->samples[i], *t = p0->samples[i];
-            if (s->n_timestamps_unix_nano || s->n_values != (g->zero_types ? 0u : 1u)) return 0;
-            if (s->stack_index != t->stack_index || s->link_index != t->link_index ||
-                s->n_attribute_indices != t->n_attribute_indices ||
-                (s->n_attribute_indices &&
-                 memcmp(s->attribute_indices, t->attribute_indices, s->n_attribute_indices * 4)))
+        const pg_samples *c = pg_profile_columns(p);
+        if (pg_profile_sample_count(p) != n) return 0;
+        if (c && c0 && c->stack == c0->stack && c->link == c0->link && c->attr_off == c0->attr_off &&
+            c->attrs == c0->attrs && !c->ts_off && (want == 1 ? !c->val_off : 1) &&
+            (want == 0 ? (!n || (c->val_off && c->val_off[n] == 0)) : 1))
+            continue; /* same shared identity columns */
+        for (size_t i = 0; i < n; i++) {
+            pg_sample_ref s, t;
+            pg_sample_at(p, i, &s);
+            pg_sample_at(p0, i, &t);
+            if (s.n_ts || s.n_values != want) return 0;
+            if (s.stack != t.stack || s.link != t.link || s.n_attrs != t.n_attrs ||
+                (s.n_attrs && memcmp(s.attrs, t.attrs, s.n_attrs * 4)))
                 return 0;
         }
     }

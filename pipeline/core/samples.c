@@ -1,0 +1,170 @@
+#include "pipeline/core/samples.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Hides the columns in the profile's base (see samples.h). */
+void pg_profile_set_samples(pg_otlp_profile *p, const pg_samples *cols)
+{
+    p->base.n_unknown_fields = 0;
+    p->base.unknown_fields = (ProtobufCMessageUnknownField *)(void *)cols;
+    p->samples = NULL;
+    p->n_samples = 0;
+}
+
+/* Grows *p (elements of size el) to hold need elements; returns -1 on OOM. */
+static int grow(void *pp, size_t *cap, size_t need, size_t el)
+{
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : 64;
+    while (c < need) c *= 2;
+    void *n = realloc(*(void **)pp, c * el);
+    if (!n) return -1;
+    *(void **)pp = n;
+    *cap = c;
+    return 0;
+}
+
+/* Appends r's parts to the builder's growing columns. */
+int pg_samples_builder_add(pg_samples_builder *sb, const pg_sample_ref *r)
+{
+    if (sb->n + 2 > sb->cap) {
+        size_t c = sb->cap;
+        size_t c1 = c, c2 = c, c3 = c, c4 = c;
+        if (grow(&sb->stack, &c, sb->n + 2, 4) || grow(&sb->link, &c1, sb->n + 2, 4) ||
+            grow(&sb->attr_off, &c2, sb->n + 2, 4) || grow(&sb->val_off, &c3, sb->n + 2, 4) ||
+            grow(&sb->ts_off, &c4, sb->n + 2, 4))
+            return -1;
+        sb->cap = c;
+    }
+    if (grow(&sb->attrs, &sb->cap_attrs, sb->n_attrs + r->n_attrs, 4) ||
+        grow(&sb->values, &sb->cap_values, sb->n_values + r->n_values, 8) ||
+        grow(&sb->ts, &sb->cap_ts, sb->n_ts + r->n_ts, 8))
+        return -1;
+    size_t i = sb->n;
+    sb->stack[i] = r->stack;
+    sb->link[i] = r->link;
+    sb->attr_off[i] = (uint32_t)sb->n_attrs;
+    sb->val_off[i] = (uint32_t)sb->n_values;
+    sb->ts_off[i] = (uint32_t)sb->n_ts;
+    if (r->n_attrs) memcpy(sb->attrs + sb->n_attrs, r->attrs, r->n_attrs * 4);
+    if (r->n_values) memcpy(sb->values + sb->n_values, r->values, r->n_values * 8);
+    if (r->n_ts) memcpy(sb->ts + sb->n_ts, r->ts, r->n_ts * 8);
+    sb->n_attrs += r->n_attrs;
+    sb->n_values += r->n_values;
+    sb->n_ts += r->n_ts;
+    sb->any_link |= r->link != 0;
+    sb->any_attrs |= r->n_attrs != 0;
+    sb->any_ts |= r->n_ts != 0;
+    sb->not_single |= r->n_values != 1;
+    sb->n++;
+    return 0;
+}
+
+static void *dup(pg_arena *a, const void *p, size_t n, int *fail)
+{
+    if (!n) return NULL;
+    void *d = pg_arena_memdup(a, p, n);
+    if (!d) *fail = 1;
+    return d;
+}
+
+/* Copies only the columns that carry information. */
+int pg_samples_builder_finish(pg_samples_builder *sb, pg_arena *a, pg_otlp_profile *p)
+{
+    pg_samples *c = pg_arena_calloc(a, 1, sizeof *c);
+    if (!c) return -1;
+    int fail = 0;
+    size_t n = sb->n;
+    c->n = n;
+    c->stack = dup(a, sb->stack, n * 4, &fail);
+    if (sb->any_link) c->link = dup(a, sb->link, n * 4, &fail);
+    if (n) {
+        sb->attr_off[n] = (uint32_t)sb->n_attrs;
+        sb->val_off[n] = (uint32_t)sb->n_values;
+        sb->ts_off[n] = (uint32_t)sb->n_ts;
+    }
+    if (sb->any_attrs) {
+        c->attr_off = dup(a, sb->attr_off, (n + 1) * 4, &fail);
+        c->attrs = dup(a, sb->attrs, sb->n_attrs * 4, &fail);
+    }
+    if (sb->not_single) c->val_off = dup(a, sb->val_off, (n + 1) * 4, &fail);
+    c->values = dup(a, sb->values, sb->n_values * 8, &fail);
+    if (sb->any_ts) {
+        c->ts_off = dup(a, sb->ts_off, (n + 1) * 4, &fail);
+        c->ts = dup(a, sb->ts, sb->n_ts * 8, &fail);
+    }
+    pg_samples_builder_free(sb);
+    if (fail) return -1;
+    pg_profile_set_samples(p, c);
+    return 0;
+}
+
+void pg_samples_builder_free(pg_samples_builder *sb)
+{
+    free(sb->stack);
+    free(sb->link);
+    free(sb->attr_off);
+    free(sb->val_off);
+    free(sb->ts_off);
+    free(sb->attrs);
+    free(sb->values);
+    free(sb->ts);
+    memset(sb, 0, sizeof *sb);
+}
+
+/* Materialises one profile's columns as Sample structs in a. */
+static pg_otlp_profile *with_structs(pg_arena *a, const pg_otlp_profile *p)
+{
+    const pg_samples *c = pg_profile_columns(p);
+    if (!c) return (pg_otlp_profile *)p;
+    pg_otlp_profile *q = pg_arena_memdup(a, p, sizeof *q);
+    pg_otlp_sample *s = pg_otlp_samples_new(a, c->n);
+    if (!q || !s) return NULL;
+    q->base.unknown_fields = NULL;
+    q->samples = pg_arena_alloc(a, (c->n ? c->n : 1) * sizeof *q->samples);
+    if (!q->samples) return NULL;
+    for (size_t i = 0; i < c->n; i++) {
+        pg_sample_ref r;
+        pg_sample_at(p, i, &r);
+        s[i].stack_index = r.stack;
+        s[i].link_index = r.link;
+        s[i].attribute_indices = (int32_t *)r.attrs;
+        s[i].n_attribute_indices = r.n_attrs;
+        s[i].values = (int64_t *)r.values;
+        s[i].n_values = r.n_values;
+        s[i].timestamps_unix_nano = (uint64_t *)r.ts;
+        s[i].n_timestamps_unix_nano = r.n_ts;
+        q->samples[i] = &s[i];
+    }
+    q->n_samples = c->n;
+    return q;
+}
+
+/* Copies the resource/scope levels shallowly and materialises every profile. */
+pg_otlp_data *pg_otlp_data_with_sample_structs(pg_arena *a, const pg_otlp_data *d)
+{
+    pg_otlp_data *c = pg_arena_memdup(a, d, sizeof *c);
+    if (!c) return NULL;
+    c->resource_profiles = pg_arena_alloc(a, (d->n_resource_profiles ? d->n_resource_profiles : 1) * sizeof(void *));
+    if (!c->resource_profiles) return NULL;
+    for (size_t r = 0; r < d->n_resource_profiles; r++) {
+        const pg_otlp_rprofiles *rp = d->resource_profiles[r];
+        pg_otlp_rprofiles *rc = pg_arena_memdup(a, rp, sizeof *rc);
+        if (!rc) return NULL;
+        rc->scope_profiles = pg_arena_alloc(a, (rp->n_scope_profiles ? rp->n_scope_profiles : 1) * sizeof(void *));
+        if (!rc->scope_profiles) return NULL;
+        for (size_t s = 0; s < rp->n_scope_profiles; s++) {
+            const pg_otlp_sprofiles *sp = rp->scope_profiles[s];
+            pg_otlp_sprofiles *sc = pg_arena_memdup(a, sp, sizeof *sc);
+            if (!sc) return NULL;
+            sc->profiles = pg_arena_alloc(a, (sp->n_profiles ? sp->n_profiles : 1) * sizeof(void *));
+            if (!sc->profiles) return NULL;
+            for (size_t p = 0; p < sp->n_profiles; p++)
+                if (!(sc->profiles[p] = with_structs(a, sp->profiles[p]))) return NULL;
+            rc->scope_profiles[s] = sc;
+        }
+        c->resource_profiles[r] = rc;
+    }
+    return c;
+}

@@ -1,0 +1,127 @@
+/* Samples of a profile, in one of two forms:
+ *  - columns (pg_samples): what the pprof decoder and merge write. A pprof sample costs
+ *    its stack index, attribute offset and one value per profile instead of a protobuf-c
+ *    Sample struct per profile (88 bytes + pointer + value array). Columns are immutable
+ *    and may be shared between the profiles of one pprof (stack, link, attributes).
+ *  - protobuf-c structs (Profile.samples): what protobuf-c's unpack and hand-built trees
+ *    hold.
+ * Read samples only through pg_samples_view / pg_sample_at, which serve both forms.
+ *
+ * The columns hang off the profile's protobuf-c base (`base.unknown_fields` with
+ * `base.n_unknown_fields == 0`, which protobuf-c never reads), so they travel with the
+ * Profile struct wherever a tree borrows it. A profile with columns has n_samples == 0. */
+#ifndef PG_SAMPLES_H
+#define PG_SAMPLES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipeline/core/otlp.h"
+
+typedef struct pg_samples {
+    size_t n;
+    const int32_t *stack;     /* n */
+    const int32_t *link;      /* n, or NULL when no sample has a link */
+    const uint32_t *attr_off; /* n + 1, or NULL when no sample has attributes */
+    const int32_t *attrs;     /* attr_off[n] indices */
+    const uint32_t *val_off;  /* n + 1, or NULL when every sample has exactly one value */
+    const int64_t *values;    /* n, or val_off[n] */
+    const uint32_t *ts_off;   /* n + 1, or NULL when no sample has timestamps */
+    const uint64_t *ts;       /* ts_off[n] */
+} pg_samples;
+
+/* One sample, borrowed from its profile. */
+typedef struct pg_sample_ref {
+    int32_t stack, link;
+    const int32_t *attrs;
+    size_t n_attrs;
+    const int64_t *values;
+    size_t n_values;
+    const uint64_t *ts;
+    size_t n_ts;
+} pg_sample_ref;
+
+/* Attaches columns (arena-owned, immutable from now on) to p; p->samples is cleared. */
+void pg_profile_set_samples(pg_otlp_profile *p, const pg_samples *cols);
+
+/* The columns of p, or NULL when p holds protobuf-c Sample structs. */
+static inline const pg_samples *pg_profile_columns(const pg_otlp_profile *p)
+{
+    return p->base.n_unknown_fields == 0 ? (const pg_samples *)(const void *)p->base.unknown_fields
+                                         : NULL;
+}
+
+/* Number of samples of p in either form. */
+static inline size_t pg_profile_sample_count(const pg_otlp_profile *p)
+{
+    const pg_samples *c = pg_profile_columns(p);
+    return c ? c->n : p->n_samples;
+}
+
+/* Sample i of p (i < pg_profile_sample_count(p)) in either form. */
+static inline void pg_sample_at(const pg_otlp_profile *p, size_t i, pg_sample_ref *r)
+{
+    const pg_samples *c = pg_profile_columns(p);
+    if (!c) {
+        const pg_otlp_sample *s = p->samples[i];
+        r->stack = s->stack_index;
+        r->link = s->link_index;
+        r->attrs = s->attribute_indices;
+        r->n_attrs = s->n_attribute_indices;
+        r->values = s->values;
+        r->n_values = s->n_values;
+        r->ts = s->timestamps_unix_nano;
+        r->n_ts = s->n_timestamps_unix_nano;
+        return;
+    }
+    r->stack = c->stack[i];
+    r->link = c->link ? c->link[i] : 0;
+    if (c->attr_off) {
+        r->attrs = c->attrs + c->attr_off[i];
+        r->n_attrs = c->attr_off[i + 1] - c->attr_off[i];
+    } else {
+        r->attrs = NULL;
+        r->n_attrs = 0;
+    }
+    if (c->val_off) {
+        r->values = c->values + c->val_off[i];
+        r->n_values = c->val_off[i + 1] - c->val_off[i];
+    } else {
+        r->values = c->values + i;
+        r->n_values = 1;
+    }
+    if (c->ts_off) {
+        r->ts = c->ts + c->ts_off[i];
+        r->n_ts = c->ts_off[i + 1] - c->ts_off[i];
+    } else {
+        r->ts = NULL;
+        r->n_ts = 0;
+    }
+}
+
+/* Builds columns sample by sample into arena a (used by merge and by decoders that do not
+ * know their shape ahead). The builder is malloc-backed; finish copies into the arena. */
+typedef struct pg_samples_builder {
+    size_t n, cap;
+    int32_t *stack, *link;
+    uint32_t *attr_off, *val_off, *ts_off;
+    int32_t *attrs;
+    int64_t *values;
+    uint64_t *ts;
+    size_t n_attrs, cap_attrs, n_values, cap_values, n_ts, cap_ts;
+    int any_link, any_attrs, any_ts, not_single;
+} pg_samples_builder;
+
+/* Appends one sample (values/attrs/ts copied). Returns 0 or -1 on OOM. */
+int pg_samples_builder_add(pg_samples_builder *sb, const pg_sample_ref *r);
+/* Copies the columns into the arena and attaches them to p; frees the builder's memory. */
+int pg_samples_builder_finish(pg_samples_builder *sb, pg_arena *a, pg_otlp_profile *p);
+void pg_samples_builder_free(pg_samples_builder *sb);
+
+/* A copy of the batch tree whose profiles hold protobuf-c Sample structs (for code driven
+ * by protobuf-c descriptors, such as the JSON codec). Shallow: everything but the profile
+ * structs and their samples is borrowed from d. Allocated in a (the caller's scratch
+ * arena). NULL when over the arena's cap. */
+pg_otlp_data *pg_otlp_data_with_sample_structs(pg_arena *a, const pg_otlp_data *d);
+
+#endif
