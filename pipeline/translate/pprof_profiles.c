@@ -4,6 +4,7 @@
 #include "pipeline/translate/semconv.h"
 #include "pipeline/core/dict.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/samples.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -104,15 +105,18 @@ static int decode_label(pg_wire r, scratch *s, size_t i)
     return 0;
 }
 
-/* Per-profile output columns. */
-typedef struct out_profile {
-    pg_otlp_profile *p;
-    pg_otlp_sample *samples;
-    int64_t *values;
-} out_profile;
+/* The sample columns being written: stack and attributes shared by every profile of the
+ * pprof, one value column per profile (all arena-owned but the growing attribute pool). */
+typedef struct out_cols {
+    int32_t *stack;     /* n */
+    uint32_t *attr_off; /* n + 1 */
+    int32_t *attrs;     /* malloc'd while growing, copied into the arena at the end */
+    size_t n_attrs, cap_attrs;
+    int64_t **values;   /* per profile, n each */
+} out_cols;
 
 /* Decodes sample number i (slice r) and writes it to every output profile. */
-static int decode_sample(pg_pprof_dec *d, pg_wire r, size_t i, scratch *s, out_profile *outs,
+static int decode_sample(pg_pprof_dec *d, pg_wire r, size_t i, scratch *s, out_cols *oc,
                          size_t n_out, const size_t *order, size_t n_types)
 {
     loc_ctx lc = {d, s, 0};
@@ -148,22 +152,48 @@ static int decode_sample(pg_pprof_dec *d, pg_wire r, size_t i, scratch *s, out_p
     if (stack < 0) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
     size_t na = 0;
     if (nl && (rc = pg_pprof_labels_to_attrs(d, s->lk, s->ls, s->ln, s->lu, nl, s->attrs, &na))) return rc;
-    pg_arena *a = pg_batch_arena(d->b);
-    /* One attribute array serves the sample in every profile: arrays in a batch are
-     * replaced, never changed in place (pipeline/core/batch.h). */
-    int32_t *attrs = na ? pg_arena_memdup(a, s->attrs, na * sizeof(int32_t)) : NULL;
-    if (na && !attrs) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
-    for (size_t k = 0; k < n_out; k++) {
-        pg_otlp_sample *smp = &outs[k].samples[i];
-        smp->stack_index = stack;
-        smp->attribute_indices = attrs;
-        smp->n_attribute_indices = na;
-        if (n_types) {
-            outs[k].values[i] = s->vals[order[k]];
-            smp->values = &outs[k].values[i];
-            smp->n_values = 1;
+    oc->stack[i] = stack;
+    oc->attr_off[i] = (uint32_t)oc->n_attrs;
+    if (na) {
+        if (oc->n_attrs + na > oc->cap_attrs) {
+            size_t c = oc->cap_attrs ? oc->cap_attrs * 2 : 1024;
+            while (c < oc->n_attrs + na) c *= 2;
+            int32_t *nv = realloc(oc->attrs, c * sizeof *nv);
+            if (!nv) return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
+            oc->attrs = nv;
+            oc->cap_attrs = c;
         }
-        outs[k].p->samples[i] = smp;
+        memcpy(oc->attrs + oc->n_attrs, s->attrs, na * sizeof(int32_t));
+        oc->n_attrs += na;
+    }
+    if (n_types)
+        for (size_t k = 0; k < n_out; k++) oc->values[k][i] = s->vals[order[k]];
+    return 0;
+}
+
+/* Attaches the finished columns to the profiles: identity columns shared, one value column
+ * each (a pprof with no sample types gets samples without values). */
+static int attach_columns(pg_pprof_dec *d, out_cols *oc, pg_otlp_profile **profs, size_t n_out,
+                          size_t n, size_t n_types)
+{
+    pg_arena *a = pg_batch_arena(d->b);
+    oc->attr_off[n] = (uint32_t)oc->n_attrs;
+    const int32_t *attrs = oc->n_attrs ? pg_arena_memdup(a, oc->attrs, oc->n_attrs * sizeof(int32_t)) : NULL;
+    if (oc->n_attrs && !attrs) return PG_ELIMIT;
+    uint32_t *zero_off = NULL;
+    if (!n_types && !(zero_off = pg_arena_calloc(a, n + 1, sizeof *zero_off))) return PG_ELIMIT;
+    for (size_t k = 0; k < n_out; k++) {
+        pg_samples *c = pg_arena_calloc(a, 1, sizeof *c);
+        if (!c) return PG_ELIMIT;
+        c->n = n;
+        c->stack = oc->stack;
+        if (oc->n_attrs) {
+            c->attr_off = oc->attr_off;
+            c->attrs = attrs;
+        }
+        c->values = n_types ? oc->values[k] : NULL;
+        c->val_off = n_types ? NULL : zero_off;
+        pg_profile_set_samples(profs[k], c);
     }
     return 0;
 }
@@ -298,10 +328,12 @@ int pg_pprof_build_profiles(pg_pprof_dec *d, const pg_pprof_header *h, pg_wire t
     pg_arena *a = pg_batch_arena(d->b);
     int32_t *types = calloc(2 * n_out, sizeof *types);
     size_t *order = calloc(n_out, sizeof *order);
-    out_profile *outs = calloc(n_out, sizeof *outs);
+    pg_otlp_profile **profs = calloc(n_out, sizeof *profs);
+    out_cols oc = {0};
+    oc.values = calloc(n_out, sizeof *oc.values);
     scratch s = {0};
     int rc = 0;
-    if (!types || !order || !outs) { rc = pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory"); goto done; }
+    if (!types || !order || !profs || !oc.values) { rc = pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory"); goto done; }
     for (size_t k = 0; k < n && !rc; k++)
         rc = pg_pprof_dec_value_type(d, h->sample_types[k], &types[2 * k], &types[2 * k + 1]);
     int32_t pt_type = 0, pt_unit = 0;
@@ -337,18 +369,17 @@ int pg_pprof_build_profiles(pg_pprof_dec *d, const pg_pprof_header *h, pg_wire t
             p->attribute_indices = pg_arena_memdup(a, pattrs, n_pattrs * sizeof *pattrs);
             p->n_attribute_indices = n_pattrs;
         }
-        outs[k].p = p;
-        outs[k].samples = pg_otlp_samples_new(a, h->n_samples);
-        outs[k].values = pg_arena_alloc(a, (h->n_samples ? h->n_samples : 1) * sizeof(int64_t));
-        p->samples = pg_arena_alloc(a, (h->n_samples ? h->n_samples : 1) * sizeof *p->samples);
-        if (!outs[k].samples || !outs[k].values || !p->samples ||
-            (n_pattrs && !p->attribute_indices)) {
-            rc = pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+        profs[k] = p;
+        if (n && !(oc.values[k] = pg_arena_alloc(a, (h->n_samples ? h->n_samples : 1) * sizeof(int64_t)))) {
+            rc = PG_ELIMIT;
             goto done;
         }
-        p->n_samples = h->n_samples;
+        if (n_pattrs && !p->attribute_indices) { rc = PG_ELIMIT; goto done; }
         if (pg_otlp_push(a, (void ***)&sp->profiles, &sp->n_profiles, p)) { rc = PG_ELIMIT; goto done; }
     }
+    oc.stack = pg_arena_alloc(a, (h->n_samples ? h->n_samples : 1) * sizeof *oc.stack);
+    oc.attr_off = pg_arena_alloc(a, (h->n_samples + 1) * sizeof *oc.attr_off);
+    if (!oc.stack || !oc.attr_off) { rc = PG_ELIMIT; goto done; }
     uint32_t f;
     int wt;
     size_t i = 0;
@@ -356,8 +387,9 @@ int pg_pprof_build_profiles(pg_pprof_dec *d, const pg_pprof_header *h, pg_wire t
         if (f != 2) { pg_wire_skip(&top, wt); continue; }
         pg_wire sr;
         pg_wire_len(&top, &sr); /* validated by the first pass */
-        rc = decode_sample(d, sr, i++, &s, outs, n_out, order, n);
+        rc = decode_sample(d, sr, i++, &s, &oc, n_out, order, n);
     }
+    if (!rc) rc = attach_columns(d, &oc, profs, n_out, h->n_samples, n);
     if (!rc && scope_out) *scope_out = sp;
 done:
     if (rc == PG_ELIMIT && d->err && !d->err[0])
@@ -365,6 +397,8 @@ done:
     scratch_free(&s);
     free(types);
     free(order);
-    free(outs);
+    free(profs);
+    free(oc.values);
+    free(oc.attrs);
     return rc;
 }

@@ -4,6 +4,7 @@
 
 #include "pipeline/core/dict.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/samples.h"
 #include "pipeline/core/wire.h"
 #include "pipeline/translate/otlp.h"
 #include "pipeline/translate/otlp_dump.h"
@@ -147,9 +148,11 @@ static void test_shapes(void)
     pg_batch *back = through_pprof(b, &rc, err, sizeof err);
     CHECK_MSG(rc == 0, "%s", err);
     const pg_otlp_profile *q = pg_batch_data(back)->resource_profiles[0]->scope_profiles[0]->profiles[0];
-    CHECK(q->n_samples == 1);
-    CHECK_MSG(q->n_samples == 1 && q->samples[0]->values[0] == 3 + 12 + 1, "merged value %lld",
-              q->n_samples ? (long long)q->samples[0]->values[0] : -1LL);
+    CHECK(pg_profile_sample_count(q) == 1);
+    pg_sample_ref r = {0};
+    if (pg_profile_sample_count(q) == 1) pg_sample_at(q, 0, &r);
+    CHECK_MSG(r.n_values == 1 && r.values[0] == 3 + 12 + 1, "merged value %lld",
+              r.n_values ? (long long)r.values[0] : -1LL);
     pg_batch_free(back);
 
     /* more than one value without timestamps is refused */
