@@ -225,7 +225,9 @@ static size_t attr_size(const pg_otlp_attr *a)
            sz_uint((uint64_t)(int64_t)a->unit_strindex);
 }
 
-static size_t dict_size(const pg_otlp_dict *d)
+/* Size of the dictionary; when stack_body is non-NULL it receives each stack's packed
+ * location-index body size, so writing does not compute it again. */
+static size_t dict_size(const pg_otlp_dict *d, uint32_t *stack_body)
 {
     size_t n = 0;
     for (size_t i = 0; i < d->n_mapping_table; i++) n += sz_len(mapping_size(d->mapping_table[i]));
@@ -234,12 +236,16 @@ static size_t dict_size(const pg_otlp_dict *d)
     for (size_t i = 0; i < d->n_link_table; i++) n += sz_len(link_size(d->link_table[i]));
     for (size_t i = 0; i < d->n_string_table; i++) n += sz_len(strlen(d->string_table[i]));
     for (size_t i = 0; i < d->n_attribute_table; i++) n += sz_len(attr_size(d->attribute_table[i]));
-    for (size_t i = 0; i < d->n_stack_table; i++)
-        n += sz_len(sz_packed_i32(d->stack_table[i]->location_indices, d->stack_table[i]->n_location_indices));
+    for (size_t i = 0; i < d->n_stack_table; i++) {
+        const pg_otlp_stack *st = d->stack_table[i];
+        size_t body = body_packed_i32(st->location_indices, st->n_location_indices);
+        if (stack_body) stack_body[i] = (uint32_t)body;
+        n += sz_len(st->n_location_indices ? sz_len(body) : 0);
+    }
     return n;
 }
 
-static void put_dict(pg_buf *b, const pg_otlp_dict *d)
+static void put_dict(pg_buf *b, const pg_otlp_dict *d, const uint32_t *stack_body)
 {
     for (size_t i = 0; i < d->n_mapping_table; i++) {
         const pg_otlp_mapping *m = d->mapping_table[i];
@@ -295,9 +301,18 @@ static void put_dict(pg_buf *b, const pg_otlp_dict *d)
     }
     for (size_t i = 0; i < d->n_stack_table; i++) {
         const pg_otlp_stack *s = d->stack_table[i];
+        size_t body = stack_body[i];
         pg_wire_put_tag(b, 7, PG_WT_LEN);
-        pg_wire_put_varint(b, sz_packed_i32(s->location_indices, s->n_location_indices));
-        put_packed_i32(b, 1, s->location_indices, s->n_location_indices);
+        if (!s->n_location_indices) {
+            pg_wire_put_varint(b, 0);
+            continue;
+        }
+        pg_wire_put_varint(b, sz_len(body));
+        pg_wire_put_tag(b, 1, PG_WT_LEN);
+        pg_wire_put_varint(b, body);
+        if (pg_buf_reserve(b, body)) return;
+        for (size_t j = 0; j < s->n_location_indices; j++)
+            pg_wire_put_varint(b, (uint64_t)(int64_t)s->location_indices[j]);
     }
 }
 
@@ -317,7 +332,7 @@ size_t pg_otlp_encoded_size(const pg_batch *b)
         }
         total += sz_len(rsz);
     }
-    if (d->dictionary) total += sz_len(dict_size(d->dictionary));
+    if (d->dictionary) total += sz_len(dict_size(d->dictionary, NULL));
     return total;
 }
 
@@ -344,10 +359,16 @@ int pg_otlp_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
         }
         total += sz_len(rsz);
     }
-    size_t dsz = d->dictionary ? dict_size(d->dictionary) : 0;
+    uint32_t *stack_body = d->dictionary ? malloc((d->dictionary->n_stack_table + 1) * sizeof *stack_body) : NULL;
+    if (d->dictionary && !stack_body) {
+        free(psz);
+        return pg_err(err, errlen, PG_ENOMEM, "otlp: out of memory");
+    }
+    size_t dsz = d->dictionary ? dict_size(d->dictionary, stack_body) : 0;
     if (d->dictionary) total += sz_len(dsz);
     if (!out->flush && pg_buf_reserve(out, total)) {
         free(psz);
+        free(stack_body);
         return pg_err(err, errlen, PG_ENOMEM, "otlp: out of memory (%zu bytes)", total);
     }
     size_t start = out->flushed + out->len;
@@ -377,9 +398,10 @@ int pg_otlp_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
     if (d->dictionary) {
         pg_wire_put_tag(out, 2, PG_WT_LEN);
         pg_wire_put_varint(out, dsz);
-        put_dict(out, d->dictionary);
+        put_dict(out, d->dictionary, stack_body);
     }
     free(psz);
+    free(stack_body);
     size_t wrote = out->flushed + out->len - start;
     if (out->failed || wrote != total)
         return pg_err(err, errlen, out->flush ? PG_EIO : PG_ENOMEM, "otlp: encoding failed (%zu of %zu bytes)", wrote, total);
