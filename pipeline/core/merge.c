@@ -233,7 +233,7 @@ static pg_otlp_profile *copy_profile(pg_arena *a, const pg_otlp_profile *s, cons
         if (pg_samples_builder_add(&sb, &x)) break;
     }
     free(attrs);
-    if (sb.n != ns || pg_samples_builder_finish(&sb, a, p)) {
+    if (sb.n != ns || pg_samples_builder_finish(&sb, a, p, NULL)) {
         pg_samples_builder_free(&sb);
         return NULL;
     }

@@ -70,23 +70,37 @@ static void *dup(pg_arena *a, const void *p, size_t n, int *fail)
 }
 
 /* Copies only the columns that carry information. */
-int pg_samples_builder_finish(pg_samples_builder *sb, pg_arena *a, pg_otlp_profile *p)
+static int same(const void *a, const void *b, size_t n)
+{
+    return a && b && memcmp(a, b, n) == 0;
+}
+
+int pg_samples_builder_finish(pg_samples_builder *sb, pg_arena *a, pg_otlp_profile *p,
+                              const pg_samples *like)
 {
     pg_samples *c = pg_arena_calloc(a, 1, sizeof *c);
     if (!c) return -1;
     int fail = 0;
     size_t n = sb->n;
     c->n = n;
-    c->stack = dup(a, sb->stack, n * 4, &fail);
-    if (sb->any_link) c->link = dup(a, sb->link, n * 4, &fail);
+    if (like && like->n != n) like = NULL;
+    c->stack = like && same(like->stack, sb->stack, n * 4) ? like->stack : dup(a, sb->stack, n * 4, &fail);
+    if (sb->any_link)
+        c->link = like && same(like->link, sb->link, n * 4) ? like->link : dup(a, sb->link, n * 4, &fail);
     if (n) {
         sb->attr_off[n] = (uint32_t)sb->n_attrs;
         sb->val_off[n] = (uint32_t)sb->n_values;
         sb->ts_off[n] = (uint32_t)sb->n_ts;
     }
     if (sb->any_attrs) {
-        c->attr_off = dup(a, sb->attr_off, (n + 1) * 4, &fail);
-        c->attrs = dup(a, sb->attrs, sb->n_attrs * 4, &fail);
+        if (like && same(like->attr_off, sb->attr_off, (n + 1) * 4) &&
+            same(like->attrs, sb->attrs, sb->n_attrs * 4)) {
+            c->attr_off = like->attr_off;
+            c->attrs = like->attrs;
+        } else {
+            c->attr_off = dup(a, sb->attr_off, (n + 1) * 4, &fail);
+            c->attrs = dup(a, sb->attrs, sb->n_attrs * 4, &fail);
+        }
     }
     if (sb->not_single) c->val_off = dup(a, sb->val_off, (n + 1) * 4, &fail);
     c->values = dup(a, sb->values, sb->n_values * 8, &fail);

@@ -114,8 +114,11 @@ typedef struct pg_samples_builder {
 
 /* Appends one sample (values/attrs/ts copied). Returns 0 or -1 on OOM. */
 int pg_samples_builder_add(pg_samples_builder *sb, const pg_sample_ref *r);
-/* Copies the columns into the arena and attaches them to p; frees the builder's memory. */
-int pg_samples_builder_finish(pg_samples_builder *sb, pg_arena *a, pg_otlp_profile *p);
+/* Copies the columns into the arena and attaches them to p; frees the builder's memory.
+ * Identity columns (stack, link, attributes) equal to those of `like` (may be NULL) are
+ * shared with it instead of copied. */
+int pg_samples_builder_finish(pg_samples_builder *sb, pg_arena *a, pg_otlp_profile *p,
+                              const pg_samples *like);
 void pg_samples_builder_free(pg_samples_builder *sb);
 
 /* A copy of the batch tree whose profiles hold protobuf-c Sample structs (for code driven

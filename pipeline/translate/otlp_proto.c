@@ -3,6 +3,7 @@
 #include "pipeline/core/decompress.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/wire.h"
+#include "pipeline/translate/otlp_unpack.h"
 
 #include <string.h>
 
@@ -62,8 +63,17 @@ int pg_otlp_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decode
         rc = pg_err(err, errlen, PG_ENOMEM, "otlp: out of memory");
         goto out;
     }
-    ProtobufCAllocator al = pg_arena_protobuf_allocator(pg_batch_arena(tmp));
-    ProtobufCMessage *m = protobuf_c_message_unpack(desc, &al, len, data);
+    /* the tree and samples by hand (samples as columns), protobuf-c for the rest; inputs the
+     * hand reader does not expect go through protobuf-c whole */
+    pg_otlp_data *fast = NULL;
+    ProtobufCMessage *m = NULL;
+    int u = pg_otlp_unpack(pg_batch_arena(tmp), data, len, &fast);
+    if (u == PG_OTLP_UNPACK_OK) {
+        m = &fast->base;
+    } else if (u == PG_OTLP_UNPACK_FALLBACK) {
+        ProtobufCAllocator al = pg_arena_protobuf_allocator(pg_batch_arena(tmp));
+        m = protobuf_c_message_unpack(desc, &al, len, data);
+    }
     if (!m) {
         rc = pg_err(err, errlen, PG_EINVAL,
                     "otlp: malformed protobuf (truncated, wrong wire type or over the memory "

@@ -4,6 +4,7 @@
 #include "pipeline/core/anyvalue.h"
 #include "pipeline/core/dict.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/samples.h"
 
 #include <string.h>
 
@@ -159,19 +160,20 @@ static int check_profile(vctx *v, const pg_otlp_profile *p, size_t pos, size_t *
         return rc;
     if (p->profile_id.len != 0 && p->profile_id.len != 16)
         return BAD("profile %zu: profile_id must be 16 bytes (got %zu)", pos, p->profile_id.len);
-    *samples += p->n_samples;
+    size_t ns = pg_profile_sample_count(p);
+    *samples += ns;
     if (max_samples && *samples > max_samples)
         return pg_err(v->err, v->errlen, PG_ELIMIT, "otlp: more than %zu samples", max_samples);
-    for (size_t i = 0; i < p->n_samples; i++) {
-        const pg_otlp_sample *s = p->samples[i];
-        if (!in_range(s->stack_index, v->d->n_stack_table))
-            return BAD("profile %zu sample %zu: stack index %d out of range", pos, i, s->stack_index);
-        if (!in_range(s->link_index, v->d->n_link_table))
-            return BAD("profile %zu sample %zu: link index %d out of range", pos, i, s->link_index);
-        if (s->n_values && s->n_timestamps_unix_nano && s->n_values != s->n_timestamps_unix_nano)
-            return BAD("profile %zu sample %zu: %zu values but %zu timestamps", pos, i, s->n_values,
-                       s->n_timestamps_unix_nano);
-        if ((rc = check_attrs(v, s->attribute_indices, s->n_attribute_indices, "sample", i))) return rc;
+    for (size_t i = 0; i < ns; i++) {
+        pg_sample_ref s;
+        pg_sample_at(p, i, &s);
+        if (!in_range(s.stack, v->d->n_stack_table))
+            return BAD("profile %zu sample %zu: stack index %d out of range", pos, i, s.stack);
+        if (!in_range(s.link, v->d->n_link_table))
+            return BAD("profile %zu sample %zu: link index %d out of range", pos, i, s.link);
+        if (s.n_values && s.n_ts && s.n_values != s.n_ts)
+            return BAD("profile %zu sample %zu: %zu values but %zu timestamps", pos, i, s.n_values, s.n_ts);
+        if ((rc = check_attrs(v, s.attrs, s.n_attrs, "sample", i))) return rc;
     }
     return 0;
 }
