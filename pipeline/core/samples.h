@@ -76,21 +76,25 @@ static inline void pg_sample_at(const pg_otlp_profile *p, size_t i, pg_sample_re
     }
     r->stack = c->stack[i];
     r->link = c->link ? c->link[i] : 0;
-    if (c->attr_off) {
+    /* (empty columns are NULL: no pointer arithmetic on them) */
+    if (c->attr_off && c->attrs) {
         r->attrs = c->attrs + c->attr_off[i];
         r->n_attrs = c->attr_off[i + 1] - c->attr_off[i];
     } else {
         r->attrs = NULL;
         r->n_attrs = 0;
     }
-    if (c->val_off) {
+    if (!c->values) {
+        r->values = NULL;
+        r->n_values = 0;
+    } else if (c->val_off) {
         r->values = c->values + c->val_off[i];
         r->n_values = c->val_off[i + 1] - c->val_off[i];
     } else {
         r->values = c->values + i;
         r->n_values = 1;
     }
-    if (c->ts_off) {
+    if (c->ts_off && c->ts) {
         r->ts = c->ts + c->ts_off[i];
         r->n_ts = c->ts_off[i + 1] - c->ts_off[i];
     } else {

@@ -245,6 +245,7 @@ static int profile_attrs(pg_pprof_dec *d, const pg_pprof_header *h, int32_t *out
         const char *t;
         size_t tn;
         if (pg_pprof_dec_text(d, strs[i].ix, &t, &tn)) return PG_EINVAL;
+        if (tn == 0) continue; /* an index of an empty string is the same as unset */
         int32_t at = pg_dict_attr_str(d->b, strs[i].key, t, tn);
         if (at < 0) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
         out[(*n)++] = at;
@@ -263,8 +264,12 @@ static int plan_order(pg_pprof_dec *d, const pg_pprof_header *h, const int32_t *
     pg_otlp_dict *dict = pg_batch_dict(d->b);
     const char *dtext = NULL;
     size_t dlen = 0;
-    if (h->default_type) {
-        if (pg_pprof_dec_text(d, h->default_type, &dtext, &dlen)) return PG_EINVAL;
+    int64_t default_type = h->default_type;
+    if (default_type) {
+        if (pg_pprof_dec_text(d, default_type, &dtext, &dlen)) return PG_EINVAL;
+        if (dlen == 0) default_type = 0; /* an empty name is the same as unset */
+    }
+    if (default_type) {
         for (size_t k = 0; k < n && !matched; k++) {
             const char *t = dict->string_table[types[2 * k]];
             if (strlen(t) == dlen && memcmp(t, dtext, dlen) == 0) { dflt = k; matched = 1; }
@@ -285,7 +290,7 @@ static int plan_order(pg_pprof_dec *d, const pg_pprof_header *h, const int32_t *
     int emit_order = !identity || n == 0 || repeated;
     /* Without attributes the way back takes the first type as the default; with the order
      * attribute it takes "unset" unless the default attribute says otherwise. */
-    int emit_default = h->default_type && !(n > 1 && dflt == 0 && matched && !emit_order);
+    int emit_default = default_type && !(n > 1 && dflt == 0 && matched && !emit_order);
     *scope_out = NULL;
     if (!emit_order && !emit_default) return 0;
     pg_arena *a = pg_batch_arena(d->b);
