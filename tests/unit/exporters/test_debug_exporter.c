@@ -41,13 +41,7 @@ static int ex_start(ex *e, hx_host *h, const char *opts)
 
 static void ex_stop(ex *e)
 {
-    if (e->self) {
-        F->shutdown(e->self, pg_now_mono_ns() + 5000000000LL);
-        F->destroy(e->self);
-    }
-    e->self = NULL;
-    pg_config_free(e->cfg);
-    e->cfg = NULL;
+    hx_stop(F, &e->self, &e->cfg);
 }
 
 /* go_heap.otlp decoded, with an origin. */

@@ -51,13 +51,7 @@ static int ex_start(ex *e, hx_host *h, const char *opts)
 /* Shuts down (draining the queue) and frees. */
 static void ex_stop(ex *e)
 {
-    if (e->self) {
-        F->shutdown(e->self, pg_now_mono_ns() + 5000000000LL);
-        F->destroy(e->self);
-    }
-    e->self = NULL;
-    pg_config_free(e->cfg);
-    e->cfg = NULL;
+    hx_stop(F, &e->self, &e->cfg);
 }
 
 /* Decodes corpus/<rel> (pprof when is_pprof, else OTLP protobuf) into a new batch. */

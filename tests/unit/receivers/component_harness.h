@@ -179,6 +179,18 @@ static inline bool hx_wait(bool (*cond)(void *), void *ctx, long timeout_ms)
     return cond(ctx);
 }
 
+/* Shuts a component down (draining, 5 s at most), destroys it and frees its config. */
+static inline void hx_stop(const pg_component_factory *f, void **self, pg_config **cfg)
+{
+    if (*self) {
+        f->shutdown(*self, pg_now_mono_ns() + 5000000000LL);
+        f->destroy(*self);
+    }
+    *self = NULL;
+    pg_config_free(*cfg);
+    *cfg = NULL;
+}
+
 /* Removes a tree (the test's temp dir); does not follow symlinks. */
 static inline void hx_rm_rf(const char *path)
 {
