@@ -1,6 +1,7 @@
 #include "pipeline/core/dict.h"
 #include "pipeline/core/anyvalue.h"
 #include "pipeline/core/hash.h"
+#include "pipeline/core/stacks.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@ typedef struct table_ix {
     pg_index set;
     size_t indexed;
     size_t cap;
+    uint8_t width; /* stacks: the pool width the hashes were taken at */
 } table_ix;
 
 struct pg_dict_index {
@@ -39,8 +41,8 @@ int pg_dict_add_zero_elements(pg_arena *a, pg_otlp_dict *d)
     ZERO(function_table, n_function_table, pg_otlp_function_new);
     ZERO(link_table, n_link_table, pg_otlp_link_new);
     ZERO(attribute_table, n_attribute_table, pg_otlp_attr_new);
-    ZERO(stack_table, n_stack_table, pg_otlp_stack_new);
 #undef ZERO
+    if (!pg_dict_stack_columns(a, d)) return -1;
     char *empty = pg_arena_strndup(a, "", 0);
     if (!empty || pg_otlp_push(a, (void ***)&d->string_table, &d->n_string_table, empty))
         return -1;
@@ -144,17 +146,32 @@ static int eq_location(const void *ctx, const void *k, uint32_t id)
     return 1;
 }
 
+/* A stack probe: its location indices already at the pool's width. */
+typedef struct stackkey {
+    const uint8_t *p;
+    size_t bytes;
+} stackkey;
+
 static uint64_t hash_stack(const void *k)
 {
-    const pg_otlp_stack *s = k;
-    return hash_ints(s->location_indices, s->n_location_indices, 5);
+    const stackkey *s = k;
+    return pg_hash_bytes(s->p, s->bytes, 5);
 }
 
 static int eq_stack(const void *ctx, const void *k, uint32_t id)
 {
-    const pg_otlp_stack *a = k, *b = ((const pg_otlp_dict *)ctx)->stack_table[id];
-    return ints_eq(a->location_indices, a->n_location_indices, b->location_indices,
-                   b->n_location_indices);
+    const pg_stacks *st = ctx;
+    const stackkey *s = k;
+    size_t a = (size_t)st->off[id] * st->width, n = (size_t)st->off[id + 1] * st->width - a;
+    return n == s->bytes && (n == 0 || memcmp(st->loc + a, s->p, n) == 0);
+}
+
+/* The probe for existing stack i of the columns. */
+static stackkey stack_key(const pg_stacks *st, size_t i)
+{
+    size_t a = (size_t)st->off[i] * st->width;
+    stackkey k = {st->loc + a, (size_t)st->off[i + 1] * st->width - a};
+    return k;
 }
 
 static uint64_t hash_attr(const void *k)
@@ -205,7 +222,7 @@ static const table_desc tables[T_COUNT] = {
     [T_FUNCTION] = TD(function_table, hash_function, eq_function),
     [T_MAPPING] = TD(mapping_table, hash_mapping, eq_mapping),
     [T_LOCATION] = TD(location_table, hash_location, eq_location),
-    [T_STACK] = TD(stack_table, hash_stack, eq_stack),
+    [T_STACK] = {0, 0, hash_stack, eq_stack}, /* columns: see stack_index */
     [T_ATTR] = TD(attribute_table, hash_attr, eq_attr),
     [T_LINK] = TD(link_table, hash_link, eq_link),
 };
@@ -252,6 +269,75 @@ static table_ix *index_for(pg_batch *b, int t)
         if (pg_index_insert(&ti->set, h, (uint32_t)ti->indexed)) return NULL;
     }
     return ti;
+}
+
+/* The stack index covering every stack of the columns (rebuilt when the pool widens,
+ * since hashes are taken over the pool's bytes). Caller borrows. */
+static table_ix *stack_index(pg_batch *b, pg_stacks **cols)
+{
+    pg_dict_index **pix = pg_batch_dict_index(b);
+    if (!*pix && !(*pix = calloc(1, sizeof **pix))) return NULL;
+    table_ix *ti = &(*pix)->t[T_STACK];
+    pg_stacks *st = pg_dict_stack_columns(pg_batch_arena(b), pg_batch_dict(b));
+    if (!st) return NULL;
+    if (ti->width != st->width) {
+        pg_index_free(&ti->set);
+        ti->indexed = 0;
+        ti->width = st->width;
+    }
+    for (; ti->indexed < st->n; ti->indexed++) {
+        stackkey k = stack_key(st, ti->indexed);
+        uint64_t h = hash_stack(&k);
+        if (pg_index_find(&ti->set, h, eq_stack, st, &k) != UINT32_MAX) continue;
+        if (pg_index_insert(&ti->set, h, (uint32_t)ti->indexed)) return NULL;
+    }
+    *cols = st;
+    return ti;
+}
+
+/* Interns a stack given `width` bytes wide, converting it to the pool's width first. */
+int32_t pg_dict_stack_w(pg_batch *b, const void *loc, size_t n, uint8_t width)
+{
+    if (n == 0) return 0;
+    pg_stacks *st;
+    table_ix *ti = stack_index(b, &st);
+    if (!ti) return -1;
+    pg_arena *a = pg_batch_arena(b);
+    pg_stack_ref in = {loc, n, width};
+    if (width > st->width) { /* the values may still fit the pool */
+        uint8_t need = st->width;
+        for (size_t j = 0; j < n && need < 4; j++) {
+            uint8_t w = pg_stack_width_for(pg_stack_loc(&in, j));
+            if (w > need) need = w;
+        }
+        if (need > st->width) {
+            if (pg_stacks_widen(a, st, need)) return -1;
+            if (!(ti = stack_index(b, &st))) return -1;
+        }
+    }
+    uint8_t tmp[1024];
+    uint8_t *probe = (uint8_t *)loc;
+    if (width != st->width) {
+        probe = n * st->width <= sizeof tmp ? tmp : malloc(n * st->width);
+        if (!probe) return -1;
+        for (size_t j = 0; j < n; j++) {
+            int32_t v = pg_stack_loc(&in, j);
+            if (st->width == 1) probe[j] = (uint8_t)v;
+            else if (st->width == 2) ((uint16_t *)(void *)probe)[j] = (uint16_t)v;
+            else ((int32_t *)(void *)probe)[j] = v;
+        }
+    }
+    stackkey k = {probe, n * st->width};
+    uint64_t h = hash_stack(&k);
+    uint32_t id = pg_index_find(&ti->set, h, eq_stack, st, &k);
+    int64_t r = id;
+    if (id == UINT32_MAX) {
+        r = pg_stacks_append(a, st, probe, n, st->width);
+        if (r >= 0 && pg_index_insert(&ti->set, h, (uint32_t)r)) r = -1;
+        if (r >= 0) ti->indexed = st->n;
+    }
+    if (probe != loc && probe != tmp) free(probe);
+    return (int32_t)r;
 }
 
 /* Looks key up in table t; on a miss calls make() to build an arena copy and appends it.
@@ -376,25 +462,10 @@ int32_t pg_dict_location(pg_batch *b, const pg_otlp_location *l)
     return intern(b, T_LOCATION, l, hash_location(l), make_location, l);
 }
 
-static void *make_stack(pg_arena *a, const void *src)
-{
-    const pg_otlp_stack *s = src;
-    pg_otlp_stack *st = pg_otlp_stack_new(a);
-    if (!st) return NULL;
-    st->n_location_indices = s->n_location_indices;
-    st->location_indices = dup_ints(a, s->location_indices, s->n_location_indices);
-    if (s->n_location_indices && !st->location_indices) return NULL;
-    return st;
-}
-
 /* Interns a stack (leaf first); the empty stack is index 0. */
 int32_t pg_dict_stack(pg_batch *b, const int32_t *locations, size_t n)
 {
-    if (n == 0) return 0;
-    pg_otlp_stack s = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__STACK__INIT;
-    s.n_location_indices = n;
-    s.location_indices = (int32_t *)locations;
-    return intern(b, T_STACK, &s, hash_stack(&s), make_stack, &s);
+    return pg_dict_stack_w(b, locations, n, 4);
 }
 
 static void *make_attr(pg_arena *a, const void *src)

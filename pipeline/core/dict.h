@@ -24,6 +24,9 @@ int32_t pg_dict_mapping(pg_batch *b, const pg_otlp_mapping *m);
 /* Copies l (lines and attribute index array). */
 int32_t pg_dict_location(pg_batch *b, const pg_otlp_location *l);
 int32_t pg_dict_stack(pg_batch *b, const int32_t *locations, size_t n);
+/* Interns a stack whose n location indices are stored `width` (1, 2 or 4) bytes wide
+ * (see pipeline/core/stacks.h); the stack table is kept in columns. */
+int32_t pg_dict_stack_w(pg_batch *b, const void *locations, size_t n, uint8_t width);
 /* Copies value deeply. */
 int32_t pg_dict_attr(pg_batch *b, int32_t key, const pg_otlp_any *value, int32_t unit);
 int32_t pg_dict_link(pg_batch *b, const uint8_t *trace_id, size_t trace_len,

@@ -3,6 +3,7 @@
 #include "pipeline/core/dict.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/samples.h"
+#include "pipeline/core/stacks.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,8 @@ static int build_remap(pg_batch *dst, const pg_otlp_dict *s, remap *r)
     r->fn = malloc(s->n_function_table * sizeof *r->fn);
     r->map = malloc(s->n_mapping_table * sizeof *r->map);
     r->loc = malloc(s->n_location_table * sizeof *r->loc);
-    r->stack = malloc(s->n_stack_table * sizeof *r->stack);
+    size_t n_stacks = pg_dict_stack_count(s);
+    r->stack = malloc((n_stacks ? n_stacks : 1) * sizeof *r->stack);
     r->attr = malloc(s->n_attribute_table * sizeof *r->attr);
     r->link = malloc(s->n_link_table * sizeof *r->link);
     if (!r->str || !r->fn || !r->map || !r->loc || !r->stack || !r->attr || !r->link) return -1;
@@ -94,11 +96,12 @@ static int build_remap(pg_batch *dst, const pg_otlp_dict *s, remap *r)
         if ((r->loc[i] = pg_dict_location(dst, &l)) < 0) rc = -1;
         free(lines);
     }
-    for (size_t i = 1; i < s->n_stack_table && !rc; i++) {
-        const pg_otlp_stack *st = s->stack_table[i];
-        if (grow_tmp(&tmp, &tmp_n, st->n_location_indices)) { rc = -1; break; }
-        ints_map(st->location_indices, st->n_location_indices, r->loc, tmp);
-        if ((r->stack[i] = pg_dict_stack(dst, tmp, st->n_location_indices)) < 0) rc = -1;
+    for (size_t i = 1; i < n_stacks && !rc; i++) {
+        pg_stack_ref st;
+        pg_dict_stack_at(s, i, &st);
+        if (grow_tmp(&tmp, &tmp_n, st.n)) { rc = -1; break; }
+        for (size_t j = 0; j < st.n; j++) tmp[j] = r->loc[pg_stack_loc(&st, j)];
+        if ((r->stack[i] = pg_dict_stack(dst, tmp, st.n)) < 0) rc = -1;
     }
     for (size_t i = 1; i < s->n_link_table && !rc; i++) {
         const pg_otlp_link *k = s->link_table[i];

@@ -1,4 +1,5 @@
 #include "pipeline/core/samples.h"
+#include "pipeline/core/stacks.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +161,7 @@ pg_otlp_data *pg_otlp_data_with_sample_structs(pg_arena *a, const pg_otlp_data *
 {
     pg_otlp_data *c = pg_arena_memdup(a, d, sizeof *c);
     if (!c) return NULL;
+    if (d->dictionary && !(c->dictionary = pg_dict_with_stack_structs(a, d->dictionary))) return NULL;
     c->resource_profiles = pg_arena_alloc(a, (d->n_resource_profiles ? d->n_resource_profiles : 1) * sizeof(void *));
     if (!c->resource_profiles) return NULL;
     for (size_t r = 0; r < d->n_resource_profiles; r++) {

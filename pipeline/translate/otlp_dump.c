@@ -1,5 +1,6 @@
 #include "pipeline/translate/otlp_dump.h"
 #include "pipeline/core/samples.h"
+#include "pipeline/core/stacks.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -194,8 +195,9 @@ static void put_profile(ctx *c, const pg_otlp_profile *p)
         }
         put_attrs(c, s.attrs, s.n_attrs);
         put(c->o, "\n");
-        const pg_otlp_stack *st = c->d->stack_table[s.stack];
-        for (size_t k = 0; k < st->n_location_indices; k++) put_location(c, st->location_indices[k]);
+        pg_stack_ref st;
+        pg_dict_stack_at(c->d, (size_t)s.stack, &st);
+        for (size_t k = 0; k < st.n; k++) put_location(c, pg_stack_loc(&st, k));
     }
 }
 

@@ -5,6 +5,7 @@
 #include "pipeline/translate/otlp.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/samples.h"
+#include "pipeline/core/stacks.h"
 #include "pipeline/core/wire.h"
 
 #include <stdlib.h>
@@ -225,6 +226,20 @@ static size_t attr_size(const pg_otlp_attr *a)
            sz_uint((uint64_t)(int64_t)a->unit_strindex);
 }
 
+/* Bytes of a stack's packed location indices. */
+static size_t stack_body_size(const pg_stack_ref *st)
+{
+    size_t body = 0;
+    if (st->width == 1) {
+        const uint8_t *v = st->loc;
+        body = st->n;
+        for (size_t j = 0; j < st->n; j++) body += v[j] >> 7;
+        return body;
+    }
+    for (size_t j = 0; j < st->n; j++) body += VSZ((uint64_t)(int64_t)pg_stack_loc(st, j));
+    return body;
+}
+
 /* Size of the dictionary; when stack_body is non-NULL it receives each stack's packed
  * location-index body size, so writing does not compute it again. */
 static size_t dict_size(const pg_otlp_dict *d, uint32_t *stack_body)
@@ -236,11 +251,12 @@ static size_t dict_size(const pg_otlp_dict *d, uint32_t *stack_body)
     for (size_t i = 0; i < d->n_link_table; i++) n += sz_len(link_size(d->link_table[i]));
     for (size_t i = 0; i < d->n_string_table; i++) n += sz_len(strlen(d->string_table[i]));
     for (size_t i = 0; i < d->n_attribute_table; i++) n += sz_len(attr_size(d->attribute_table[i]));
-    for (size_t i = 0; i < d->n_stack_table; i++) {
-        const pg_otlp_stack *st = d->stack_table[i];
-        size_t body = body_packed_i32(st->location_indices, st->n_location_indices);
+    for (size_t i = 0, ns = pg_dict_stack_count(d); i < ns; i++) {
+        pg_stack_ref st;
+        pg_dict_stack_at(d, i, &st);
+        size_t body = stack_body_size(&st);
         if (stack_body) stack_body[i] = (uint32_t)body;
-        n += sz_len(st->n_location_indices ? sz_len(body) : 0);
+        n += sz_len(st.n ? sz_len(body) : 0);
     }
     return n;
 }
@@ -299,11 +315,12 @@ static void put_dict(pg_buf *b, const pg_otlp_dict *d, const uint32_t *stack_bod
         pc_put(b, 2, a->value);
         put_i32(b, 3, a->unit_strindex);
     }
-    for (size_t i = 0; i < d->n_stack_table; i++) {
-        const pg_otlp_stack *s = d->stack_table[i];
+    for (size_t i = 0, ns = pg_dict_stack_count(d); i < ns; i++) {
+        pg_stack_ref s;
+        pg_dict_stack_at(d, i, &s);
         size_t body = stack_body[i];
         pg_wire_put_tag(b, 7, PG_WT_LEN);
-        if (!s->n_location_indices) {
+        if (!s.n) {
             pg_wire_put_varint(b, 0);
             continue;
         }
@@ -311,8 +328,12 @@ static void put_dict(pg_buf *b, const pg_otlp_dict *d, const uint32_t *stack_bod
         pg_wire_put_tag(b, 1, PG_WT_LEN);
         pg_wire_put_varint(b, body);
         if (pg_buf_reserve(b, body)) return;
-        for (size_t j = 0; j < s->n_location_indices; j++)
-            pg_wire_put_varint(b, (uint64_t)(int64_t)s->location_indices[j]);
+        if (body == s.n && s.width == 1) { /* every index below 128: the bytes are the varints */
+            memcpy(b->data + b->len, s.loc, body);
+            b->len += body;
+            continue;
+        }
+        for (size_t j = 0; j < s.n; j++) pg_wire_put_varint(b, (uint64_t)(int64_t)pg_stack_loc(&s, j));
     }
 }
 
@@ -359,7 +380,7 @@ int pg_otlp_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
         }
         total += sz_len(rsz);
     }
-    uint32_t *stack_body = d->dictionary ? malloc((d->dictionary->n_stack_table + 1) * sizeof *stack_body) : NULL;
+    uint32_t *stack_body = d->dictionary ? malloc((pg_dict_stack_count(d->dictionary) + 1) * sizeof *stack_body) : NULL;
     if (d->dictionary && !stack_body) {
         free(psz);
         return pg_err(err, errlen, PG_ENOMEM, "otlp: out of memory");

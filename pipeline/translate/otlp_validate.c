@@ -5,6 +5,7 @@
 #include "pipeline/core/dict.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/samples.h"
+#include "pipeline/core/stacks.h"
 
 #include <string.h>
 
@@ -57,8 +58,10 @@ static int check_zero_elements(pg_arena *a, pg_otlp_dict *d, vctx *v)
         d->n_##t = 1;                                                                        \
     }
     FILL(mapping_table) FILL(location_table) FILL(function_table) FILL(link_table)
-    FILL(string_table) FILL(attribute_table) FILL(stack_table)
+    FILL(string_table) FILL(attribute_table)
 #undef FILL
+    if (pg_dict_stack_count(d) == 0 && !pg_dict_stack_columns(a, d))
+        return pg_err(v->err, v->errlen, PG_ENOMEM, "otlp: out of memory");
     const pg_otlp_mapping *m = d->mapping_table[0];
     if (m->memory_start || m->memory_limit || m->file_offset || m->filename_strindex || m->n_attribute_indices)
         return BAD("dictionary.mapping_table[0] must be the zero Mapping");
@@ -77,7 +80,9 @@ static int check_zero_elements(pg_arena *a, pg_otlp_dict *d, vctx *v)
     const pg_otlp_attr *at = d->attribute_table[0];
     if (at->key_strindex || at->unit_strindex || (at->value && at->value->value_case != PG_ANY_NONE))
         return BAD("dictionary.attribute_table[0] must be the zero KeyValueAndUnit");
-    if (d->stack_table[0]->n_location_indices) return BAD("dictionary.stack_table[0] must be the empty Stack");
+    pg_stack_ref s0;
+    pg_dict_stack_at(d, 0, &s0);
+    if (s0.n) return BAD("dictionary.stack_table[0] must be the empty Stack");
     return 0;
 }
 
@@ -109,11 +114,12 @@ static int check_dictionary(vctx *v, pg_otlp_dict *d)
         if ((rc = check_attrs(v, l->attribute_indices, l->n_attribute_indices, "location_table", i)))
             return rc;
     }
-    for (size_t i = 0; i < d->n_stack_table; i++) {
-        const pg_otlp_stack *s = d->stack_table[i];
-        for (size_t j = 0; j < s->n_location_indices; j++)
-            if (!in_range(s->location_indices[j], d->n_location_table))
-                return BAD("stack_table[%zu]: location index %d out of range", i, s->location_indices[j]);
+    for (size_t i = 0, ns = pg_dict_stack_count(d); i < ns; i++) {
+        pg_stack_ref s;
+        pg_dict_stack_at(d, i, &s);
+        for (size_t j = 0; j < s.n; j++)
+            if (!in_range(pg_stack_loc(&s, j), d->n_location_table))
+                return BAD("stack_table[%zu]: location index %d out of range", i, pg_stack_loc(&s, j));
     }
     for (size_t i = 1; i < d->n_link_table; i++) {
         const pg_otlp_link *k = d->link_table[i];
@@ -167,7 +173,7 @@ static int check_profile(vctx *v, const pg_otlp_profile *p, size_t pos, size_t *
     for (size_t i = 0; i < ns; i++) {
         pg_sample_ref s;
         pg_sample_at(p, i, &s);
-        if (!in_range(s.stack, v->d->n_stack_table))
+        if (!in_range(s.stack, pg_dict_stack_count(v->d)))
             return BAD("profile %zu sample %zu: stack index %d out of range", pos, i, s.stack);
         if (!in_range(s.link, v->d->n_link_table))
             return BAD("profile %zu sample %zu: link index %d out of range", pos, i, s.link);

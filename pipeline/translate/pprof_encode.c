@@ -4,6 +4,7 @@
 #include "pipeline/core/decompress.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/samples.h"
+#include "pipeline/core/stacks.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,8 +61,9 @@ static int assign_ids(enc *e)
         for (size_t i = 0; i < ns; i++) {
             pg_sample_ref r;
             pg_sample_at(p, i, &r);
-            const pg_otlp_stack *s = d->stack_table[r.stack];
-            for (size_t j = 0; j < s->n_location_indices; j++) e->loc_id[s->location_indices[j]] = 1;
+            pg_stack_ref s;
+            pg_dict_stack_at(d, (size_t)r.stack, &s);
+            for (size_t j = 0; j < s.n; j++) e->loc_id[pg_stack_loc(&s, j)] = 1;
         }
     }
     uint64_t next = 1;
@@ -112,16 +114,17 @@ static int sample_labels(enc *e, const pg_sample_ref *s)
 /* Writes one Sample with stack `stack`, values vals[0..nv) and e->labels. */
 static int write_sample(enc *e, int32_t stack, const int64_t *vals, size_t nv)
 {
-    const pg_otlp_stack *s = e->d->stack_table[stack];
-    if (s->n_location_indices > e->cap_locs) {
-        uint64_t *nl = realloc(e->locs, s->n_location_indices * sizeof *nl);
+    pg_stack_ref s;
+    pg_dict_stack_at(e->d, (size_t)stack, &s);
+    if (s.n > e->cap_locs) {
+        uint64_t *nl = realloc(e->locs, s.n * sizeof *nl);
         if (!nl) return -1;
         e->locs = nl;
-        e->cap_locs = s->n_location_indices;
+        e->cap_locs = s.n;
     }
-    for (size_t j = 0; j < s->n_location_indices; j++) e->locs[j] = e->loc_id[s->location_indices[j]];
+    for (size_t j = 0; j < s.n; j++) e->locs[j] = e->loc_id[pg_stack_loc(&s, j)];
     e->tmp.len = 0;
-    pg_wire_put_packed_u64(&e->tmp, 1, e->locs, s->n_location_indices);
+    pg_wire_put_packed_u64(&e->tmp, 1, e->locs, s.n);
     pg_wire_put_packed_i64(&e->tmp, 2, vals, nv);
     pg_labels_write(&e->tmp, &e->labels);
     pg_wire_put_bytes(&e->body, 2, e->tmp.data, e->tmp.len);

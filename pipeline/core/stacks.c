@@ -1,0 +1,134 @@
+#include "pipeline/core/stacks.h"
+
+#include <string.h>
+
+/* Stores v at entry j of a pool `width` bytes wide (v must fit). */
+static inline void put_loc(uint8_t *pool, size_t j, uint8_t width, int32_t v)
+{
+    if (width == 1) pool[j] = (uint8_t)v;
+    else if (width == 2) ((uint16_t *)(void *)pool)[j] = (uint16_t)v;
+    else ((int32_t *)(void *)pool)[j] = v;
+}
+
+/* Grows the arena-owned array *p of *cap elements to hold need. */
+static int grow(pg_arena *a, void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : 64;
+    while (c < need) c *= 2;
+    void *np = pg_arena_realloc(a, *p, *cap * elem, c * elem);
+    if (!np) return -1;
+    *p = np;
+    *cap = c;
+    return 0;
+}
+
+/* Makes room for n stacks and n_loc more entries (the arena owns the arrays). */
+int pg_stacks_reserve(pg_arena *a, pg_stacks *s, size_t n, size_t n_loc)
+{
+    size_t used = s->off ? s->off[s->n] : 0;
+    if (grow(a, (void **)&s->off, &s->cap, n + 1, sizeof *s->off)) return -1;
+    void *loc = s->loc;
+    size_t cap = s->cap_loc;
+    if (used + n_loc < used || grow(a, &loc, &cap, used + n_loc, s->width)) return -1;
+    s->loc = loc;
+    s->cap_loc = cap;
+    return 0;
+}
+
+/* Widens the pool in place, converting entries from the last one back. */
+int pg_stacks_widen(pg_arena *a, pg_stacks *s, uint8_t width)
+{
+    if (width <= s->width) return 0;
+    size_t used = s->off[s->n];
+    size_t cap = s->cap_loc ? s->cap_loc : 1;
+    uint8_t *np = pg_arena_realloc(a, s->loc, s->cap_loc * s->width, cap * width);
+    if (!np) return -1;
+    pg_stack_ref old = {np, used, s->width};
+    for (size_t j = used; j-- > 0;) put_loc(np, j, width, pg_stack_loc(&old, j));
+    s->loc = np;
+    s->cap_loc = cap;
+    s->width = width;
+    return 0;
+}
+
+/* Appends a stack; the arena owns the copy. */
+int64_t pg_stacks_append(pg_arena *a, pg_stacks *s, const void *loc, size_t n, uint8_t width)
+{
+    size_t used = s->off[s->n];
+    if (used + n > UINT32_MAX || s->n >= INT32_MAX) return -1;
+    pg_stack_ref in = {loc, n, width};
+    if (width > s->width) {
+        uint8_t need = s->width;
+        for (size_t j = 0; j < n && need < 4; j++) {
+            uint8_t w = pg_stack_width_for(pg_stack_loc(&in, j));
+            if (w > need) need = w;
+        }
+        if (pg_stacks_widen(a, s, need)) return -1;
+    }
+    if (pg_stacks_reserve(a, s, s->n + 1, n)) return -1;
+    uint8_t *dst = s->loc + used * s->width;
+    if (width == s->width) {
+        if (n) memcpy(dst, loc, n * width);
+    } else {
+        for (size_t j = 0; j < n; j++) put_loc(dst, j, s->width, pg_stack_loc(&in, j));
+    }
+    s->off[s->n + 1] = (uint32_t)(used + n);
+    return (int64_t)s->n++;
+}
+
+/* Converts d to columns (or returns the ones it has); the arena owns them. */
+pg_stacks *pg_dict_stack_columns(pg_arena *a, pg_otlp_dict *d)
+{
+    pg_stacks *have = (pg_stacks *)pg_dict_stacks(d);
+    if (have) return have;
+    pg_stacks *s = pg_arena_calloc(a, 1, sizeof *s);
+    if (!s) return NULL;
+    s->width = 1;
+    size_t total = 0;
+    for (size_t i = 0; i < d->n_stack_table; i++) total += d->stack_table[i]->n_location_indices;
+    if (pg_stacks_reserve(a, s, d->n_stack_table + 1, total)) return NULL;
+    s->off[0] = 0;
+    if (d->n_stack_table == 0) {
+        s->off[1] = 0; /* the zero stack */
+        s->n = 1;
+    }
+    for (size_t i = 0; i < d->n_stack_table; i++) {
+        const pg_otlp_stack *st = d->stack_table[i];
+        if (pg_stacks_append(a, s, st->location_indices, st->n_location_indices, 4) < 0) return NULL;
+    }
+    d->stack_table = NULL;
+    d->n_stack_table = 0;
+    d->base.unknown_fields = (void *)s;
+    d->base.n_unknown_fields = 0;
+    return s;
+}
+
+/* Shallow copy of d with Stack structs in a (the caller's arena). */
+pg_otlp_dict *pg_dict_with_stack_structs(pg_arena *a, const pg_otlp_dict *d)
+{
+    const pg_stacks *s = pg_dict_stacks(d);
+    if (!s) return (pg_otlp_dict *)d;
+    pg_otlp_dict *c = pg_arena_memdup(a, d, sizeof *d);
+    pg_otlp_stack *structs = pg_arena_alloc(a, (s->n ? s->n : 1) * sizeof *structs);
+    pg_otlp_stack **ptrs = pg_arena_alloc(a, (s->n ? s->n : 1) * sizeof *ptrs);
+    if (!c || !structs || !ptrs) return NULL;
+    c->base.unknown_fields = NULL;
+    for (size_t i = 0; i < s->n; i++) {
+        static const pg_otlp_stack init = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__STACK__INIT;
+        pg_stack_ref r;
+        pg_dict_stack_at(d, i, &r);
+        structs[i] = init;
+        structs[i].n_location_indices = r.n;
+        if (r.n) {
+            int32_t *v = pg_arena_alloc(a, r.n * sizeof *v);
+            if (!v) return NULL;
+            for (size_t j = 0; j < r.n; j++) v[j] = pg_stack_loc(&r, j);
+            structs[i].location_indices = v;
+        }
+        ptrs[i] = &structs[i];
+    }
+    c->stack_table = ptrs;
+    c->n_stack_table = s->n;
+    return c;
+}
