@@ -26,6 +26,49 @@ static int grow(void *pp, size_t *cap, size_t need, size_t el)
     return 0;
 }
 
+/* Allocates the column in the arena, one byte per entry. */
+int pg_value_col_init(pg_arena *a, pg_value_col *c, size_t n)
+{
+    c->n = n;
+    c->width = 1;
+    c->p = pg_arena_alloc(a, n ? n : 1);
+    return c->p ? 0 : -1;
+}
+
+/* Widens in place (the arena reallocates), converting from the last entry back. */
+int pg_value_col_widen(pg_arena *a, pg_value_col *c, uint8_t width)
+{
+    if (width <= c->width) return 0;
+    size_t n = c->n ? c->n : 1;
+    void *np = pg_arena_realloc(a, c->p, n * c->width, n * width);
+    if (!np) return -1;
+    uint8_t old = c->width;
+    for (size_t i = n; i-- > 0;) {
+        int64_t v = old == 1 ? ((int8_t *)np)[i] : old == 2 ? ((int16_t *)np)[i] : ((int32_t *)np)[i];
+        if (width == 2) ((int16_t *)np)[i] = (int16_t)v;
+        else if (width == 4) ((int32_t *)np)[i] = (int32_t)v;
+        else ((int64_t *)np)[i] = v;
+    }
+    c->p = np;
+    c->width = width;
+    return 0;
+}
+
+/* Hands the column to cols (the arena keeps owning it). */
+void pg_value_col_attach(const pg_value_col *c, pg_samples *cols)
+{
+    cols->val_off = NULL;
+    if (c->width == 8) {
+        cols->values = c->p;
+        cols->narrow = NULL;
+        cols->width = 0;
+    } else {
+        cols->values = NULL;
+        cols->narrow = c->p;
+        cols->width = c->width;
+    }
+}
+
 /* Appends r's parts to the builder's growing columns. */
 int pg_samples_builder_add(pg_samples_builder *sb, const pg_sample_ref *r)
 {
@@ -103,8 +146,20 @@ int pg_samples_builder_finish(pg_samples_builder *sb, pg_arena *a, pg_otlp_profi
             c->attrs = dup(a, sb->attrs, sb->n_attrs * 4, &fail);
         }
     }
-    if (sb->not_single) c->val_off = dup(a, sb->val_off, (n + 1) * 4, &fail);
-    c->values = dup(a, sb->values, sb->n_values * 8, &fail);
+    if (sb->not_single) {
+        c->val_off = dup(a, sb->val_off, (n + 1) * 4, &fail);
+        c->values = dup(a, sb->values, sb->n_values * 8, &fail);
+    } else if (n) { /* one value per sample: keep it as narrow as the values allow */
+        uint8_t w = 1;
+        for (size_t i = 0; i < n && w < 8; i++) {
+            uint8_t x = pg_narrow_width_for(sb->values[i]);
+            if (x > w) w = x;
+        }
+        pg_value_col vc = {NULL, n, 1};
+        if (pg_value_col_init(a, &vc, n) || pg_value_col_widen(a, &vc, w)) fail = 1;
+        for (size_t i = 0; i < n && !fail; i++) pg_value_col_set(a, &vc, i, sb->values[i]);
+        if (!fail) pg_value_col_attach(&vc, c);
+    }
     if (sb->any_ts) {
         c->ts_off = dup(a, sb->ts_off, (n + 1) * 4, &fail);
         c->ts = dup(a, sb->ts, sb->n_ts * 8, &fail);
@@ -139,9 +194,15 @@ static pg_otlp_profile *with_structs(pg_arena *a, const pg_otlp_profile *p)
     q->base.unknown_fields = NULL;
     q->samples = pg_arena_alloc(a, (c->n ? c->n : 1) * sizeof *q->samples);
     if (!q->samples) return NULL;
+    int64_t *wide = NULL; /* narrow values widened for the structs */
+    if (c->narrow && !(wide = pg_arena_alloc(a, (c->n ? c->n : 1) * sizeof *wide))) return NULL;
     for (size_t i = 0; i < c->n; i++) {
         pg_sample_ref r;
         pg_sample_at(p, i, &r);
+        if (wide) {
+            wide[i] = r.value1;
+            r.values = &wide[i];
+        }
         s[i].stack_index = r.stack;
         s[i].link_index = r.link;
         s[i].attribute_indices = (int32_t *)r.attrs;

@@ -25,7 +25,9 @@ typedef struct pg_samples {
     const uint32_t *attr_off; /* n + 1, or NULL when no sample has attributes */
     const int32_t *attrs;     /* attr_off[n] indices */
     const uint32_t *val_off;  /* n + 1, or NULL when every sample has exactly one value */
-    const int64_t *values;    /* n, or val_off[n] */
+    const int64_t *values;    /* val_off[n]; without val_off, n (or NULL when narrow) */
+    const void *narrow;       /* without val_off: n values `width` bytes wide, or NULL */
+    uint8_t width;            /* 1, 2 or 4 when narrow is set */
     const uint32_t *ts_off;   /* n + 1, or NULL when no sample has timestamps */
     const uint64_t *ts;       /* ts_off[n] */
 } pg_samples;
@@ -39,7 +41,24 @@ typedef struct pg_sample_ref {
     size_t n_values;
     const uint64_t *ts;
     size_t n_ts;
+    int64_t value1; /* storage `values` points at for narrow columns: a copy of a ref must
+                       not outlive the ref it was copied from when it reads values */
 } pg_sample_ref;
+
+/* Value i of a column stored `width` (1, 2 or 4) bytes wide, sign-extended. */
+static inline int64_t pg_narrow_get(const void *p, uint8_t width, size_t i)
+{
+    if (width == 1) return ((const int8_t *)p)[i];
+    if (width == 2) return ((const int16_t *)p)[i];
+    return ((const int32_t *)p)[i];
+}
+
+/* The narrowest width (1, 2, 4 or 8) that holds v. */
+static inline uint8_t pg_narrow_width_for(int64_t v)
+{
+    return v >= INT8_MIN && v <= INT8_MAX ? 1 : v >= INT16_MIN && v <= INT16_MAX ? 2
+         : v >= INT32_MIN && v <= INT32_MAX ? 4 : 8;
+}
 
 /* Attaches columns (arena-owned, immutable from now on) to p; p->samples is cleared. */
 void pg_profile_set_samples(pg_otlp_profile *p, const pg_samples *cols);
@@ -84,7 +103,11 @@ static inline void pg_sample_at(const pg_otlp_profile *p, size_t i, pg_sample_re
         r->attrs = NULL;
         r->n_attrs = 0;
     }
-    if (!c->values) {
+    if (c->narrow) {
+        r->value1 = pg_narrow_get(c->narrow, c->width, i);
+        r->values = &r->value1;
+        r->n_values = 1;
+    } else if (!c->values) {
         r->values = NULL;
         r->n_values = 0;
     } else if (c->val_off) {
@@ -102,6 +125,37 @@ static inline void pg_sample_at(const pg_otlp_profile *p, size_t i, pg_sample_re
         r->n_ts = 0;
     }
 }
+
+/* A value column of n entries being written in any order, kept as narrow as its values
+ * allow: it starts 1 byte wide and widens (1, 2, 4, 8) when a value does not fit. The
+ * arena owns the storage. */
+typedef struct pg_value_col {
+    void *p;
+    size_t n;
+    uint8_t width;
+} pg_value_col;
+
+/* Allocates a column of n entries, 1 byte wide. Returns 0 or -1 over the arena's cap. */
+int pg_value_col_init(pg_arena *a, pg_value_col *c, size_t n);
+/* Rewrites the column `width` bytes wide (wider only). Returns 0 or -1. */
+int pg_value_col_widen(pg_arena *a, pg_value_col *c, uint8_t width);
+
+/* Sets entry i to v, widening first when v does not fit. Returns 0 or -1. */
+static inline int pg_value_col_set(pg_arena *a, pg_value_col *c, size_t i, int64_t v)
+{
+    uint8_t w = pg_narrow_width_for(v);
+    if (w > c->width && pg_value_col_widen(a, c, w)) return -1;
+    switch (c->width) {
+    case 1: ((int8_t *)c->p)[i] = (int8_t)v; break;
+    case 2: ((int16_t *)c->p)[i] = (int16_t)v; break;
+    case 4: ((int32_t *)c->p)[i] = (int32_t)v; break;
+    default: ((int64_t *)c->p)[i] = v; break;
+    }
+    return 0;
+}
+
+/* Puts the finished column into cols (values when 8 bytes wide, else narrow). */
+void pg_value_col_attach(const pg_value_col *c, pg_samples *cols);
 
 /* Builds columns sample by sample into arena a (used by merge and by decoders that do not
  * know their shape ahead). The builder is malloc-backed; finish copies into the arena. */

@@ -112,7 +112,7 @@ typedef struct out_cols {
     uint32_t *attr_off; /* n + 1 */
     int32_t *attrs;     /* malloc'd while growing, copied into the arena at the end */
     size_t n_attrs, cap_attrs;
-    int64_t **values;   /* per profile, n each */
+    pg_value_col *values; /* per profile, n each */
 } out_cols;
 
 /* Decodes sample number i (slice r) and writes it to every output profile. */
@@ -166,8 +166,12 @@ static int decode_sample(pg_pprof_dec *d, pg_wire r, size_t i, scratch *s, out_c
         memcpy(oc->attrs + oc->n_attrs, s->attrs, na * sizeof(int32_t));
         oc->n_attrs += na;
     }
-    if (n_types)
-        for (size_t k = 0; k < n_out; k++) oc->values[k][i] = s->vals[order[k]];
+    if (n_types) {
+        pg_arena *a = pg_batch_arena(d->b);
+        for (size_t k = 0; k < n_out; k++)
+            if (pg_value_col_set(a, &oc->values[k], i, s->vals[order[k]]))
+                return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+    }
     return 0;
 }
 
@@ -191,8 +195,8 @@ static int attach_columns(pg_pprof_dec *d, out_cols *oc, pg_otlp_profile **profs
             c->attr_off = oc->attr_off;
             c->attrs = attrs;
         }
-        c->values = n_types ? oc->values[k] : NULL;
-        c->val_off = n_types ? NULL : zero_off;
+        if (n_types) pg_value_col_attach(&oc->values[k], c);
+        else c->val_off = zero_off;
         pg_profile_set_samples(profs[k], c);
     }
     return 0;
@@ -375,7 +379,7 @@ int pg_pprof_build_profiles(pg_pprof_dec *d, const pg_pprof_header *h, pg_wire t
             p->n_attribute_indices = n_pattrs;
         }
         profs[k] = p;
-        if (n && !(oc.values[k] = pg_arena_alloc(a, (h->n_samples ? h->n_samples : 1) * sizeof(int64_t)))) {
+        if (n && pg_value_col_init(a, &oc.values[k], h->n_samples)) {
             rc = PG_ELIMIT;
             goto done;
         }
