@@ -35,30 +35,31 @@ uint64_t pg_hash_bytes(const void *data, size_t n, uint64_t seed)
     return fmix(h ^ fmix(t + 0x52dce729));
 }
 
-/* Rehashes the index into twice the capacity. */
-static int index_grow(pg_index *ix)
+/* Rehashes the index into ncap slots (a power of two). Zeroed memory is an empty index,
+ * so slots never written cost no resident pages. */
+static int index_rehash(pg_index *ix, size_t ncap)
 {
-    size_t ncap = ix->cap ? ix->cap * 2 : 64;
-    uint32_t *ids = malloc(ncap * sizeof *ids), *hs = malloc(ncap * sizeof *hs);
-    if (!ids || !hs) {
-        free(ids);
-        free(hs);
-        return -1;
-    }
-    memset(ids, 0xff, ncap * sizeof *ids);
+    uint64_t *slots = calloc(ncap, sizeof *slots);
+    if (!slots) return -1;
     for (size_t i = 0; i < ix->cap; i++) {
-        if (ix->ids[i] == UINT32_MAX) continue;
-        size_t j = ix->hashes[i] & (ncap - 1);
-        while (ids[j] != UINT32_MAX) j = (j + 1) & (ncap - 1);
-        ids[j] = ix->ids[i];
-        hs[j] = ix->hashes[i];
+        uint64_t e = ix->slots[i];
+        if (!e) continue;
+        size_t j = (size_t)(e >> 32) & (ncap - 1);
+        while (slots[j]) j = (j + 1) & (ncap - 1);
+        slots[j] = e;
     }
-    free(ix->ids);
-    free(ix->hashes);
-    ix->ids = ids;
-    ix->hashes = hs;
+    free(ix->slots);
+    ix->slots = slots;
     ix->cap = ncap;
     return 0;
+}
+
+/* Grows to the smallest power of two that keeps n elements under 3/4 load. */
+int pg_index_reserve(pg_index *ix, size_t n)
+{
+    size_t cap = ix->cap ? ix->cap : 64;
+    while (n * 4 > cap * 3) cap *= 2;
+    return cap == ix->cap ? 0 : index_rehash(ix, cap);
 }
 
 /* Linear-probes for an equal element. */
@@ -68,30 +69,29 @@ uint32_t pg_index_find(const pg_index *ix, uint64_t hash, pg_index_eq eq, const 
     if (!ix->cap) return UINT32_MAX;
     uint32_t h = (uint32_t)hash;
     for (size_t j = h & (ix->cap - 1);; j = (j + 1) & (ix->cap - 1)) {
-        uint32_t id = ix->ids[j];
-        if (id == UINT32_MAX) return UINT32_MAX;
-        if (ix->hashes[j] == h && eq(ctx, key, id)) return id;
+        uint64_t e = ix->slots[j];
+        if (!e) return UINT32_MAX;
+        uint32_t id = (uint32_t)e - 1;
+        if ((uint32_t)(e >> 32) == h && eq(ctx, key, id)) return id;
     }
 }
 
 /* Adds id at the first free slot of its probe sequence. */
 int pg_index_insert(pg_index *ix, uint64_t hash, uint32_t id)
 {
-    if ((ix->count + 1) * 4 > ix->cap * 3 && index_grow(ix)) return -1;
+    if ((ix->count + 1) * 4 > ix->cap * 3 && index_rehash(ix, ix->cap ? ix->cap * 2 : 64)) return -1;
     uint32_t h = (uint32_t)hash;
     size_t j = h & (ix->cap - 1);
-    while (ix->ids[j] != UINT32_MAX) j = (j + 1) & (ix->cap - 1);
-    ix->ids[j] = id;
-    ix->hashes[j] = h;
+    while (ix->slots[j]) j = (j + 1) & (ix->cap - 1);
+    ix->slots[j] = (uint64_t)h << 32 | ((uint64_t)id + 1);
     ix->count++;
     return 0;
 }
 
-/* Releases the index's arrays. */
+/* Releases the index's slots. */
 void pg_index_free(pg_index *ix)
 {
-    free(ix->ids);
-    free(ix->hashes);
+    free(ix->slots);
     memset(ix, 0, sizeof *ix);
 }
 

@@ -19,8 +19,7 @@ static inline uint64_t pg_hash_mix(uint64_t h, uint64_t v)
 
 /* A set of uint32 element ids whose keys live in a caller's table. */
 typedef struct pg_index {
-    uint32_t *ids;    /* UINT32_MAX = empty slot */
-    uint32_t *hashes; /* low 32 bits of each id's hash */
+    uint64_t *slots; /* low 32 bits of the hash << 32 | (id + 1); 0 = empty */
     size_t cap, count;
 } pg_index;
 
@@ -30,6 +29,10 @@ typedef int (*pg_index_eq)(const void *ctx, const void *key, uint32_t id);
 /* Finds an element equal to key; returns its id or UINT32_MAX. */
 uint32_t pg_index_find(const pg_index *ix, uint64_t hash, pg_index_eq eq, const void *ctx,
                        const void *key);
+
+/* Sizes the index for n elements in all, so that inserting them does not rehash.
+ * Returns 0 or -1 on OOM. */
+int pg_index_reserve(pg_index *ix, size_t n);
 
 /* Inserts id (the caller knows it is absent); returns 0 or -1 on OOM. */
 int pg_index_insert(pg_index *ix, uint64_t hash, uint32_t id);

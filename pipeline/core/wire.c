@@ -1,7 +1,7 @@
 #include "pipeline/core/wire.h"
 
 /* Decodes one varint from r (borrowed bytes). */
-int pg_wire_varint(pg_wire *r, uint64_t *v)
+int pg_wire_varint_slow(pg_wire *r, uint64_t *v)
 {
     const uint8_t *p = r->p;
     if (p < r->end && *p < 0x80) { /* fast path: one byte */
@@ -25,7 +25,7 @@ int pg_wire_varint(pg_wire *r, uint64_t *v)
 }
 
 /* Reads one tag from r. */
-int pg_wire_tag(pg_wire *r, uint32_t *field, int *wtype)
+int pg_wire_tag_slow(pg_wire *r, uint32_t *field, int *wtype)
 {
     if (r->p >= r->end) return 0;
     uint64_t t;

@@ -21,12 +21,37 @@ static inline pg_wire pg_wire_of(const void *data, size_t len)
     return w;
 }
 
+/* The multi-byte part of pg_wire_varint. */
+int pg_wire_varint_slow(pg_wire *r, uint64_t *v);
+
 /* Reads a varint; returns 0, or -1 when truncated or longer than 10 bytes. */
-int pg_wire_varint(pg_wire *r, uint64_t *v);
+static inline int pg_wire_varint(pg_wire *r, uint64_t *v)
+{
+    if (r->p < r->end && *r->p < 0x80) {
+        *v = *r->p++;
+        return 0;
+    }
+    return pg_wire_varint_slow(r, v);
+}
+
+/* The general case of pg_wire_tag. */
+int pg_wire_tag_slow(pg_wire *r, uint32_t *field, int *wtype);
 
 /* Reads the next tag. Returns 1 with field/wire type set, 0 at the end, -1 when malformed
  * (bad varint, field 0, field > 2^29-1, wire types 3/4/6/7). */
-int pg_wire_tag(pg_wire *r, uint32_t *field, int *wtype);
+static inline int pg_wire_tag(pg_wire *r, uint32_t *field, int *wtype)
+{
+    if (r->p >= r->end) return 0;
+    uint8_t t = *r->p;
+    /* one-byte tags of fields 1..15 with wire types 0, 1, 2 or 5 */
+    if (t < 0x80 && t >= 8 && ((0x27u >> (t & 7)) & 1)) {
+        r->p++;
+        *field = t >> 3;
+        *wtype = t & 7;
+        return 1;
+    }
+    return pg_wire_tag_slow(r, field, wtype);
+}
 
 /* Reads a length-delimited payload into sub (borrowing r's bytes); -1 when the length
  * runs past the end. */

@@ -5,6 +5,7 @@
 #include "pipeline/core/decompress.h"
 #include "pipeline/core/dict.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/stacks.h"
 #include "pipeline/core/wire.h"
 
 #include <stdlib.h>
@@ -410,6 +411,7 @@ int pg_pprof_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decod
     if (!rc) rc = decode_functions(&d, &t.functions);
     if (!rc) rc = decode_mappings(&d, &t.mappings);
     if (!rc) rc = decode_locations(&d, &t.locations);
+    if (!rc) d.loc_width = pg_stack_width_for((int32_t)(pg_batch_dict(b)->n_location_table - 1));
     if (!rc) {
         pg_pprof_header h = {
             .sample_types = t.sample_types.v, .n_sample_types = t.sample_types.n,
@@ -423,6 +425,7 @@ int pg_pprof_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decod
     }
     top_free(&t);
     free(d.smap);
+    free(d.memo);
     idmap_free(&d.functions);
     idmap_free(&d.mappings);
     idmap_free(&d.locations);

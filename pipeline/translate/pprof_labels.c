@@ -66,8 +66,48 @@ static int multi_value(pg_pprof_dec *d, const int64_t *strs, const int64_t *nums
     return 0;
 }
 
-/* Converts n labels into attribute indices; scratch is malloc'd only for multi-valued keys. */
+/* A cache of what one label (key, str, num, unit) interned to: most samples of a profile
+ * carry one label out of a few distinct ones (Go heap profiles: "bytes"). A slot is
+ * overwritten on collision; the answer is the same as interning again. */
+#define MEMO_SLOTS 1024
+typedef struct memo_slot {
+    int64_t k, s, n, u;
+    int32_t attr; /* 0 = empty (label attributes never land on element 0) */
+} memo_slot;
+struct pg_label_memo {
+    memo_slot slot[MEMO_SLOTS];
+};
+
+static memo_slot *memo_find(pg_pprof_dec *d, int64_t k, int64_t s, int64_t n, int64_t u)
+{
+    if (!d->memo && !(d->memo = calloc(1, sizeof *d->memo))) return NULL;
+    uint64_t h = pg_hash_mix(pg_hash_mix(pg_hash_mix(pg_hash_mix(9, (uint64_t)k), (uint64_t)s), (uint64_t)n), (uint64_t)u);
+    return &d->memo->slot[h & (MEMO_SLOTS - 1)];
+}
+
+static int labels_to_attrs(pg_pprof_dec *d, const int64_t *keys, const int64_t *strs,
+                           const int64_t *nums, const int64_t *units, size_t n, int32_t *out,
+                           size_t *n_out);
+
+/* Converts n labels into attribute indices (one label: through the memo). */
 int pg_pprof_labels_to_attrs(pg_pprof_dec *d, const int64_t *keys, const int64_t *strs,
+                             const int64_t *nums, const int64_t *units, size_t n,
+                             int32_t *out, size_t *n_out)
+{
+    if (n != 1) return labels_to_attrs(d, keys, strs, nums, units, n, out, n_out);
+    memo_slot *m = memo_find(d, keys[0], strs[0], nums[0], units[0]);
+    if (m && m->attr && m->k == keys[0] && m->s == strs[0] && m->n == nums[0] && m->u == units[0]) {
+        out[0] = m->attr;
+        *n_out = 1;
+        return 0;
+    }
+    int rc = labels_to_attrs(d, keys, strs, nums, units, n, out, n_out);
+    if (!rc && m && *n_out == 1) *m = (memo_slot){keys[0], strs[0], nums[0], units[0], out[0]};
+    return rc;
+}
+
+/* Converts n labels into attribute indices; scratch is malloc'd only for multi-valued keys. */
+static int labels_to_attrs(pg_pprof_dec *d, const int64_t *keys, const int64_t *strs,
                              const int64_t *nums, const int64_t *units, size_t n,
                              int32_t *out, size_t *n_out)
 {

@@ -11,7 +11,7 @@
 
 /* Scratch vectors reused across samples (malloc-owned). */
 typedef struct scratch {
-    int32_t *locs;
+    uint8_t *locs; /* the stack probe, d->loc_width bytes per location */
     int64_t *vals, *lk, *ls, *ln, *lu;
     int32_t *attrs;
     size_t cap_locs, cap_vals, cap_labels;
@@ -53,36 +53,68 @@ static int grow_labels(scratch *s, size_t need)
     return 0;
 }
 
-typedef struct loc_ctx {
-    pg_pprof_dec *d;
-    scratch *s;
-    size_t n;
-} loc_ctx;
-
-static int push_loc(void *ctx, uint64_t id)
+/* Reads the location ids of one field 1 (packed or not) and appends their dictionary
+ * indices to the stack probe, d->loc_width bytes each. */
+static int read_locations(pg_pprof_dec *d, pg_wire *r, int wt, scratch *s, size_t *n, size_t i)
 {
-    loc_ctx *c = ctx;
-    size_t max = c->d->lim->max_stack_depth;
-    if (max && c->n >= max) return PG_ELIMIT;
-    if (grow((void **)&c->s->locs, &c->s->cap_locs, c->n + 1, 4)) return PG_ENOMEM;
-    int32_t ix;
-    if (id == 0 || pg_pprof_dec_ref(c->d, &c->d->locations, "location", id, &ix))
-        return id == 0 ? pg_err(c->d->err, c->d->errlen, PG_EINVAL, "pprof: sample refers to location id 0") : PG_EINVAL;
-    c->s->locs[c->n++] = ix;
+    pg_wire ids;
+    if (wt == PG_WT_LEN) {
+        if (pg_wire_len(r, &ids)) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+    } else if (wt == PG_WT_VARINT) {
+        ids = *r;
+    } else {
+        return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+    }
+    size_t most = wt == PG_WT_LEN ? (size_t)(ids.end - ids.p) : 1; /* at least a byte each */
+    size_t max = d->lim->max_stack_depth;
+    if (grow((void **)&s->locs, &s->cap_locs, (*n + most) * 4, 1))
+        return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
+    const int32_t *dense = d->locations.dense;
+    size_t n_dense = d->locations.n_dense, k = *n;
+    uint8_t w = d->loc_width;
+    do {
+        uint64_t id;
+        if (pg_wire_varint(&ids, &id)) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+        int32_t ix;
+        if (id == 0) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: sample refers to location id 0");
+        if (id < n_dense && dense[id] >= 0) ix = dense[id];
+        else if (pg_pprof_dec_ref(d, &d->locations, "location", id, &ix)) return PG_EINVAL;
+        if (max && k >= max)
+            return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: sample %zu is deeper than the limit of %zu locations", i, max);
+        if (w == 1) s->locs[k] = (uint8_t)ix;
+        else if (w == 2) ((uint16_t *)(void *)s->locs)[k] = (uint16_t)ix;
+        else ((int32_t *)(void *)s->locs)[k] = ix;
+        k++;
+    } while (wt == PG_WT_LEN && ids.p < ids.end);
+    if (wt == PG_WT_VARINT) *r = ids;
+    *n = k;
     return 0;
 }
 
-typedef struct val_ctx {
-    scratch *s;
-    size_t n;
-} val_ctx;
-
-static int push_val(void *ctx, uint64_t v)
+/* Reads the values of one field 2 (packed or not) into s->vals after the *n already read. */
+static int read_values(pg_pprof_dec *d, pg_wire *r, int wt, scratch *s, size_t *n, size_t i)
 {
-    val_ctx *c = ctx;
-    if (c->n >= 65536) return PG_EUNSUP; /* more values than any sample type list allows */
-    if (grow((void **)&c->s->vals, &c->s->cap_vals, c->n + 1, 8)) return PG_ENOMEM;
-    c->s->vals[c->n++] = (int64_t)v;
+    pg_wire v;
+    if (wt == PG_WT_LEN) {
+        if (pg_wire_len(r, &v)) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+    } else if (wt == PG_WT_VARINT) {
+        v = *r;
+    } else {
+        return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+    }
+    size_t want = *n + (wt == PG_WT_LEN ? (size_t)(v.end - v.p) : 1); /* a byte each at least */
+    if (grow((void **)&s->vals, &s->cap_vals, want < 65536 ? want : 65536, 8))
+        return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
+    size_t k = *n;
+    do {
+        if (k >= 65536) /* more values than any sample type list allows */
+            return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: sample %zu has more than 65536 values", i);
+        uint64_t x;
+        if (pg_wire_varint(&v, &x)) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+        s->vals[k++] = (int64_t)x;
+    } while (wt == PG_WT_LEN && v.p < v.end);
+    if (wt == PG_WT_VARINT) *r = v;
+    *n = k;
     return 0;
 }
 
@@ -119,36 +151,30 @@ typedef struct out_cols {
 static int decode_sample(pg_pprof_dec *d, pg_wire r, size_t i, scratch *s, out_cols *oc,
                          size_t n_out, const size_t *order, size_t n_types)
 {
-    loc_ctx lc = {d, s, 0};
-    val_ctx vc = {s, 0};
-    size_t nl = 0;
+    size_t nlocs = 0, nvals = 0, nl = 0;
     uint32_t f;
     int wt, rc;
     while ((rc = pg_wire_tag(&r, &f, &wt)) == 1) {
-        int e = 0;
-        if (f == 1) e = pg_wire_each_varint(&r, wt, push_loc, &lc);
-        else if (f == 2) e = pg_wire_each_varint(&r, wt, push_val, &vc);
-        else if (f == 3) {
+        if (f == 1) {
+            if ((rc = read_locations(d, &r, wt, s, &nlocs, i))) return rc;
+        } else if (f == 2) {
+            if ((rc = read_values(d, &r, wt, s, &nvals, i))) return rc;
+        } else if (f == 3) {
             pg_wire lr;
             if (d->lim->max_labels && nl >= d->lim->max_labels)
                 return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: sample %zu has more than %zu labels", i, d->lim->max_labels);
-            if (wt != PG_WT_LEN || pg_wire_len(&r, &lr) || grow_labels(s, nl + 1) ||
-                decode_label(lr, s, nl))
-                e = -1;
+            if (grow_labels(s, nl + 1)) return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
+            if (wt != PG_WT_LEN || pg_wire_len(&r, &lr) || decode_label(lr, s, nl))
+                return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
             nl++;
-        } else if (pg_wire_skip(&r, wt)) e = -1;
-        if (e == PG_ELIMIT)
-            return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: sample %zu is deeper than the limit of %zu locations", i, d->lim->max_stack_depth);
-        if (e == PG_EUNSUP)
-            return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: sample %zu has more than 65536 values", i);
-        if (e == PG_ENOMEM) return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
-        if (e == PG_EINVAL && d->err && d->err[0]) return e; /* message already set */
-        if (e) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+        } else if (pg_wire_skip(&r, wt)) {
+            return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+        }
     }
     if (rc < 0) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
-    if (vc.n != n_types)
-        return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: sample %zu has %zu values for %zu sample types", i, vc.n, n_types);
-    int32_t stack = pg_dict_stack(d->b, s->locs, lc.n);
+    if (nvals != n_types)
+        return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: sample %zu has %zu values for %zu sample types", i, nvals, n_types);
+    int32_t stack = pg_dict_stack_w(d->b, s->locs, nlocs, d->loc_width);
     if (stack < 0) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
     size_t na = 0;
     if (nl && (rc = pg_pprof_labels_to_attrs(d, s->lk, s->ls, s->ln, s->lu, nl, s->attrs, &na))) return rc;
