@@ -421,6 +421,15 @@ int pg_pprof_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decod
             .default_type = t.default_type, .doc_url = t.doc_url, .comments = t.comments,
             .n_comments = t.n_comments,
         };
+        if (raw.data) { /* the inflated input is ours: hand samples back once decoded */
+            h.release_done = data;
+            h.keep_lo = data + len;
+            h.keep_hi = data;
+            for (size_t i = 0; i < t.strings.n; i++) {
+                if (t.strings.v[i].p < h.keep_lo) h.keep_lo = t.strings.v[i].p;
+                if (t.strings.v[i].end > h.keep_hi) h.keep_hi = t.strings.v[i].end;
+            }
+        }
         rc = pg_pprof_build_profiles(&d, &h, pg_wire_of(data, len), scope_out);
     }
     top_free(&t);

@@ -36,6 +36,9 @@ typedef struct pg_pprof_header {
     int64_t drop_frames, keep_frames, time_nanos, duration_nanos, period, default_type, doc_url;
     const int64_t *comments;
     size_t n_comments;
+    /* When the decoder owns the input (it inflated it): samples already decoded are
+     * released as the loop goes, all but [keep_lo, keep_hi) (the string table). */
+    const uint8_t *release_done, *keep_lo, *keep_hi;
 } pg_pprof_header;
 
 int pg_pprof_dec_str(pg_pprof_dec *d, int64_t i, int32_t *out);
@@ -44,7 +47,7 @@ int pg_pprof_dec_ref(pg_pprof_dec *d, const pg_idmap *m, const char *what, uint6
 int pg_pprof_dec_value_type(pg_pprof_dec *d, pg_wire r, int32_t *type, int32_t *unit);
 
 /* Builds the scope and its profiles, decoding samples from the top-level message `top`. */
-int pg_pprof_build_profiles(pg_pprof_dec *d, const pg_pprof_header *h, pg_wire top,
+int pg_pprof_build_profiles(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top,
                             pg_otlp_sprofiles **scope_out);
 
 /* Picks the semantic-convention key for a pprof build id: Go build ids ("a/b") go to

@@ -4,6 +4,7 @@
 #include "pipeline/translate/semconv.h"
 #include "pipeline/core/dict.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/pages.h"
 #include "pipeline/core/samples.h"
 
 #include <stdlib.h>
@@ -356,7 +357,7 @@ static int plan_order(pg_pprof_dec *d, const pg_pprof_header *h, const int32_t *
 }
 
 /* Builds the profiles of one pprof input; the batch's arena owns everything built. */
-int pg_pprof_build_profiles(pg_pprof_dec *d, const pg_pprof_header *h, pg_wire top,
+int pg_pprof_build_profiles(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top,
                             pg_otlp_sprofiles **scope_out)
 {
     size_t n = h->n_sample_types, n_out = n ? n : 1;
@@ -423,6 +424,8 @@ int pg_pprof_build_profiles(pg_pprof_dec *d, const pg_pprof_header *h, pg_wire t
         pg_wire sr;
         pg_wire_len(&top, &sr); /* validated by the first pass */
         rc = decode_sample(d, sr, i++, &s, &oc, n_out, order, n);
+        if (h->release_done)
+            pg_pages_release_consumed(&h->release_done, top.p, h->keep_lo, h->keep_hi, (size_t)1 << 20);
     }
     if (!rc) rc = attach_columns(d, &oc, profs, n_out, h->n_samples, n);
     if (!rc && scope_out) *scope_out = sp;

@@ -1,0 +1,37 @@
+#include "pipeline/core/pages.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Drops the pages wholly inside the range (caller keeps owning the buffer). */
+void pg_pages_release(const uint8_t *p, size_t n)
+{
+#ifdef MADV_DONTNEED
+    static uintptr_t page;
+    if (!page) {
+        long ps = sysconf(_SC_PAGESIZE);
+        page = ps > 0 ? (uintptr_t)ps : 4096;
+    }
+    uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1);
+    uintptr_t hi = ((uintptr_t)p + n) & ~(page - 1);
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
+/* Releases [*done, upto) minus [keep_lo, keep_hi) in steps. */
+void pg_pages_release_consumed(const uint8_t **done, const uint8_t *upto, const uint8_t *keep_lo,
+                               const uint8_t *keep_hi, size_t step)
+{
+    const uint8_t *from = *done;
+    if (upto <= from || (size_t)(upto - from) < step) return;
+    if (keep_hi > keep_lo && keep_lo < upto && keep_hi > from) {
+        if (keep_lo > from) pg_pages_release(from, (size_t)(keep_lo - from));
+        if (upto > keep_hi) pg_pages_release(keep_hi, (size_t)(upto - keep_hi));
+    } else {
+        pg_pages_release(from, (size_t)(upto - from));
+    }
+    *done = upto;
+}
