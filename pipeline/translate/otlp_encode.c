@@ -114,11 +114,98 @@ static void put_str(pg_buf *b, uint32_t f, const char *s)
     if (n) pg_wire_put_bytes(b, f, s, n);
 }
 
+/* ---- samples held in columns with at most one value each (what pprof gives) ---- */
+
+/* Can the column loop below write p's samples? */
+static int simple_columns(const pg_samples *c)
+{
+    return c && !c->val_off && !c->ts_off;
+}
+
+/* Value i of simple columns; *has says whether the sample has a value at all. */
+static inline int64_t col_value(const pg_samples *c, size_t i, int *has)
+{
+    *has = c->narrow || c->values;
+    return c->narrow ? pg_narrow_get(c->narrow, c->width, i) : c->values ? c->values[i] : 0;
+}
+
+/* Size of sample i's body; *abody receives the packed attribute body size. */
+static inline size_t col_sample_size(const pg_samples *c, size_t i, size_t *abody)
+{
+    int32_t st = c->stack[i], lk = c->link ? c->link[i] : 0;
+    size_t n = sz_uint((uint64_t)(int64_t)st) + sz_uint((uint64_t)(int64_t)lk);
+    *abody = 0;
+    if (c->attr_off && c->attrs) {
+        for (uint32_t j = c->attr_off[i]; j < c->attr_off[i + 1]; j++) *abody += VSZ((uint64_t)(int64_t)c->attrs[j]);
+        if (*abody) n += sz_len(*abody);
+    }
+    int has;
+    int64_t v = col_value(c, i, &has);
+    if (has) n += 2 + VSZ((uint64_t)v); /* a packed field of one value: its length fits a byte */
+    return n;
+}
+
+/* Writes a varint at q; returns the end. */
+static inline uint8_t *raw_varint(uint8_t *q, uint64_t v)
+{
+    while (v >= 0x80) {
+        *q++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *q++ = (uint8_t)v;
+    return q;
+}
+
+/* Sum of the encoded sizes of the samples of simple columns. */
+static size_t col_samples_size(const pg_samples *c)
+{
+    size_t n = 0, abody;
+    for (size_t i = 0; i < c->n; i++) n += sz_len(col_sample_size(c, i, &abody));
+    return n;
+}
+
+/* Writes the samples of simple columns (Profile.samples, field 2), one reserve each. */
+static void put_col_samples(pg_buf *b, const pg_samples *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        size_t abody, body = col_sample_size(c, i, &abody);
+        if (b->cap - b->len < body + 11 && pg_buf_reserve(b, body + 11)) return;
+        uint8_t *q = b->data + b->len;
+        *q++ = 0x12; /* field 2, length-delimited */
+        q = raw_varint(q, body);
+        int32_t st = c->stack[i], lk = c->link ? c->link[i] : 0;
+        if (st) {
+            *q++ = 0x08;
+            q = raw_varint(q, (uint64_t)(int64_t)st);
+        }
+        if (abody) {
+            *q++ = 0x12;
+            q = raw_varint(q, abody);
+            for (uint32_t j = c->attr_off[i]; j < c->attr_off[i + 1]; j++)
+                q = raw_varint(q, (uint64_t)(int64_t)c->attrs[j]);
+        }
+        if (lk) {
+            *q++ = 0x18;
+            q = raw_varint(q, (uint64_t)(int64_t)lk);
+        }
+        int has;
+        int64_t v = col_value(c, i, &has);
+        if (has) {
+            *q++ = 0x22;
+            *q++ = (uint8_t)VSZ((uint64_t)v);
+            q = raw_varint(q, (uint64_t)v);
+        }
+        b->len = (size_t)(q - b->data);
+    }
+}
+
 static size_t profile_size(const pg_otlp_profile *p)
 {
     size_t n = 0;
     if (p->sample_type) n += sz_len(value_type_size(p->sample_type));
-    size_t ns = pg_profile_sample_count(p);
+    const pg_samples *c = pg_profile_columns(p);
+    size_t ns = simple_columns(c) ? 0 : pg_profile_sample_count(p);
+    if (simple_columns(c)) n += col_samples_size(c);
     for (size_t i = 0; i < ns; i++) {
         pg_sample_ref r;
         pg_sample_at(p, i, &r);
@@ -141,7 +228,9 @@ static void put_profile(pg_buf *b, const pg_otlp_profile *p, size_t size)
     pg_wire_put_tag(b, 2, PG_WT_LEN); /* ScopeProfiles.profiles */
     pg_wire_put_varint(b, size);
     put_value_type(b, 1, p->sample_type);
-    size_t ns = pg_profile_sample_count(p);
+    const pg_samples *c = pg_profile_columns(p);
+    size_t ns = simple_columns(c) ? 0 : pg_profile_sample_count(p);
+    if (simple_columns(c)) put_col_samples(b, c);
     for (size_t i = 0; i < ns; i++) {
         pg_sample_ref r;
         pg_sample_at(p, i, &r);

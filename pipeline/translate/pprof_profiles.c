@@ -73,7 +73,21 @@ static int read_locations(pg_pprof_dec *d, pg_wire *r, int wt, scratch *s, size_
     const int32_t *dense = d->locations.dense;
     size_t n_dense = d->locations.n_dense, k = *n;
     uint8_t w = d->loc_width;
-    do {
+    if (w == 1 && wt == PG_WT_LEN && (!max || k + most <= max)) {
+        /* the common case: one-byte ids of a table below 256 locations */
+        const uint8_t *p = ids.p;
+        for (; p < ids.end; p++) {
+            int32_t ix;
+            if (*p >= 0x80 || *p >= n_dense || (ix = dense[*p]) < 0) break;
+            s->locs[k++] = (uint8_t)ix;
+        }
+        ids.p = p;
+        if (p == ids.end) {
+            *n = k;
+            return 0;
+        }
+    }
+    for (int once = 1; wt == PG_WT_LEN ? ids.p < ids.end : once; once = 0) {
         uint64_t id;
         if (pg_wire_varint(&ids, &id)) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
         int32_t ix;
@@ -86,7 +100,7 @@ static int read_locations(pg_pprof_dec *d, pg_wire *r, int wt, scratch *s, size_
         else if (w == 2) ((uint16_t *)(void *)s->locs)[k] = (uint16_t)ix;
         else ((int32_t *)(void *)s->locs)[k] = ix;
         k++;
-    } while (wt == PG_WT_LEN && ids.p < ids.end);
+    }
     if (wt == PG_WT_VARINT) *r = ids;
     *n = k;
     return 0;
@@ -107,13 +121,13 @@ static int read_values(pg_pprof_dec *d, pg_wire *r, int wt, scratch *s, size_t *
     if (grow((void **)&s->vals, &s->cap_vals, want < 65536 ? want : 65536, 8))
         return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
     size_t k = *n;
-    do {
+    for (int once = 1; wt == PG_WT_LEN ? v.p < v.end : once; once = 0) {
         if (k >= 65536) /* more values than any sample type list allows */
             return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: sample %zu has more than 65536 values", i);
         uint64_t x;
         if (pg_wire_varint(&v, &x)) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
         s->vals[k++] = (int64_t)x;
-    } while (wt == PG_WT_LEN && v.p < v.end);
+    }
     if (wt == PG_WT_VARINT) *r = v;
     *n = k;
     return 0;
