@@ -26,31 +26,66 @@ static const char *fmt_name(fmt f)
     return f == FMT_PPROF ? "pprof" : f == FMT_OTLP ? "otlp" : "otlp-json";
 }
 
-/* Tells pprof from OTLP protobuf: OTLP's top level only uses fields 1 and 2, pprof writes
- * its string table (field 6) and scalars 7-15. Borrows the bytes. */
+/* How much of a compressed input is inflated to sniff its format. */
+#define SNIFF_PREFIX ((size_t)64 << 10)
+
+/* Classifies the payload of a leading top-level field 1, possibly cut short: pprof's is a
+ * ValueType (varint fields 1/2 only), OTLP's a ResourceProfiles (length-delimited fields
+ * 1/2/3 only). AUTO when it says neither (empty, mixed, or malformed). Borrows the bytes. */
+static fmt sniff_first_field(pg_wire sub)
+{
+    uint32_t f;
+    int wt;
+    int varints = 0, lens = 0;
+    while (pg_wire_tag(&sub, &f, &wt) == 1) {
+        if (wt == PG_WT_VARINT && f <= 2) varints++;
+        else if (wt == PG_WT_LEN && f <= 3) lens++;
+        else return FMT_AUTO;
+        if (pg_wire_skip(&sub, wt)) break; /* cut by the prefix: judge what was seen */
+    }
+    if (varints && !lens) return FMT_PPROF;
+    if (lens && !varints) return FMT_OTLP;
+    return FMT_AUTO;
+}
+
+/* Tells pprof from OTLP protobuf on the whole input or a prefix of it (a field cut short
+ * means "undecided so far", not an error): OTLP's top level only uses fields 1 and 2,
+ * pprof writes its string table (field 6) and scalars 7-15; when only fields 1/2 show,
+ * the payload of a leading field 1 decides. Borrows the bytes. */
 static fmt sniff_proto(const uint8_t *p, size_t n)
 {
     pg_wire r = pg_wire_of(p, n);
     uint32_t f;
     int wt;
     int saw_any = 0;
+    fmt by_first = FMT_AUTO;
     while (pg_wire_tag(&r, &f, &wt) == 1) {
-        saw_any = 1;
         if (f > 2) return FMT_PPROF;
+        if (!saw_any && f == 1 && wt == PG_WT_LEN) {
+            pg_wire at = r;
+            uint64_t len;
+            if (pg_wire_varint(&at, &len) == 0) {
+                size_t avail = (size_t)(r.end - at.p);
+                by_first = sniff_first_field(pg_wire_of(at.p, len < avail ? (size_t)len : avail));
+            }
+        }
+        saw_any = 1;
         if (pg_wire_skip(&r, wt)) break;
     }
+    if (by_first != FMT_AUTO) return by_first;
     return saw_any ? FMT_OTLP : FMT_PPROF;
 }
 
-/* Sniffs the input format, looking through gzip/zstd (bounded). */
-static fmt sniff_input(const pg_buf *in, size_t max)
+/* Sniffs the input format, looking through gzip/zstd at a bounded prefix only (the
+ * decoder inflates the whole input once, afterwards). */
+static fmt sniff_input(const pg_buf *in)
 {
     const uint8_t *p = in->data;
     size_t n = in->len;
     pg_buf raw = {0};
     pg_encoding enc = pg_sniff_encoding(p, n);
     if (enc != PG_ENC_NONE) {
-        if (pg_decompress(enc, p, n, max, &raw, NULL, 0) == 0) {
+        if (pg_decompress_prefix(enc, p, n, SNIFF_PREFIX, &raw, NULL, NULL, 0) == 0) {
             p = raw.data;
             n = raw.len;
         }
@@ -174,7 +209,7 @@ int pg_cmd_convert(int argc, char **argv)
     pg_buf in = {0};
     pg_batch *b = NULL;
     int rc = pg_buf_read_file(&in, pos[0], 0, err, sizeof err);
-    if (!rc && from == FMT_AUTO) from = sniff_input(&in, lim.max_decompressed);
+    if (!rc && from == FMT_AUTO) from = sniff_input(&in);
     if (!rc && to == FMT_AUTO) to = fmt_from_name(pos[1]);
     if (!rc && to == FMT_AUTO) to = from == FMT_PPROF ? FMT_OTLP : FMT_PPROF;
     if (!rc && !(b = pg_batch_new(lim.max_arena))) rc = pg_err(err, sizeof err, PG_ENOMEM, "out of memory");

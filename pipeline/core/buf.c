@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Grows the buffer's storage; the buffer keeps owning it. */
@@ -50,15 +52,47 @@ void pg_buf_free(pg_buf *b)
     memset(b, 0, sizeof *b);
 }
 
-/* Reads path into b (appending); b owns the bytes. */
+/* Grows b's storage to exactly len + n bytes when it has less room (no doubling); the
+ * buffer keeps owning it. For sizes known up front. */
+static int reserve_exact(pg_buf *b, size_t n)
+{
+    if (b->failed) return -1;
+    if (b->cap - b->len >= n) return 0;
+    if (n > SIZE_MAX - b->len) { b->failed = 1; return -1; }
+    uint8_t *d = realloc(b->data, b->len + n);
+    if (!d) { b->failed = 1; return -1; }
+    b->data = d;
+    b->cap = b->len + n;
+    return 0;
+}
+
+/* Reads path into b (appending); b owns the bytes. A regular file's size is reserved once
+ * (plus one byte to see the end); stdin, pipes and files that grow while read take 64 KiB
+ * reads into a doubling buffer. */
 int pg_buf_read_file(pg_buf *b, const char *path, size_t max, char *err, size_t errlen)
 {
     int is_stdin = strcmp(path, "-") == 0;
     FILE *f = is_stdin ? stdin : fopen(path, "rb");
     if (!f) return pg_err(err, errlen, PG_EIO, "cannot open %s: %s", path, strerror(errno));
     int rc = 0;
-    for (;;) {
-        if (pg_buf_reserve(b, 65536)) { rc = pg_err(err, errlen, PG_ENOMEM, "out of memory reading %s", path); break; }
+    int sized = 0; /* storage reserved from the file's size: read into it as it is */
+    struct stat st;
+    if (!is_stdin && !b->flush && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+        st.st_size > 0 && (uintmax_t)st.st_size < SIZE_MAX) {
+        size_t size = (size_t)st.st_size;
+        if (max && size > max)
+            rc = pg_err(err, errlen, PG_ELIMIT, "%s is larger than the limit of %zu bytes", path, max);
+        else if (reserve_exact(b, size + 1))
+            rc = pg_err(err, errlen, PG_ENOMEM, "out of memory reading %s", path);
+        else
+            sized = 1;
+    }
+    while (!rc) {
+        size_t room = b->cap - b->len;
+        if ((room == 0 || (!sized && room < 65536)) && pg_buf_reserve(b, 65536)) {
+            rc = pg_err(err, errlen, PG_ENOMEM, "out of memory reading %s", path);
+            break;
+        }
         size_t n = fread(b->data + b->len, 1, b->cap - b->len, f);
         b->len += n;
         if (max && b->len > max) {

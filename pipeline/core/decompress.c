@@ -2,7 +2,9 @@
 #include "pipeline/core/err.h"
 
 #include <libdeflate.h>
+#include <limits.h>
 #include <string.h>
+#include <zlib.h>
 #include <zstd.h>
 
 /* Identifies the compression from magic bytes (borrowed). */
@@ -122,6 +124,106 @@ int pg_decompress(pg_encoding enc, const uint8_t *in, size_t n, size_t max_out, 
         if (n > max_out)
             return pg_err(err, errlen, PG_ELIMIT, "size exceeds the limit of %zu bytes", max_out);
         return pg_buf_append(out, in, n) ? pg_err(err, errlen, PG_ENOMEM, "out of memory") : 0;
+    }
+}
+
+/* Makes room in out for the next piece of a prefix (at most `left` bytes, 64 KiB at a time)
+ * and returns how many bytes may be written, 0 when out cannot grow. */
+static size_t prefix_room(pg_buf *out, size_t left)
+{
+    size_t want = left < 65536 ? left : 65536;
+    if (out->cap - out->len < want && pg_buf_reserve(out, want)) return 0;
+    size_t room = out->cap - out->len;
+    return room < left ? room : left;
+}
+
+/* Inflates the first bytes of one or more gzip members with zlib's streaming inflate into
+ * out (appending, out stays caller-owned); the contract is pg_decompress_prefix's. */
+static int gunzip_prefix(const uint8_t *in, size_t n, size_t max_out, pg_buf *out,
+                         int *complete, char *err, size_t errlen)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+        return pg_err(err, errlen, PG_ENOMEM, "out of memory (inflate)");
+    size_t start = out->len, used = 0;
+    int rc = 0, ended = 0;
+    const char *why = "truncated gzip stream";
+    while (out->len - start < max_out) {
+        size_t room = prefix_room(out, max_out - (out->len - start));
+        if (!room) { rc = pg_err(err, errlen, PG_ENOMEM, "out of memory (inflate)"); break; }
+        if (room > UINT_MAX) room = UINT_MAX;
+        size_t avail = n - used < UINT_MAX ? n - used : UINT_MAX;
+        zs.next_in = (Bytef *)(uintptr_t)(in + used);
+        zs.avail_in = (uInt)avail;
+        zs.next_out = out->data + out->len;
+        zs.avail_out = (uInt)room;
+        int zr = inflate(&zs, Z_NO_FLUSH);
+        used += avail - zs.avail_in;
+        out->len += room - zs.avail_out;
+        if (zr == Z_STREAM_END) {
+            if (used == n) { ended = 1; break; }
+            if (inflateReset(&zs) != Z_OK) { why = "corrupt gzip data"; break; }
+            continue; /* another member (or trailing bytes) follows */
+        }
+        if (zr == Z_OK) continue;
+        if (zr == Z_MEM_ERROR) { rc = pg_err(err, errlen, PG_ENOMEM, "out of memory (inflate)"); break; }
+        if (zr != Z_BUF_ERROR) why = "corrupt gzip data"; /* Z_DATA_ERROR, Z_NEED_DICT */
+        break; /* Z_BUF_ERROR: the input ended inside a member */
+    }
+    inflateEnd(&zs);
+    if (!rc && out->len == start && !ended) rc = pg_err(err, errlen, PG_EINVAL, "%s", why);
+    if (rc) out->len = start;
+    if (complete) *complete = !rc && ended;
+    return rc;
+}
+
+/* Decompresses the first bytes of one or more zstd frames into out (appending); the
+ * contract is pg_decompress_prefix's. */
+static int unzstd_prefix(const uint8_t *in, size_t n, size_t max_out, pg_buf *out,
+                         int *complete, char *err, size_t errlen)
+{
+    ZSTD_DStream *ds = ZSTD_createDStream();
+    if (!ds) return pg_err(err, errlen, PG_ENOMEM, "out of memory (zstd)");
+    ZSTD_initDStream(ds);
+    ZSTD_inBuffer ib = {in, n, 0};
+    size_t start = out->len;
+    size_t last = 1; /* 0 once a frame is complete */
+    int rc = 0, ended = 0;
+    const char *why = "truncated zstd stream";
+    while (out->len - start < max_out) {
+        if (last == 0 && ib.pos == ib.size) { ended = 1; break; }
+        size_t room = prefix_room(out, max_out - (out->len - start));
+        if (!room) { rc = pg_err(err, errlen, PG_ENOMEM, "out of memory (zstd)"); break; }
+        ZSTD_outBuffer ob = {out->data + out->len, room, 0};
+        size_t before = ib.pos;
+        last = ZSTD_decompressStream(ds, &ob, &ib);
+        if (ZSTD_isError(last)) { why = "corrupt zstd data"; break; }
+        out->len += ob.pos;
+        if (ob.pos == 0 && ib.pos == before) break; /* no progress: the input ended */
+    }
+    if (!rc && !ended && last == 0 && ib.pos == ib.size) ended = 1; /* ended at the cap */
+    ZSTD_freeDStream(ds);
+    if (!rc && out->len == start && !ended) rc = pg_err(err, errlen, PG_EINVAL, "%s", why);
+    if (rc) out->len = start;
+    if (complete) *complete = !rc && ended;
+    return rc;
+}
+
+/* Dispatches a prefix decompression on enc; out is appended to and stays caller-owned. */
+int pg_decompress_prefix(pg_encoding enc, const uint8_t *in, size_t n, size_t max_out,
+                         pg_buf *out, int *complete, char *err, size_t errlen)
+{
+    if (complete) *complete = 0;
+    if (max_out == 0) return 0;
+    switch (enc) {
+    case PG_ENC_GZIP: return gunzip_prefix(in, n, max_out, out, complete, err, errlen);
+    case PG_ENC_ZSTD: return unzstd_prefix(in, n, max_out, out, complete, err, errlen);
+    default:
+        if (pg_buf_append(out, in, n < max_out ? n : max_out))
+            return pg_err(err, errlen, PG_ENOMEM, "out of memory");
+        if (complete) *complete = n <= max_out;
+        return 0;
     }
 }
 

@@ -1,5 +1,6 @@
 /* Bounded decompression of whole buffers: gzip (libdeflate, zlib-compatible multi-member)
- * and zstd. Every call takes the caller's cap on the decompressed size. */
+ * and zstd; and of a stream's first bytes only (zlib / zstd streaming), for sniffing. Every
+ * call takes the caller's cap on the decompressed size. */
 #ifndef PG_DECOMPRESS_H
 #define PG_DECOMPRESS_H
 
@@ -21,6 +22,27 @@ int pg_encoding_from_name(const char *name);
  * (PG_ELIMIT) and malformed input (PG_EINVAL). NONE copies. out is caller-owned. */
 int pg_decompress(pg_encoding enc, const uint8_t *in, size_t n, size_t max_out, pg_buf *out,
                   char *err, size_t errlen);
+
+/* Decompresses only the start of a stream: appends to out at most max_out bytes of what
+ * in[0..n) inflates to (gzip: zlib streaming, multi-member; zstd: streaming, multi-frame;
+ * NONE: copies the first max_out bytes), for sniffing a format without inflating the whole
+ * input. Meant for small caps (tens of KiB): out grows by up to max_out.
+ * Contract:
+ * - Stopping is not an error: the call returns 0 when the cap is reached, when the input
+ *   ends before the stream does (truncated), and when corrupt or trailing data follows
+ *   bytes already produced. Those bytes are what the data before the stop decodes to; as
+ *   damage may be detected late (gzip's CRC is only checked at a member's end), a damaged
+ *   stream's prefix can end in garbage: good for sniffing, the full decoders validate.
+ * - It returns PG_EINVAL only when nothing valid could be produced: no output byte and the
+ *   input is not one or more complete (empty) streams; PG_ENOMEM when out cannot grow.
+ *   Deflate yields bytes as they come; zstd yields whole blocks (up to 128 KiB), so a zstd
+ *   stream cut inside its first block gives PG_EINVAL.
+ * - *complete (may be NULL) is set to 1 when the whole input was decoded to the end of its
+ *   last stream within the cap (out then holds everything), else 0.
+ * - max_out == 0 asks for nothing: returns 0, out untouched.
+ * out is caller-owned; on error it keeps its previous length. */
+int pg_decompress_prefix(pg_encoding enc, const uint8_t *in, size_t n, size_t max_out,
+                         pg_buf *out, int *complete, char *err, size_t errlen);
 
 /* The prelude of every decoder: when *data starts with gzip or zstd magic, inflates it into
  * raw (caller-owned, freed by the caller) with the cap max_out and points data and len at the
