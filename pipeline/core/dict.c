@@ -295,8 +295,27 @@ static table_ix *stack_index(pg_batch *b, pg_stacks **cols)
     return ti;
 }
 
+/* Fetches the index slot pg_dict_stack_w will probe first (when the probe is already at
+ * the pool's width; otherwise does nothing). */
+uint64_t pg_dict_stack_prefetch(pg_batch *b, const void *loc, size_t n, uint8_t width)
+{
+    pg_dict_index *ix = *pg_batch_dict_index(b);
+    const pg_stacks *st = pg_dict_stacks(pg_batch_dict(b));
+    if (!ix || !st || !n || st->width != width || ix->t[T_STACK].width != width) return 0;
+    stackkey k = {loc, n * width};
+    uint64_t h = hash_stack(&k);
+    pg_index_prefetch(&ix->t[T_STACK].set, h);
+    return h;
+}
+
 /* Interns a stack given `width` bytes wide, converting it to the pool's width first. */
 int32_t pg_dict_stack_w(pg_batch *b, const void *loc, size_t n, uint8_t width)
+{
+    return pg_dict_stack_hinted(b, loc, n, width, 0);
+}
+
+/* pg_dict_stack_w with the hash pg_dict_stack_prefetch returned (0 = none). */
+int32_t pg_dict_stack_hinted(pg_batch *b, const void *loc, size_t n, uint8_t width, uint64_t hint)
 {
     if (n == 0) return 0;
     pg_stacks *st;
@@ -328,7 +347,7 @@ int32_t pg_dict_stack_w(pg_batch *b, const void *loc, size_t n, uint8_t width)
         }
     }
     stackkey k = {probe, n * st->width};
-    uint64_t h = hash_stack(&k);
+    uint64_t h = hint && probe == loc ? hint : hash_stack(&k); /* a hint is for the probe as given */
     uint32_t id = pg_index_find(&ti->set, h, eq_stack, st, &k);
     int64_t r = id;
     if (id == UINT32_MAX) {

@@ -27,6 +27,12 @@ int32_t pg_dict_stack(pg_batch *b, const int32_t *locations, size_t n);
 /* Interns a stack whose n location indices are stored `width` (1, 2 or 4) bytes wide
  * (see pipeline/core/stacks.h); the stack table is kept in columns. */
 int32_t pg_dict_stack_w(pg_batch *b, const void *locations, size_t n, uint8_t width);
+/* A hint that pg_dict_stack_w(b, locations, n, width) follows soon: fetches the memory
+ * the lookup will read first and returns the probe's hash (0 when it cannot tell), to
+ * hand to pg_dict_stack_hinted. */
+uint64_t pg_dict_stack_prefetch(pg_batch *b, const void *locations, size_t n, uint8_t width);
+int32_t pg_dict_stack_hinted(pg_batch *b, const void *locations, size_t n, uint8_t width,
+                             uint64_t hint);
 /* Copies value deeply. */
 int32_t pg_dict_attr(pg_batch *b, int32_t key, const pg_otlp_any *value, int32_t unit);
 int32_t pg_dict_link(pg_batch *b, const uint8_t *trace_id, size_t trace_len,

@@ -34,6 +34,12 @@ uint32_t pg_index_find(const pg_index *ix, uint64_t hash, pg_index_eq eq, const 
  * Returns 0 or -1 on OOM. */
 int pg_index_reserve(pg_index *ix, size_t n);
 
+/* Hints that a lookup of hash is coming (fetches its first slot). */
+static inline void pg_index_prefetch(const pg_index *ix, uint64_t hash)
+{
+    if (ix->cap) __builtin_prefetch(&ix->slots[(uint32_t)hash & (ix->cap - 1)]);
+}
+
 /* Inserts id (the caller knows it is absent); returns 0 or -1 on OOM. */
 int pg_index_insert(pg_index *ix, uint64_t hash, uint32_t id);
 

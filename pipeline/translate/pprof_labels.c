@@ -81,8 +81,9 @@ struct pg_label_memo {
 static memo_slot *memo_find(pg_pprof_dec *d, int64_t k, int64_t s, int64_t n, int64_t u)
 {
     if (!d->memo && !(d->memo = calloc(1, sizeof *d->memo))) return NULL;
-    uint64_t h = pg_hash_mix(pg_hash_mix(pg_hash_mix(pg_hash_mix(9, (uint64_t)k), (uint64_t)s), (uint64_t)n), (uint64_t)u);
-    return &d->memo->slot[h & (MEMO_SLOTS - 1)];
+    uint64_t h = ((uint64_t)k * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)s * 0xc2b2ae3d27d4eb4full) ^
+                 ((uint64_t)n * 0x165667b19e3779f9ull) ^ ((uint64_t)u * 0x27d4eb2f165667c5ull);
+    return &d->memo->slot[(h >> 40) & (MEMO_SLOTS - 1)];
 }
 
 static int labels_to_attrs(pg_pprof_dec *d, const int64_t *keys, const int64_t *strs,

@@ -16,6 +16,8 @@ typedef struct scratch {
     int64_t *vals, *lk, *ls, *ln, *lu;
     int32_t *attrs;
     size_t cap_locs, cap_vals, cap_labels;
+    size_t nlocs, nl; /* what the last parse_sample read */
+    uint64_t stack_hash; /* from pg_dict_stack_prefetch, 0 = none */
 } scratch;
 
 static void scratch_free(scratch *s)
@@ -162,9 +164,8 @@ typedef struct out_cols {
     pg_value_col *values; /* per profile, n each */
 } out_cols;
 
-/* Decodes sample number i (slice r) and writes it to every output profile. */
-static int decode_sample(pg_pprof_dec *d, pg_wire r, size_t i, scratch *s, out_cols *oc,
-                         size_t n_out, const size_t *order, size_t n_types)
+/* Reads sample number i (slice r) into s. */
+static int parse_sample(pg_pprof_dec *d, pg_wire r, size_t i, scratch *s, size_t n_types)
 {
     size_t nlocs = 0, nvals = 0, nl = 0;
     uint32_t f;
@@ -189,10 +190,20 @@ static int decode_sample(pg_pprof_dec *d, pg_wire r, size_t i, scratch *s, out_c
     if (rc < 0) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
     if (nvals != n_types)
         return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: sample %zu has %zu values for %zu sample types", i, nvals, n_types);
-    int32_t stack = pg_dict_stack_w(d->b, s->locs, nlocs, d->loc_width);
+    s->nlocs = nlocs;
+    s->nl = nl;
+    return 0;
+}
+
+/* Interns sample number i, read into s, and writes it to every output profile. */
+static int commit_sample(pg_pprof_dec *d, size_t i, scratch *s, out_cols *oc, size_t n_out,
+                         const size_t *order, size_t n_types)
+{
+    int rc;
+    int32_t stack = pg_dict_stack_hinted(d->b, s->locs, s->nlocs, d->loc_width, s->stack_hash);
     if (stack < 0) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
     size_t na = 0;
-    if (nl && (rc = pg_pprof_labels_to_attrs(d, s->lk, s->ls, s->ln, s->lu, nl, s->attrs, &na))) return rc;
+    if (s->nl && (rc = pg_pprof_labels_to_attrs(d, s->lk, s->ls, s->ln, s->lu, s->nl, s->attrs, &na))) return rc;
     oc->stack[i] = stack;
     oc->attr_off[i] = (uint32_t)oc->n_attrs;
     if (na) {
@@ -381,7 +392,7 @@ int pg_pprof_build_profiles(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top,
     pg_otlp_profile **profs = calloc(n_out, sizeof *profs);
     out_cols oc = {0};
     oc.values = calloc(n_out, sizeof *oc.values);
-    scratch s = {0};
+    scratch s[2] = {{0}, {0}};
     int rc = 0;
     if (!types || !order || !profs || !oc.values) { rc = pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory"); goto done; }
     for (size_t k = 0; k < n && !rc; k++)
@@ -437,16 +448,24 @@ int pg_pprof_build_profiles(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top,
         if (f != 2) { pg_wire_skip(&top, wt); continue; }
         pg_wire sr;
         pg_wire_len(&top, &sr); /* validated by the first pass */
-        rc = decode_sample(d, sr, i++, &s, &oc, n_out, order, n);
+        /* Sample i is read and its stack's index slot fetched while sample i - 1 is
+         * interned: the slot is rarely in cache for a large profile. */
+        scratch *cur = &s[i & 1];
+        rc = parse_sample(d, sr, i, cur, n);
+        if (!rc) cur->stack_hash = pg_dict_stack_prefetch(d->b, cur->locs, cur->nlocs, d->loc_width);
+        if (!rc && i > 0) rc = commit_sample(d, i - 1, &s[(i - 1) & 1], &oc, n_out, order, n);
+        i++;
         if (h->release_done)
             pg_pages_release_consumed(&h->release_done, top.p, h->keep_lo, h->keep_hi, (size_t)1 << 20);
     }
+    if (!rc && i > 0) rc = commit_sample(d, i - 1, &s[(i - 1) & 1], &oc, n_out, order, n);
     if (!rc) rc = attach_columns(d, &oc, profs, n_out, h->n_samples, n);
     if (!rc && scope_out) *scope_out = sp;
 done:
     if (rc == PG_ELIMIT && d->err && !d->err[0])
         pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
-    scratch_free(&s);
+    scratch_free(&s[0]);
+    scratch_free(&s[1]);
     free(types);
     free(order);
     free(profs);
