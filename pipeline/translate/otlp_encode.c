@@ -129,8 +129,9 @@ static inline int64_t col_value(const pg_samples *c, size_t i, int *has)
     return c->narrow ? pg_narrow_get(c->narrow, c->width, i) : c->values ? c->values[i] : 0;
 }
 
-/* Size of sample i's body; *abody receives the packed attribute body size. */
-static inline size_t col_sample_size(const pg_samples *c, size_t i, size_t *abody)
+/* Size of sample i's identity fields (stack, attributes, link); *abody receives the
+ * packed attribute body size. */
+static inline size_t col_ident_size(const pg_samples *c, size_t i, size_t *abody)
 {
     int32_t st = c->stack[i], lk = c->link ? c->link[i] : 0;
     size_t n = sz_uint((uint64_t)(int64_t)st) + sz_uint((uint64_t)(int64_t)lk);
@@ -139,10 +140,15 @@ static inline size_t col_sample_size(const pg_samples *c, size_t i, size_t *abod
         for (uint32_t j = c->attr_off[i]; j < c->attr_off[i + 1]; j++) *abody += VSZ((uint64_t)(int64_t)c->attrs[j]);
         if (*abody) n += sz_len(*abody);
     }
+    return n;
+}
+
+/* Size of sample i's value field (a packed field of one value: its length fits a byte). */
+static inline size_t col_value_size(const pg_samples *c, size_t i)
+{
     int has;
     int64_t v = col_value(c, i, &has);
-    if (has) n += 2 + VSZ((uint64_t)v); /* a packed field of one value: its length fits a byte */
-    return n;
+    return has ? 2 + VSZ((uint64_t)v) : 0;
 }
 
 /* Writes a varint at q; returns the end. */
@@ -156,56 +162,126 @@ static inline uint8_t *raw_varint(uint8_t *q, uint64_t v)
     return q;
 }
 
-/* Sum of the encoded sizes of the samples of simple columns. */
-static size_t col_samples_size(const pg_samples *c)
+/* Writes sample i's identity fields at q (room checked by the caller); returns the end. */
+static uint8_t *put_col_ident(uint8_t *q, const pg_samples *c, size_t i, size_t abody)
 {
+    int32_t st = c->stack[i], lk = c->link ? c->link[i] : 0;
+    if (st) {
+        *q++ = 0x08;
+        q = raw_varint(q, (uint64_t)(int64_t)st);
+    }
+    if (abody) {
+        *q++ = 0x12;
+        q = raw_varint(q, abody);
+        for (uint32_t j = c->attr_off[i]; j < c->attr_off[i + 1]; j++)
+            q = raw_varint(q, (uint64_t)(int64_t)c->attrs[j]);
+    }
+    if (lk) {
+        *q++ = 0x18;
+        q = raw_varint(q, (uint64_t)(int64_t)lk);
+    }
+    return q;
+}
+
+/* Writes sample i's value field at q; returns the end. */
+static inline uint8_t *put_col_value(uint8_t *q, const pg_samples *c, size_t i)
+{
+    int has;
+    int64_t v = col_value(c, i, &has);
+    if (has) {
+        *q++ = 0x22;
+        *q++ = (uint8_t)VSZ((uint64_t)v);
+        q = raw_varint(q, (uint64_t)v);
+    }
+    return q;
+}
+
+/* The identity fields of every sample, encoded once for all the profiles of a pprof
+ * (they share their identity columns and differ only in values). malloc-owned. */
+typedef struct ident_cache {
+    pg_samples key; /* the identity columns it holds (compared by pointer) */
+    uint8_t *sz;    /* identity size of each sample */
+    uint8_t *bytes; /* identity fields, back to back */
+    int state;      /* 0 = empty, 1 = built, -1 = cannot (a size over 255, or no memory) */
+} ident_cache;
+
+static void ident_free(ident_cache *ic)
+{
+    free(ic->sz);
+    free(ic->bytes);
+    memset(ic, 0, sizeof *ic);
+}
+
+/* Returns the cache for c's identity columns, building it when they differ from the
+ * ones it holds; NULL when it cannot be used. */
+static const ident_cache *ident_for(ident_cache *ic, const pg_samples *c)
+{
+    if (!ic) return NULL;
+    if (ic->state && ic->key.n == c->n && ic->key.stack == c->stack && ic->key.link == c->link &&
+        ic->key.attr_off == c->attr_off && ic->key.attrs == c->attrs)
+        return ic->state > 0 ? ic : NULL;
+    ident_free(ic);
+    ic->key = *c;
+    ic->state = -1;
+    size_t total = 0, abody;
+    if (!(ic->sz = malloc(c->n ? c->n : 1))) return NULL;
+    for (size_t i = 0; i < c->n; i++) {
+        size_t n = col_ident_size(c, i, &abody);
+        if (n > 255) return NULL;
+        ic->sz[i] = (uint8_t)n;
+        total += n;
+    }
+    if (!(ic->bytes = malloc(total ? total : 1))) return NULL;
+    uint8_t *q = ic->bytes;
+    for (size_t i = 0; i < c->n; i++) {
+        col_ident_size(c, i, &abody);
+        q = put_col_ident(q, c, i, abody);
+    }
+    ic->state = 1;
+    return ic;
+}
+
+/* Sum of the encoded sizes of the samples of simple columns. */
+static size_t col_samples_size(ident_cache *cache, const pg_samples *c)
+{
+    const ident_cache *ic = ident_for(cache, c);
     size_t n = 0, abody;
-    for (size_t i = 0; i < c->n; i++) n += sz_len(col_sample_size(c, i, &abody));
+    for (size_t i = 0; i < c->n; i++)
+        n += sz_len((ic ? ic->sz[i] : col_ident_size(c, i, &abody)) + col_value_size(c, i));
     return n;
 }
 
 /* Writes the samples of simple columns (Profile.samples, field 2), one reserve each. */
-static void put_col_samples(pg_buf *b, const pg_samples *c)
+static void put_col_samples(pg_buf *b, ident_cache *cache, const pg_samples *c)
 {
+    const ident_cache *ic = ident_for(cache, c);
+    const uint8_t *id = ic ? ic->bytes : NULL;
     for (size_t i = 0; i < c->n; i++) {
-        size_t abody, body = col_sample_size(c, i, &abody);
+        size_t abody = 0, isz = ic ? ic->sz[i] : col_ident_size(c, i, &abody);
+        size_t body = isz + col_value_size(c, i);
         if (b->cap - b->len < body + 11 && pg_buf_reserve(b, body + 11)) return;
         uint8_t *q = b->data + b->len;
         *q++ = 0x12; /* field 2, length-delimited */
         q = raw_varint(q, body);
-        int32_t st = c->stack[i], lk = c->link ? c->link[i] : 0;
-        if (st) {
-            *q++ = 0x08;
-            q = raw_varint(q, (uint64_t)(int64_t)st);
+        if (ic) {
+            for (size_t k = 0; k < isz; k++) q[k] = id[k];
+            q += isz;
+            id += isz;
+        } else {
+            q = put_col_ident(q, c, i, abody);
         }
-        if (abody) {
-            *q++ = 0x12;
-            q = raw_varint(q, abody);
-            for (uint32_t j = c->attr_off[i]; j < c->attr_off[i + 1]; j++)
-                q = raw_varint(q, (uint64_t)(int64_t)c->attrs[j]);
-        }
-        if (lk) {
-            *q++ = 0x18;
-            q = raw_varint(q, (uint64_t)(int64_t)lk);
-        }
-        int has;
-        int64_t v = col_value(c, i, &has);
-        if (has) {
-            *q++ = 0x22;
-            *q++ = (uint8_t)VSZ((uint64_t)v);
-            q = raw_varint(q, (uint64_t)v);
-        }
+        q = put_col_value(q, c, i);
         b->len = (size_t)(q - b->data);
     }
 }
 
-static size_t profile_size(const pg_otlp_profile *p)
+static size_t profile_size(const pg_otlp_profile *p, ident_cache *ic)
 {
     size_t n = 0;
     if (p->sample_type) n += sz_len(value_type_size(p->sample_type));
     const pg_samples *c = pg_profile_columns(p);
     size_t ns = simple_columns(c) ? 0 : pg_profile_sample_count(p);
-    if (simple_columns(c)) n += col_samples_size(c);
+    if (simple_columns(c)) n += col_samples_size(ic, c);
     for (size_t i = 0; i < ns; i++) {
         pg_sample_ref r;
         pg_sample_at(p, i, &r);
@@ -223,14 +299,14 @@ static size_t profile_size(const pg_otlp_profile *p)
     return n;
 }
 
-static void put_profile(pg_buf *b, const pg_otlp_profile *p, size_t size)
+static void put_profile(pg_buf *b, const pg_otlp_profile *p, size_t size, ident_cache *ic)
 {
     pg_wire_put_tag(b, 2, PG_WT_LEN); /* ScopeProfiles.profiles */
     pg_wire_put_varint(b, size);
     put_value_type(b, 1, p->sample_type);
     const pg_samples *c = pg_profile_columns(p);
     size_t ns = simple_columns(c) ? 0 : pg_profile_sample_count(p);
-    if (simple_columns(c)) put_col_samples(b, c);
+    if (simple_columns(c)) put_col_samples(b, ic, c);
     for (size_t i = 0; i < ns; i++) {
         pg_sample_ref r;
         pg_sample_at(p, i, &r);
@@ -319,10 +395,16 @@ static size_t attr_size(const pg_otlp_attr *a)
 static size_t stack_body_size(const pg_stack_ref *st)
 {
     size_t body = 0;
-    if (st->width == 1) {
+    if (st->width == 1) { /* one byte each, two for those >= 128: count high bits */
         const uint8_t *v = st->loc;
+        size_t j = 0;
         body = st->n;
-        for (size_t j = 0; j < st->n; j++) body += v[j] >> 7;
+        for (; j + 8 <= st->n; j += 8) {
+            uint64_t w;
+            memcpy(&w, v + j, 8);
+            body += (size_t)__builtin_popcountll(w & 0x8080808080808080ull);
+        }
+        for (; j < st->n; j++) body += v[j] >> 7;
         return body;
     }
     for (size_t j = 0; j < st->n; j++) body += VSZ((uint64_t)(int64_t)pg_stack_loc(st, j));
@@ -437,7 +519,7 @@ size_t pg_otlp_encoded_size(const pg_batch *b)
         for (size_t s = 0; s < rp->n_scope_profiles; s++) {
             const pg_otlp_sprofiles *sp = rp->scope_profiles[s];
             size_t ssz = pc_size(sp->scope) + str_field(sp->schema_url);
-            for (size_t p = 0; p < sp->n_profiles; p++) ssz += sz_len(profile_size(sp->profiles[p]));
+            for (size_t p = 0; p < sp->n_profiles; p++) ssz += sz_len(profile_size(sp->profiles[p], NULL));
             rsz += sz_len(ssz);
         }
         total += sz_len(rsz);
@@ -457,13 +539,14 @@ int pg_otlp_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
             np += d->resource_profiles[r]->scope_profiles[s]->n_profiles;
     size_t *psz = malloc((np ? np : 1) * sizeof *psz);
     if (!psz) return pg_err(err, errlen, PG_ENOMEM, "otlp: out of memory");
+    ident_cache ic = {0};
     size_t total = 0, k = 0;
     for (size_t r = 0; r < d->n_resource_profiles; r++) {
         const pg_otlp_rprofiles *rp = d->resource_profiles[r];
         size_t rsz = pc_size(rp->resource) + str_field(rp->schema_url);
         for (size_t s = 0; s < rp->n_scope_profiles; s++) {
             const pg_otlp_sprofiles *sp = rp->scope_profiles[s];
-            for (size_t p = 0; p < sp->n_profiles; p++) psz[k + p] = profile_size(sp->profiles[p]);
+            for (size_t p = 0; p < sp->n_profiles; p++) psz[k + p] = profile_size(sp->profiles[p], &ic);
             rsz += sz_len(scope_size(sp, &psz[k]));
             k += sp->n_profiles;
         }
@@ -472,12 +555,14 @@ int pg_otlp_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
     uint32_t *stack_body = d->dictionary ? malloc((pg_dict_stack_count(d->dictionary) + 1) * sizeof *stack_body) : NULL;
     if (d->dictionary && !stack_body) {
         free(psz);
+        ident_free(&ic);
         return pg_err(err, errlen, PG_ENOMEM, "otlp: out of memory");
     }
     size_t dsz = d->dictionary ? dict_size(d->dictionary, stack_body) : 0;
     if (d->dictionary) total += sz_len(dsz);
     if (!out->flush && pg_buf_reserve(out, total)) {
         free(psz);
+        ident_free(&ic);
         free(stack_body);
         return pg_err(err, errlen, PG_ENOMEM, "otlp: out of memory (%zu bytes)", total);
     }
@@ -499,7 +584,7 @@ int pg_otlp_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
             pg_wire_put_tag(out, 2, PG_WT_LEN);
             pg_wire_put_varint(out, scope_size(sp, &psz[k2]));
             pc_put(out, 1, sp->scope);
-            for (size_t p = 0; p < sp->n_profiles; p++) put_profile(out, sp->profiles[p], psz[k2 + p]);
+            for (size_t p = 0; p < sp->n_profiles; p++) put_profile(out, sp->profiles[p], psz[k2 + p], &ic);
             put_str(out, 3, sp->schema_url);
             k2 += sp->n_profiles;
         }
@@ -511,6 +596,7 @@ int pg_otlp_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
         put_dict(out, d->dictionary, stack_body);
     }
     free(psz);
+    ident_free(&ic);
     free(stack_body);
     size_t wrote = out->flushed + out->len - start;
     if (out->failed || wrote != total)
