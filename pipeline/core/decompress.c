@@ -1,5 +1,6 @@
 #include "pipeline/core/decompress.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/pages.h"
 
 #include <libdeflate.h>
 #include <limits.h>
@@ -49,6 +50,7 @@ static int gunzip(const uint8_t *in, size_t n, size_t max_out, pg_buf *out, char
                 rc = pg_err(err, errlen, PG_ENOMEM, "out of memory (inflate %zu bytes)", guess);
                 break;
             }
+            pg_pages_hint_large(out->data + out->len, guess);
             size_t in_used = 0, got = 0;
             enum libdeflate_result r = libdeflate_gzip_decompress_ex(
                 d, m, mn, out->data + out->len, guess, &in_used, &got);

@@ -1,4 +1,5 @@
 #include "pipeline/core/hash.h"
+#include "pipeline/core/pages.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,8 @@ static int index_rehash(pg_index *ix, size_t ncap)
 {
     uint64_t *slots = calloc(ncap, sizeof *slots);
     if (!slots) return -1;
+    /* a big index fills up evenly: large pages save most of its faults */
+    if (ncap * sizeof *slots >= ((size_t)4 << 20)) pg_pages_hint_large((const uint8_t *)slots, ncap * sizeof *slots);
     for (size_t i = 0; i < ix->cap; i++) {
         uint64_t e = ix->slots[i];
         if (!e) continue;

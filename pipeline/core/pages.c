@@ -35,3 +35,17 @@ void pg_pages_release_consumed(const uint8_t **done, const uint8_t *upto, const 
     }
     *done = upto;
 }
+
+/* Marks the 2 MiB-aligned interior of the range for transparent huge pages. */
+void pg_pages_hint_large(const uint8_t *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+    uintptr_t hi = ((uintptr_t)p + n) & ~(huge - 1);
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}

@@ -18,4 +18,8 @@ void pg_pages_release(const uint8_t *p, size_t n);
 void pg_pages_release_consumed(const uint8_t **done, const uint8_t *upto, const uint8_t *keep_lo,
                                const uint8_t *keep_hi, size_t step);
 
+/* Asks for large pages under [p, p + n) of a big buffer about to be filled: one fault per
+ * 2 MiB instead of one per 4 KiB. A hint; a no-op where the OS has no such thing. */
+void pg_pages_hint_large(const uint8_t *p, size_t n);
+
 #endif
