@@ -20,20 +20,48 @@ static inline uint64_t fmix(uint64_t h)
     return h ^ (h >> 33);
 }
 
-/* Hashes p[0..n) eight bytes at a time (borrowed input). */
+/* 64x64 -> 128-bit multiply, folded: the mixing step of the byte hash. */
+static inline uint64_t mul_fold(uint64_t a, uint64_t b)
+{
+    __uint128_t r = (__uint128_t)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/* Loads the last 1..7 bytes of a key without reading past it. */
+static inline uint64_t load_tail(const uint8_t *p, size_t n)
+{
+    uint64_t t = 0;
+    if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + n - 4, 4);
+        return (uint64_t)lo << 32 | hi;
+    }
+    if (n) t = (uint64_t)p[0] << 16 | (uint64_t)p[n / 2] << 8 | p[n - 1];
+    return t;
+}
+
+/* Hashes p[0..n) sixteen bytes per multiply (borrowed input). */
 uint64_t pg_hash_bytes(const void *data, size_t n, uint64_t seed)
 {
     const uint8_t *p = data;
-    uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ull);
-    while (n >= 8) {
-        h = (h ^ fmix(load64(p))) * 0x87c37b91114253d5ull;
-        h = (h << 31) | (h >> 33);
-        p += 8;
-        n -= 8;
+    const uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull, k2 = 0x8ebc6af09c88c6e3ull;
+    uint64_t h = seed ^ mul_fold(seed ^ k0, (uint64_t)n ^ k1);
+    size_t left = n;
+    while (left > 16) {
+        h = mul_fold(load64(p) ^ k1, load64(p + 8) ^ h);
+        p += 16;
+        left -= 16;
     }
-    uint64_t t = 0;
-    for (size_t i = 0; i < n; i++) t |= (uint64_t)p[i] << (8 * i);
-    return fmix(h ^ fmix(t + 0x52dce729));
+    uint64_t a, b;
+    if (left > 8) {
+        a = load64(p);
+        b = load64(p + left - 8);
+    } else {
+        a = load_tail(p, left);
+        b = 0;
+    }
+    return mul_fold(k1 ^ (uint64_t)n, mul_fold(a ^ k2, b ^ h));
 }
 
 /* Rehashes the index into ncap slots (a power of two). Zeroed memory is an empty index,

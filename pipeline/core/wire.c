@@ -39,18 +39,6 @@ int pg_wire_tag_slow(pg_wire *r, uint32_t *field, int *wtype)
     return 1;
 }
 
-/* Splits a length-delimited payload off r into sub. */
-int pg_wire_len(pg_wire *r, pg_wire *sub)
-{
-    uint64_t n;
-    if (pg_wire_varint(r, &n)) return -1;
-    if (n > (uint64_t)(r->end - r->p)) return -1;
-    sub->p = r->p;
-    sub->end = r->p + n;
-    r->p += n;
-    return 0;
-}
-
 /* Advances r past one value of type wtype. */
 int pg_wire_skip(pg_wire *r, int wtype)
 {

@@ -55,7 +55,15 @@ static inline int pg_wire_tag(pg_wire *r, uint32_t *field, int *wtype)
 
 /* Reads a length-delimited payload into sub (borrowing r's bytes); -1 when the length
  * runs past the end. */
-int pg_wire_len(pg_wire *r, pg_wire *sub);
+static inline int pg_wire_len(pg_wire *r, pg_wire *sub)
+{
+    uint64_t n;
+    if (pg_wire_varint(r, &n) || n > (uint64_t)(r->end - r->p)) return -1;
+    sub->p = r->p;
+    sub->end = r->p + n;
+    r->p += n;
+    return 0;
+}
 
 /* Skips a value of the given wire type; -1 when malformed. */
 int pg_wire_skip(pg_wire *r, int wtype);
