@@ -10,6 +10,22 @@ static inline void put_loc(uint8_t *pool, size_t j, uint8_t width, int32_t v)
     else ((int32_t *)(void *)pool)[j] = v;
 }
 
+/* memcpy for the few dozen bytes a stack takes, without a library call. */
+static inline void copy_small(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    if (n > 64) {
+        memcpy(dst, src, n);
+        return;
+    }
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        uint64_t w;
+        memcpy(&w, src + j, 8);
+        memcpy(dst + j, &w, 8);
+    }
+    for (; j < n; j++) dst[j] = src[j];
+}
+
 /* Grows the arena-owned array *p of *cap elements to hold need. */
 static int grow(pg_arena *a, void **p, size_t *cap, size_t need, size_t elem)
 {
@@ -69,7 +85,7 @@ int64_t pg_stacks_append(pg_arena *a, pg_stacks *s, const void *loc, size_t n, u
     if (pg_stacks_reserve(a, s, s->n + 1, n)) return -1;
     uint8_t *dst = s->loc + used * s->width;
     if (width == s->width) {
-        if (n) memcpy(dst, loc, n * width);
+        copy_small(dst, loc, n * width);
     } else {
         for (size_t j = 0; j < n; j++) put_loc(dst, j, s->width, pg_stack_loc(&in, j));
     }

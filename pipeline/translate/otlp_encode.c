@@ -422,10 +422,14 @@ static size_t dict_size(const pg_otlp_dict *d, uint32_t *stack_body)
     for (size_t i = 0; i < d->n_link_table; i++) n += sz_len(link_size(d->link_table[i]));
     for (size_t i = 0; i < d->n_string_table; i++) n += sz_len(strlen(d->string_table[i]));
     for (size_t i = 0; i < d->n_attribute_table; i++) n += sz_len(attr_size(d->attribute_table[i]));
+    /* A one-byte pool with no index >= 128 (the common case) is its own encoding. */
+    const pg_stacks *cols = pg_dict_stacks(d);
+    pg_stack_ref all = {cols ? cols->loc : NULL, cols ? cols->off[cols->n] : 0, 1};
+    int verbatim = cols && cols->width == 1 && stack_body_size(&all) == all.n;
     for (size_t i = 0, ns = pg_dict_stack_count(d); i < ns; i++) {
         pg_stack_ref st;
         pg_dict_stack_at(d, i, &st);
-        size_t body = stack_body_size(&st);
+        size_t body = verbatim ? st.n : stack_body_size(&st);
         if (stack_body) stack_body[i] = (uint32_t)body;
         n += sz_len(st.n ? sz_len(body) : 0);
     }
