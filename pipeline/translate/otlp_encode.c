@@ -202,6 +202,8 @@ typedef struct ident_cache {
     pg_samples key; /* the identity columns it holds (compared by pointer) */
     uint8_t *sz;    /* identity size of each sample */
     uint8_t *bytes; /* identity fields, back to back */
+    size_t total;   /* sum of sz */
+    uint8_t max;    /* largest sz */
     int state;      /* 0 = empty, 1 = built, -1 = cannot (a size over 255, or no memory) */
 } ident_cache;
 
@@ -229,8 +231,10 @@ static const ident_cache *ident_for(ident_cache *ic, const pg_samples *c)
         size_t n = col_ident_size(c, i, &abody);
         if (n > 255) return NULL;
         ic->sz[i] = (uint8_t)n;
+        if (n > ic->max) ic->max = (uint8_t)n;
         total += n;
     }
+    ic->total = total;
     if (!(ic->bytes = malloc(total ? total : 1))) return NULL;
     uint8_t *q = ic->bytes;
     for (size_t i = 0; i < c->n; i++) {
@@ -246,6 +250,18 @@ static size_t col_samples_size(ident_cache *cache, const pg_samples *c)
 {
     const ident_cache *ic = ident_for(cache, c);
     size_t n = 0, abody;
+    if (ic && ic->max + 12 < 128) {
+        /* every body is shorter than 128 bytes (a value field takes at most 12): each
+         * sample costs its tag and a one-byte length besides its fields */
+        n = 2 * c->n + ic->total;
+        if (c->narrow && c->width == 1) {
+            const int8_t *v = c->narrow;
+            for (size_t i = 0; i < c->n; i++) n += v[i] < 0 ? 12 : 3;
+        } else {
+            for (size_t i = 0; i < c->n; i++) n += col_value_size(c, i);
+        }
+        return n;
+    }
     for (size_t i = 0; i < c->n; i++)
         n += sz_len((ic ? ic->sz[i] : col_ident_size(c, i, &abody)) + col_value_size(c, i));
     return n;
@@ -411,6 +427,15 @@ static size_t stack_body_size(const pg_stack_ref *st)
     return body;
 }
 
+/* Is the stack pool its own encoding (one byte per index, none >= 128: the common case)?
+ * Then a stack's packed body is as long as the stack. */
+static int stacks_verbatim(const pg_otlp_dict *d)
+{
+    const pg_stacks *cols = pg_dict_stacks(d);
+    pg_stack_ref all = {cols ? cols->loc : NULL, cols ? cols->off[cols->n] : 0, 1};
+    return cols && cols->width == 1 && stack_body_size(&all) == all.n;
+}
+
 /* Size of the dictionary; when stack_body is non-NULL it receives each stack's packed
  * location-index body size, so writing does not compute it again. */
 static size_t dict_size(const pg_otlp_dict *d, uint32_t *stack_body)
@@ -422,10 +447,7 @@ static size_t dict_size(const pg_otlp_dict *d, uint32_t *stack_body)
     for (size_t i = 0; i < d->n_link_table; i++) n += sz_len(link_size(d->link_table[i]));
     for (size_t i = 0; i < d->n_string_table; i++) n += sz_len(strlen(d->string_table[i]));
     for (size_t i = 0; i < d->n_attribute_table; i++) n += sz_len(attr_size(d->attribute_table[i]));
-    /* A one-byte pool with no index >= 128 (the common case) is its own encoding. */
-    const pg_stacks *cols = pg_dict_stacks(d);
-    pg_stack_ref all = {cols ? cols->loc : NULL, cols ? cols->off[cols->n] : 0, 1};
-    int verbatim = cols && cols->width == 1 && stack_body_size(&all) == all.n;
+    int verbatim = stacks_verbatim(d);
     for (size_t i = 0, ns = pg_dict_stack_count(d); i < ns; i++) {
         pg_stack_ref st;
         pg_dict_stack_at(d, i, &st);
@@ -493,7 +515,7 @@ static void put_dict(pg_buf *b, const pg_otlp_dict *d, const uint32_t *stack_bod
     for (size_t i = 0, ns = pg_dict_stack_count(d); i < ns; i++) {
         pg_stack_ref s;
         pg_dict_stack_at(d, i, &s);
-        size_t body = stack_body[i];
+        size_t body = stack_body ? stack_body[i] : s.n; /* NULL: a verbatim pool */
         pg_wire_put_tag(b, 7, PG_WT_LEN);
         if (!s.n) {
             pg_wire_put_varint(b, 0);
@@ -556,8 +578,9 @@ int pg_otlp_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
         }
         total += sz_len(rsz);
     }
-    uint32_t *stack_body = d->dictionary ? malloc((pg_dict_stack_count(d->dictionary) + 1) * sizeof *stack_body) : NULL;
-    if (d->dictionary && !stack_body) {
+    int keep_bodies = d->dictionary && !stacks_verbatim(d->dictionary);
+    uint32_t *stack_body = keep_bodies ? malloc((pg_dict_stack_count(d->dictionary) + 1) * sizeof *stack_body) : NULL;
+    if (keep_bodies && !stack_body) {
         free(psz);
         ident_free(&ic);
         return pg_err(err, errlen, PG_ENOMEM, "otlp: out of memory");

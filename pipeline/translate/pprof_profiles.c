@@ -159,7 +159,7 @@ static int decode_label(pg_wire r, scratch *s, size_t i)
 typedef struct out_cols {
     int32_t *stack;     /* n */
     uint32_t *attr_off; /* n + 1 */
-    int32_t *attrs;     /* malloc'd while growing, copied into the arena at the end */
+    int32_t *attrs;     /* grown in the arena */
     size_t n_attrs, cap_attrs;
     pg_value_col *values; /* per profile, n each */
 } out_cols;
@@ -210,8 +210,9 @@ static int commit_sample(pg_pprof_dec *d, size_t i, scratch *s, out_cols *oc, si
         if (oc->n_attrs + na > oc->cap_attrs) {
             size_t c = oc->cap_attrs ? oc->cap_attrs * 2 : 1024;
             while (c < oc->n_attrs + na) c *= 2;
-            int32_t *nv = realloc(oc->attrs, c * sizeof *nv);
-            if (!nv) return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
+            int32_t *nv = pg_arena_realloc(pg_batch_arena(d->b), oc->attrs, oc->cap_attrs * sizeof *nv,
+                                           c * sizeof *nv);
+            if (!nv) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
             oc->attrs = nv;
             oc->cap_attrs = c;
         }
@@ -234,8 +235,7 @@ static int attach_columns(pg_pprof_dec *d, out_cols *oc, pg_otlp_profile **profs
 {
     pg_arena *a = pg_batch_arena(d->b);
     oc->attr_off[n] = (uint32_t)oc->n_attrs;
-    const int32_t *attrs = oc->n_attrs ? pg_arena_memdup(a, oc->attrs, oc->n_attrs * sizeof(int32_t)) : NULL;
-    if (oc->n_attrs && !attrs) return PG_ELIMIT;
+    const int32_t *attrs = oc->n_attrs ? oc->attrs : NULL;
     uint32_t *zero_off = NULL;
     if (!n_types && !(zero_off = pg_arena_calloc(a, n + 1, sizeof *zero_off))) return PG_ELIMIT;
     for (size_t k = 0; k < n_out; k++) {
@@ -470,6 +470,5 @@ done:
     free(order);
     free(profs);
     free(oc.values);
-    free(oc.attrs);
     return rc;
 }
