@@ -64,10 +64,14 @@ uint64_t pg_hash_bytes(const void *data, size_t n, uint64_t seed)
     return mul_fold(k1 ^ (uint64_t)n, mul_fold(a ^ k2, b ^ h));
 }
 
-/* Rehashes the index into ncap slots (a power of two). Zeroed memory is an empty index,
- * so slots never written cost no resident pages. */
+/* Rehashes the index into ncap slots (a power of two, at most 2^32). Zeroed memory is an
+ * empty index, so slots never written cost no resident pages. Home slots are the hash's
+ * top bits, so the table is ordered by hash and moving it to a bigger one writes almost
+ * sequentially instead of at random. */
 static int index_rehash(pg_index *ix, size_t ncap)
 {
+    if (ncap > ((size_t)1 << 32)) return -1; /* home slots come from a 32-bit hash */
+    unsigned shift = 32 - (unsigned)__builtin_ctzll((unsigned long long)ncap);
     uint64_t *slots = calloc(ncap, sizeof *slots);
     if (!slots) return -1;
     /* a big index fills up evenly: large pages save most of its faults */
@@ -75,13 +79,14 @@ static int index_rehash(pg_index *ix, size_t ncap)
     for (size_t i = 0; i < ix->cap; i++) {
         uint64_t e = ix->slots[i];
         if (!e) continue;
-        size_t j = (size_t)(e >> 32) & (ncap - 1);
+        size_t j = (size_t)((uint32_t)(e >> 32) >> shift);
         while (slots[j]) j = (j + 1) & (ncap - 1);
         slots[j] = e;
     }
     free(ix->slots);
     ix->slots = slots;
     ix->cap = ncap;
+    ix->shift = shift;
     return 0;
 }
 
@@ -99,7 +104,7 @@ uint32_t pg_index_find(const pg_index *ix, uint64_t hash, pg_index_eq eq, const 
 {
     if (!ix->cap) return UINT32_MAX;
     uint32_t h = (uint32_t)hash;
-    for (size_t j = h & (ix->cap - 1);; j = (j + 1) & (ix->cap - 1)) {
+    for (size_t j = h >> ix->shift;; j = (j + 1) & (ix->cap - 1)) {
         uint64_t e = ix->slots[j];
         if (!e) return UINT32_MAX;
         uint32_t id = (uint32_t)e - 1;
@@ -112,7 +117,7 @@ int pg_index_insert(pg_index *ix, uint64_t hash, uint32_t id)
 {
     if ((ix->count + 1) * 4 > ix->cap * 3 && index_rehash(ix, ix->cap ? ix->cap * 2 : 64)) return -1;
     uint32_t h = (uint32_t)hash;
-    size_t j = h & (ix->cap - 1);
+    size_t j = h >> ix->shift;
     while (ix->slots[j]) j = (j + 1) & (ix->cap - 1);
     ix->slots[j] = (uint64_t)h << 32 | ((uint64_t)id + 1);
     ix->count++;

@@ -21,6 +21,7 @@ static inline uint64_t pg_hash_mix(uint64_t h, uint64_t v)
 typedef struct pg_index {
     uint64_t *slots; /* low 32 bits of the hash << 32 | (id + 1); 0 = empty */
     size_t cap, count;
+    unsigned shift;  /* a hash's home slot is its top bits: hash32 >> shift */
 } pg_index;
 
 /* Callback: is element `id` equal to the probe `key`? */
@@ -37,7 +38,7 @@ int pg_index_reserve(pg_index *ix, size_t n);
 /* Hints that a lookup of hash is coming (fetches its first slot). */
 static inline void pg_index_prefetch(const pg_index *ix, uint64_t hash)
 {
-    if (ix->cap) __builtin_prefetch(&ix->slots[(uint32_t)hash & (ix->cap - 1)]);
+    if (ix->cap) __builtin_prefetch(&ix->slots[(uint32_t)hash >> ix->shift]);
 }
 
 /* Inserts id (the caller knows it is absent); returns 0 or -1 on OOM. */

@@ -418,7 +418,8 @@ static size_t stack_body_size(const pg_stack_ref *st)
         for (; j + 8 <= st->n; j += 8) {
             uint64_t w;
             memcpy(&w, v + j, 8);
-            body += (size_t)__builtin_popcountll(w & 0x8080808080808080ull);
+            /* one bit per byte >= 128, summed by a multiply into the top byte */
+            body += (size_t)((((w >> 7) & 0x0101010101010101ull) * 0x0101010101010101ull) >> 56);
         }
         for (; j < st->n; j++) body += v[j] >> 7;
         return body;
@@ -432,13 +433,22 @@ static size_t stack_body_size(const pg_stack_ref *st)
 static int stacks_verbatim(const pg_otlp_dict *d)
 {
     const pg_stacks *cols = pg_dict_stacks(d);
-    pg_stack_ref all = {cols ? cols->loc : NULL, cols ? cols->off[cols->n] : 0, 1};
-    return cols && cols->width == 1 && stack_body_size(&all) == all.n;
+    if (!cols || cols->width != 1) return 0;
+    const uint8_t *v = cols->loc;
+    size_t n = cols->off[cols->n], j = 0;
+    uint64_t any = 0;
+    for (; j + 8 <= n; j += 8) {
+        uint64_t w;
+        memcpy(&w, v + j, 8);
+        any |= w;
+    }
+    for (; j < n; j++) any |= v[j];
+    return (any & 0x8080808080808080ull) == 0;
 }
 
 /* Size of the dictionary; when stack_body is non-NULL it receives each stack's packed
  * location-index body size, so writing does not compute it again. */
-static size_t dict_size(const pg_otlp_dict *d, uint32_t *stack_body)
+static size_t dict_size(const pg_otlp_dict *d, uint32_t *stack_body, int verbatim)
 {
     size_t n = 0;
     for (size_t i = 0; i < d->n_mapping_table; i++) n += sz_len(mapping_size(d->mapping_table[i]));
@@ -447,7 +457,6 @@ static size_t dict_size(const pg_otlp_dict *d, uint32_t *stack_body)
     for (size_t i = 0; i < d->n_link_table; i++) n += sz_len(link_size(d->link_table[i]));
     for (size_t i = 0; i < d->n_string_table; i++) n += sz_len(strlen(d->string_table[i]));
     for (size_t i = 0; i < d->n_attribute_table; i++) n += sz_len(attr_size(d->attribute_table[i]));
-    int verbatim = stacks_verbatim(d);
     for (size_t i = 0, ns = pg_dict_stack_count(d); i < ns; i++) {
         pg_stack_ref st;
         pg_dict_stack_at(d, i, &st);
@@ -550,7 +559,7 @@ size_t pg_otlp_encoded_size(const pg_batch *b)
         }
         total += sz_len(rsz);
     }
-    if (d->dictionary) total += sz_len(dict_size(d->dictionary, NULL));
+    if (d->dictionary) total += sz_len(dict_size(d->dictionary, NULL, stacks_verbatim(d->dictionary)));
     return total;
 }
 
@@ -578,14 +587,14 @@ int pg_otlp_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
         }
         total += sz_len(rsz);
     }
-    int keep_bodies = d->dictionary && !stacks_verbatim(d->dictionary);
+    int verbatim = d->dictionary && stacks_verbatim(d->dictionary), keep_bodies = d->dictionary && !verbatim;
     uint32_t *stack_body = keep_bodies ? malloc((pg_dict_stack_count(d->dictionary) + 1) * sizeof *stack_body) : NULL;
     if (keep_bodies && !stack_body) {
         free(psz);
         ident_free(&ic);
         return pg_err(err, errlen, PG_ENOMEM, "otlp: out of memory");
     }
-    size_t dsz = d->dictionary ? dict_size(d->dictionary, stack_body) : 0;
+    size_t dsz = d->dictionary ? dict_size(d->dictionary, stack_body, verbatim) : 0;
     if (d->dictionary) total += sz_len(dsz);
     if (!out->flush && pg_buf_reserve(out, total)) {
         free(psz);
