@@ -1,21 +1,30 @@
 /* OTLP protobuf decoding of the ProfilesData tree. The tree levels (ResourceProfiles,
  * ScopeProfiles, Profile) and the samples are read here, the samples straight into columns
- * (pipeline/core/samples.h); the dictionary, Resource and InstrumentationScope go through
- * protobuf-c with the batch arena as allocator. Anything this reader does not expect (a
- * singular message given twice, a wire type that does not match) makes the caller fall
- * back to protobuf-c for the whole message, so protobuf's merge rules still hold. */
+ * (pipeline/core/samples.h), the dictionary's stack table too (otlp_unpack_dict.c); the
+ * rest of the dictionary, Resource and InstrumentationScope go through protobuf-c with the
+ * batch arena as allocator. A singular message given twice is merged as protobuf says (the
+ * concatenation of both encodings). Anything else this reader does not expect (a wire
+ * type that does not match, a truncated field) is also rejected by protobuf-c; the caller
+ * falls back to protobuf-c for the whole message, unless consumed input was released. */
 #include "pipeline/translate/otlp_unpack.h"
 #include "pipeline/core/samples.h"
-#include "pipeline/core/wire.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-enum { OK = 0, FALLBACK = 1, NOMEM = 2 };
+enum { OK = PG_OTLP_UNPACK_OK, FALLBACK = PG_OTLP_UNPACK_FALLBACK, NOMEM = PG_OTLP_UNPACK_NOMEM,
+       DEEP = PG_OTLP_UNPACK_DEEP };
+
+/* Nesting levels the hand-read part spans (ProfilesData down to Sample, a leaf): the
+ * smallest depth budget under which pg_otlp_check_depth lets a Sample through. */
+#define HAND_LEVELS 5
 
 typedef struct rd {
     pg_arena *a;
     ProtobufCAllocator al;
+    pg_otlp_release rl; /* rl.done NULL: the input is borrowed */
+    int depth;          /* nesting budget at ProfilesData (pg_otlp_check_depth's count) */
+    pg_otlp_dict_reader dict;
     int32_t *tmp_i32;
     int64_t *tmp_i64;
     uint64_t *tmp_u64;
@@ -34,17 +43,34 @@ static int grow(void *pp, size_t *cap, size_t need, size_t el)
     return 0;
 }
 
-/* Unpacks a sub-message with protobuf-c into the arena (NULL on failure). */
-static void *pc_unpack(rd *r, const ProtobufCMessageDescriptor *d, pg_wire w)
+/* Unpacks a singular sub-message with protobuf-c into the arena as *m, once its nesting
+ * (`depth` levels left, itself included) is checked; a repeat merges into what *m holds by
+ * unpacking the re-encoded first one followed by the new bytes. */
+static int pc_unpack(rd *r, const ProtobufCMessageDescriptor *d, int depth, void **m, pg_wire w)
 {
-    return protobuf_c_message_unpack(d, &r->al, (size_t)(w.end - w.p), w.p);
+    if (pg_otlp_check_depth(w, d, depth)) return DEEP;
+    size_t n = (size_t)(w.end - w.p);
+    if (!*m) {
+        *m = protobuf_c_message_unpack(d, &r->al, n, w.p);
+        return *m ? OK : FALLBACK;
+    }
+    size_t n0 = protobuf_c_message_get_packed_size(*m);
+    uint8_t *cat = malloc(n0 + n + 1);
+    if (!cat) return NOMEM;
+    protobuf_c_message_pack(*m, cat);
+    if (n) memcpy(cat + n0, w.p, n);
+    void *merged = protobuf_c_message_unpack(d, &r->al, n0 + n, cat);
+    free(cat);
+    if (!merged) return FALLBACK;
+    *m = merged;
+    return OK;
 }
 
-static char *str_copy(rd *r, pg_wire w)
+/* A string field, kept as a C string as protobuf-c keeps it (an embedded NUL ends it). */
+static int str_copy(rd *r, pg_wire w, char **out)
 {
-    size_t n = (size_t)(w.end - w.p);
-    if (memchr(w.p, 0, n)) return NULL; /* kept as C strings */
-    return pg_arena_strndup(r->a, (const char *)w.p, n);
+    *out = pg_arena_strndup(r->a, (const char *)w.p, (size_t)(w.end - w.p));
+    return *out ? OK : NOMEM;
 }
 
 /* Collects a repeated int32 field (packed or not) into r->tmp_i32 from position *n. */
@@ -52,14 +78,16 @@ static int read_i32s(rd *r, pg_wire *w, int wt, size_t *n)
 {
     uint64_t v;
     if (wt == PG_WT_VARINT) {
-        if (pg_wire_varint(w, &v) || grow(&r->tmp_i32, &r->cap_i32, *n + 1, 4)) return FALLBACK;
+        if (pg_wire_varint(w, &v)) return FALLBACK;
+        if (grow(&r->tmp_i32, &r->cap_i32, *n + 1, 4)) return NOMEM;
         r->tmp_i32[(*n)++] = (int32_t)(int64_t)v;
         return OK;
     }
     pg_wire sub;
     if (wt != PG_WT_LEN || pg_wire_len(w, &sub)) return FALLBACK;
     while (sub.p < sub.end) {
-        if (pg_wire_varint(&sub, &v) || grow(&r->tmp_i32, &r->cap_i32, *n + 1, 4)) return FALLBACK;
+        if (pg_wire_varint(&sub, &v)) return FALLBACK;
+        if (grow(&r->tmp_i32, &r->cap_i32, *n + 1, 4)) return NOMEM;
         r->tmp_i32[(*n)++] = (int32_t)(int64_t)v;
     }
     return OK;
@@ -69,14 +97,16 @@ static int read_i64s(rd *r, pg_wire *w, int wt, size_t *n)
 {
     uint64_t v;
     if (wt == PG_WT_VARINT) {
-        if (pg_wire_varint(w, &v) || grow(&r->tmp_i64, &r->cap_i64, *n + 1, 8)) return FALLBACK;
+        if (pg_wire_varint(w, &v)) return FALLBACK;
+        if (grow(&r->tmp_i64, &r->cap_i64, *n + 1, 8)) return NOMEM;
         r->tmp_i64[(*n)++] = (int64_t)v;
         return OK;
     }
     pg_wire sub;
     if (wt != PG_WT_LEN || pg_wire_len(w, &sub)) return FALLBACK;
     while (sub.p < sub.end) {
-        if (pg_wire_varint(&sub, &v) || grow(&r->tmp_i64, &r->cap_i64, *n + 1, 8)) return FALLBACK;
+        if (pg_wire_varint(&sub, &v)) return FALLBACK;
+        if (grow(&r->tmp_i64, &r->cap_i64, *n + 1, 8)) return NOMEM;
         r->tmp_i64[(*n)++] = (int64_t)v;
     }
     return OK;
@@ -92,7 +122,8 @@ static uint64_t le64(const uint8_t *p)
 static int read_fixed64s(rd *r, pg_wire *w, int wt, size_t *n)
 {
     if (wt == PG_WT_I64) {
-        if (w->end - w->p < 8 || grow(&r->tmp_u64, &r->cap_u64, *n + 1, 8)) return FALLBACK;
+        if (w->end - w->p < 8) return FALLBACK;
+        if (grow(&r->tmp_u64, &r->cap_u64, *n + 1, 8)) return NOMEM;
         r->tmp_u64[(*n)++] = le64(w->p);
         w->p += 8;
         return OK;
@@ -100,14 +131,14 @@ static int read_fixed64s(rd *r, pg_wire *w, int wt, size_t *n)
     pg_wire sub;
     if (wt != PG_WT_LEN || pg_wire_len(w, &sub) || (sub.end - sub.p) % 8) return FALLBACK;
     size_t k = (size_t)(sub.end - sub.p) / 8;
-    if (grow(&r->tmp_u64, &r->cap_u64, *n + k, 8)) return FALLBACK;
+    if (grow(&r->tmp_u64, &r->cap_u64, *n + k, 8)) return NOMEM;
     for (size_t i = 0; i < k; i++) r->tmp_u64[(*n)++] = le64(sub.p + 8 * i);
     return OK;
 }
 
-/* One Sample into the builder. Scratch layout: attrs in tmp_i32, values in tmp_i64,
+/* One Sample into the columns. Scratch layout: attrs in tmp_i32, values in tmp_i64,
  * timestamps in tmp_u64 (all from 0). */
-static int read_sample(rd *r, pg_wire w, pg_samples_builder *sb)
+static int read_sample(rd *r, pg_wire w, pg_otlp_cols *cols)
 {
     pg_sample_ref s = {0};
     size_t na = 0, nv = 0, nt = 0;
@@ -132,7 +163,7 @@ static int read_sample(rd *r, pg_wire w, pg_samples_builder *sb)
     s.n_values = nv;
     s.ts = r->tmp_u64;
     s.n_ts = nt;
-    return pg_samples_builder_add(sb, &s) ? NOMEM : OK;
+    return pg_otlp_cols_add(cols, &s) ? NOMEM : OK;
 }
 
 /* A ValueType read into *vt (allocated on first sight; a repeat merges into it). */
@@ -158,13 +189,27 @@ static int bytes_field(rd *r, pg_wire w, ProtobufCBinaryData *out)
     return out->len && !out->data ? NOMEM : OK;
 }
 
+/* Number of Sample fields (2) of a Profile payload, as far as it reads. */
+static size_t count_samples(pg_wire w)
+{
+    size_t n = 0;
+    uint32_t f;
+    int wt;
+    while (pg_wire_tag(&w, &f, &wt) == 1) {
+        n += f == 2;
+        if (pg_wire_skip(&w, wt)) break;
+    }
+    return n;
+}
+
 /* One Profile: its fields, samples into columns (identity columns shared with `like`
  * when equal: the profiles of one pprof). */
 static int read_profile(rd *r, pg_wire w, const pg_samples *like, pg_otlp_profile **out)
 {
     pg_otlp_profile *p = pg_otlp_profile_new(r->a);
     if (!p) return NOMEM;
-    pg_samples_builder sb = {0};
+    pg_otlp_cols cols;
+    if (pg_otlp_cols_init(&cols, r->a, count_samples(w), like)) return NOMEM;
     size_t n_attr = 0, cap_pattrs = 0;
     int32_t *pattrs = NULL;
     uint32_t f;
@@ -196,10 +241,13 @@ static int read_profile(rd *r, pg_wire w, const pg_samples *like, pg_otlp_profil
             if (wt != PG_WT_LEN || pg_wire_len(&w, &sub)) { rc = FALLBACK; break; }
             if (f == 1) rc = read_value_type(r, sub, &p->sample_type);
             else if (f == 5) rc = read_value_type(r, sub, &p->period_type);
-            else if (f == 2) rc = read_sample(r, sub, &sb);
+            else if (f == 2) {
+                rc = read_sample(r, sub, &cols);
+                pg_otlp_release_upto(&r->rl, sub.end);
+            }
             else if (f == 7) rc = bytes_field(r, sub, &p->profile_id);
             else if (f == 10) rc = bytes_field(r, sub, &p->original_payload);
-            else if (!(p->original_payload_format = str_copy(r, sub))) rc = FALLBACK;
+            else rc = str_copy(r, sub, &p->original_payload_format);
         } else if (pg_wire_skip(&w, wt)) {
             rc = FALLBACK;
         }
@@ -211,8 +259,7 @@ static int read_profile(rd *r, pg_wire w, const pg_samples *like, pg_otlp_profil
         if (!p->attribute_indices) rc = NOMEM;
     }
     free(pattrs);
-    if (rc == OK && pg_samples_builder_finish(&sb, r->a, p, like)) rc = NOMEM;
-    pg_samples_builder_free(&sb);
+    if (rc == OK && pg_otlp_cols_finish(&cols, p)) rc = NOMEM;
     *out = p;
     return rc;
 }
@@ -229,15 +276,16 @@ static int read_scope(rd *r, pg_wire w, pg_otlp_sprofiles **out)
         if (f >= 1 && f <= 3) {
             if (wt != PG_WT_LEN || pg_wire_len(&w, &sub)) return FALLBACK;
             if (f == 1) {
-                if (sp->scope) return FALLBACK; /* merge semantics: leave it to protobuf-c */
-                if (!(sp->scope = pc_unpack(r, &opentelemetry__proto__common__v1__instrumentation_scope__descriptor, sub)))
-                    return FALLBACK;
+                rc = pc_unpack(r, &opentelemetry__proto__common__v1__instrumentation_scope__descriptor,
+                               r->depth - 3, (void **)&sp->scope, sub);
             } else if (f == 2) {
                 pg_otlp_profile *p = NULL;
                 const pg_samples *like = sp->n_profiles ? pg_profile_columns(sp->profiles[sp->n_profiles - 1]) : NULL;
                 rc = read_profile(r, sub, like, &p);
                 if (rc == OK && pg_otlp_push(r->a, (void ***)&sp->profiles, &sp->n_profiles, p)) rc = NOMEM;
-            } else if (!(sp->schema_url = str_copy(r, sub))) return FALLBACK;
+            } else {
+                rc = str_copy(r, sub, &sp->schema_url);
+            }
         } else if (pg_wire_skip(&w, wt)) return FALLBACK;
     }
     if (rc == OK && t < 0) rc = FALLBACK;
@@ -257,14 +305,15 @@ static int read_resource(rd *r, pg_wire w, pg_otlp_rprofiles **out)
         if (f >= 1 && f <= 3) {
             if (wt != PG_WT_LEN || pg_wire_len(&w, &sub)) return FALLBACK;
             if (f == 1) {
-                if (rp->resource) return FALLBACK;
-                if (!(rp->resource = pc_unpack(r, &opentelemetry__proto__resource__v1__resource__descriptor, sub)))
-                    return FALLBACK;
+                rc = pc_unpack(r, &opentelemetry__proto__resource__v1__resource__descriptor,
+                               r->depth - 2, (void **)&rp->resource, sub);
             } else if (f == 2) {
                 pg_otlp_sprofiles *sp = NULL;
                 rc = read_scope(r, sub, &sp);
                 if (rc == OK && pg_otlp_push(r->a, (void ***)&rp->scope_profiles, &rp->n_scope_profiles, sp)) rc = NOMEM;
-            } else if (!(rp->schema_url = str_copy(r, sub))) return FALLBACK;
+            } else {
+                rc = str_copy(r, sub, &rp->schema_url);
+            }
         } else if (pg_wire_skip(&w, wt)) return FALLBACK;
     }
     if (rc == OK && t < 0) rc = FALLBACK;
@@ -273,9 +322,11 @@ static int read_resource(rd *r, pg_wire w, pg_otlp_rprofiles **out)
 }
 
 /* See otlp_unpack.h. */
-int pg_otlp_unpack(pg_arena *a, const uint8_t *data, size_t len, pg_otlp_data **out)
+int pg_otlp_unpack(pg_arena *a, const uint8_t *data, size_t len, int release, int depth,
+                   pg_otlp_data **out)
 {
-    rd r = {.a = a, .al = pg_arena_protobuf_allocator(a)};
+    if (depth < HAND_LEVELS) return PG_OTLP_UNPACK_FALLBACK;
+    rd r = {.a = a, .al = pg_arena_protobuf_allocator(a), .rl = {release ? data : NULL, 0}, .depth = depth};
     pg_otlp_data *d = pg_otlp_data_new(a);
     if (!d) return PG_OTLP_UNPACK_NOMEM;
     pg_wire w = pg_wire_of(data, len);
@@ -286,9 +337,7 @@ int pg_otlp_unpack(pg_arena *a, const uint8_t *data, size_t len, pg_otlp_data **
         if (f == 1 || f == 2) {
             if (wt != PG_WT_LEN || pg_wire_len(&w, &sub)) { rc = FALLBACK; break; }
             if (f == 2) {
-                if (d->dictionary) { rc = FALLBACK; break; }
-                d->dictionary = pc_unpack(&r, &opentelemetry__proto__profiles__v1development__profiles_dictionary__descriptor, sub);
-                if (!d->dictionary) rc = FALLBACK;
+                rc = pg_otlp_dict_read(&r.dict, a, sub, &r.rl);
             } else {
                 pg_otlp_rprofiles *rp = NULL;
                 rc = read_resource(&r, sub, &rp);
@@ -299,10 +348,13 @@ int pg_otlp_unpack(pg_arena *a, const uint8_t *data, size_t len, pg_otlp_data **
         }
     }
     if (rc == OK && t < 0) rc = FALLBACK;
+    if (rc == OK) rc = pg_otlp_dict_finish(&r.dict, a, depth - 1, &d->dictionary);
+    pg_otlp_dict_reader_free(&r.dict);
     free(r.tmp_i32);
     free(r.tmp_i64);
     free(r.tmp_u64);
-    if (rc) return rc == NOMEM ? PG_OTLP_UNPACK_NOMEM : PG_OTLP_UNPACK_FALLBACK;
+    if (rc == NOMEM || rc == DEEP) return rc;
+    if (rc) return r.rl.any ? PG_OTLP_UNPACK_MALFORMED : PG_OTLP_UNPACK_FALLBACK;
     *out = d;
     return PG_OTLP_UNPACK_OK;
 }
