@@ -41,7 +41,30 @@ int pg_labels_from_attr(pg_labels *out, pg_strtab *t, const pg_otlp_dict *d, con
 int pg_labels_from_kv(pg_labels *out, pg_strtab *t, const pg_otlp_kv *kv);
 /* Appends trace_id / span_id hex labels for a link. */
 int pg_labels_from_link(pg_labels *out, pg_strtab *t, const pg_otlp_link *l);
-/* Writes labels as Sample.label fields (3) into b. */
-void pg_labels_write(pg_buf *b, const pg_labels *l);
+/* Bytes the labels take as Sample.label fields (3). */
+size_t pg_labels_size(const pg_labels *l);
+/* Writes the labels as Sample.label fields at p, which has pg_labels_size(l) bytes of
+ * room; returns the end. */
+uint8_t *pg_labels_put(uint8_t *p, const pg_labels *l);
+
+/* The encoder's output (pprof_out.c): plain into the caller's buffer, or gzip members
+ * compressed chunk by chunk as the encoder writes. */
+struct libdeflate_compressor;
+typedef struct pg_pprof_out {
+    pg_buf buf;                     /* gzip: the chunk being filled */
+    pg_buf *out;                    /* the caller's buffer */
+    struct libdeflate_compressor *z; /* NULL: plain */
+    size_t members;
+    size_t start, start_flushed;    /* out's length and flushed count when opened */
+} pg_pprof_out;
+
+/* Opens the stream over out. Returns 0 or -1 (out of memory). */
+int pg_pprof_out_open(pg_pprof_out *s, pg_buf *out, int gzip);
+/* The buffer the encoder appends to. */
+pg_buf *pg_pprof_out_sink(pg_pprof_out *s);
+/* Finishes the output. Returns 0 or -1. */
+int pg_pprof_out_close(pg_pprof_out *s);
+/* Frees the stream; `failed` takes back what was appended to out (when still there). */
+void pg_pprof_out_free(pg_pprof_out *s, int failed);
 
 #endif

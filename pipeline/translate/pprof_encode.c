@@ -1,7 +1,8 @@
-/* OTLP -> pprof, step 2: writes one planned group as a pprof Profile message. */
+/* OTLP -> pprof, step 2: writes one planned group as a pprof Profile message, streamed
+ * to the output (pprof_out.c) in Go's field order: sample types, samples, tables, strings,
+ * scalars. */
 #include "pipeline/translate/pprof_enc_internal.h"
 #include "pipeline/translate/semconv.h"
-#include "pipeline/core/decompress.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/samples.h"
 #include "pipeline/core/stacks.h"
@@ -17,7 +18,12 @@ typedef struct enc {
     uint64_t *loc_id, *map_id, *fn_id; /* dictionary index -> pprof id (0 = unused) */
     pg_labels labels;
     pg_labels extra; /* resource / scope / profile labels added to every sample */
-    pg_buf body;     /* samples, written as they are produced */
+    pg_labels memo;  /* labels of each attribute / link seen, in first-seen order */
+    uint32_t *attr_memo; /* attribute index -> 1 + first label in memo (0 = not yet) */
+    uint32_t *attr_memo_n;
+    uint8_t *attr_trace; /* attribute is a trace_id / span_id label */
+    uint32_t *link_memo; /* link index -> 1 + first of its two labels in memo */
+    pg_buf *w;       /* the output stream */
     pg_buf tmp;
     int64_t *vals;
     uint64_t *locs;
@@ -84,34 +90,93 @@ static int assign_ids(enc *e)
     return 0;
 }
 
-/* Adds the labels of sample s (attributes, link) to e->labels, after the extra labels. */
-static int sample_labels(enc *e, const pg_sample_ref *s)
+/* Appends labels v[0..n) to l. */
+static int add_labels(pg_labels *l, const pg_label *v, size_t n)
 {
-    const pg_otlp_dict *d = e->d;
-    e->labels.n = 0;
-    int has_trace = 0;
-    for (size_t i = 0; i < s->n_attrs; i++) {
-        const char *k = attr_key(d, s->attrs[i]);
-        has_trace |= !strcmp(k, PG_SC_LABEL_TRACE_ID) || !strcmp(k, PG_SC_LABEL_SPAN_ID);
-        if (pg_labels_from_attr(&e->labels, &e->st, d, d->attribute_table[s->attrs[i]])) return -1;
+    if (l->n + n > l->cap) {
+        size_t c = l->cap ? l->cap : 16;
+        while (c < l->n + n) c *= 2;
+        pg_label *nv = realloc(l->v, c * sizeof *nv);
+        if (!nv) return -1;
+        l->v = nv;
+        l->cap = c;
     }
-    if (e->o->links_as_labels && s->link && !has_trace &&
-        pg_labels_from_link(&e->labels, &e->st, d->link_table[s->link]))
-        return -1;
-    for (size_t i = 0; i < e->extra.n; i++) {
-        if (e->labels.n == e->labels.cap) {
-            size_t c = e->labels.cap ? e->labels.cap * 2 : 16;
-            pg_label *nv = realloc(e->labels.v, c * sizeof *nv);
-            if (!nv) return -1;
-            e->labels.v = nv;
-            e->labels.cap = c;
-        }
-        e->labels.v[e->labels.n++] = e->extra.v[i];
-    }
+    if (n) memcpy(l->v + l->n, v, n * sizeof *v);
+    l->n += n;
     return 0;
 }
 
-/* Writes one Sample with stack `stack`, values vals[0..nv) and e->labels. */
+/* The labels of attribute a, made once (the string table grows in the same order as if
+ * they were made per sample: at the first sample that uses them). */
+static int attr_labels(enc *e, int32_t a, const pg_label **v, size_t *n, int *trace)
+{
+    const pg_otlp_dict *d = e->d;
+    if (!e->attr_memo) {
+        size_t na = d->n_attribute_table;
+        e->attr_memo = calloc(na, sizeof *e->attr_memo);
+        e->attr_memo_n = calloc(na, sizeof *e->attr_memo_n);
+        e->attr_trace = calloc(na, 1);
+        if (!e->attr_memo || !e->attr_memo_n || !e->attr_trace) return -1;
+    }
+    if (!e->attr_memo[a]) {
+        size_t at = e->memo.n;
+        if (at >= UINT32_MAX || pg_labels_from_attr(&e->memo, &e->st, d, d->attribute_table[a])) return -1;
+        const char *k = attr_key(d, a);
+        e->attr_memo[a] = (uint32_t)at + 1;
+        e->attr_memo_n[a] = (uint32_t)(e->memo.n - at);
+        e->attr_trace[a] = !strcmp(k, PG_SC_LABEL_TRACE_ID) || !strcmp(k, PG_SC_LABEL_SPAN_ID);
+    }
+    *v = e->memo.v + e->attr_memo[a] - 1;
+    *n = e->attr_memo_n[a];
+    *trace = e->attr_trace[a];
+    return 0;
+}
+
+/* The two labels of link k, made once. */
+static int link_labels(enc *e, int32_t k, const pg_label **v)
+{
+    if (!e->link_memo && !(e->link_memo = calloc(e->d->n_link_table, sizeof *e->link_memo))) return -1;
+    if (!e->link_memo[k]) {
+        size_t at = e->memo.n;
+        if (at >= UINT32_MAX || pg_labels_from_link(&e->memo, &e->st, e->d->link_table[k])) return -1;
+        e->link_memo[k] = (uint32_t)at + 1;
+    }
+    *v = e->memo.v + e->link_memo[k] - 1;
+    return 0;
+}
+
+/* Adds the labels of sample s (attributes, link) to e->labels, after the extra labels. */
+static int sample_labels(enc *e, const pg_sample_ref *s)
+{
+    e->labels.n = 0;
+    int has_trace = 0;
+    for (size_t i = 0; i < s->n_attrs; i++) {
+        const pg_label *v;
+        size_t n;
+        int trace;
+        if (attr_labels(e, s->attrs[i], &v, &n, &trace) || add_labels(&e->labels, v, n)) return -1;
+        has_trace |= trace;
+    }
+    if (e->o->links_as_labels && s->link && !has_trace) {
+        const pg_label *v;
+        if (link_labels(e, s->link, &v) || add_labels(&e->labels, v, 2)) return -1;
+    }
+    return add_labels(&e->labels, e->extra.v, e->extra.n);
+}
+
+/* Writes v as a varint at p (room checked by the caller); returns the end. */
+static uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+/* Writes one Sample with stack `stack`, values vals[0..nv) and e->labels straight into
+ * the output: sizes first, then the bytes, with no staging copy. */
 static int write_sample(enc *e, int32_t stack, const int64_t *vals, size_t nv)
 {
     pg_stack_ref s;
@@ -122,13 +187,58 @@ static int write_sample(enc *e, int32_t stack, const int64_t *vals, size_t nv)
         e->locs = nl;
         e->cap_locs = s.n;
     }
-    for (size_t j = 0; j < s.n; j++) e->locs[j] = e->loc_id[pg_stack_loc(&s, j)];
-    e->tmp.len = 0;
-    pg_wire_put_packed_u64(&e->tmp, 1, e->locs, s.n);
-    pg_wire_put_packed_i64(&e->tmp, 2, vals, nv);
-    pg_labels_write(&e->tmp, &e->labels);
-    pg_wire_put_bytes(&e->body, 2, e->tmp.data, e->tmp.len);
-    return e->tmp.failed || e->body.failed ? -1 : 0;
+    /* pprof ids of the frames, one loop per pool width; nl counts their varint bytes */
+    size_t nl = 0, nvb = 0;
+    const uint64_t *ids = e->loc_id;
+    uint64_t big = 0; /* any id of more than one byte */
+    if (s.width == 1) {
+        const uint8_t *l = s.loc;
+        for (size_t j = 0; j < s.n; j++) big |= e->locs[j] = ids[l[j]];
+    } else if (s.width == 2) {
+        const uint16_t *l = s.loc;
+        for (size_t j = 0; j < s.n; j++) big |= e->locs[j] = ids[l[j]];
+    } else {
+        const int32_t *l = s.loc;
+        for (size_t j = 0; j < s.n; j++) big |= e->locs[j] = ids[l[j]];
+    }
+    if (big < 0x80) nl = s.n;
+    else
+        for (size_t j = 0; j < s.n; j++) nl += pg_wire_varint_size(e->locs[j]);
+    for (size_t k = 0; k < nv; k++) nvb += pg_wire_varint_size((uint64_t)vals[k]);
+    size_t len = pg_labels_size(&e->labels);
+    if (s.n) len += 1 + pg_wire_varint_size(nl) + nl;
+    if (nv) len += 1 + pg_wire_varint_size(nvb) + nvb;
+    pg_buf *b = e->w;
+    if (pg_buf_reserve(b, 1 + 10 + len)) return -1;
+    uint8_t *p = b->data + b->len;
+    *p++ = (2 << 3) | PG_WT_LEN;
+    p = put_varint(p, len);
+    if (s.n) {
+        *p++ = (1 << 3) | PG_WT_LEN;
+        p = put_varint(p, nl);
+        if (nl == s.n)
+            for (size_t j = 0; j < s.n; j++) *p++ = (uint8_t)e->locs[j];
+        else
+            for (size_t j = 0; j < s.n; j++) p = put_varint(p, e->locs[j]);
+    }
+    if (nv) {
+        *p++ = (2 << 3) | PG_WT_LEN;
+        p = put_varint(p, nvb);
+        for (size_t k = 0; k < nv; k++) p = put_varint(p, (uint64_t)vals[k]);
+    }
+    p = pg_labels_put(p, &e->labels);
+    b->len = (size_t)(p - b->data);
+    return 0;
+}
+
+/* Value of sample i of a profile whose samples have one value each. */
+static int64_t value_at(const pg_otlp_profile *p, const pg_samples *c, size_t i)
+{
+    if (c && c->narrow) return pg_narrow_get(c->narrow, c->width, i);
+    if (c && c->values && !c->val_off) return c->values[i];
+    pg_sample_ref r;
+    pg_sample_at(p, i, &r);
+    return r.values[0];
 }
 
 /* Value a sample contributes to its pprof value: the sum of its values, or its number of
@@ -148,24 +258,39 @@ static int write_positional(enc *e)
     size_t nt = g->zero_types ? 0 : g->n_profiles;
     const pg_otlp_profile *p0 = g->profiles[0];
     size_t ns = pg_profile_sample_count(p0);
-    for (size_t i = 0; i < ns; i++) {
+    const pg_samples **cols = malloc((nt ? nt : 1) * sizeof *cols);
+    if (!cols) return -1;
+    for (size_t k = 0; k < nt; k++) cols[k] = pg_profile_columns(g->profiles[k]);
+    int rc = 0;
+    for (size_t i = 0; i < ns && !rc; i++) {
         pg_sample_ref r;
-        for (size_t k = 0; k < nt; k++) {
-            pg_sample_at(g->profiles[k], i, &r);
-            e->vals[k] = r.values[0];
-        }
+        for (size_t k = 0; k < nt; k++) e->vals[k] = value_at(g->profiles[k], cols[k], i);
         pg_sample_at(p0, i, &r);
-        if (sample_labels(e, &r) || write_sample(e, r.stack, e->vals, nt)) return -1;
+        if (sample_labels(e, &r) || write_sample(e, r.stack, e->vals, nt)) rc = -1;
     }
-    return 0;
+    free(cols);
+    return rc;
 }
+
+/* Where an identity was first seen: profile k of the group, sample i. */
+typedef struct first_seen {
+    uint32_t k, i;
+} first_seen;
+
+typedef struct ident_ctx {
+    const pg_pprof_group *g;
+    const first_seen *first;
+} ident_ctx;
 
 /* Is sample `key` the same identity as first[id]? */
 static int same_identity(const void *ctx, const void *key, uint32_t id)
 {
-    const pg_sample_ref *t = &((const pg_sample_ref *)ctx)[id], *s = key;
-    return t->stack == s->stack && t->link == s->link && t->n_attrs == s->n_attrs &&
-           (!s->n_attrs || !memcmp(t->attrs, s->attrs, s->n_attrs * 4));
+    const ident_ctx *c = ctx;
+    const pg_sample_ref *s = key;
+    pg_sample_ref t;
+    pg_sample_at(c->g->profiles[c->first[id].k], c->first[id].i, &t);
+    return t.stack == s->stack && t.link == s->link && t.n_attrs == s->n_attrs &&
+           (!s->n_attrs || !memcmp(t.attrs, s->attrs, s->n_attrs * 4));
 }
 
 /* Samples merged by identity {stack, attributes, link}, first-seen order. */
@@ -174,11 +299,12 @@ static int write_merged(enc *e)
     const pg_pprof_group *g = e->g;
     size_t nt = g->zero_types ? 0 : g->n_profiles, total = 0;
     for (size_t k = 0; k < g->n_profiles; k++) total += pg_profile_sample_count(g->profiles[k]);
-    pg_sample_ref *first = malloc((total ? total : 1) * sizeof *first);
+    first_seen *first = malloc((total ? total : 1) * sizeof *first);
     int64_t *vals = calloc((total ? total : 1) * (nt ? nt : 1), sizeof *vals);
     pg_index ix = {0};
+    ident_ctx ctx = {g, first};
     size_t n = 0;
-    int rc = (first && vals) ? 0 : -1;
+    int rc = (first && vals && total < UINT32_MAX) ? 0 : -1;
     for (size_t k = 0; k < g->n_profiles && !rc; k++) {
         const pg_otlp_profile *p = g->profiles[k];
         size_t ns = pg_profile_sample_count(p);
@@ -188,18 +314,21 @@ static int write_merged(enc *e)
             if (!s.n_ts && s.n_values > 1) { rc = -2; break; }
             uint64_t h = pg_hash_mix(pg_hash_mix(1, (uint32_t)s.stack), (uint32_t)s.link);
             h = pg_hash_bytes(s.attrs, s.n_attrs * 4, h);
-            uint32_t found = pg_index_find(&ix, h, same_identity, first, &s);
+            uint32_t found = pg_index_find(&ix, h, same_identity, &ctx, &s);
             size_t slot = found;
             if (found == UINT32_MAX) {
                 slot = n;
-                first[n++] = s;
+                first[n++] = (first_seen){(uint32_t)k, (uint32_t)i};
                 if (pg_index_insert(&ix, h, (uint32_t)slot)) rc = -1;
             }
             if (nt) vals[slot * nt + k] += contribution(&s);
         }
     }
-    for (size_t i = 0; i < n && !rc; i++)
-        if (sample_labels(e, &first[i]) || write_sample(e, first[i].stack, &vals[i * nt], nt)) rc = -1;
+    for (size_t i = 0; i < n && !rc; i++) {
+        pg_sample_ref s;
+        pg_sample_at(g->profiles[first[i].k], first[i].i, &s);
+        if (sample_labels(e, &s) || write_sample(e, s.stack, &vals[i * nt], nt)) rc = -1;
+    }
     pg_index_free(&ix);
     free(first);
     free(vals);
@@ -327,25 +456,30 @@ static int resource_labels(enc *e)
     return 0;
 }
 
-/* Encodes the group; out receives gzip or plain pprof bytes. */
+/* Encodes the group; out receives gzip or plain pprof bytes, as they are produced. */
 int pg_pprof_encode(const pg_batch *b, const pg_pprof_group *g, const pg_pprof_encode_opts *o,
                     pg_buf *out, char *err, size_t errlen)
 {
     enc e = {.d = pg_batch_dict(b), .g = g, .o = o};
-    pg_buf head = {0}, tail = {0}, tables = {0}, strs = {0}, whole = {0};
+    pg_buf tail = {0};
+    pg_pprof_out so;
     int rc = -100;
     size_t nt = g->zero_types ? 0 : g->n_profiles;
     const pg_otlp_profile *p0 = g->profiles[0];
-    if (pg_strtab_init(&e.st, e.d->n_string_table) || assign_ids(&e)) goto done;
+    int opened = pg_pprof_out_open(&so, out, o->gzip) == 0;
+    e.w = pg_pprof_out_sink(&so);
+    if (!opened || pg_strtab_init(&e.st, e.d->n_string_table) || assign_ids(&e)) goto done;
     if (!(e.vals = calloc(nt ? nt : 1, sizeof *e.vals))) goto done;
-    for (size_t k = 0; k < nt; k++) put_value_type(&e, &head, 1, g->profiles[k]->sample_type);
+    /* Field order as Go writes it: types, samples, mappings, locations, functions,
+     * strings, then scalars (built aside in tail, as their strings come first). */
+    for (size_t k = 0; k < nt; k++) put_value_type(&e, e.w, 1, g->profiles[k]->sample_type);
     if (resource_labels(&e) || profile_fields(&e, p0, &tail)) goto done;
     rc = g->positional ? write_positional(&e) : write_merged(&e);
     if (rc == -2) {
         rc = pg_err(err, errlen, PG_EINVAL, "pprof: a sample has several values but no timestamps");
         goto done;
     }
-    if (rc || write_tables(&e, &tables)) { rc = -100; goto done; }
+    if (rc || write_tables(&e, e.w)) { rc = -100; goto done; }
     pg_wire_put_uint(&tail, 9, p0->time_unix_nano);
     pg_wire_put_uint(&tail, 10, p0->duration_nano);
     if (p0->period_type) put_value_type(&e, &tail, 11, p0->period_type);
@@ -354,32 +488,26 @@ int pg_pprof_encode(const pg_batch *b, const pg_pprof_group *g, const pg_pprof_e
     if (!dflt && !g->from_pprof && nt > 1 && p0->sample_type)
         dflt = e.d->string_table[p0->sample_type->type_strindex];
     if (dflt) pg_wire_put_uint(&tail, 14, (uint64_t)pg_strtab_add(&e.st, dflt, strlen(dflt), 0));
-    for (size_t i = 0; i < e.st.n; i++) pg_wire_put_bytes(&strs, 6, e.st.s[i], e.st.len[i]);
-    /* Field order as Go writes it: types, samples, mappings, locations, functions,
-     * strings, then scalars. */
-    pg_buf *parts[5] = {&head, &e.body, &tables, &strs, &tail};
-    for (int i = 0; i < 5; i++) pg_buf_append(&whole, parts[i]->data, parts[i]->len);
-    rc = 0;
-    for (int i = 0; i < 5; i++) rc |= parts[i]->failed;
-    if (rc || whole.failed) { rc = -100; goto done; }
-    rc = o->gzip ? pg_gzip_compress(whole.data, whole.len, 1, out, err, errlen)
-                 : (pg_buf_append(out, whole.data, whole.len) ? -100 : 0);
+    for (size_t i = 0; i < e.st.n; i++) pg_wire_put_bytes(e.w, 6, e.st.s[i], e.st.len[i]);
+    pg_buf_append(e.w, tail.data, tail.len);
+    rc = e.w->failed || tail.failed || e.tmp.failed || pg_pprof_out_close(&so) ? -100 : 0;
 done:
     if (rc == -100) rc = pg_err(err, errlen, PG_ENOMEM, "pprof: out of memory");
+    pg_pprof_out_free(&so, rc != 0);
     pg_strtab_free(&e.st);
     free(e.loc_id);
     free(e.map_id);
     free(e.fn_id);
     free(e.labels.v);
     free(e.extra.v);
+    free(e.memo.v);
+    free(e.attr_memo);
+    free(e.attr_memo_n);
+    free(e.attr_trace);
+    free(e.link_memo);
     free(e.vals);
     free(e.locs);
-    pg_buf_free(&e.body);
     pg_buf_free(&e.tmp);
-    pg_buf_free(&head);
     pg_buf_free(&tail);
-    pg_buf_free(&tables);
-    pg_buf_free(&strs);
-    pg_buf_free(&whole);
     return rc;
 }

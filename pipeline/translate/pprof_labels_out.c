@@ -162,21 +162,58 @@ int pg_labels_from_link(pg_labels *out, pg_strtab *t, const pg_otlp_link *l)
     return push(out, k2, pg_strtab_add(t, buf, strlen(buf), 1), 0, 0);
 }
 
-/* Writes each label as a length-delimited Sample.label. */
-void pg_labels_write(pg_buf *b, const pg_labels *l)
+/* Payload bytes of one Label message. */
+static size_t label_len(const pg_label *x)
+{
+    size_t n = 0;
+    if (x->key) n += 1 + pg_wire_varint_size((uint64_t)x->key);
+    if (x->str) n += 1 + pg_wire_varint_size((uint64_t)x->str);
+    if (x->num) n += 1 + pg_wire_varint_size((uint64_t)x->num);
+    if (x->unit) n += 1 + pg_wire_varint_size((uint64_t)x->unit);
+    return n;
+}
+
+/* Writes v as a varint at p (room checked by the caller); returns the end. */
+static uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+/* A non-zero varint field with a one-byte tag. */
+static uint8_t *put_field(uint8_t *p, uint8_t tag, uint64_t v)
+{
+    if (!v) return p;
+    *p++ = tag;
+    return put_varint(p, v);
+}
+
+/* Sum of the length-delimited Sample.label fields. */
+size_t pg_labels_size(const pg_labels *l)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        size_t k = label_len(&l->v[i]);
+        n += 1 + pg_wire_varint_size(k) + k;
+    }
+    return n;
+}
+
+/* Writes each label as a length-delimited Sample.label at p (room checked by the caller). */
+uint8_t *pg_labels_put(uint8_t *p, const pg_labels *l)
 {
     for (size_t i = 0; i < l->n; i++) {
         const pg_label *x = &l->v[i];
-        size_t n = 0;
-        if (x->key) n += 1 + pg_wire_varint_size((uint64_t)x->key);
-        if (x->str) n += 1 + pg_wire_varint_size((uint64_t)x->str);
-        if (x->num) n += 1 + pg_wire_varint_size((uint64_t)x->num);
-        if (x->unit) n += 1 + pg_wire_varint_size((uint64_t)x->unit);
-        pg_wire_put_tag(b, 3, PG_WT_LEN);
-        pg_wire_put_varint(b, n);
-        pg_wire_put_uint(b, 1, (uint64_t)x->key);
-        pg_wire_put_uint(b, 2, (uint64_t)x->str);
-        pg_wire_put_uint(b, 3, (uint64_t)x->num);
-        pg_wire_put_uint(b, 4, (uint64_t)x->unit);
+        *p++ = (3 << 3) | PG_WT_LEN;
+        p = put_varint(p, label_len(x));
+        p = put_field(p, (1 << 3) | PG_WT_VARINT, (uint64_t)x->key);
+        p = put_field(p, (2 << 3) | PG_WT_VARINT, (uint64_t)x->str);
+        p = put_field(p, (3 << 3) | PG_WT_VARINT, (uint64_t)x->num);
+        p = put_field(p, (4 << 3) | PG_WT_VARINT, (uint64_t)x->unit);
     }
+    return p;
 }

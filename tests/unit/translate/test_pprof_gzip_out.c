@@ -1,0 +1,148 @@
+/* The pprof encoder's gzip output (pipeline/translate/pprof_out.c), streamed as 1 MiB gzip
+ * members: a large profile becomes several members that inflate, one after the other, to
+ * exactly the plain encoding; a small or empty one is a single member; the output is
+ * appended after what the buffer held; and the gzip bytes decode to the same profile. */
+#include "testlib.h"
+#include "pprof_builder.h"
+
+#include "pipeline/translate/otlp_dump.h"
+#include "pipeline/translate/pprof.h"
+
+#include <stdlib.h>
+#include <zlib.h>
+
+/* Inflates every gzip member of in into out; returns the number of members, -1 on error. */
+static int gunzip_members(const pg_buf *in, pg_buf *out)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return -1;
+    z.next_in = in->data;
+    z.avail_in = (uInt)in->len;
+    int members = 0;
+    uint8_t chunk[65536];
+    while (z.avail_in) {
+        z.next_out = chunk;
+        z.avail_out = sizeof chunk;
+        int rc = inflate(&z, Z_NO_FLUSH);
+        pg_buf_append(out, chunk, sizeof chunk - z.avail_out);
+        if (rc == Z_STREAM_END) {
+            members++;
+            inflateReset(&z);
+        } else if (rc != Z_OK) {
+            members = -1;
+            break;
+        }
+    }
+    inflateEnd(&z);
+    return members;
+}
+
+/* A pprof of n samples over 64 locations, with a string and a numeric label each. */
+static void make_pprof(pg_buf *b, size_t n)
+{
+    /* strings: "", samples, count, cpu, ns, fn, k, n, v0..v31 */
+    static const char *const s[] = {"", "samples", "count", "cpu", "ns", "fn", "k", "n"};
+    tb_value_type(b, 1, 1, 2);
+    tb_value_type(b, 1, 3, 4);
+    pg_buf smp = {0}, lab = {0};
+    for (size_t i = 0; i < n; i++) {
+        uint64_t locs[8];
+        for (size_t j = 0; j < 8; j++) locs[j] = (i * 31 + j * 7) % 64 + 1;
+        int64_t vals[2] = {(int64_t)(i % 5) + 1, (int64_t)(i * 1000003 % 99991)};
+        pg_wire_put_packed_u64(&smp, 1, locs, 8);
+        pg_wire_put_packed_i64(&smp, 2, vals, 2);
+        pg_wire_put_uint(&lab, 1, 6);
+        pg_wire_put_uint(&lab, 2, 8 + i % 32);
+        tb_sub(&smp, 3, &lab);
+        pg_wire_put_uint(&lab, 1, 7);
+        pg_wire_put_uint(&lab, 3, i % 1000);
+        tb_sub(&smp, 3, &lab);
+        tb_sub(b, 2, &smp);
+    }
+    for (uint64_t id = 1; id <= 64; id++) {
+        uint64_t fn = 1;
+        int64_t line = (int64_t)id;
+        tb_location(b, id, 0, 0x1000 + id, &fn, &line, 1);
+    }
+    tb_function(b, 1, 5, 5, 0, 0);
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) tb_str(b, s[i]);
+    for (int i = 0; i < 32; i++) {
+        char t[8];
+        snprintf(t, sizeof t, "v%d", i);
+        tb_str(b, t);
+    }
+    pg_buf_free(&smp);
+    pg_buf_free(&lab);
+}
+
+/* Encodes the one group of b into out (appending), gzipped or not. */
+static int encode(const pg_batch *b, int gzip, pg_buf *out)
+{
+    pg_pprof_group *g = NULL;
+    size_t ng = 0;
+    char err[256] = "";
+    int rc = pg_pprof_plan(b, &g, &ng, err, sizeof err);
+    if (!rc && ng == 1) {
+        pg_pprof_encode_opts o = {.gzip = gzip, .links_as_labels = 1};
+        rc = pg_pprof_encode(b, &g[0], &o, out, err, sizeof err);
+    } else if (!rc) {
+        rc = -1;
+    }
+    CHECK_MSG(rc == 0, "encode: %s", err);
+    pg_pprof_groups_free(g, ng);
+    return rc;
+}
+
+static char *render(const uint8_t *p, size_t n)
+{
+    pg_batch *b = pg_batch_new(0);
+    char err[256] = "";
+    int rc = pg_pprof_decode(b, p, n, NULL, NULL, err, sizeof err);
+    CHECK_MSG(rc == 0, "decode: %s", err);
+    pg_buf o = {0};
+    if (rc == 0) pg_otlp_dump(b, PG_DUMP_CANONICAL, &o);
+    pg_buf_append(&o, "", 1);
+    pg_batch_free(b);
+    return (char *)o.data;
+}
+
+/* n samples: gzip output has `members` members (0 = more than one) and means the same. */
+static void check(size_t n, int members, const char *what)
+{
+    pg_buf src = {0};
+    make_pprof(&src, n);
+    pg_batch *b = pg_batch_new(0);
+    char err[256] = "";
+    int rc = pg_pprof_decode(b, src.data, src.len, NULL, NULL, err, sizeof err);
+    CHECK_MSG(rc == 0, "%s: decode source: %s", what, err);
+    pg_buf plain = {0}, gz = {0}, back = {0};
+    pg_buf_append(&gz, "xyz", 3);
+    if (rc == 0 && encode(b, 0, &plain) == 0 && encode(b, 1, &gz) == 0) {
+        CHECK_MSG(gz.len > 5 && !memcmp(gz.data, "xyz\x1f\x8b", 5), "%s: not appended gzip", what);
+        pg_buf tail = {0};
+        pg_buf_append(&tail, gz.data + 3, gz.len - 3);
+        int m = gunzip_members(&tail, &back);
+        CHECK_MSG(members ? m == members : m > 1, "%s: %d gzip members", what, m);
+        CHECK_MSG(back.len == plain.len && (!plain.len || !memcmp(back.data, plain.data, plain.len)),
+                  "%s: inflates to %zu bytes, plain is %zu", what, back.len, plain.len);
+        char *x = render(plain.data, plain.len), *y = render(tail.data, tail.len);
+        CHECK_MSG(x && y && !strcmp(x, y), "%s: gzip and plain decode differently", what);
+        free(x);
+        free(y);
+        pg_buf_free(&tail);
+    }
+    pg_batch_free(b);
+    pg_buf_free(&src);
+    pg_buf_free(&plain);
+    pg_buf_free(&gz);
+    pg_buf_free(&back);
+}
+
+int main(void)
+{
+    check(0, 1, "no samples");
+    check(3, 1, "small");
+    check(200000, 0, "several MiB");
+    TEST_MAIN_END();
+}
