@@ -215,7 +215,7 @@ int pg_cmd_convert(int argc, char **argv)
     if (!rc && !(b = pg_batch_new(lim.max_arena))) rc = pg_err(err, sizeof err, PG_ENOMEM, "out of memory");
     if (!rc) {
         if (from == FMT_PPROF) rc = pg_pprof_decode(b, in.data, in.len, &lim, NULL, err, sizeof err);
-        else if (from == FMT_OTLP) rc = pg_otlp_decode(b, in.data, in.len, &lim, err, sizeof err);
+        else if (from == FMT_OTLP) rc = pg_otlp_decode_owned(b, &in, &lim, err, sizeof err);
         else rc = pg_otlp_decode_json(b, in.data, in.len, &lim, err, sizeof err);
     }
     pg_buf_free(&in);

@@ -17,6 +17,13 @@
 int pg_otlp_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decode_limits *lim,
                    char *err, size_t errlen);
 
+/* Like pg_otlp_decode on in->data[0..in->len), but the decoder owns the bytes: the parts it
+ * has consumed are handed back to the OS while it reads (so the input and the decoded
+ * batch do not peak together), and *in is freed and left empty on return, success or not.
+ * in must be a plain malloc-backed pg_buf (no flush sink). */
+int pg_otlp_decode_owned(pg_batch *b, pg_buf *in, const pg_decode_limits *lim, char *err,
+                         size_t errlen);
+
 /* Decodes OTLP/JSON text into batch b (same checks as pg_otlp_decode). */
 int pg_otlp_decode_json(pg_batch *b, const uint8_t *data, size_t len,
                         const pg_decode_limits *lim, char *err, size_t errlen);

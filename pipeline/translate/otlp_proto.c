@@ -3,7 +3,7 @@
 #include "pipeline/core/decompress.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/wire.h"
-#include "pipeline/translate/otlp_decode_owned.h"
+#include "pipeline/translate/otlp.h"
 #include "pipeline/translate/otlp_unpack.h"
 
 #include <string.h>
@@ -83,7 +83,7 @@ int pg_otlp_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decode
     return decode(b, data, len, NULL, lim, err, errlen);
 }
 
-/* See otlp_decode_owned.h: like pg_otlp_decode, taking *in over. */
+/* Like pg_otlp_decode, taking *in over (see otlp.h). */
 int pg_otlp_decode_owned(pg_batch *b, pg_buf *in, const pg_decode_limits *lim, char *err,
                          size_t errlen)
 {

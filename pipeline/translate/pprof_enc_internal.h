@@ -47,15 +47,14 @@ size_t pg_labels_size(const pg_labels *l);
  * room; returns the end. */
 uint8_t *pg_labels_put(uint8_t *p, const pg_labels *l);
 
-/* The encoder's output (pprof_out.c): plain into the caller's buffer, or gzip members
+/* The encoder's output (pprof_out.c): plain into the caller's buffer, or one gzip stream
  * compressed chunk by chunk as the encoder writes. */
-struct libdeflate_compressor;
+struct z_stream_s;
 typedef struct pg_pprof_out {
-    pg_buf buf;                     /* gzip: the chunk being filled */
-    pg_buf *out;                    /* the caller's buffer */
-    struct libdeflate_compressor *z; /* NULL: plain */
-    size_t members;
-    size_t start, start_flushed;    /* out's length and flushed count when opened */
+    pg_buf buf;                  /* gzip: the chunk being filled */
+    pg_buf *out;                 /* the caller's buffer */
+    struct z_stream_s *z;        /* NULL: plain */
+    size_t start, start_flushed; /* out's length and flushed count when opened */
 } pg_pprof_out;
 
 /* Opens the stream over out. Returns 0 or -1 (out of memory). */

@@ -1,33 +1,39 @@
 /* The pprof encoder's output stream: bytes reach the caller's buffer as they are produced,
- * plain, or gzipped one chunk at a time (libdeflate level 1, like Go's runtime/pprof),
- * each chunk a gzip member of its own. A multi-member gzip file is one valid gzip stream
- * (RFC 1952 §2.2; Go, zlib, Python and Node read all members), and at 1 MiB per chunk
- * it compresses as well as one member, so neither the whole uncompressed profile nor a
- * second copy of it is ever held. */
+ * plain, or gzipped as one gzip member the way Go's runtime/pprof writes it (deflate at
+ * level 1, zlib's streaming deflate), a chunk at a time, so neither the whole uncompressed
+ * profile nor a second copy of it is ever held. */
 #include "pipeline/translate/pprof_enc_internal.h"
 
-#include <libdeflate.h>
+#include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
-/* Uncompressed bytes per gzip member. */
+/* Uncompressed bytes handed to deflate at a time. */
 #define CHUNK ((size_t)1 << 20)
 
-/* Compresses one chunk as a gzip member appended to the caller's buffer. */
-static int put_member(pg_pprof_out *s, const uint8_t *p, size_t n)
+/* Runs deflate over p[0..n) (flush = Z_NO_FLUSH or Z_FINISH), appending to out. */
+static int deflate_into(pg_pprof_out *s, const uint8_t *p, size_t n, int flush)
 {
-    size_t bound = libdeflate_gzip_compress_bound(s->z, n);
-    if (pg_buf_reserve(s->out, bound)) return -1;
-    size_t got = libdeflate_gzip_compress(s->z, p, n, s->out->data + s->out->len, bound);
-    if (!got) return -1;
-    s->out->len += got;
-    s->members++;
-    return 0;
+    z_stream *z = s->z;
+    z->next_in = (Bytef *)(uintptr_t)p;
+    z->avail_in = (uInt)n;
+    for (;;) {
+        size_t room = deflateBound(z, z->avail_in) + 64;
+        if (pg_buf_reserve(s->out, room)) return -1;
+        z->next_out = s->out->data + s->out->len;
+        z->avail_out = (uInt)(s->out->cap - s->out->len);
+        int rc = deflate(z, flush);
+        s->out->len = s->out->cap - z->avail_out;
+        if (rc == Z_STREAM_END) return 0;
+        if (rc != Z_OK && rc != Z_BUF_ERROR) return -1;
+        if (z->avail_in == 0 && flush == Z_NO_FLUSH) return 0;
+    }
 }
 
 /* pg_buf flush hook of the chunk buffer. */
 static int flush_chunk(void *ctx, const uint8_t *p, size_t n)
 {
-    return put_member(ctx, p, n);
+    return deflate_into(ctx, p, n, Z_NO_FLUSH);
 }
 
 /* Plain output is written straight into out; gzip output goes through a chunk buffer. */
@@ -38,7 +44,13 @@ int pg_pprof_out_open(pg_pprof_out *s, pg_buf *out, int gzip)
     s->start = out->len;
     s->start_flushed = out->flushed;
     if (!gzip) return 0;
-    if (!(s->z = libdeflate_alloc_compressor(1))) return -1;
+    z_stream *z = calloc(1, sizeof *z);
+    if (!z) return -1;
+    if (deflateInit2(z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        free(z);
+        return -1;
+    }
+    s->z = z;
     s->buf.flush = flush_chunk;
     s->buf.flush_ctx = s;
     return pg_buf_reserve(&s->buf, CHUNK);
@@ -50,15 +62,13 @@ pg_buf *pg_pprof_out_sink(pg_pprof_out *s)
     return s->z ? &s->buf : s->out;
 }
 
-/* Compresses what the chunk buffer still holds (an empty profile is one empty member). */
+/* Compresses what the chunk buffer still holds and ends the gzip stream. */
 int pg_pprof_out_close(pg_pprof_out *s)
 {
     if (!s->z) return s->out->failed ? -1 : 0;
     if (s->buf.failed) return -1;
-    if (s->buf.len || !s->members) {
-        if (put_member(s, s->buf.data ? s->buf.data : (const uint8_t *)"", s->buf.len)) return -1;
-        s->buf.len = 0;
-    }
+    if (deflate_into(s, s->buf.data ? s->buf.data : (const uint8_t *)"", s->buf.len, Z_FINISH)) return -1;
+    s->buf.len = 0;
     return s->out->failed ? -1 : 0;
 }
 
@@ -68,7 +78,10 @@ void pg_pprof_out_free(pg_pprof_out *s, int failed)
 {
     if (failed && s->out->flushed == s->start_flushed && s->out->len > s->start)
         s->out->len = s->start;
-    if (s->z) libdeflate_free_compressor(s->z);
+    if (s->z) {
+        deflateEnd(s->z);
+        free(s->z);
+    }
     pg_buf_free(&s->buf);
     memset(s, 0, sizeof *s);
 }

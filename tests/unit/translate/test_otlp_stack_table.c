@@ -13,7 +13,7 @@
 #include "pipeline/core/stacks.h"
 #include "pipeline/core/wire.h"
 #include "pipeline/translate/otlp.h"
-#include "pipeline/translate/otlp_decode_owned.h"
+#include "pipeline/translate/otlp.h"
 #include "pipeline/translate/otlp_dump.h"
 
 #include <stdlib.h>
