@@ -295,6 +295,19 @@ static table_ix *stack_index(pg_batch *b, pg_stacks **cols)
     return ti;
 }
 
+/* Sizes the stack index for n_more stacks to come, but never past max_bytes of slots, so
+ * a guess that is too high (many samples, few distinct stacks) costs at most that. */
+int pg_dict_stack_reserve(pg_batch *b, size_t n_more, size_t max_bytes)
+{
+    pg_stacks *st;
+    table_ix *ti = stack_index(b, &st);
+    if (!ti) return -1;
+    size_t cap = 64; /* the largest table within max_bytes */
+    while (cap * 2 * sizeof(uint64_t) <= max_bytes && cap < ((size_t)1 << 32)) cap *= 2;
+    size_t want = ti->set.count + n_more, most = cap / 4 * 3;
+    return pg_index_reserve(&ti->set, want < most ? want : most);
+}
+
 /* Fetches the index slot pg_dict_stack_w will probe first (when the probe is already at
  * the pool's width; otherwise does nothing). */
 uint64_t pg_dict_stack_prefetch(pg_batch *b, const void *loc, size_t n, uint8_t width)

@@ -94,7 +94,7 @@ static int index_rehash(pg_index *ix, size_t ncap)
 int pg_index_reserve(pg_index *ix, size_t n)
 {
     size_t cap = ix->cap ? ix->cap : 64;
-    while (n * 4 > cap * 3) cap *= 2;
+    while (n * 4 > cap * 3 && cap < ((size_t)1 << 32)) cap *= 2;
     return cap == ix->cap ? 0 : index_rehash(ix, cap);
 }
 
