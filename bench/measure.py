@@ -83,10 +83,10 @@ def main(argv):
         g, to_otlp, to_otlp_file, to_pprof = rows
         size = os.path.getsize(otlp)
         print("\nOTLP output: %.2f MB (%.2fx the uncompressed pprof)" % (size / 1e6, size / len(raw)))
-        print("\n%-44s %8s %8s  %s" % ("target", "actual", "limit", "result"))
         print("(gzip -dc and the first pprof -> OTLP row write to /dev/null; the file rows also"
               " pay for writing %.1f MB into the page cache: %.3f s here)"
               % (size / 1e6, to_otlp_file[1] - to_otlp[1]))
+        print("\n%-44s %8s %8s  %s" % ("target", "actual", "limit", "result"))
         checks = [("pprof->OTLP time / gunzip time", to_otlp[1] / g[1], 2.0),
                   ("pprof->OTLP peak RSS / uncompressed input", max(to_otlp[2], to_otlp_file[2]) / len(raw), 3.0),
                   ("OTLP->pprof peak RSS / uncompressed input", to_pprof[2] / len(raw), 3.0)]
