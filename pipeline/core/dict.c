@@ -337,11 +337,7 @@ int32_t pg_dict_stack_hinted(pg_batch *b, const void *loc, size_t n, uint8_t wid
     pg_arena *a = pg_batch_arena(b);
     pg_stack_ref in = {loc, n, width};
     if (width > st->width) { /* the values may still fit the pool */
-        uint8_t need = st->width;
-        for (size_t j = 0; j < n && need < 4; j++) {
-            uint8_t w = pg_stack_width_for(pg_stack_loc(&in, j));
-            if (w > need) need = w;
-        }
+        uint8_t need = pg_stack_width_needed(&in, st->width);
         if (need > st->width) {
             if (pg_stacks_widen(a, st, need)) return -1;
             if (!(ti = stack_index(b, &st))) return -1;
@@ -352,12 +348,7 @@ int32_t pg_dict_stack_hinted(pg_batch *b, const void *loc, size_t n, uint8_t wid
     if (width != st->width) {
         probe = n * st->width <= sizeof tmp ? tmp : malloc(n * st->width);
         if (!probe) return -1;
-        for (size_t j = 0; j < n; j++) {
-            int32_t v = pg_stack_loc(&in, j);
-            if (st->width == 1) probe[j] = (uint8_t)v;
-            else if (st->width == 2) ((uint16_t *)(void *)probe)[j] = (uint16_t)v;
-            else ((int32_t *)(void *)probe)[j] = v;
-        }
+        for (size_t j = 0; j < n; j++) pg_stack_put(probe, j, st->width, pg_stack_loc(&in, j));
     }
     stackkey k = {probe, n * st->width};
     uint64_t h = hint && probe == loc ? hint : hash_stack(&k); /* a hint is for the probe as given */

@@ -2,12 +2,15 @@
 
 #include <string.h>
 
-/* Stores v at entry j of a pool `width` bytes wide (v must fit). */
-static inline void put_loc(uint8_t *pool, size_t j, uint8_t width, int32_t v)
+/* Scans r for the widest value, stopping at 4. */
+uint8_t pg_stack_width_needed(const pg_stack_ref *r, uint8_t from)
 {
-    if (width == 1) pool[j] = (uint8_t)v;
-    else if (width == 2) ((uint16_t *)(void *)pool)[j] = (uint16_t)v;
-    else ((int32_t *)(void *)pool)[j] = v;
+    uint8_t need = from;
+    for (size_t j = 0; j < r->n && need < 4; j++) {
+        uint8_t w = pg_stack_width_for(pg_stack_loc(r, j));
+        if (w > need) need = w;
+    }
+    return need;
 }
 
 /* memcpy for the few dozen bytes a stack takes, without a library call. */
@@ -61,7 +64,7 @@ int pg_stacks_widen(pg_arena *a, pg_stacks *s, uint8_t width)
     uint8_t *np = pg_arena_realloc(a, s->loc, s->cap_loc * s->width, cap * width);
     if (!np) return -1;
     pg_stack_ref old = {np, used, s->width};
-    for (size_t j = used; j-- > 0;) put_loc(np, j, width, pg_stack_loc(&old, j));
+    for (size_t j = used; j-- > 0;) pg_stack_put(np, j, width, pg_stack_loc(&old, j));
     s->loc = np;
     s->cap_loc = cap;
     s->width = width;
@@ -74,20 +77,13 @@ int64_t pg_stacks_append(pg_arena *a, pg_stacks *s, const void *loc, size_t n, u
     size_t used = s->off[s->n];
     if (used + n > UINT32_MAX || s->n >= INT32_MAX) return -1;
     pg_stack_ref in = {loc, n, width};
-    if (width > s->width) {
-        uint8_t need = s->width;
-        for (size_t j = 0; j < n && need < 4; j++) {
-            uint8_t w = pg_stack_width_for(pg_stack_loc(&in, j));
-            if (w > need) need = w;
-        }
-        if (pg_stacks_widen(a, s, need)) return -1;
-    }
+    if (width > s->width && pg_stacks_widen(a, s, pg_stack_width_needed(&in, s->width))) return -1;
     if (pg_stacks_reserve(a, s, s->n + 1, n)) return -1;
     uint8_t *dst = s->loc + used * s->width;
     if (width == s->width) {
         copy_small(dst, loc, n * width);
     } else {
-        for (size_t j = 0; j < n; j++) put_loc(dst, j, s->width, pg_stack_loc(&in, j));
+        for (size_t j = 0; j < n; j++) pg_stack_put(dst, j, s->width, pg_stack_loc(&in, j));
     }
     s->off[s->n + 1] = (uint32_t)(used + n);
     return (int64_t)s->n++;

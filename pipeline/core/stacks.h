@@ -41,6 +41,17 @@ static inline int32_t pg_stack_loc(const pg_stack_ref *r, size_t j)
     return ((const int32_t *)r->loc)[j];
 }
 
+/* Stores v at entry j of a pool `width` bytes wide (v must fit). */
+static inline void pg_stack_put(uint8_t *pool, size_t j, uint8_t width, int32_t v)
+{
+    if (width == 1) pool[j] = (uint8_t)v;
+    else if (width == 2) ((uint16_t *)(void *)pool)[j] = (uint16_t)v;
+    else ((int32_t *)(void *)pool)[j] = v;
+}
+
+/* The narrowest width, at least `from`, that holds every location of r. */
+uint8_t pg_stack_width_needed(const pg_stack_ref *r, uint8_t from);
+
 /* The columns of d, or NULL when d holds protobuf-c Stack structs. */
 static inline const pg_stacks *pg_dict_stacks(const pg_otlp_dict *d)
 {

@@ -6,6 +6,7 @@
 #include "pipeline/core/err.h"
 #include "pipeline/core/pages.h"
 #include "pipeline/core/samples.h"
+#include "pipeline/core/stacks.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -56,18 +57,24 @@ static int grow_labels(scratch *s, size_t need)
     return 0;
 }
 
+/* The varints of one repeated field of sample i: a packed field's payload (r moves past
+ * it), or, unpacked, r itself (the caller reads one varint and moves r). */
+static int repeated_payload(pg_pprof_dec *d, pg_wire *r, int wt, pg_wire *out, size_t i)
+{
+    if (wt == PG_WT_VARINT) {
+        *out = *r;
+        return 0;
+    }
+    if (wt == PG_WT_LEN && !pg_wire_len(r, out)) return 0;
+    return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+}
+
 /* Reads the location ids of one field 1 (packed or not) and appends their dictionary
  * indices to the stack probe, d->loc_width bytes each. */
 static int read_locations(pg_pprof_dec *d, pg_wire *r, int wt, scratch *s, size_t *n, size_t i)
 {
     pg_wire ids;
-    if (wt == PG_WT_LEN) {
-        if (pg_wire_len(r, &ids)) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
-    } else if (wt == PG_WT_VARINT) {
-        ids = *r;
-    } else {
-        return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
-    }
+    if (repeated_payload(d, r, wt, &ids, i)) return PG_EINVAL;
     size_t most = wt == PG_WT_LEN ? (size_t)(ids.end - ids.p) : 1; /* at least a byte each */
     size_t max = d->lim->max_stack_depth;
     if (grow((void **)&s->locs, &s->cap_locs, (*n + most) * 4, 1))
@@ -98,9 +105,7 @@ static int read_locations(pg_pprof_dec *d, pg_wire *r, int wt, scratch *s, size_
         else if (pg_pprof_dec_ref(d, &d->locations, "location", id, &ix)) return PG_EINVAL;
         if (max && k >= max)
             return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: sample %zu is deeper than the limit of %zu locations", i, max);
-        if (w == 1) s->locs[k] = (uint8_t)ix;
-        else if (w == 2) ((uint16_t *)(void *)s->locs)[k] = (uint16_t)ix;
-        else ((int32_t *)(void *)s->locs)[k] = ix;
+        pg_stack_put(s->locs, k, w, ix);
         k++;
     }
     if (wt == PG_WT_VARINT) *r = ids;
@@ -112,13 +117,7 @@ static int read_locations(pg_pprof_dec *d, pg_wire *r, int wt, scratch *s, size_
 static int read_values(pg_pprof_dec *d, pg_wire *r, int wt, scratch *s, size_t *n, size_t i)
 {
     pg_wire v;
-    if (wt == PG_WT_LEN) {
-        if (pg_wire_len(r, &v)) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
-    } else if (wt == PG_WT_VARINT) {
-        v = *r;
-    } else {
-        return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
-    }
+    if (repeated_payload(d, r, wt, &v, i)) return PG_EINVAL;
     size_t want = *n + (wt == PG_WT_LEN ? (size_t)(v.end - v.p) : 1); /* a byte each at least */
     if (grow((void **)&s->vals, &s->cap_vals, want < 65536 ? want : 65536, 8))
         return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
