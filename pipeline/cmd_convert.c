@@ -4,7 +4,7 @@
 #include "pipeline/core/decompress.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/wire.h"
-#include "pipeline/translate/otlp.h"
+#include "pipeline/translate/otlp_codec.h"
 #include "pipeline/translate/pprof.h"
 
 #include <stdio.h>

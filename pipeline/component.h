@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pipeline/config.h"
+#include "pipeline/config/config.h"
 #include "pipeline/core/batch.h"
 
 typedef struct pg_host pg_host;

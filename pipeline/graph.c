@@ -1,8 +1,8 @@
 #include "pipeline/graph.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/merge.h"
-#include "pipeline/log.h"
-#include "pipeline/metrics.h"
+#include "pipeline/telemetry/log.h"
+#include "pipeline/telemetry/metrics.h"
 
 #include <stdlib.h>
 #include <string.h>

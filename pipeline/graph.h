@@ -6,7 +6,7 @@
 #define PG_GRAPH_H
 
 #include "pipeline/component.h"
-#include "pipeline/config.h"
+#include "pipeline/config/config.h"
 #include "pipeline/host.h"
 
 typedef struct pg_graph pg_graph;

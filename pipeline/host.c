@@ -1,5 +1,5 @@
 #include "pipeline/host.h"
-#include "pipeline/log.h"
+#include "pipeline/telemetry/log.h"
 
 #include <event2/event.h>
 #include <event2/thread.h>

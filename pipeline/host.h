@@ -5,7 +5,7 @@
 #include <stdbool.h>
 
 #include "pipeline/component.h"
-#include "pipeline/metrics.h"
+#include "pipeline/telemetry/metrics.h"
 
 struct event_base;
 

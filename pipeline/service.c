@@ -1,8 +1,8 @@
 #include "pipeline/service.h"
 #include "pipeline/core/err.h"
 #include "pipeline/host.h"
-#include "pipeline/log.h"
-#include "pipeline/telemetry.h"
+#include "pipeline/telemetry/log.h"
+#include "pipeline/telemetry/telemetry.h"
 
 #include <event2/event.h>
 #include <signal.h>

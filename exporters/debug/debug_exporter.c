@@ -5,8 +5,8 @@
 #include "exporters/debug/debug_exporter.h"
 
 #include "pipeline/core/err.h"
-#include "pipeline/exporter_base.h"
-#include "pipeline/log.h"
+#include "pipeline/exporterhelper/exporter_base.h"
+#include "pipeline/telemetry/log.h"
 #include "pipeline/translate/otlp_dump.h"
 
 #include <pthread.h>

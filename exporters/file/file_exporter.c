@@ -4,9 +4,9 @@
 #include "exporters/file/file_writer.h"
 
 #include "pipeline/core/err.h"
-#include "pipeline/exporter_base.h"
-#include "pipeline/log.h"
-#include "pipeline/translate/otlp.h"
+#include "pipeline/exporterhelper/exporter_base.h"
+#include "pipeline/telemetry/log.h"
+#include "pipeline/translate/otlp_codec.h"
 #include "pipeline/translate/pprof.h"
 
 #include <stdlib.h>

@@ -5,7 +5,7 @@
 
 #include "pipeline/component.h"
 #include "pipeline/core/err.h"
-#include "pipeline/log.h"
+#include "pipeline/telemetry/log.h"
 
 #include "pipeline/core/fsutil.h"
 #include <dirent.h>

@@ -2,8 +2,8 @@
 #include "extensions/health_check/health_check.h"
 #include "pipeline/core/err.h"
 #include "pipeline/host.h"
-#include "pipeline/log.h"
-#include "pipeline/telemetry_http.h"
+#include "pipeline/telemetry/log.h"
+#include "pipeline/net/admin_http.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,7 +31,7 @@ typedef struct hc {
     pg_host *host;
     char *bind_host, *path;
     uint16_t bind_port;
-    pg_telemetry_http *http;
+    pg_admin_http *http;
     uint64_t up_since_ns;  /* unix ns at start */
     int64_t up_since_mono; /* monotonic ns at start */
 } hc;
@@ -57,7 +57,7 @@ static char *dup_or(const char *s, const char *fallback)
 static void hc_free(hc *h)
 {
     if (!h) return;
-    pg_telemetry_http_stop(h->http);
+    pg_admin_http_stop(h->http);
     free(h->id);
     free(h->bind_host);
     free(h->path);
@@ -117,7 +117,7 @@ static void up_fields(const hc *h, char *out, size_t outlen)
 
 static void reply_json(struct evhttp_request *req, int code, const char *body)
 {
-    pg_telemetry_http_reply(req, code, "application/json", body, strlen(body));
+    pg_admin_http_reply(req, code, "application/json", body, strlen(body));
 }
 
 /* Readiness: why the collector cannot take data now, or NULL when it can. */
@@ -168,11 +168,11 @@ static int hc_start(void *self, char *err, size_t errlen)
     if (h->http) return 0;
     h->up_since_ns = pg_now_unix_ns();
     h->up_since_mono = pg_now_mono_ns();
-    int rc = pg_telemetry_http_start(pg_host_event_base(h->host), h->bind_host, h->bind_port,
+    int rc = pg_admin_http_start(pg_host_event_base(h->host), h->bind_host, h->bind_port,
                                      hc_handle, h, &h->http, err, errlen);
     if (rc != 0) return rc;
     pg_log(PG_LOG_INFO, h->id, "health endpoints on %s:%u (/, /ready, %s, /live)",
-           *h->bind_host ? h->bind_host : "*", (unsigned)pg_telemetry_http_port(h->http), h->path);
+           *h->bind_host ? h->bind_host : "*", (unsigned)pg_admin_http_port(h->http), h->path);
     return 0;
 }
 
@@ -181,7 +181,7 @@ static void hc_shutdown(void *self, int64_t deadline_ns)
 {
     hc *h = self;
     (void)deadline_ns;
-    pg_telemetry_http_stop(h->http);
+    pg_admin_http_stop(h->http);
     h->http = NULL;
 }
 
@@ -193,7 +193,7 @@ static void hc_destroy(void *self)
 uint16_t pg_health_check_port(void *self)
 {
     hc *h = self;
-    return h ? pg_telemetry_http_port(h->http) : 0;
+    return h ? pg_admin_http_port(h->http) : 0;
 }
 
 const pg_component_factory pg_health_check_factory = {

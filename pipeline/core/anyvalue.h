@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "pipeline/core/otlp.h"
+#include "pipeline/core/otlp_types.h"
 
 /* Hash of v's content (NULL hashes like an empty value). */
 uint64_t pg_any_hash(const pg_otlp_any *v, uint64_t seed);

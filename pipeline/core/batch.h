@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pipeline/core/otlp.h"
+#include "pipeline/core/otlp_types.h"
 
 typedef struct pg_batch pg_batch;
 typedef struct pg_dict_index pg_dict_index;

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pipeline/core/otlp.h"
+#include "pipeline/core/otlp_types.h"
 
 typedef struct pg_samples {
     size_t n;

@@ -3,7 +3,7 @@
 #define PG_REGISTRY_H
 
 #include "pipeline/component.h"
-#include "pipeline/config.h"
+#include "pipeline/config/config.h"
 
 /* Returns the factory of (kind, type), or NULL. */
 const pg_component_factory *pg_registry_lookup(pg_cfg_kind kind, const char *type);

@@ -2,7 +2,7 @@
  * sample and per dictionary entry (protobuf-c's generic packer was a third of a
  * conversion); small common messages (Resource, InstrumentationScope, AnyValue) still go
  * through protobuf-c. Output is byte-identical to protobuf_c_message_pack. */
-#include "pipeline/translate/otlp.h"
+#include "pipeline/translate/otlp_codec.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/samples.h"
 #include "pipeline/core/stacks.h"

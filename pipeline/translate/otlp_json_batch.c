@@ -1,5 +1,5 @@
 /* OTLP/JSON for whole batches, on top of the descriptor-driven codec in otlp_json.c. */
-#include "pipeline/translate/otlp.h"
+#include "pipeline/translate/otlp_codec.h"
 #include "pipeline/translate/otlp_json.h"
 #include "pipeline/core/decompress.h"
 #include "pipeline/core/err.h"

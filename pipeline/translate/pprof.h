@@ -7,7 +7,7 @@
 
 #include "pipeline/core/batch.h"
 #include "pipeline/core/buf.h"
-#include "pipeline/translate/limits.h"
+#include "pipeline/translate/decode_limits.h"
 
 /* Decodes one pprof profile (gzip, zstd or plain protobuf) from borrowed bytes and appends
  * it to batch b as a new ResourceProfiles with one ScopeProfiles holding one Profile per

@@ -1,6 +1,6 @@
 /* pprof -> OTLP: decodes pprof wire bytes straight into a batch's OTLP tree. */
 #include "pipeline/translate/pprof.h"
-#include "pipeline/translate/pprof_internal.h"
+#include "pipeline/translate/pprof_decode_int.h"
 #include "pipeline/translate/semconv.h"
 #include "pipeline/core/decompress.h"
 #include "pipeline/core/dict.h"

@@ -1,7 +1,7 @@
 /* OTLP -> pprof, step 2: writes one planned group as a pprof Profile message, streamed
- * to the output (pprof_out.c) in Go's field order: sample types, samples, tables, strings,
+ * to the output (pprof_encode_out.c) in Go's field order: sample types, samples, tables, strings,
  * scalars. */
-#include "pipeline/translate/pprof_enc_internal.h"
+#include "pipeline/translate/pprof_encode_int.h"
 #include "pipeline/translate/semconv.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/samples.h"

@@ -5,8 +5,8 @@
 #include "processors/memory_limiter/memory_limiter.h"
 #include "pipeline/core/err.h"
 #include "pipeline/host.h"
-#include "pipeline/log.h"
-#include "pipeline/metrics.h"
+#include "pipeline/telemetry/log.h"
+#include "pipeline/telemetry/metrics.h"
 
 #include <event2/event.h>
 #include <sys/time.h>

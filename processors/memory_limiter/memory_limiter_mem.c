@@ -7,7 +7,7 @@
  * drawback, that freed heap stays resident until malloc returns it, is handled by the
  * limiter asking malloc to trim while it is over the limit. */
 #include "processors/memory_limiter/memory_limiter.h"
-#include "pipeline/metrics.h"
+#include "pipeline/telemetry/metrics.h"
 
 #include <fcntl.h>
 #include <stdio.h>

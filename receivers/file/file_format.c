@@ -5,8 +5,8 @@
 #include "pipeline/core/decompress.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/wire.h"
-#include "pipeline/translate/limits.h"
-#include "pipeline/translate/otlp.h"
+#include "pipeline/translate/decode_limits.h"
+#include "pipeline/translate/otlp_codec.h"
 #include "pipeline/translate/pprof.h"
 
 /* Returns a static name. */

@@ -10,8 +10,8 @@
 
 #include "pipeline/core/err.h"
 #include "pipeline/host.h"
-#include "pipeline/log.h"
-#include "pipeline/translate/limits.h"
+#include "pipeline/telemetry/log.h"
+#include "pipeline/translate/decode_limits.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -5,7 +5,7 @@
 
 #include "pipeline/core/err.h"
 #include "pipeline/host.h"
-#include "pipeline/log.h"
+#include "pipeline/telemetry/log.h"
 
 #include <event2/event.h>
 #include <stdlib.h>

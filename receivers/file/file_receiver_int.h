@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "pipeline/component.h"
-#include "pipeline/metrics.h"
+#include "pipeline/telemetry/metrics.h"
 
 enum { PG_FILE_FMT_AUTO, PG_FILE_FMT_PPROF, PG_FILE_FMT_OTLP_PROTO, PG_FILE_FMT_OTLP_JSON };
 

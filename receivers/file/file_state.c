@@ -10,7 +10,7 @@
 
 #include "pipeline/core/err.h"
 #include "pipeline/core/hash.h"
-#include "pipeline/log.h"
+#include "pipeline/telemetry/log.h"
 
 #include "pipeline/core/fsutil.h"
 #include <errno.h>

@@ -3,7 +3,7 @@
 #ifndef PG_FUZZ_COMMON_H
 #define PG_FUZZ_COMMON_H
 
-#include "pipeline/translate/limits.h"
+#include "pipeline/translate/decode_limits.h"
 #include "pipeline/translate/otlp_dump.h"
 
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* libFuzzer target: OTLP protobuf decoding; a decoded batch must encode, decode again and
  * render the same, and must convert to pprof without crashing. */
 #include "fuzz_common.h"
-#include "pipeline/translate/otlp.h"
+#include "pipeline/translate/otlp_codec.h"
 #include "pipeline/translate/pprof.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,7 +1,7 @@
 /* libFuzzer target: OTLP/JSON decoding; a decoded batch must encode to JSON and decode
  * again to the same rendering. */
 #include "fuzz_common.h"
-#include "pipeline/translate/otlp.h"
+#include "pipeline/translate/otlp_codec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -7,7 +7,7 @@
 #include "pipeline/core/batch.h"
 #include "pipeline/core/dict.h"
 #include "pipeline/core/samples.h"
-#include "pipeline/translate/otlp.h"
+#include "pipeline/translate/otlp_codec.h"
 
 #include <inttypes.h>
 #include <stdlib.h>

@@ -3,9 +3,9 @@
  * the default queue is drained at shutdown. argv[1] is the test data directory. */
 #include "testlib.h"
 
-#include "../receivers/component_harness.h"
+#include "component_harness.h"
 #include "exporters/debug/debug_exporter.h"
-#include "pipeline/translate/otlp.h"
+#include "pipeline/translate/otlp_codec.h"
 
 #include <fcntl.h>
 

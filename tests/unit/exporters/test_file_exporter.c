@@ -6,9 +6,9 @@
  * directory. */
 #include "testlib.h"
 
-#include "../receivers/component_harness.h"
+#include "component_harness.h"
 #include "exporters/file/file_exporter.h"
-#include "pipeline/translate/otlp.h"
+#include "pipeline/translate/otlp_codec.h"
 #include "pipeline/translate/pprof.h"
 
 #include <dirent.h>

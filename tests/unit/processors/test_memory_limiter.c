@@ -6,7 +6,7 @@
 #include "pipeline/core/arena.h"
 #include "pipeline/core/err.h"
 #include "pipeline/host.h"
-#include "pipeline/log.h"
+#include "pipeline/telemetry/log.h"
 #include "testlib.h"
 
 #define MIB (1024ull * 1024ull)

@@ -6,7 +6,7 @@
 #include "testlib.h"
 
 #include "component_harness.h"
-#include "pipeline/translate/otlp.h"
+#include "pipeline/translate/otlp_codec.h"
 #include "pipeline/translate/pprof.h"
 #include "receivers/file/file_receiver.h"
 #include "receivers/file/file_receiver_int.h"

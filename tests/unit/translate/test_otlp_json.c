@@ -6,7 +6,7 @@
 
 #include "pipeline/core/buf.h"
 #include "pipeline/core/err.h"
-#include "pipeline/core/otlp.h"
+#include "pipeline/core/otlp_types.h"
 #include "pprof/profile.pb-c.h"
 #include "pipeline/translate/otlp_json.h"
 

@@ -6,7 +6,7 @@
 #include "pipeline/core/err.h"
 #include "pipeline/core/samples.h"
 #include "pipeline/core/wire.h"
-#include "pipeline/translate/otlp.h"
+#include "pipeline/translate/otlp_codec.h"
 #include "pipeline/translate/otlp_dump.h"
 #include "pipeline/translate/pprof.h"
 

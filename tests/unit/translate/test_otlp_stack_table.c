@@ -1,5 +1,5 @@
 /* OTLP protobuf decoding of the dictionary's stack table, read by hand into columns
- * (pipeline/translate/otlp_unpack_dict.c), through the public API: packed, unpacked and
+ * (pipeline/translate/otlp_decode_dict.c), through the public API: packed, unpacked and
  * mixed location_indices, unknown Stack fields, an empty table, a non-empty element 0,
  * out-of-range and negative indices, pools 1, 2 and 4 bytes wide (indices past 255 and
  * 65535, also when the widening happens mid-table), a dictionary given twice, and every
@@ -12,8 +12,8 @@
 #include "pipeline/core/samples.h"
 #include "pipeline/core/stacks.h"
 #include "pipeline/core/wire.h"
-#include "pipeline/translate/otlp.h"
-#include "pipeline/translate/otlp.h"
+#include "pipeline/translate/otlp_codec.h"
+#include "pipeline/translate/otlp_codec.h"
 #include "pipeline/translate/otlp_dump.h"
 
 #include <stdlib.h>

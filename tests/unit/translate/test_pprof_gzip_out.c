@@ -1,4 +1,4 @@
-/* The pprof encoder's gzip output (pipeline/translate/pprof_out.c), streamed chunk by
+/* The pprof encoder's gzip output (pipeline/translate/pprof_encode_out.c), streamed chunk by
  * chunk into one gzip member as Go writes it: any size, from empty to several MiB, is a
  * single member that inflates to exactly the plain encoding; the output is appended after
  * what the buffer held; and the gzip bytes decode to the same profile. */

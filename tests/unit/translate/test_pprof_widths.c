@@ -1,4 +1,4 @@
-/* pprof decoding of sample fields (pipeline/translate/pprof_profiles.c) through the public
+/* pprof decoding of sample fields (pipeline/translate/pprof_decode_profiles.c) through the public
  * API: packed, unpacked, empty and mixed location_id / value fields, location tables that
  * need 1, 2 and 4 byte stack indices (255/256 and 65535/65536 locations), multi-byte and
  * sparse ids, id 0, unknown ids, value counts, negative values, the stack depth limit, and a

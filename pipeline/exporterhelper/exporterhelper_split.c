@@ -1,0 +1,138 @@
+/* Splitting a batch by profiles for batch.max_size. Each part is built by merging a
+ * "view" of the source into a fresh batch: a tree of shallow copies of the source's
+ * resources and scopes holding a subset of its profiles, over the source's dictionary
+ * (borrowed), so pg_batch_merge copies and re-indexes only what the part uses. */
+#include "pipeline/core/merge.h"
+#include "pipeline/core/samples.h"
+#include "pipeline/exporterhelper/exporterhelper_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct view {
+    pg_batch *b; /* owns only the shallow copies */
+    pg_otlp_rprofiles *rp;
+    pg_otlp_sprofiles *sp;
+    size_t r, s; /* source indices of rp and sp */
+    size_t samples;
+} view;
+
+static int view_open(view *v, const pg_otlp_data *src)
+{
+    memset(v, 0, sizeof *v);
+    v->b = pg_batch_new(0);
+    pg_otlp_data *d = v->b ? pg_otlp_data_new(pg_batch_arena(v->b)) : NULL;
+    if (!d) return -1;
+    d->dictionary = src->dictionary;
+    pg_batch_set_data(v->b, d);
+    return 0;
+}
+
+/* Adds profile (r, s, p) of src to the view, opening shallow resource/scope copies. */
+static int view_add(view *v, const pg_otlp_data *src, size_t r, size_t s, size_t p)
+{
+    pg_arena *a = pg_batch_arena(v->b);
+    pg_otlp_data *d = pg_batch_data(v->b);
+    if (!v->rp || v->r != r) {
+        v->rp = pg_arena_memdup(a, src->resource_profiles[r], sizeof *v->rp);
+        if (!v->rp) return -1;
+        v->rp->scope_profiles = NULL;
+        v->rp->n_scope_profiles = 0;
+        v->r = r;
+        v->sp = NULL;
+        if (pg_otlp_push(a, (void ***)&d->resource_profiles, &d->n_resource_profiles, v->rp))
+            return -1;
+    }
+    if (!v->sp || v->s != s) {
+        v->sp = pg_arena_memdup(a, src->resource_profiles[r]->scope_profiles[s], sizeof *v->sp);
+        if (!v->sp) return -1;
+        v->sp->profiles = NULL;
+        v->sp->n_profiles = 0;
+        v->s = s;
+        if (pg_otlp_push(a, (void ***)&v->rp->scope_profiles, &v->rp->n_scope_profiles, v->sp))
+            return -1;
+    }
+    pg_otlp_profile *pr = src->resource_profiles[r]->scope_profiles[s]->profiles[p];
+    v->samples += pg_profile_sample_count(pr);
+    return pg_otlp_push(a, (void ***)&v->sp->profiles, &v->sp->n_profiles, pr);
+}
+
+/* Copies the view into a new batch with src's metadata and origin; frees the view. */
+static pg_batch *view_close(view *v, const pg_batch *src)
+{
+    pg_batch *part = pg_batch_new(0);
+    int bad = !part || pg_batch_merge(part, v->b, NULL, 0);
+    for (size_t i = 0; !bad && i < pg_batch_meta_count(src); i++) {
+        const pg_meta_entry *m = pg_batch_meta_at(src, i);
+        bad = pg_batch_meta_set(part, m->key, m->value);
+    }
+    pg_batch_free(v->b);
+    v->b = NULL;
+    if (bad) {
+        pg_batch_free(part);
+        return NULL;
+    }
+    pg_batch_set_origin(part, pg_batch_origin(src), pg_batch_received(src));
+    return part;
+}
+
+/* See exporterhelper_int.h. */
+int pg_eh_split(const pg_batch *b, size_t max_samples, pg_batch ***parts)
+{
+    const pg_otlp_data *src = pg_batch_data(b);
+    pg_batch **out = NULL;
+    size_t n = 0, cap = 0;
+    view v = {0};
+    int fail = 0;
+    for (size_t r = 0; r < src->n_resource_profiles && !fail; r++) {
+        const pg_otlp_rprofiles *rp = src->resource_profiles[r];
+        for (size_t s = 0; s < rp->n_scope_profiles && !fail; s++) {
+            const pg_otlp_sprofiles *sp = rp->scope_profiles[s];
+            for (size_t p = 0; p < sp->n_profiles && !fail; p++) {
+                size_t ns = pg_profile_sample_count(sp->profiles[p]);
+                if (v.b && v.samples && v.samples + ns > max_samples) {
+                    if (n == cap) {
+                        size_t nc = cap ? cap * 2 : 4;
+                        pg_batch **o = realloc(out, nc * sizeof *o);
+                        if (!o) {
+                            fail = 1;
+                            break;
+                        }
+                        out = o;
+                        cap = nc;
+                    }
+                    if (!(out[n] = view_close(&v, b))) {
+                        fail = 1;
+                        break;
+                    }
+                    n++;
+                }
+                if (!v.b && view_open(&v, src)) {
+                    fail = 1;
+                    break;
+                }
+                if (view_add(&v, src, r, s, p)) fail = 1;
+            }
+        }
+    }
+    if (!fail && v.b) {
+        pg_batch **o = n == cap ? realloc(out, (cap + 1) * sizeof *o) : out;
+        if (!o || !(o[n] = view_close(&v, b))) {
+            fail = 1;
+            if (o) out = o;
+        } else {
+            out = o;
+            n++;
+        }
+    }
+    if (fail) {
+        pg_batch_free(v.b);
+        for (size_t i = 0; i < n; i++)
+            pg_batch_free(out[i]);
+        free(out);
+        *parts = NULL;
+        return -1;
+    }
+    *parts = out;
+    return (int)n;
+}

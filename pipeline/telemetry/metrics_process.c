@@ -1,0 +1,157 @@
+/* Process metrics read from /proc at scrape time (the names the Prometheus client
+ * libraries use): resident and virtual memory, CPU seconds, start time, open and max fds. */
+#include "pipeline/telemetry/metrics.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+/* Reads up to cap-1 bytes of a small /proc file into buf (NUL-terminated). Returns the
+ * length, or -1. */
+static ssize_t read_small(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    size_t len = 0;
+    while (len + 1 < cap) {
+        ssize_t r = read(fd, buf + len, cap - 1 - len);
+        if (r <= 0) break;
+        len += (size_t)r;
+    }
+    close(fd);
+    buf[len] = 0;
+    return (ssize_t)len;
+}
+
+/* RSS in bytes from /proc/self/statm (second field, in pages); 0 when unknown. */
+uint64_t pg_process_rss_bytes(void)
+{
+    char buf[128];
+    if (read_small("/proc/self/statm", buf, sizeof buf) <= 0) return 0;
+    unsigned long long size, resident;
+    if (sscanf(buf, "%llu %llu", &size, &resident) != 2) return 0;
+    long page = sysconf(_SC_PAGESIZE);
+    return (uint64_t)resident * (uint64_t)(page > 0 ? page : 4096);
+}
+
+/* Fields of /proc/self/stat counted from 1 as in proc(5): 14 utime, 15 stime (ticks),
+ * 22 starttime (ticks after boot), 23 vsize (bytes). Returns 0, or -1. */
+static int proc_stat(unsigned long long *utime, unsigned long long *stime,
+                     unsigned long long *start, unsigned long long *vsize)
+{
+    char buf[1024];
+    if (read_small("/proc/self/stat", buf, sizeof buf) <= 0) return -1;
+    char *p = strrchr(buf, ')'); /* the command name may contain spaces and parentheses */
+    if (!p) return -1;
+    p++;
+    unsigned long long v[24] = {0};
+    for (int field = 3; field <= 23; field++) {
+        while (*p == ' ')
+            p++;
+        if (!*p) return -1;
+        char *end;
+        v[field] = strtoull(p, &end, 10);
+        if (end == p) { /* the state letter (field 3) */
+            while (*p && *p != ' ')
+                p++;
+        } else {
+            p = end;
+        }
+    }
+    *utime = v[14];
+    *stime = v[15];
+    *start = v[22];
+    *vsize = v[23];
+    return 0;
+}
+
+static double ticks_per_second(void)
+{
+    long t = sysconf(_SC_CLK_TCK);
+    return t > 0 ? (double)t : 100.0;
+}
+
+static double rss_fn(void *ctx)
+{
+    (void)ctx;
+    return (double)pg_process_rss_bytes();
+}
+
+static double vsize_fn(void *ctx)
+{
+    unsigned long long u, s, st, vs;
+    (void)ctx;
+    return proc_stat(&u, &s, &st, &vs) == 0 ? (double)vs : 0;
+}
+
+static double cpu_fn(void *ctx)
+{
+    unsigned long long u, s, st, vs;
+    (void)ctx;
+    return proc_stat(&u, &s, &st, &vs) == 0 ? (double)(u + s) / ticks_per_second() : 0;
+}
+
+/* Boot time (/proc/stat btime) + starttime ticks; computed once, it does not change. */
+static double start_fn(void *ctx)
+{
+    static _Atomic double cached;
+    (void)ctx;
+    double c = cached;
+    if (c > 0) return c;
+    char buf[8192];
+    unsigned long long u, s, st, vs;
+    if (read_small("/proc/stat", buf, sizeof buf) <= 0 || proc_stat(&u, &s, &st, &vs) != 0)
+        return 0;
+    const char *b = strstr(buf, "\nbtime ");
+    if (!b) return 0;
+    c = (double)strtoull(b + 7, NULL, 10) + (double)st / ticks_per_second();
+    cached = c;
+    return c;
+}
+
+static double open_fds_fn(void *ctx)
+{
+    (void)ctx;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return 0;
+    double n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n - 1; /* the directory stream's own fd */
+}
+
+static double max_fds_fn(void *ctx)
+{
+    struct rlimit rl;
+    (void)ctx;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+    return rl.rlim_cur == RLIM_INFINITY ? -1 : (double)rl.rlim_cur;
+}
+
+/* Registers the process series (callbacks with no context: nothing to forget). Returns 0
+ * or -1 when a registration failed. */
+int pg_metrics_add_process(pg_metrics *m)
+{
+    int rc = 0;
+    rc |= pg_metrics_gauge_fn(m, "process_resident_memory_bytes", "Resident memory size in bytes.",
+                              NULL, rss_fn, NULL);
+    rc |= pg_metrics_gauge_fn(m, "process_virtual_memory_bytes", "Virtual memory size in bytes.",
+                              NULL, vsize_fn, NULL);
+    rc |= pg_metrics_counter_fn(m, "process_cpu_seconds_total",
+                                "Total user and system CPU time spent in seconds.", NULL, cpu_fn,
+                                NULL);
+    rc |= pg_metrics_gauge_fn(m, "process_start_time_seconds",
+                              "Start time of the process since unix epoch in seconds.", NULL,
+                              start_fn, NULL);
+    rc |= pg_metrics_gauge_fn(m, "process_open_fds", "Number of open file descriptors.", NULL,
+                              open_fds_fn, NULL);
+    rc |= pg_metrics_gauge_fn(m, "process_max_fds", "Maximum number of open file descriptors.",
+                              NULL, max_fds_fn, NULL);
+    return rc ? -1 : 0;
+}

@@ -1,0 +1,12 @@
+#include "pipeline/translate/decode_limits.h"
+
+/* Fills l with the documented defaults (caller-owned struct). */
+void pg_decode_limits_default(pg_decode_limits *l)
+{
+    l->max_decompressed = 64u << 20;
+    l->max_arena = (size_t)1 << 30;
+    l->max_samples = 10u * 1000 * 1000;
+    l->max_stack_depth = 4096;
+    l->max_labels = 1024;
+    l->max_nesting = 64;
+}

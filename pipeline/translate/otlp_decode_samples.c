@@ -1,0 +1,169 @@
+/* Sample columns written in place, in the arena, while the OTLP reader goes through one
+ * Profile whose sample count it has counted first. Compared with the general builder
+ * (pipeline/core/samples.h), nothing is staged in malloc'd int64 rows: one value per
+ * sample goes straight into a narrow column, and identity columns (stack, link,
+ * attributes) equal to those of the previous profile are never written at all, only
+ * compared (the profiles of one pprof share them). Odd shapes (several values, timestamps)
+ * switch to offset columns when first seen. */
+#include "pipeline/translate/otlp_decode_int.h"
+
+#include <string.h>
+
+/* Grows the arena-owned array *p (el bytes per element) to hold need elements. */
+static int grow(pg_arena *a, void *pp, size_t *cap, size_t need, size_t el)
+{
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : 16;
+    while (c < need) c *= 2;
+    void *np = pg_arena_realloc(a, *(void **)pp, *cap * el, c * el);
+    if (!np) return -1;
+    *(void **)pp = np;
+    *cap = c;
+    return 0;
+}
+
+/* Prepares columns for n samples; `like` (may be NULL) is the previous profile's. */
+int pg_otlp_cols_init(pg_otlp_cols *c, pg_arena *a, size_t n, const pg_samples *like)
+{
+    memset(c, 0, sizeof *c);
+    c->a = a;
+    c->n = n;
+    c->like = like && like->n == n ? like : NULL;
+    if (!n) return 0;
+    if (!c->like && !(c->stack = pg_arena_alloc(a, n * sizeof *c->stack))) return -1;
+    return pg_value_col_init(a, &c->vals, n);
+}
+
+/* Gives up sharing an int32 identity column: copies the first i entries of `from` (zeros
+ * when NULL) into an own column of n. */
+static int32_t *own_ids(pg_otlp_cols *c, const int32_t *from)
+{
+    int32_t *own = pg_arena_alloc(c->a, c->n * sizeof *own);
+    if (!own) return NULL;
+    if (c->i) {
+        if (from) memcpy(own, from, c->i * sizeof *own);
+        else memset(own, 0, c->i * sizeof *own);
+    }
+    return own;
+}
+
+/* Attributes of sample i: compared with like's while they match, else kept. */
+static int add_attrs(pg_otlp_cols *c, const pg_sample_ref *s)
+{
+    size_t i = c->i;
+    if (!c->attr_off) {
+        const pg_samples *l = c->like;
+        const uint32_t *lo = l && l->attrs ? l->attr_off : NULL;
+        size_t ln = lo ? lo[i + 1] - lo[i] : 0;
+        if (ln == s->n_attrs && (!ln || !memcmp(l->attrs + lo[i], s->attrs, ln * 4))) return 0;
+        /* diverges: own columns with the prefix so far */
+        size_t pre = lo ? lo[i] : 0;
+        if (!(c->attr_off = pg_arena_alloc(c->a, (c->n + 1) * sizeof *c->attr_off))) return -1;
+        if (grow(c->a, &c->attrs, &c->cap_attrs, pre + s->n_attrs, 4)) return -1;
+        for (size_t k = 0; k <= i; k++) c->attr_off[k] = lo ? lo[k] : 0;
+        if (pre) memcpy(c->attrs, l->attrs, pre * 4);
+        c->n_attrs = pre;
+    }
+    c->attr_off[i] = (uint32_t)c->n_attrs;
+    if (!s->n_attrs) return 0;
+    if (grow(c->a, &c->attrs, &c->cap_attrs, c->n_attrs + s->n_attrs, 4)) return -1;
+    memcpy(c->attrs + c->n_attrs, s->attrs, s->n_attrs * 4);
+    c->n_attrs += s->n_attrs;
+    return 0;
+}
+
+/* Values of sample i: narrow while every sample has exactly one, offsets after. */
+static int add_values(pg_otlp_cols *c, const pg_sample_ref *s)
+{
+    size_t i = c->i;
+    if (!c->val_off && s->n_values == 1)
+        return pg_value_col_set(c->a, &c->vals, i, s->values[0]);
+    if (!c->val_off) {
+        if (!(c->val_off = pg_arena_alloc(c->a, (c->n + 1) * sizeof *c->val_off))) return -1;
+        if (grow(c->a, &c->values, &c->cap_values, i + s->n_values, 8)) return -1;
+        for (size_t k = 0; k < i; k++) {
+            c->val_off[k] = (uint32_t)k;
+            c->values[k] = pg_narrow_get(c->vals.p, c->vals.width, k);
+        }
+        c->n_values = i;
+    }
+    c->val_off[i] = (uint32_t)c->n_values;
+    if (!s->n_values) return 0;
+    if (grow(c->a, &c->values, &c->cap_values, c->n_values + s->n_values, 8)) return -1;
+    memcpy(c->values + c->n_values, s->values, s->n_values * 8);
+    c->n_values += s->n_values;
+    return 0;
+}
+
+/* Timestamps of sample i (offsets start at the first sample that has some). */
+static int add_ts(pg_otlp_cols *c, const pg_sample_ref *s)
+{
+    if (!c->ts_off) {
+        if (!s->n_ts) return 0;
+        if (!(c->ts_off = pg_arena_calloc(c->a, c->n + 1, sizeof *c->ts_off))) return -1;
+    }
+    c->ts_off[c->i] = (uint32_t)c->n_ts;
+    if (!s->n_ts) return 0;
+    if (grow(c->a, &c->ts, &c->cap_ts, c->n_ts + s->n_ts, 8)) return -1;
+    memcpy(c->ts + c->n_ts, s->ts, s->n_ts * 8);
+    c->n_ts += s->n_ts;
+    return 0;
+}
+
+/* Writes the next sample (its arrays are copied). */
+int pg_otlp_cols_add(pg_otlp_cols *c, const pg_sample_ref *s)
+{
+    size_t i = c->i;
+    if (i >= c->n) return -1;
+    const pg_samples *l = c->like;
+    if (c->stack) c->stack[i] = s->stack;
+    else if (l->stack[i] != s->stack) {
+        if (!(c->stack = own_ids(c, l->stack))) return -1;
+        c->stack[i] = s->stack;
+    }
+    if (c->link) c->link[i] = s->link;
+    else if ((l && l->link ? l->link[i] : 0) != s->link) {
+        if (!(c->link = own_ids(c, l ? l->link : NULL))) return -1;
+        c->link[i] = s->link;
+    }
+    if (add_attrs(c, s) || add_values(c, s) || add_ts(c, s)) return -1;
+    c->i++;
+    return 0;
+}
+
+/* Hands the columns to p: own ones, or like's where every sample matched. */
+int pg_otlp_cols_finish(pg_otlp_cols *c, pg_otlp_profile *p)
+{
+    if (c->i != c->n) return -1;
+    pg_samples *cols = pg_arena_calloc(c->a, 1, sizeof *cols);
+    if (!cols) return -1;
+    const pg_samples *l = c->like;
+    size_t n = c->n;
+    cols->n = n;
+    cols->stack = c->stack ? c->stack : l ? l->stack : NULL;
+    cols->link = c->link ? c->link : l ? l->link : NULL;
+    if (c->attr_off) {
+        c->attr_off[n] = (uint32_t)c->n_attrs;
+        if (c->n_attrs) {
+            cols->attr_off = c->attr_off;
+            cols->attrs = c->attrs;
+        }
+    } else if (l && l->attrs) {
+        cols->attr_off = l->attr_off;
+        cols->attrs = l->attrs;
+    }
+    if (c->val_off) {
+        c->val_off[n] = (uint32_t)c->n_values;
+        cols->val_off = c->val_off;
+        cols->values = c->n_values ? c->values : NULL;
+    } else if (n) {
+        pg_value_col_attach(&c->vals, cols);
+    }
+    if (c->ts_off) {
+        c->ts_off[n] = (uint32_t)c->n_ts;
+        cols->ts_off = c->ts_off;
+        cols->ts = c->ts;
+    }
+    pg_profile_set_samples(p, cols);
+    return 0;
+}

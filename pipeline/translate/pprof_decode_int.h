@@ -1,0 +1,64 @@
+/* Shared state of the pprof decoder's parts (private to pipeline/translate). */
+#ifndef PG_PPROF_DECODE_INT_H
+#define PG_PPROF_DECODE_INT_H
+
+#include "pipeline/core/hash.h"
+#include "pipeline/core/wire.h"
+#include "pipeline/translate/pprof.h"
+
+/* pprof id -> dictionary index: ids up to the table size (what Go writes: 1..n) in an
+ * array, others in a hash map. */
+typedef struct pg_idmap {
+    int32_t *dense; /* -1 = absent */
+    size_t n_dense;
+    pg_u64map sparse;
+} pg_idmap;
+
+typedef struct pg_pprof_dec {
+    pg_batch *b;
+    const pg_decode_limits *lim;
+    char *err;
+    size_t errlen;
+    const pg_wire *strings; /* borrowed slices of the input */
+    size_t n_strings;
+    int32_t *smap;          /* pprof string index -> dictionary index, -1 = not yet */
+    pg_idmap functions, mappings, locations; /* pprof id -> dictionary index */
+    uint8_t loc_width;      /* bytes that hold any location index (see core/stacks.h) */
+    struct pg_label_memo *memo; /* single-label samples -> attribute (malloc-owned, lazy) */
+} pg_pprof_dec;
+
+/* The top-level scalars and slices the profile builder needs. */
+typedef struct pg_pprof_header {
+    const pg_wire *sample_types;
+    size_t n_sample_types;
+    const pg_wire *period_type; /* NULL when absent */
+    size_t n_samples;
+    int64_t drop_frames, keep_frames, time_nanos, duration_nanos, period, default_type, doc_url;
+    const int64_t *comments;
+    size_t n_comments;
+    /* When the decoder owns the input (it inflated it): samples already decoded are
+     * released as the loop goes, all but [keep_lo, keep_hi) (the string table). */
+    const uint8_t *release_done, *keep_lo, *keep_hi;
+} pg_pprof_header;
+
+int pg_pprof_dec_str(pg_pprof_dec *d, int64_t i, int32_t *out);
+int pg_pprof_dec_text(pg_pprof_dec *d, int64_t i, const char **s, size_t *n);
+int pg_pprof_dec_ref(pg_pprof_dec *d, const pg_idmap *m, const char *what, uint64_t id, int32_t *out);
+int pg_pprof_dec_value_type(pg_pprof_dec *d, pg_wire r, int32_t *type, int32_t *unit);
+
+/* Builds the scope and its profiles, decoding samples from the top-level message `top`. */
+int pg_pprof_build_profiles(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top,
+                            pg_otlp_sprofiles **scope_out);
+
+/* Picks the semantic-convention key for a pprof build id: Go build ids ("a/b") go to
+ * .go, everything else to .gnu. */
+const char *pg_pprof_build_id_key(const char *id, size_t n);
+
+/* Converts a sample's labels into attribute indices (see pprof_decode_labels.c). `keys`,
+ * `strs`, `nums`, `units` are parallel arrays of n pprof labels; out receives at most n
+ * indices; *n_out is set. */
+int pg_pprof_labels_to_attrs(pg_pprof_dec *d, const int64_t *keys, const int64_t *strs,
+                             const int64_t *nums, const int64_t *units, size_t n,
+                             int32_t *out, size_t *n_out);
+
+#endif

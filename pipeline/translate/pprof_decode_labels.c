@@ -1,0 +1,183 @@
+/* pprof labels -> OTLP sample attributes. One attribute per distinct key, first-seen key
+ * order; a key seen several times becomes an array value keeping the values' order (a
+ * num whose unit differs from the attribute's unit becomes a {value, unit} kvlist). */
+#include "pipeline/translate/pprof_decode_int.h"
+#include "pipeline/translate/semconv.h"
+#include "pipeline/core/dict.h"
+#include "pipeline/core/err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Fills v with label j's value: a string or an int. Borrows dictionary strings. */
+static int label_value(pg_pprof_dec *d, const int64_t *strs, const int64_t *nums, size_t j,
+                       pg_otlp_any *v)
+{
+    if (strs[j] != 0) {
+        int32_t s;
+        if (pg_pprof_dec_str(d, strs[j], &s)) return -1;
+        v->value_case = PG_ANY_STRING;
+        v->string_value = pg_batch_dict(d->b)->string_table[s];
+    } else {
+        v->value_case = PG_ANY_INT;
+        v->int_value = nums[j];
+    }
+    return 0;
+}
+
+/* Builds the array value for the labels at positions idx[0..m) of one key. Elements live
+ * in caller-provided storage (elems, kvs, kvps) and are deep-copied by interning. */
+static int multi_value(pg_pprof_dec *d, const int64_t *strs, const int64_t *nums,
+                       const int32_t *unit_ix, const size_t *idx, size_t m, int32_t attr_unit,
+                       pg_otlp_any *elems, pg_otlp_any **ptrs, pg_otlp_kvlist *lists,
+                       pg_otlp_kv *kvs, pg_otlp_kv **kvp, pg_otlp_any *unit_vals)
+{
+    pg_otlp_dict *dict = pg_batch_dict(d->b);
+    for (size_t k = 0; k < m; k++) {
+        size_t j = idx[k];
+        static const pg_otlp_any init = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+        elems[k] = init;
+        ptrs[k] = &elems[k];
+        if (label_value(d, strs, nums, j, &elems[k])) return -1;
+        if (strs[j] == 0 && unit_ix[j] != attr_unit) {
+            /* {value: num, unit: "..."} */
+            static const pg_otlp_kv kinit = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
+            static const pg_otlp_kvlist linit = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE_LIST__INIT;
+            pg_otlp_kv *pair = &kvs[2 * k];
+            pair[0] = kinit;
+            pair[1] = kinit;
+            unit_vals[2 * k] = elems[k];
+            unit_vals[2 * k + 1] = init;
+            unit_vals[2 * k + 1].value_case = PG_ANY_STRING;
+            unit_vals[2 * k + 1].string_value = dict->string_table[unit_ix[j]];
+            pair[0].key = (char *)PG_SC_LABEL_VALUE;
+            pair[0].value = &unit_vals[2 * k];
+            pair[1].key = (char *)PG_SC_LABEL_UNIT;
+            pair[1].value = &unit_vals[2 * k + 1];
+            kvp[2 * k] = &pair[0];
+            kvp[2 * k + 1] = &pair[1];
+            lists[k] = linit;
+            lists[k].values = &kvp[2 * k];
+            lists[k].n_values = 2;
+            elems[k].value_case = PG_ANY_KVLIST;
+            elems[k].kvlist_value = &lists[k];
+        }
+    }
+    return 0;
+}
+
+/* A cache of what one label (key, str, num, unit) interned to: most samples of a profile
+ * carry one label out of a few distinct ones (Go heap profiles: "bytes"). A slot is
+ * overwritten on collision; the answer is the same as interning again. */
+#define MEMO_SLOTS 1024
+typedef struct memo_slot {
+    int64_t k, s, n, u;
+    int32_t attr; /* 0 = empty (label attributes never land on element 0) */
+} memo_slot;
+struct pg_label_memo {
+    memo_slot slot[MEMO_SLOTS];
+};
+
+static memo_slot *memo_find(pg_pprof_dec *d, int64_t k, int64_t s, int64_t n, int64_t u)
+{
+    if (!d->memo && !(d->memo = calloc(1, sizeof *d->memo))) return NULL;
+    uint64_t h = ((uint64_t)k * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)s * 0xc2b2ae3d27d4eb4full) ^
+                 ((uint64_t)n * 0x165667b19e3779f9ull) ^ ((uint64_t)u * 0x27d4eb2f165667c5ull);
+    return &d->memo->slot[(h >> 40) & (MEMO_SLOTS - 1)];
+}
+
+static int labels_to_attrs(pg_pprof_dec *d, const int64_t *keys, const int64_t *strs,
+                           const int64_t *nums, const int64_t *units, size_t n, int32_t *out,
+                           size_t *n_out);
+
+/* Converts n labels into attribute indices (one label: through the memo). */
+int pg_pprof_labels_to_attrs(pg_pprof_dec *d, const int64_t *keys, const int64_t *strs,
+                             const int64_t *nums, const int64_t *units, size_t n,
+                             int32_t *out, size_t *n_out)
+{
+    if (n != 1) return labels_to_attrs(d, keys, strs, nums, units, n, out, n_out);
+    memo_slot *m = memo_find(d, keys[0], strs[0], nums[0], units[0]);
+    if (m && m->attr && m->k == keys[0] && m->s == strs[0] && m->n == nums[0] && m->u == units[0]) {
+        out[0] = m->attr;
+        *n_out = 1;
+        return 0;
+    }
+    int rc = labels_to_attrs(d, keys, strs, nums, units, n, out, n_out);
+    if (!rc && m && *n_out == 1) *m = (memo_slot){keys[0], strs[0], nums[0], units[0], out[0]};
+    return rc;
+}
+
+/* Converts n labels into attribute indices; scratch is malloc'd only for multi-valued keys. */
+static int labels_to_attrs(pg_pprof_dec *d, const int64_t *keys, const int64_t *strs,
+                             const int64_t *nums, const int64_t *units, size_t n,
+                             int32_t *out, size_t *n_out)
+{
+    int32_t kbuf[16], ubuf[16];
+    int32_t *kix = n <= 16 ? kbuf : malloc(n * sizeof *kix);
+    int32_t *uix = n <= 16 ? ubuf : malloc(n * sizeof *uix);
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    int rc = 0;
+    *n_out = 0;
+    if (!kix || !uix || !idx) { rc = pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory"); goto done; }
+    for (size_t j = 0; j < n; j++) {
+        if (pg_pprof_dec_str(d, keys[j], &kix[j])) { rc = PG_EINVAL; goto done; }
+        uix[j] = 0;
+        if (strs[j] == 0 && pg_pprof_dec_str(d, units[j], &uix[j])) { rc = PG_EINVAL; goto done; }
+        if (strs[j] != 0) {
+            int32_t tmp;
+            if (pg_pprof_dec_str(d, strs[j], &tmp)) { rc = PG_EINVAL; goto done; }
+        }
+    }
+    for (size_t j = 0; j < n; j++) {
+        if (kix[j] < 0) continue; /* consumed by an earlier label of the same key */
+        size_t m = 0;
+        int32_t key = kix[j];
+        for (size_t k = j; k < n; k++)
+            if (kix[k] == key) { idx[m++] = k; if (k != j) kix[k] = -1; }
+        int32_t attr;
+        pg_otlp_any v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+        if (m == 1) {
+            label_value(d, strs, nums, j, &v);
+            attr = pg_dict_attr(d->b, key, &v, strs[j] == 0 ? uix[j] : 0);
+        } else {
+            int32_t attr_unit = 0;
+            for (size_t k = 0; k < m; k++)
+                if (strs[idx[k]] == 0) { attr_unit = uix[idx[k]]; break; }
+            pg_otlp_any *elems = malloc(m * (3 * sizeof(pg_otlp_any) + sizeof(pg_otlp_any *) +
+                                             sizeof(pg_otlp_kvlist) + 2 * sizeof(pg_otlp_kv) +
+                                             2 * sizeof(pg_otlp_kv *)));
+            if (!elems) { rc = pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory"); goto done; }
+            pg_otlp_any *unit_vals = elems + m;                       /* 2m */
+            pg_otlp_kvlist *lists = (pg_otlp_kvlist *)(unit_vals + 2 * m); /* m */
+            pg_otlp_kv *kvs = (pg_otlp_kv *)(lists + m);              /* 2m */
+            pg_otlp_any **ptrs = (pg_otlp_any **)(kvs + 2 * m);       /* m */
+            pg_otlp_kv **kvp = (pg_otlp_kv **)(ptrs + m);             /* 2m */
+            pg_otlp_array arr = OPENTELEMETRY__PROTO__COMMON__V1__ARRAY_VALUE__INIT;
+            if (multi_value(d, strs, nums, uix, idx, m, attr_unit, elems, ptrs, lists, kvs, kvp,
+                            unit_vals)) {
+                free(elems);
+                rc = PG_EINVAL;
+                goto done;
+            }
+            arr.values = ptrs;
+            arr.n_values = m;
+            v.value_case = PG_ANY_ARRAY;
+            v.array_value = &arr;
+            attr = pg_dict_attr(d->b, key, &v, attr_unit);
+            free(elems);
+        }
+        if (attr < 0) { rc = pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached"); goto done; }
+        out[(*n_out)++] = attr;
+    }
+done:
+    if (kix != kbuf) free(kix);
+    if (uix != ubuf) free(uix);
+    free(idx);
+    return rc;
+}
+
+/* Go build ids look like "actionID/contentID"; GNU build ids are hex. */
+const char *pg_pprof_build_id_key(const char *id, size_t n)
+{
+    return memchr(id, '/', n) ? PG_SC_BUILD_ID_GO : PG_SC_BUILD_ID_GNU;
+}

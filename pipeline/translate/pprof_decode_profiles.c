@@ -1,0 +1,477 @@
+/* pprof -> OTLP: builds the scope, one Profile per sample type (default first), and the
+ * samples, decoded in one pass over the top-level message's sample fields. */
+#include "pipeline/translate/pprof_decode_int.h"
+#include "pipeline/translate/semconv.h"
+#include "pipeline/core/dict.h"
+#include "pipeline/core/err.h"
+#include "pipeline/core/pages.h"
+#include "pipeline/core/samples.h"
+#include "pipeline/core/stacks.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Scratch vectors reused across samples (malloc-owned). */
+typedef struct scratch {
+    uint8_t *locs; /* the stack probe, d->loc_width bytes per location */
+    int64_t *vals, *lk, *ls, *ln, *lu;
+    int32_t *attrs;
+    size_t cap_locs, cap_vals, cap_labels;
+    size_t nlocs, nl; /* what the last parse_sample read */
+    uint64_t stack_hash; /* from pg_dict_stack_prefetch, 0 = none */
+} scratch;
+
+static void scratch_free(scratch *s)
+{
+    free(s->locs);
+    free(s->vals);
+    free(s->lk);
+    free(s->ls);
+    free(s->ln);
+    free(s->lu);
+    free(s->attrs);
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : 16;
+    while (c < need) c *= 2;
+    void *np = realloc(*p, c * elem);
+    if (!np) return -1;
+    *p = np;
+    *cap = c;
+    return 0;
+}
+
+static int grow_labels(scratch *s, size_t need)
+{
+    if (need <= s->cap_labels) return 0;
+    size_t c = s->cap_labels;
+    size_t c2 = c, c3 = c, c4 = c, c5 = c;
+    if (grow((void **)&s->lk, &c, need, 8) || grow((void **)&s->ls, &c2, need, 8) ||
+        grow((void **)&s->ln, &c3, need, 8) || grow((void **)&s->lu, &c4, need, 8) ||
+        grow((void **)&s->attrs, &c5, need, 4))
+        return -1;
+    s->cap_labels = c;
+    return 0;
+}
+
+/* The varints of one repeated field of sample i: a packed field's payload (r moves past
+ * it), or, unpacked, r itself (the caller reads one varint and moves r). */
+static int repeated_payload(pg_pprof_dec *d, pg_wire *r, int wt, pg_wire *out, size_t i)
+{
+    if (wt == PG_WT_VARINT) {
+        *out = *r;
+        return 0;
+    }
+    if (wt == PG_WT_LEN && !pg_wire_len(r, out)) return 0;
+    return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+}
+
+/* Reads the location ids of one field 1 (packed or not) and appends their dictionary
+ * indices to the stack probe, d->loc_width bytes each. */
+static int read_locations(pg_pprof_dec *d, pg_wire *r, int wt, scratch *s, size_t *n, size_t i)
+{
+    pg_wire ids;
+    if (repeated_payload(d, r, wt, &ids, i)) return PG_EINVAL;
+    size_t most = wt == PG_WT_LEN ? (size_t)(ids.end - ids.p) : 1; /* at least a byte each */
+    size_t max = d->lim->max_stack_depth;
+    if (grow((void **)&s->locs, &s->cap_locs, (*n + most) * 4, 1))
+        return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
+    const int32_t *dense = d->locations.dense;
+    size_t n_dense = d->locations.n_dense, k = *n;
+    uint8_t w = d->loc_width;
+    if (w == 1 && wt == PG_WT_LEN && (!max || k + most <= max)) {
+        /* the common case: one-byte ids of a table below 256 locations */
+        const uint8_t *p = ids.p;
+        for (; p < ids.end; p++) {
+            int32_t ix;
+            if (*p >= 0x80 || *p >= n_dense || (ix = dense[*p]) < 0) break;
+            s->locs[k++] = (uint8_t)ix;
+        }
+        ids.p = p;
+        if (p == ids.end) {
+            *n = k;
+            return 0;
+        }
+    }
+    for (int once = 1; wt == PG_WT_LEN ? ids.p < ids.end : once; once = 0) {
+        uint64_t id;
+        if (pg_wire_varint(&ids, &id)) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+        int32_t ix;
+        if (id == 0) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: sample refers to location id 0");
+        if (id < n_dense && dense[id] >= 0) ix = dense[id];
+        else if (pg_pprof_dec_ref(d, &d->locations, "location", id, &ix)) return PG_EINVAL;
+        if (max && k >= max)
+            return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: sample %zu is deeper than the limit of %zu locations", i, max);
+        pg_stack_put(s->locs, k, w, ix);
+        k++;
+    }
+    if (wt == PG_WT_VARINT) *r = ids;
+    *n = k;
+    return 0;
+}
+
+/* Reads the values of one field 2 (packed or not) into s->vals after the *n already read. */
+static int read_values(pg_pprof_dec *d, pg_wire *r, int wt, scratch *s, size_t *n, size_t i)
+{
+    pg_wire v;
+    if (repeated_payload(d, r, wt, &v, i)) return PG_EINVAL;
+    size_t want = *n + (wt == PG_WT_LEN ? (size_t)(v.end - v.p) : 1); /* a byte each at least */
+    if (grow((void **)&s->vals, &s->cap_vals, want < 65536 ? want : 65536, 8))
+        return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
+    size_t k = *n;
+    for (int once = 1; wt == PG_WT_LEN ? v.p < v.end : once; once = 0) {
+        if (k >= 65536) /* more values than any sample type list allows */
+            return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: sample %zu has more than 65536 values", i);
+        uint64_t x;
+        if (pg_wire_varint(&v, &x)) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+        s->vals[k++] = (int64_t)x;
+    }
+    if (wt == PG_WT_VARINT) *r = v;
+    *n = k;
+    return 0;
+}
+
+/* Decodes one Label message into the scratch arrays at position i. */
+static int decode_label(pg_wire r, scratch *s, size_t i)
+{
+    uint64_t v[5] = {0};
+    uint32_t f;
+    int wt, rc;
+    while ((rc = pg_wire_tag(&r, &f, &wt)) == 1) {
+        if (f >= 1 && f <= 4) {
+            if (wt != PG_WT_VARINT || pg_wire_varint(&r, &v[f])) return -1;
+        } else if (pg_wire_skip(&r, wt)) return -1;
+    }
+    if (rc < 0) return -1;
+    s->lk[i] = (int64_t)v[1];
+    s->ls[i] = (int64_t)v[2];
+    s->ln[i] = (int64_t)v[3];
+    s->lu[i] = (int64_t)v[4];
+    return 0;
+}
+
+/* The sample columns being written: stack and attributes shared by every profile of the
+ * pprof, one value column per profile (all arena-owned but the growing attribute pool). */
+typedef struct out_cols {
+    int32_t *stack;     /* n */
+    uint32_t *attr_off; /* n + 1 */
+    int32_t *attrs;     /* grown in the arena */
+    size_t n_attrs, cap_attrs;
+    pg_value_col *values; /* per profile, n each */
+} out_cols;
+
+/* Reads sample number i (slice r) into s. */
+static int parse_sample(pg_pprof_dec *d, pg_wire r, size_t i, scratch *s, size_t n_types)
+{
+    size_t nlocs = 0, nvals = 0, nl = 0;
+    uint32_t f;
+    int wt, rc;
+    while ((rc = pg_wire_tag(&r, &f, &wt)) == 1) {
+        if (f == 1) {
+            if ((rc = read_locations(d, &r, wt, s, &nlocs, i))) return rc;
+        } else if (f == 2) {
+            if ((rc = read_values(d, &r, wt, s, &nvals, i))) return rc;
+        } else if (f == 3) {
+            pg_wire lr;
+            if (d->lim->max_labels && nl >= d->lim->max_labels)
+                return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: sample %zu has more than %zu labels", i, d->lim->max_labels);
+            if (grow_labels(s, nl + 1)) return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
+            if (wt != PG_WT_LEN || pg_wire_len(&r, &lr) || decode_label(lr, s, nl))
+                return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+            nl++;
+        } else if (pg_wire_skip(&r, wt)) {
+            return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+        }
+    }
+    if (rc < 0) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+    if (nvals != n_types)
+        return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: sample %zu has %zu values for %zu sample types", i, nvals, n_types);
+    s->nlocs = nlocs;
+    s->nl = nl;
+    return 0;
+}
+
+/* Interns sample number i, read into s, and writes it to every output profile. */
+static int commit_sample(pg_pprof_dec *d, size_t i, scratch *s, out_cols *oc, size_t n_out,
+                         const size_t *order, size_t n_types)
+{
+    int rc;
+    int32_t stack = pg_dict_stack_hinted(d->b, s->locs, s->nlocs, d->loc_width, s->stack_hash);
+    if (stack < 0) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+    size_t na = 0;
+    if (s->nl && (rc = pg_pprof_labels_to_attrs(d, s->lk, s->ls, s->ln, s->lu, s->nl, s->attrs, &na))) return rc;
+    oc->stack[i] = stack;
+    oc->attr_off[i] = (uint32_t)oc->n_attrs;
+    if (na) {
+        if (oc->n_attrs + na > oc->cap_attrs) {
+            size_t c = oc->cap_attrs ? oc->cap_attrs * 2 : 1024;
+            while (c < oc->n_attrs + na) c *= 2;
+            int32_t *nv = pg_arena_realloc(pg_batch_arena(d->b), oc->attrs, oc->cap_attrs * sizeof *nv,
+                                           c * sizeof *nv);
+            if (!nv) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+            oc->attrs = nv;
+            oc->cap_attrs = c;
+        }
+        memcpy(oc->attrs + oc->n_attrs, s->attrs, na * sizeof(int32_t));
+        oc->n_attrs += na;
+    }
+    if (n_types) {
+        pg_arena *a = pg_batch_arena(d->b);
+        for (size_t k = 0; k < n_out; k++)
+            if (pg_value_col_set(a, &oc->values[k], i, s->vals[order[k]]))
+                return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+    }
+    return 0;
+}
+
+/* Attaches the finished columns to the profiles: identity columns shared, one value column
+ * each (a pprof with no sample types gets samples without values). */
+static int attach_columns(pg_pprof_dec *d, out_cols *oc, pg_otlp_profile **profs, size_t n_out,
+                          size_t n, size_t n_types)
+{
+    pg_arena *a = pg_batch_arena(d->b);
+    oc->attr_off[n] = (uint32_t)oc->n_attrs;
+    const int32_t *attrs = oc->n_attrs ? oc->attrs : NULL;
+    uint32_t *zero_off = NULL;
+    if (!n_types && !(zero_off = pg_arena_calloc(a, n + 1, sizeof *zero_off))) return PG_ELIMIT;
+    for (size_t k = 0; k < n_out; k++) {
+        pg_samples *c = pg_arena_calloc(a, 1, sizeof *c);
+        if (!c) return PG_ELIMIT;
+        c->n = n;
+        c->stack = oc->stack;
+        if (oc->n_attrs) {
+            c->attr_off = oc->attr_off;
+            c->attrs = attrs;
+        }
+        if (n_types) pg_value_col_attach(&oc->values[k], c);
+        else c->val_off = zero_off;
+        pg_profile_set_samples(profs[k], c);
+    }
+    return 0;
+}
+
+/* Adds a KeyValue to the scope's attributes (value borrowed -> copied by the caller's arena). */
+static int scope_attr(pg_arena *a, pg_otlp_scope *sc, const char *key, pg_otlp_any *v)
+{
+    pg_otlp_kv *kv = pg_otlp_kv_new(a);
+    if (!kv || !(kv->key = pg_arena_strndup(a, key, strlen(key)))) return -1;
+    kv->value = v;
+    return pg_otlp_push(a, (void ***)&sc->attributes, &sc->n_attributes, kv);
+}
+
+/* Interns the profile-level attributes (comments, drop/keep frames, doc_url). */
+static int profile_attrs(pg_pprof_dec *d, const pg_pprof_header *h, int32_t *out, size_t *n)
+{
+    *n = 0;
+    if (h->n_comments) {
+        pg_otlp_any **ptrs = malloc(h->n_comments * (sizeof(pg_otlp_any *) + sizeof(pg_otlp_any)));
+        if (!ptrs) return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
+        pg_otlp_any *vals = (pg_otlp_any *)(ptrs + h->n_comments);
+        int rc = 0;
+        for (size_t i = 0; i < h->n_comments && !rc; i++) {
+            static const pg_otlp_any init = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+            int32_t s;
+            vals[i] = init;
+            rc = pg_pprof_dec_str(d, h->comments[i], &s);
+            vals[i].value_case = PG_ANY_STRING;
+            vals[i].string_value = rc ? NULL : pg_batch_dict(d->b)->string_table[s];
+            ptrs[i] = &vals[i];
+        }
+        pg_otlp_array arr = OPENTELEMETRY__PROTO__COMMON__V1__ARRAY_VALUE__INIT;
+        arr.values = ptrs;
+        arr.n_values = h->n_comments;
+        pg_otlp_any v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+        v.value_case = PG_ANY_ARRAY;
+        v.array_value = &arr;
+        int32_t key = rc ? -1 : pg_dict_string(d->b, PG_SC_COMMENT, strlen(PG_SC_COMMENT));
+        int32_t at = key < 0 ? -1 : pg_dict_attr(d->b, key, &v, 0);
+        free(ptrs);
+        if (rc) return rc;
+        if (at < 0) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+        out[(*n)++] = at;
+    }
+    const struct { const char *key; int64_t ix; } strs[3] = {
+        {PG_SC_DROP_FRAMES, h->drop_frames}, {PG_SC_KEEP_FRAMES, h->keep_frames}, {PG_SC_DOC_URL, h->doc_url}};
+    for (int i = 0; i < 3; i++) {
+        if (!strs[i].ix) continue;
+        const char *t;
+        size_t tn;
+        if (pg_pprof_dec_text(d, strs[i].ix, &t, &tn)) return PG_EINVAL;
+        if (tn == 0) continue; /* an index of an empty string is the same as unset */
+        int32_t at = pg_dict_attr_str(d->b, strs[i].key, t, tn);
+        if (at < 0) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+        out[(*n)++] = at;
+    }
+    return 0;
+}
+
+/* Chooses the profile order (default first) and the scope attributes that restore the
+ * pprof order and default (docs/translation.md has the rules). types holds (type, unit)
+ * string indices in pairs. */
+static int plan_order(pg_pprof_dec *d, const pg_pprof_header *h, const int32_t *types,
+                      size_t *order, pg_otlp_scope **scope_out)
+{
+    size_t n = h->n_sample_types, dflt = n ? n - 1 : 0;
+    int matched = 0;
+    pg_otlp_dict *dict = pg_batch_dict(d->b);
+    const char *dtext = NULL;
+    size_t dlen = 0;
+    int64_t default_type = h->default_type;
+    if (default_type) {
+        if (pg_pprof_dec_text(d, default_type, &dtext, &dlen)) return PG_EINVAL;
+        if (dlen == 0) default_type = 0; /* an empty name is the same as unset */
+    }
+    if (default_type) {
+        for (size_t k = 0; k < n && !matched; k++) {
+            const char *t = dict->string_table[types[2 * k]];
+            if (strlen(t) == dlen && memcmp(t, dtext, dlen) == 0) { dflt = k; matched = 1; }
+        }
+    }
+    size_t m = 0;
+    if (n) order[m++] = dflt;
+    for (size_t k = 0; k < n; k++)
+        if (k != dflt) order[m++] = k;
+    int identity = 1;
+    for (size_t k = 0; k < n; k++) identity &= order[k] == k;
+    /* Repeated sample types would be split apart by the way back unless the order says
+     * they belong to one pprof. */
+    int repeated = 0;
+    for (size_t k = 0; k < n && !repeated; k++)
+        for (size_t j = 0; j < k && !repeated; j++)
+            repeated = types[2 * k] == types[2 * j] && types[2 * k + 1] == types[2 * j + 1];
+    int emit_order = !identity || n == 0 || repeated;
+    /* Without attributes the way back takes the first type as the default; with the order
+     * attribute it takes "unset" unless the default attribute says otherwise. */
+    int emit_default = default_type && !(n > 1 && dflt == 0 && matched && !emit_order);
+    *scope_out = NULL;
+    if (!emit_order && !emit_default) return 0;
+    pg_arena *a = pg_batch_arena(d->b);
+    pg_otlp_scope *sc = pg_otlp_scope_new(a);
+    if (!sc) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+    if (emit_default) {
+        pg_otlp_any *v = pg_otlp_any_new(a);
+        if (!v || !(v->string_value = pg_arena_strndup(a, dtext, dlen)) ||
+            scope_attr(a, sc, PG_SC_DEFAULT_SAMPLE_TYPE, v))
+            return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+        v->value_case = PG_ANY_STRING;
+    }
+    if (emit_order) {
+        pg_otlp_any *v = pg_otlp_any_new(a);
+        pg_otlp_array *arr = pg_otlp_array_new(a);
+        if (!v || !arr || !(arr->values = pg_arena_alloc(a, (n ? n : 1) * sizeof *arr->values)))
+            return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+        for (size_t k = 0; k < n; k++) {
+            pg_otlp_any *e = pg_otlp_any_new(a);
+            if (!e) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+            e->value_case = PG_ANY_INT;
+            e->int_value = (int64_t)order[k];
+            arr->values[k] = e;
+        }
+        arr->n_values = n;
+        v->value_case = PG_ANY_ARRAY;
+        v->array_value = arr;
+        if (scope_attr(a, sc, PG_SC_SAMPLE_TYPE_ORDER, v))
+            return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+    }
+    *scope_out = sc;
+    return 0;
+}
+
+/* Builds the profiles of one pprof input; the batch's arena owns everything built. */
+int pg_pprof_build_profiles(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top,
+                            pg_otlp_sprofiles **scope_out)
+{
+    size_t n = h->n_sample_types, n_out = n ? n : 1;
+    pg_arena *a = pg_batch_arena(d->b);
+    int32_t *types = calloc(2 * n_out, sizeof *types);
+    size_t *order = calloc(n_out, sizeof *order);
+    pg_otlp_profile **profs = calloc(n_out, sizeof *profs);
+    out_cols oc = {0};
+    oc.values = calloc(n_out, sizeof *oc.values);
+    scratch s[2] = {{0}, {0}};
+    int rc = 0;
+    if (!types || !order || !profs || !oc.values) { rc = pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory"); goto done; }
+    for (size_t k = 0; k < n && !rc; k++)
+        rc = pg_pprof_dec_value_type(d, h->sample_types[k], &types[2 * k], &types[2 * k + 1]);
+    int32_t pt_type = 0, pt_unit = 0;
+    if (!rc && h->period_type) rc = pg_pprof_dec_value_type(d, *h->period_type, &pt_type, &pt_unit);
+    int32_t pattrs[8];
+    size_t n_pattrs = 0;
+    if (!rc) rc = profile_attrs(d, h, pattrs, &n_pattrs);
+    pg_otlp_scope *scope = NULL;
+    if (!rc) {
+        rc = plan_order(d, h, types, order, &scope);
+    }
+    if (rc) goto done;
+    pg_otlp_sprofiles *sp = pg_batch_add_scope(d->b, NULL);
+    if (!sp) { rc = pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached"); goto done; }
+    sp->scope = scope;
+    for (size_t k = 0; k < n_out; k++) {
+        pg_otlp_profile *p = pg_otlp_profile_new(a);
+        if (!p) { rc = pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached"); goto done; }
+        if (n) {
+            if (!(p->sample_type = pg_otlp_valuetype_new(a))) { rc = PG_ELIMIT; goto done; }
+            p->sample_type->type_strindex = types[2 * order[k]];
+            p->sample_type->unit_strindex = types[2 * order[k] + 1];
+        }
+        p->time_unix_nano = (uint64_t)h->time_nanos;
+        p->duration_nano = (uint64_t)h->duration_nanos;
+        p->period = h->period;
+        if (h->period_type) {
+            if (!(p->period_type = pg_otlp_valuetype_new(a))) { rc = PG_ELIMIT; goto done; }
+            p->period_type->type_strindex = pt_type;
+            p->period_type->unit_strindex = pt_unit;
+        }
+        if (n_pattrs) {
+            p->attribute_indices = pg_arena_memdup(a, pattrs, n_pattrs * sizeof *pattrs);
+            p->n_attribute_indices = n_pattrs;
+        }
+        profs[k] = p;
+        if (n && pg_value_col_init(a, &oc.values[k], h->n_samples)) {
+            rc = PG_ELIMIT;
+            goto done;
+        }
+        if (n_pattrs && !p->attribute_indices) { rc = PG_ELIMIT; goto done; }
+        if (pg_otlp_push(a, (void ***)&sp->profiles, &sp->n_profiles, p)) { rc = PG_ELIMIT; goto done; }
+    }
+    /* Profilers aggregate samples by stack, so there are about as many stacks as samples:
+     * size the stack index once instead of rehashing it as it fills, spending at most half
+     * the input's size on it (a hint: the index still grows on demand). */
+    (void)pg_dict_stack_reserve(d->b, h->n_samples, (size_t)(top.end - top.p) / 2);
+    oc.stack = pg_arena_alloc(a, (h->n_samples ? h->n_samples : 1) * sizeof *oc.stack);
+    oc.attr_off = pg_arena_alloc(a, (h->n_samples + 1) * sizeof *oc.attr_off);
+    if (!oc.stack || !oc.attr_off) { rc = PG_ELIMIT; goto done; }
+    uint32_t f;
+    int wt;
+    size_t i = 0;
+    while (!rc && pg_wire_tag(&top, &f, &wt) == 1) {
+        if (f != 2) { pg_wire_skip(&top, wt); continue; }
+        pg_wire sr;
+        pg_wire_len(&top, &sr); /* validated by the first pass */
+        /* Sample i is read and its stack's index slot fetched while sample i - 1 is
+         * interned: the slot is rarely in cache for a large profile. */
+        scratch *cur = &s[i & 1];
+        rc = parse_sample(d, sr, i, cur, n);
+        if (!rc) cur->stack_hash = pg_dict_stack_prefetch(d->b, cur->locs, cur->nlocs, d->loc_width);
+        if (!rc && i > 0) rc = commit_sample(d, i - 1, &s[(i - 1) & 1], &oc, n_out, order, n);
+        i++;
+        if (h->release_done)
+            pg_pages_release_consumed(&h->release_done, top.p, h->keep_lo, h->keep_hi, (size_t)1 << 20);
+    }
+    if (!rc && i > 0) rc = commit_sample(d, i - 1, &s[(i - 1) & 1], &oc, n_out, order, n);
+    if (!rc) rc = attach_columns(d, &oc, profs, n_out, h->n_samples, n);
+    if (!rc && scope_out) *scope_out = sp;
+done:
+    if (rc == PG_ELIMIT && d->err && !d->err[0])
+        pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+    scratch_free(&s[0]);
+    scratch_free(&s[1]);
+    free(types);
+    free(order);
+    free(profs);
+    free(oc.values);
+    return rc;
+}

@@ -1,0 +1,69 @@
+/* Shared state of the pprof encoder's parts (private to pipeline/translate). */
+#ifndef PG_PPROF_ENCODE_INT_H
+#define PG_PPROF_ENCODE_INT_H
+
+#include "pipeline/core/hash.h"
+#include "pipeline/core/wire.h"
+#include "pipeline/translate/pprof.h"
+
+/* The pprof string table under construction: texts are borrowed from the batch or owned
+ * by `owned` (malloc'd copies), looked up through `set`. */
+typedef struct pg_strtab {
+    const char **s;
+    size_t *len;
+    size_t n, cap;
+    pg_index set;
+    int64_t *from_dict; /* dictionary string index -> pprof index, 0 = not yet (except "") */
+    char **owned;
+    size_t n_owned, cap_owned;
+} pg_strtab;
+
+int pg_strtab_init(pg_strtab *t, size_t n_dict);
+void pg_strtab_free(pg_strtab *t);
+/* Returns the pprof index of text s[0..n) (copied when `copy`), or -1 on OOM. */
+int64_t pg_strtab_add(pg_strtab *t, const char *s, size_t n, int copy);
+/* Returns the pprof index of dictionary string i, or -1 on OOM. */
+int64_t pg_strtab_dict(pg_strtab *t, const pg_otlp_dict *d, int32_t i);
+
+/* One pprof label being written. */
+typedef struct pg_label {
+    int64_t key, str, num, unit;
+} pg_label;
+
+typedef struct pg_labels {
+    pg_label *v;
+    size_t n, cap;
+} pg_labels;
+
+/* Appends the labels that attribute `attr` stands for. Returns 0 or -1 on OOM. */
+int pg_labels_from_attr(pg_labels *out, pg_strtab *t, const pg_otlp_dict *d, const pg_otlp_attr *attr);
+/* Appends labels for a KeyValue (resource/scope attributes). */
+int pg_labels_from_kv(pg_labels *out, pg_strtab *t, const pg_otlp_kv *kv);
+/* Appends trace_id / span_id hex labels for a link. */
+int pg_labels_from_link(pg_labels *out, pg_strtab *t, const pg_otlp_link *l);
+/* Bytes the labels take as Sample.label fields (3). */
+size_t pg_labels_size(const pg_labels *l);
+/* Writes the labels as Sample.label fields at p, which has pg_labels_size(l) bytes of
+ * room; returns the end. */
+uint8_t *pg_labels_put(uint8_t *p, const pg_labels *l);
+
+/* The encoder's output (pprof_encode_out.c): plain into the caller's buffer, or one gzip stream
+ * compressed chunk by chunk as the encoder writes. */
+struct z_stream_s;
+typedef struct pg_pprof_out {
+    pg_buf buf;                  /* gzip: the chunk being filled */
+    pg_buf *out;                 /* the caller's buffer */
+    struct z_stream_s *z;        /* NULL: plain */
+    size_t start, start_flushed; /* out's length and flushed count when opened */
+} pg_pprof_out;
+
+/* Opens the stream over out. Returns 0 or -1 (out of memory). */
+int pg_pprof_out_open(pg_pprof_out *s, pg_buf *out, int gzip);
+/* The buffer the encoder appends to. */
+pg_buf *pg_pprof_out_sink(pg_pprof_out *s);
+/* Finishes the output. Returns 0 or -1. */
+int pg_pprof_out_close(pg_pprof_out *s);
+/* Frees the stream; `failed` takes back what was appended to out (when still there). */
+void pg_pprof_out_free(pg_pprof_out *s, int failed);
+
+#endif
