@@ -1,5 +1,6 @@
 #include "pipeline/core/batch.h"
 #include "pipeline/core/dict.h"
+#include "pipeline/core/err.h"
 #include "pipeline/core/samples.h"
 
 #include <ctype.h>
@@ -16,6 +17,7 @@ struct pg_batch {
     size_t n_meta;
     const char *origin;
     uint64_t received;
+    pg_ack *ack; /* a reference, or NULL */
     atomic_int refs;
 };
 
@@ -59,6 +61,7 @@ void pg_batch_free(pg_batch *b)
     if (!b) return;
     if (b->arena && atomic_fetch_sub(&b->refs, 1) > 1) return;
     pg_dict_index_free(b->index);
+    pg_ack_unref(b->ack);
     pg_arena_free(b->arena);
     free(b);
 }
@@ -146,6 +149,29 @@ const char *pg_batch_origin(const pg_batch *b)
 uint64_t pg_batch_received(const pg_batch *b)
 {
     return b->received;
+}
+
+/* Replaces the carried ack; the batch keeps a reference. */
+void pg_batch_set_ack(pg_batch *b, pg_ack *a)
+{
+    pg_ack_ref(a);
+    pg_ack_unref(b->ack);
+    b->ack = a;
+}
+
+pg_ack *pg_batch_ack(const pg_batch *b)
+{
+    return b->ack;
+}
+
+/* Copies src's metadata (into dst's arena), origin, receive time and ack. */
+int pg_batch_inherit(pg_batch *dst, const pg_batch *src)
+{
+    for (size_t i = 0; i < src->n_meta; i++)
+        if (pg_batch_meta_set(dst, src->meta[i].key, src->meta[i].value)) return PG_ENOMEM;
+    pg_batch_set_origin(dst, src->origin, src->received);
+    pg_batch_set_ack(dst, src->ack);
+    return 0;
 }
 
 /* Counts profiles over every resource and scope. */

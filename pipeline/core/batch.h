@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pipeline/core/ack.h"
 #include "pipeline/core/otlp_types.h"
 
 typedef struct pg_batch pg_batch;
@@ -59,6 +60,15 @@ const pg_meta_entry *pg_batch_meta_at(const pg_batch *b, size_t i);
 void pg_batch_set_origin(pg_batch *b, const char *component_id, uint64_t received_unix_nano);
 const char *pg_batch_origin(const pg_batch *b);
 uint64_t pg_batch_received(const pg_batch *b);
+
+/* The delivery acknowledgement the batch carries (see pipeline/core/ack.h), borrowed, or
+ * NULL. set_ack replaces it, taking a reference on a (not a hold). */
+void pg_batch_set_ack(pg_batch *b, pg_ack *a);
+pg_ack *pg_batch_ack(const pg_batch *b);
+
+/* What a batch derived from src (a clone, a part of a split) carries over: metadata,
+ * origin, receive time and the acknowledgement. Returns 0 or PG_ENOMEM. */
+int pg_batch_inherit(pg_batch *dst, const pg_batch *src);
 
 /* Counts over the tree: profiles and samples. */
 size_t pg_batch_profile_count(const pg_batch *b);

@@ -285,7 +285,7 @@ out:
     return rc;
 }
 
-/* Clones src into a fresh batch (tree, dictionary and metadata). */
+/* Clones src into a fresh batch (tree, dictionary, metadata, origin and ack). */
 pg_batch *pg_batch_clone(const pg_batch *src, size_t arena_limit)
 {
     pg_batch *b = pg_batch_new(arena_limit);
@@ -294,13 +294,9 @@ pg_batch *pg_batch_clone(const pg_batch *src, size_t arena_limit)
         pg_batch_free(b);
         return NULL;
     }
-    for (size_t i = 0; i < pg_batch_meta_count(src); i++) {
-        const pg_meta_entry *m = pg_batch_meta_at(src, i);
-        if (pg_batch_meta_set(b, m->key, m->value)) {
-            pg_batch_free(b);
-            return NULL;
-        }
+    if (pg_batch_inherit(b, src)) {
+        pg_batch_free(b);
+        return NULL;
     }
-    pg_batch_set_origin(b, pg_batch_origin(src), pg_batch_received(src));
     return b;
 }

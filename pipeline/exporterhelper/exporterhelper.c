@@ -254,6 +254,8 @@ static int enqueue(pg_exporter_helper *h, pg_batch *b, size_t profiles, size_t s
     it->bytes = bytes;
     it->profiles = profiles;
     it->samples = samples;
+    /* a persistent queue's batch is safe once written; an in-memory one only once sent */
+    if (!h->persist) it->ack = pg_ack_hold(pg_batch_ack(b));
     pg_queue_push(h->q, &it->link);
     return 0;
 }

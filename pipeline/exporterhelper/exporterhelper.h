@@ -82,7 +82,10 @@ int pg_exporter_helper_new(const pg_component_settings *s, const pg_exporter_hel
 /* Starts consumer threads; replays a persistent queue left by an earlier run (taking the
  * directory's lock: PG_EAGAIN when another helper or process holds it). */
 int pg_exporter_helper_start(pg_exporter_helper *h, char *err, size_t errlen);
-/* Enqueues (or, with the queue disabled, sends) b; takes ownership. Returns 0 once the
+/* Enqueues (or, with the queue disabled, sends) b; takes ownership. An in-memory queue
+ * holds b's delivery acknowledgement (pipeline/core/ack.h) until the batch is sent
+ * (delivered), dropped for good (dropped) or left at shutdown (abandoned); a persistent
+ * queue's batch is safe once written, so it takes no hold. Returns 0 once the
  * batch is acknowledged (in memory, or written to disk per the fsync policy), PG_EAGAIN
  * when the queue is full and block_on_overflow is off, before start or once shutdown
  * began, PG_ELIMIT when b alone is larger than queue_bytes. With the queue disabled,

@@ -25,12 +25,14 @@ typedef struct pg_eh_item {
     uint64_t seq;       /* persistent file, 0 = in memory only */
     uint64_t bytes;     /* accounted against the queue's byte capacity */
     size_t profiles, samples;
+    pg_ack *ack; /* a hold on the batch's ack (in-memory queue only), settled at finish */
 } pg_eh_item;
 
 typedef struct pg_eh_cover {
     pg_eh_item *items; /* linked through link.next; owned */
     atomic_int refs;
     atomic_bool keep; /* a part was left at shutdown: keep the files */
+    atomic_int worst; /* the worst pg_ack_outcome of the parts so far */
 } pg_eh_cover;
 
 typedef struct pg_eh_unit {

@@ -50,18 +50,26 @@ pg_eh_cover *pg_eh_cover_new(pg_eh_item *it)
     c->items = it;
     atomic_init(&c->refs, 1);
     atomic_init(&c->keep, false);
+    atomic_init(&c->worst, PG_ACK_DELIVERED);
     return c;
 }
 
-/* Deletes the item's file unless kept, frees it, and gives its slot back (last: shutdown
- * may proceed as soon as nothing is held). */
-static void finish_item(pg_exporter_helper *h, pg_eh_item *it, bool keep)
+/* Deletes the item's file unless kept, settles its ack hold with `outcome`, frees it, and
+ * gives its slot back (last: shutdown may proceed as soon as nothing is held). */
+static void finish_item(pg_exporter_helper *h, pg_eh_item *it, bool keep, pg_ack_outcome outcome)
 {
     if (it->seq && !keep && h->persist) pg_persist_remove(h->persist, it->seq);
+    pg_ack_settle(it->ack, outcome);
     pg_batch_free(it->b);
     uint64_t bytes = it->bytes;
     free(it);
     pg_queue_release(h->q, bytes);
+}
+
+/* What an ending means for the source of the data (see pipeline/core/ack.h). */
+static pg_ack_outcome ack_outcome(pg_eh_outcome how)
+{
+    return how == PG_EH_SENT ? PG_ACK_DELIVERED : how == PG_EH_DROPPED ? PG_ACK_DROPPED : PG_ACK_ABANDONED;
 }
 
 /* Counters for one ending; leftovers of the in-memory queue are lost, so also failures. */
@@ -94,11 +102,15 @@ void pg_eh_unit_finish(pg_exporter_helper *h, pg_eh_unit *u, pg_eh_outcome how, 
     if (free_u) free(u);
     if (!c) return;
     if (how == PG_EH_LEFT && h->persist) atomic_store(&c->keep, true);
+    int o = (int)ack_outcome(how), cur = atomic_load(&c->worst);
+    while (o > cur && !atomic_compare_exchange_weak(&c->worst, &cur, o)) {
+    }
     if (atomic_fetch_sub(&c->refs, 1) != 1) return;
     bool keep = atomic_load(&c->keep);
+    pg_ack_outcome worst = (pg_ack_outcome)atomic_load(&c->worst);
     for (pg_eh_item *it = c->items, *next; it; it = next) {
         next = (pg_eh_item *)it->link.next;
-        finish_item(h, it, keep);
+        finish_item(h, it, keep, worst);
     }
     free(c);
 }
@@ -106,7 +118,7 @@ void pg_eh_unit_finish(pg_exporter_helper *h, pg_eh_unit *u, pg_eh_outcome how, 
 void pg_eh_item_leave(pg_exporter_helper *h, pg_eh_item *it)
 {
     count(h, it->profiles, it->samples, it->bytes, PG_EH_LEFT);
-    finish_item(h, it, true);
+    finish_item(h, it, true, PG_ACK_ABANDONED);
 }
 
 int pg_eh_item_load(pg_exporter_helper *h, pg_eh_item *it)
@@ -119,7 +131,7 @@ int pg_eh_item_load(pg_exporter_helper *h, pg_eh_item *it)
         if (rc != PG_EINVAL)
             pg_log(PG_LOG_ERROR, h->id, "persistent queue: batch %llu skipped: %s",
                    (unsigned long long)it->seq, msg);
-        finish_item(h, it, true);
+        finish_item(h, it, true, PG_ACK_ABANDONED);
         return -1;
     }
     it->profiles = pg_batch_profile_count(it->b);

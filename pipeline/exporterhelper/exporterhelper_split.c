@@ -57,22 +57,18 @@ static int view_add(view *v, const pg_otlp_data *src, size_t r, size_t s, size_t
     return pg_otlp_push(a, (void ***)&v->sp->profiles, &v->sp->n_profiles, pr);
 }
 
-/* Copies the view into a new batch with src's metadata and origin; frees the view. */
+/* Copies the view into a new batch carrying what src carries (pg_batch_inherit); frees
+ * the view. */
 static pg_batch *view_close(view *v, const pg_batch *src)
 {
     pg_batch *part = pg_batch_new(0);
-    int bad = !part || pg_batch_merge(part, v->b, NULL, 0);
-    for (size_t i = 0; !bad && i < pg_batch_meta_count(src); i++) {
-        const pg_meta_entry *m = pg_batch_meta_at(src, i);
-        bad = pg_batch_meta_set(part, m->key, m->value);
-    }
+    int bad = !part || pg_batch_merge(part, v->b, NULL, 0) || pg_batch_inherit(part, src);
     pg_batch_free(v->b);
     v->b = NULL;
     if (bad) {
         pg_batch_free(part);
         return NULL;
     }
-    pg_batch_set_origin(part, pg_batch_origin(src), pg_batch_received(src));
     return part;
 }
 

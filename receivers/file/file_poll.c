@@ -22,7 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-typedef enum { OUT_DONE, OUT_BAD, OUT_RETRY, OUT_UNSTABLE, OUT_GONE } outcome;
+/* OUT_FLIGHT: handed on, committed when its ack fires (file_flight.c). */
+typedef enum { OUT_DONE, OUT_BAD, OUT_RETRY, OUT_UNSTABLE, OUT_GONE, OUT_FLIGHT } outcome;
 
 typedef struct strvec {
     char **v;
@@ -167,7 +168,16 @@ static outcome process(pg_file_receiver *r, const char *path, const pg_file_iden
     size_t nid = strlen(r->id);
     pg_batch_set_origin(b, pg_arena_strndup(pg_batch_arena(b), r->id, nid), pg_now_unix_ns());
     uint64_t profiles = pg_batch_profile_count(b), samples = pg_batch_sample_count(b);
+    pg_file_flight *flight = NULL;
+    pg_ack *ack = pg_file_flight_begin(r, path, id, &flight);
+    if (!ack) {
+        pg_batch_free(b);
+        return OUT_RETRY;
+    }
+    pg_batch_set_ack(b, ack);
     rc = pg_consume(&r->next, b, err, sizeof err); /* b is not ours any more */
+    pg_file_flight_consumed(r, flight, rc);
+    pg_ack_release(ack); /* may commit at once (see file_flight.c) */
     if (rc == 0) {
         pg_counter_add(r->cm.accepted_profiles, profiles);
         pg_counter_add(r->cm.accepted_samples, samples);
@@ -175,7 +185,7 @@ static outcome process(pg_file_receiver *r, const char *path, const pg_file_iden
         pg_log(PG_LOG_DEBUG, r->id, "read %s (%s): %llu profiles, %llu samples", path,
                pg_file_format_name(used), (unsigned long long)profiles,
                (unsigned long long)samples);
-        return OUT_DONE;
+        return OUT_FLIGHT;
     }
     pg_counter_add(r->cm.refused_profiles, profiles);
     pg_counter_add(r->cm.refused_samples, samples);
@@ -219,7 +229,7 @@ static bool handle(pg_file_receiver *r, char *path, int64_t now_ns, pg_file_pend
     struct stat sb;
     if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0) goto drop;
     pg_file_ident id = ident_of(&sb);
-    if (pg_file_state_check(r->state, &id, path)) goto drop;
+    if (pg_file_state_check(r->state, &id, path) || pg_file_flight_pending(r, &id)) goto drop;
     if (id.size > r->cfg.max_file_size) {
         pg_log(PG_LOG_WARN, r->id, "skipping %s: %llu bytes is over max_file_size (%llu)", path,
                (unsigned long long)id.size, (unsigned long long)r->cfg.max_file_size);
@@ -235,6 +245,7 @@ static bool handle(pg_file_receiver *r, char *path, int64_t now_ns, pg_file_pend
         if (o == OUT_DONE && r->cfg.delete_after_read && unlink(path) != 0)
             pg_log(PG_LOG_WARN, r->id, "cannot delete %s: %s", path, strerror(errno));
     }
+    if (o == OUT_FLIGHT) pg_file_flights_collect(r); /* commits now when already safe */
     if (o == OUT_RETRY || o == OUT_UNSTABLE) {
         *pend = (pg_file_pending){path, id, logged};
         return true;

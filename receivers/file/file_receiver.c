@@ -124,6 +124,14 @@ static void destroy(void *self)
     pg_file_receiver *r = self;
     if (!r) return;
     if (r->timer) event_free(r->timer);
+    /* every exporter has stopped: each flight has settled (or never will) */
+    size_t open_flights = pg_file_flights_collect(r);
+    if (open_flights)
+        pg_log(PG_LOG_WARN, r->id, "%zu files handed on were never acknowledged; they are read again at the next start",
+               open_flights);
+    if (r->flights_ev) event_free(r->flights_ev);
+    pg_file_flights_free(r);
+    pthread_mutex_destroy(&r->flights_mu);
     pg_file_state_free(r->state);
     pg_file_pending_free(r->pending, r->npending);
     free_list(&r->cfg.include);
@@ -131,6 +139,14 @@ static void destroy(void *self)
     free(r->cfg.storage_directory);
     free(r->id);
     free(r);
+}
+
+/* Wake-up from an ack callback (loop thread): commits settled flights. */
+static void on_flights(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    pg_file_flights_collect(arg);
 }
 
 /* Timer callback (loop thread): one poll, then re-arm unless stopping. */
@@ -162,6 +178,7 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
     r->cfg.exclude = (pg_cfg_strlist){0};
     r->cfg.storage_directory = NULL;
     atomic_init(&r->stopping, false);
+    pthread_mutex_init(&r->flights_mu, NULL);
     bool ok = (r->id = strdup(s->id)) != NULL;
     ok = ok && dup_list(&r->cfg.include, &c->include) == 0;
     ok = ok && dup_list(&r->cfg.exclude, &c->exclude) == 0;
@@ -169,13 +186,19 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
                     c->storage_directory ? strdup(c->storage_directory) : default_storage(s->id));
     if (ok) {
         r->timer = event_new(pg_host_event_base(s->host), -1, 0, on_timer, r);
-        ok = r->timer != NULL;
+        r->flights_ev = event_new(pg_host_event_base(s->host), -1, 0, on_flights, r);
+        ok = r->timer != NULL && r->flights_ev != NULL;
     }
     if (!ok) {
         destroy(r);
         return pg_err(err, errlen, PG_ENOMEM, "out of memory");
     }
     pg_component_metrics_init(&r->cm, pg_host_metrics(s->host), "receiver", r->id);
+    char labels[512] = "";
+    if (pg_host_metrics(s->host) && !pg_metrics_label(labels, sizeof labels, "receiver", r->id))
+        r->abandoned = pg_metrics_counter(pg_host_metrics(s->host), "profgate_receiver_file_abandoned_total",
+                                          "Files handed on but not delivered before a stop (read again at the next start).",
+                                          labels);
     *self = r;
     return 0;
 }

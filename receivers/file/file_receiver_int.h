@@ -3,6 +3,7 @@
 #ifndef PG_FILE_RECEIVER_INT_H
 #define PG_FILE_RECEIVER_INT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -91,6 +92,8 @@ typedef struct pg_file_pending {
     bool logged; /* a retryable problem with this version was already logged */
 } pg_file_pending;
 
+typedef struct pg_file_flight pg_file_flight;
+
 typedef struct pg_file_receiver {
     char *id;
     pg_host *host;
@@ -102,6 +105,10 @@ typedef struct pg_file_receiver {
     atomic_bool stopping;
     pg_file_pending *pending; /* from the last poll, sorted by path */
     size_t npending;
+    pthread_mutex_t flights_mu; /* guards flights (ack callbacks run on other threads) */
+    pg_file_flight *flights;    /* handed on, not committed yet */
+    struct event *flights_ev;   /* wakes the loop to commit settled flights */
+    pg_counter *abandoned;      /* versions not delivered before a stop */
 } pg_file_receiver;
 
 /* Runs one poll on the loop thread: globs, checks stability, reads, decodes and hands on
@@ -110,5 +117,20 @@ void pg_file_poll(pg_file_receiver *r);
 
 /* Frees a pending list. */
 void pg_file_pending_free(pg_file_pending *p, size_t n);
+
+/* ---- file_flight.c --------------------------------------------------------------------- */
+
+/* Lists a flight for this version of path and returns a new ack (the caller's hold) whose
+ * firing settles it; NULL on OOM. */
+pg_ack *pg_file_flight_begin(pg_file_receiver *r, const char *path, const pg_file_ident *id,
+                             pg_file_flight **out);
+/* Records consume's status for f; call before releasing the ack. */
+void pg_file_flight_consumed(pg_file_receiver *r, pg_file_flight *f, int rc);
+/* True while this version was accepted and its ack has not fired. */
+bool pg_file_flight_pending(pg_file_receiver *r, const pg_file_ident *id);
+/* Commits settled flights to the state (loop thread); returns how many are still open. */
+size_t pg_file_flights_collect(pg_file_receiver *r);
+/* Frees every flight (destroy). */
+void pg_file_flights_free(pg_file_receiver *r);
 
 #endif

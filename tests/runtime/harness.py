@@ -142,3 +142,38 @@ class Checks:
     def finish(self):
         print("%d passed, %d failed" % (self.passed, self.failed))
         sys.exit(1 if self.failed else 0)
+
+
+def _varint(v):
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _field(num, payload):
+    """A length-delimited protobuf field."""
+    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _vfield(num, v):
+    """A varint protobuf field."""
+    return _varint(num << 3) + _varint(v)
+
+
+def tiny_pprof(function_name, value):
+    """An uncompressed pprof with one sample of `value` in one function named
+    `function_name` (a distinct name per input lets a test find each input in the output)."""
+    strings = [b"", b"samples", b"count", function_name.encode()]
+    p = _field(1, _vfield(1, 1) + _vfield(2, 2))                     # sample_type
+    p += _field(2, _field(1, _varint(1)) + _field(2, _varint(value)))  # sample
+    p += _field(4, _vfield(1, 1) + _field(4, _vfield(1, 1)))         # location
+    p += _field(5, _vfield(1, 1) + _vfield(2, 3))                    # function
+    for s in strings:
+        p += _field(6, s)
+    return p
