@@ -57,6 +57,7 @@ struct pg_exporter_helper {
     void *send_ctx;
     pg_metrics *metrics;
     pg_component_metrics cm;
+    pg_counter *quarantined; /* persistent queue files that did not decode on replay */
     pg_queue *q;     /* accepted items (queue enabled) */
     pg_queue *ready; /* merged units (batching) */
     pg_persist *persist;

@@ -127,10 +127,13 @@ int pg_eh_item_load(pg_exporter_helper *h, pg_eh_item *it)
     char msg[512] = "";
     int rc = pg_persist_load(h->persist, it->seq, &it->b, msg, sizeof msg);
     if (rc) {
-        /* a corrupt file was quarantined (and logged) by pg_persist_load */
-        if (rc != PG_EINVAL)
-            pg_log(PG_LOG_ERROR, h->id, "persistent queue: batch %llu skipped: %s",
+        /* an undecodable file was quarantined (and logged) by pg_persist_load; one that
+         * cannot be read now stays for the next start */
+        if (rc == PG_EIO || rc == PG_ENOMEM)
+            pg_log(PG_LOG_ERROR, h->id, "persistent queue: batch %llu kept for the next start: %s",
                    (unsigned long long)it->seq, msg);
+        else
+            pg_counter_add(h->quarantined, 1);
         finish_item(h, it, true, PG_ACK_ABANDONED);
         return -1;
     }

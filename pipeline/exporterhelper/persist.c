@@ -205,7 +205,8 @@ static int read_all(pg_persist *p, const char *name, pg_buf *b, char *err, size_
     return 0;
 }
 
-/* Loads file seq; quarantines it when it does not decode. */
+/* Loads file seq; quarantines it when it does not decode (any status but PG_EIO and
+ * PG_ENOMEM, which leave it in place for a later try). */
 int pg_persist_load(pg_persist *p, uint64_t seq, pg_batch **out, char *err, size_t errlen)
 {
     char name[PG_PERSIST_NAME_LEN];
@@ -214,7 +215,8 @@ int pg_persist_load(pg_persist *p, uint64_t seq, pg_batch **out, char *err, size
     int rc = read_all(p, name, &b, err, errlen);
     if (!rc) rc = pg_persist_decode(b.data, b.len, out, err, errlen);
     pg_buf_free(&b);
-    if (rc == PG_EINVAL) quarantine(p, name, err ? err : "malformed");
+    /* a file that cannot be read right now stays; one that cannot be decoded never will */
+    if (rc && rc != PG_EIO && rc != PG_ENOMEM) quarantine(p, name, err ? err : "malformed");
     return rc;
 }
 

@@ -122,8 +122,7 @@ int pg_persist_decode(const uint8_t *data, size_t len, pg_batch **out, char *err
     }
     if (get_u64(&r, &plen) || plen != (uint64_t)(r.end - r.p)) goto bad;
     pg_decode_limits lim;
-    pg_decode_limits_default(&lim);
-    lim.max_decompressed = 0; /* the payload is never compressed; its size is the file's */
+    pg_decode_limits_readmit(&lim); /* admitted once: never refused for its size now */
     if ((rc = pg_otlp_decode(b, r.p, (size_t)plen, &lim, err, errlen))) {
         pg_err_prefix(err, errlen, "payload");
         goto fail;

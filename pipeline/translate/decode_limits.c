@@ -10,3 +10,14 @@ void pg_decode_limits_default(pg_decode_limits *l)
     l->max_labels = 1024;
     l->max_nesting = 64;
 }
+
+/* Fills l with the limits for re-reading admitted data (caller-owned struct). */
+void pg_decode_limits_readmit(pg_decode_limits *l)
+{
+    pg_decode_limits_default(l);
+    l->max_decompressed = 0;
+    l->max_arena = 0;
+    l->max_samples = 0;
+    l->max_stack_depth = 0;
+    l->max_labels = 0;
+}

@@ -402,8 +402,14 @@ int pg_pprof_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decod
     top t = {0};
     pg_pprof_dec d = {.b = b, .lim = lim, .err = err, .errlen = errlen};
     int rc = scan_top(pg_wire_of(data, len), &t, err, errlen);
-    if (!rc && lim->max_samples && t.n_samples > lim->max_samples)
-        rc = pg_err(err, errlen, PG_ELIMIT, "pprof: %zu samples exceed the limit of %zu", t.n_samples, lim->max_samples);
+    /* the limit counts OTLP samples, one per pprof sample and sample type, as the OTLP
+     * decoder counts them: what this decoder admits, the OTLP decoder of its output
+     * admits too */
+    size_t per = t.sample_types.n ? t.sample_types.n : 1;
+    if (!rc && lim->max_samples && (t.n_samples > lim->max_samples / per))
+        rc = pg_err(err, errlen, PG_ELIMIT,
+                    "pprof: %zu samples x %zu sample types exceed the limit of %zu samples",
+                    t.n_samples, per, lim->max_samples);
     if (!rc) rc = init_strings(&d, &t, err, errlen);
     if (!rc && (idmap_init(&d.functions, t.functions.n) || idmap_init(&d.mappings, t.mappings.n) ||
                 idmap_init(&d.locations, t.locations.n)))
