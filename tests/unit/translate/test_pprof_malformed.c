@@ -175,7 +175,7 @@ int main(void)
         int64_t v = 1;
         tb_sample(&two, &loc, 1, &v, 1);
         rc = pg_pprof_decode(batch, two.data, two.len, &lim, NULL, err, sizeof err);
-        CHECK_MSG(rc == PG_ELIMIT && strstr(err, "samples exceed"), "%s", err);
+        CHECK_MSG(rc == PG_ELIMIT && strstr(err, "sample types exceed the limit of 1 samples"), "%s", err);
         pg_buf_free(&two);
         pg_batch_free(batch);
         batch = pg_batch_new(4096); /* arena cap far below what the profile needs */
