@@ -1,12 +1,22 @@
 #include "pipeline/core/arena.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #define PG_ARENA_ALIGN 8u
 #define PG_ARENA_BLOCK (64u * 1024u)
 #define PG_ARENA_BIG (16u * 1024u) /* allocations at least this big get their own block */
+/* Freeing an arena at least this big hands free heap pages back to the kernel, so that a
+ * burst of large batches does not leave the process's resident size high for good. */
+#define PG_ARENA_TRIM_AFTER ((size_t)32 << 20)
+
+/* Bytes held by every live arena of the process (updated per block, not per allocation). */
+static _Atomic size_t live_bytes;
 
 /* A block of small allocations, or one big allocation (then used == size). */
 typedef struct block {
@@ -53,6 +63,7 @@ static block *block_new(pg_arena *a, size_t size, int big)
     if (a->head) a->head->prev = b;
     a->head = b;
     a->held += size;
+    atomic_fetch_add_explicit(&live_bytes, size, memory_order_relaxed);
     return b;
 }
 
@@ -72,7 +83,17 @@ void pg_arena_free(pg_arena *a)
         n = b->next;
         free(b);
     }
+    atomic_fetch_sub_explicit(&live_bytes, a->held, memory_order_relaxed);
+#ifdef __GLIBC__
+    if (a->held >= PG_ARENA_TRIM_AFTER) malloc_trim(0);
+#endif
     free(a);
+}
+
+/* Sum over live arenas. */
+size_t pg_arena_live_bytes(void)
+{
+    return atomic_load_explicit(&live_bytes, memory_order_relaxed);
 }
 
 /* Returns arena-owned memory of n bytes. */
@@ -126,6 +147,8 @@ void *pg_arena_realloc(pg_arena *a, void *p, size_t old_n, size_t new_n)
         if (prev) prev->next = nb; else a->head = nb;
         if (next) next->prev = nb;
         a->held = a->held - old_size + sz;
+        atomic_fetch_add_explicit(&live_bytes, sz, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&live_bytes, old_size, memory_order_relaxed);
         return payload(nb);
     }
     block *s = a->small;

@@ -36,6 +36,10 @@ void *pg_arena_memdup(pg_arena *a, const void *p, size_t n);
 /* Bytes currently held by the arena (blocks, not the sum of requests). */
 size_t pg_arena_bytes(const pg_arena *a);
 
+/* Bytes held by every live arena of the process: what batches hold, wherever they are
+ * (receivers, processors, queues). Thread-safe. */
+size_t pg_arena_live_bytes(void);
+
 /* A protobuf-c allocator that allocates from `a` and never frees (the arena does). */
 ProtobufCAllocator pg_arena_protobuf_allocator(pg_arena *a);
 

@@ -86,5 +86,7 @@ int pg_metrics_add_process(pg_metrics *m);
 
 /* Resident set size of this process in bytes (from /proc/self/statm), 0 when unknown. */
 uint64_t pg_process_rss_bytes(void);
+/* Bytes malloc has handed out and not had back (glibc mallinfo2); 0 when unknown. */
+uint64_t pg_process_heap_in_use_bytes(void);
 
 #endif

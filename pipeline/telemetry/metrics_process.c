@@ -1,6 +1,11 @@
 /* Process metrics read from /proc at scrape time (the names the Prometheus client
  * libraries use): resident and virtual memory, CPU seconds, start time, open and max fds. */
 #include "pipeline/telemetry/metrics.h"
+#include "pipeline/core/arena.h"
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -75,6 +80,31 @@ static double ticks_per_second(void)
     return t > 0 ? (double)t : 100.0;
 }
 
+/* malloc's own figure of the bytes it has handed out and not had back (small chunks plus
+ * mmapped ones): unlike RSS it falls as soon as memory is freed. 0 when the allocator
+ * cannot tell (not glibc, or a sanitizer's allocator that reports nothing). */
+uint64_t pg_process_heap_in_use_bytes(void)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    struct mallinfo2 mi = mallinfo2();
+    return (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
+#else
+    return 0;
+#endif
+}
+
+static double heap_fn(void *ctx)
+{
+    (void)ctx;
+    return (double)pg_process_heap_in_use_bytes();
+}
+
+static double arena_fn(void *ctx)
+{
+    (void)ctx;
+    return (double)pg_arena_live_bytes();
+}
+
 static double rss_fn(void *ctx)
 {
     (void)ctx;
@@ -141,6 +171,12 @@ int pg_metrics_add_process(pg_metrics *m)
     int rc = 0;
     rc |= pg_metrics_gauge_fn(m, "process_resident_memory_bytes", "Resident memory size in bytes.",
                               NULL, rss_fn, NULL);
+    rc |= pg_metrics_gauge_fn(m, "profgate_process_heap_in_use_bytes",
+                              "Bytes the allocator has handed out and not had back.", NULL, heap_fn,
+                              NULL);
+    rc |= pg_metrics_gauge_fn(m, "profgate_batch_bytes",
+                              "Bytes held by live batches (their arenas), wherever they are.", NULL,
+                              arena_fn, NULL);
     rc |= pg_metrics_gauge_fn(m, "process_virtual_memory_bytes", "Virtual memory size in bytes.",
                               NULL, vsize_fn, NULL);
     rc |= pg_metrics_counter_fn(m, "process_cpu_seconds_total",

@@ -1,7 +1,9 @@
 /* memory_limiter processor: refuses data (PG_EAGAIN "memory limit exceeded": receivers
  * answer 503 / UNAVAILABLE, senders retry) while the process's memory in use is above the
  * limit, and accepts again once it is below limit - spike (hysteresis). Memory in use is
- * the resident set size (/proc/self/statm), sampled every check_interval on the host's
+ * what the process holds: the allocator's in-use bytes, which include every batch's
+ * arena (RSS where the allocator cannot tell; see memory_limiter_mem.c), sampled every
+ * check_interval on the host's
  * event loop and, at most every 100 ms, by consume itself so that a burst starts being
  * refused at once. While any memory_limiter refuses, pg_host_memory_refusing() is true
  * (health_check reports not ready). Put it first in a pipeline's processors.
@@ -30,7 +32,8 @@ extern const pg_component_factory pg_memory_limiter_factory;
  * unknown. */
 uint64_t pg_memory_limiter_total_memory(void);
 
-/* Memory in use as the limiter sees it: RSS in bytes, 0 when unknown. */
+/* Memory in use as the limiter sees it: heap in use in bytes (RSS when the allocator
+ * cannot tell), 0 when unknown. */
 uint64_t pg_memory_limiter_memory_in_use(void);
 
 /* ---- Hooks for tests (self is the value create returned) ---- */

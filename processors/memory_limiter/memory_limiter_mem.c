@@ -1,11 +1,15 @@
-/* How much memory the process uses and may use, read from /proc and the cgroup files.
+/* How much memory the process uses and may use, read from the allocator, /proc and the
+ * cgroup files.
  *
- * Why RSS: it is what the kernel charges and what the OOM killer and a container's memory
- * limit act on. malloc's own statistics (mallinfo2) miss memory that libraries map
- * themselves (gRPC, OpenSSL, libevent buffers) and hide fragmentation; virtual size counts
- * address space never touched. RSS is cheap (one small read of /proc/self/statm). Its
- * drawback, that freed heap stays resident until malloc returns it, is handled by the
- * limiter asking malloc to trim while it is over the limit. */
+ * What counts: the bytes the process actually holds, that is malloc's own in-use figure
+ * (glibc mallinfo2: small chunks plus mmapped ones), which includes every batch's arena
+ * (pg_arena_live_bytes, exported as profgate_batch_bytes) and what the libraries allocate.
+ * RSS is not used while that figure is known: freed heap stays resident until malloc
+ * returns it, so after a burst RSS stays high and a limiter reading it would refuse
+ * everything for good (a livelock seen with large inputs). Arenas of large batches hand
+ * free pages back to the kernel when freed (pipeline/core/arena.c) and the limiter trims
+ * while over its limit, so RSS follows. Without an allocator figure (another libc, or a
+ * sanitizer's allocator) the limiter falls back to RSS. */
 #include "processors/memory_limiter/memory_limiter.h"
 #include "pipeline/telemetry/metrics.h"
 
@@ -17,7 +21,8 @@
 
 uint64_t pg_memory_limiter_memory_in_use(void)
 {
-    return pg_process_rss_bytes();
+    uint64_t heap = pg_process_heap_in_use_bytes();
+    return heap ? heap : pg_process_rss_bytes();
 }
 
 /* Reads a small file into buf (NUL-terminated); returns 0 or -1. */

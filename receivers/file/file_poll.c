@@ -4,8 +4,10 @@
  * A file is stable when its inode, size and mtime are the same as at the previous poll, or
  * its mtime is at least one poll interval old (a file already complete when we first see
  * it need not wait). A version that cannot be decoded is logged once and remembered as bad;
- * a version refused with PG_EAGAIN (or not read while the memory limiter refuses, or not
- * readable right now) stays pending and is retried at the next poll. */
+ * a version not read while the memory limiter refuses, or not readable right now, stays
+ * pending and is retried at the next poll; one refused with PG_EAGAIN downstream is
+ * retried after a backoff that doubles from poll_interval up to 30 s, so a file that the
+ * memory limiter keeps refusing is not read and decoded again at every poll. */
 #include "receivers/file/file_receiver_int.h"
 
 #include "pipeline/core/err.h"
@@ -22,8 +24,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* OUT_FLIGHT: handed on, committed when its ack fires (file_flight.c). */
-typedef enum { OUT_DONE, OUT_BAD, OUT_RETRY, OUT_UNSTABLE, OUT_GONE, OUT_FLIGHT } outcome;
+/* OUT_FLIGHT: handed on, committed when its ack fires (file_flight.c); OUT_REFUSED:
+ * refused with PG_EAGAIN downstream, retried after a backoff. */
+typedef enum { OUT_DONE, OUT_BAD, OUT_RETRY, OUT_UNSTABLE, OUT_GONE, OUT_FLIGHT, OUT_REFUSED } outcome;
 
 typedef struct strvec {
     char **v;
@@ -191,9 +194,9 @@ static outcome process(pg_file_receiver *r, const char *path, const pg_file_iden
     pg_counter_add(r->cm.refused_samples, samples);
     if (rc == PG_EAGAIN) {
         if (!*logged)
-            pg_log(PG_LOG_WARN, r->id, "%s refused (%s); retrying at every poll", path, err);
+            pg_log(PG_LOG_WARN, r->id, "%s refused (%s); retrying with backoff", path, err);
         *logged = true;
-        return OUT_RETRY;
+        return OUT_REFUSED;
     }
     pg_log(PG_LOG_WARN, r->id, "%s refused for good, dropped: %s", path, err);
     return OUT_DONE;
@@ -237,9 +240,19 @@ static bool handle(pg_file_receiver *r, char *path, int64_t now_ns, pg_file_pend
         goto drop;
     }
     const pg_file_pending *prev = find_pending(r, path);
-    bool logged = prev && same(&prev->id, &id) && prev->logged;
-    bool stable = (prev && same(&prev->id, &id)) || id.mtime_ns <= now_ns - r->cfg.poll_interval;
-    outcome o = stable ? process(r, path, &id, &logged) : OUT_UNSTABLE;
+    bool again = prev && same(&prev->id, &id);
+    bool logged = again && prev->logged;
+    int64_t backoff = again ? prev->backoff_ns : 0, retry_at = again ? prev->retry_at_ns : 0;
+    bool stable = again || id.mtime_ns <= now_ns - r->cfg.poll_interval;
+    outcome o = !stable ? OUT_UNSTABLE : now_ns < retry_at ? OUT_RETRY : process(r, path, &id, &logged);
+    if (o == OUT_REFUSED) {
+        /* refused downstream (memory limiter, full queue): back off instead of reading and
+         * decoding it again at every poll */
+        backoff = backoff ? backoff * 2 : r->cfg.poll_interval;
+        if (backoff > PG_FILE_MAX_BACKOFF_NS) backoff = PG_FILE_MAX_BACKOFF_NS;
+        retry_at = now_ns + backoff;
+        o = OUT_RETRY;
+    }
     if (o == OUT_DONE || o == OUT_BAD) {
         pg_file_state_add(r->state, &id, path, o == OUT_DONE ? PG_FILE_DONE : PG_FILE_BAD);
         if (o == OUT_DONE && r->cfg.delete_after_read && unlink(path) != 0)
@@ -247,7 +260,7 @@ static bool handle(pg_file_receiver *r, char *path, int64_t now_ns, pg_file_pend
     }
     if (o == OUT_FLIGHT) pg_file_flights_collect(r); /* commits now when already safe */
     if (o == OUT_RETRY || o == OUT_UNSTABLE) {
-        *pend = (pg_file_pending){path, id, logged};
+        *pend = (pg_file_pending){path, id, logged, backoff, retry_at};
         return true;
     }
 drop:

@@ -90,7 +90,12 @@ typedef struct pg_file_pending {
     char *path;
     pg_file_ident id;
     bool logged; /* a retryable problem with this version was already logged */
+    int64_t backoff_ns;  /* after a refusal: the wait before the next try (doubles) */
+    int64_t retry_at_ns; /* unix ns before which this version is not read again */
 } pg_file_pending;
+
+/* The longest wait between two tries of a refused file. */
+#define PG_FILE_MAX_BACKOFF_NS (30LL * 1000000000LL)
 
 typedef struct pg_file_flight pg_file_flight;
 

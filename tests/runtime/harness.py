@@ -166,14 +166,18 @@ def _vfield(num, v):
     return _varint(num << 3) + _varint(v)
 
 
-def tiny_pprof(function_name, value):
-    """An uncompressed pprof with one sample of `value` in one function named
-    `function_name` (a distinct name per input lets a test find each input in the output)."""
-    strings = [b"", b"samples", b"count", function_name.encode()]
-    p = _field(1, _vfield(1, 1) + _vfield(2, 2))                     # sample_type
-    p += _field(2, _field(1, _varint(1)) + _field(2, _varint(value)))  # sample
-    p += _field(4, _vfield(1, 1) + _field(4, _vfield(1, 1)))         # location
-    p += _field(5, _vfield(1, 1) + _vfield(2, 3))                    # function
-    for s in strings:
-        p += _field(6, s)
+def tiny_pprof(function_name, value, n=1):
+    """An uncompressed pprof with `n` samples of `value`, sample i in its own function
+    named `function_name` (`function_name_<i>` when n > 1). A distinct name per input lets
+    a test find each input in the output; a large n makes a batch of a few MB."""
+    names = [function_name] if n == 1 else ["%s_%d" % (function_name, i) for i in range(n)]
+    strings = [b"", b"samples", b"count"] + [x.encode() for x in names]
+    p = _field(1, _vfield(1, 1) + _vfield(2, 2))                          # sample_type
+    for i in range(n):
+        p += _field(2, _field(1, _varint(i + 1)) + _field(2, _varint(value)))  # sample
+    for i in range(n):
+        p += _field(4, _vfield(1, i + 1) + _field(4, _vfield(1, i + 1)))   # location
+        p += _field(5, _vfield(1, i + 1) + _vfield(2, 3 + i))               # function
+    for x in strings:
+        p += _field(6, x)
     return p

@@ -1,11 +1,15 @@
-"""Runtime: with memory_limiter below the process's memory in use, profgate refuses new
-data (the file receiver holds back), health_check reports not ready (503), and after a
-reload with a sane limit the data flows and health is back to 200."""
+"""Runtime: memory_limiter measures what the process holds. While the exporter's target
+is down, batches pile up in its in-memory queue; once they hold more than limit_mib, the
+limiter refuses new data (the file receiver holds its files back, health_check reports
+not ready with the reason); after a reload with a sane limit and the target fixed, every
+file is exported and health is back to 200. An idle process is far below a 2 MiB limit
+(the resident size, which the limiter no longer reads, is not)."""
 import glob
 import os
 import shutil
 import signal
 import sys
+import time
 
 import harness as H
 
@@ -22,6 +26,12 @@ processors:
 exporters:
   file:
     directory: {dir}/out
+    sending_queue:
+      num_consumers: 1
+    retry_on_failure:
+      initial_interval: 50ms
+      max_interval: 100ms
+      max_elapsed_time: 0s
 extensions:
   health_check:
     endpoint: 127.0.0.1:{health}
@@ -29,7 +39,7 @@ service:
   extensions: [health_check]
   telemetry:
     metrics:
-      level: none
+      address: 127.0.0.1:{metrics}
   pipelines:
     profiles:
       receivers: [file]
@@ -38,26 +48,60 @@ service:
 """
 
 
+def gauge(mport, name, **labels):
+    status, body = H.http_get("http://127.0.0.1:%d/metrics" % mport)
+    if status != 200:
+        return None
+    samples, _ = H.parse_prometheus(body)
+    return H.metric(samples, name, **labels)
+
+
 def main():
     binary = sys.argv[1]
     c = H.Checks()
-    health = H.free_port()
+    health, mport = H.free_port(), H.free_port()
     pg = H.Profgate(binary, "")
     d = pg.dir
     os.makedirs(os.path.join(d, "in"))
-    pg.write_config(CONFIG.format(dir=d, health=health, limit=1))
+    pg.write_config(CONFIG.format(dir=d, health=health, metrics=mport, limit=2))
     pg.start()
     ready = lambda: H.http_get("http://127.0.0.1:%d/ready" % health)
-    H.wait_until(lambda: ready()[0] == 503, what="503 while over the memory limit")
+    H.wait_until(lambda: ready()[0] == 200, what="ready while idle")
+    rss = gauge(mport, "process_resident_memory_bytes") or 0
+    heap = gauge(mport, "profgate_process_heap_in_use_bytes") or 0
+    print("idle: rss %d, heap in use %d" % (rss, heap))
+    # the target goes down: batches stay queued in memory
+    shutil.rmtree(os.path.join(d, "out"), ignore_errors=True)
+    with open(os.path.join(d, "out"), "w") as f:
+        f.write("not a folder")
+    written = 0
+    end = time.time() + 30
+    while ready()[0] != 503 and time.time() < end:
+        with open(os.path.join(d, "in", "big%d.pb" % written), "wb") as f:
+            f.write(H.tiny_pprof("ballast%d" % written, 1, n=20000))
+        written += 1
+        time.sleep(0.3)
+    c.check(ready()[0] == 503, "503 once queued batches hold more than the limit")
     c.check("memory" in ready()[1], "the 503 body says why: %s" % ready()[1])
-    shutil.copy(os.path.join(H.DATA, "pprof/go_cpu.pb.gz"), os.path.join(d, "in", "a.pb.gz"))
-    import time
+    c.check((gauge(mport, "profgate_batch_bytes") or 0) > 2 << 20, "queued batches hold over 2 MiB")
+    queued = gauge(mport, "profgate_exporter_queue_size", exporter="file")
+    with open(os.path.join(d, "in", "late.pb"), "wb") as f:
+        f.write(H.tiny_pprof("late_fn", 7))
     time.sleep(0.5)
-    c.check(not glob.glob(d + "/out/*"), "nothing exported while refusing")
-    pg.write_config(CONFIG.format(dir=d, health=health, limit=4096))
+    c.check(gauge(mport, "profgate_exporter_queue_size", exporter="file") == queued,
+            "nothing accepted while refusing")
+    # the target is back and the limit sane
+    os.unlink(os.path.join(d, "out"))
+    pg.write_config(CONFIG.format(dir=d, health=health, metrics=mport, limit=4096))
     pg.send_signal(signal.SIGHUP)
     H.wait_until(lambda: ready()[0] == 200, what="ready after raising the limit")
-    H.wait_until(lambda: glob.glob(d + "/out/*"), what="held-back file exported")
+    H.wait_until(lambda: len(glob.glob(d + "/out/*")) >= written + 1, timeout=30,
+                 what="every file exported (%d)" % (written + 1))
+    late = False
+    for p in glob.glob(d + "/out/*"):
+        with open(p, "rb") as f:
+            late = late or b"late_fn" in f.read()
+    c.check(late, "the held-back file was exported")
     c.check(pg.stop() == 0, "exit 0")
     if c.failed:
         print(pg.logs()[-3000:])

@@ -9,6 +9,9 @@
 #include "pipeline/telemetry/log.h"
 #include "testlib.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #define MIB (1024ull * 1024ull)
 
 static const pg_component_factory *F = &pg_memory_limiter_factory;
@@ -85,12 +88,25 @@ static void test_config(void)
     CHECK(validate((pg_memory_limiter_config){.check_interval = S, .limit_mib = 100,
                                               .spike_limit_percentage = 10}, "spike_limit_mib") == PG_EINVAL);
     CHECK(pg_memory_limiter_total_memory() > 16 * MIB);
-    CHECK(pg_memory_limiter_memory_in_use() > MIB);
+    /* what the process holds counts, and stops counting once freed */
+    size_t ballast_n = 8 * MIB;
+    char *ballast = malloc(ballast_n);
+    memset(ballast, 1, ballast_n);
+    uint64_t with = pg_memory_limiter_memory_in_use();
+    CHECK_MSG(with > ballast_n, "in use %llu", (unsigned long long)with);
+    free(ballast);
+    uint64_t without = pg_memory_limiter_memory_in_use();
+    CHECK_MSG(without + ballast_n / 2 < with, "in use %llu after freeing 8 MiB (was %llu)",
+              (unsigned long long)without, (unsigned long long)with);
 }
 
-/* The real RSS: limit_mib 1 refuses at start; a raised limit accepts again. */
-static void test_real_rss(void)
+/* The real reading: with 8 MiB held, limit_mib 1 refuses at start; a raised limit
+ * accepts again. */
+static void test_real_usage(void)
 {
+    size_t ballast_n = 8 * MIB;
+    char *ballast = malloc(ballast_n);
+    memset(ballast, 1, ballast_n);
     pg_host *h = pg_host_new();
     int sunk = 0;
     char err[256] = "";
@@ -122,6 +138,7 @@ static void test_real_rss(void)
     F->shutdown(m, pg_now_mono_ns() + 1000000000);
     F->destroy(m);
     pg_host_free(h);
+    free(ballast);
 }
 
 static _Atomic uint64_t fake_usage;
@@ -303,7 +320,7 @@ static void test_percentage(void)
 int main(void)
 {
     test_config();
-    test_real_rss();
+    test_real_usage();
     test_hysteresis_and_log_once();
     test_consume_checks();
     test_timer();

@@ -251,6 +251,29 @@ static void test_retry(hx_host *h)
     hx_capture_reset(&r.cap);
 }
 
+/* Refused again and again (a memory limiter that keeps refusing): the file is not read and
+ * decoded at every poll but after a doubling backoff (10, 20, 40, 80, 160 ms ... after
+ * 10 ms polls: about 6 tries in 600 ms instead of 60). */
+static void test_refusal_backoff(hx_host *h)
+{
+    char in[300], opts[1024];
+    snprintf(in, sizeof in, "%s/backoff", tmp);
+    mkdir(in, 0755);
+    put_file("pprof/go_heap.pb.gz", in, "heap.pb.gz");
+    snprintf(opts, sizeof opts,
+             "    include: [\"%s/*.pb.gz\"]\n    poll_interval: 10ms\n"
+             "    storage_directory: %s/state_backoff",
+             in, tmp);
+    rx r = {.cap = {.mu = PTHREAD_MUTEX_INITIALIZER, .refuse_next = 1000}};
+    CHECK(rx_start(&r, h, opts) == 0);
+    hx_sleep_ms(600);
+    int calls = hx_capture_calls(&r.cap);
+    CHECK_MSG(calls >= 3 && calls <= 9, "%d tries in 600 ms", calls);
+    CHECK(hx_capture_accepted(&r.cap) == 0);
+    rx_stop(&r);
+    hx_capture_reset(&r.cap);
+}
+
 /* A file that keeps growing is not read until it stops changing. */
 static void test_growing(hx_host *h)
 {
@@ -367,6 +390,7 @@ int main(int argc, char **argv)
     hx_host h;
     hx_host_start(&h);
     test_pickup_and_restart(&h);
+    test_refusal_backoff(&h);
     test_retry(&h);
     test_growing(&h);
     test_bad_exclude_delete(&h);
