@@ -1,4 +1,6 @@
 #include "pipeline/core/anyvalue.h"
+#include "pipeline/core/err.h"
+#include "pipeline/core/utf8.h"
 #include "pipeline/core/hash.h"
 
 #include <string.h>
@@ -189,4 +191,61 @@ int pg_kv_resolve_refs(pg_otlp_kv *kv, char *const *strings, size_t n, int max_d
         kv->key_strindex = 0;
     }
     return pg_any_resolve_refs(kv->value, strings, n, max_depth);
+}
+
+/* Reads v, borrowed. */
+int pg_any_utf8_valid(const pg_otlp_any *v)
+{
+    if (!v) return 1;
+    switch (v->value_case) {
+    case PG_ANY_STRING: return !v->string_value || pg_utf8_valid(v->string_value, strlen(v->string_value));
+    case PG_ANY_ARRAY:
+        for (size_t i = 0; v->array_value && i < v->array_value->n_values; i++)
+            if (!pg_any_utf8_valid(v->array_value->values[i])) return 0;
+        return 1;
+    case PG_ANY_KVLIST:
+        for (size_t i = 0; v->kvlist_value && i < v->kvlist_value->n_values; i++) {
+            const pg_otlp_kv *kv = v->kvlist_value->values[i];
+            if ((kv->key && !pg_utf8_valid(kv->key, strlen(kv->key))) || !pg_any_utf8_valid(kv->value))
+                return 0;
+        }
+        return 1;
+    default: return 1;
+    }
+}
+
+/* Replaces *s (borrowed before, arena-owned after a repair). */
+int pg_str_utf8_repair(pg_arena *a, char **s)
+{
+    if (!*s) return 0;
+    size_t n = strlen(*s);
+    if (pg_utf8_valid(*s, n)) return 0;
+    size_t m = pg_utf8_repaired_len(*s, n);
+    char *r = pg_arena_alloc(a, m + 1);
+    if (!r) return PG_ENOMEM;
+    pg_utf8_repair(*s, n, r);
+    r[m] = 0;
+    *s = r;
+    pg_utf8_note_repair();
+    return 0;
+}
+
+/* Walks v (owned by the caller's batch, not shared) and repairs its strings. */
+int pg_any_utf8_repair(pg_arena *a, pg_otlp_any *v)
+{
+    if (!v) return 0;
+    switch (v->value_case) {
+    case PG_ANY_STRING: return pg_str_utf8_repair(a, &v->string_value);
+    case PG_ANY_ARRAY:
+        for (size_t i = 0; v->array_value && i < v->array_value->n_values; i++)
+            if (pg_any_utf8_repair(a, v->array_value->values[i])) return PG_ENOMEM;
+        return 0;
+    case PG_ANY_KVLIST:
+        for (size_t i = 0; v->kvlist_value && i < v->kvlist_value->n_values; i++) {
+            pg_otlp_kv *kv = v->kvlist_value->values[i];
+            if (pg_str_utf8_repair(a, &kv->key) || pg_any_utf8_repair(a, kv->value)) return PG_ENOMEM;
+        }
+        return 0;
+    default: return 0;
+    }
 }

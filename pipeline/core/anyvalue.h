@@ -28,4 +28,14 @@ int pg_any_resolve_refs(pg_otlp_any *v, char *const *strings, size_t n, int max_
 /* Same for a KeyValue: key_strindex becomes key. */
 int pg_kv_resolve_refs(pg_otlp_kv *kv, char *const *strings, size_t n, int max_depth);
 
+/* True when every string in v (values and kvlist keys, recursively) is valid UTF-8. */
+int pg_any_utf8_valid(const pg_otlp_any *v);
+
+/* Repairs, in place, every string of v that is not valid UTF-8 (pipeline/core/utf8.h),
+ * the repaired copies allocated in a; counts each. Returns 0 or PG_ENOMEM. */
+int pg_any_utf8_repair(pg_arena *a, pg_otlp_any *v);
+
+/* Repairs the NUL-terminated string *s in place the same way (NULL is fine). */
+int pg_str_utf8_repair(pg_arena *a, char **s);
+
 #endif

@@ -1,7 +1,9 @@
 #include "pipeline/core/dict.h"
 #include "pipeline/core/anyvalue.h"
+#include "pipeline/core/err.h"
 #include "pipeline/core/hash.h"
 #include "pipeline/core/stacks.h"
+#include "pipeline/core/utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -401,6 +403,15 @@ static void *make_string(pg_arena *a, const void *src)
 int32_t pg_dict_string(pg_batch *b, const char *s, size_t n)
 {
     if (n == 0) return 0;
+    if (!pg_utf8_valid(s, n)) { /* interned repaired, so that equal inputs meet again */
+        size_t m = pg_utf8_repaired_len(s, n);
+        char *r = pg_arena_alloc(pg_batch_arena(b), m);
+        if (!r) return PG_ENOMEM;
+        pg_utf8_repair(s, n, r);
+        pg_utf8_note_repair();
+        s = r;
+        n = m;
+    }
     strkey k = {s, n};
     return intern(b, T_STRING, &k, hash_string(&k), make_string, &k);
 }
@@ -505,6 +516,11 @@ static void *make_attr(pg_arena *a, const void *src)
 /* Interns an attribute (key and unit are string indices; value is copied deeply). */
 int32_t pg_dict_attr(pg_batch *b, int32_t key, const pg_otlp_any *value, int32_t unit)
 {
+    if (!pg_any_utf8_valid(value)) { /* interned repaired, as pg_dict_string does */
+        pg_otlp_any *r = pg_any_copy(pg_batch_arena(b), value);
+        if (!r || pg_any_utf8_repair(pg_batch_arena(b), r)) return PG_ENOMEM;
+        value = r;
+    }
     pg_otlp_attr at = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__KEY_VALUE_AND_UNIT__INIT;
     at.key_strindex = key;
     at.unit_strindex = unit;

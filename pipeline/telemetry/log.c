@@ -4,6 +4,7 @@
  * contains a raw control character (so an event is always one line) and a JSON line is
  * valid JSON with valid UTF-8 (invalid bytes become U+FFFD). */
 #include "pipeline/telemetry/log.h"
+#include "pipeline/core/utf8.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -50,25 +51,6 @@ static void puts_(line *l, const char *s)
     put(l, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t cp, min;
-    if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f, min = 0x80;
-    else if ((c & 0xf0) == 0xe0) len = 3, cp = c & 0x0f, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07, min = 0x10000;
-    else return 0;
-    if (n < len) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-    return len;
-}
 
 /* Appends s escaped: JSON string content (json) or text with C-style escapes for control
  * characters and backslashes kept as is. Borrows s. */
@@ -99,7 +81,7 @@ static void put_escaped(line *l, const char *s, bool json)
             put(l, (const char *)u + i, 1);
             i++;
         } else {
-            size_t k = json ? utf8_len(u + i, n - i) : 1;
+            size_t k = json ? pg_utf8_seq_len(u + i, n - i) : 1;
             if (k == 0) {
                 puts_(l, "\\ufffd");
                 i++;

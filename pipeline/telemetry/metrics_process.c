@@ -2,9 +2,25 @@
  * libraries use): resident and virtual memory, CPU seconds, start time, open and max fds. */
 #include "pipeline/telemetry/metrics.h"
 #include "pipeline/core/arena.h"
+#include "pipeline/core/utf8.h"
 
 #ifdef __GLIBC__
 #include <malloc.h>
+#endif
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PG_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(PG_ASAN)
+#define PG_ASAN 1
+#endif
+#ifndef PG_ASAN
+#define PG_ASAN 0
+#endif
+#if PG_ASAN
+/* From the sanitizer runtime (sanitizer/allocator_interface.h, which gcc does not ship). */
+size_t __sanitizer_get_current_allocated_bytes(void);
 #endif
 
 #include <dirent.h>
@@ -81,11 +97,13 @@ static double ticks_per_second(void)
 }
 
 /* malloc's own figure of the bytes it has handed out and not had back (small chunks plus
- * mmapped ones): unlike RSS it falls as soon as memory is freed. 0 when the allocator
- * cannot tell (not glibc, or a sanitizer's allocator that reports nothing). */
+ * mmapped ones): unlike RSS it falls as soon as memory is freed. Under AddressSanitizer,
+ * whose allocator replaces malloc, the sanitizer's own figure. 0 when unknown. */
 uint64_t pg_process_heap_in_use_bytes(void)
 {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#if PG_ASAN
+    return (uint64_t)__sanitizer_get_current_allocated_bytes(); /* the sanitizer's heap */
+#elif defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
     struct mallinfo2 mi = mallinfo2();
     return (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
 #else
@@ -103,6 +121,12 @@ static double arena_fn(void *ctx)
 {
     (void)ctx;
     return (double)pg_arena_live_bytes();
+}
+
+static double repaired_fn(void *ctx)
+{
+    (void)ctx;
+    return (double)pg_utf8_repairs();
 }
 
 static double rss_fn(void *ctx)
@@ -177,6 +201,9 @@ int pg_metrics_add_process(pg_metrics *m)
     rc |= pg_metrics_gauge_fn(m, "profgate_batch_bytes",
                               "Bytes held by live batches (their arenas), wherever they are.", NULL,
                               arena_fn, NULL);
+    rc |= pg_metrics_counter_fn(m, "profgate_strings_repaired_total",
+                                "Strings that were not valid UTF-8 when they entered a batch; each invalid byte became U+FFFD.",
+                                NULL, repaired_fn, NULL);
     rc |= pg_metrics_gauge_fn(m, "process_virtual_memory_bytes", "Virtual memory size in bytes.",
                               NULL, vsize_fn, NULL);
     rc |= pg_metrics_counter_fn(m, "process_cpu_seconds_total",

@@ -98,4 +98,8 @@ int pg_otlp_cols_add(pg_otlp_cols *c, const pg_sample_ref *s);
 /* Attaches the columns to p; -1 when fewer than n samples were written or over the cap. */
 int pg_otlp_cols_finish(pg_otlp_cols *c, pg_otlp_profile *p);
 
+/* Makes every string of d valid UTF-8 in place (otlp_decode_utf8.c). Returns 0 or
+ * PG_ENOMEM. */
+int pg_otlp_utf8_repair(pg_arena *a, pg_otlp_data *d);
+
 #endif

@@ -1,6 +1,7 @@
 /* Checks a decoded OTLP tree before anything else reads it: every index in range, zero
  * elements in place, id lengths, sample shapes; resolves v1.10 string references. */
 #include "pipeline/translate/otlp_codec.h"
+#include "pipeline/translate/otlp_decode_int.h"
 #include "pipeline/core/anyvalue.h"
 #include "pipeline/core/dict.h"
 #include "pipeline/core/err.h"
@@ -208,5 +209,6 @@ int pg_otlp_validate(pg_arena *a, pg_otlp_data *d, const pg_decode_limits *lim, 
                 if ((rc = check_profile(v, sp->profiles[p], pos, &samples, lim->max_samples))) return rc;
         }
     }
+    if (pg_otlp_utf8_repair(a, d)) return pg_err(err, errlen, PG_ENOMEM, "otlp: out of memory");
     return 0;
 }

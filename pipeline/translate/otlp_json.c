@@ -2,6 +2,7 @@
  * 64-bit integers, fixed field order); the decoder parses with jansson, walks the tree
  * against the descriptor and allocates the message in the caller's arena. */
 #include "pipeline/translate/otlp_json.h"
+#include "pipeline/core/utf8.h"
 
 #include "pipeline/core/err.h"
 
@@ -98,29 +99,6 @@ static int camel_eq(const char *name, const char *key)
     return *key == 0;
 }
 
-/* Returns the length (1-4) of a valid UTF-8 sequence at s, or 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    uint32_t cp, min;
-    if (c < 0x80) return 1;
-    if ((c & 0xE0) == 0xC0)
-        len = 2, cp = c & 0x1F, min = 0x80;
-    else if ((c & 0xF0) == 0xE0)
-        len = 3, cp = c & 0x0F, min = 0x800;
-    else if ((c & 0xF8) == 0xF0)
-        len = 4, cp = c & 0x07, min = 0x10000;
-    else
-        return 0;
-    if (n < len) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return len;
-}
 
 static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -216,7 +194,7 @@ static void enc_string(enc *e, const char *s, size_t n)
             esc = "\\t";
         else if (u[i] < 0x20)
             snprintf(tmp, sizeof tmp, "\\u%04x", u[i]), esc = tmp;
-        else if (!(len = utf8_len(u + i, n - i)))
+        else if (!(len = pg_utf8_seq_len(u + i, n - i)))
             esc = "\\ufffd", len = 1;
         if (esc) {
             put(e, s + run, i - run);

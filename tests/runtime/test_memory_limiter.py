@@ -78,7 +78,7 @@ def main():
     end = time.time() + 30
     while ready()[0] != 503 and time.time() < end:
         with open(os.path.join(d, "in", "big%d.pb" % written), "wb") as f:
-            f.write(H.tiny_pprof("ballast%d" % written, 1, n=20000))
+            f.write(H.tiny_pprof("ballast%d" % written, 1, n=4000))
         written += 1
         time.sleep(0.3)
     c.check(ready()[0] == 503, "503 once queued batches hold more than the limit")
