@@ -112,20 +112,7 @@ int pg_persist_open(const char *dir, int fsync_policy, const char *log_id, pg_pe
         rc = pg_err(err, errlen, PG_EIO, "cannot open %s: %s", dir, strerror(errno));
         goto fail;
     }
-    p->lockfd = openat(p->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (p->lockfd < 0) {
-        rc = pg_err(err, errlen, PG_EIO, "cannot create %s/lock: %s", dir, strerror(errno));
-        goto fail;
-    }
-    if (flock(p->lockfd, LOCK_EX | LOCK_NB)) {
-        rc = errno == EWOULDBLOCK
-                 ? pg_err(err, errlen, PG_EAGAIN,
-                          "persistent queue %s is in use by another exporter or process", dir)
-                 : pg_err(err, errlen, PG_EIO, "cannot lock %s/lock: %s", dir, strerror(errno));
-        close(p->lockfd);
-        p->lockfd = -1;
-        goto fail;
-    }
+    if ((rc = pg_lock_dir(p->dirfd, dir, "persistent queue", &p->lockfd, err, errlen))) goto fail;
     if (mkdirat(p->dirfd, "corrupt", 0700) && errno != EEXIST) {
         rc = pg_err(err, errlen, PG_EIO, "cannot create %s/corrupt: %s", dir, strerror(errno));
         goto fail;

@@ -11,6 +11,7 @@
 #include "receivers/file/file_receiver_int.h"
 
 #include "pipeline/core/err.h"
+#include "pipeline/core/fsutil.h"
 #include "pipeline/host.h"
 #include "pipeline/telemetry/log.h"
 #include "pipeline/translate/decode_limits.h"
@@ -19,6 +20,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <glob.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -139,6 +141,31 @@ static outcome read_version(const char *path, const pg_file_ident *id, pg_buf *b
     return o;
 }
 
+/* A file skipped for good: counted by reason (0 malformed, 1 too large) and, with a
+ * quarantine_directory, moved there with <name>.reason holding `why`. The state records
+ * the version as bad either way, so it is not looked at again. */
+static void skip_bad(pg_file_receiver *r, const char *path, int reason, const char *why)
+{
+    pg_counter_add(r->skipped[reason], 1);
+    const char *q = r->cfg.quarantine_directory;
+    if (!q) return;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    char dst[4096], note[4200];
+    int n = snprintf(dst, sizeof dst, "%s/%lld-%s", q, (long long)pg_now_unix_ns(), base);
+    if (n < 0 || (size_t)n >= sizeof dst || pg_mkdirs(q, 0755) != 0 || rename(path, dst) != 0) {
+        pg_log(PG_LOG_WARN, r->id, "cannot move %s to quarantine_directory %s: %s", path, q, strerror(errno));
+        return;
+    }
+    snprintf(note, sizeof note, "%s.reason", dst);
+    FILE *f = fopen(note, "w");
+    if (f) {
+        fprintf(f, "%s\n%s\n", path, why);
+        fclose(f);
+    }
+    pg_log(PG_LOG_INFO, r->id, "moved %s to %s", path, dst);
+}
+
 /* Decodes and hands on one stable version. `logged` (in/out) says whether a retryable
  * problem with it was logged already. */
 static outcome process(pg_file_receiver *r, const char *path, const pg_file_ident *id, bool *logged)
@@ -166,6 +193,7 @@ static outcome process(pg_file_receiver *r, const char *path, const pg_file_iden
     if (rc) { /* PG_ENOMEM too: mostly the arena cap, which a retry would hit again */
         pg_batch_free(b);
         pg_log(PG_LOG_WARN, r->id, "skipping %s (as %s): %s", path, pg_file_format_name(used), err);
+        skip_bad(r, path, 0, err);
         return OUT_BAD;
     }
     size_t nid = strlen(r->id);
@@ -237,6 +265,7 @@ static bool handle(pg_file_receiver *r, char *path, int64_t now_ns, pg_file_pend
         pg_log(PG_LOG_WARN, r->id, "skipping %s: %llu bytes is over max_file_size (%llu)", path,
                (unsigned long long)id.size, (unsigned long long)r->cfg.max_file_size);
         pg_file_state_add(r->state, &id, path, PG_FILE_BAD);
+        skip_bad(r, path, 1, "over max_file_size");
         goto drop;
     }
     const pg_file_pending *prev = find_pending(r, path);

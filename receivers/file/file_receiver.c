@@ -54,6 +54,10 @@ static const pg_cfg_field TABLE[] = {
      .type = PG_CFG_STRING,
      .offset = offsetof(C, storage_directory),
      .doc = "where the list of files already read is kept (default ./data/file_receiver/<id>)"},
+    {.key = "quarantine_directory",
+     .type = PG_CFG_STRING,
+     .offset = offsetof(C, quarantine_directory),
+     .doc = "where files skipped as malformed or too large are moved, each with a .reason file beside it (default: left in place)"},
     {.key = "delete_after_read",
      .type = PG_CFG_BOOL,
      .offset = offsetof(C, delete_after_read),
@@ -73,6 +77,8 @@ static int validate(const void *vcfg, char *err, size_t errlen)
             return pg_err(err, errlen, PG_EINVAL, "include: a glob is empty");
     if (c->storage_directory && !c->storage_directory[0])
         return pg_err(err, errlen, PG_EINVAL, "storage_directory: must not be empty");
+    if (c->quarantine_directory && !c->quarantine_directory[0])
+        return pg_err(err, errlen, PG_EINVAL, "quarantine_directory: must not be empty");
     return 0;
 }
 
@@ -137,6 +143,7 @@ static void destroy(void *self)
     free_list(&r->cfg.include);
     free_list(&r->cfg.exclude);
     free(r->cfg.storage_directory);
+    free(r->cfg.quarantine_directory);
     free(r->id);
     free(r);
 }
@@ -177,6 +184,7 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
     r->cfg.include = (pg_cfg_strlist){0};
     r->cfg.exclude = (pg_cfg_strlist){0};
     r->cfg.storage_directory = NULL;
+    r->cfg.quarantine_directory = NULL;
     atomic_init(&r->stopping, false);
     pthread_mutex_init(&r->flights_mu, NULL);
     bool ok = (r->id = strdup(s->id)) != NULL;
@@ -184,6 +192,7 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
     ok = ok && dup_list(&r->cfg.exclude, &c->exclude) == 0;
     ok = ok && (r->cfg.storage_directory =
                     c->storage_directory ? strdup(c->storage_directory) : default_storage(s->id));
+    ok = ok && (!c->quarantine_directory || (r->cfg.quarantine_directory = strdup(c->quarantine_directory)));
     if (ok) {
         r->timer = event_new(pg_host_event_base(s->host), -1, 0, on_timer, r);
         r->flights_ev = event_new(pg_host_event_base(s->host), -1, 0, on_flights, r);
@@ -199,6 +208,14 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
         r->abandoned = pg_metrics_counter(pg_host_metrics(s->host), "profgate_receiver_file_abandoned_total",
                                           "Files handed on but not delivered before a stop (read again at the next start).",
                                           labels);
+    for (int i = 0; i < 2; i++) {
+        static const char *const why[2] = {"malformed", "too_large"};
+        char all[600];
+        snprintf(all, sizeof all, "%s", labels); /* pg_metrics_label appends */
+        if (!labels[0] || pg_metrics_label(all, sizeof all, "reason", why[i])) continue;
+        r->skipped[i] = pg_metrics_counter(pg_host_metrics(s->host), "profgate_receiver_file_skipped_total",
+                                           "Input files skipped for good, by reason.", all);
+    }
     *self = r;
     return 0;
 }

@@ -22,6 +22,7 @@ typedef struct pg_file_receiver_config {
     uint64_t max_file_size;
     uint64_t max_decompressed;
     char *storage_directory; /* NULL: ./data/file_receiver/<sanitised id> */
+    char *quarantine_directory; /* NULL: skipped files stay where they are */
     bool delete_after_read;
 } pg_file_receiver_config;
 
@@ -114,6 +115,7 @@ typedef struct pg_file_receiver {
     pg_file_flight *flights;    /* handed on, not committed yet */
     struct event *flights_ev;   /* wakes the loop to commit settled flights */
     pg_counter *abandoned;      /* versions not delivered before a stop */
+    pg_counter *skipped[2];     /* skipped for good: [0] malformed, [1] too large */
 } pg_file_receiver;
 
 /* Runs one poll on the loop thread: globs, checks stability, reads, decodes and hands on

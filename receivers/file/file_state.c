@@ -39,6 +39,7 @@ struct pg_file_state {
     pg_u64map index; /* hash(ident) -> position in recs */
     uint64_t gen;
     bool dirty;
+    int lockfd; /* flock on dir/lock: one receiver instance per storage directory */
 };
 
 static uint64_t ident_hash(const pg_file_ident *id)
@@ -145,6 +146,7 @@ int pg_file_state_open(const char *dir, const char *log_id, pg_file_state **out,
     pg_file_state *st = calloc(1, sizeof *st);
     size_t n = strlen(dir) + 32;
     if (st) {
+        st->lockfd = -1;
         st->log_id = log_id;
         st->dir = strdup(dir);
         st->path = malloc(n);
@@ -156,7 +158,11 @@ int pg_file_state_open(const char *dir, const char *log_id, pg_file_state **out,
     }
     snprintf(st->path, n, "%s/files.state", dir);
     snprintf(st->tmp, n, "%s/files.state.tmp", dir);
-    int rc = load(st, err, errlen);
+    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = dirfd < 0 ? pg_err(err, errlen, PG_EIO, "cannot open storage_directory %s: %s", dir, strerror(errno))
+                       : pg_lock_dir(dirfd, dir, "storage_directory", &st->lockfd, err, errlen);
+    if (dirfd >= 0) close(dirfd);
+    if (!rc) rc = load(st, err, errlen);
     if (rc) {
         pg_file_state_free(st);
         return rc;
@@ -175,6 +181,7 @@ void pg_file_state_free(pg_file_state *st)
     free(st->dir);
     free(st->path);
     free(st->tmp);
+    if (st->lockfd >= 0) close(st->lockfd); /* releases the flock */
     free(st);
 }
 

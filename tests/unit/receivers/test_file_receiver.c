@@ -6,6 +6,7 @@
 #include "testlib.h"
 
 #include "component_harness.h"
+#include "testfs.h"
 #include "pipeline/translate/otlp_codec.h"
 #include "pipeline/translate/pprof.h"
 #include "receivers/file/file_receiver.h"
@@ -361,6 +362,43 @@ static void test_bad_exclude_delete(hx_host *h)
     hx_capture_reset(&r.cap);
 }
 
+/* quarantine_directory: malformed and too-large files are moved there with a .reason
+ * beside them and counted by reason; a second instance on the same storage_directory is
+ * refused at start. */
+static void test_quarantine_and_lock(hx_host *h)
+{
+    char in[300], q[300], path[400], opts[1024];
+    snprintf(in, sizeof in, "%s/quarantine_in", tmp);
+    snprintf(q, sizeof q, "%s/quarantine", tmp);
+    mkdir(in, 0755);
+    snprintf(path, sizeof path, "%s/corrupt.pb", in);
+    static const char junk[] = "\x0a\xff\xff\xff\xff\x0f garbage that is no profile";
+    CHECK(hx_write(path, junk, sizeof junk - 1, "wb") == 0);
+    put_file("otlp/go_heap.otlp", in, "big.pb"); /* 8081 bytes: over max_file_size */
+    snprintf(opts, sizeof opts,
+             "    include: [\"%s/*.pb\"]\n    poll_interval: 50ms\n    max_file_size: 5000\n"
+             "    quarantine_directory: %s\n    storage_directory: %s/state5",
+             in, q, tmp);
+    rx r = {.cap = {.mu = PTHREAD_MUTEX_INITIALIZER}}, second = {.cap = {.mu = PTHREAD_MUTEX_INITIALIZER}};
+    CHECK(rx_start(&r, h, opts) == 0);
+    hx_sleep_ms(300);
+    CHECK(access(path, F_OK) != 0);
+    CHECK(count_files(q, ".pb") == 2 && count_files(q, ".reason") == 2);
+    pg_metrics *m = pg_host_metrics(h->host);
+    pg_counter *mal = pg_metrics_counter(m, "profgate_receiver_file_skipped_total", "",
+                                         "receiver=\"file/in\",reason=\"malformed\"");
+    pg_counter *big = pg_metrics_counter(m, "profgate_receiver_file_skipped_total", "",
+                                         "receiver=\"file/in\",reason=\"too_large\"");
+    CHECK_MSG(pg_counter_get(mal) == 1 && pg_counter_get(big) == 1, "malformed %llu, too large %llu",
+              (unsigned long long)pg_counter_get(mal), (unsigned long long)pg_counter_get(big));
+    CHECK_MSG(rx_start(&second, h, opts) != 0, "a second instance on the same storage_directory");
+    rx_stop(&second);
+    rx_stop(&r);
+    CHECK(rx_start(&r, h, opts) == 0); /* the lock went with the first instance */
+    rx_stop(&r);
+    hx_capture_reset(&r.cap);
+}
+
 /* Without storage_directory the state goes to ./data/file_receiver/<id, sanitised>. */
 static void test_default_storage(hx_host *h)
 {
@@ -391,6 +429,7 @@ int main(int argc, char **argv)
     hx_host_start(&h);
     test_pickup_and_restart(&h);
     test_refusal_backoff(&h);
+    test_quarantine_and_lock(&h);
     test_retry(&h);
     test_growing(&h);
     test_bad_exclude_delete(&h);
