@@ -84,7 +84,7 @@ size_t pg_otlp_json_field_name(const char *proto_name, char *out, size_t outlen)
 }
 
 /* Returns 1 when key (NUL-terminated) is the camelCase form of snake name `name`. */
-static int camel_eq(const char *name, const char *key)
+int pg_json_name_eq(const char *name, const char *key)
 {
     int up = 0;
     for (; *name; name++) {
@@ -609,7 +609,7 @@ static const ProtobufCFieldDescriptor *find_field(const ProtobufCMessageDescript
                                                   const char *key)
 {
     for (unsigned i = 0; i < md->n_fields; i++)
-        if (camel_eq(md->fields[i].name, key) || !strcmp(md->fields[i].name, key))
+        if (pg_json_name_eq(md->fields[i].name, key) || !strcmp(md->fields[i].name, key))
             return &md->fields[i];
     return NULL;
 }
@@ -630,6 +630,12 @@ static int dec_message(dec *d, const ProtobufCMessageDescriptor *md, json_t *j, 
     json_object_foreach(j, key, v)
     {
         const ProtobufCFieldDescriptor *f = find_field(md, key);
+        const char *was = f ? NULL : pg_otlp_json_older_field(md->short_name, key);
+        if (was)
+            return bad(d, PG_EUNSUP,
+                       "%s.%s belongs to an earlier development layout of OTLP Profiles; profgate "
+                       "speaks opentelemetry-proto v1.11.0 (profiles development version 1)",
+                       md->short_name, key);
         if (!f || json_is_null(v)) continue; /* unknown fields and nulls are skipped */
         size_t idx = (size_t)(f - md->fields), old = path_push(d, key, 0);
         if (idx < 256 && (seen[idx / 64] >> (idx % 64) & 1))

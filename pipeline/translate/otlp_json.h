@@ -56,4 +56,12 @@ int pg_otlp_json_decode(const ProtobufCMessageDescriptor *d, const uint8_t *json
  * (NUL-terminated, truncated to outlen). Returns the full length the name needs. */
 size_t pg_otlp_json_field_name(const char *proto_name, char *out, size_t outlen);
 
+/* 1 when JSON key `key` is the camelCase form of the snake_case field name `name`. */
+int pg_json_name_eq(const char *name, const char *key);
+
+/* The field name (snake_case) of message `message` (descriptor short name) that `key`
+ * names in an earlier development layout of the OTLP Profiles messages, or NULL
+ * (otlp_json_layouts.c). */
+const char *pg_otlp_json_older_field(const char *message, const char *key);
+
 #endif
