@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void pg_profile_iter_init(pg_profile_iter *it, pg_batch *b)
+void pg_profile_iter_init(pg_profile_iter *it, const pg_batch *b)
 {
     memset(it, 0, sizeof *it);
     it->data = pg_batch_data(b);

@@ -47,7 +47,7 @@ typedef struct pg_profile_iter {
 } pg_profile_iter;
 
 /* Starts an iteration over b's profiles (b borrowed). */
-void pg_profile_iter_init(pg_profile_iter *it, pg_batch *b);
+void pg_profile_iter_init(pg_profile_iter *it, const pg_batch *b);
 
 /* Moves to the next profile in resource, scope, profile order. Returns 1 with
  * it->profile (and resource, scope, r, s, p) set, or 0 past the last one. */
