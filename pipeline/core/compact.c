@@ -66,6 +66,20 @@ static void kvs_refs(cx *c, pg_otlp_kv **kvs, size_t n)
     }
 }
 
+/* The string references of every resource's and scope's KeyValues (in place: each
+ * resource and scope holds its own). */
+static void resource_scope_refs(cx *c)
+{
+    pg_otlp_data *data = pg_batch_data(c->b);
+    for (size_t r = 0; r < data->n_resource_profiles; r++) {
+        pg_otlp_rprofiles *rp = data->resource_profiles[r];
+        if (rp->resource) kvs_refs(c, rp->resource->attributes, rp->resource->n_attributes);
+        for (size_t s = 0; s < rp->n_scope_profiles; s++)
+            if (rp->scope_profiles[s]->scope)
+                kvs_refs(c, rp->scope_profiles[s]->scope->attributes, rp->scope_profiles[s]->scope->n_attributes);
+    }
+}
+
 /* Marks every index of a read-only array. */
 static void mark_all(cx *c, int t, const int32_t *ix, size_t n)
 {
@@ -91,14 +105,7 @@ static int32_t *remapped(cx *c, int t, const int32_t *ix, size_t n)
 /* The tree's roots: resources, scopes, profiles and their samples. */
 static void mark_tree(cx *c)
 {
-    pg_otlp_data *data = pg_batch_data(c->b);
-    for (size_t r = 0; r < data->n_resource_profiles; r++) {
-        pg_otlp_rprofiles *rp = data->resource_profiles[r];
-        if (rp->resource) kvs_refs(c, rp->resource->attributes, rp->resource->n_attributes);
-        for (size_t s = 0; s < rp->n_scope_profiles; s++)
-            if (rp->scope_profiles[s]->scope)
-                kvs_refs(c, rp->scope_profiles[s]->scope->attributes, rp->scope_profiles[s]->scope->n_attributes);
-    }
+    resource_scope_refs(c);
     pg_profile_iter it;
     for (pg_profile_iter_init(&it, c->b); pg_profile_iter_next(&it);) {
         const pg_otlp_profile *m = &it.profile->msg;
@@ -303,14 +310,7 @@ static pg_otlp_valuetype *remap_vt(cx *c, const pg_otlp_valuetype *v)
 /* Rewrites the tree's references. */
 static void rewrite_tree(cx *c)
 {
-    pg_otlp_data *data = pg_batch_data(c->b);
-    for (size_t r = 0; r < data->n_resource_profiles; r++) {
-        pg_otlp_rprofiles *rp = data->resource_profiles[r];
-        if (rp->resource) kvs_refs(c, rp->resource->attributes, rp->resource->n_attributes);
-        for (size_t s = 0; s < rp->n_scope_profiles; s++)
-            if (rp->scope_profiles[s]->scope)
-                kvs_refs(c, rp->scope_profiles[s]->scope->attributes, rp->scope_profiles[s]->scope->n_attributes);
-    }
+    resource_scope_refs(c);
     memo stacks = {0}, links = {0}, attrs = {0};
     pg_profile_iter it;
     for (pg_profile_iter_init(&it, c->b); pg_profile_iter_next(&it) && !c->bad;) {

@@ -4,6 +4,7 @@
 #define PG_TEST_EDIT_FIXTURE_H
 
 #include "testlib.h"
+#include "testdump.h"
 
 #include "pipeline/core/dict.h"
 #include "pipeline/core/edit.h"
@@ -105,15 +106,6 @@ static inline pg_profile *fx_nth(pg_batch *b, size_t k)
     return NULL;
 }
 
-/* The canonical dump (malloc'd, NUL-terminated). */
-static inline char *fx_dump(const pg_batch *b)
-{
-    pg_buf o = {0};
-    pg_otlp_dump(b, PG_DUMP_CANONICAL, &o);
-    pg_buf_append(&o, "", 1);
-    return (char *)o.data;
-}
-
 /* b -> OTLP bytes -> a new batch (NULL on failure). */
 static inline pg_batch *fx_through_otlp(const pg_batch *b)
 {
@@ -150,7 +142,7 @@ static inline pg_batch *fx_through_pprof(const pg_batch *b)
 /* 1 when the dumps of a and b are equal (prints both otherwise). */
 static inline int fx_same(const pg_batch *a, const pg_batch *b, const char *what)
 {
-    char *x = fx_dump(a), *y = fx_dump(b);
+    char *x = pg_test_dump(a), *y = pg_test_dump(b);
     int same = strcmp(x, y) == 0;
     if (!same) fprintf(stderr, "%s differs:\n--- before\n%s--- after\n%s", what, x, y);
     free(x);

@@ -79,7 +79,7 @@ static void test_same_form(void)
         CHECK(pg_sample_set_value(b, p, 0, 0, 123456789) == 0);
         CHECK(pg_sample_drop(b, p, 5) == 0);
         CHECK(pg_batch_compact(b, NULL, err, sizeof err) == 0);
-        char *got = fx_dump(b);
+        char *got = pg_test_dump(b);
         if (!want) want = got;
         else {
             CHECK_MSG(strcmp(want, got) == 0, "decoder %d edits differently", k);

@@ -196,14 +196,14 @@ static void test_compacted_roundtrips(void)
     CHECK(p0->samples.stack != p1->samples.stack); /* each edited its own copy */
     const pg_otlp_dict *d = pg_batch_dict(b);
     size_t stacks = pg_dict_stack_count(d), locs = d->n_location_table, fns = d->n_function_table;
-    char *before = fx_dump(b);
+    char *before = pg_test_dump(b);
     pg_compact_stats cs;
     char err[128] = "";
     CHECK_MSG(pg_batch_compact(b, &cs, err, sizeof err) == 0, "%s", err);
     CHECK(cs.stacks == 1 && cs.locations == 2 && cs.functions == 2 && cs.attributes == 1);
     CHECK(pg_dict_stack_count(d) == stacks - 1 && d->n_location_table == locs - 2 && d->n_function_table == fns - 2);
     CHECK(str_of(d, "f0") < 0 && str_of(d, "f900") > 0 && str_of(d, "thread") < 0);
-    char *after = fx_dump(b);
+    char *after = pg_test_dump(b);
     CHECK_MSG(strcmp(before, after) == 0, "compaction changed the batch:\n%s\n---\n%s", before, after);
     free(before);
     free(after);

@@ -156,7 +156,7 @@ static void test_copy_on_write(void)
     if (!p0 || !p1) return;
     CHECK(p0->samples.stack == p1->samples.stack && p0->samples.attrs == p1->samples.attrs);
     CHECK(p0->samples.owned == 0 && p1->samples.owned == 0);
-    char *before = fx_dump(b);
+    char *before = pg_test_dump(b);
     const int32_t *stack1 = p1->samples.stack, *attrs1 = p1->samples.attrs;
     const void *vals1 = p1->samples.narrow ? p1->samples.narrow : (const void *)p1->samples.values;
 
@@ -177,7 +177,7 @@ static void test_copy_on_write(void)
     CHECK(p1->samples.stack == stack1 && p1->samples.attrs == attrs1 && p1->samples.link == NULL);
     CHECK((p1->samples.narrow ? p1->samples.narrow : (const void *)p1->samples.values) == vals1);
     CHECK(p1->samples.n == 4 && p1->samples.owned == 0);
-    char *after = fx_dump(b);
+    char *after = pg_test_dump(b);
     /* the dump lists profile 0 then profile 1: profile 1's part is unchanged */
     const char *t0 = strstr(before, "profile type=cpu/"), *t1 = strstr(after, "profile type=cpu/");
     CHECK_MSG(t0 && t1 && strcmp(t0, t1) == 0, "\n--- before\n%s\n--- after\n%s", t0 ? t0 : "", t1 ? t1 : "");

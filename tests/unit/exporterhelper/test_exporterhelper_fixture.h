@@ -12,6 +12,7 @@
 #include "pipeline/translate/otlp_codec.h"
 #include "pipeline/translate/otlp_dump.h"
 #include "testlib.h"
+#include "testdump.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -64,10 +65,7 @@ static inline pg_batch *mk(int tag, size_t nprof, size_t nsamples, const char *t
 
 static inline char *dump(const pg_batch *b)
 {
-    pg_buf o = {0};
-    pg_otlp_dump(b, PG_DUMP_CANONICAL, &o);
-    pg_buf_append(&o, "", 1);
-    return (char *)o.data;
+    return pg_test_dump(b);
 }
 
 /* ---- the sink ---- */

@@ -2,6 +2,7 @@
  * profile per part at least), render like the source together, and carry only the
  * dictionary entries their own profiles use (each part is compacted). */
 #include "testlib.h"
+#include "testdump.h"
 
 #include "pipeline/core/dict.h"
 #include "pipeline/core/edit.h"
@@ -41,14 +42,6 @@ static pg_batch *source(int nprof)
     return b;
 }
 
-static char *dump(const pg_batch *b)
-{
-    pg_buf o = {0};
-    pg_otlp_dump(b, PG_DUMP_CANONICAL, &o);
-    pg_buf_append(&o, "", 1);
-    return (char *)o.data;
-}
-
 static int has_string(const pg_batch *b, const char *s)
 {
     const pg_otlp_dict *d = pg_batch_dict(b);
@@ -63,7 +56,7 @@ int main(void)
     pg_batch **parts = NULL;
     int n = pg_eh_split(src, 3, &parts); /* 2 + 2 > 3: one profile per part */
     CHECK(n == 3);
-    char *whole = dump(src);
+    char *whole = pg_test_dump(src);
     for (int k = 0; k < n; k++) {
         CHECK(pg_batch_profile_count(parts[k]) == 1 && pg_batch_sample_count(parts[k]) == 2);
         char own[32], other[32];
@@ -72,7 +65,7 @@ int main(void)
         CHECK_MSG(has_string(parts[k], own) && !has_string(parts[k], other), "part %d dictionary", k);
         const pg_otlp_dict *d = pg_batch_dict(parts[k]);
         CHECK(d->n_function_table == 3 && d->n_location_table == 3 && pg_dict_stack_count(d) == 3);
-        char *p = dump(parts[k]);
+        char *p = pg_test_dump(parts[k]);
         /* each part's profile is the source's k-th, samples and frames alike */
         const char *at = strstr(whole, "  profile");
         for (int j = 0; j < k && at; j++) at = strstr(at + 1, "  profile");
@@ -85,7 +78,7 @@ int main(void)
     /* a max above the total: one part, everything */
     n = pg_eh_split(src, 100, &parts);
     CHECK(n == 1 && pg_batch_sample_count(parts[0]) == 6);
-    char *one = n == 1 ? dump(parts[0]) : NULL;
+    char *one = n == 1 ? pg_test_dump(parts[0]) : NULL;
     CHECK(one && strcmp(one, whole) == 0);
     free(one);
     for (int k = 0; k < n; k++) pg_batch_free(parts[k]);

@@ -9,6 +9,7 @@
 #include "pipeline/translate/otlp_dump.h"
 #include "testfs.h"
 #include "testlib.h"
+#include "testdump.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -42,10 +43,7 @@ static pg_batch *mk(const char *name, size_t nsamples)
 
 static char *dump(const pg_batch *b)
 {
-    pg_buf o = {0};
-    pg_otlp_dump(b, PG_DUMP_CANONICAL, &o);
-    pg_buf_append(&o, "", 1);
-    return (char *)o.data;
+    return pg_test_dump(b);
 }
 
 static void test_image_roundtrip(void)

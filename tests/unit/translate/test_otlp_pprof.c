@@ -1,6 +1,7 @@
 /* OTLP produced elsewhere -> pprof -> OTLP: the three sample shapes, profiles merged into
  * one pprof by identity, links as labels; and malformed OTLP input. */
 #include "testlib.h"
+#include "testdump.h"
 
 #include "pipeline/core/dict.h"
 #include "pipeline/core/edit.h"
@@ -66,10 +67,7 @@ static void set_values(pg_batch *b, pg_profile *p, size_t i, const int64_t *v, s
 
 static char *dump(const pg_batch *b)
 {
-    pg_buf o = {0};
-    pg_otlp_dump(b, PG_DUMP_CANONICAL, &o);
-    pg_buf_append(&o, "", 1);
-    return (char *)o.data;
+    return pg_test_dump(b);
 }
 
 /* otlp -> pprof bytes -> otlp; returns the new batch (or NULL) and the status. */
