@@ -58,6 +58,7 @@ static void any_refs(cx *c, pg_otlp_any *v, int depth)
         }
 }
 
+/* The string references of a KeyValue list (key and value), in place. */
 static void kvs_refs(cx *c, pg_otlp_kv **kvs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -270,6 +271,7 @@ typedef struct memo {
     size_t n, cap;
 } memo;
 
+/* The re-indexed copy of column col (n entries), made once per distinct col. */
 static const int32_t *remap_col(cx *c, memo *mo, int t, const int32_t *col, size_t n)
 {
     if (!col || !n) return col;
@@ -294,6 +296,7 @@ static const int32_t *remap_col(cx *c, memo *mo, int t, const int32_t *col, size
     return o;
 }
 
+/* A re-indexed copy of a ValueType (value types may be shared between profiles). */
 static pg_otlp_valuetype *remap_vt(cx *c, const pg_otlp_valuetype *v)
 {
     if (!v) return NULL;
@@ -334,6 +337,7 @@ static void rewrite_tree(cx *c)
     free(attrs.to);
 }
 
+/* Marks, assigns, rewrites (see the top of this file); the maps are malloc'd scratch. */
 int pg_batch_compact(pg_batch *b, pg_compact_stats *stats, char *err, size_t errlen)
 {
     if (pg_batch_refs(b) != 1) return pg_err(err, errlen, PG_EINVAL, "compact: the batch is shared");

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Positions it before b's first profile (b borrowed). */
 void pg_profile_iter_init(pg_profile_iter *it, const pg_batch *b)
 {
     memset(it, 0, sizeof *it);
@@ -55,6 +56,7 @@ pg_profile *pg_profile_add(pg_batch *b, pg_otlp_sprofiles *sp, size_t n)
     return p;
 }
 
+/* Reads value k of sample i from p (borrowed). */
 int64_t pg_sample_value(const pg_profile *p, size_t i, size_t k)
 {
     if (i >= p->samples.n) return 0;
@@ -84,12 +86,14 @@ static void *own(pg_batch *b, pg_samples *c, uint8_t bit, const void **col, size
     return copy;
 }
 
+/* p's stack column, made its own in b's arena; the caller writes through it. */
 int32_t *pg_profile_stack_col(pg_batch *b, pg_profile *p)
 {
     pg_samples *c = &p->samples;
     return own(b, c, PG_COL_STACK, (const void **)&c->stack, c->n, sizeof *c->stack);
 }
 
+/* p's link column, made its own (zeros when absent) in b's arena. */
 int32_t *pg_profile_link_col(pg_batch *b, pg_profile *p)
 {
     pg_samples *c = &p->samples;
@@ -97,6 +101,7 @@ int32_t *pg_profile_link_col(pg_batch *b, pg_profile *p)
     return own(b, c, PG_COL_LINK, (const void **)&c->link, c->n, sizeof *c->link);
 }
 
+/* Checks the stack index against b's dictionary, then writes it (column copied once). */
 int pg_sample_set_stack(pg_batch *b, pg_profile *p, size_t i, int32_t stack)
 {
     if (check(b, p, i) || stack < 0 || (size_t)stack >= pg_dict_stack_count(pg_batch_dict(b)))
@@ -107,6 +112,7 @@ int pg_sample_set_stack(pg_batch *b, pg_profile *p, size_t i, int32_t stack)
     return 0;
 }
 
+/* Checks the link index, then writes it; no column is made for a 0 link. */
 int pg_sample_set_link(pg_batch *b, pg_profile *p, size_t i, int32_t link)
 {
     if (check(b, p, i) || link < 0 || (size_t)link >= pg_batch_dict(b)->n_link_table) return PG_EINVAL;
@@ -166,6 +172,7 @@ static int replace_row(pg_batch *b, pg_samples *c, const rows *r, size_t i, cons
     return 0;
 }
 
+/* Checks every attribute index, then replaces the row (attrs copied into b's arena). */
 int pg_sample_set_attrs(pg_batch *b, pg_profile *p, size_t i, const int32_t *attrs, size_t n)
 {
     if (check(b, p, i)) return PG_EINVAL;
@@ -177,6 +184,7 @@ int pg_sample_set_attrs(pg_batch *b, pg_profile *p, size_t i, const int32_t *att
     return replace_row(b, c, &r, i, attrs, n);
 }
 
+/* Replaces the row of timestamps (ts copied into b's arena). */
 int pg_sample_set_timestamps(pg_batch *b, pg_profile *p, size_t i, const uint64_t *ts, size_t n)
 {
     if (check(b, p, i)) return PG_EINVAL;
@@ -219,6 +227,8 @@ static int to_offsets(pg_batch *b, pg_samples *c)
     return 0;
 }
 
+/* Writes one value: in the offset form in place (pool copied once), in the narrow form
+ * after copying or widening the column when it is shared or v does not fit. */
 int pg_sample_set_value(pg_batch *b, pg_profile *p, size_t i, size_t k, int64_t v)
 {
     if (check(b, p, i)) return PG_EINVAL;
@@ -247,6 +257,7 @@ int pg_sample_set_value(pg_batch *b, pg_profile *p, size_t i, size_t k, int64_t 
     return 0;
 }
 
+/* One value stays in the narrow form; any other count moves the profile to offsets. */
 int pg_sample_set_values(pg_batch *b, pg_profile *p, size_t i, const int64_t *v, size_t n)
 {
     if (check(b, p, i)) return PG_EINVAL;
@@ -298,6 +309,7 @@ static void keep_rows(pg_arena *a, const rows *r, const uint8_t *keep, size_t n,
     if (!t && !r->keep_off) *r->off = NULL;
 }
 
+/* Builds new columns (all the profile's own) from the kept samples; keep is borrowed. */
 int pg_profile_keep(pg_batch *b, pg_profile *p, const uint8_t *keep)
 {
     if (pg_batch_refs(b) != 1) return PG_EINVAL;
@@ -324,6 +336,7 @@ int pg_profile_keep(pg_batch *b, pg_profile *p, const uint8_t *keep)
     return 0;
 }
 
+/* pg_profile_keep with a mask of everything but i (on the stack when small). */
 int pg_sample_drop(pg_batch *b, pg_profile *p, size_t i)
 {
     if (check(b, p, i)) return PG_EINVAL;
