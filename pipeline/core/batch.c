@@ -1,7 +1,7 @@
 #include "pipeline/core/batch.h"
 #include "pipeline/core/dict.h"
+#include "pipeline/core/edit.h"
 #include "pipeline/core/err.h"
-#include "pipeline/core/samples.h"
 
 #include <ctype.h>
 #include <stdatomic.h>
@@ -178,10 +178,8 @@ int pg_batch_inherit(pg_batch *dst, const pg_batch *src)
 size_t pg_batch_profile_count(const pg_batch *b)
 {
     size_t n = 0;
-    for (size_t r = 0; r < b->data->n_resource_profiles; r++) {
-        const pg_otlp_rprofiles *rp = b->data->resource_profiles[r];
-        for (size_t s = 0; s < rp->n_scope_profiles; s++) n += rp->scope_profiles[s]->n_profiles;
-    }
+    pg_profile_iter it;
+    for (pg_profile_iter_init(&it, b); pg_profile_iter_next(&it);) n++;
     return n;
 }
 
@@ -189,13 +187,8 @@ size_t pg_batch_profile_count(const pg_batch *b)
 size_t pg_batch_sample_count(const pg_batch *b)
 {
     size_t n = 0;
-    for (size_t r = 0; r < b->data->n_resource_profiles; r++) {
-        const pg_otlp_rprofiles *rp = b->data->resource_profiles[r];
-        for (size_t s = 0; s < rp->n_scope_profiles; s++) {
-            const pg_otlp_sprofiles *sp = rp->scope_profiles[s];
-            for (size_t p = 0; p < sp->n_profiles; p++) n += pg_profile_sample_count(sp->profiles[p]);
-        }
-    }
+    pg_profile_iter it;
+    for (pg_profile_iter_init(&it, b); pg_profile_iter_next(&it);) n += it.profile->samples.n;
     return n;
 }
 

@@ -1,9 +1,16 @@
 /* The batch: the unit that flows through the pipeline. One OTLP ProfilesData-shaped value
  * (dictionary + resource/scope/profile tree) plus metadata, all owned by one arena.
  *
- * Arrays inside the tree (attribute indices, values) may be shared between messages of one
- * batch (a pprof sample's attribute array serves all its OTLP profiles): code that changes a
- * batch replaces an array with a new arena copy, never writes into it in place. */
+ * The tree is protobuf-c's, with one form for the two big tables: every Profile is the
+ * `msg` of a pg_profile holding its samples in columns (samples.h), the dictionary is the
+ * `msg` of a pg_dictionary holding its stacks in columns (stacks.h); `samples` and
+ * `stack_table` of the messages are always empty. Change samples through the edit API
+ * (edit.h) and dictionary entries through dict.h / compact.h.
+ *
+ * Arrays inside the tree (sample columns, attribute indices, values) may be shared between
+ * messages of one batch (the identity columns of a pprof's samples serve all its OTLP
+ * profiles): code that changes a batch replaces an array with a new arena copy, never
+ * writes into it in place, unless the edit API marked it the profile's own. */
 #ifndef PG_BATCH_H
 #define PG_BATCH_H
 

@@ -1,4 +1,6 @@
 #include "pipeline/core/otlp_types.h"
+#include "pipeline/core/samples.h"
+#include "pipeline/core/stacks.h"
 
 #include <string.h>
 
@@ -13,10 +15,8 @@
     }
 
 PG_DEFINE_NEW(data, pg_otlp_data, OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILES_DATA__INIT)
-PG_DEFINE_NEW(dict, pg_otlp_dict, OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILES_DICTIONARY__INIT)
 PG_DEFINE_NEW(rprofiles, pg_otlp_rprofiles, OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__RESOURCE_PROFILES__INIT)
 PG_DEFINE_NEW(sprofiles, pg_otlp_sprofiles, OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__SCOPE_PROFILES__INIT)
-PG_DEFINE_NEW(profile, pg_otlp_profile, OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILE__INIT)
 PG_DEFINE_NEW(mapping, pg_otlp_mapping, OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__MAPPING__INIT)
 PG_DEFINE_NEW(location, pg_otlp_location, OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LOCATION__INIT)
 PG_DEFINE_NEW(function, pg_otlp_function, OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__FUNCTION__INIT)
@@ -30,6 +30,35 @@ PG_DEFINE_NEW(kvlist, pg_otlp_kvlist, OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALU
 PG_DEFINE_NEW(kv, pg_otlp_kv, OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT)
 PG_DEFINE_NEW(scope, pg_otlp_scope, OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT)
 PG_DEFINE_NEW(resource, pg_otlp_resource, OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT)
+
+/* A batch dictionary (pg_dictionary) with empty tables; returns its message. */
+pg_otlp_dict *pg_otlp_dict_new(pg_arena *a)
+{
+    static const pg_otlp_dict init = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILES_DICTIONARY__INIT;
+    pg_dictionary *d = pg_arena_calloc(a, 1, sizeof *d);
+    if (!d) return NULL;
+    d->msg = init;
+    d->stacks.width = 1;
+    d->tag = PG_DICTIONARY_TAG;
+    return &d->msg;
+}
+
+/* A batch profile (pg_profile) with no samples; returns it. */
+pg_profile *pg_profile_new(pg_arena *a)
+{
+    static const pg_otlp_profile init = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILE__INIT;
+    pg_profile *p = pg_arena_calloc(a, 1, sizeof *p);
+    if (!p) return NULL;
+    p->msg = init;
+    p->tag = PG_PROFILE_TAG;
+    return p;
+}
+
+pg_otlp_profile *pg_otlp_profile_new(pg_arena *a)
+{
+    pg_profile *p = pg_profile_new(a);
+    return p ? &p->msg : NULL;
+}
 
 /* Returns n initialised samples in one arena block. */
 pg_otlp_sample *pg_otlp_samples_new(pg_arena *a, size_t n)

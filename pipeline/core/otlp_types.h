@@ -48,7 +48,9 @@ typedef Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfiles
 #define PG_OTLP_DESC(name) opentelemetry__proto__profiles__v1development__##name##__descriptor
 
 /* Arena constructors: each returns a zero-initialised message (protobuf-c __INIT) owned by
- * `a`, or NULL when the arena is over its cap. */
+ * `a`, or NULL when the arena is over its cap. pg_otlp_dict_new and pg_otlp_profile_new
+ * return the `msg` member of a batch pg_dictionary / pg_profile (pipeline/core/stacks.h,
+ * samples.h): the only form a batch tree holds. */
 pg_otlp_data *pg_otlp_data_new(pg_arena *a);
 pg_otlp_dict *pg_otlp_dict_new(pg_arena *a);
 pg_otlp_rprofiles *pg_otlp_rprofiles_new(pg_arena *a);

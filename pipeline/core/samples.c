@@ -4,11 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Hides the columns in the profile's base (see samples.h). */
+/* Copies the column descriptor into the profile (the arena keeps owning the columns). */
 void pg_profile_set_samples(pg_otlp_profile *p, const pg_samples *cols)
 {
-    p->base.n_unknown_fields = 0;
-    p->base.unknown_fields = (ProtobufCMessageUnknownField *)(void *)cols;
+    pg_profile_of(p)->samples = *cols;
     p->samples = NULL;
     p->n_samples = 0;
 }
@@ -122,8 +121,7 @@ static int same(const void *a, const void *b, size_t n)
 int pg_samples_builder_finish(pg_samples_builder *sb, pg_arena *a, pg_otlp_profile *p,
                               const pg_samples *like)
 {
-    pg_samples *c = pg_arena_calloc(a, 1, sizeof *c);
-    if (!c) return -1;
+    pg_samples cols = {0}, *c = &cols;
     int fail = 0;
     size_t n = sb->n;
     c->n = n;
@@ -183,15 +181,13 @@ void pg_samples_builder_free(pg_samples_builder *sb)
     memset(sb, 0, sizeof *sb);
 }
 
-/* Materialises one profile's columns as Sample structs in a. */
+/* A plain protobuf-c copy of p's message whose samples are structs (in a). */
 static pg_otlp_profile *with_structs(pg_arena *a, const pg_otlp_profile *p)
 {
     const pg_samples *c = pg_profile_columns(p);
-    if (!c) return (pg_otlp_profile *)p;
-    pg_otlp_profile *q = pg_arena_memdup(a, p, sizeof *q);
+    pg_otlp_profile *q = pg_arena_memdup(a, p, sizeof *q); /* the message only */
     pg_otlp_sample *s = pg_otlp_samples_new(a, c->n);
     if (!q || !s) return NULL;
-    q->base.unknown_fields = NULL;
     q->samples = pg_arena_alloc(a, (c->n ? c->n : 1) * sizeof *q->samples);
     if (!q->samples) return NULL;
     int64_t *wide = NULL; /* narrow values widened for the structs */

@@ -1,26 +1,43 @@
-/* Samples of a profile, in one of two forms:
- *  - columns (pg_samples): what the pprof decoder and merge write. A pprof sample costs
- *    its stack index, attribute offset and one value per profile instead of a protobuf-c
- *    Sample struct per profile (88 bytes + pointer + value array). Columns are immutable
- *    and may be shared between the profiles of one pprof (stack, link, attributes).
- *  - protobuf-c structs (Profile.samples): what protobuf-c's unpack and hand-built trees
- *    hold.
- * Read samples only through pg_samples_view / pg_sample_at, which serve both forms.
+/* The profile as a batch holds it: pg_profile, the protobuf-c Profile message plus its
+ * samples in columns (pg_samples), a declared member rather than anything hidden in the
+ * message. A pprof sample costs its stack index, attribute offset and one value per
+ * profile instead of a protobuf-c Sample struct per profile (88 bytes + pointer + value
+ * array).
  *
- * The columns hang off the profile's protobuf-c base (`base.unknown_fields` with
- * `base.n_unknown_fields == 0`, which protobuf-c never reads), so they travel with the
- * Profile struct wherever a tree borrows it. A profile with columns has n_samples == 0. */
+ * Every Profile of a batch tree is a pg_profile: the tree holds `pg_otlp_profile *`
+ * pointers to its first member `msg`, and pg_profile_of() goes back to the owner.
+ * pg_otlp_profile_new() allocates one; trees unpacked by protobuf-c or the JSON codec are
+ * brought into this form by pg_otlp_data_adopt() (pipeline/core/adopt.h) right after the
+ * decode, so `msg.samples` / `msg.n_samples` are always empty in a batch and readers see
+ * one form only. pg_otlp_data_with_sample_structs() gives a separate protobuf-c view for
+ * descriptor-driven code (the JSON encoder).
+ *
+ * Sharing: the identity columns (stack, link, attributes) of the profiles decoded from
+ * one pprof are shared between them. A column is written in place only when its bit is
+ * set in `owned`; the edit API (pipeline/core/edit.h) copies a column the first time it
+ * changes it and sets the bit, so editing one profile never changes another. Code that
+ * attaches columns without the edit API leaves `owned` 0 (read-only). */
 #ifndef PG_SAMPLES_H
 #define PG_SAMPLES_H
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "pipeline/core/otlp_types.h"
 
+/* Bits of pg_samples.owned: columns this profile alone holds (writable in place). */
+enum {
+    PG_COL_STACK = 1,
+    PG_COL_LINK = 2,
+    PG_COL_ATTRS = 4,  /* attr_off and attrs */
+    PG_COL_VALUES = 8, /* val_off, values and narrow */
+    PG_COL_TS = 16     /* ts_off and ts */
+};
+
 typedef struct pg_samples {
     size_t n;
-    const int32_t *stack;     /* n */
+    const int32_t *stack;     /* n (NULL only when n == 0) */
     const int32_t *link;      /* n, or NULL when no sample has a link */
     const uint32_t *attr_off; /* n + 1, or NULL when no sample has attributes */
     const int32_t *attrs;     /* attr_off[n] indices */
@@ -28,9 +45,38 @@ typedef struct pg_samples {
     const int64_t *values;    /* val_off[n]; without val_off, n (or NULL when narrow) */
     const void *narrow;       /* without val_off: n values `width` bytes wide, or NULL */
     uint8_t width;            /* 1, 2 or 4 when narrow is set */
+    uint8_t owned;            /* PG_COL_* bits (see above) */
     const uint32_t *ts_off;   /* n + 1, or NULL when no sample has timestamps */
     const uint64_t *ts;       /* ts_off[n] */
 } pg_samples;
+
+#define PG_PROFILE_TAG 0x70726f66u /* "prof": checked by pg_profile_of in debug builds */
+
+/* A batch's profile: the message (scalar and metadata fields, attribute indices, sample
+ * and period types) and its samples. `msg` must stay the first member. */
+typedef struct pg_profile {
+    pg_otlp_profile msg;
+    pg_samples samples;
+    uint32_t tag; /* PG_PROFILE_TAG */
+} pg_profile;
+
+/* The pg_profile whose `msg` is m (m must come from a batch tree or pg_otlp_profile_new). */
+static inline pg_profile *pg_profile_of(pg_otlp_profile *m)
+{
+    pg_profile *p = (pg_profile *)(void *)m;
+    assert(p->tag == PG_PROFILE_TAG);
+    return p;
+}
+
+static inline const pg_profile *pg_profile_cof(const pg_otlp_profile *m)
+{
+    const pg_profile *p = (const pg_profile *)(const void *)m;
+    assert(p->tag == PG_PROFILE_TAG);
+    return p;
+}
+
+/* Returns a new profile with no samples, owned by a (NULL over the arena's cap). */
+pg_profile *pg_profile_new(pg_arena *a);
 
 /* One sample, borrowed from its profile. */
 typedef struct pg_sample_ref {
@@ -60,39 +106,25 @@ static inline uint8_t pg_narrow_width_for(int64_t v)
          : v >= INT32_MIN && v <= INT32_MAX ? 4 : 8;
 }
 
-/* Attaches columns (arena-owned, immutable from now on) to p; p->samples is cleared. */
+/* Attaches columns (arena-owned) to p: *cols is copied into p->samples, `owned` included
+ * (0 = every column read-only, the safe choice for shared columns). */
 void pg_profile_set_samples(pg_otlp_profile *p, const pg_samples *cols);
 
-/* The columns of p, or NULL when p holds protobuf-c Sample structs. */
+/* The columns of p (never NULL). */
 static inline const pg_samples *pg_profile_columns(const pg_otlp_profile *p)
 {
-    return p->base.n_unknown_fields == 0 ? (const pg_samples *)(const void *)p->base.unknown_fields
-                                         : NULL;
+    return &pg_profile_cof(p)->samples;
 }
 
-/* Number of samples of p in either form. */
+/* Number of samples of p. */
 static inline size_t pg_profile_sample_count(const pg_otlp_profile *p)
 {
-    const pg_samples *c = pg_profile_columns(p);
-    return c ? c->n : p->n_samples;
+    return pg_profile_cof(p)->samples.n;
 }
 
-/* Sample i of p (i < pg_profile_sample_count(p)) in either form. */
-static inline void pg_sample_at(const pg_otlp_profile *p, size_t i, pg_sample_ref *r)
+/* Sample i (< c->n) of columns c. */
+static inline void pg_samples_at(const pg_samples *c, size_t i, pg_sample_ref *r)
 {
-    const pg_samples *c = pg_profile_columns(p);
-    if (!c) {
-        const pg_otlp_sample *s = p->samples[i];
-        r->stack = s->stack_index;
-        r->link = s->link_index;
-        r->attrs = s->attribute_indices;
-        r->n_attrs = s->n_attribute_indices;
-        r->values = s->values;
-        r->n_values = s->n_values;
-        r->ts = s->timestamps_unix_nano;
-        r->n_ts = s->n_timestamps_unix_nano;
-        return;
-    }
     r->stack = c->stack[i];
     r->link = c->link ? c->link[i] : 0;
     /* (empty columns are NULL: no pointer arithmetic on them) */
@@ -124,6 +156,12 @@ static inline void pg_sample_at(const pg_otlp_profile *p, size_t i, pg_sample_re
         r->ts = NULL;
         r->n_ts = 0;
     }
+}
+
+/* Sample i (< pg_profile_sample_count(p)) of p. */
+static inline void pg_sample_at(const pg_otlp_profile *p, size_t i, pg_sample_ref *r)
+{
+    pg_samples_at(&pg_profile_cof(p)->samples, i, r);
 }
 
 /* A value column of n entries being written in any order, kept as narrow as its values
@@ -172,17 +210,20 @@ typedef struct pg_samples_builder {
 
 /* Appends one sample (values/attrs/ts copied). Returns 0 or -1 on OOM. */
 int pg_samples_builder_add(pg_samples_builder *sb, const pg_sample_ref *r);
-/* Copies the columns into the arena and attaches them to p; frees the builder's memory.
- * Identity columns (stack, link, attributes) equal to those of `like` (may be NULL) are
- * shared with it instead of copied. */
+/* Copies the columns into the arena and attaches them to p (a batch profile, see
+ * pg_profile_of), read-only; frees the builder's memory. Identity columns (stack, link,
+ * attributes) equal to those of `like` (may be NULL) are shared with it instead of
+ * copied. Returns 0 or -1 over the arena's cap. */
 int pg_samples_builder_finish(pg_samples_builder *sb, pg_arena *a, pg_otlp_profile *p,
                               const pg_samples *like);
 void pg_samples_builder_free(pg_samples_builder *sb);
 
-/* A copy of the batch tree whose profiles hold protobuf-c Sample structs (for code driven
- * by protobuf-c descriptors, such as the JSON codec). Shallow: everything but the profile
- * structs and their samples is borrowed from d. Allocated in a (the caller's scratch
- * arena). NULL when over the arena's cap. */
+/* A view of the batch tree whose profiles are plain protobuf-c messages holding Sample
+ * structs, and whose dictionary holds Stack structs (for code driven by protobuf-c
+ * descriptors, such as the JSON encoder). Not a batch tree: pg_profile_of must not be
+ * used on it. Shallow: everything but the profile messages, their samples and the stack
+ * table is borrowed from d. Allocated in a (the caller's scratch arena). NULL when over
+ * the arena's cap. */
 pg_otlp_data *pg_otlp_data_with_sample_structs(pg_arena *a, const pg_otlp_data *d);
 
 #endif

@@ -46,7 +46,9 @@ static int grow(pg_arena *a, void **p, size_t *cap, size_t need, size_t elem)
 int pg_stacks_reserve(pg_arena *a, pg_stacks *s, size_t n, size_t n_loc)
 {
     size_t used = s->off ? s->off[s->n] : 0;
+    int fresh = s->off == NULL;
     if (grow(a, (void **)&s->off, &s->cap, n + 1, sizeof *s->off)) return -1;
+    if (fresh) s->off[0] = 0;
     void *loc = s->loc;
     size_t cap = s->cap_loc;
     if (used + n_loc < used || grow(a, &loc, &cap, used + n_loc, s->width)) return -1;
@@ -74,6 +76,7 @@ int pg_stacks_widen(pg_arena *a, pg_stacks *s, uint8_t width)
 /* Appends a stack; the arena owns the copy. */
 int64_t pg_stacks_append(pg_arena *a, pg_stacks *s, const void *loc, size_t n, uint8_t width)
 {
+    if (!s->off && pg_stacks_reserve(a, s, 1, n)) return -1;
     size_t used = s->off[s->n];
     if (used + n > UINT32_MAX || s->n >= INT32_MAX) return -1;
     pg_stack_ref in = {loc, n, width};
@@ -89,30 +92,27 @@ int64_t pg_stacks_append(pg_arena *a, pg_stacks *s, const void *loc, size_t n, u
     return (int64_t)s->n++;
 }
 
-/* Converts d to columns (or returns the ones it has); the arena owns them. */
+/* Copies each Stack's location indices into the pool. */
+int pg_stacks_append_structs(pg_arena *a, pg_stacks *s, pg_otlp_stack *const *st, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += st[i]->n_location_indices;
+    if (pg_stacks_reserve(a, s, s->n + n, total)) return -1;
+    for (size_t i = 0; i < n; i++)
+        if (pg_stacks_append(a, s, st[i]->location_indices, st[i]->n_location_indices, 4) < 0)
+            return -1;
+    return 0;
+}
+
+/* The embedded columns, given the zero stack when empty; the arena owns the arrays. */
 pg_stacks *pg_dict_stack_columns(pg_arena *a, pg_otlp_dict *d)
 {
-    pg_stacks *have = (pg_stacks *)pg_dict_stacks(d);
-    if (have) return have;
-    pg_stacks *s = pg_arena_calloc(a, 1, sizeof *s);
-    if (!s) return NULL;
-    s->width = 1;
-    size_t total = 0;
-    for (size_t i = 0; i < d->n_stack_table; i++) total += d->stack_table[i]->n_location_indices;
-    if (pg_stacks_reserve(a, s, d->n_stack_table + 1, total)) return NULL;
-    s->off[0] = 0;
-    if (d->n_stack_table == 0) {
-        s->off[1] = 0; /* the zero stack */
-        s->n = 1;
-    }
-    for (size_t i = 0; i < d->n_stack_table; i++) {
-        const pg_otlp_stack *st = d->stack_table[i];
-        if (pg_stacks_append(a, s, st->location_indices, st->n_location_indices, 4) < 0) return NULL;
-    }
-    d->stack_table = NULL;
-    d->n_stack_table = 0;
-    d->base.unknown_fields = (void *)s;
-    d->base.n_unknown_fields = 0;
+    pg_stacks *s = &pg_dictionary_of(d)->stacks;
+    if (s->n) return s;
+    if (!s->width) s->width = 1;
+    if (pg_stacks_reserve(a, s, 1, 0)) return NULL;
+    s->off[0] = s->off[1] = 0; /* the zero stack */
+    s->n = 1;
     return s;
 }
 
@@ -120,12 +120,10 @@ pg_stacks *pg_dict_stack_columns(pg_arena *a, pg_otlp_dict *d)
 pg_otlp_dict *pg_dict_with_stack_structs(pg_arena *a, const pg_otlp_dict *d)
 {
     const pg_stacks *s = pg_dict_stacks(d);
-    if (!s) return (pg_otlp_dict *)d;
-    pg_otlp_dict *c = pg_arena_memdup(a, d, sizeof *d);
+    pg_otlp_dict *c = pg_arena_memdup(a, d, sizeof *d); /* the message only */
     pg_otlp_stack *structs = pg_arena_alloc(a, (s->n ? s->n : 1) * sizeof *structs);
     pg_otlp_stack **ptrs = pg_arena_alloc(a, (s->n ? s->n : 1) * sizeof *ptrs);
     if (!c || !structs || !ptrs) return NULL;
-    c->base.unknown_fields = NULL;
     for (size_t i = 0; i < s->n; i++) {
         static const pg_otlp_stack init = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__STACK__INIT;
         pg_stack_ref r;

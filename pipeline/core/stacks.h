@@ -1,18 +1,20 @@
-/* The dictionary's stack table, in one of two forms:
- *  - columns (pg_stacks): what pg_dict_stack interning, the pprof decoder and the OTLP
- *    reader write. One offset per stack and one pool of location indices stored 1, 2 or 4
- *    bytes wide (the narrowest width that holds every index in the pool), instead of a
- *    protobuf-c Stack struct, a pointer and an int32 array per stack. A pprof stack of 22
- *    frames over a few hundred locations costs 26 bytes instead of 144.
- *  - protobuf-c structs (stack_table): what protobuf-c's unpack and the JSON codec hold.
- * Read stacks only through pg_dict_stack_count / pg_dict_stack_at, which serve both forms.
+/* The dictionary as a batch holds it: pg_dictionary, the protobuf-c ProfilesDictionary
+ * message plus its stack table in columns (pg_stacks), a declared member. One offset per
+ * stack and one pool of location indices stored 1, 2 or 4 bytes wide (the narrowest
+ * width that holds every index in the pool), instead of a protobuf-c Stack struct, a
+ * pointer and an int32 array per stack: a pprof stack of 22 frames over a few hundred
+ * locations costs 26 bytes instead of 144.
  *
- * The columns hang off the dictionary's protobuf-c base (`base.unknown_fields` with
- * `base.n_unknown_fields == 0`, which protobuf-c never reads); a dictionary with columns
- * has n_stack_table == 0. Element 0 is always the empty stack. */
+ * A batch's `data->dictionary` is always the `msg` of a pg_dictionary (pg_otlp_dict_new
+ * allocates one; pg_otlp_data_adopt converts what protobuf-c or the JSON codec unpacked),
+ * so `msg.stack_table` is always empty in a batch; pg_dictionary_of() goes from the
+ * message to its owner. Element 0 is always the empty stack once the dictionary holds
+ * its zero elements. pg_dict_with_stack_structs() gives a protobuf-c view for
+ * descriptor-driven code. */
 #ifndef PG_STACKS_H
 #define PG_STACKS_H
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +27,30 @@ typedef struct pg_stacks {
     size_t cap_loc;        /* capacity of loc, in entries */
     uint8_t width;         /* 1, 2 or 4; width 4 holds any int32 (even invalid ones) */
 } pg_stacks;
+
+#define PG_DICTIONARY_TAG 0x64696374u /* "dict": checked by pg_dictionary_of in debug builds */
+
+/* A batch's dictionary. `msg` must stay the first member. */
+typedef struct pg_dictionary {
+    pg_otlp_dict msg; /* every table but the stacks */
+    pg_stacks stacks; /* the stack table */
+    uint32_t tag;     /* PG_DICTIONARY_TAG */
+} pg_dictionary;
+
+/* The pg_dictionary whose `msg` is d (a batch's dictionary or from pg_otlp_dict_new). */
+static inline pg_dictionary *pg_dictionary_of(pg_otlp_dict *d)
+{
+    pg_dictionary *x = (pg_dictionary *)(void *)d;
+    assert(x->tag == PG_DICTIONARY_TAG);
+    return x;
+}
+
+static inline const pg_dictionary *pg_dictionary_cof(const pg_otlp_dict *d)
+{
+    const pg_dictionary *x = (const pg_dictionary *)(const void *)d;
+    assert(x->tag == PG_DICTIONARY_TAG);
+    return x;
+}
 
 /* One stack, borrowed from the dictionary. */
 typedef struct pg_stack_ref {
@@ -52,33 +78,30 @@ static inline void pg_stack_put(uint8_t *pool, size_t j, uint8_t width, int32_t 
 /* The narrowest width, at least `from`, that holds every location of r. */
 uint8_t pg_stack_width_needed(const pg_stack_ref *r, uint8_t from);
 
-/* The columns of d, or NULL when d holds protobuf-c Stack structs. */
+/* The stack columns of d (never NULL). */
 static inline const pg_stacks *pg_dict_stacks(const pg_otlp_dict *d)
 {
-    return d->base.n_unknown_fields == 0 ? (const pg_stacks *)(const void *)d->base.unknown_fields
-                                         : NULL;
+    return &pg_dictionary_cof(d)->stacks;
 }
 
-/* Number of stacks of d in either form. */
+/* Number of stacks of d. */
 static inline size_t pg_dict_stack_count(const pg_otlp_dict *d)
 {
-    const pg_stacks *s = pg_dict_stacks(d);
-    return s ? s->n : d->n_stack_table;
+    return pg_dictionary_cof(d)->stacks.n;
 }
 
-/* Stack i (< pg_dict_stack_count(d)) of d in either form. */
+/* Stack i (< pg_dict_stack_count(d)) of columns s. */
+static inline void pg_stacks_at(const pg_stacks *s, size_t i, pg_stack_ref *r)
+{
+    r->width = s->width;
+    r->n = s->off[i + 1] - s->off[i];
+    r->loc = s->loc + (size_t)s->off[i] * s->width;
+}
+
+/* Stack i (< pg_dict_stack_count(d)) of d. */
 static inline void pg_dict_stack_at(const pg_otlp_dict *d, size_t i, pg_stack_ref *r)
 {
-    const pg_stacks *s = pg_dict_stacks(d);
-    if (s) {
-        r->width = s->width;
-        r->n = s->off[i + 1] - s->off[i];
-        r->loc = s->loc + (size_t)s->off[i] * s->width;
-        return;
-    }
-    r->width = 4;
-    r->n = d->stack_table[i]->n_location_indices;
-    r->loc = d->stack_table[i]->location_indices;
+    pg_stacks_at(&pg_dictionary_cof(d)->stacks, i, r);
 }
 
 /* The narrowest width (1, 2 or 4) that holds v. */
@@ -87,8 +110,8 @@ static inline uint8_t pg_stack_width_for(int32_t v)
     return v >= 0 && v < 256 ? 1 : v >= 0 && v < 65536 ? 2 : 4;
 }
 
-/* Gives d empty columns holding only the zero stack (arena-owned). Any Stack structs d
- * held are converted first. Returns the columns, or NULL over the arena's cap. */
+/* The writable stack columns of d, given the zero stack first when they hold none
+ * (arena-owned). Returns them, or NULL over the arena's cap. */
 pg_stacks *pg_dict_stack_columns(pg_arena *a, pg_otlp_dict *d);
 
 /* Sizes s for at least n stacks and n_loc more location entries (the arena owns the
@@ -102,10 +125,14 @@ int pg_stacks_widen(pg_arena *a, pg_stacks *s, uint8_t width);
  * does not fit. Returns the new stack's index, or -1 over the cap or past 2^32 entries. */
 int64_t pg_stacks_append(pg_arena *a, pg_stacks *s, const void *loc, size_t n, uint8_t width);
 
-/* A copy of d whose stacks are protobuf-c Stack structs (for code driven by protobuf-c
- * descriptors, such as the JSON codec). Shallow: everything but the stack table is
- * borrowed. Allocated in a; NULL over the arena's cap. Returns d itself when d already
- * holds structs. */
+/* Appends n protobuf-c Stack structs to s (the arena owns the copy). Returns 0 or -1
+ * over the cap. */
+int pg_stacks_append_structs(pg_arena *a, pg_stacks *s, pg_otlp_stack *const *st, size_t n);
+
+/* A plain protobuf-c copy of d whose stacks are Stack structs (for code driven by
+ * protobuf-c descriptors, such as the JSON encoder); not a batch dictionary. Shallow:
+ * everything but the stack table is borrowed. Allocated in a; NULL over the arena's
+ * cap. */
 pg_otlp_dict *pg_dict_with_stack_structs(pg_arena *a, const pg_otlp_dict *d);
 
 #endif

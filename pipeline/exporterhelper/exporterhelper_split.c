@@ -1,9 +1,11 @@
-/* Splitting a batch by profiles for batch.max_size. Each part is built by merging a
- * "view" of the source into a fresh batch: a tree of shallow copies of the source's
- * resources and scopes holding a subset of its profiles, over the source's dictionary
- * (borrowed), so pg_batch_merge copies and re-indexes only what the part uses. */
+/* Splitting a batch by profiles for batch.max_size. The source's profiles are walked with
+ * the edit API's iterator; each part is built by merging a "view" of the source into a
+ * fresh batch (a tree of shallow copies of the source's resources and scopes holding a
+ * subset of its profiles, over the source's dictionary, borrowed), then compacted so that
+ * it carries only the dictionary entries its own profiles use. */
+#include "pipeline/core/compact.h"
+#include "pipeline/core/edit.h"
 #include "pipeline/core/merge.h"
-#include "pipeline/core/samples.h"
 #include "pipeline/exporterhelper/exporterhelper_int.h"
 
 #include <stdlib.h>
@@ -29,8 +31,9 @@ static int view_open(view *v, const pg_otlp_data *src)
 }
 
 /* Adds profile (r, s, p) of src to the view, opening shallow resource/scope copies. */
-static int view_add(view *v, const pg_otlp_data *src, size_t r, size_t s, size_t p)
+static int view_add(view *v, const pg_otlp_data *src, const pg_profile_iter *it)
 {
+    size_t r = it->r, s = it->s;
     pg_arena *a = pg_batch_arena(v->b);
     pg_otlp_data *d = pg_batch_data(v->b);
     if (!v->rp || v->r != r) {
@@ -52,9 +55,8 @@ static int view_add(view *v, const pg_otlp_data *src, size_t r, size_t s, size_t
         if (pg_otlp_push(a, (void ***)&v->rp->scope_profiles, &v->rp->n_scope_profiles, v->sp))
             return -1;
     }
-    pg_otlp_profile *pr = src->resource_profiles[r]->scope_profiles[s]->profiles[p];
-    v->samples += pg_profile_sample_count(pr);
-    return pg_otlp_push(a, (void ***)&v->sp->profiles, &v->sp->n_profiles, pr);
+    v->samples += it->profile->samples.n;
+    return pg_otlp_push(a, (void ***)&v->sp->profiles, &v->sp->n_profiles, &it->profile->msg);
 }
 
 /* Copies the view into a new batch carrying what src carries (pg_batch_inherit); frees
@@ -62,7 +64,8 @@ static int view_add(view *v, const pg_otlp_data *src, size_t r, size_t s, size_t
 static pg_batch *view_close(view *v, const pg_batch *src)
 {
     pg_batch *part = pg_batch_new(0);
-    int bad = !part || pg_batch_merge(part, v->b, NULL, 0) || pg_batch_inherit(part, src);
+    int bad = !part || pg_batch_merge(part, v->b, NULL, 0) || pg_batch_compact(part, NULL, NULL, 0) ||
+              pg_batch_inherit(part, src);
     pg_batch_free(v->b);
     v->b = NULL;
     if (bad) {
@@ -80,36 +83,31 @@ int pg_eh_split(const pg_batch *b, size_t max_samples, pg_batch ***parts)
     size_t n = 0, cap = 0;
     view v = {0};
     int fail = 0;
-    for (size_t r = 0; r < src->n_resource_profiles && !fail; r++) {
-        const pg_otlp_rprofiles *rp = src->resource_profiles[r];
-        for (size_t s = 0; s < rp->n_scope_profiles && !fail; s++) {
-            const pg_otlp_sprofiles *sp = rp->scope_profiles[s];
-            for (size_t p = 0; p < sp->n_profiles && !fail; p++) {
-                size_t ns = pg_profile_sample_count(sp->profiles[p]);
-                if (v.b && v.samples && v.samples + ns > max_samples) {
-                    if (n == cap) {
-                        size_t nc = cap ? cap * 2 : 4;
-                        pg_batch **o = realloc(out, nc * sizeof *o);
-                        if (!o) {
-                            fail = 1;
-                            break;
-                        }
-                        out = o;
-                        cap = nc;
-                    }
-                    if (!(out[n] = view_close(&v, b))) {
-                        fail = 1;
-                        break;
-                    }
-                    n++;
-                }
-                if (!v.b && view_open(&v, src)) {
+    pg_profile_iter it;
+    for (pg_profile_iter_init(&it, b); !fail && pg_profile_iter_next(&it);) {
+        size_t ns = it.profile->samples.n;
+        if (v.b && v.samples && v.samples + ns > max_samples) {
+            if (n == cap) {
+                size_t nc = cap ? cap * 2 : 4;
+                pg_batch **o = realloc(out, nc * sizeof *o);
+                if (!o) {
                     fail = 1;
                     break;
                 }
-                if (view_add(&v, src, r, s, p)) fail = 1;
+                out = o;
+                cap = nc;
             }
+            if (!(out[n] = view_close(&v, b))) {
+                fail = 1;
+                break;
+            }
+            n++;
         }
+        if (!v.b && view_open(&v, src)) {
+            fail = 1;
+            break;
+        }
+        if (view_add(&v, src, &it)) fail = 1;
     }
     if (!fail && v.b) {
         pg_batch **o = n == cap ? realloc(out, (cap + 1) * sizeof *o) : out;

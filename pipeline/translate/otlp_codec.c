@@ -1,5 +1,6 @@
 /* OTLP protobuf decode (protobuf-c with the batch arena as allocator) and encode. */
 #include "pipeline/translate/otlp_codec.h"
+#include "pipeline/core/adopt.h"
 #include "pipeline/core/decompress.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/wire.h"
@@ -58,6 +59,8 @@ static int decode(pg_batch *b, const uint8_t *data, size_t len, pg_buf *owned,
     } else if (u == PG_OTLP_UNPACK_FALLBACK) {
         ProtobufCAllocator al = pg_arena_protobuf_allocator(pg_batch_arena(tmp));
         m = protobuf_c_message_unpack(desc, &al, len, data);
+        /* the batch's form: profiles and dictionary in columns, as the hand reader gives */
+        if (m && pg_otlp_data_adopt(pg_batch_arena(tmp), (pg_otlp_data *)m)) m = NULL;
     }
     if (u == PG_OTLP_UNPACK_DEEP) {
         rc = pg_err(err, errlen, PG_EINVAL, "otlp: messages nest deeper than %d levels",

@@ -4,6 +4,7 @@
  * structs. Each Stack is field 1 (location_indices, packed or not); other Stack fields are
  * skipped, as protobuf-c would keep them only as unknown fields. */
 #include "pipeline/translate/otlp_decode_int.h"
+#include "pipeline/core/adopt.h"
 #include "pipeline/core/pages.h"
 
 #include <stdlib.h>
@@ -141,15 +142,12 @@ int pg_otlp_dict_finish(pg_otlp_dict_reader *dr, pg_arena *a, int depth, pg_otlp
     const uint8_t *p = dr->rest.len ? dr->rest.data : none;
     if (pg_otlp_check_depth(pg_wire_of(p, dr->rest.len), desc, depth)) return PG_OTLP_UNPACK_DEEP;
     ProtobufCAllocator al = pg_arena_protobuf_allocator(a);
-    pg_otlp_dict *d = (pg_otlp_dict *)protobuf_c_message_unpack(desc, &al, dr->rest.len, p);
-    if (!d) return FALLBACK;
-    if (dr->stacks) {
-        /* columns hang off the base (see stacks.h); unknown fields, if any, are dropped */
-        d->stack_table = NULL;
-        d->n_stack_table = 0;
-        d->base.unknown_fields = (void *)dr->stacks;
-        d->base.n_unknown_fields = 0;
-    }
+    pg_otlp_dict *plain = (pg_otlp_dict *)protobuf_c_message_unpack(desc, &al, dr->rest.len, p);
+    if (!plain) return FALLBACK;
+    /* the batch's form: a pg_dictionary holding the columns read by hand */
+    pg_otlp_dict *d = pg_dict_adopt(a, plain);
+    if (!d) return NOMEM;
+    if (dr->stacks) pg_dictionary_of(d)->stacks = *dr->stacks;
     *out = d;
     return OK;
 }

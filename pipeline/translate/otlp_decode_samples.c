@@ -135,8 +135,7 @@ int pg_otlp_cols_add(pg_otlp_cols *c, const pg_sample_ref *s)
 int pg_otlp_cols_finish(pg_otlp_cols *c, pg_otlp_profile *p)
 {
     if (c->i != c->n) return -1;
-    pg_samples *cols = pg_arena_calloc(c->a, 1, sizeof *cols);
-    if (!cols) return -1;
+    pg_samples cs = {0}, *cols = &cs;
     const pg_samples *l = c->like;
     size_t n = c->n;
     cols->n = n;

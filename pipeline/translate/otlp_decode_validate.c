@@ -51,11 +51,12 @@ static int check_str(vctx *v, int32_t s, const char *where, size_t pos)
 /* Adds the zero element to empty tables; rejects a table whose element 0 is not zero. */
 static int check_zero_elements(pg_arena *a, pg_otlp_dict *d, vctx *v)
 {
-    pg_otlp_dict fresh = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILES_DICTIONARY__INIT;
-    if (pg_dict_add_zero_elements(a, &fresh)) return pg_err(v->err, v->errlen, PG_ENOMEM, "otlp: out of memory");
+    pg_otlp_dict *fresh = pg_otlp_dict_new(a);
+    if (!fresh || pg_dict_add_zero_elements(a, fresh))
+        return pg_err(v->err, v->errlen, PG_ENOMEM, "otlp: out of memory");
 #define FILL(t)                                                                              \
     if (d->n_##t == 0) {                                                                     \
-        d->t = fresh.t;                                                                      \
+        d->t = fresh->t;                                                                     \
         d->n_##t = 1;                                                                        \
     }
     FILL(mapping_table) FILL(location_table) FILL(function_table) FILL(link_table)

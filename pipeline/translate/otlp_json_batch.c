@@ -1,6 +1,7 @@
 /* OTLP/JSON for whole batches, on top of the descriptor-driven codec in otlp_json.c. */
 #include "pipeline/translate/otlp_codec.h"
 #include "pipeline/translate/otlp_json.h"
+#include "pipeline/core/adopt.h"
 #include "pipeline/core/decompress.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/samples.h"
@@ -26,6 +27,9 @@ int pg_otlp_decode_json(pg_batch *b, const uint8_t *data, size_t len,
     ProtobufCMessage *m = NULL;
     rc = pg_otlp_json_decode(&PG_OTLP_DESC(profiles_data), data, len, pg_batch_arena(tmp),
                              (size_t)lim->max_nesting + 8, &m, err, errlen);
+    /* the batch's form: profiles and dictionary in columns, as the binary decoder gives */
+    if (!rc && pg_otlp_data_adopt(pg_batch_arena(tmp), (pg_otlp_data *)m))
+        rc = pg_err(err, errlen, PG_ELIMIT, "otlp-json: batch memory limit reached");
     if (!rc) rc = pg_otlp_validate(pg_batch_arena(tmp), (pg_otlp_data *)m, lim, err, errlen);
     if (!rc) {
         pg_batch_set_data(tmp, (pg_otlp_data *)m);

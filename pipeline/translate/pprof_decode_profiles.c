@@ -238,8 +238,7 @@ static int attach_columns(pg_pprof_dec *d, out_cols *oc, pg_otlp_profile **profs
     uint32_t *zero_off = NULL;
     if (!n_types && !(zero_off = pg_arena_calloc(a, n + 1, sizeof *zero_off))) return PG_ELIMIT;
     for (size_t k = 0; k < n_out; k++) {
-        pg_samples *c = pg_arena_calloc(a, 1, sizeof *c);
-        if (!c) return PG_ELIMIT;
+        pg_samples cs = {0}, *c = &cs;
         c->n = n;
         c->stack = oc->stack;
         if (oc->n_attrs) {

@@ -1,11 +1,12 @@
 /* The dictionary's stack table in columns (pipeline/core/stacks.h) and stack interning
  * (pg_dict_stack*): element 0 is the empty stack, equal stacks dedupe whatever width they
  * are given in, the pool widens 1 -> 2 -> 4 keeping earlier stacks readable and findable,
- * struct-form dictionaries (built by hand or decoded from OTLP) are converted on first
- * interning, pg_dict_with_stack_structs round-trips, hints give the same answers, and the
+ * struct-form dictionaries (built by hand or unpacked by protobuf-c) are converted by
+ * pg_dict_adopt, pg_dict_with_stack_structs round-trips, hints give the same answers, and the
  * index grows to 100k stacks. */
 #include "testlib.h"
 
+#include "pipeline/core/adopt.h"
 #include "pipeline/core/dict.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/stacks.h"
@@ -217,7 +218,7 @@ static void test_append_widen(void)
 {
     pg_arena *a = pg_arena_new(0);
     pg_otlp_dict *d = pg_otlp_dict_new(a);
-    CHECK(pg_dict_stacks(d) == NULL);
+    CHECK(pg_dict_stack_count(d) == 0);
     pg_stacks *s = pg_dict_stack_columns(a, d);
     CHECK(s != NULL && pg_dict_stacks(d) == s);
     CHECK(pg_dict_stack_columns(a, d) == s); /* idempotent */
@@ -267,13 +268,14 @@ static void test_append_widen(void)
     pg_arena_free(a);
 }
 
-/* A struct-form dictionary with stacks [{}, v1, v2, ...] in b's arena, installed in b. */
+/* A struct-form dictionary with stacks [{}, v1, v2, ...] in b's arena (a plain protobuf-c
+ * message, as protobuf-c unpacks one), adopted and installed in b. */
 static pg_otlp_dict *struct_dict(pg_batch *b, const int32_t *const *v, const size_t *n, size_t count)
 {
     pg_arena *a = pg_batch_arena(b);
     pg_otlp_data *data = pg_otlp_data_new(a);
-    pg_otlp_dict *d = pg_otlp_dict_new(a);
-    data->dictionary = d;
+    static const pg_otlp_dict init = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILES_DICTIONARY__INIT;
+    pg_otlp_dict *d = pg_arena_memdup(a, &init, sizeof init);
     char *empty = pg_arena_strndup(a, "", 0);
     pg_otlp_push(a, (void ***)&d->string_table, &d->n_string_table, empty);
     for (size_t i = 0; i < count; i++) {
@@ -282,11 +284,13 @@ static pg_otlp_dict *struct_dict(pg_batch *b, const int32_t *const *v, const siz
         st->location_indices = n[i] ? pg_arena_memdup(a, v[i], n[i] * sizeof *v[i]) : NULL;
         CHECK(pg_otlp_push(a, (void ***)&d->stack_table, &d->n_stack_table, st) == 0);
     }
+    data->dictionary = pg_dict_adopt(a, d);
+    CHECK(data->dictionary != NULL && data->dictionary != d);
     pg_batch_set_data(b, data);
-    return d;
+    return data->dictionary;
 }
 
-/* Interning into a batch whose dictionary holds protobuf-c Stack structs. */
+/* Interning into a batch whose dictionary came with protobuf-c Stack structs. */
 static void test_struct_form(void)
 {
     static const int32_t e[1] = {0}, a1[] = {1, 2}, a2[] = {300, 1}, a3[] = {1, 2}, a4[] = {7};
@@ -294,17 +298,15 @@ static void test_struct_form(void)
     size_t n[5] = {0, 2, 2, 2, 1};
     pg_batch *b = pg_batch_new(0);
     pg_otlp_dict *d = struct_dict(b, v, n, 5);
-    CHECK(pg_dict_stacks(d) == NULL);
+    CHECK(d->n_stack_table == 0); /* converted to columns, as narrow as the values allow */
     CHECK(pg_dict_stack_count(d) == 5);
     pg_stack_ref r;
     pg_dict_stack_at(d, 2, &r);
-    CHECK(r.width == 4 && r.n == 2 && pg_stack_loc(&r, 0) == 300);
+    CHECK(r.width == 2 && r.n == 2 && pg_stack_loc(&r, 0) == 300);
     for (size_t i = 0; i < 5; i++) CHECK(stack_is(d, i, v[i], n[i]));
 
     /* the first of two equal stacks answers; indices are kept */
     CHECK(intern_w(b, V(1, 2), 1) == 1);
-    CHECK(pg_dict_stacks(d) != NULL); /* converted to columns */
-    CHECK(d->n_stack_table == 0);
     CHECK(cols(b)->width == 2);
     CHECK(pg_dict_stack_count(d) == 5);
     for (size_t i = 0; i < 5; i++) CHECK_MSG(stack_is(d, i, v[i], n[i]), "stack %zu after conversion", i);
@@ -384,7 +386,7 @@ static void test_otlp_decoded(void)
     CHECK_MSG(rc == 0, "decode: %s", err);
     free(bytes);
     pg_otlp_dict *bd = pg_batch_dict(b);
-    printf("OTLP-decoded dictionary holds stacks as %s\n", pg_dict_stacks(bd) ? "columns" : "structs");
+    CHECK(bd->n_stack_table == 0 && pg_dict_stacks(bd)->width == 2);
     CHECK(pg_dict_stack_count(bd) == 4);
     for (size_t i = 0; i < 4; i++) CHECK_MSG(stack_is(bd, i, v[i], n[i]), "decoded stack %zu", i);
     intern_all_widths(b, V(1, 2), 1);
@@ -408,23 +410,22 @@ static void test_with_structs(void)
     pg_arena *scratch = pg_arena_new(0);
     pg_otlp_dict *c = pg_dict_with_stack_structs(scratch, d);
     CHECK(c != NULL && c != d);
-    CHECK(pg_dict_stacks(c) == NULL);
     CHECK(c->n_stack_table == 4);
     CHECK(c->stack_table[0]->n_location_indices == 0);
     CHECK(c->stack_table[1]->n_location_indices == 3 && c->stack_table[1]->location_indices[2] == 3);
     CHECK(c->stack_table[2]->n_location_indices == 1 && c->stack_table[2]->location_indices[0] == 400);
-    CHECK(stack_is(c, 3, V(3, 2, 1)));
+    CHECK(c->stack_table[3]->n_location_indices == 3 && c->stack_table[3]->location_indices[0] == 3 &&
+          c->stack_table[3]->location_indices[2] == 1);
     CHECK(c->string_table == d->string_table); /* shallow */
-    CHECK(pg_dict_stacks(d) != NULL && pg_dict_stack_count(d) == 4); /* d untouched */
-    CHECK(pg_dict_with_stack_structs(scratch, c) == c); /* structs already */
+    CHECK(d->n_stack_table == 0 && pg_dict_stack_count(d) == 4); /* d untouched */
 
-    /* the struct copy installed in a batch is converted back on interning */
+    /* the struct copy adopted into a batch is columns again */
     pg_batch *b2 = pg_batch_new(0);
     pg_otlp_data *data = pg_otlp_data_new(pg_batch_arena(b2));
-    data->dictionary = pg_dict_with_stack_structs(pg_batch_arena(b2), d);
+    data->dictionary = pg_dict_adopt(pg_batch_arena(b2), pg_dict_with_stack_structs(pg_batch_arena(b2), d));
     pg_batch_set_data(b2, data);
     CHECK(pg_dict_stack(b2, V(400)) == 2);
-    CHECK(pg_dict_stacks(pg_batch_dict(b2)) != NULL);
+    CHECK(pg_batch_dict(b2)->n_stack_table == 0);
     CHECK(stack_is(pg_batch_dict(b2), 1, V(1, 2, 3)));
     CHECK(stack_is(pg_batch_dict(b2), 3, V(3, 2, 1)));
     CHECK(pg_dict_stack_count(pg_batch_dict(b2)) == 4);
@@ -598,7 +599,7 @@ static void test_direct_append(void)
     pg_batch_free(b);
 }
 
-/* Over the arena's cap interning returns -1; what was interned stays readable and found. */
+/* Over the arena's cap interning returns PG_ELIMIT; what was interned stays readable and found. */
 static void test_over_cap(void)
 {
     pg_batch *b = pg_batch_new(256 * 1024);
@@ -614,7 +615,7 @@ static void test_over_cap(void)
         if (last < 0) break;
         n_ok++;
     }
-    CHECK_MSG(last == -1, "no failure over the cap after %zu stacks", n_ok);
+    CHECK_MSG(last == PG_ELIMIT, "got %d, not PG_ELIMIT, over the cap after %zu stacks", (int)last, n_ok);
     size_t count = pg_dict_stack_count(d);
     CHECK_MSG(count == n_ok + 1, "%zu stacks after %zu interned", count, n_ok); /* the failed one is not there */
     int bad = 0;

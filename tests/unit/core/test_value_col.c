@@ -4,6 +4,7 @@
  * pg_otlp_data_with_sample_structs turns narrow columns back into int64 values. */
 #include "testlib.h"
 
+#include "pipeline/core/adopt.h"
 #include "pipeline/core/batch.h"
 #include "pipeline/core/dict.h"
 #include "pipeline/core/samples.h"
@@ -153,7 +154,7 @@ static void test_over_cap(void)
 static pg_otlp_profile *profile_with(pg_arena *a, const pg_value_col *c)
 {
     pg_otlp_profile *p = pg_otlp_profile_new(a);
-    pg_samples *cols = pg_arena_calloc(a, 1, sizeof *cols);
+    pg_samples cs = {0}, *cols = &cs;
     int32_t *stack = pg_arena_alloc(a, (c->n ? c->n : 1) * sizeof *stack);
     for (size_t i = 0; i < c->n; i++) stack[i] = (int32_t)i;
     cols->n = c->n;
@@ -321,15 +322,18 @@ static void test_with_sample_structs(void)
         CHECK(widths[k] == 8 ? c->narrow == NULL : c->width == widths[k]);
         CHECK(pg_otlp_push(a, (void ***)&sp->profiles, &sp->n_profiles, p) == 0);
     }
-    /* and one hand-built struct profile, passed through as it is */
-    pg_otlp_profile *sp_struct = pg_otlp_profile_new(a);
+    /* and one hand-built struct profile, adopted into columns like a protobuf-c one */
+    static const pg_otlp_profile pinit = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILE__INIT;
+    pg_otlp_profile plain = pinit;
     pg_otlp_sample *s = pg_otlp_samples_new(a, 1);
     int64_t v = -77;
     s->values = &v;
     s->n_values = 1;
-    sp_struct->samples = pg_arena_alloc(a, sizeof *sp_struct->samples);
-    sp_struct->samples[0] = s;
-    sp_struct->n_samples = 1;
+    pg_otlp_sample *sv[1] = {s};
+    plain.samples = sv;
+    plain.n_samples = 1;
+    pg_otlp_profile *sp_struct = pg_profile_adopt(a, &plain, NULL);
+    CHECK(sp_struct != NULL && sp_struct->n_samples == 0 && pg_profile_sample_count(sp_struct) == 1);
     CHECK(pg_otlp_push(a, (void ***)&sp->profiles, &sp->n_profiles, sp_struct) == 0);
 
     pg_arena *scratch = pg_arena_new(0);
@@ -339,7 +343,7 @@ static void test_with_sample_structs(void)
     CHECK(cs->n_profiles == 5);
     for (int k = 0; k < 4; k++) {
         const pg_otlp_profile *p = cs->profiles[k];
-        CHECK(pg_profile_columns(p) == NULL);
+        CHECK(p != sp->profiles[k]); /* a view, not the batch's profile */
         CHECK(p->n_samples == 4);
         for (size_t i = 0; i < 4; i++) {
             CHECK(p->samples[i]->n_values == 1);
@@ -350,10 +354,11 @@ static void test_with_sample_structs(void)
         /* every struct has storage of its own */
         CHECK(p->samples[0]->values != p->samples[1]->values);
     }
-    CHECK(cs->profiles[4] == sp_struct);
+    CHECK(cs->profiles[4] != sp_struct && cs->profiles[4]->n_samples == 1);
     CHECK(cs->profiles[4]->samples[0]->values[0] == -77);
     /* the batch still holds its columns */
-    for (int k = 0; k < 4; k++) CHECK(pg_profile_columns(sp->profiles[k]) != NULL);
+    for (int k = 0; k < 5; k++)
+        CHECK(sp->profiles[k]->n_samples == 0 && pg_profile_sample_count(sp->profiles[k]) == (k < 4 ? 4u : 1u));
     pg_arena_free(scratch);
     pg_batch_free(b);
 }

@@ -106,7 +106,7 @@ static void test_queue_full_bytes(void)
     fast_cfg(&c);
     c.sending_queue.num_consumers = 1;
     pg_batch *probe = mk(1, 1, 50, NULL);
-    uint64_t one = protobuf_c_message_get_packed_size(&pg_batch_data(probe)->base);
+    uint64_t one = pg_otlp_encoded_size(probe); /* what the queue counts */
     pg_batch_free(probe);
     c.sending_queue.queue_bytes = one + one / 2; /* room for one such batch */
     sink s;

@@ -4,12 +4,15 @@
 #define PG_TEST_EXPORTERHELPER_FIXTURE_H
 
 #include "pipeline/core/dict.h"
+#include "pipeline/core/edit.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/merge.h"
 #include "pipeline/exporterhelper/exporterhelper.h"
 #include "pipeline/host.h"
+#include "pipeline/translate/otlp_codec.h"
 #include "pipeline/translate/otlp_dump.h"
 #include "testlib.h"
+#include "testdump.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -35,12 +38,11 @@ static inline pg_batch *mk(int tag, size_t nprof, size_t nsamples, const char *t
     for (size_t p = 0; p < nprof; p++) {
         char name[32];
         snprintf(name, sizeof name, "t%d_%zu", tag, p);
-        pg_otlp_profile *pr = pg_otlp_profile_new(a);
+        pg_profile *prof = pg_profile_add(b, sp, nsamples);
+        pg_otlp_profile *pr = &prof->msg;
         pr->sample_type = pg_otlp_valuetype_new(a);
         pr->sample_type->type_strindex = S(b, name);
         pr->sample_type->unit_strindex = S(b, "count");
-        pr->samples = pg_arena_alloc(a, (nsamples ? nsamples : 1) * sizeof *pr->samples);
-        pg_otlp_sample *s = pg_otlp_samples_new(a, nsamples);
         for (size_t i = 0; i < nsamples; i++) {
             char fn[32];
             snprintf(fn, sizeof fn, "fn%zu", i % 3);
@@ -52,14 +54,9 @@ static inline pg_batch *mk(int tag, size_t nprof, size_t nsamples, const char *t
             l.lines = &lp;
             l.n_lines = 1;
             int32_t loc = pg_dict_location(b, &l);
-            s[i].stack_index = pg_dict_stack(b, &loc, 1);
-            int64_t v = (int64_t)(tag * 100 + i + 1);
-            s[i].values = pg_arena_memdup(a, &v, sizeof v);
-            s[i].n_values = 1;
-            pr->samples[i] = &s[i];
+            pg_sample_set_stack(b, prof, i, pg_dict_stack(b, &loc, 1));
+            pg_sample_set_value(b, prof, i, 0, (int64_t)(tag * 100 + i + 1));
         }
-        pr->n_samples = nsamples;
-        pg_otlp_push(a, (void ***)&sp->profiles, &sp->n_profiles, pr);
     }
     if (tenant) pg_batch_meta_set(b, "x-tenant", tenant);
     pg_batch_set_origin(b, "test", 1);
@@ -68,10 +65,7 @@ static inline pg_batch *mk(int tag, size_t nprof, size_t nsamples, const char *t
 
 static inline char *dump(const pg_batch *b)
 {
-    pg_buf o = {0};
-    pg_otlp_dump(b, PG_DUMP_CANONICAL, &o);
-    pg_buf_append(&o, "", 1);
-    return (char *)o.data;
+    return pg_test_dump(b);
 }
 
 /* ---- the sink ---- */

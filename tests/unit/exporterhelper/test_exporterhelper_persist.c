@@ -4,6 +4,7 @@
  * processes, crashes: _exit between a send and the file's deletion resends the batch
  * (AT-LEAST-ONCE), and kill -9 with fsync=always loses nothing acknowledged. */
 #include "pipeline/core/dict.h"
+#include "pipeline/core/edit.h"
 #include "pipeline/core/err.h"
 #include "pipeline/exporterhelper/exporterhelper.h"
 #include "pipeline/host.h"
@@ -30,19 +31,13 @@ static pg_batch *mk(int tag, const char *tenant)
     pg_batch *b = pg_batch_new(0);
     pg_arena *a = pg_batch_arena(b);
     pg_otlp_sprofiles *sp = pg_batch_add_scope(b, NULL);
-    pg_otlp_profile *pr = pg_otlp_profile_new(a);
+    pg_profile *prof = pg_profile_add(b, sp, 1);
+    pg_otlp_profile *pr = &prof->msg;
     char name[16];
     snprintf(name, sizeof name, "b%d", tag);
     pr->sample_type = pg_otlp_valuetype_new(a);
     pr->sample_type->type_strindex = pg_dict_string(b, name, strlen(name));
-    pr->samples = pg_arena_alloc(a, sizeof *pr->samples);
-    pg_otlp_sample *s = pg_otlp_samples_new(a, 1);
-    int64_t v = tag;
-    s->values = pg_arena_memdup(a, &v, sizeof v);
-    s->n_values = 1;
-    pr->samples[0] = s;
-    pr->n_samples = 1;
-    pg_otlp_push(a, (void ***)&sp->profiles, &sp->n_profiles, pr);
+    pg_sample_set_value(b, prof, 0, 0, tag);
     if (tenant) pg_batch_meta_set(b, "x-tenant", tenant);
     pg_batch_set_origin(b, "test", 7);
     return b;

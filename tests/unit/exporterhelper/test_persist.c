@@ -2,12 +2,14 @@
  * origin and receive time; damaged images are rejected; write/load/remove, sequence
  * numbers across reopen, temp-file cleanup, quarantine, and the directory lock. */
 #include "pipeline/core/dict.h"
+#include "pipeline/core/edit.h"
 #include "pipeline/core/err.h"
 #include "pipeline/exporterhelper/exporterhelper.h"
 #include "pipeline/exporterhelper/persist.h"
 #include "pipeline/translate/otlp_dump.h"
 #include "testfs.h"
 #include "testlib.h"
+#include "testdump.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -20,11 +22,10 @@ static pg_batch *mk(const char *name, size_t nsamples)
     pg_batch *b = pg_batch_new(0);
     pg_arena *a = pg_batch_arena(b);
     pg_otlp_sprofiles *sp = pg_batch_add_scope(b, NULL);
-    pg_otlp_profile *pr = pg_otlp_profile_new(a);
+    pg_profile *prof = pg_profile_add(b, sp, nsamples);
+    pg_otlp_profile *pr = &prof->msg;
     pr->sample_type = pg_otlp_valuetype_new(a);
     pr->sample_type->type_strindex = pg_dict_string(b, name, strlen(name));
-    pr->samples = pg_arena_alloc(a, nsamples * sizeof *pr->samples);
-    pg_otlp_sample *s = pg_otlp_samples_new(a, nsamples);
     for (size_t i = 0; i < nsamples; i++) {
         int32_t f = pg_dict_function(b, pg_dict_string(b, "main", 4), 0, 0, 0);
         pg_otlp_line line = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LINE__INIT, *lp = &line;
@@ -34,23 +35,15 @@ static pg_batch *mk(const char *name, size_t nsamples)
         l.lines = &lp;
         l.n_lines = 1;
         int32_t loc = pg_dict_location(b, &l);
-        s[i].stack_index = pg_dict_stack(b, &loc, 1);
-        int64_t v = (int64_t)i + 1;
-        s[i].values = pg_arena_memdup(a, &v, sizeof v);
-        s[i].n_values = 1;
-        pr->samples[i] = &s[i];
+        pg_sample_set_stack(b, prof, i, pg_dict_stack(b, &loc, 1));
+        pg_sample_set_value(b, prof, i, 0, (int64_t)i + 1);
     }
-    pr->n_samples = nsamples;
-    pg_otlp_push(a, (void ***)&sp->profiles, &sp->n_profiles, pr);
     return b;
 }
 
 static char *dump(const pg_batch *b)
 {
-    pg_buf o = {0};
-    pg_otlp_dump(b, PG_DUMP_CANONICAL, &o);
-    pg_buf_append(&o, "", 1);
-    return (char *)o.data;
+    return pg_test_dump(b);
 }
 
 static void test_image_roundtrip(void)

@@ -4,6 +4,7 @@
 #include "processors/memory_limiter/memory_limiter.h"
 #include "extensions/http_client.h"
 #include "pipeline/core/arena.h"
+#include "pipeline/core/edit.h"
 #include "pipeline/core/err.h"
 #include "pipeline/host.h"
 #include "pipeline/telemetry/log.h"
@@ -30,15 +31,8 @@ static int sink_consume(void *ctx, pg_batch *b, char *err, size_t errlen)
 static pg_batch *make_batch(size_t np)
 {
     pg_batch *b = pg_batch_new(0);
-    pg_arena *a = pg_batch_arena(b);
     pg_otlp_sprofiles *sp = pg_batch_add_scope(b, NULL);
-    sp->profiles = pg_arena_calloc(a, np, sizeof *sp->profiles);
-    for (size_t i = 0; i < np; i++) {
-        sp->profiles[i] = pg_otlp_profile_new(a);
-        sp->profiles[i]->samples = pg_arena_calloc(a, 3, sizeof *sp->profiles[i]->samples);
-        sp->profiles[i]->n_samples = 3;
-    }
-    sp->n_profiles = np;
+    for (size_t i = 0; i < np; i++) pg_profile_add(b, sp, 3);
     return b;
 }
 

@@ -1,8 +1,10 @@
 /* OTLP produced elsewhere -> pprof -> OTLP: the three sample shapes, profiles merged into
  * one pprof by identity, links as labels; and malformed OTLP input. */
 #include "testlib.h"
+#include "testdump.h"
 
 #include "pipeline/core/dict.h"
+#include "pipeline/core/edit.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/samples.h"
 #include "pipeline/core/wire.h"
@@ -45,35 +47,27 @@ static int32_t stack(pg_batch *b, int base, int n)
     return pg_dict_stack(b, locs, (size_t)n);
 }
 
-static pg_otlp_profile *profile(pg_batch *b, pg_otlp_sprofiles *sp, const char *t, const char *u, size_t n)
+/* A profile of n samples (empty stack, one value 0 each) appended to sp. */
+static pg_profile *profile(pg_batch *b, pg_otlp_sprofiles *sp, const char *t, const char *u, size_t n)
 {
-    pg_arena *a = pg_batch_arena(b);
-    pg_otlp_profile *p = pg_otlp_profile_new(a);
+    pg_profile *pp = pg_profile_add(b, sp, n);
+    pg_otlp_profile *p = &pp->msg;
     p->sample_type = vt(b, t, u);
     p->period_type = vt(b, "cpu", "nanoseconds");
     p->period = 10000000;
     p->time_unix_nano = 1700000000000000000ull;
     p->duration_nano = 10000000000ull;
-    p->samples = pg_arena_alloc(a, n * sizeof *p->samples);
-    pg_otlp_sample *s = pg_otlp_samples_new(a, n);
-    for (size_t i = 0; i < n; i++) p->samples[i] = &s[i];
-    p->n_samples = n;
-    pg_otlp_push(a, (void ***)&sp->profiles, &sp->n_profiles, p);
-    return p;
+    return pp;
 }
 
-static void set_values(pg_batch *b, pg_otlp_sample *s, const int64_t *v, size_t n)
+static void set_values(pg_batch *b, pg_profile *p, size_t i, const int64_t *v, size_t n)
 {
-    s->values = pg_arena_memdup(pg_batch_arena(b), v, n * sizeof *v);
-    s->n_values = n;
+    CHECK(pg_sample_set_values(b, p, i, v, n) == 0);
 }
 
 static char *dump(const pg_batch *b)
 {
-    pg_buf o = {0};
-    pg_otlp_dump(b, PG_DUMP_CANONICAL, &o);
-    pg_buf_append(&o, "", 1);
-    return (char *)o.data;
+    return pg_test_dump(b);
 }
 
 /* otlp -> pprof bytes -> otlp; returns the new batch (or NULL) and the status. */
@@ -99,19 +93,19 @@ static void test_values_only_roundtrip(void)
 {
     pg_batch *b = pg_batch_new(0);
     pg_otlp_sprofiles *sp = pg_batch_add_scope(b, NULL);
-    pg_otlp_profile *p1 = profile(b, sp, "samples", "count", 3);
-    pg_otlp_profile *p2 = profile(b, sp, "cpu", "nanoseconds", 3);
+    pg_profile *p1 = profile(b, sp, "samples", "count", 3);
+    pg_profile *p2 = profile(b, sp, "cpu", "nanoseconds", 3);
     int32_t st[3] = {stack(b, 0, 3), stack(b, 10, 2), stack(b, 20, 1)};
     int32_t attr = pg_dict_attr_str(b, "thread", "main", 4);
     int32_t num = pg_dict_attr_int(b, "bytes", 4096, "bytes");
     for (int i = 0; i < 3; i++) {
         int64_t c = i + 1, ns = (i + 1) * 10000000;
-        p1->samples[i]->stack_index = p2->samples[i]->stack_index = st[i];
-        set_values(b, p1->samples[i], &c, 1);
-        set_values(b, p2->samples[i], &ns, 1);
+        CHECK(pg_sample_set_stack(b, p1, (size_t)i, st[i]) == 0 && pg_sample_set_stack(b, p2, (size_t)i, st[i]) == 0);
+        set_values(b, p1, (size_t)i, &c, 1);
+        set_values(b, p2, (size_t)i, &ns, 1);
         int32_t ix[2] = {attr, num};
-        p1->samples[i]->attribute_indices = p2->samples[i]->attribute_indices = pg_arena_memdup(pg_batch_arena(b), ix, sizeof ix);
-        p1->samples[i]->n_attribute_indices = p2->samples[i]->n_attribute_indices = (size_t)(i == 2 ? 2 : 1);
+        CHECK(pg_sample_set_attrs(b, p1, (size_t)i, ix, (size_t)(i == 2 ? 2 : 1)) == 0);
+        CHECK(pg_sample_set_attrs(b, p2, (size_t)i, ix, (size_t)(i == 2 ? 2 : 1)) == 0);
     }
     char err[256] = "";
     int rc;
@@ -130,19 +124,17 @@ static void test_shapes(void)
     /* timestamps only -> count; values + timestamps -> sum; duplicates merged by identity */
     pg_batch *b = pg_batch_new(0);
     pg_otlp_sprofiles *sp = pg_batch_add_scope(b, NULL);
-    pg_otlp_profile *p = profile(b, sp, "events", "count", 3);
+    pg_profile *p = profile(b, sp, "events", "count", 3);
     int32_t s0 = stack(b, 0, 2);
-    pg_arena *a = pg_batch_arena(b);
     uint64_t ts[3] = {1700000000000000001ull, 1700000000000000002ull, 1700000000000000003ull};
-    for (int i = 0; i < 3; i++) p->samples[i]->stack_index = s0;
-    p->samples[0]->timestamps_unix_nano = pg_arena_memdup(a, ts, sizeof ts);
-    p->samples[0]->n_timestamps_unix_nano = 3;
+    for (size_t i = 0; i < 3; i++) CHECK(pg_sample_set_stack(b, p, i, s0) == 0);
+    set_values(b, p, 0, NULL, 0);
+    CHECK(pg_sample_set_timestamps(b, p, 0, ts, 3) == 0);
     int64_t v2[2] = {5, 7};
-    set_values(b, p->samples[1], v2, 2);
-    p->samples[1]->timestamps_unix_nano = pg_arena_memdup(a, ts, 2 * 8);
-    p->samples[1]->n_timestamps_unix_nano = 2;
+    set_values(b, p, 1, v2, 2);
+    CHECK(pg_sample_set_timestamps(b, p, 1, ts, 2) == 0);
     int64_t one = 1;
-    set_values(b, p->samples[2], &one, 1);
+    set_values(b, p, 2, &one, 1);
     char err[256] = "";
     int rc;
     pg_batch *back = through_pprof(b, &rc, err, sizeof err);
@@ -156,8 +148,8 @@ static void test_shapes(void)
     pg_batch_free(back);
 
     /* more than one value without timestamps is refused */
-    p->samples[0]->n_timestamps_unix_nano = 0;
-    p->samples[1]->n_timestamps_unix_nano = 0;
+    CHECK(pg_sample_set_timestamps(b, p, 0, NULL, 0) == 0);
+    CHECK(pg_sample_set_timestamps(b, p, 1, NULL, 0) == 0);
     back = through_pprof(b, &rc, err, sizeof err);
     CHECK_MSG(rc != 0 && strstr(err, "several values"), "rc=%d %s", rc, err);
     pg_batch_free(back);
@@ -168,14 +160,14 @@ static void test_links(void)
 {
     pg_batch *b = pg_batch_new(0);
     pg_otlp_sprofiles *sp = pg_batch_add_scope(b, NULL);
-    pg_otlp_profile *p = profile(b, sp, "samples", "count", 1);
+    pg_profile *p = profile(b, sp, "samples", "count", 1);
     uint8_t trace[16], span[8];
     for (int i = 0; i < 16; i++) trace[i] = (uint8_t)(0xa0 + i);
     for (int i = 0; i < 8; i++) span[i] = (uint8_t)(0x10 + i);
-    p->samples[0]->link_index = pg_dict_link(b, trace, 16, span, 8);
-    p->samples[0]->stack_index = stack(b, 0, 1);
+    CHECK(pg_sample_set_link(b, p, 0, pg_dict_link(b, trace, 16, span, 8)) == 0);
+    CHECK(pg_sample_set_stack(b, p, 0, stack(b, 0, 1)) == 0);
     int64_t one = 1;
-    set_values(b, p->samples[0], &one, 1);
+    set_values(b, p, 0, &one, 1);
     char err[256] = "";
     int rc;
     pg_batch *back = through_pprof(b, &rc, err, sizeof err);
@@ -202,10 +194,10 @@ static void test_malformed_otlp(void)
 {
     pg_batch *b = pg_batch_new(0);
     pg_otlp_sprofiles *sp = pg_batch_add_scope(b, NULL);
-    pg_otlp_profile *p = profile(b, sp, "samples", "count", 1);
-    p->samples[0]->stack_index = stack(b, 0, 2);
+    pg_profile *p = profile(b, sp, "samples", "count", 1);
+    CHECK(pg_sample_set_stack(b, p, 0, stack(b, 0, 2)) == 0);
     int64_t one = 1;
-    set_values(b, p->samples[0], &one, 1);
+    set_values(b, p, 0, &one, 1);
     pg_buf ok = {0};
     CHECK(pg_otlp_encode(b, &ok, NULL, 0) == 0);
     pg_batch *good = pg_batch_new(0);
@@ -214,13 +206,14 @@ static void test_malformed_otlp(void)
     pg_batch_free(good);
     /* truncated */
     expect_otlp_error(ok.data, ok.len - 3, "malformed");
-    /* out-of-range stack index */
-    p->samples[0]->stack_index = 999;
+    /* out-of-range stack index (the setter refuses it: written into the column) */
+    CHECK(pg_sample_set_stack(b, p, 0, 999) == PG_EINVAL);
+    pg_profile_stack_col(b, p)[0] = 999;
     pg_buf bad = {0};
     pg_otlp_encode(b, &bad, NULL, 0);
     expect_otlp_error(bad.data, bad.len, "stack index 999 out of range");
     pg_buf_free(&bad);
-    p->samples[0]->stack_index = 1;
+    pg_profile_stack_col(b, p)[0] = 1;
     /* missing zero element: a non-zero function at index 0 */
     pg_otlp_dict *d = pg_batch_dict(b);
     pg_otlp_function *saved = d->function_table[0];
@@ -231,7 +224,7 @@ static void test_malformed_otlp(void)
     d->function_table[0] = saved;
     /* a bad link */
     uint8_t t5[5] = {1, 2, 3, 4, 5};
-    p->samples[0]->link_index = pg_dict_link(b, t5, 5, t5, 5);
+    CHECK(pg_sample_set_link(b, p, 0, pg_dict_link(b, t5, 5, t5, 5)) == 0);
     pg_otlp_encode(b, &bad, NULL, 0);
     expect_otlp_error(bad.data, bad.len, "trace_id must be 16 bytes");
     pg_buf_free(&bad);
@@ -268,12 +261,12 @@ static void test_merge_reindexes(void)
     pg_batch *a = pg_batch_new(0), *b = pg_batch_new(0), *m = pg_batch_new(0);
     pg_otlp_sprofiles *sa = pg_batch_add_scope(a, NULL), *sb = pg_batch_add_scope(b, NULL);
     S(b, "padding-to-shift-indices");
-    pg_otlp_profile *pa = profile(a, sa, "samples", "count", 1), *pb = profile(b, sb, "alloc", "bytes", 1);
-    pa->samples[0]->stack_index = stack(a, 0, 3);
-    pb->samples[0]->stack_index = stack(b, 1, 3);
+    pg_profile *pa = profile(a, sa, "samples", "count", 1), *pb = profile(b, sb, "alloc", "bytes", 1);
+    CHECK(pg_sample_set_stack(a, pa, 0, stack(a, 0, 3)) == 0);
+    CHECK(pg_sample_set_stack(b, pb, 0, stack(b, 1, 3)) == 0);
     int64_t one = 1;
-    set_values(a, pa->samples[0], &one, 1);
-    set_values(b, pb->samples[0], &one, 1);
+    set_values(a, pa, 0, &one, 1);
+    set_values(b, pb, 0, &one, 1);
     char err[128];
     CHECK(pg_batch_merge(m, a, err, sizeof err) == 0);
     CHECK(pg_batch_merge(m, b, err, sizeof err) == 0);
