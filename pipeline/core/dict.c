@@ -1,7 +1,9 @@
 #include "pipeline/core/dict.h"
 #include "pipeline/core/anyvalue.h"
 #include "pipeline/core/hash.h"
+#include "pipeline/core/err.h"
 #include "pipeline/core/stacks.h"
+#include "pipeline/core/vec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +36,7 @@ int pg_dict_add_zero_elements(pg_arena *a, pg_otlp_dict *d)
 #define ZERO(arr, n, ctor)                                                                   \
     do {                                                                                     \
         void *z = ctor(a);                                                                   \
-        if (!z || pg_otlp_push(a, (void ***)&d->arr, &d->n, z)) return -1;                   \
+        if (!z || pg_otlp_push(a, (void ***)&d->arr, &d->n, z)) return pg_arena_status(a);   \
     } while (0)
     ZERO(mapping_table, n_mapping_table, pg_otlp_mapping_new);
     ZERO(location_table, n_location_table, pg_otlp_location_new);
@@ -42,10 +44,10 @@ int pg_dict_add_zero_elements(pg_arena *a, pg_otlp_dict *d)
     ZERO(link_table, n_link_table, pg_otlp_link_new);
     ZERO(attribute_table, n_attribute_table, pg_otlp_attr_new);
 #undef ZERO
-    if (!pg_dict_stack_columns(a, d)) return -1;
+    if (!pg_dict_stack_columns(a, d)) return pg_arena_status(a);
     char *empty = pg_arena_strndup(a, "", 0);
     if (!empty || pg_otlp_push(a, (void ***)&d->string_table, &d->n_string_table, empty))
-        return -1;
+        return pg_arena_status(a);
     return 0;
 }
 
@@ -301,7 +303,7 @@ int pg_dict_stack_reserve(pg_batch *b, size_t n_more, size_t max_bytes)
 {
     pg_stacks *st;
     table_ix *ti = stack_index(b, &st);
-    if (!ti) return -1;
+    if (!ti) return PG_ENOMEM;
     size_t cap = 64; /* the largest table within max_bytes */
     while (cap * 2 * sizeof(uint64_t) <= max_bytes && cap < ((size_t)1 << 32)) cap *= 2;
     size_t want = ti->set.count + n_more, most = cap / 4 * 3;
@@ -333,21 +335,22 @@ int32_t pg_dict_stack_hinted(pg_batch *b, const void *loc, size_t n, uint8_t wid
     if (n == 0) return 0;
     pg_stacks *st;
     table_ix *ti = stack_index(b, &st);
-    if (!ti) return -1;
+    if (!ti) return PG_ENOMEM;
     pg_arena *a = pg_batch_arena(b);
     pg_stack_ref in = {loc, n, width};
     if (width > st->width) { /* the values may still fit the pool */
         uint8_t need = pg_stack_width_needed(&in, st->width);
         if (need > st->width) {
-            if (pg_stacks_widen(a, st, need)) return -1;
-            if (!(ti = stack_index(b, &st))) return -1;
+            int rc = pg_stacks_widen(a, st, need);
+            if (rc) return rc;
+            if (!(ti = stack_index(b, &st))) return PG_ENOMEM;
         }
     }
     uint8_t tmp[1024];
     uint8_t *probe = (uint8_t *)loc;
     if (width != st->width) {
         probe = n * st->width <= sizeof tmp ? tmp : malloc(n * st->width);
-        if (!probe) return -1;
+        if (!probe) return PG_ENOMEM;
         for (size_t j = 0; j < n; j++) pg_stack_put(probe, j, st->width, pg_stack_loc(&in, j));
     }
     stackkey k = {probe, n * st->width};
@@ -356,7 +359,8 @@ int32_t pg_dict_stack_hinted(pg_batch *b, const void *loc, size_t n, uint8_t wid
     int64_t r = id;
     if (id == UINT32_MAX) {
         r = pg_stacks_append(a, st, probe, n, st->width);
-        if (r >= 0 && pg_index_insert(&ti->set, h, (uint32_t)r)) r = -1;
+        int rc = r >= 0 ? pg_index_insert(&ti->set, h, (uint32_t)r) : 0;
+        if (rc) r = rc;
         if (r >= 0) ti->indexed = st->n;
     }
     if (probe != loc && probe != tmp) free(probe);
@@ -364,29 +368,25 @@ int32_t pg_dict_stack_hinted(pg_batch *b, const void *loc, size_t n, uint8_t wid
 }
 
 /* Looks key up in table t; on a miss calls make() to build an arena copy and appends it.
- * Returns the element's index or -1. */
+ * Returns the element's index or a negative status (PG_ELIMIT past INT32_MAX elements or
+ * over the arena's cap, PG_ENOMEM). */
 static int32_t intern(pg_batch *b, int t, const void *key, uint64_t h,
                       void *(*make)(pg_arena *, const void *), const void *src)
 {
     table_ix *ti = index_for(b, t);
-    if (!ti) return -1;
+    if (!ti) return PG_ENOMEM;
     pg_otlp_dict *d = pg_batch_dict(b);
     uint32_t id = pg_index_find(&ti->set, h, tables[t].eq, d, key);
     if (id != UINT32_MAX) return (int32_t)id;
     size_t *n = tab_n(d, t);
-    if (*n >= INT32_MAX) return -1;
+    if (*n >= INT32_MAX) return PG_ELIMIT;
     pg_arena *a = pg_batch_arena(b);
-    if (*n == ti->cap) {
-        size_t ncap = ti->cap < 16 ? 16 : ti->cap * 2;
-        void **arr = pg_arena_realloc(a, *tab_arr(d, t), *n * sizeof(void *), ncap * sizeof(void *));
-        if (!arr) return -1;
-        *tab_arr(d, t) = arr;
-        ti->cap = ncap;
-    }
+    int rc = pg_vec_reserve_arena(a, (void **)tab_arr(d, t), &ti->cap, *n + 1, sizeof(void *), 16);
+    if (rc) return rc;
     void *e = make(a, src);
-    if (!e) return -1;
+    if (!e) return pg_arena_status(a);
     (*tab_arr(d, t))[*n] = e;
-    if (pg_index_insert(&ti->set, h, (uint32_t)*n)) return -1;
+    if ((rc = pg_index_insert(&ti->set, h, (uint32_t)*n))) return rc;
     ti->indexed = *n + 1;
     return (int32_t)(*n)++;
 }
@@ -539,12 +539,12 @@ int32_t pg_dict_link(pg_batch *b, const uint8_t *trace_id, size_t trace_len,
 int32_t pg_dict_attr_str(pg_batch *b, const char *key, const char *value, size_t value_len)
 {
     int32_t k = pg_dict_string(b, key, strlen(key));
-    if (k < 0) return -1;
+    if (k < 0) return k;
     pg_otlp_any v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
     v.value_case = PG_ANY_STRING;
     char tmp[256];
     char *s = value_len < sizeof tmp ? tmp : malloc(value_len + 1);
-    if (!s) return -1;
+    if (!s) return PG_ENOMEM;
     memcpy(s, value, value_len);
     s[value_len] = 0;
     v.string_value = s;
@@ -557,7 +557,7 @@ int32_t pg_dict_attr_int(pg_batch *b, const char *key, int64_t value, const char
 {
     int32_t k = pg_dict_string(b, key, strlen(key));
     int32_t u = unit ? pg_dict_string(b, unit, strlen(unit)) : 0;
-    if (k < 0 || u < 0) return -1;
+    if (k < 0 || u < 0) return k < 0 ? k : u;
     pg_otlp_any v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
     v.value_case = PG_ANY_INT;
     v.int_value = value;
@@ -567,7 +567,7 @@ int32_t pg_dict_attr_int(pg_batch *b, const char *key, int64_t value, const char
 int32_t pg_dict_attr_bool(pg_batch *b, const char *key, int value)
 {
     int32_t k = pg_dict_string(b, key, strlen(key));
-    if (k < 0) return -1;
+    if (k < 0) return k;
     pg_otlp_any v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
     v.value_case = PG_ANY_BOOL;
     v.bool_value = value ? 1 : 0;

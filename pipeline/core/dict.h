@@ -1,7 +1,8 @@
 /* Interning into a batch's dictionary: each call returns the index of an equal element,
  * appending a copy when none exists. Indexes are built lazily over what the tables already
- * hold, so a decoded batch can be extended too. Returns -1 when the arena is over its cap
- * or memory runs out. */
+ * hold, so a decoded batch can be extended too. On failure they return a negative status
+ * (test `< 0`): PG_ELIMIT when the arena is over its cap (or a table past INT32_MAX),
+ * PG_ENOMEM when memory runs out. */
 #ifndef PG_DICT_H
 #define PG_DICT_H
 
@@ -28,7 +29,7 @@ int32_t pg_dict_stack(pg_batch *b, const int32_t *locations, size_t n);
  * (see pipeline/core/stacks.h); the stack table is kept in columns. */
 int32_t pg_dict_stack_w(pg_batch *b, const void *locations, size_t n, uint8_t width);
 /* Sizes the stack index ahead for n_more stacks, spending at most max_bytes on it (the
- * count is a guess: a pprof's sample count). Returns 0 or -1 on OOM. */
+ * count is a guess: a pprof's sample count). Returns 0 or a negative status. */
 int pg_dict_stack_reserve(pg_batch *b, size_t n_more, size_t max_bytes);
 /* A hint that pg_dict_stack_w(b, locations, n, width) follows soon: fetches the memory
  * the lookup will read first and returns the probe's hash (0 when it cannot tell), to

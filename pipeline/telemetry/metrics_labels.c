@@ -52,7 +52,7 @@ int pg_metrics_put_escaped(pg_buf *out, const char *s, bool help)
         run = s + 1;
     }
     pg_buf_append(out, run, (size_t)(s - run));
-    return out->failed ? -1 : 0;
+    return out->failed;
 }
 
 static void skip_ws(const char **p)

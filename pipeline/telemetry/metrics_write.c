@@ -119,5 +119,5 @@ int pg_metrics_write(pg_metrics *m, pg_buf *out)
             write_series(out, f, f->series[j]);
     }
     pthread_mutex_unlock(&m->mu);
-    return out->failed ? -1 : 0;
+    return out->failed;
 }

@@ -65,11 +65,11 @@ pg_buf *pg_pprof_out_sink(pg_pprof_out *s)
 /* Compresses what the chunk buffer still holds and ends the gzip stream. */
 int pg_pprof_out_close(pg_pprof_out *s)
 {
-    if (!s->z) return s->out->failed ? -1 : 0;
+    if (!s->z) return s->out->failed;
     if (s->buf.failed) return -1;
     if (deflate_into(s, s->buf.data ? s->buf.data : (const uint8_t *)"", s->buf.len, Z_FINISH)) return -1;
     s->buf.len = 0;
-    return s->out->failed ? -1 : 0;
+    return s->out->failed;
 }
 
 /* Frees the stream; after a failure, what it appended to out is taken back when out has

@@ -598,7 +598,7 @@ static void test_direct_append(void)
     pg_batch_free(b);
 }
 
-/* Over the arena's cap interning returns -1; what was interned stays readable and found. */
+/* Over the arena's cap interning returns PG_ELIMIT; what was interned stays readable and found. */
 static void test_over_cap(void)
 {
     pg_batch *b = pg_batch_new(256 * 1024);
@@ -614,7 +614,7 @@ static void test_over_cap(void)
         if (last < 0) break;
         n_ok++;
     }
-    CHECK_MSG(last == -1, "no failure over the cap after %zu stacks", n_ok);
+    CHECK_MSG(last == PG_ELIMIT, "no limit failure over the cap after %zu stacks (%d)", n_ok, (int)last);
     size_t count = pg_dict_stack_count(d);
     CHECK_MSG(count == n_ok + 1, "%zu stacks after %zu interned", count, n_ok); /* the failed one is not there */
     int bad = 0;
