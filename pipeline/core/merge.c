@@ -214,12 +214,7 @@ static pg_otlp_profile *copy_profile(pg_arena *a, const pg_otlp_profile *s, cons
     for (size_t i = 0; i < ns; i++) {
         pg_sample_ref x;
         pg_sample_at(s, i, &x);
-        if (x.n_attrs > cap) {
-            int32_t *na = realloc(attrs, x.n_attrs * sizeof *na);
-            if (!na) break;
-            attrs = na;
-            cap = x.n_attrs;
-        }
+        if (PG_VEC_RESERVE(attrs, cap, x.n_attrs, 16)) break;
         x.stack = r->stack[x.stack];
         x.link = r->link[x.link];
         x.attrs = ints_map(x.attrs, x.n_attrs, r->attr, attrs);

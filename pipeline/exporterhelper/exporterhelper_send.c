@@ -120,7 +120,7 @@ int pg_eh_item_load(pg_exporter_helper *h, pg_eh_item *it)
             pg_log(PG_LOG_ERROR, h->id, "persistent queue: batch %llu skipped: %s",
                    (unsigned long long)it->seq, msg);
         finish_item(h, it, true);
-        return -1;
+        return rc;
     }
     it->profiles = pg_batch_profile_count(it->b);
     it->samples = pg_batch_sample_count(it->b);

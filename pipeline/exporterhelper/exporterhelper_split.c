@@ -3,7 +3,9 @@
  * resources and scopes holding a subset of its profiles, over the source's dictionary
  * (borrowed), so pg_batch_merge copies and re-indexes only what the part uses. */
 #include "pipeline/core/merge.h"
+#include "pipeline/core/err.h"
 #include "pipeline/core/samples.h"
+#include "pipeline/core/vec.h"
 #include "pipeline/exporterhelper/exporterhelper_int.h"
 
 #include <stdlib.h>
@@ -22,7 +24,7 @@ static int view_open(view *v, const pg_otlp_data *src)
     memset(v, 0, sizeof *v);
     v->b = pg_batch_new(0);
     pg_otlp_data *d = v->b ? pg_otlp_data_new(pg_batch_arena(v->b)) : NULL;
-    if (!d) return -1;
+    if (!d) return PG_ENOMEM;
     d->dictionary = src->dictionary;
     pg_batch_set_data(v->b, d);
     return 0;
@@ -35,22 +37,22 @@ static int view_add(view *v, const pg_otlp_data *src, size_t r, size_t s, size_t
     pg_otlp_data *d = pg_batch_data(v->b);
     if (!v->rp || v->r != r) {
         v->rp = pg_arena_memdup(a, src->resource_profiles[r], sizeof *v->rp);
-        if (!v->rp) return -1;
+        if (!v->rp) return pg_arena_status(a);
         v->rp->scope_profiles = NULL;
         v->rp->n_scope_profiles = 0;
         v->r = r;
         v->sp = NULL;
         if (pg_otlp_push(a, (void ***)&d->resource_profiles, &d->n_resource_profiles, v->rp))
-            return -1;
+            return pg_arena_status(a);
     }
     if (!v->sp || v->s != s) {
         v->sp = pg_arena_memdup(a, src->resource_profiles[r]->scope_profiles[s], sizeof *v->sp);
-        if (!v->sp) return -1;
+        if (!v->sp) return pg_arena_status(a);
         v->sp->profiles = NULL;
         v->sp->n_profiles = 0;
         v->s = s;
         if (pg_otlp_push(a, (void ***)&v->rp->scope_profiles, &v->rp->n_scope_profiles, v->sp))
-            return -1;
+            return pg_arena_status(a);
     }
     pg_otlp_profile *pr = src->resource_profiles[r]->scope_profiles[s]->profiles[p];
     v->samples += pg_profile_sample_count(pr);
@@ -91,39 +93,22 @@ int pg_eh_split(const pg_batch *b, size_t max_samples, pg_batch ***parts)
             for (size_t p = 0; p < sp->n_profiles && !fail; p++) {
                 size_t ns = pg_profile_sample_count(sp->profiles[p]);
                 if (v.b && v.samples && v.samples + ns > max_samples) {
-                    if (n == cap) {
-                        size_t nc = cap ? cap * 2 : 4;
-                        pg_batch **o = realloc(out, nc * sizeof *o);
-                        if (!o) {
-                            fail = 1;
-                            break;
-                        }
-                        out = o;
-                        cap = nc;
-                    }
+                    if ((fail = PG_VEC_RESERVE(out, cap, n + 1, 4))) break;
                     if (!(out[n] = view_close(&v, b))) {
-                        fail = 1;
+                        fail = PG_ENOMEM;
                         break;
                     }
                     n++;
                 }
-                if (!v.b && view_open(&v, src)) {
-                    fail = 1;
-                    break;
-                }
-                if (view_add(&v, src, r, s, p)) fail = 1;
+                if (!v.b && (fail = view_open(&v, src))) break;
+                fail = view_add(&v, src, r, s, p);
             }
         }
     }
     if (!fail && v.b) {
-        pg_batch **o = n == cap ? realloc(out, (cap + 1) * sizeof *o) : out;
-        if (!o || !(o[n] = view_close(&v, b))) {
-            fail = 1;
-            if (o) out = o;
-        } else {
-            out = o;
-            n++;
-        }
+        if (!(fail = PG_VEC_RESERVE(out, cap, n + 1, 4)) && !(out[n] = view_close(&v, b)))
+            fail = PG_ENOMEM;
+        if (!fail) n++;
     }
     if (fail) {
         pg_batch_free(v.b);
@@ -131,7 +116,7 @@ int pg_eh_split(const pg_batch *b, size_t max_samples, pg_batch ***parts)
             pg_batch_free(out[i]);
         free(out);
         *parts = NULL;
-        return -1;
+        return fail;
     }
     *parts = out;
     return (int)n;

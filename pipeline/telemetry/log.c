@@ -4,6 +4,7 @@
  * contains a raw control character (so an event is always one line) and a JSON line is
  * valid JSON with valid UTF-8 (invalid bytes become U+FFFD). */
 #include "pipeline/telemetry/log.h"
+#include "pipeline/core/vec.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -31,10 +32,8 @@ typedef struct line {
 static void put(line *l, const char *s, size_t n)
 {
     if (l->len + n > l->cap) {
-        size_t cap = l->cap * 2;
-        while (cap < l->len + n)
-            cap *= 2;
-        char *np = l->heap ? realloc(l->p, cap) : malloc(cap);
+        size_t cap = n > SIZE_MAX - l->len ? 0 : pg_vec_next_cap(l->cap, l->len + n, 1, 0);
+        char *np = !cap ? NULL : l->heap ? realloc(l->p, cap) : malloc(cap);
         if (!np) return;
         if (!l->heap) memcpy(np, l->p, l->len);
         l->p = np;

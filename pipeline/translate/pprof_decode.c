@@ -50,13 +50,8 @@ static void top_free(top *t)
 static int push_comment(void *ctx, uint64_t v)
 {
     top *t = ctx;
-    if (t->n_comments == t->cap_comments) {
-        size_t c = t->cap_comments ? t->cap_comments * 2 : 8;
-        int64_t *nv = realloc(t->comments, c * sizeof *nv);
-        if (!nv) return PG_ENOMEM;
-        t->comments = nv;
-        t->cap_comments = c;
-    }
+    int rc = PG_VEC_RESERVE(t->comments, t->cap_comments, t->n_comments + 1, 8);
+    if (rc) return rc;
     t->comments[t->n_comments++] = (int64_t)v;
     return 0;
 }

@@ -7,6 +7,7 @@
  * drawback, that freed heap stays resident until malloc returns it, is handled by the
  * limiter asking malloc to trim while it is over the limit. */
 #include "processors/memory_limiter/memory_limiter.h"
+#include "pipeline/core/err.h"
 #include "pipeline/telemetry/metrics.h"
 
 #include <fcntl.h>
@@ -20,14 +21,14 @@ uint64_t pg_memory_limiter_memory_in_use(void)
     return pg_process_rss_bytes();
 }
 
-/* Reads a small file into buf (NUL-terminated); returns 0 or -1. */
+/* Reads a small file into buf (NUL-terminated); returns 0 or PG_EIO. */
 static int read_small(const char *path, char *buf, size_t cap)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
+    if (fd < 0) return PG_EIO;
     ssize_t r = read(fd, buf, cap - 1);
     close(fd);
-    if (r <= 0) return -1;
+    if (r <= 0) return PG_EIO;
     buf[r] = 0;
     return 0;
 }
