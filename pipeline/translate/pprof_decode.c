@@ -277,7 +277,7 @@ static int decode_mappings(pg_pprof_dec *d, const slices *s)
         m.memory_start = v[2];
         m.memory_limit = v[3];
         m.file_offset = v[4];
-        if (pg_pprof_dec_str(d, (int64_t)v[5], &m.filename_strindex)) return PG_EINVAL;
+        if ((rc = pg_pprof_dec_str(d, (int64_t)v[5], &m.filename_strindex))) return rc;
         if (v[6]) {
             const char *bid = "";
             size_t bn = 0;
@@ -445,8 +445,8 @@ int pg_pprof_dec_value_type(pg_pprof_dec *d, pg_wire r, int32_t *type, int32_t *
     int64_t ti, ui;
     if (read_value_type(r, &ti, &ui) < 0)
         return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed ValueType");
-    if (pg_pprof_dec_str(d, ti, type) || pg_pprof_dec_str(d, ui, unit)) return PG_EINVAL;
-    return 0;
+    int rc = pg_pprof_dec_str(d, ti, type);
+    return rc ? rc : pg_pprof_dec_str(d, ui, unit);
 }
 
 /* Borrowed text of a pprof string index. */
