@@ -490,7 +490,9 @@ int pg_pprof_encode(const pg_batch *b, const pg_pprof_group *g, const pg_pprof_e
     if (dflt) pg_wire_put_uint(&tail, 14, (uint64_t)pg_strtab_add(&e.st, dflt, strlen(dflt), 0));
     for (size_t i = 0; i < e.st.n; i++) pg_wire_put_bytes(e.w, 6, e.st.s[i], e.st.len[i]);
     pg_buf_append(e.w, tail.data, tail.len);
-    rc = e.w->failed ? e.w->failed : tail.failed ? tail.failed : e.tmp.failed ? e.tmp.failed : e.st.failed;
+    /* the first latched failure: output, tail, scratch, then the string table's */
+    rc = e.w->failed ? e.w->failed : tail.failed ? tail.failed : e.tmp.failed;
+    if (!rc) rc = e.st.failed;
     if (!rc) rc = pg_pprof_out_close(&so);
 done:
     if (rc && rc != PG_EINVAL)
