@@ -157,7 +157,7 @@ static int fan_init(fanout *f, size_t n)
     f->targets = calloc(n ? n : 1, sizeof *f->targets);
     f->clone = calloc(n ? n : 1, sizeof *f->clone);
     f->n = 0;
-    return f->targets && f->clone ? 0 : -1;
+    return f->targets && f->clone ? 0 : PG_ENOMEM;
 }
 
 /* Builds exporters, then each pipeline's processors (last first, so each knows its next),

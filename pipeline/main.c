@@ -1,5 +1,6 @@
 /* profgate: entry point and sub-command dispatch. */
 #include "pipeline/cmd_convert.h"
+#include "pipeline/core/err.h"
 #include "pipeline/registry/registry.h"
 #include "pipeline/service.h"
 
@@ -29,11 +30,12 @@ static void usage(FILE *f)
                "       profgate --version\n");
 }
 
-/* Collects every --config value (later files merge over earlier ones). */
+/* Collects every --config value (later files merge over earlier ones). Returns 0, PG_ENOMEM,
+ * or PG_EINVAL for an unknown argument or no --config at all. */
 static int config_paths(int argc, char **argv, const char ***out, size_t *n)
 {
     const char **paths = calloc((size_t)argc + 1, sizeof *paths);
-    if (!paths) return -1;
+    if (!paths) return PG_ENOMEM;
     *n = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--config") && i + 1 < argc) paths[(*n)++] = argv[++i];
@@ -41,11 +43,11 @@ static int config_paths(int argc, char **argv, const char ***out, size_t *n)
         else {
             fprintf(stderr, "profgate: unknown argument %s\n", argv[i]);
             free(paths);
-            return -1;
+            return PG_EINVAL;
         }
     }
     *out = paths;
-    return *n ? 0 : -1;
+    return *n ? 0 : PG_EINVAL;
 }
 
 /* Lists every factory with its config keys. */

@@ -8,6 +8,7 @@
 #include "pipeline/telemetry/log.h"
 
 #include "pipeline/core/fsutil.h"
+#include "pipeline/core/vec.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -79,15 +80,9 @@ static int cmp_tracked(const void *a, const void *b)
 /* Appends to the tracked list; takes ownership of name. */
 static int track(pg_file_writer *w, uint64_t ms, uint64_t seq, uint64_t size, char *name)
 {
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 64;
-        tracked *t = realloc(w->files, cap * sizeof *t);
-        if (!t) {
-            free(name);
-            return PG_ENOMEM;
-        }
-        w->files = t;
-        w->cap = cap;
+    if (PG_VEC_RESERVE(w->files, w->cap, w->n + 1, 64)) {
+        free(name);
+        return PG_ENOMEM;
     }
     w->files[w->n++] = (tracked){ms, seq, size, name};
     w->total += size;
@@ -182,11 +177,11 @@ int pg_file_writer_open(const pg_file_writer_opts *o, pg_file_writer **out, char
     return 0;
 }
 
-/* Writes buf to a new temp file at path; 0 or -1 with errno (the temp file is removed). */
+/* Writes buf to a new temp file at path; 0 or PG_EIO with errno (the temp file is removed). */
 static int write_tmp(const char *path, const pg_buf *buf, bool do_fsync)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) return -1;
+    if (fd < 0) return PG_EIO;
     size_t off = 0;
     while (off < buf->len) {
         ssize_t k = write(fd, buf->data + off, buf->len - off);
@@ -208,7 +203,7 @@ fail:;
     if (fd >= 0) close(fd);
     unlink(path);
     errno = e;
-    return -1;
+    return PG_EIO;
 }
 
 /* Deletes the oldest files while over a limit, keeping at least the newest. Locked. */
@@ -243,14 +238,14 @@ static int next_name(pg_file_writer *w, uint64_t ms, pending_file *f)
     for (;;) {
         f->seq = w->seq++;
         f->name = malloc(n);
-        if (!f->name) return -1;
+        if (!f->name) return PG_ENOMEM;
         snprintf(f->name, n, "%s-%013" PRIu64 "-%06" PRIu64 "%s", w->prefix, ms, f->seq, w->ext);
         f->path = join(w, f->name);
         char *dot = malloc(n + 8);
         if (dot) snprintf(dot, n + 8, ".%s.tmp", f->name);
         f->tmp = dot ? join(w, dot) : NULL;
         free(dot);
-        if (!f->path || !f->tmp) return -1;
+        if (!f->path || !f->tmp) return PG_ENOMEM;
         struct stat sb;
         if (lstat(f->path, &sb) != 0) return 0; /* free (or unreachable: the write says) */
         free(f->name);

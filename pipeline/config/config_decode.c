@@ -4,6 +4,7 @@
  * first. Decoded strings and arrays live in the config's arena. */
 #include "pipeline/config/config_int.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/vec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -217,16 +218,9 @@ static void decode_scalar(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_no
                 c->eps[i] = ref;
                 return;
             }
-        if (c->neps == c->capeps) {
-            size_t nc = c->capeps ? c->capeps * 2 : 8;
-            void *p =
-                pg_arena_realloc(c->tmp, c->eps, c->capeps * sizeof *c->eps, nc * sizeof *c->eps);
-            if (!p) {
-                c->oom = true;
-                return;
-            }
-            c->eps = p;
-            c->capeps = nc;
+        if (PG_VEC_RESERVE_ARENA(c->tmp, c->eps, c->capeps, c->neps + 1, 8)) {
+            c->oom = true;
+            return;
         }
         c->eps[c->neps++] = ref;
         return;

@@ -1,6 +1,7 @@
 /* Diagnostics: errors and warnings with positions, kept apart, sorted by file (load order),
  * line, column; plus the "did you mean" and list-joining helpers used in messages. */
 #include "pipeline/config/config_int.h"
+#include "pipeline/core/vec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -68,13 +69,7 @@ static size_t file_index(pg_cfg_diags *d, const char *file)
 {
     for (size_t i = 0; i < d->nfiles; i++)
         if (!strcmp(d->files[i], file)) return i;
-    if (d->nfiles == d->capfiles) {
-        size_t nc = d->capfiles ? d->capfiles * 2 : 4;
-        char **p = realloc(d->files, nc * sizeof *p);
-        if (!p) return SIZE_MAX;
-        d->files = p;
-        d->capfiles = nc;
-    }
+    if (PG_VEC_RESERVE(d->files, d->capfiles, d->nfiles + 1, 4)) return SIZE_MAX;
     char *copy = strdup(file);
     if (!copy) return SIZE_MAX;
     d->files[d->nfiles] = copy;
@@ -112,15 +107,9 @@ void pg_cfg_diag_vadd(pg_cfg_diags *d, pg_cfg_severity s, const pg_cfg_pos *pos,
     memcpy(text + hl, tag, tl);
     memcpy(text + hl + tl, msg, ml + 1);
     list *l = &d->lists[s];
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 16;
-        item *v = realloc(l->v, nc * sizeof *v);
-        if (!v) {
-            free(text);
-            goto oom;
-        }
-        l->v = v;
-        l->cap = nc;
+    if (PG_VEC_RESERVE(l->v, l->cap, l->n + 1, 16)) {
+        free(text);
+        goto oom;
     }
     item *it = &l->v[l->n++];
     it->pub.severity = s;

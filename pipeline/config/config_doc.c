@@ -4,6 +4,7 @@
  * reported and its later pair dropped; one document per file. */
 #include "pipeline/config/config_int.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/vec.h"
 
 #include <string.h>
 #include <yaml.h>
@@ -55,18 +56,6 @@ static int fatal(builder *b, yaml_mark_t mark, const char *fmt, const char *arg)
     return b->status = PG_EINVAL;
 }
 
-/* Grows an arena array of `size`-byte elements to hold one more; returns 0 or PG_ENOMEM. */
-static int grow(pg_arena *a, void **arr, size_t *cap, size_t n, size_t size)
-{
-    if (n < *cap) return 0;
-    size_t nc = *cap ? *cap * 2 : 4;
-    void *p = pg_arena_realloc(a, *arr, *cap * size, nc * size);
-    if (!p) return PG_ENOMEM;
-    *arr = p;
-    *cap = nc;
-    return 0;
-}
-
 /* Remembers `node` under the anchor name (copied into the arena); a redefinition wins. */
 static int anchor_set(builder *b, const char *name, pg_cfg_node *node)
 {
@@ -76,7 +65,7 @@ static int anchor_set(builder *b, const char *name, pg_cfg_node *node)
             b->anchors[i].node = node;
             return 0;
         }
-    if (grow(b->a, (void **)&b->anchors, &b->capanchors, b->nanchors, sizeof(anchor)))
+    if (PG_VEC_RESERVE_ARENA(b->a, b->anchors, b->capanchors, b->nanchors + 1, 4))
         return PG_ENOMEM;
     char *copy = pg_arena_strndup(b->a, name, strlen(name));
     if (!copy) return PG_ENOMEM;
@@ -94,7 +83,7 @@ static int attach(builder *b, pg_cfg_node *n, yaml_mark_t mark)
     frame *f = &b->stack[b->depth - 1];
     pg_cfg_node *p = f->node;
     if (p->kind == PG_CFG_NODE_SEQ) {
-        if (grow(b->a, (void **)&p->items, &p->cap, p->n, sizeof *p->items)) return PG_ENOMEM;
+        if (PG_VEC_RESERVE_ARENA(b->a, p->items, p->cap, p->n + 1, 4)) return PG_ENOMEM;
         p->items[p->n++] = n;
     } else if (!f->key) {
         if (n->kind != PG_CFG_NODE_SCALAR) {
@@ -118,7 +107,7 @@ static int attach(builder *b, pg_cfg_node *n, yaml_mark_t mark)
         return 0;
     } else {
         if (!f->drop) {
-            if (grow(b->a, (void **)&p->pairs, &p->cap, p->n, sizeof *p->pairs)) return PG_ENOMEM;
+            if (PG_VEC_RESERVE_ARENA(b->a, p->pairs, p->cap, p->n + 1, 4)) return PG_ENOMEM;
             p->pairs[p->n++] = (pg_cfg_pair){f->key, n};
         }
         f->key = NULL;

@@ -10,6 +10,7 @@
  * Other providers (${file:...}, ${http:...}) are errors. Keys are never expanded. */
 #include "pipeline/config/config_int.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/vec.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -23,15 +24,7 @@ typedef struct out {
 /* Appends s[0..n) to o (malloc-owned); returns 0 or PG_ENOMEM. */
 static int put(out *o, const char *s, size_t n)
 {
-    if (o->n + n + 1 > o->cap) {
-        size_t nc = o->cap ? o->cap : 64;
-        while (nc < o->n + n + 1)
-            nc *= 2;
-        char *p = realloc(o->p, nc);
-        if (!p) return PG_ENOMEM;
-        o->p = p;
-        o->cap = nc;
-    }
+    if (n > SIZE_MAX - o->n - 1 || PG_VEC_RESERVE(o->p, o->cap, o->n + n + 1, 64)) return PG_ENOMEM;
     memcpy(o->p + o->n, s, n);
     o->n += n;
     o->p[o->n] = 0;

@@ -3,6 +3,7 @@
  * sort the diagnostics. Also the pg_config accessors. */
 #include "pipeline/config/config_int.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/vec.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -24,13 +25,10 @@ static int read_file(const char *path, char **text, size_t *len, char *err, size
                             PG_CFG_MAX_FILE >> 20);
                 break;
             }
-            char *p = realloc(buf, cap * 2);
-            if (!p) {
+            if (PG_VEC_RESERVE(buf, cap, cap + 1, 0)) {
                 rc = pg_err(err, errlen, PG_ENOMEM, "out of memory");
                 break;
             }
-            buf = p;
-            cap *= 2;
         }
         size_t got = fread(buf + n, 1, cap - n, f);
         n += got;

@@ -104,37 +104,37 @@ int pg_any_copy_into(pg_arena *a, pg_otlp_any *dst, const pg_otlp_any *src)
     case PG_ANY_STRING: {
         const char *s = src->string_value ? src->string_value : "";
         dst->string_value = pg_arena_strndup(a, s, strlen(s));
-        return dst->string_value ? 0 : -1;
+        return dst->string_value ? 0 : pg_arena_status(a);
     }
     case PG_ANY_BYTES:
         dst->bytes_value.data = pg_arena_memdup(a, src->bytes_value.data, src->bytes_value.len);
-        return dst->bytes_value.data ? 0 : -1;
+        return dst->bytes_value.data ? 0 : pg_arena_status(a);
     case PG_ANY_ARRAY: {
         pg_otlp_array *arr = pg_otlp_array_new(a);
-        if (!arr) return -1;
+        if (!arr) return pg_arena_status(a);
         size_t n = src->array_value ? src->array_value->n_values : 0;
         arr->values = pg_arena_alloc(a, (n ? n : 1) * sizeof *arr->values);
-        if (!arr->values) return -1;
+        if (!arr->values) return pg_arena_status(a);
         for (size_t i = 0; i < n; i++)
-            if (!(arr->values[i] = pg_any_copy(a, src->array_value->values[i]))) return -1;
+            if (!(arr->values[i] = pg_any_copy(a, src->array_value->values[i]))) return pg_arena_status(a);
         arr->n_values = n;
         dst->array_value = arr;
         return 0;
     }
     case PG_ANY_KVLIST: {
         pg_otlp_kvlist *l = pg_otlp_kvlist_new(a);
-        if (!l) return -1;
+        if (!l) return pg_arena_status(a);
         size_t n = src->kvlist_value ? src->kvlist_value->n_values : 0;
         l->values = pg_arena_alloc(a, (n ? n : 1) * sizeof *l->values);
-        if (!l->values) return -1;
+        if (!l->values) return pg_arena_status(a);
         for (size_t i = 0; i < n; i++) {
             const pg_otlp_kv *s = src->kvlist_value->values[i];
             pg_otlp_kv *d = pg_otlp_kv_new(a);
-            if (!d) return -1;
+            if (!d) return pg_arena_status(a);
             d->key_strindex = s->key_strindex;
             const char *k = s->key ? s->key : "";
-            if (!(d->key = pg_arena_strndup(a, k, strlen(k)))) return -1;
-            if (!(d->value = pg_any_copy(a, s->value))) return -1;
+            if (!(d->key = pg_arena_strndup(a, k, strlen(k)))) return pg_arena_status(a);
+            if (!(d->value = pg_any_copy(a, s->value))) return pg_arena_status(a);
             l->values[i] = d;
         }
         l->n_values = n;
@@ -157,27 +157,27 @@ pg_otlp_any *pg_any_copy(pg_arena *a, const pg_otlp_any *src)
 int pg_any_resolve_refs(pg_otlp_any *v, char *const *strings, size_t n, int max_depth)
 {
     if (!v) return 0;
-    if (max_depth <= 0) return -1;
+    if (max_depth <= 0) return PG_ELIMIT;
     switch (v->value_case) {
     case PG_ANY_STRINDEX: {
         int32_t i = v->string_value_strindex;
-        if (i < 0 || (size_t)i >= n) return -1;
+        if (i < 0 || (size_t)i >= n) return PG_EINVAL;
         v->value_case = PG_ANY_STRING;
         v->string_value = strings[i];
         return 0;
     }
-    case PG_ANY_ARRAY:
-        if (v->array_value)
-            for (size_t i = 0; i < v->array_value->n_values; i++)
-                if (pg_any_resolve_refs(v->array_value->values[i], strings, n, max_depth - 1))
-                    return -1;
-        return 0;
-    case PG_ANY_KVLIST:
-        if (v->kvlist_value)
-            for (size_t i = 0; i < v->kvlist_value->n_values; i++)
-                if (pg_kv_resolve_refs(v->kvlist_value->values[i], strings, n, max_depth - 1))
-                    return -1;
-        return 0;
+    case PG_ANY_ARRAY: {
+        int rc = 0;
+        for (size_t i = 0; !rc && v->array_value && i < v->array_value->n_values; i++)
+            rc = pg_any_resolve_refs(v->array_value->values[i], strings, n, max_depth - 1);
+        return rc;
+    }
+    case PG_ANY_KVLIST: {
+        int rc = 0;
+        for (size_t i = 0; !rc && v->kvlist_value && i < v->kvlist_value->n_values; i++)
+            rc = pg_kv_resolve_refs(v->kvlist_value->values[i], strings, n, max_depth - 1);
+        return rc;
+    }
     default: return 0;
     }
 }
@@ -186,7 +186,7 @@ int pg_any_resolve_refs(pg_otlp_any *v, char *const *strings, size_t n, int max_
 int pg_kv_resolve_refs(pg_otlp_kv *kv, char *const *strings, size_t n, int max_depth)
 {
     if (kv->key_strindex != 0) {
-        if (kv->key_strindex < 0 || (size_t)kv->key_strindex >= n) return -1;
+        if (kv->key_strindex < 0 || (size_t)kv->key_strindex >= n) return PG_EINVAL;
         kv->key = strings[kv->key_strindex];
         kv->key_strindex = 0;
     }

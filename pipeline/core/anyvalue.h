@@ -14,15 +14,15 @@ uint64_t pg_any_hash(const pg_otlp_any *v, uint64_t seed);
 int pg_any_equal(const pg_otlp_any *a, const pg_otlp_any *b);
 
 /* Deep-copies src into dst (dst's storage is caller's; children go to the arena).
- * Returns 0 or -1 when the arena is over its cap. */
+ * Returns 0 or pg_arena_status(a) (PG_ELIMIT over the arena's cap, PG_ENOMEM). */
 int pg_any_copy_into(pg_arena *a, pg_otlp_any *dst, const pg_otlp_any *src);
 
 /* Returns an arena-owned deep copy of src (NULL src gives an empty value), NULL over cap. */
 pg_otlp_any *pg_any_copy(pg_arena *a, const pg_otlp_any *src);
 
 /* Rewrites string references in v (recursively through arrays and kvlists) into inline
- * strings from strings[0..n). Returns 0, or -1 when an index is out of range or depth
- * exceeds max_depth. */
+ * strings from strings[0..n). Returns 0, PG_EINVAL when an index is out of range, or
+ * PG_ELIMIT when the nesting exceeds max_depth. */
 int pg_any_resolve_refs(pg_otlp_any *v, char *const *strings, size_t n, int max_depth);
 
 /* Same for a KeyValue: key_strindex becomes key. */

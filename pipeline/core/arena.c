@@ -1,6 +1,7 @@
 #include "pipeline/core/arena.h"
 
 #include <stdatomic.h>
+#include "pipeline/core/err.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ struct pg_arena {
     void *last;    /* newest small allocation, for in-place growth */
     size_t held;   /* bytes held in blocks */
     size_t limit;  /* 0 = no cap */
+    int fail;      /* status of the newest failed allocation (PG_ELIMIT or PG_ENOMEM) */
 };
 
 static inline size_t align_up(size_t n)
@@ -48,13 +50,20 @@ static inline unsigned char *payload(block *b)
     return (unsigned char *)b + BLOCK_HDR;
 }
 
+/* Records why an allocation failed (over the cap: PG_ELIMIT, else PG_ENOMEM); returns NULL. */
+static void *fail(pg_arena *a, int over_cap)
+{
+    a->fail = over_cap ? PG_ELIMIT : PG_ENOMEM;
+    return NULL;
+}
+
 /* Allocates and links a block of `size` payload bytes; the arena owns it. */
 static block *block_new(pg_arena *a, size_t size, int big)
 {
-    if (size > SIZE_MAX - BLOCK_HDR) return NULL;
-    if (a->limit && (a->held + size > a->limit)) return NULL;
+    if (size > SIZE_MAX - BLOCK_HDR) return fail(a, a->limit != 0);
+    if (a->limit && (a->held + size > a->limit)) return fail(a, 1);
     block *b = malloc(BLOCK_HDR + size);
-    if (!b) return NULL;
+    if (!b) return fail(a, 0);
     b->size = size;
     b->used = big ? size : 0;
     b->big = big;
@@ -101,6 +110,7 @@ void *pg_arena_alloc(pg_arena *a, size_t n)
 {
     if (n == 0) n = 1;
     if (n >= PG_ARENA_BIG) {
+        if (n > SIZE_MAX - PG_ARENA_ALIGN) return fail(a, a->limit != 0);
         block *b = block_new(a, align_up(n), 1);
         return b ? payload(b) : NULL;
     }
@@ -109,7 +119,7 @@ void *pg_arena_alloc(pg_arena *a, size_t n)
     if (!s || s->size - s->used < need) {
         size_t bs = PG_ARENA_BLOCK;
         if (a->limit && a->limit - a->held < bs) bs = a->limit > a->held ? a->limit - a->held : 0;
-        if (bs < need) return NULL;
+        if (bs < need) return fail(a, 1);
         s = block_new(a, bs, 0);
         if (!s) return NULL;
         a->small = s;
@@ -123,7 +133,7 @@ void *pg_arena_alloc(pg_arena *a, size_t n)
 /* Returns zeroed arena-owned memory; NULL on overflow or over the cap. */
 void *pg_arena_calloc(pg_arena *a, size_t count, size_t size)
 {
-    if (size && count > SIZE_MAX / size) return NULL;
+    if (size && count > SIZE_MAX / size) return fail(a, a->limit != 0);
     void *p = pg_arena_alloc(a, count * size);
     if (p) memset(p, 0, count * size);
     return p;
@@ -138,11 +148,12 @@ void *pg_arena_realloc(pg_arena *a, void *p, size_t old_n, size_t new_n)
         /* p is the payload of its own big block: resize that block in place. */
         block *b = (block *)((unsigned char *)p - BLOCK_HDR);
         size_t sz = align_up(new_n);
-        if (a->limit && a->held - b->size + sz > a->limit) return NULL;
+        if (a->limit && a->held - b->size + sz > a->limit) return fail(a, 1);
         block *prev = b->prev, *next = b->next;
         size_t old_size = b->size;
+        if (sz > SIZE_MAX - BLOCK_HDR) return fail(a, a->limit != 0);
         block *nb = realloc(b, BLOCK_HDR + sz);
-        if (!nb) return NULL;
+        if (!nb) return fail(a, 0);
         nb->size = nb->used = sz;
         if (prev) prev->next = nb; else a->head = nb;
         if (next) next->prev = nb;
@@ -204,4 +215,10 @@ ProtobufCAllocator pg_arena_protobuf_allocator(pg_arena *a)
 {
     ProtobufCAllocator al = {pb_alloc, pb_free, a};
     return al;
+}
+
+/* Reads the arena's record of its newest failure. */
+int pg_arena_status(const pg_arena *a)
+{
+    return a && a->fail ? a->fail : PG_ENOMEM;
 }

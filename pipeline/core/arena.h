@@ -33,6 +33,11 @@ char *pg_arena_strndup(pg_arena *a, const char *s, size_t n);
 /* Copies `n` bytes into the arena; returns the copy or NULL (n == 0 returns a valid ptr). */
 void *pg_arena_memdup(pg_arena *a, const void *p, size_t n);
 
+/* Returns the status of the arena's newest failed allocation: PG_ELIMIT when it would
+ * have gone past the arena's cap, PG_ENOMEM when malloc failed (also for NULL or an arena
+ * that never failed). Callers return it when a pg_arena_* call returned NULL. */
+int pg_arena_status(const pg_arena *a);
+
 /* Bytes currently held by the arena (blocks, not the sum of requests). */
 size_t pg_arena_bytes(const pg_arena *a);
 

@@ -100,7 +100,7 @@ int pg_batch_meta_set(pg_batch *b, const char *key, const char *value)
     size_t kl = strlen(key);
     char *k = pg_arena_strndup(b->arena, key, kl);
     char *v = pg_arena_strndup(b->arena, value, strlen(value));
-    if (!k || !v) return -1;
+    if (!k || !v) return pg_arena_status(b->arena);
     for (size_t i = 0; i < kl; i++) k[i] = (char)tolower((unsigned char)k[i]);
     for (size_t i = 0; i < b->n_meta; i++)
         if (strcmp(b->meta[i].key, k) == 0) {
@@ -109,7 +109,7 @@ int pg_batch_meta_set(pg_batch *b, const char *key, const char *value)
         }
     pg_meta_entry *m = pg_arena_realloc(b->arena, b->meta, b->n_meta * sizeof *m,
                                         (b->n_meta + 1) * sizeof *m);
-    if (!m) return -1;
+    if (!m) return pg_arena_status(b->arena);
     m[b->n_meta].key = k;
     m[b->n_meta].value = v;
     b->meta = m;

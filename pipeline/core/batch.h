@@ -56,7 +56,8 @@ void pg_batch_set_data(pg_batch *b, pg_otlp_data *d);
 /* The interning index over the dictionary (built lazily by pipeline/core/dict.c). */
 pg_dict_index **pg_batch_dict_index(pg_batch *b);
 
-/* Metadata: set (copying key and value into the arena; key lower-cased) and get. */
+/* Metadata: set (copying key and value into the arena; key lower-cased; returns 0 or
+ * pg_arena_status of the batch arena) and get. */
 int pg_batch_meta_set(pg_batch *b, const char *key, const char *value);
 const char *pg_batch_meta_get(const pg_batch *b, const char *key);
 size_t pg_batch_meta_count(const pg_batch *b);

@@ -1,5 +1,6 @@
 #include "pipeline/core/buf.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/vec.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -12,34 +13,26 @@
 /* Grows the buffer's storage; the buffer keeps owning it. */
 int pg_buf_reserve(pg_buf *b, size_t n)
 {
-    if (b->failed) return -1;
+    if (b->failed) return b->failed;
     if (b->cap - b->len >= n) return 0;
     if (b->flush && b->len) {
-        if (b->flush(b->flush_ctx, b->data, b->len)) {
-            b->failed = 1;
-            return -1;
-        }
+        int rc = b->flush(b->flush_ctx, b->data, b->len);
+        if (rc) return b->failed = rc < 0 ? rc : PG_EIO;
         b->flushed += b->len;
         b->len = 0;
         if (b->cap >= n) return 0;
     }
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap - b->len < n) {
-        if (cap > SIZE_MAX / 2) { b->failed = 1; return -1; }
-        cap *= 2;
-    }
-    uint8_t *d = realloc(b->data, cap);
-    if (!d) { b->failed = 1; return -1; }
-    b->data = d;
-    b->cap = cap;
-    return 0;
+    if (n > SIZE_MAX - b->len) return b->failed = PG_ENOMEM;
+    int rc = pg_vec_grow((void **)&b->data, &b->cap, b->len + n, 1, 256);
+    return rc ? (b->failed = rc) : 0;
 }
 
 /* Copies n bytes of p to the end of b. */
 int pg_buf_append(pg_buf *b, const void *p, size_t n)
 {
-    if (n == 0) return b->failed ? -1 : 0;
-    if (pg_buf_reserve(b, n)) return -1;
+    if (n == 0) return b->failed;
+    int rc = pg_buf_reserve(b, n);
+    if (rc) return rc;
     memcpy(b->data + b->len, p, n);
     b->len += n;
     return 0;
@@ -56,11 +49,11 @@ void pg_buf_free(pg_buf *b)
  * buffer keeps owning it. For sizes known up front. */
 static int reserve_exact(pg_buf *b, size_t n)
 {
-    if (b->failed) return -1;
+    if (b->failed) return b->failed;
     if (b->cap - b->len >= n) return 0;
-    if (n > SIZE_MAX - b->len) { b->failed = 1; return -1; }
+    if (n > SIZE_MAX - b->len) return b->failed = PG_ENOMEM;
     uint8_t *d = realloc(b->data, b->len + n);
-    if (!d) { b->failed = 1; return -1; }
+    if (!d) return b->failed = PG_ENOMEM;
     b->data = d;
     b->cap = b->len + n;
     return 0;
@@ -110,7 +103,7 @@ int pg_buf_read_file(pg_buf *b, const char *path, size_t max, char *err, size_t 
 
 static int sink_write(void *ctx, const uint8_t *p, size_t n)
 {
-    return fwrite(p, 1, n, ((pg_file_sink *)ctx)->f) == n ? 0 : -1;
+    return fwrite(p, 1, n, ((pg_file_sink *)ctx)->f) == n ? 0 : PG_EIO;
 }
 
 /* Opens path's temporary file (or stdout); s owns the name until commit or abort. */

@@ -9,7 +9,8 @@
 typedef struct pg_buf {
     uint8_t *data;
     size_t len, cap;
-    int failed; /* set once an append could not allocate; later appends are no-ops */
+    int failed; /* 0, or the status of the first failed append (PG_ENOMEM, or the flush's
+                 * status: PG_EIO when it gave none); later appends are no-ops */
     /* Optional sink: when set, a reserve that does not fit first hands the bytes so far to
      * flush(flush_ctx, data, len) (non-zero = failure) and empties the buffer, so the
      * buffer stays small while a large message streams out. `flushed` counts them. */
@@ -18,10 +19,11 @@ typedef struct pg_buf {
     size_t flushed;
 } pg_buf;
 
-/* Appends n bytes; returns 0 or -1 (and sets failed) when memory runs out. */
+/* Appends n bytes; returns 0 or b->failed (PG_ENOMEM when memory runs out, the flush's
+ * status when it fails). */
 int pg_buf_append(pg_buf *b, const void *p, size_t n);
 
-/* Ensures room for n more bytes; returns 0 or -1. */
+/* Ensures room for n more bytes; returns 0 or b->failed (see pg_buf_append). */
 int pg_buf_reserve(pg_buf *b, size_t n);
 
 /* Frees the data and resets the buffer to empty. */

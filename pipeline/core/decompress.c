@@ -22,7 +22,7 @@ int pg_encoding_from_name(const char *name)
     if (!name || !*name || strcmp(name, "identity") == 0) return PG_ENC_NONE;
     if (strcmp(name, "gzip") == 0 || strcmp(name, "x-gzip") == 0) return PG_ENC_GZIP;
     if (strcmp(name, "zstd") == 0) return PG_ENC_ZSTD;
-    return -1;
+    return PG_EUNSUP;
 }
 
 /* Inflates one or more gzip members with libdeflate into out. The first guess at the size

@@ -15,7 +15,7 @@ typedef enum { PG_ENC_NONE = 0, PG_ENC_GZIP, PG_ENC_ZSTD } pg_encoding;
 pg_encoding pg_sniff_encoding(const uint8_t *p, size_t n);
 
 /* Returns the encoding for an HTTP Content-Encoding value ("gzip", "zstd", "identity", "");
- * -1 when unknown. */
+ * PG_EUNSUP when unknown. */
 int pg_encoding_from_name(const char *name);
 
 /* Decompresses in[0..n) into out (appending), refusing output larger than max_out bytes

@@ -2,8 +2,10 @@
 #include "pipeline/core/anyvalue.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/hash.h"
+#include "pipeline/core/err.h"
 #include "pipeline/core/stacks.h"
 #include "pipeline/core/utf8.h"
+#include "pipeline/core/vec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +38,7 @@ int pg_dict_add_zero_elements(pg_arena *a, pg_otlp_dict *d)
 #define ZERO(arr, n, ctor)                                                                   \
     do {                                                                                     \
         void *z = ctor(a);                                                                   \
-        if (!z || pg_otlp_push(a, (void ***)&d->arr, &d->n, z)) return PG_ELIMIT;                   \
+        if (!z || pg_otlp_push(a, (void ***)&d->arr, &d->n, z)) return pg_arena_status(a);   \
     } while (0)
     ZERO(mapping_table, n_mapping_table, pg_otlp_mapping_new);
     ZERO(location_table, n_location_table, pg_otlp_location_new);
@@ -44,10 +46,10 @@ int pg_dict_add_zero_elements(pg_arena *a, pg_otlp_dict *d)
     ZERO(link_table, n_link_table, pg_otlp_link_new);
     ZERO(attribute_table, n_attribute_table, pg_otlp_attr_new);
 #undef ZERO
-    if (!pg_dict_stack_columns(a, d)) return PG_ELIMIT;
+    if (!pg_dict_stack_columns(a, d)) return pg_arena_status(a);
     char *empty = pg_arena_strndup(a, "", 0);
     if (!empty || pg_otlp_push(a, (void ***)&d->string_table, &d->n_string_table, empty))
-        return PG_ELIMIT;
+        return pg_arena_status(a);
     return 0;
 }
 
@@ -341,7 +343,8 @@ int32_t pg_dict_stack_hinted(pg_batch *b, const void *loc, size_t n, uint8_t wid
     if (width > st->width) { /* the values may still fit the pool */
         uint8_t need = pg_stack_width_needed(&in, st->width);
         if (need > st->width) {
-            if (pg_stacks_widen(a, st, need)) return PG_ELIMIT;
+            int rc = pg_stacks_widen(a, st, need);
+            if (rc) return rc;
             if (!(ti = stack_index(b, &st))) return PG_ENOMEM;
         }
     }
@@ -358,8 +361,8 @@ int32_t pg_dict_stack_hinted(pg_batch *b, const void *loc, size_t n, uint8_t wid
     int64_t r = id;
     if (id == UINT32_MAX) {
         r = pg_stacks_append(a, st, probe, n, st->width);
-        if (r < 0) r = PG_ELIMIT;
-        if (r >= 0 && pg_index_insert(&ti->set, h, (uint32_t)r)) r = PG_ENOMEM;
+        int rc = r >= 0 ? pg_index_insert(&ti->set, h, (uint32_t)r) : 0;
+        if (rc) r = rc;
         if (r >= 0) ti->indexed = st->n;
     }
     if (probe != loc && probe != tmp) free(probe);
@@ -367,7 +370,8 @@ int32_t pg_dict_stack_hinted(pg_batch *b, const void *loc, size_t n, uint8_t wid
 }
 
 /* Looks key up in table t; on a miss calls make() to build an arena copy and appends it.
- * Returns the element's index or -1. */
+ * Returns the element's index or a negative status (PG_ELIMIT past INT32_MAX elements or
+ * over the arena's cap, PG_ENOMEM). */
 static int32_t intern(pg_batch *b, int t, const void *key, uint64_t h,
                       void *(*make)(pg_arena *, const void *), const void *src)
 {
@@ -379,17 +383,12 @@ static int32_t intern(pg_batch *b, int t, const void *key, uint64_t h,
     size_t *n = tab_n(d, t);
     if (*n >= INT32_MAX) return PG_ELIMIT;
     pg_arena *a = pg_batch_arena(b);
-    if (*n == ti->cap) {
-        size_t ncap = ti->cap < 16 ? 16 : ti->cap * 2;
-        void **arr = pg_arena_realloc(a, *tab_arr(d, t), *n * sizeof(void *), ncap * sizeof(void *));
-        if (!arr) return PG_ELIMIT;
-        *tab_arr(d, t) = arr;
-        ti->cap = ncap;
-    }
+    int rc = pg_vec_reserve_arena(a, (void **)tab_arr(d, t), &ti->cap, *n + 1, sizeof(void *), 16);
+    if (rc) return rc;
     void *e = make(a, src);
-    if (!e) return PG_ELIMIT;
+    if (!e) return pg_arena_status(a);
     (*tab_arr(d, t))[*n] = e;
-    if (pg_index_insert(&ti->set, h, (uint32_t)*n)) return PG_ENOMEM;
+    if ((rc = pg_index_insert(&ti->set, h, (uint32_t)*n))) return rc;
     ti->indexed = *n + 1;
     return (int32_t)(*n)++;
 }
@@ -574,7 +573,7 @@ int32_t pg_dict_attr_int(pg_batch *b, const char *key, int64_t value, const char
 {
     int32_t k = pg_dict_string(b, key, strlen(key));
     int32_t u = unit ? pg_dict_string(b, unit, strlen(unit)) : 0;
-    if (k < 0 || u < 0) return (k < 0 ? k : u);
+    if (k < 0 || u < 0) return k < 0 ? k : u;
     pg_otlp_any v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
     v.value_case = PG_ANY_INT;
     v.int_value = value;

@@ -30,7 +30,7 @@ int32_t pg_dict_stack(pg_batch *b, const int32_t *locations, size_t n);
  * (see pipeline/core/stacks.h); the stack table is kept in columns. */
 int32_t pg_dict_stack_w(pg_batch *b, const void *locations, size_t n, uint8_t width);
 /* Sizes the stack index ahead for n_more stacks, spending at most max_bytes on it (the
- * count is a guess: a pprof's sample count). Returns 0 or PG_ENOMEM. */
+ * count is a guess: a pprof's sample count). Returns 0 or a negative status. */
 int pg_dict_stack_reserve(pg_batch *b, size_t n_more, size_t max_bytes);
 /* A hint that pg_dict_stack_w(b, locations, n, width) follows soon: fetches the memory
  * the lookup will read first and returns the probe's hash (0 when it cannot tell), to

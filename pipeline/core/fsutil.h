@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* mkdir -p with `mode` for what it creates; borrows dir. Returns 0, or -1 with errno
+/* mkdir -p with `mode` for what it creates; borrows dir. Returns 0, or PG_EIO with errno
  * (ENOTDIR when the path exists and is not a directory). */
 int pg_mkdirs(const char *dir, mode_t mode);
 

@@ -1,4 +1,5 @@
 #include "pipeline/core/hash.h"
+#include "pipeline/core/err.h"
 #include "pipeline/core/pages.h"
 
 #include <stdlib.h>
@@ -70,10 +71,10 @@ uint64_t pg_hash_bytes(const void *data, size_t n, uint64_t seed)
  * sequentially instead of at random. */
 static int index_rehash(pg_index *ix, size_t ncap)
 {
-    if (ncap > ((size_t)1 << 32)) return -1; /* home slots come from a 32-bit hash */
+    if (ncap > ((size_t)1 << 32)) return PG_ELIMIT; /* home slots come from a 32-bit hash */
     unsigned shift = 32 - (unsigned)__builtin_ctzll((unsigned long long)ncap);
     uint64_t *slots = calloc(ncap, sizeof *slots);
-    if (!slots) return -1;
+    if (!slots) return PG_ENOMEM;
     /* a big index fills up evenly: large pages save most of its faults */
     if (ncap * sizeof *slots >= ((size_t)4 << 20)) pg_pages_hint_large((const uint8_t *)slots, ncap * sizeof *slots);
     for (size_t i = 0; i < ix->cap; i++) {
@@ -115,7 +116,10 @@ uint32_t pg_index_find(const pg_index *ix, uint64_t hash, pg_index_eq eq, const 
 /* Adds id at the first free slot of its probe sequence. */
 int pg_index_insert(pg_index *ix, uint64_t hash, uint32_t id)
 {
-    if ((ix->count + 1) * 4 > ix->cap * 3 && index_rehash(ix, ix->cap ? ix->cap * 2 : 64)) return -1;
+    if ((ix->count + 1) * 4 > ix->cap * 3) {
+        int rc = index_rehash(ix, ix->cap ? ix->cap * 2 : 64);
+        if (rc) return rc;
+    }
     uint32_t h = (uint32_t)hash;
     size_t j = h >> ix->shift;
     while (ix->slots[j]) j = (j + 1) & (ix->cap - 1);
@@ -145,7 +149,7 @@ static int u64map_grow(pg_u64map *m)
     if (!ks || !vs) {
         free(ks);
         free(vs);
-        return -1;
+        return PG_ENOMEM;
     }
     memset(vs, 0xff, ncap * sizeof *vs);
     for (size_t i = 0; i < m->cap; i++) {
@@ -166,7 +170,7 @@ static int u64map_grow(pg_u64map *m)
 /* Inserts key -> val unless present. */
 int pg_u64map_put(pg_u64map *m, uint64_t key, uint32_t val)
 {
-    if ((m->count + 1) * 4 > m->cap * 3 && u64map_grow(m)) return -1;
+    if ((m->count + 1) * 4 > m->cap * 3 && u64map_grow(m)) return PG_ENOMEM;
     size_t j = u64_slot(key, m->cap);
     while (m->vals[j] != UINT32_MAX) {
         if (m->keys[j] == key) return 1;

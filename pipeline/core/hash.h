@@ -32,7 +32,7 @@ uint32_t pg_index_find(const pg_index *ix, uint64_t hash, pg_index_eq eq, const 
                        const void *key);
 
 /* Sizes the index for n elements in all, so that inserting them does not rehash.
- * Returns 0 or -1 on OOM. */
+ * Returns 0, PG_ENOMEM, or PG_ELIMIT past 2^32 slots. */
 int pg_index_reserve(pg_index *ix, size_t n);
 
 /* Hints that a lookup of hash is coming (fetches its first slot). */
@@ -41,7 +41,7 @@ static inline void pg_index_prefetch(const pg_index *ix, uint64_t hash)
     if (ix->cap) __builtin_prefetch(&ix->slots[(uint32_t)hash >> ix->shift]);
 }
 
-/* Inserts id (the caller knows it is absent); returns 0 or -1 on OOM. */
+/* Inserts id (the caller knows it is absent); returns 0, PG_ENOMEM or PG_ELIMIT. */
 int pg_index_insert(pg_index *ix, uint64_t hash, uint32_t id);
 
 /* Frees the index's storage. */
@@ -54,8 +54,8 @@ typedef struct pg_u64map {
     size_t cap, count;
 } pg_u64map;
 
-/* Puts key -> val; returns 0, 1 when the key was already present (val not changed), or -1
- * on OOM. */
+/* Puts key -> val; returns 0, 1 when the key was already present (val not changed), or
+ * PG_ENOMEM. */
 int pg_u64map_put(pg_u64map *m, uint64_t key, uint32_t val);
 
 /* Returns the value for key or UINT32_MAX. */

@@ -4,6 +4,7 @@
 #include "pipeline/core/err.h"
 #include "pipeline/core/samples.h"
 #include "pipeline/core/stacks.h"
+#include "pipeline/core/vec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -30,17 +31,6 @@ static int32_t *ints_map(const int32_t *src, size_t n, const int32_t *map, int32
     return tmp;
 }
 
-/* Makes the scratch array hold at least n ints. */
-static int grow_tmp(int32_t **tmp, size_t *cap, size_t n)
-{
-    if (n <= *cap) return 0;
-    int32_t *nt = realloc(*tmp, n * sizeof *nt);
-    if (!nt) return -1;
-    *tmp = nt;
-    *cap = n;
-    return 0;
-}
-
 /* Interns every element of s's dictionary into dst, filling the maps. */
 static int build_remap(pg_batch *dst, const pg_otlp_dict *s, remap *r)
 {
@@ -52,40 +42,40 @@ static int build_remap(pg_batch *dst, const pg_otlp_dict *s, remap *r)
     r->stack = malloc((n_stacks ? n_stacks : 1) * sizeof *r->stack);
     r->attr = malloc(s->n_attribute_table * sizeof *r->attr);
     r->link = malloc(s->n_link_table * sizeof *r->link);
-    if (!r->str || !r->fn || !r->map || !r->loc || !r->stack || !r->attr || !r->link) return -1;
+    if (!r->str || !r->fn || !r->map || !r->loc || !r->stack || !r->attr || !r->link) return PG_ENOMEM;
     for (size_t i = 0; i < s->n_string_table; i++)
-        if ((r->str[i] = pg_dict_string(dst, s->string_table[i], strlen(s->string_table[i]))) < 0) return -1;
+        if ((r->str[i] = pg_dict_string(dst, s->string_table[i], strlen(s->string_table[i]))) < 0) return r->str[i];
     /* Element 0 of every table means "none" and maps to element 0. */
     r->str[0] = r->fn[0] = r->map[0] = r->loc[0] = r->stack[0] = r->attr[0] = r->link[0] = 0;
     for (size_t i = 1; i < s->n_attribute_table; i++) {
         const pg_otlp_attr *a = s->attribute_table[i];
         if ((r->attr[i] = pg_dict_attr(dst, r->str[a->key_strindex], a->value, r->str[a->unit_strindex])) < 0)
-            return -1;
+            return r->attr[i];
     }
     for (size_t i = 1; i < s->n_function_table; i++) {
         const pg_otlp_function *f = s->function_table[i];
         if ((r->fn[i] = pg_dict_function(dst, r->str[f->name_strindex], r->str[f->system_name_strindex],
                                          r->str[f->filename_strindex], f->start_line)) < 0)
-            return -1;
+            return r->fn[i];
     }
     size_t tmp_n = 64;
     int32_t *tmp = malloc(tmp_n * sizeof *tmp);
-    if (!tmp) return -1;
+    if (!tmp) return PG_ENOMEM;
     int rc = 0;
     for (size_t i = 1; i < s->n_mapping_table && !rc; i++) {
         pg_otlp_mapping m = *s->mapping_table[i];
-        if (grow_tmp(&tmp, &tmp_n, m.n_attribute_indices)) { rc = -1; break; }
+        if ((rc = PG_VEC_RESERVE(tmp, tmp_n, m.n_attribute_indices, 64))) break;
         m.filename_strindex = r->str[m.filename_strindex];
         m.attribute_indices = ints_map(m.attribute_indices, m.n_attribute_indices, r->attr, tmp);
-        if ((r->map[i] = pg_dict_mapping(dst, &m)) < 0) rc = -1;
+        if ((r->map[i] = pg_dict_mapping(dst, &m)) < 0) rc = r->map[i];
     }
     for (size_t i = 1; i < s->n_location_table && !rc; i++) {
         pg_otlp_location l = *s->location_table[i];
-        if (grow_tmp(&tmp, &tmp_n, l.n_attribute_indices)) { rc = -1; break; }
+        if ((rc = PG_VEC_RESERVE(tmp, tmp_n, l.n_attribute_indices, 64))) break;
         l.mapping_index = r->map[l.mapping_index];
         l.attribute_indices = ints_map(l.attribute_indices, l.n_attribute_indices, r->attr, tmp);
         pg_otlp_line *lines = malloc((l.n_lines ? l.n_lines : 1) * (sizeof *lines + sizeof(void *)));
-        if (!lines) { rc = -1; break; }
+        if (!lines) { rc = PG_ENOMEM; break; }
         pg_otlp_line **lp = (pg_otlp_line **)(lines + l.n_lines);
         for (size_t j = 0; j < l.n_lines; j++) {
             lines[j] = *l.lines[j];
@@ -93,21 +83,21 @@ static int build_remap(pg_batch *dst, const pg_otlp_dict *s, remap *r)
             lp[j] = &lines[j];
         }
         l.lines = lp;
-        if ((r->loc[i] = pg_dict_location(dst, &l)) < 0) rc = -1;
+        if ((r->loc[i] = pg_dict_location(dst, &l)) < 0) rc = r->loc[i];
         free(lines);
     }
     for (size_t i = 1; i < n_stacks && !rc; i++) {
         pg_stack_ref st;
         pg_dict_stack_at(s, i, &st);
-        if (grow_tmp(&tmp, &tmp_n, st.n)) { rc = -1; break; }
+        if ((rc = PG_VEC_RESERVE(tmp, tmp_n, st.n, 64))) break;
         for (size_t j = 0; j < st.n; j++) tmp[j] = r->loc[pg_stack_loc(&st, j)];
-        if ((r->stack[i] = pg_dict_stack(dst, tmp, st.n)) < 0) rc = -1;
+        if ((r->stack[i] = pg_dict_stack(dst, tmp, st.n)) < 0) rc = r->stack[i];
     }
     for (size_t i = 1; i < s->n_link_table && !rc; i++) {
         const pg_otlp_link *k = s->link_table[i];
         if ((r->link[i] = pg_dict_link(dst, k->trace_id.data, k->trace_id.len, k->span_id.data,
                                             k->span_id.len)) < 0)
-            rc = -1;
+            rc = r->link[i];
     }
     free(tmp);
     return rc;
@@ -125,11 +115,11 @@ static int copy_kvs(pg_arena *a, pg_otlp_kv **src, size_t n, pg_otlp_kv ***dst, 
     *dn = 0;
     if (!n) return 0;
     pg_otlp_kv **arr = pg_arena_alloc(a, n * sizeof *arr);
-    if (!arr) return -1;
+    if (!arr) return pg_arena_status(a);
     for (size_t i = 0; i < n; i++) {
         pg_otlp_kv *kv = pg_otlp_kv_new(a);
         if (!kv || !(kv->key = dup_str(a, src[i]->key)) || !(kv->value = pg_any_copy(a, src[i]->value)))
-            return -1;
+            return pg_arena_status(a);
         arr[i] = kv;
     }
     *dst = arr;
@@ -140,9 +130,9 @@ static int copy_kvs(pg_arena *a, pg_otlp_kv **src, size_t n, pg_otlp_kv ***dst, 
 static int copy_strs(pg_arena *a, char **src, size_t n, char ***dst)
 {
     *dst = n ? pg_arena_alloc(a, n * sizeof **dst) : NULL;
-    if (n && !*dst) return -1;
+    if (n && !*dst) return pg_arena_status(a);
     for (size_t i = 0; i < n; i++)
-        if (!((*dst)[i] = dup_str(a, src[i]))) return -1;
+        if (!((*dst)[i] = dup_str(a, src[i]))) return pg_arena_status(a);
     return 0;
 }
 
@@ -224,12 +214,7 @@ static pg_otlp_profile *copy_profile(pg_arena *a, const pg_otlp_profile *s, cons
     for (size_t i = 0; i < ns; i++) {
         pg_sample_ref x;
         pg_sample_at(s, i, &x);
-        if (x.n_attrs > cap) {
-            int32_t *na = realloc(attrs, x.n_attrs * sizeof *na);
-            if (!na) break;
-            attrs = na;
-            cap = x.n_attrs;
-        }
+        if (PG_VEC_RESERVE(attrs, cap, x.n_attrs, 16)) break;
         x.stack = r->stack[x.stack];
         x.link = r->link[x.link];
         x.attrs = ints_map(x.attrs, x.n_attrs, r->attr, attrs);
@@ -251,16 +236,13 @@ int pg_batch_merge(pg_batch *dst, const pg_batch *src, char *err, size_t errlen)
     pg_otlp_data *dd = pg_batch_data(dst);
     const pg_otlp_data *sd = pg_batch_data(src);
     int rc = 0;
-    if (build_remap(dst, sd->dictionary, &r)) {
-        rc = pg_err(err, errlen, PG_ELIMIT, "merge: batch memory limit reached");
-        goto out;
-    }
+    if ((rc = build_remap(dst, sd->dictionary, &r))) goto out;
     for (size_t i = 0; i < sd->n_resource_profiles && !rc; i++) {
         const pg_otlp_rprofiles *srp = sd->resource_profiles[i];
         pg_otlp_rprofiles *rp = pg_otlp_rprofiles_new(a);
         if (!rp || !(rp->schema_url = dup_str(a, srp->schema_url)) ||
             (srp->resource && !(rp->resource = copy_resource(a, srp->resource)))) {
-            rc = -1;
+            rc = pg_arena_status(a);
             break;
         }
         for (size_t j = 0; j < srp->n_scope_profiles && !rc; j++) {
@@ -269,18 +251,22 @@ int pg_batch_merge(pg_batch *dst, const pg_batch *src, char *err, size_t errlen)
             if (!sp || !(sp->schema_url = dup_str(a, ssp->schema_url)) ||
                 (ssp->scope && !(sp->scope = copy_scope(a, ssp->scope))) ||
                 pg_otlp_push(a, (void ***)&rp->scope_profiles, &rp->n_scope_profiles, sp)) {
-                rc = -1;
+                rc = pg_arena_status(a);
                 break;
             }
             for (size_t k = 0; k < ssp->n_profiles && !rc; k++) {
                 pg_otlp_profile *p = copy_profile(a, ssp->profiles[k], &r);
-                if (!p || pg_otlp_push(a, (void ***)&sp->profiles, &sp->n_profiles, p)) rc = -1;
+                if (!p || pg_otlp_push(a, (void ***)&sp->profiles, &sp->n_profiles, p))
+                    rc = pg_arena_status(a);
             }
         }
-        if (!rc && pg_otlp_push(a, (void ***)&dd->resource_profiles, &dd->n_resource_profiles, rp)) rc = -1;
+        if (!rc && pg_otlp_push(a, (void ***)&dd->resource_profiles, &dd->n_resource_profiles, rp))
+            rc = pg_arena_status(a);
     }
-    if (rc) rc = pg_err(err, errlen, PG_ELIMIT, "merge: batch memory limit reached");
 out:
+    if (rc)
+        rc = pg_err(err, errlen, rc, "merge: %s",
+                    rc == PG_ELIMIT ? "batch memory limit reached" : "out of memory");
     remap_free(&r);
     return rc;
 }

@@ -86,7 +86,7 @@ int pg_otlp_push(pg_arena *a, void ***arr, size_t *n, void *item)
 {
     size_t cnt = *n;
     void **na = pg_arena_realloc(a, *arr, cnt * sizeof(void *), (cnt + 1) * sizeof(void *));
-    if (!na) return -1;
+    if (!na) return pg_arena_status(a);
     na[cnt] = item;
     *arr = na;
     *n = cnt + 1;

@@ -73,7 +73,7 @@ pg_otlp_scope *pg_otlp_scope_new(pg_arena *a);
 pg_otlp_resource *pg_otlp_resource_new(pg_arena *a);
 
 /* Appends `item` to a small arena-owned pointer array (*arr, *n), growing it in the arena
- * (linear growth: for tree levels, not dictionary tables). Returns 0, or -1 over the cap. */
+ * (linear growth: for tree levels, not dictionary tables). Returns 0 or pg_arena_status(a). */
 int pg_otlp_push(pg_arena *a, void ***arr, size_t *n, void *item);
 
 #endif

@@ -1,5 +1,7 @@
 #include "pipeline/core/samples.h"
+#include "pipeline/core/err.h"
 #include "pipeline/core/stacks.h"
+#include "pipeline/core/vec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,26 +14,13 @@ void pg_profile_set_samples(pg_otlp_profile *p, const pg_samples *cols)
     p->n_samples = 0;
 }
 
-/* Grows *p (elements of size el) to hold need elements; returns -1 on OOM. */
-static int grow(void *pp, size_t *cap, size_t need, size_t el)
-{
-    if (need <= *cap) return 0;
-    size_t c = *cap ? *cap : 64;
-    while (c < need) c *= 2;
-    void *n = realloc(*(void **)pp, c * el);
-    if (!n) return -1;
-    *(void **)pp = n;
-    *cap = c;
-    return 0;
-}
-
 /* Allocates the column in the arena, one byte per entry. */
 int pg_value_col_init(pg_arena *a, pg_value_col *c, size_t n)
 {
     c->n = n;
     c->width = 1;
     c->p = pg_arena_alloc(a, n ? n : 1);
-    return c->p ? 0 : -1;
+    return c->p ? 0 : pg_arena_status(a);
 }
 
 /* Widens in place (the arena reallocates), converting from the last entry back. */
@@ -40,7 +29,7 @@ int pg_value_col_widen(pg_arena *a, pg_value_col *c, uint8_t width)
     if (width <= c->width) return 0;
     size_t n = c->n ? c->n : 1;
     void *np = pg_arena_realloc(a, c->p, n * c->width, n * width);
-    if (!np) return -1;
+    if (!np) return pg_arena_status(a);
     uint8_t old = c->width;
     for (size_t i = n; i-- > 0;) {
         int64_t v = old == 1 ? ((int8_t *)np)[i] : old == 2 ? ((int16_t *)np)[i] : ((int32_t *)np)[i];
@@ -74,16 +63,18 @@ int pg_samples_builder_add(pg_samples_builder *sb, const pg_sample_ref *r)
     if (sb->n + 2 > sb->cap) {
         size_t c = sb->cap;
         size_t c1 = c, c2 = c, c3 = c, c4 = c;
-        if (grow(&sb->stack, &c, sb->n + 2, 4) || grow(&sb->link, &c1, sb->n + 2, 4) ||
-            grow(&sb->attr_off, &c2, sb->n + 2, 4) || grow(&sb->val_off, &c3, sb->n + 2, 4) ||
-            grow(&sb->ts_off, &c4, sb->n + 2, 4))
-            return -1;
+        if (pg_vec_reserve((void **)&sb->stack, &c, sb->n + 2, 4, 64) ||
+            pg_vec_reserve((void **)&sb->link, &c1, sb->n + 2, 4, 64) ||
+            pg_vec_reserve((void **)&sb->attr_off, &c2, sb->n + 2, 4, 64) ||
+            pg_vec_reserve((void **)&sb->val_off, &c3, sb->n + 2, 4, 64) ||
+            pg_vec_reserve((void **)&sb->ts_off, &c4, sb->n + 2, 4, 64))
+            return PG_ENOMEM;
         sb->cap = c;
     }
-    if (grow(&sb->attrs, &sb->cap_attrs, sb->n_attrs + r->n_attrs, 4) ||
-        grow(&sb->values, &sb->cap_values, sb->n_values + r->n_values, 8) ||
-        grow(&sb->ts, &sb->cap_ts, sb->n_ts + r->n_ts, 8))
-        return -1;
+    if (pg_vec_reserve((void **)&sb->attrs, &sb->cap_attrs, sb->n_attrs + r->n_attrs, 4, 64) ||
+        pg_vec_reserve((void **)&sb->values, &sb->cap_values, sb->n_values + r->n_values, 8, 64) ||
+        pg_vec_reserve((void **)&sb->ts, &sb->cap_ts, sb->n_ts + r->n_ts, 8, 64))
+        return PG_ENOMEM;
     size_t i = sb->n;
     sb->stack[i] = r->stack;
     sb->link[i] = r->link;
@@ -163,7 +154,7 @@ int pg_samples_builder_finish(pg_samples_builder *sb, pg_arena *a, pg_otlp_profi
         c->ts = dup(a, sb->ts, sb->n_ts * 8, &fail);
     }
     pg_samples_builder_free(sb);
-    if (fail) return -1;
+    if (fail) return pg_arena_status(a);
     pg_profile_set_samples(p, c);
     return 0;
 }

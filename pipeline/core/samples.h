@@ -173,16 +173,19 @@ typedef struct pg_value_col {
     uint8_t width;
 } pg_value_col;
 
-/* Allocates a column of n entries, 1 byte wide. Returns 0 or -1 over the arena's cap. */
+/* Allocates a column of n entries, 1 byte wide. Returns 0 or pg_arena_status(a). */
 int pg_value_col_init(pg_arena *a, pg_value_col *c, size_t n);
-/* Rewrites the column `width` bytes wide (wider only). Returns 0 or -1. */
+/* Rewrites the column `width` bytes wide (wider only). Returns 0 or pg_arena_status(a). */
 int pg_value_col_widen(pg_arena *a, pg_value_col *c, uint8_t width);
 
-/* Sets entry i to v, widening first when v does not fit. Returns 0 or -1. */
+/* Sets entry i to v, widening first when v does not fit. Returns 0 or pg_arena_status(a). */
 static inline int pg_value_col_set(pg_arena *a, pg_value_col *c, size_t i, int64_t v)
 {
     uint8_t w = pg_narrow_width_for(v);
-    if (w > c->width && pg_value_col_widen(a, c, w)) return -1;
+    if (w > c->width) {
+        int rc = pg_value_col_widen(a, c, w);
+        if (rc) return rc;
+    }
     switch (c->width) {
     case 1: ((int8_t *)c->p)[i] = (int8_t)v; break;
     case 2: ((int16_t *)c->p)[i] = (int16_t)v; break;
@@ -208,7 +211,7 @@ typedef struct pg_samples_builder {
     int any_link, any_attrs, any_ts, not_single;
 } pg_samples_builder;
 
-/* Appends one sample (values/attrs/ts copied). Returns 0 or -1 on OOM. */
+/* Appends one sample (values/attrs/ts copied). Returns 0 or PG_ENOMEM. */
 int pg_samples_builder_add(pg_samples_builder *sb, const pg_sample_ref *r);
 /* Copies the columns into the arena and attaches them to p (a batch profile, see
  * pg_profile_of), read-only; frees the builder's memory. Identity columns (stack, link,

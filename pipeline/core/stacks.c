@@ -1,5 +1,8 @@
 #include "pipeline/core/stacks.h"
 
+#include "pipeline/core/err.h"
+#include "pipeline/core/vec.h"
+
 #include <string.h>
 
 /* Scans r for the widest value, stopping at 4. */
@@ -29,29 +32,18 @@ static inline void copy_small(uint8_t *dst, const uint8_t *src, size_t n)
     for (; j < n; j++) dst[j] = src[j];
 }
 
-/* Grows the arena-owned array *p of *cap elements to hold need. */
-static int grow(pg_arena *a, void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return 0;
-    size_t c = *cap ? *cap : 64;
-    while (c < need) c *= 2;
-    void *np = pg_arena_realloc(a, *p, *cap * elem, c * elem);
-    if (!np) return -1;
-    *p = np;
-    *cap = c;
-    return 0;
-}
-
 /* Makes room for n stacks and n_loc more entries (the arena owns the arrays). */
 int pg_stacks_reserve(pg_arena *a, pg_stacks *s, size_t n, size_t n_loc)
 {
     size_t used = s->off ? s->off[s->n] : 0;
     int fresh = s->off == NULL;
-    if (grow(a, (void **)&s->off, &s->cap, n + 1, sizeof *s->off)) return -1;
+    int rc = pg_vec_reserve_arena(a, (void **)&s->off, &s->cap, n + 1, sizeof *s->off, 64);
+    if (rc) return rc;
     if (fresh) s->off[0] = 0;
     void *loc = s->loc;
     size_t cap = s->cap_loc;
-    if (used + n_loc < used || grow(a, &loc, &cap, used + n_loc, s->width)) return -1;
+    if (used + n_loc < used) return PG_ELIMIT;
+    if ((rc = pg_vec_reserve_arena(a, &loc, &cap, used + n_loc, s->width, 64))) return rc;
     s->loc = loc;
     s->cap_loc = cap;
     return 0;
@@ -64,7 +56,7 @@ int pg_stacks_widen(pg_arena *a, pg_stacks *s, uint8_t width)
     size_t used = s->off[s->n];
     size_t cap = s->cap_loc ? s->cap_loc : 1;
     uint8_t *np = pg_arena_realloc(a, s->loc, s->cap_loc * s->width, cap * width);
-    if (!np) return -1;
+    if (!np) return pg_arena_status(a);
     pg_stack_ref old = {np, used, s->width};
     for (size_t j = used; j-- > 0;) pg_stack_put(np, j, width, pg_stack_loc(&old, j));
     s->loc = np;
@@ -76,12 +68,13 @@ int pg_stacks_widen(pg_arena *a, pg_stacks *s, uint8_t width)
 /* Appends a stack; the arena owns the copy. */
 int64_t pg_stacks_append(pg_arena *a, pg_stacks *s, const void *loc, size_t n, uint8_t width)
 {
-    if (!s->off && pg_stacks_reserve(a, s, 1, n)) return -1;
+    int rc0 = !s->off ? pg_stacks_reserve(a, s, 1, n) : 0;
+    if (rc0) return rc0;
     size_t used = s->off[s->n];
-    if (used + n > UINT32_MAX || s->n >= INT32_MAX) return -1;
+    if (used + n > UINT32_MAX || s->n >= INT32_MAX) return PG_ELIMIT;
     pg_stack_ref in = {loc, n, width};
-    if (width > s->width && pg_stacks_widen(a, s, pg_stack_width_needed(&in, s->width))) return -1;
-    if (pg_stacks_reserve(a, s, s->n + 1, n)) return -1;
+    int rc = width > s->width ? pg_stacks_widen(a, s, pg_stack_width_needed(&in, s->width)) : 0;
+    if (rc || (rc = pg_stacks_reserve(a, s, s->n + 1, n))) return rc;
     uint8_t *dst = s->loc + used * s->width;
     if (width == s->width) {
         copy_small(dst, loc, n * width);
@@ -97,11 +90,12 @@ int pg_stacks_append_structs(pg_arena *a, pg_stacks *s, pg_otlp_stack *const *st
 {
     size_t total = 0;
     for (size_t i = 0; i < n; i++) total += st[i]->n_location_indices;
-    if (pg_stacks_reserve(a, s, s->n + n, total)) return -1;
-    for (size_t i = 0; i < n; i++)
-        if (pg_stacks_append(a, s, st[i]->location_indices, st[i]->n_location_indices, 4) < 0)
-            return -1;
-    return 0;
+    int rc = pg_stacks_reserve(a, s, s->n + n, total);
+    for (size_t i = 0; !rc && i < n; i++) {
+        int64_t k = pg_stacks_append(a, s, st[i]->location_indices, st[i]->n_location_indices, 4);
+        if (k < 0) rc = (int)k;
+    }
+    return rc;
 }
 
 /* The embedded columns, given the zero stack when empty; the arena owns the arrays. */

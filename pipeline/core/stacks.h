@@ -115,14 +115,15 @@ static inline uint8_t pg_stack_width_for(int32_t v)
 pg_stacks *pg_dict_stack_columns(pg_arena *a, pg_otlp_dict *d);
 
 /* Sizes s for at least n stacks and n_loc more location entries (the arena owns the
- * memory). Returns 0 or -1 over the cap. */
+ * memory). Returns 0, or PG_ELIMIT over the cap (PG_ENOMEM when malloc fails). */
 int pg_stacks_reserve(pg_arena *a, pg_stacks *s, size_t n, size_t n_loc);
 
-/* Rewrites the pool `width` bytes wide (wider only). Returns 0 or -1 over the cap. */
+/* Rewrites the pool `width` bytes wide (wider only). Returns 0 or pg_arena_status(a). */
 int pg_stacks_widen(pg_arena *a, pg_stacks *s, uint8_t width);
 
 /* Appends a stack of n locations given `width` bytes wide; the pool widens when a value
- * does not fit. Returns the new stack's index, or -1 over the cap or past 2^32 entries. */
+ * does not fit. Returns the new stack's index, or a negative status: PG_ELIMIT over the
+ * cap or past 2^32 entries, PG_ENOMEM. */
 int64_t pg_stacks_append(pg_arena *a, pg_stacks *s, const void *loc, size_t n, uint8_t width);
 
 /* Appends n protobuf-c Stack structs to s (the arena owns the copy). Returns 0 or -1

@@ -1,5 +1,7 @@
 #include "pipeline/core/wire.h"
 
+#include "pipeline/core/err.h"
+
 /* Decodes one varint from r (borrowed bytes). */
 int pg_wire_varint_slow(pg_wire *r, uint64_t *v)
 {
@@ -11,9 +13,9 @@ int pg_wire_varint_slow(pg_wire *r, uint64_t *v)
     }
     uint64_t x = 0;
     for (unsigned shift = 0; shift < 70; shift += 7) {
-        if (p >= r->end) return -1;
+        if (p >= r->end) return PG_EINVAL;
         uint8_t c = *p++;
-        if (shift == 63 && c > 1) return -1;
+        if (shift == 63 && c > 1) return PG_EINVAL;
         x |= (uint64_t)(c & 0x7f) << shift;
         if (c < 0x80) {
             *v = x;
@@ -21,7 +23,7 @@ int pg_wire_varint_slow(pg_wire *r, uint64_t *v)
             return 0;
         }
     }
-    return -1;
+    return PG_EINVAL;
 }
 
 /* Reads one tag from r. */
@@ -29,11 +31,11 @@ int pg_wire_tag_slow(pg_wire *r, uint32_t *field, int *wtype)
 {
     if (r->p >= r->end) return 0;
     uint64_t t;
-    if (pg_wire_varint(r, &t)) return -1;
+    if (pg_wire_varint(r, &t)) return PG_EINVAL;
     uint64_t f = t >> 3;
     int wt = (int)(t & 7);
-    if (f == 0 || f > 0x1fffffff) return -1;
-    if (wt != PG_WT_VARINT && wt != PG_WT_I64 && wt != PG_WT_LEN && wt != PG_WT_I32) return -1;
+    if (f == 0 || f > 0x1fffffff) return PG_EINVAL;
+    if (wt != PG_WT_VARINT && wt != PG_WT_I64 && wt != PG_WT_LEN && wt != PG_WT_I32) return PG_EINVAL;
     *field = (uint32_t)f;
     *wtype = wt;
     return 1;
@@ -48,14 +50,14 @@ int pg_wire_skip(pg_wire *r, int wtype)
     case PG_WT_VARINT: return pg_wire_varint(r, &v);
     case PG_WT_LEN: return pg_wire_len(r, &sub);
     case PG_WT_I64:
-        if (r->end - r->p < 8) return -1;
+        if (r->end - r->p < 8) return PG_EINVAL;
         r->p += 8;
         return 0;
     case PG_WT_I32:
-        if (r->end - r->p < 4) return -1;
+        if (r->end - r->p < 4) return PG_EINVAL;
         r->p += 4;
         return 0;
-    default: return -1;
+    default: return PG_EINVAL;
     }
 }
 
@@ -64,14 +66,14 @@ int pg_wire_each_varint(pg_wire *r, int wtype, int (*fn)(void *ctx, uint64_t v),
 {
     uint64_t v;
     if (wtype == PG_WT_VARINT) {
-        if (pg_wire_varint(r, &v)) return -1;
+        if (pg_wire_varint(r, &v)) return PG_EINVAL;
         return fn(ctx, v);
     }
-    if (wtype != PG_WT_LEN) return -1;
+    if (wtype != PG_WT_LEN) return PG_EINVAL;
     pg_wire sub;
-    if (pg_wire_len(r, &sub)) return -1;
+    if (pg_wire_len(r, &sub)) return PG_EINVAL;
     while (sub.p < sub.end) {
-        if (pg_wire_varint(&sub, &v)) return -1;
+        if (pg_wire_varint(&sub, &v)) return PG_EINVAL;
         int rc = fn(ctx, v);
         if (rc) return rc;
     }

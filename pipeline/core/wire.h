@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "pipeline/core/buf.h"
+#include "pipeline/core/err.h"
 
 enum { PG_WT_VARINT = 0, PG_WT_I64 = 1, PG_WT_LEN = 2, PG_WT_I32 = 5 };
 
@@ -24,7 +25,7 @@ static inline pg_wire pg_wire_of(const void *data, size_t len)
 /* The multi-byte part of pg_wire_varint. */
 int pg_wire_varint_slow(pg_wire *r, uint64_t *v);
 
-/* Reads a varint; returns 0, or -1 when truncated or longer than 10 bytes. */
+/* Reads a varint; returns 0, or PG_EINVAL when truncated or longer than 10 bytes. */
 static inline int pg_wire_varint(pg_wire *r, uint64_t *v)
 {
     if (r->p < r->end && *r->p < 0x80) {
@@ -37,7 +38,7 @@ static inline int pg_wire_varint(pg_wire *r, uint64_t *v)
 /* The general case of pg_wire_tag. */
 int pg_wire_tag_slow(pg_wire *r, uint32_t *field, int *wtype);
 
-/* Reads the next tag. Returns 1 with field/wire type set, 0 at the end, -1 when malformed
+/* Reads the next tag. Returns 1 with field/wire type set, 0 at the end, PG_EINVAL when malformed
  * (bad varint, field 0, field > 2^29-1, wire types 3/4/6/7). */
 static inline int pg_wire_tag(pg_wire *r, uint32_t *field, int *wtype)
 {
@@ -53,23 +54,23 @@ static inline int pg_wire_tag(pg_wire *r, uint32_t *field, int *wtype)
     return pg_wire_tag_slow(r, field, wtype);
 }
 
-/* Reads a length-delimited payload into sub (borrowing r's bytes); -1 when the length
+/* Reads a length-delimited payload into sub (borrowing r's bytes); PG_EINVAL when the length
  * runs past the end. */
 static inline int pg_wire_len(pg_wire *r, pg_wire *sub)
 {
     uint64_t n;
-    if (pg_wire_varint(r, &n) || n > (uint64_t)(r->end - r->p)) return -1;
+    if (pg_wire_varint(r, &n) || n > (uint64_t)(r->end - r->p)) return PG_EINVAL;
     sub->p = r->p;
     sub->end = r->p + n;
     r->p += n;
     return 0;
 }
 
-/* Skips a value of the given wire type; -1 when malformed. */
+/* Skips a value of the given wire type; PG_EINVAL when malformed. */
 int pg_wire_skip(pg_wire *r, int wtype);
 
 /* Calls fn(ctx, v) for each varint of a repeated scalar field, packed (wtype LEN) or not
- * (wtype VARINT). Returns 0, -1 when malformed, or fn's non-zero result. */
+ * (wtype VARINT). Returns 0, PG_EINVAL when malformed, or fn's non-zero result. */
 int pg_wire_each_varint(pg_wire *r, int wtype, int (*fn)(void *ctx, uint64_t v), void *ctx);
 
 /* Number of bytes the varint encoding of v takes. */

@@ -4,7 +4,9 @@
  * opened. max_size caps a unit: a group is flushed before an item would push it over,
  * and an item larger than max_size on its own is split by profiles (a single profile over
  * max_size is sent whole). On shutdown the groups are flushed when the queue is drained. */
+#include "pipeline/core/err.h"
 #include "pipeline/core/merge.h"
+#include "pipeline/core/vec.h"
 #include "pipeline/exporterhelper/exporterhelper_int.h"
 #include "pipeline/telemetry/log.h"
 
@@ -96,15 +98,10 @@ static void flush(pg_exporter_helper *h, pg_eh_batcher *bt, size_t i)
 /* Opens a group holding it (its batch becomes the accumulator); takes key. */
 static int open_group(pg_exporter_helper *h, pg_eh_batcher *bt, pg_eh_item *it, char *key, size_t keylen)
 {
-    if (bt->n == bt->cap) {
-        size_t nc = bt->cap ? bt->cap * 2 : 8;
-        pg_eh_group *ng = realloc(bt->g, nc * sizeof *ng);
-        if (!ng) return -1;
-        bt->g = ng;
-        bt->cap = nc;
-    }
+    int rc = PG_VEC_RESERVE(bt->g, bt->cap, bt->n + 1, 8);
+    if (rc) return rc;
     pg_eh_cover *c = pg_eh_cover_new(it);
-    if (!c) return -1;
+    if (!c) return PG_ENOMEM;
     bt->g[bt->n++] = (pg_eh_group){.key = key,
                                 .keylen = keylen,
                                 .acc = it->b,

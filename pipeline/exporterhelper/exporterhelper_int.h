@@ -94,7 +94,7 @@ pg_eh_outcome pg_eh_unit_send(pg_exporter_helper *h, pg_eh_unit *u, bool free_u,
 void pg_eh_unit_finish(pg_exporter_helper *h, pg_eh_unit *u, pg_eh_outcome how, bool free_u);
 
 /* Loads a replayed item's batch from disk. On failure (quarantined or unreadable) the
- * item is finished and freed, and -1 returned. */
+ * item is finished and freed, and pg_persist_load's status returned. */
 int pg_eh_item_load(pg_exporter_helper *h, pg_eh_item *it);
 
 /* Finishes an item that never became part of a unit (leftover at shutdown). */
@@ -115,7 +115,7 @@ void pg_eh_batcher_free(pg_eh_batcher *bt);
 
 /* Splits b (borrowed) by profiles into parts of at most max_samples samples each (a profile
  * larger than that is a part on its own); *parts (caller owns the array and the batches)
- * keeps b's metadata and origin. Returns the number of parts, or -1 on OOM. */
+ * keeps b's metadata and origin. Returns the number of parts, or PG_ENOMEM. */
 int pg_eh_split(const pg_batch *b, size_t max_samples, pg_batch ***parts);
 
 #endif

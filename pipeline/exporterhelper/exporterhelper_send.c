@@ -135,7 +135,7 @@ int pg_eh_item_load(pg_exporter_helper *h, pg_eh_item *it)
         else
             pg_counter_add(h->quarantined, 1);
         finish_item(h, it, true, PG_ACK_ABANDONED);
-        return -1;
+        return rc;
     }
     it->profiles = pg_batch_profile_count(it->b);
     it->samples = pg_batch_sample_count(it->b);

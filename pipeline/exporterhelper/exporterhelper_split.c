@@ -6,6 +6,9 @@
 #include "pipeline/core/compact.h"
 #include "pipeline/core/edit.h"
 #include "pipeline/core/merge.h"
+#include "pipeline/core/err.h"
+#include "pipeline/core/samples.h"
+#include "pipeline/core/vec.h"
 #include "pipeline/exporterhelper/exporterhelper_int.h"
 
 #include <stdlib.h>
@@ -24,7 +27,7 @@ static int view_open(view *v, const pg_otlp_data *src)
     memset(v, 0, sizeof *v);
     v->b = pg_batch_new(0);
     pg_otlp_data *d = v->b ? pg_otlp_data_new(pg_batch_arena(v->b)) : NULL;
-    if (!d) return -1;
+    if (!d) return PG_ENOMEM;
     d->dictionary = src->dictionary;
     pg_batch_set_data(v->b, d);
     return 0;
@@ -38,22 +41,22 @@ static int view_add(view *v, const pg_otlp_data *src, const pg_profile_iter *it)
     pg_otlp_data *d = pg_batch_data(v->b);
     if (!v->rp || v->r != r) {
         v->rp = pg_arena_memdup(a, src->resource_profiles[r], sizeof *v->rp);
-        if (!v->rp) return -1;
+        if (!v->rp) return pg_arena_status(a);
         v->rp->scope_profiles = NULL;
         v->rp->n_scope_profiles = 0;
         v->r = r;
         v->sp = NULL;
         if (pg_otlp_push(a, (void ***)&d->resource_profiles, &d->n_resource_profiles, v->rp))
-            return -1;
+            return pg_arena_status(a);
     }
     if (!v->sp || v->s != s) {
         v->sp = pg_arena_memdup(a, src->resource_profiles[r]->scope_profiles[s], sizeof *v->sp);
-        if (!v->sp) return -1;
+        if (!v->sp) return pg_arena_status(a);
         v->sp->profiles = NULL;
         v->sp->n_profiles = 0;
         v->s = s;
         if (pg_otlp_push(a, (void ***)&v->rp->scope_profiles, &v->rp->n_scope_profiles, v->sp))
-            return -1;
+            return pg_arena_status(a);
     }
     v->samples += it->profile->samples.n;
     return pg_otlp_push(a, (void ***)&v->sp->profiles, &v->sp->n_profiles, &it->profile->msg);
@@ -87,37 +90,20 @@ int pg_eh_split(const pg_batch *b, size_t max_samples, pg_batch ***parts)
     for (pg_profile_iter_init(&it, b); !fail && pg_profile_iter_next(&it);) {
         size_t ns = it.profile->samples.n;
         if (v.b && v.samples && v.samples + ns > max_samples) {
-            if (n == cap) {
-                size_t nc = cap ? cap * 2 : 4;
-                pg_batch **o = realloc(out, nc * sizeof *o);
-                if (!o) {
-                    fail = 1;
-                    break;
-                }
-                out = o;
-                cap = nc;
-            }
+            if ((fail = PG_VEC_RESERVE(out, cap, n + 1, 4))) break;
             if (!(out[n] = view_close(&v, b))) {
-                fail = 1;
+                fail = PG_ENOMEM;
                 break;
             }
             n++;
         }
-        if (!v.b && view_open(&v, src)) {
-            fail = 1;
-            break;
-        }
-        if (view_add(&v, src, &it)) fail = 1;
+        if (!v.b && (fail = view_open(&v, src))) break;
+        fail = view_add(&v, src, &it);
     }
     if (!fail && v.b) {
-        pg_batch **o = n == cap ? realloc(out, (cap + 1) * sizeof *o) : out;
-        if (!o || !(o[n] = view_close(&v, b))) {
-            fail = 1;
-            if (o) out = o;
-        } else {
-            out = o;
-            n++;
-        }
+        if (!(fail = PG_VEC_RESERVE(out, cap, n + 1, 4)) && !(out[n] = view_close(&v, b)))
+            fail = PG_ENOMEM;
+        if (!fail) n++;
     }
     if (fail) {
         pg_batch_free(v.b);
@@ -125,7 +111,7 @@ int pg_eh_split(const pg_batch *b, size_t max_samples, pg_batch ***parts)
             pg_batch_free(out[i]);
         free(out);
         *parts = NULL;
-        return -1;
+        return fail;
     }
     *parts = out;
     return (int)n;

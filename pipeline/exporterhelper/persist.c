@@ -6,6 +6,7 @@
 #include "pipeline/telemetry/log.h"
 
 #include "pipeline/core/fsutil.h"
+#include "pipeline/core/vec.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,17 +25,17 @@ void pg_persist_name(uint64_t seq, char *buf)
     snprintf(buf, PG_PERSIST_NAME_LEN, "%020llu.pgq", (unsigned long long)seq);
 }
 
-/* Parses "<20 digits>.pgq"; returns 0 and *seq, or -1 for any other name. */
+/* Parses "<20 digits>.pgq"; returns 0 and *seq, or PG_EINVAL for any other name. */
 static int parse_name(const char *name, uint64_t *seq)
 {
-    if (strlen(name) != 24 || strcmp(name + 20, ".pgq")) return -1;
+    if (strlen(name) != 24 || strcmp(name + 20, ".pgq")) return PG_EINVAL;
     uint64_t v = 0;
     for (int i = 0; i < 20; i++) {
-        if (name[i] < '0' || name[i] > '9') return -1;
+        if (name[i] < '0' || name[i] > '9') return PG_EINVAL;
         v = v * 10 + (uint64_t)(name[i] - '0');
     }
     *seq = v;
-    return v ? 0 : -1;
+    return v ? 0 : PG_EINVAL;
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -66,15 +67,9 @@ static int scan(pg_persist *p, char *err, size_t errlen)
         if (parse_name(e->d_name, &seq) || fstatat(p->dirfd, e->d_name, &st, 0) ||
             !S_ISREG(st.st_mode))
             continue;
-        if (p->nleft == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            pg_persist_entry *n = realloc(p->left, nc * sizeof *n);
-            if (!n) {
-                rc = pg_err(err, errlen, PG_ENOMEM, "out of memory listing %s", p->dir);
-                break;
-            }
-            p->left = n;
-            cap = nc;
+        if (PG_VEC_RESERVE(p->left, cap, p->nleft + 1, 64)) {
+            rc = pg_err(err, errlen, PG_ENOMEM, "out of memory listing %s", p->dir);
+            break;
         }
         p->left[p->nleft++] = (pg_persist_entry){seq, (uint64_t)st.st_size};
         if (seq >= p->next_seq) p->next_seq = seq + 1;

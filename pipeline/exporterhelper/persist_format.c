@@ -63,7 +63,7 @@ typedef struct rd {
 
 static int get_u32(rd *r, uint32_t *v)
 {
-    if (r->end - r->p < 4) return -1;
+    if (r->end - r->p < 4) return PG_EINVAL;
     *v = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 | (uint32_t)r->p[2] << 16 |
          (uint32_t)r->p[3] << 24;
     r->p += 4;
@@ -73,20 +73,21 @@ static int get_u32(rd *r, uint32_t *v)
 static int get_u64(rd *r, uint64_t *v)
 {
     uint32_t lo, hi;
-    if (get_u32(r, &lo) || get_u32(r, &hi)) return -1;
+    if (get_u32(r, &lo) || get_u32(r, &hi)) return PG_EINVAL;
     *v = (uint64_t)hi << 32 | lo;
     return 0;
 }
 
-/* Reads a length-prefixed string as a NUL-terminated copy in the batch arena. */
+/* Reads a length-prefixed string as a NUL-terminated copy in the batch arena; PG_EINVAL
+ * when truncated or holding a NUL, PG_ENOMEM. */
 static int get_str(rd *r, pg_batch *b, char **s)
 {
     uint32_t n;
-    if (get_u32(r, &n) || (size_t)(r->end - r->p) < n) return -1;
-    if (memchr(r->p, 0, n)) return -1;
+    if (get_u32(r, &n) || (size_t)(r->end - r->p) < n) return PG_EINVAL;
+    if (memchr(r->p, 0, n)) return PG_EINVAL;
     *s = pg_arena_strndup(pg_batch_arena(b), (const char *)r->p, n);
     r->p += n;
-    return *s ? 0 : -1;
+    return *s ? 0 : PG_ENOMEM;
 }
 
 /* Checks magic and CRC, then rebuilds metadata, origin and tree into a new batch. */
@@ -111,16 +112,21 @@ int pg_persist_decode(const uint8_t *data, size_t len, pg_batch **out, char *err
     uint64_t received, plen;
     uint32_t nmeta;
     char *origin, *k, *v;
-    int rc = PG_EINVAL;
-    if (get_u64(&r, &received) || get_str(&r, b, &origin) || get_u32(&r, &nmeta)) goto bad;
+    int rc;
+    if ((rc = get_u64(&r, &received)) || (rc = get_str(&r, b, &origin)) ||
+        (rc = get_u32(&r, &nmeta)))
+        goto bad;
     for (uint32_t i = 0; i < nmeta; i++) {
-        if (get_str(&r, b, &k) || get_str(&r, b, &v)) goto bad;
+        if ((rc = get_str(&r, b, &k)) || (rc = get_str(&r, b, &v))) goto bad;
         if (pg_batch_meta_set(b, k, v)) {
             rc = pg_err(err, errlen, PG_ENOMEM, "out of memory");
             goto fail;
         }
     }
-    if (get_u64(&r, &plen) || plen != (uint64_t)(r.end - r.p)) goto bad;
+    if (get_u64(&r, &plen) || plen != (uint64_t)(r.end - r.p)) {
+        rc = PG_EINVAL;
+        goto bad;
+    }
     pg_decode_limits lim;
     pg_decode_limits_readmit(&lim); /* admitted once: never refused for its size now */
     if ((rc = pg_otlp_decode(b, r.p, (size_t)plen, &lim, err, errlen))) {
@@ -131,7 +137,8 @@ int pg_persist_decode(const uint8_t *data, size_t len, pg_batch **out, char *err
     *out = b;
     return 0;
 bad:
-    rc = pg_err(err, errlen, PG_EINVAL, "truncated or malformed header");
+    rc = pg_err(err, errlen, rc, "%s",
+                rc == PG_ENOMEM ? "out of memory" : "truncated or malformed header");
 fail:
     pg_batch_free(b);
     return rc;

@@ -1,6 +1,7 @@
 /* Persistent queue writes and the fsync policy (see persist.h for the guarantees). */
 #include "pipeline/exporterhelper/persist_int.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/vec.h"
 #include "pipeline/exporterhelper/exporterhelper.h"
 #include "pipeline/telemetry/log.h"
 
@@ -24,7 +25,7 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     while (n) {
         ssize_t w = write(fd, p, n);
         if (w < 0 && errno == EINTR) continue;
-        if (w < 0) return -1;
+        if (w < 0) return PG_EIO;
         p += w;
         n -= (size_t)w;
     }
@@ -84,7 +85,7 @@ static void *flusher_main(void *arg)
 
 int pg_persist_flusher_start(pg_persist *p)
 {
-    if (pthread_create(&p->flusher, NULL, flusher_main, p)) return -1;
+    if (pthread_create(&p->flusher, NULL, flusher_main, p)) return PG_ENOMEM;
     p->flusher_on = true;
     return 0;
 }
@@ -104,17 +105,11 @@ void pg_persist_flusher_stop(pg_persist *p)
 static void defer_sync(pg_persist *p, int fd)
 {
     pthread_mutex_lock(&p->mu);
-    if (p->npending == p->cappending) {
-        size_t nc = p->cappending ? p->cappending * 2 : 16;
-        int *n = realloc(p->pending, nc * sizeof *n);
-        if (!n) {
-            pthread_mutex_unlock(&p->mu);
-            int one[1] = {fd};
-            sync_all(p, one, 1);
-            return;
-        }
-        p->pending = n;
-        p->cappending = nc;
+    if (PG_VEC_RESERVE(p->pending, p->cappending, p->npending + 1, 16)) {
+        pthread_mutex_unlock(&p->mu);
+        int one[1] = {fd};
+        sync_all(p, one, 1);
+        return;
     }
     if (!p->npending) p->first_pending_ns = mono_ns();
     p->pending[p->npending++] = fd;

@@ -37,6 +37,6 @@ int64_t pg_backoff_next(pg_backoff *bo, int64_t now_ns)
     double grown = cur * bo->multiplier;
     bo->current = grown >= (double)bo->max_interval ? bo->max_interval : (int64_t)grown;
     int64_t w = (int64_t)wait;
-    if (bo->max_elapsed && now_ns - bo->start + w > bo->max_elapsed) return -1;
+    if (bo->max_elapsed && now_ns - bo->start + w > bo->max_elapsed) return PG_BACKOFF_STOP;
     return w;
 }

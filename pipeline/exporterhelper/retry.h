@@ -23,8 +23,11 @@ typedef struct pg_backoff {
 void pg_backoff_init(pg_backoff *bo, const struct pg_retry_config *cfg, int64_t start_ns,
                      uint64_t seed);
 
-/* Returns the wait in ns before the next attempt, or -1 when the retry budget is spent.
- * now_ns is the current CLOCK_MONOTONIC time. */
+/* What pg_backoff_next returns when the retry budget is spent (a wait, not a status). */
+#define PG_BACKOFF_STOP ((int64_t)-1)
+
+/* Returns the wait in ns before the next attempt, or PG_BACKOFF_STOP when the retry budget
+ * is spent. now_ns is the current CLOCK_MONOTONIC time. */
 int64_t pg_backoff_next(pg_backoff *bo, int64_t now_ns);
 
 #endif

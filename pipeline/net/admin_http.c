@@ -69,7 +69,8 @@ static void request_cb(struct evhttp_request *req, void *arg)
     s->fn(req, path && *path ? path : "/", s->ctx);
 }
 
-/* Opens a listening, non-blocking socket on host:port. Returns the fd or -1 (err set). */
+/* Opens a listening, non-blocking socket on host:port. Returns the fd, or PG_EIO with the
+ * message in err. */
 static int open_listener(const char *host, uint16_t port, char *err, size_t errlen)
 {
     char svc[8];
@@ -80,11 +81,9 @@ static int open_listener(const char *host, uint16_t port, char *err, size_t errl
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     const char *node = host && *host ? host : NULL;
     int gai = getaddrinfo(node, svc, &hints, &res);
-    if (gai != 0) {
-        pg_err(err, errlen, PG_EIO, "listen on %s:%u: %s", node ? node : "", (unsigned)port,
-               gai_strerror(gai));
-        return -1;
-    }
+    if (gai != 0)
+        return pg_err(err, errlen, PG_EIO, "listen on %s:%u: %s", node ? node : "", (unsigned)port,
+                      gai_strerror(gai));
     int fd = -1, saved = 0;
     for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
         fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
@@ -102,8 +101,8 @@ static int open_listener(const char *host, uint16_t port, char *err, size_t errl
     }
     freeaddrinfo(res);
     if (fd < 0)
-        pg_err(err, errlen, PG_EIO, "listen on %s:%u: %s", node ? node : "", (unsigned)port,
-               strerror(saved ? saved : EADDRNOTAVAIL));
+        return pg_err(err, errlen, PG_EIO, "listen on %s:%u: %s", node ? node : "", (unsigned)port,
+                      strerror(saved ? saved : EADDRNOTAVAIL));
     return fd;
 }
 

@@ -5,6 +5,7 @@
  * valid JSON with valid UTF-8 (invalid bytes become U+FFFD). */
 #include "pipeline/telemetry/log.h"
 #include "pipeline/core/utf8.h"
+#include "pipeline/core/vec.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -32,10 +33,8 @@ typedef struct line {
 static void put(line *l, const char *s, size_t n)
 {
     if (l->len + n > l->cap) {
-        size_t cap = l->cap * 2;
-        while (cap < l->len + n)
-            cap *= 2;
-        char *np = l->heap ? realloc(l->p, cap) : malloc(cap);
+        size_t cap = n > SIZE_MAX - l->len ? 0 : pg_vec_next_cap(l->cap, l->len + n, 1, 0);
+        char *np = !cap ? NULL : l->heap ? realloc(l->p, cap) : malloc(cap);
         if (!np) return;
         if (!l->heap) memcpy(np, l->p, l->len);
         l->p = np;

@@ -2,6 +2,8 @@
  * exposition needs no ordering between series). Exposition lives in metrics_write.c,
  * names and labels in metrics_labels.c, /proc readers in metrics_process.c. */
 #include "pipeline/telemetry/metrics_int.h"
+#include "pipeline/core/err.h"
+#include "pipeline/core/vec.h"
 #include "pipeline/telemetry/log.h"
 
 #include <math.h>
@@ -67,13 +69,7 @@ static pg_family *family_get(pg_metrics *m, const char *name, const char *help, 
         }
         return f;
     }
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 32;
-        pg_family **nf = realloc(m->fams, cap * sizeof *nf);
-        if (!nf) return NULL;
-        m->fams = nf;
-        m->cap = cap;
-    }
+    if (PG_VEC_RESERVE(m->fams, m->cap, m->n + 1, 32)) return NULL;
     pg_family *f = calloc(1, sizeof *f);
     if (!f) return NULL;
     f->name = strdup(name);
@@ -97,16 +93,11 @@ static pg_series *series_find(pg_family *f, const char *labels)
     return NULL;
 }
 
-/* Under m->mu: appends s (ownership moves to f on success). Returns 0 or -1 on OOM. */
+/* Under m->mu: appends s (ownership moves to f on success). Returns 0 or PG_ENOMEM. */
 static int series_add(pg_family *f, pg_series *s)
 {
-    if (f->n == f->cap) {
-        size_t cap = f->cap ? f->cap * 2 : 8;
-        pg_series **ns = realloc(f->series, cap * sizeof *ns);
-        if (!ns) return -1;
-        f->series = ns;
-        f->cap = cap;
-    }
+    int rc = PG_VEC_RESERVE(f->series, f->cap, f->n + 1, 8);
+    if (rc) return rc;
     f->series[f->n++] = s;
     return 0;
 }
@@ -219,10 +210,10 @@ pg_histogram *pg_metrics_histogram(pg_metrics *m, const char *name, const char *
 static int fn_series(pg_metrics *m, pg_family_type t, const char *name, const char *help,
                      const char *labels, double (*fn)(void *ctx), void *ctx)
 {
-    if (!fn) return -1;
+    if (!fn) return PG_EINVAL;
     bool created = false;
     pg_series *s = lookup(m, name, help, labels, t, PG_SER_FN, &created);
-    if (!s) return -1;
+    if (!s) return PG_EINVAL; /* see pg_metrics_counter: a programming error, or no memory */
     pthread_mutex_lock(&m->mu);
     s->fn = fn;
     s->ctx = ctx;

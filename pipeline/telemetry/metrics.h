@@ -32,7 +32,8 @@ pg_histogram *pg_metrics_histogram(pg_metrics *m, const char *name, const char *
 /* A gauge read by calling fn(ctx) at scrape time (queue sizes, RSS). fn runs on the
  * scraping thread under the registry lock (it must not register metrics). Registering the
  * same name and labels again re-points the series to the new fn and ctx. ctx is borrowed
- * until pg_metrics_forget(m, ctx): call it before freeing ctx. Returns 0 or -1. */
+ * until pg_metrics_forget(m, ctx): call it before freeing ctx. Returns 0 or PG_EINVAL (fn
+ * NULL, or the series could not be made: see pg_metrics_counter). */
 int pg_metrics_gauge_fn(pg_metrics *m, const char *name, const char *help, const char *labels,
                         double (*fn)(void *ctx), void *ctx);
 /* The same for a counter whose value is kept elsewhere (process CPU seconds). */
@@ -43,8 +44,9 @@ int pg_metrics_counter_fn(pg_metrics *m, const char *name, const char *help, con
 void pg_metrics_forget(pg_metrics *m, void *ctx);
 
 /* Appends `name="value"` to the label text in out (a NUL-terminated string, "" to start),
- * with a comma when out is not empty, escaping the value (\\ \" \n). Returns 0, or -1
- * (out unchanged) when it does not fit or name is not a valid label name. */
+ * with a comma when out is not empty, escaping the value (\\ \" \n). Returns 0, or (out
+ * unchanged) PG_ELIMIT when it does not fit, PG_EINVAL when name is not a valid label name,
+ * PG_ENOMEM. */
 int pg_metrics_label(char *out, size_t outlen, const char *name, const char *value);
 
 void pg_counter_add(pg_counter *c, uint64_t v);
@@ -81,7 +83,7 @@ void pg_component_metrics_init(pg_component_metrics *cm, pg_metrics *m, const ch
 
 /* Process series: process_resident_memory_bytes, process_virtual_memory_bytes,
  * process_cpu_seconds_total, process_start_time_seconds, process_open_fds, process_max_fds
- * (read from /proc at scrape time). Returns 0 or -1. */
+ * (read from /proc at scrape time). Returns 0 or the first registration's failure. */
 int pg_metrics_add_process(pg_metrics *m);
 
 /* Resident set size of this process in bytes (from /proc/self/statm), 0 when unknown. */

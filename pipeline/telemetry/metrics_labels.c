@@ -2,6 +2,7 @@
  * names [a-zA-Z_:][a-zA-Z0-9_:]*, label names [a-zA-Z_][a-zA-Z0-9_]*, label values escaped
  * as \\ \" \n, HELP text escaped as \\ \n. */
 #include "pipeline/telemetry/metrics_int.h"
+#include "pipeline/core/err.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -52,7 +53,7 @@ int pg_metrics_put_escaped(pg_buf *out, const char *s, bool help)
         run = s + 1;
     }
     pg_buf_append(out, run, (size_t)(s - run));
-    return out->failed ? -1 : 0;
+    return out->failed;
 }
 
 static void skip_ws(const char **p)
@@ -123,22 +124,22 @@ malformed:
 }
 
 /* Appends `name="value"` (value escaped) to the label text in out, after a comma when out
- * is not empty. Borrows everything. Returns 0, or -1 when out is too small (out is then left
- * unchanged) or name is not a valid label name. */
+ * is not empty. Borrows everything. Returns 0, PG_ELIMIT when out is too small (out is then
+ * left unchanged), PG_EINVAL when name is not a valid label name, or PG_ENOMEM. */
 int pg_metrics_label(char *out, size_t outlen, const char *name, const char *value)
 {
-    if (!out || !outlen || !name || !*name || !name_char(name[0], true, false)) return -1;
+    if (!out || !outlen || !name || !*name || !name_char(name[0], true, false)) return PG_EINVAL;
     for (const char *q = name; *q; q++)
-        if (!name_char(*q, false, false)) return -1;
+        if (!name_char(*q, false, false)) return PG_EINVAL;
     pg_buf b = {0};
     size_t used = strnlen(out, outlen);
-    if (used == outlen) return -1;
+    if (used == outlen) return PG_ELIMIT;
     if (used) pg_buf_append(&b, ",", 1);
     pg_buf_append(&b, name, strlen(name));
     pg_buf_append(&b, "=\"", 2);
     pg_metrics_put_escaped(&b, value ? value : "", false);
     pg_buf_append(&b, "\"", 1);
-    int rc = -1;
+    int rc = b.failed ? b.failed : PG_ELIMIT;
     if (!b.failed && used + b.len < outlen) {
         memcpy(out + used, b.data, b.len);
         out[used + b.len] = 0;

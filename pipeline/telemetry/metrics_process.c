@@ -22,6 +22,7 @@
 /* From the sanitizer runtime (sanitizer/allocator_interface.h, which gcc does not ship). */
 size_t __sanitizer_get_current_allocated_bytes(void);
 #endif
+#include "pipeline/core/err.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -32,11 +33,11 @@ size_t __sanitizer_get_current_allocated_bytes(void);
 #include <unistd.h>
 
 /* Reads up to cap-1 bytes of a small /proc file into buf (NUL-terminated). Returns the
- * length, or -1. */
+ * length, or PG_EIO. */
 static ssize_t read_small(const char *path, char *buf, size_t cap)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
+    if (fd < 0) return PG_EIO;
     size_t len = 0;
     while (len + 1 < cap) {
         ssize_t r = read(fd, buf + len, cap - 1 - len);
@@ -60,20 +61,20 @@ uint64_t pg_process_rss_bytes(void)
 }
 
 /* Fields of /proc/self/stat counted from 1 as in proc(5): 14 utime, 15 stime (ticks),
- * 22 starttime (ticks after boot), 23 vsize (bytes). Returns 0, or -1. */
+ * 22 starttime (ticks after boot), 23 vsize (bytes). Returns 0, PG_EIO or PG_EINVAL. */
 static int proc_stat(unsigned long long *utime, unsigned long long *stime,
                      unsigned long long *start, unsigned long long *vsize)
 {
     char buf[1024];
-    if (read_small("/proc/self/stat", buf, sizeof buf) <= 0) return -1;
+    if (read_small("/proc/self/stat", buf, sizeof buf) <= 0) return PG_EIO;
     char *p = strrchr(buf, ')'); /* the command name may contain spaces and parentheses */
-    if (!p) return -1;
+    if (!p) return PG_EINVAL;
     p++;
     unsigned long long v[24] = {0};
     for (int field = 3; field <= 23; field++) {
         while (*p == ' ')
             p++;
-        if (!*p) return -1;
+        if (!*p) return PG_EINVAL;
         char *end;
         v[field] = strtoull(p, &end, 10);
         if (end == p) { /* the state letter (field 3) */
@@ -188,33 +189,38 @@ static double max_fds_fn(void *ctx)
     return rl.rlim_cur == RLIM_INFINITY ? -1 : (double)rl.rlim_cur;
 }
 
-/* Registers the process series (callbacks with no context: nothing to forget). Returns 0
- * or -1 when a registration failed. */
+/* Registers the process series (callbacks with no context: nothing to forget); every one
+ * is tried. Returns 0 or the status of the first registration that failed. */
 int pg_metrics_add_process(pg_metrics *m)
 {
+    static const struct {
+        bool counter;
+        const char *name, *help;
+        double (*fn)(void *ctx);
+    } series[] = {
+        {false, "process_resident_memory_bytes", "Resident memory size in bytes.", rss_fn},
+        {false, "process_virtual_memory_bytes", "Virtual memory size in bytes.", vsize_fn},
+        {true, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+         cpu_fn},
+        {false, "process_start_time_seconds",
+         "Start time of the process since unix epoch in seconds.", start_fn},
+        {false, "process_open_fds", "Number of open file descriptors.", open_fds_fn},
+        {false, "process_max_fds", "Maximum number of open file descriptors.", max_fds_fn},
+        {false, "profgate_process_heap_in_use_bytes",
+         "Bytes the allocator has handed out and not had back.", heap_fn},
+        {false, "profgate_batch_bytes",
+         "Bytes held by live batches (their arenas), wherever they are.", arena_fn},
+        {true, "profgate_strings_repaired_total",
+         "Strings that were not valid UTF-8 when they entered a batch; each invalid byte became "
+         "U+FFFD.",
+         repaired_fn},
+    };
     int rc = 0;
-    rc |= pg_metrics_gauge_fn(m, "process_resident_memory_bytes", "Resident memory size in bytes.",
-                              NULL, rss_fn, NULL);
-    rc |= pg_metrics_gauge_fn(m, "profgate_process_heap_in_use_bytes",
-                              "Bytes the allocator has handed out and not had back.", NULL, heap_fn,
-                              NULL);
-    rc |= pg_metrics_gauge_fn(m, "profgate_batch_bytes",
-                              "Bytes held by live batches (their arenas), wherever they are.", NULL,
-                              arena_fn, NULL);
-    rc |= pg_metrics_counter_fn(m, "profgate_strings_repaired_total",
-                                "Strings that were not valid UTF-8 when they entered a batch; each invalid byte became U+FFFD.",
-                                NULL, repaired_fn, NULL);
-    rc |= pg_metrics_gauge_fn(m, "process_virtual_memory_bytes", "Virtual memory size in bytes.",
-                              NULL, vsize_fn, NULL);
-    rc |= pg_metrics_counter_fn(m, "process_cpu_seconds_total",
-                                "Total user and system CPU time spent in seconds.", NULL, cpu_fn,
-                                NULL);
-    rc |= pg_metrics_gauge_fn(m, "process_start_time_seconds",
-                              "Start time of the process since unix epoch in seconds.", NULL,
-                              start_fn, NULL);
-    rc |= pg_metrics_gauge_fn(m, "process_open_fds", "Number of open file descriptors.", NULL,
-                              open_fds_fn, NULL);
-    rc |= pg_metrics_gauge_fn(m, "process_max_fds", "Maximum number of open file descriptors.",
-                              NULL, max_fds_fn, NULL);
-    return rc ? -1 : 0;
+    for (size_t i = 0; i < sizeof series / sizeof series[0]; i++) {
+        int (*add)(pg_metrics *, const char *, const char *, const char *, double (*)(void *),
+                   void *) = series[i].counter ? pg_metrics_counter_fn : pg_metrics_gauge_fn;
+        int r = add(m, series[i].name, series[i].help, NULL, series[i].fn, NULL);
+        if (r && !rc) rc = r;
+    }
+    return rc;
 }

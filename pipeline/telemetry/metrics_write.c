@@ -3,6 +3,7 @@
  * le="+Inf", then _sum and _count (_count equals the +Inf bucket: both come from the same
  * bucket reads). */
 #include "pipeline/telemetry/metrics_int.h"
+#include "pipeline/core/err.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -98,10 +99,11 @@ static void write_series(pg_buf *b, const pg_family *f, const pg_series *s)
 }
 
 /* Appends the exposition of every family with at least one series to out (borrowed).
- * Callbacks run under the registry lock. Returns 0, or -1 when out ran out of memory. */
+ * Callbacks run under the registry lock. Returns 0, PG_EINVAL for NULL arguments, or
+ * out->failed (PG_ENOMEM) when out ran out of memory. */
 int pg_metrics_write(pg_metrics *m, pg_buf *out)
 {
-    if (!m || !out) return -1;
+    if (!m || !out) return PG_EINVAL;
     pthread_mutex_lock(&m->mu);
     for (size_t i = 0; i < m->n; i++) {
         const pg_family *f = m->fams[i];
@@ -119,5 +121,5 @@ int pg_metrics_write(pg_metrics *m, pg_buf *out)
             write_series(out, f, f->series[j]);
     }
     pthread_mutex_unlock(&m->mu);
-    return out->failed ? -1 : 0;
+    return out->failed;
 }

@@ -8,6 +8,7 @@
  * falls back to protobuf-c for the whole message, unless consumed input was released. */
 #include "pipeline/translate/otlp_decode_int.h"
 #include "pipeline/core/samples.h"
+#include "pipeline/core/vec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -30,18 +31,6 @@ typedef struct rd {
     uint64_t *tmp_u64;
     size_t cap_i32, cap_i64, cap_u64;
 } rd;
-
-static int grow(void *pp, size_t *cap, size_t need, size_t el)
-{
-    if (need <= *cap) return 0;
-    size_t c = *cap ? *cap : 64;
-    while (c < need) c *= 2;
-    void *n = realloc(*(void **)pp, c * el);
-    if (!n) return -1;
-    *(void **)pp = n;
-    *cap = c;
-    return 0;
-}
 
 /* Unpacks a singular sub-message with protobuf-c into the arena as *m, once its nesting
  * (`depth` levels left, itself included) is checked; a repeat merges into what *m holds by
@@ -79,7 +68,7 @@ static int read_i32s(rd *r, pg_wire *w, int wt, size_t *n)
     uint64_t v;
     if (wt == PG_WT_VARINT) {
         if (pg_wire_varint(w, &v)) return FALLBACK;
-        if (grow(&r->tmp_i32, &r->cap_i32, *n + 1, 4)) return NOMEM;
+        if (PG_VEC_RESERVE(r->tmp_i32, r->cap_i32, *n + 1, 64)) return NOMEM;
         r->tmp_i32[(*n)++] = (int32_t)(int64_t)v;
         return OK;
     }
@@ -87,7 +76,7 @@ static int read_i32s(rd *r, pg_wire *w, int wt, size_t *n)
     if (wt != PG_WT_LEN || pg_wire_len(w, &sub)) return FALLBACK;
     while (sub.p < sub.end) {
         if (pg_wire_varint(&sub, &v)) return FALLBACK;
-        if (grow(&r->tmp_i32, &r->cap_i32, *n + 1, 4)) return NOMEM;
+        if (PG_VEC_RESERVE(r->tmp_i32, r->cap_i32, *n + 1, 64)) return NOMEM;
         r->tmp_i32[(*n)++] = (int32_t)(int64_t)v;
     }
     return OK;
@@ -98,7 +87,7 @@ static int read_i64s(rd *r, pg_wire *w, int wt, size_t *n)
     uint64_t v;
     if (wt == PG_WT_VARINT) {
         if (pg_wire_varint(w, &v)) return FALLBACK;
-        if (grow(&r->tmp_i64, &r->cap_i64, *n + 1, 8)) return NOMEM;
+        if (PG_VEC_RESERVE(r->tmp_i64, r->cap_i64, *n + 1, 64)) return NOMEM;
         r->tmp_i64[(*n)++] = (int64_t)v;
         return OK;
     }
@@ -106,7 +95,7 @@ static int read_i64s(rd *r, pg_wire *w, int wt, size_t *n)
     if (wt != PG_WT_LEN || pg_wire_len(w, &sub)) return FALLBACK;
     while (sub.p < sub.end) {
         if (pg_wire_varint(&sub, &v)) return FALLBACK;
-        if (grow(&r->tmp_i64, &r->cap_i64, *n + 1, 8)) return NOMEM;
+        if (PG_VEC_RESERVE(r->tmp_i64, r->cap_i64, *n + 1, 64)) return NOMEM;
         r->tmp_i64[(*n)++] = (int64_t)v;
     }
     return OK;
@@ -123,7 +112,7 @@ static int read_fixed64s(rd *r, pg_wire *w, int wt, size_t *n)
 {
     if (wt == PG_WT_I64) {
         if (w->end - w->p < 8) return FALLBACK;
-        if (grow(&r->tmp_u64, &r->cap_u64, *n + 1, 8)) return NOMEM;
+        if (PG_VEC_RESERVE(r->tmp_u64, r->cap_u64, *n + 1, 64)) return NOMEM;
         r->tmp_u64[(*n)++] = le64(w->p);
         w->p += 8;
         return OK;
@@ -131,7 +120,7 @@ static int read_fixed64s(rd *r, pg_wire *w, int wt, size_t *n)
     pg_wire sub;
     if (wt != PG_WT_LEN || pg_wire_len(w, &sub) || (sub.end - sub.p) % 8) return FALLBACK;
     size_t k = (size_t)(sub.end - sub.p) / 8;
-    if (grow(&r->tmp_u64, &r->cap_u64, *n + k, 8)) return NOMEM;
+    if (PG_VEC_RESERVE(r->tmp_u64, r->cap_u64, *n + k, 64)) return NOMEM;
     for (size_t i = 0; i < k; i++) r->tmp_u64[(*n)++] = le64(sub.p + 8 * i);
     return OK;
 }

@@ -2,6 +2,8 @@
  * once per nested message, so depth is bounded on the wire bytes first. */
 #include "pipeline/translate/otlp_decode_int.h"
 
+#include "pipeline/core/err.h"
+
 /* True when messages of `desc` hold no message fields (they cannot nest any deeper). */
 static int is_leaf(const ProtobufCMessageDescriptor *desc)
 {
@@ -15,7 +17,7 @@ static int is_leaf(const ProtobufCMessageDescriptor *desc)
  * field (samples, stacks) look their descriptor up once; leaf messages are not entered. */
 int pg_otlp_check_depth(pg_wire r, const ProtobufCMessageDescriptor *desc, int depth)
 {
-    if (depth <= 0) return -1;
+    if (depth <= 0) return PG_ELIMIT;
     uint32_t f, last_f = 0;
     int wt, rc, leaf = 0;
     const ProtobufCFieldDescriptor *fd = NULL;
@@ -28,7 +30,8 @@ int pg_otlp_check_depth(pg_wire r, const ProtobufCMessageDescriptor *desc, int d
         if (fd && fd->type == PROTOBUF_C_TYPE_MESSAGE && wt == PG_WT_LEN) {
             pg_wire sub;
             if (pg_wire_len(&r, &sub)) return 0;
-            if (leaf ? depth - 1 <= 0 : pg_otlp_check_depth(sub, fd->descriptor, depth - 1)) return -1;
+            if (leaf ? depth - 1 <= 0 : pg_otlp_check_depth(sub, fd->descriptor, depth - 1))
+                return PG_ELIMIT;
         } else if (pg_wire_skip(&r, wt)) {
             return 0;
         }

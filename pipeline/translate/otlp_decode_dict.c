@@ -6,6 +6,7 @@
 #include "pipeline/translate/otlp_decode_int.h"
 #include "pipeline/core/adopt.h"
 #include "pipeline/core/pages.h"
+#include "pipeline/core/vec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -54,14 +55,7 @@ static int stack_locations(pg_otlp_dict_reader *dr, pg_wire *w, int wt, size_t *
     }
     /* at most one value per byte */
     size_t need = *n + (size_t)(sub.end - sub.p);
-    if (need > dr->cap_tmp) {
-        size_t c = dr->cap_tmp ? dr->cap_tmp : 64;
-        while (c < need) c *= 2;
-        int32_t *nt = realloc(dr->tmp, c * sizeof *nt);
-        if (!nt) return NOMEM;
-        dr->tmp = nt;
-        dr->cap_tmp = c;
-    }
+    if (PG_VEC_RESERVE(dr->tmp, dr->cap_tmp, need, 64)) return NOMEM;
     while (sub.p < sub.end) {
         uint64_t v;
         if (pg_wire_varint(&sub, &v)) return FALLBACK;

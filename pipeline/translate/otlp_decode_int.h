@@ -23,7 +23,7 @@ enum {
     PG_OTLP_UNPACK_DEEP = 4
 };
 
-/* Walks the wire bytes of a message of descriptor `desc`; -1 when message fields nest
+/* Walks the wire bytes of a message of descriptor `desc`; PG_ELIMIT when message fields nest
  * deeper than `depth` levels (the message itself being one), else 0 (other malformations
  * are left to protobuf-c). See otlp_decode_depth.c. */
 int pg_otlp_check_depth(pg_wire r, const ProtobufCMessageDescriptor *desc, int depth);

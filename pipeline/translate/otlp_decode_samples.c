@@ -7,20 +7,10 @@
  * switch to offset columns when first seen. */
 #include "pipeline/translate/otlp_decode_int.h"
 
-#include <string.h>
+#include "pipeline/core/err.h"
+#include "pipeline/core/vec.h"
 
-/* Grows the arena-owned array *p (el bytes per element) to hold need elements. */
-static int grow(pg_arena *a, void *pp, size_t *cap, size_t need, size_t el)
-{
-    if (need <= *cap) return 0;
-    size_t c = *cap ? *cap : 16;
-    while (c < need) c *= 2;
-    void *np = pg_arena_realloc(a, *(void **)pp, *cap * el, c * el);
-    if (!np) return -1;
-    *(void **)pp = np;
-    *cap = c;
-    return 0;
-}
+#include <string.h>
 
 /* Prepares columns for n samples; `like` (may be NULL) is the previous profile's. */
 int pg_otlp_cols_init(pg_otlp_cols *c, pg_arena *a, size_t n, const pg_samples *like)
@@ -30,7 +20,8 @@ int pg_otlp_cols_init(pg_otlp_cols *c, pg_arena *a, size_t n, const pg_samples *
     c->n = n;
     c->like = like && like->n == n ? like : NULL;
     if (!n) return 0;
-    if (!c->like && !(c->stack = pg_arena_alloc(a, n * sizeof *c->stack))) return -1;
+    if (!c->like && !(c->stack = pg_arena_alloc(a, n * sizeof *c->stack)))
+        return pg_arena_status(a);
     return pg_value_col_init(a, &c->vals, n);
 }
 
@@ -58,15 +49,18 @@ static int add_attrs(pg_otlp_cols *c, const pg_sample_ref *s)
         if (ln == s->n_attrs && (!ln || !memcmp(l->attrs + lo[i], s->attrs, ln * 4))) return 0;
         /* diverges: own columns with the prefix so far */
         size_t pre = lo ? lo[i] : 0;
-        if (!(c->attr_off = pg_arena_alloc(c->a, (c->n + 1) * sizeof *c->attr_off))) return -1;
-        if (grow(c->a, &c->attrs, &c->cap_attrs, pre + s->n_attrs, 4)) return -1;
+        if (!(c->attr_off = pg_arena_alloc(c->a, (c->n + 1) * sizeof *c->attr_off)))
+            return pg_arena_status(c->a);
+        if (PG_VEC_RESERVE_ARENA(c->a, c->attrs, c->cap_attrs, pre + s->n_attrs, 16))
+            return pg_arena_status(c->a);
         for (size_t k = 0; k <= i; k++) c->attr_off[k] = lo ? lo[k] : 0;
         if (pre) memcpy(c->attrs, l->attrs, pre * 4);
         c->n_attrs = pre;
     }
     c->attr_off[i] = (uint32_t)c->n_attrs;
     if (!s->n_attrs) return 0;
-    if (grow(c->a, &c->attrs, &c->cap_attrs, c->n_attrs + s->n_attrs, 4)) return -1;
+    if (PG_VEC_RESERVE_ARENA(c->a, c->attrs, c->cap_attrs, c->n_attrs + s->n_attrs, 16))
+        return pg_arena_status(c->a);
     memcpy(c->attrs + c->n_attrs, s->attrs, s->n_attrs * 4);
     c->n_attrs += s->n_attrs;
     return 0;
@@ -79,8 +73,10 @@ static int add_values(pg_otlp_cols *c, const pg_sample_ref *s)
     if (!c->val_off && s->n_values == 1)
         return pg_value_col_set(c->a, &c->vals, i, s->values[0]);
     if (!c->val_off) {
-        if (!(c->val_off = pg_arena_alloc(c->a, (c->n + 1) * sizeof *c->val_off))) return -1;
-        if (grow(c->a, &c->values, &c->cap_values, i + s->n_values, 8)) return -1;
+        if (!(c->val_off = pg_arena_alloc(c->a, (c->n + 1) * sizeof *c->val_off)))
+            return pg_arena_status(c->a);
+        if (PG_VEC_RESERVE_ARENA(c->a, c->values, c->cap_values, i + s->n_values, 16))
+            return pg_arena_status(c->a);
         for (size_t k = 0; k < i; k++) {
             c->val_off[k] = (uint32_t)k;
             c->values[k] = pg_narrow_get(c->vals.p, c->vals.width, k);
@@ -89,7 +85,8 @@ static int add_values(pg_otlp_cols *c, const pg_sample_ref *s)
     }
     c->val_off[i] = (uint32_t)c->n_values;
     if (!s->n_values) return 0;
-    if (grow(c->a, &c->values, &c->cap_values, c->n_values + s->n_values, 8)) return -1;
+    if (PG_VEC_RESERVE_ARENA(c->a, c->values, c->cap_values, c->n_values + s->n_values, 16))
+        return pg_arena_status(c->a);
     memcpy(c->values + c->n_values, s->values, s->n_values * 8);
     c->n_values += s->n_values;
     return 0;
@@ -100,11 +97,13 @@ static int add_ts(pg_otlp_cols *c, const pg_sample_ref *s)
 {
     if (!c->ts_off) {
         if (!s->n_ts) return 0;
-        if (!(c->ts_off = pg_arena_calloc(c->a, c->n + 1, sizeof *c->ts_off))) return -1;
+        if (!(c->ts_off = pg_arena_calloc(c->a, c->n + 1, sizeof *c->ts_off)))
+            return pg_arena_status(c->a);
     }
     c->ts_off[c->i] = (uint32_t)c->n_ts;
     if (!s->n_ts) return 0;
-    if (grow(c->a, &c->ts, &c->cap_ts, c->n_ts + s->n_ts, 8)) return -1;
+    if (PG_VEC_RESERVE_ARENA(c->a, c->ts, c->cap_ts, c->n_ts + s->n_ts, 16))
+        return pg_arena_status(c->a);
     memcpy(c->ts + c->n_ts, s->ts, s->n_ts * 8);
     c->n_ts += s->n_ts;
     return 0;
@@ -114,19 +113,19 @@ static int add_ts(pg_otlp_cols *c, const pg_sample_ref *s)
 int pg_otlp_cols_add(pg_otlp_cols *c, const pg_sample_ref *s)
 {
     size_t i = c->i;
-    if (i >= c->n) return -1;
+    if (i >= c->n) return PG_EINTERNAL; /* more samples than counted */
     const pg_samples *l = c->like;
     if (c->stack) c->stack[i] = s->stack;
     else if (l->stack[i] != s->stack) {
-        if (!(c->stack = own_ids(c, l->stack))) return -1;
+        if (!(c->stack = own_ids(c, l->stack))) return pg_arena_status(c->a);
         c->stack[i] = s->stack;
     }
     if (c->link) c->link[i] = s->link;
     else if ((l && l->link ? l->link[i] : 0) != s->link) {
-        if (!(c->link = own_ids(c, l ? l->link : NULL))) return -1;
+        if (!(c->link = own_ids(c, l ? l->link : NULL))) return pg_arena_status(c->a);
         c->link[i] = s->link;
     }
-    if (add_attrs(c, s) || add_values(c, s) || add_ts(c, s)) return -1;
+    if (add_attrs(c, s) || add_values(c, s) || add_ts(c, s)) return pg_arena_status(c->a);
     c->i++;
     return 0;
 }
@@ -134,7 +133,7 @@ int pg_otlp_cols_add(pg_otlp_cols *c, const pg_sample_ref *s)
 /* Hands the columns to p: own ones, or like's where every sample matched. */
 int pg_otlp_cols_finish(pg_otlp_cols *c, pg_otlp_profile *p)
 {
-    if (c->i != c->n) return -1;
+    if (c->i != c->n) return PG_EINTERNAL; /* fewer samples than counted */
     pg_samples cs = {0}, *cols = &cs;
     const pg_samples *l = c->like;
     size_t n = c->n;

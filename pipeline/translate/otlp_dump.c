@@ -1,4 +1,5 @@
 #include "pipeline/translate/otlp_dump.h"
+#include "pipeline/core/err.h"
 #include "pipeline/core/samples.h"
 #include "pipeline/core/stacks.h"
 
@@ -23,7 +24,7 @@ static void put(pg_buf *o, const char *fmt, ...)
         return;
     }
     char *big = malloc((size_t)n + 1);
-    if (!big) { o->failed = 1; return; }
+    if (!big) { o->failed = PG_ENOMEM; return; }
     va_start(ap, fmt);
     vsnprintf(big, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -110,7 +111,7 @@ static void put_attrs(ctx *c, const int32_t *ix, size_t n)
 {
     if (!n) return;
     int32_t tmp[64], *v = n <= 64 ? tmp : malloc(n * sizeof *v);
-    if (!v) { c->o->failed = 1; return; }
+    if (!v) { c->o->failed = PG_ENOMEM; return; }
     memcpy(v, ix, n * sizeof *v);
     if (c->mode & PG_DUMP_CANONICAL) sort_attrs(c->d, v, n);
     put(c->o, " {");
@@ -220,7 +221,7 @@ int pg_otlp_dump(const pg_batch *b, int mode, pg_buf *out)
             for (size_t p = 0; p < sp->n_profiles; p++) put_profile(&c, sp->profiles[p]);
         }
     }
-    return out->failed ? -1 : 0;
+    return out->failed;
 }
 
 /* One summary line for a profile. */
@@ -228,5 +229,5 @@ int pg_otlp_dump_profile_line(const pg_batch *b, const pg_otlp_profile *p, pg_bu
 {
     ctx c = {pg_batch_dict(b), out, PG_DUMP_SUMMARY};
     put_profile(&c, p);
-    return out->failed ? -1 : 0;
+    return out->failed;
 }

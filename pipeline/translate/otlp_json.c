@@ -102,7 +102,10 @@ int pg_json_name_eq(const char *name, const char *key)
 
 static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/* Returns the 6-bit value of a base64 character (standard or URL-safe), or -1. */
+/* Not a digit: what b64_val and hex_val return for other characters (not a status). */
+enum { NOT_DIGIT = -1 };
+
+/* Returns the 6-bit value of a base64 character (standard or URL-safe), or NOT_DIGIT. */
 static int b64_val(char c)
 {
     if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -110,7 +113,7 @@ static int b64_val(char c)
     if (c >= '0' && c <= '9') return c - '0' + 52;
     if (c == '+' || c == '-') return 62;
     if (c == '/' || c == '_') return 63;
-    return -1;
+    return NOT_DIGIT;
 }
 
 static int hex_val(char c)
@@ -118,7 +121,7 @@ static int hex_val(char c)
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
+    return NOT_DIGIT;
 }
 
 /* ---------------------------------------------------------------- encoder */
@@ -400,20 +403,22 @@ static int bad(dec *d, int code, const char *fmt, ...)
 
 static int nomem(dec *d)
 {
-    return bad(d, PG_ELIMIT, "arena allocation refused (over its cap or out of memory)");
+    int rc = pg_arena_status(d->a);
+    return bad(d, rc, "%s", rc == PG_ELIMIT ? "arena allocation refused (over its cap)" : "out of memory");
 }
 
-/* Parses a decimal integer string ("-"? digits) into sign + magnitude; 0 or -1. */
+/* Parses a decimal integer string ("-"? digits) into sign + magnitude; 0, PG_EINVAL when
+ * it is not one, PG_ELIMIT when the magnitude is past 2^64-1. */
 static int parse_dec(const char *s, size_t n, int *neg, uint64_t *mag)
 {
     size_t i = 0;
     *neg = n > 0 && s[0] == '-';
     i = (size_t)*neg;
-    if (i == n) return -1;
+    if (i == n) return PG_EINVAL;
     for (*mag = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') return -1;
+        if (s[i] < '0' || s[i] > '9') return PG_EINVAL;
         unsigned dgt = (unsigned)(s[i] - '0');
-        if (*mag > (UINT64_MAX - dgt) / 10) return -2;
+        if (*mag > (UINT64_MAX - dgt) / 10) return PG_ELIMIT;
         *mag = *mag * 10 + dgt;
     }
     return 0;
@@ -437,8 +442,8 @@ static int dec_int(dec *d, ProtobufCType t, json_t *v, void *p)
         mag = (uint64_t)fabs(x);
     } else if (json_is_string(v)) {
         int rc = parse_dec(json_string_value(v), json_string_length(v), &neg, &mag);
-        if (rc == -1) return bad(d, PG_EINVAL, "invalid integer \"%.40s\"", json_string_value(v));
-        if (rc == -2) return bad(d, PG_EINVAL, "integer out of range for %s", tname);
+        if (rc == PG_EINVAL) return bad(d, PG_EINVAL, "invalid integer \"%.40s\"", json_string_value(v));
+        if (rc == PG_ELIMIT) return bad(d, PG_EINVAL, "integer out of range for %s", tname);
     } else {
         return bad(d, PG_EINVAL, "%s", want);
     }

@@ -6,6 +6,7 @@
 #include "pipeline/core/dict.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/stacks.h"
+#include "pipeline/core/vec.h"
 #include "pipeline/core/wire.h"
 
 #include <stdlib.h>
@@ -19,13 +20,8 @@ typedef struct slices {
 
 static int slices_push(slices *s, pg_wire w)
 {
-    if (s->n == s->cap) {
-        size_t c = s->cap ? s->cap * 2 : 64;
-        pg_wire *nv = realloc(s->v, c * sizeof *nv);
-        if (!nv) return -1;
-        s->v = nv;
-        s->cap = c;
-    }
+    int rc = PG_VEC_RESERVE(s->v, s->cap, s->n + 1, 64);
+    if (rc) return rc;
     s->v[s->n++] = w;
     return 0;
 }
@@ -54,13 +50,8 @@ static void top_free(top *t)
 static int push_comment(void *ctx, uint64_t v)
 {
     top *t = ctx;
-    if (t->n_comments == t->cap_comments) {
-        size_t c = t->cap_comments ? t->cap_comments * 2 : 8;
-        int64_t *nv = realloc(t->comments, c * sizeof *nv);
-        if (!nv) return PG_ENOMEM;
-        t->comments = nv;
-        t->cap_comments = c;
-    }
+    int rc = PG_VEC_RESERVE(t->comments, t->cap_comments, t->n_comments + 1, 8);
+    if (rc) return rc;
     t->comments[t->n_comments++] = (int64_t)v;
     return 0;
 }
@@ -133,10 +124,10 @@ static int read_value_type(pg_wire r, int64_t *type, int64_t *unit)
     while ((rc = pg_wire_tag(&r, &f, &wt)) == 1) {
         uint64_t v;
         if ((f == 1 || f == 2) && wt == PG_WT_VARINT) {
-            if (pg_wire_varint(&r, &v)) return -1;
+            if (pg_wire_varint(&r, &v)) return PG_EINVAL;
             *(f == 1 ? type : unit) = (int64_t)v;
         } else if ((f == 1 || f == 2) || pg_wire_skip(&r, wt)) {
-            return -1;
+            return PG_EINVAL;
         }
     }
     return rc;
@@ -168,7 +159,7 @@ int pg_pprof_dec_str(pg_pprof_dec *d, int64_t i, int32_t *out)
     if (d->smap[i] < 0) {
         int32_t s = pg_dict_string(d->b, (const char *)d->strings[i].p,
                                    (size_t)(d->strings[i].end - d->strings[i].p));
-        if (s < 0) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+        if (s < 0) return pg_pprof_dec_mem(d, s);
         d->smap[i] = s;
     }
     *out = d->smap[i];
@@ -191,7 +182,7 @@ static int idmap_init(pg_idmap *m, size_t n)
 {
     m->n_dense = n + 1;
     m->dense = malloc(m->n_dense * sizeof *m->dense);
-    if (!m->dense) return -1;
+    if (!m->dense) return PG_ENOMEM;
     memset(m->dense, 0xff, m->n_dense * sizeof *m->dense);
     return 0;
 }
@@ -218,6 +209,14 @@ static int map_id(pg_pprof_dec *d, pg_idmap *m, const char *what, uint64_t id, i
     return 0;
 }
 
+/* Reports a failed allocation into the batch: rc when it is a status, else the arena's. */
+int pg_pprof_dec_mem(pg_pprof_dec *d, int rc)
+{
+    if (rc >= 0) rc = pg_arena_status(pg_batch_arena(d->b));
+    return pg_err(d->err, d->errlen, rc, "pprof: %s",
+                  rc == PG_ELIMIT ? "batch memory limit reached" : "out of memory");
+}
+
 /* Resolves a referenced id (0 = none) through m. */
 int pg_pprof_dec_ref(pg_pprof_dec *d, const pg_idmap *m, const char *what, uint64_t id, int32_t *out)
 {
@@ -241,7 +240,7 @@ static int decode_functions(pg_pprof_dec *d, const slices *s)
             if (f >= 1 && f <= 5) {
                 if (wt != PG_WT_VARINT || pg_wire_varint(&r, &v[f]))
                     return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed function[%zu] field %u", i, f);
-            } else if (pg_wire_skip(&r, wt)) rc = -1;
+            } else if (pg_wire_skip(&r, wt)) rc = PG_EINVAL;
             if (rc < 0) break;
         }
         if (rc < 0) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed function[%zu]", i);
@@ -250,7 +249,7 @@ static int decode_functions(pg_pprof_dec *d, const slices *s)
             pg_pprof_dec_str(d, (int64_t)v[4], &file))
             return PG_EINVAL;
         int32_t idx = pg_dict_function(d->b, name, sys, file, (int64_t)v[5]);
-        if (idx < 0) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+        if (idx < 0) return pg_pprof_dec_mem(d, idx);
         if (map_id(d, &d->functions, "function", v[1], idx)) return PG_EINVAL;
     }
     return 0;
@@ -268,8 +267,8 @@ static int decode_mappings(pg_pprof_dec *d, const slices *s)
         int wt, rc;
         while ((rc = pg_wire_tag(&r, &f, &wt)) == 1) {
             if (f >= 1 && f <= 10) {
-                if (wt != PG_WT_VARINT || pg_wire_varint(&r, &v[f])) { rc = -1; break; }
-            } else if (pg_wire_skip(&r, wt)) { rc = -1; break; }
+                if (wt != PG_WT_VARINT || pg_wire_varint(&r, &v[f])) { rc = PG_EINVAL; break; }
+            } else if (pg_wire_skip(&r, wt)) { rc = PG_EINVAL; break; }
         }
         if (rc < 0) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed mapping[%zu]", i);
         pg_otlp_mapping m = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__MAPPING__INIT;
@@ -278,31 +277,32 @@ static int decode_mappings(pg_pprof_dec *d, const slices *s)
         m.memory_start = v[2];
         m.memory_limit = v[3];
         m.file_offset = v[4];
-        if (pg_pprof_dec_str(d, (int64_t)v[5], &m.filename_strindex)) return PG_EINVAL;
+        if ((rc = pg_pprof_dec_str(d, (int64_t)v[5], &m.filename_strindex))) return rc;
         if (v[6]) {
             const char *bid = "";
             size_t bn = 0;
             if (str_text(d, (int64_t)v[6], &bid, &bn)) return PG_EINVAL;
             int32_t a = pg_dict_attr_str(d->b, pg_pprof_build_id_key(bid, bn), bid, bn);
-            if (a < 0) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+            if (a < 0) return pg_pprof_dec_mem(d, a);
             attrs[na++] = a;
         }
         for (int k = 0; k < 4; k++) {
             if (!v[7 + k]) continue;
             int32_t a = pg_dict_attr_bool(d->b, has_keys[k], 1);
-            if (a < 0) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+            if (a < 0) return pg_pprof_dec_mem(d, a);
             attrs[na++] = a;
         }
         m.attribute_indices = attrs;
         m.n_attribute_indices = na;
         int32_t idx = pg_dict_mapping(d->b, &m);
-        if (idx < 0) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+        if (idx < 0) return pg_pprof_dec_mem(d, idx);
         if (map_id(d, &d->mappings, "mapping", v[1], idx)) return PG_EINVAL;
     }
     return 0;
 }
 
-/* Decodes one Line message into l. */
+/* Decodes one Line message into l. Returns 0, 1 when the message is malformed (the caller
+ * says where), or a negative status with the message already in d->err. */
 static int decode_line(pg_pprof_dec *d, pg_wire r, pg_otlp_line *l)
 {
     uint64_t v[4] = {0};
@@ -310,11 +310,11 @@ static int decode_line(pg_pprof_dec *d, pg_wire r, pg_otlp_line *l)
     int wt, rc;
     while ((rc = pg_wire_tag(&r, &f, &wt)) == 1) {
         if (f >= 1 && f <= 3) {
-            if (wt != PG_WT_VARINT || pg_wire_varint(&r, &v[f])) return -1;
-        } else if (pg_wire_skip(&r, wt)) return -1;
+            if (wt != PG_WT_VARINT || pg_wire_varint(&r, &v[f])) return 1;
+        } else if (pg_wire_skip(&r, wt)) return 1;
     }
-    if (rc < 0) return -1;
-    if (pg_pprof_dec_ref(d, &d->functions, "function", v[1], &l->function_index)) return -2;
+    if (rc < 0) return 1;
+    if ((rc = pg_pprof_dec_ref(d, &d->functions, "function", v[1], &l->function_index))) return rc;
     l->line = (int64_t)v[2];
     l->column = (int64_t)v[3];
     return 0;
@@ -336,28 +336,25 @@ static int decode_locations(pg_pprof_dec *d, const slices *s)
         while (!rc && (t = pg_wire_tag(&r, &f, &wt)) == 1) {
             uint64_t *dst = f == 1 ? &id : f == 2 ? &mapping : f == 3 ? &address : f == 5 ? &folded : NULL;
             if (dst) {
-                if (wt != PG_WT_VARINT || pg_wire_varint(&r, dst)) t = -1;
+                if (wt != PG_WT_VARINT || pg_wire_varint(&r, dst)) t = PG_EINVAL;
             } else if (f == 4) {
                 pg_wire lr;
-                if (wt != PG_WT_LEN || pg_wire_len(&r, &lr)) { t = -1; }
+                if (wt != PG_WT_LEN || pg_wire_len(&r, &lr)) { t = PG_EINVAL; }
                 else {
-                    if (nl == cap) {
-                        size_t nc = cap ? cap * 2 : 8;
-                        pg_otlp_line *nlines = realloc(lines, nc * sizeof *lines);
-                        pg_otlp_line **np = nlines ? realloc(lptr, nc * sizeof *lptr) : NULL;
-                        if (nlines) lines = nlines;
-                        if (!np) { rc = pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory"); break; }
-                        lptr = np;
-                        cap = nc;
+                    size_t cap_lines = cap; /* lines and lptr share cap */
+                    if (PG_VEC_RESERVE(lines, cap_lines, nl + 1, 8) ||
+                        PG_VEC_RESERVE(lptr, cap, nl + 1, 8)) {
+                        rc = pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
+                        break;
                     }
                     static const pg_otlp_line init = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LINE__INIT;
                     lines[nl] = init;
                     int lr_rc = decode_line(d, lr, &lines[nl]);
-                    if (lr_rc == -2) { rc = PG_EINVAL; break; }
-                    if (lr_rc) t = -1;
+                    if (lr_rc < 0) { rc = lr_rc; break; }
+                    if (lr_rc) t = PG_EINVAL;
                     nl++;
                 }
-            } else if (pg_wire_skip(&r, wt)) t = -1;
+            } else if (pg_wire_skip(&r, wt)) t = PG_EINVAL;
             if (t < 0) break;
         }
         if (rc) break;
@@ -371,14 +368,14 @@ static int decode_locations(pg_pprof_dec *d, const slices *s)
         int32_t attr = 0;
         if (folded) {
             if ((attr = pg_dict_attr_bool(d->b, PG_SC_IS_FOLDED, 1)) < 0) {
-                rc = pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+                rc = pg_pprof_dec_mem(d, attr);
                 break;
             }
             l.attribute_indices = &attr;
             l.n_attribute_indices = 1;
         }
         int32_t idx = pg_dict_location(d->b, &l);
-        if (idx < 0) { rc = pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached"); break; }
+        if (idx < 0) { rc = pg_pprof_dec_mem(d, idx); break; }
         rc = map_id(d, &d->locations, "location", id, idx);
     }
     free(lines);
@@ -454,8 +451,8 @@ int pg_pprof_dec_value_type(pg_pprof_dec *d, pg_wire r, int32_t *type, int32_t *
     int64_t ti, ui;
     if (read_value_type(r, &ti, &ui) < 0)
         return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed ValueType");
-    if (pg_pprof_dec_str(d, ti, type) || pg_pprof_dec_str(d, ui, unit)) return PG_EINVAL;
-    return 0;
+    int rc = pg_pprof_dec_str(d, ti, type);
+    return rc ? rc : pg_pprof_dec_str(d, ui, unit);
 }
 
 /* Borrowed text of a pprof string index. */

@@ -44,6 +44,9 @@ typedef struct pg_pprof_header {
 int pg_pprof_dec_str(pg_pprof_dec *d, int64_t i, int32_t *out);
 int pg_pprof_dec_text(pg_pprof_dec *d, int64_t i, const char **s, size_t *n);
 int pg_pprof_dec_ref(pg_pprof_dec *d, const pg_idmap *m, const char *what, uint64_t id, int32_t *out);
+/* Writes the message for a failed allocation into the batch and returns its status: rc
+ * when negative (PG_ELIMIT: the batch arena's cap, PG_ENOMEM), else the arena's record. */
+int pg_pprof_dec_mem(pg_pprof_dec *d, int rc);
 int pg_pprof_dec_value_type(pg_pprof_dec *d, pg_wire r, int32_t *type, int32_t *unit);
 
 /* Builds the scope and its profiles, decoding samples from the top-level message `top`. */

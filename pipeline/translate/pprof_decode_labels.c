@@ -15,7 +15,8 @@ static int label_value(pg_pprof_dec *d, const int64_t *strs, const int64_t *nums
 {
     if (strs[j] != 0) {
         int32_t s;
-        if (pg_pprof_dec_str(d, strs[j], &s)) return -1;
+        int rc = pg_pprof_dec_str(d, strs[j], &s);
+        if (rc) return rc;
         v->value_case = PG_ANY_STRING;
         v->string_value = pg_batch_dict(d->b)->string_table[s];
     } else {
@@ -38,7 +39,8 @@ static int multi_value(pg_pprof_dec *d, const int64_t *strs, const int64_t *nums
         static const pg_otlp_any init = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
         elems[k] = init;
         ptrs[k] = &elems[k];
-        if (label_value(d, strs, nums, j, &elems[k])) return -1;
+        int rc = label_value(d, strs, nums, j, &elems[k]);
+        if (rc) return rc;
         if (strs[j] == 0 && unit_ix[j] != attr_unit) {
             /* {value: num, unit: "..."} */
             static const pg_otlp_kv kinit = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
@@ -133,7 +135,7 @@ static int labels_to_attrs(pg_pprof_dec *d, const int64_t *keys, const int64_t *
         size_t m = 0;
         int32_t key = kix[j];
         for (size_t k = j; k < n; k++)
-            if (kix[k] == key) { idx[m++] = k; if (k != j) kix[k] = -1; }
+            if (kix[k] == key) { idx[m++] = k; if (k != j) kix[k] = -1; /* consumed */ }
         int32_t attr;
         pg_otlp_any v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
         if (m == 1) {
@@ -166,7 +168,7 @@ static int labels_to_attrs(pg_pprof_dec *d, const int64_t *keys, const int64_t *
             attr = pg_dict_attr(d->b, key, &v, attr_unit);
             free(elems);
         }
-        if (attr < 0) { rc = pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached"); goto done; }
+        if (attr < 0) { rc = pg_pprof_dec_mem(d, attr); goto done; }
         out[(*n_out)++] = attr;
     }
 done:

@@ -7,6 +7,7 @@
 #include "pipeline/core/pages.h"
 #include "pipeline/core/samples.h"
 #include "pipeline/core/stacks.h"
+#include "pipeline/core/vec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,27 +33,17 @@ static void scratch_free(scratch *s)
     free(s->attrs);
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return 0;
-    size_t c = *cap ? *cap : 16;
-    while (c < need) c *= 2;
-    void *np = realloc(*p, c * elem);
-    if (!np) return -1;
-    *p = np;
-    *cap = c;
-    return 0;
-}
-
 static int grow_labels(scratch *s, size_t need)
 {
     if (need <= s->cap_labels) return 0;
     size_t c = s->cap_labels;
     size_t c2 = c, c3 = c, c4 = c, c5 = c;
-    if (grow((void **)&s->lk, &c, need, 8) || grow((void **)&s->ls, &c2, need, 8) ||
-        grow((void **)&s->ln, &c3, need, 8) || grow((void **)&s->lu, &c4, need, 8) ||
-        grow((void **)&s->attrs, &c5, need, 4))
-        return -1;
+    if (pg_vec_reserve((void **)&s->lk, &c, need, 8, 16) ||
+        pg_vec_reserve((void **)&s->ls, &c2, need, 8, 16) ||
+        pg_vec_reserve((void **)&s->ln, &c3, need, 8, 16) ||
+        pg_vec_reserve((void **)&s->lu, &c4, need, 8, 16) ||
+        pg_vec_reserve((void **)&s->attrs, &c5, need, 4, 16))
+        return PG_ENOMEM;
     s->cap_labels = c;
     return 0;
 }
@@ -77,7 +68,7 @@ static int read_locations(pg_pprof_dec *d, pg_wire *r, int wt, scratch *s, size_
     if (repeated_payload(d, r, wt, &ids, i)) return PG_EINVAL;
     size_t most = wt == PG_WT_LEN ? (size_t)(ids.end - ids.p) : 1; /* at least a byte each */
     size_t max = d->lim->max_stack_depth;
-    if (grow((void **)&s->locs, &s->cap_locs, (*n + most) * 4, 1))
+    if (pg_vec_reserve((void **)&s->locs, &s->cap_locs, (*n + most) * 4, 1, 16))
         return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
     const int32_t *dense = d->locations.dense;
     size_t n_dense = d->locations.n_dense, k = *n;
@@ -119,7 +110,7 @@ static int read_values(pg_pprof_dec *d, pg_wire *r, int wt, scratch *s, size_t *
     pg_wire v;
     if (repeated_payload(d, r, wt, &v, i)) return PG_EINVAL;
     size_t want = *n + (wt == PG_WT_LEN ? (size_t)(v.end - v.p) : 1); /* a byte each at least */
-    if (grow((void **)&s->vals, &s->cap_vals, want < 65536 ? want : 65536, 8))
+    if (pg_vec_reserve((void **)&s->vals, &s->cap_vals, want < 65536 ? want : 65536, 8, 16))
         return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
     size_t k = *n;
     for (int once = 1; wt == PG_WT_LEN ? v.p < v.end : once; once = 0) {
@@ -134,7 +125,8 @@ static int read_values(pg_pprof_dec *d, pg_wire *r, int wt, scratch *s, size_t *
     return 0;
 }
 
-/* Decodes one Label message into the scratch arrays at position i. */
+/* Decodes one Label message into the scratch arrays at position i; PG_EINVAL when
+ * malformed. */
 static int decode_label(pg_wire r, scratch *s, size_t i)
 {
     uint64_t v[5] = {0};
@@ -142,10 +134,10 @@ static int decode_label(pg_wire r, scratch *s, size_t i)
     int wt, rc;
     while ((rc = pg_wire_tag(&r, &f, &wt)) == 1) {
         if (f >= 1 && f <= 4) {
-            if (wt != PG_WT_VARINT || pg_wire_varint(&r, &v[f])) return -1;
-        } else if (pg_wire_skip(&r, wt)) return -1;
+            if (wt != PG_WT_VARINT || pg_wire_varint(&r, &v[f])) return PG_EINVAL;
+        } else if (pg_wire_skip(&r, wt)) return PG_EINVAL;
     }
-    if (rc < 0) return -1;
+    if (rc < 0) return PG_EINVAL;
     s->lk[i] = (int64_t)v[1];
     s->ls[i] = (int64_t)v[2];
     s->ln[i] = (int64_t)v[3];
@@ -200,29 +192,23 @@ static int commit_sample(pg_pprof_dec *d, size_t i, scratch *s, out_cols *oc, si
 {
     int rc;
     int32_t stack = pg_dict_stack_hinted(d->b, s->locs, s->nlocs, d->loc_width, s->stack_hash);
-    if (stack < 0) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+    if (stack < 0) return pg_pprof_dec_mem(d, stack);
     size_t na = 0;
     if (s->nl && (rc = pg_pprof_labels_to_attrs(d, s->lk, s->ls, s->ln, s->lu, s->nl, s->attrs, &na))) return rc;
     oc->stack[i] = stack;
     oc->attr_off[i] = (uint32_t)oc->n_attrs;
     if (na) {
-        if (oc->n_attrs + na > oc->cap_attrs) {
-            size_t c = oc->cap_attrs ? oc->cap_attrs * 2 : 1024;
-            while (c < oc->n_attrs + na) c *= 2;
-            int32_t *nv = pg_arena_realloc(pg_batch_arena(d->b), oc->attrs, oc->cap_attrs * sizeof *nv,
-                                           c * sizeof *nv);
-            if (!nv) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
-            oc->attrs = nv;
-            oc->cap_attrs = c;
-        }
+        pg_arena *a = pg_batch_arena(d->b);
+        if ((rc = PG_VEC_RESERVE_ARENA(a, oc->attrs, oc->cap_attrs, oc->n_attrs + na, 1024)))
+            return pg_pprof_dec_mem(d, rc);
         memcpy(oc->attrs + oc->n_attrs, s->attrs, na * sizeof(int32_t));
         oc->n_attrs += na;
     }
     if (n_types) {
         pg_arena *a = pg_batch_arena(d->b);
         for (size_t k = 0; k < n_out; k++)
-            if (pg_value_col_set(a, &oc->values[k], i, s->vals[order[k]]))
-                return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+            if ((rc = pg_value_col_set(a, &oc->values[k], i, s->vals[order[k]])))
+                return pg_pprof_dec_mem(d, rc);
     }
     return 0;
 }
@@ -256,7 +242,7 @@ static int attach_columns(pg_pprof_dec *d, out_cols *oc, pg_otlp_profile **profs
 static int scope_attr(pg_arena *a, pg_otlp_scope *sc, const char *key, pg_otlp_any *v)
 {
     pg_otlp_kv *kv = pg_otlp_kv_new(a);
-    if (!kv || !(kv->key = pg_arena_strndup(a, key, strlen(key)))) return -1;
+    if (!kv || !(kv->key = pg_arena_strndup(a, key, strlen(key)))) return pg_arena_status(a);
     kv->value = v;
     return pg_otlp_push(a, (void ***)&sc->attributes, &sc->n_attributes, kv);
 }
@@ -285,11 +271,11 @@ static int profile_attrs(pg_pprof_dec *d, const pg_pprof_header *h, int32_t *out
         pg_otlp_any v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
         v.value_case = PG_ANY_ARRAY;
         v.array_value = &arr;
-        int32_t key = rc ? -1 : pg_dict_string(d->b, PG_SC_COMMENT, strlen(PG_SC_COMMENT));
-        int32_t at = key < 0 ? -1 : pg_dict_attr(d->b, key, &v, 0);
+        int32_t key = rc ? rc : pg_dict_string(d->b, PG_SC_COMMENT, strlen(PG_SC_COMMENT));
+        int32_t at = key < 0 ? key : pg_dict_attr(d->b, key, &v, 0);
         free(ptrs);
         if (rc) return rc;
-        if (at < 0) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+        if (at < 0) return pg_pprof_dec_mem(d, at);
         out[(*n)++] = at;
     }
     const struct { const char *key; int64_t ix; } strs[3] = {
@@ -301,7 +287,7 @@ static int profile_attrs(pg_pprof_dec *d, const pg_pprof_header *h, int32_t *out
         if (pg_pprof_dec_text(d, strs[i].ix, &t, &tn)) return PG_EINVAL;
         if (tn == 0) continue; /* an index of an empty string is the same as unset */
         int32_t at = pg_dict_attr_str(d->b, strs[i].key, t, tn);
-        if (at < 0) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+        if (at < 0) return pg_pprof_dec_mem(d, at);
         out[(*n)++] = at;
     }
     return 0;
@@ -349,22 +335,22 @@ static int plan_order(pg_pprof_dec *d, const pg_pprof_header *h, const int32_t *
     if (!emit_order && !emit_default) return 0;
     pg_arena *a = pg_batch_arena(d->b);
     pg_otlp_scope *sc = pg_otlp_scope_new(a);
-    if (!sc) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+    if (!sc) return pg_pprof_dec_mem(d, 0);
     if (emit_default) {
         pg_otlp_any *v = pg_otlp_any_new(a);
         if (!v || !(v->string_value = pg_arena_strndup(a, dtext, dlen)) ||
             scope_attr(a, sc, PG_SC_DEFAULT_SAMPLE_TYPE, v))
-            return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+            return pg_pprof_dec_mem(d, 0);
         v->value_case = PG_ANY_STRING;
     }
     if (emit_order) {
         pg_otlp_any *v = pg_otlp_any_new(a);
         pg_otlp_array *arr = pg_otlp_array_new(a);
         if (!v || !arr || !(arr->values = pg_arena_alloc(a, (n ? n : 1) * sizeof *arr->values)))
-            return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+            return pg_pprof_dec_mem(d, 0);
         for (size_t k = 0; k < n; k++) {
             pg_otlp_any *e = pg_otlp_any_new(a);
-            if (!e) return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+            if (!e) return pg_pprof_dec_mem(d, 0);
             e->value_case = PG_ANY_INT;
             e->int_value = (int64_t)order[k];
             arr->values[k] = e;
@@ -373,7 +359,7 @@ static int plan_order(pg_pprof_dec *d, const pg_pprof_header *h, const int32_t *
         v->value_case = PG_ANY_ARRAY;
         v->array_value = arr;
         if (scope_attr(a, sc, PG_SC_SAMPLE_TYPE_ORDER, v))
-            return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+            return pg_pprof_dec_mem(d, 0);
     }
     *scope_out = sc;
     return 0;
@@ -406,11 +392,11 @@ int pg_pprof_build_profiles(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top,
     }
     if (rc) goto done;
     pg_otlp_sprofiles *sp = pg_batch_add_scope(d->b, NULL);
-    if (!sp) { rc = pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached"); goto done; }
+    if (!sp) { rc = pg_pprof_dec_mem(d, 0); goto done; }
     sp->scope = scope;
     for (size_t k = 0; k < n_out; k++) {
         pg_otlp_profile *p = pg_otlp_profile_new(a);
-        if (!p) { rc = pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached"); goto done; }
+        if (!p) { rc = pg_pprof_dec_mem(d, 0); goto done; }
         if (n) {
             if (!(p->sample_type = pg_otlp_valuetype_new(a))) { rc = PG_ELIMIT; goto done; }
             p->sample_type->type_strindex = types[2 * order[k]];
@@ -464,8 +450,8 @@ int pg_pprof_build_profiles(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top,
     if (!rc) rc = attach_columns(d, &oc, profs, n_out, h->n_samples, n);
     if (!rc && scope_out) *scope_out = sp;
 done:
-    if (rc == PG_ELIMIT && d->err && !d->err[0])
-        pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: batch memory limit reached");
+    if ((rc == PG_ELIMIT || rc == PG_ENOMEM) && d->err && !d->err[0])
+        pg_pprof_dec_mem(d, rc);
     scratch_free(&s[0]);
     scratch_free(&s[1]);
     free(types);

@@ -6,6 +6,7 @@
 #include "pipeline/core/err.h"
 #include "pipeline/core/samples.h"
 #include "pipeline/core/stacks.h"
+#include "pipeline/core/vec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,7 @@ static int assign_ids(enc *e)
     e->loc_id = calloc(d->n_location_table, sizeof *e->loc_id);
     e->map_id = calloc(d->n_mapping_table, sizeof *e->map_id);
     e->fn_id = calloc(d->n_function_table, sizeof *e->fn_id);
-    if (!e->loc_id || !e->map_id || !e->fn_id) return -1;
+    if (!e->loc_id || !e->map_id || !e->fn_id) return PG_ENOMEM;
     for (size_t k = 0; k < e->g->n_profiles; k++) {
         const pg_otlp_profile *p = e->g->profiles[k];
         size_t ns = pg_profile_sample_count(p);
@@ -93,14 +94,8 @@ static int assign_ids(enc *e)
 /* Appends labels v[0..n) to l. */
 static int add_labels(pg_labels *l, const pg_label *v, size_t n)
 {
-    if (l->n + n > l->cap) {
-        size_t c = l->cap ? l->cap : 16;
-        while (c < l->n + n) c *= 2;
-        pg_label *nv = realloc(l->v, c * sizeof *nv);
-        if (!nv) return -1;
-        l->v = nv;
-        l->cap = c;
-    }
+    int rc = PG_VEC_RESERVE(l->v, l->cap, l->n + n, 16);
+    if (rc) return rc;
     if (n) memcpy(l->v + l->n, v, n * sizeof *v);
     l->n += n;
     return 0;
@@ -116,11 +111,13 @@ static int attr_labels(enc *e, int32_t a, const pg_label **v, size_t *n, int *tr
         e->attr_memo = calloc(na, sizeof *e->attr_memo);
         e->attr_memo_n = calloc(na, sizeof *e->attr_memo_n);
         e->attr_trace = calloc(na, 1);
-        if (!e->attr_memo || !e->attr_memo_n || !e->attr_trace) return -1;
+        if (!e->attr_memo || !e->attr_memo_n || !e->attr_trace) return PG_ENOMEM;
     }
     if (!e->attr_memo[a]) {
         size_t at = e->memo.n;
-        if (at >= UINT32_MAX || pg_labels_from_attr(&e->memo, &e->st, d, d->attribute_table[a])) return -1;
+        if (at >= UINT32_MAX) return PG_ELIMIT;
+        int rc = pg_labels_from_attr(&e->memo, &e->st, d, d->attribute_table[a]);
+        if (rc) return rc;
         const char *k = attr_key(d, a);
         e->attr_memo[a] = (uint32_t)at + 1;
         e->attr_memo_n[a] = (uint32_t)(e->memo.n - at);
@@ -135,10 +132,13 @@ static int attr_labels(enc *e, int32_t a, const pg_label **v, size_t *n, int *tr
 /* The two labels of link k, made once. */
 static int link_labels(enc *e, int32_t k, const pg_label **v)
 {
-    if (!e->link_memo && !(e->link_memo = calloc(e->d->n_link_table, sizeof *e->link_memo))) return -1;
+    if (!e->link_memo && !(e->link_memo = calloc(e->d->n_link_table, sizeof *e->link_memo)))
+        return PG_ENOMEM;
     if (!e->link_memo[k]) {
         size_t at = e->memo.n;
-        if (at >= UINT32_MAX || pg_labels_from_link(&e->memo, &e->st, e->d->link_table[k])) return -1;
+        if (at >= UINT32_MAX) return PG_ELIMIT;
+        int rc = pg_labels_from_link(&e->memo, &e->st, e->d->link_table[k]);
+        if (rc) return rc;
         e->link_memo[k] = (uint32_t)at + 1;
     }
     *v = e->memo.v + e->link_memo[k] - 1;
@@ -149,17 +149,18 @@ static int link_labels(enc *e, int32_t k, const pg_label **v)
 static int sample_labels(enc *e, const pg_sample_ref *s)
 {
     e->labels.n = 0;
-    int has_trace = 0;
+    int has_trace = 0, rc;
     for (size_t i = 0; i < s->n_attrs; i++) {
         const pg_label *v;
         size_t n;
         int trace;
-        if (attr_labels(e, s->attrs[i], &v, &n, &trace) || add_labels(&e->labels, v, n)) return -1;
+        if ((rc = attr_labels(e, s->attrs[i], &v, &n, &trace)) || (rc = add_labels(&e->labels, v, n)))
+            return rc;
         has_trace |= trace;
     }
     if (e->o->links_as_labels && s->link && !has_trace) {
         const pg_label *v;
-        if (link_labels(e, s->link, &v) || add_labels(&e->labels, v, 2)) return -1;
+        if ((rc = link_labels(e, s->link, &v)) || (rc = add_labels(&e->labels, v, 2))) return rc;
     }
     return add_labels(&e->labels, e->extra.v, e->extra.n);
 }
@@ -181,12 +182,8 @@ static int write_sample(enc *e, int32_t stack, const int64_t *vals, size_t nv)
 {
     pg_stack_ref s;
     pg_dict_stack_at(e->d, (size_t)stack, &s);
-    if (s.n > e->cap_locs) {
-        uint64_t *nl = realloc(e->locs, s.n * sizeof *nl);
-        if (!nl) return -1;
-        e->locs = nl;
-        e->cap_locs = s.n;
-    }
+    int rc = PG_VEC_RESERVE(e->locs, e->cap_locs, s.n, 64);
+    if (rc) return rc;
     /* pprof ids of the frames, one loop per pool width; nl counts their varint bytes */
     size_t nl = 0, nvb = 0;
     const uint64_t *ids = e->loc_id;
@@ -209,7 +206,7 @@ static int write_sample(enc *e, int32_t stack, const int64_t *vals, size_t nv)
     if (s.n) len += 1 + pg_wire_varint_size(nl) + nl;
     if (nv) len += 1 + pg_wire_varint_size(nvb) + nvb;
     pg_buf *b = e->w;
-    if (pg_buf_reserve(b, 1 + 10 + len)) return -1;
+    if ((rc = pg_buf_reserve(b, 1 + 10 + len))) return rc;
     uint8_t *p = b->data + b->len;
     *p++ = (2 << 3) | PG_WT_LEN;
     p = put_varint(p, len);
@@ -259,14 +256,14 @@ static int write_positional(enc *e)
     const pg_otlp_profile *p0 = g->profiles[0];
     size_t ns = pg_profile_sample_count(p0);
     const pg_samples **cols = malloc((nt ? nt : 1) * sizeof *cols);
-    if (!cols) return -1;
+    if (!cols) return PG_ENOMEM;
     for (size_t k = 0; k < nt; k++) cols[k] = pg_profile_columns(g->profiles[k]);
     int rc = 0;
     for (size_t i = 0; i < ns && !rc; i++) {
         pg_sample_ref r;
         for (size_t k = 0; k < nt; k++) e->vals[k] = value_at(g->profiles[k], cols[k], i);
         pg_sample_at(p0, i, &r);
-        if (sample_labels(e, &r) || write_sample(e, r.stack, e->vals, nt)) rc = -1;
+        if (!(rc = sample_labels(e, &r))) rc = write_sample(e, r.stack, e->vals, nt);
     }
     free(cols);
     return rc;
@@ -304,14 +301,14 @@ static int write_merged(enc *e)
     pg_index ix = {0};
     ident_ctx ctx = {g, first};
     size_t n = 0;
-    int rc = (first && vals && total < UINT32_MAX) ? 0 : -1;
+    int rc = !first || !vals ? PG_ENOMEM : total >= UINT32_MAX ? PG_ELIMIT : 0;
     for (size_t k = 0; k < g->n_profiles && !rc; k++) {
         const pg_otlp_profile *p = g->profiles[k];
         size_t ns = pg_profile_sample_count(p);
         for (size_t i = 0; i < ns && !rc; i++) {
             pg_sample_ref s;
             pg_sample_at(p, i, &s);
-            if (!s.n_ts && s.n_values > 1) { rc = -2; break; }
+            if (!s.n_ts && s.n_values > 1) { rc = PG_EINVAL; break; }
             uint64_t h = pg_hash_mix(pg_hash_mix(1, (uint32_t)s.stack), (uint32_t)s.link);
             h = pg_hash_bytes(s.attrs, s.n_attrs * 4, h);
             uint32_t found = pg_index_find(&ix, h, same_identity, &ctx, &s);
@@ -319,7 +316,7 @@ static int write_merged(enc *e)
             if (found == UINT32_MAX) {
                 slot = n;
                 first[n++] = (first_seen){(uint32_t)k, (uint32_t)i};
-                if (pg_index_insert(&ix, h, (uint32_t)slot)) rc = -1;
+                rc = pg_index_insert(&ix, h, (uint32_t)slot);
             }
             if (nt) vals[slot * nt + k] += contribution(&s);
         }
@@ -327,7 +324,7 @@ static int write_merged(enc *e)
     for (size_t i = 0; i < n && !rc; i++) {
         pg_sample_ref s;
         pg_sample_at(g->profiles[first[i].k], first[i].i, &s);
-        if (sample_labels(e, &s) || write_sample(e, s.stack, &vals[i * nt], nt)) rc = -1;
+        if (!(rc = sample_labels(e, &s))) rc = write_sample(e, s.stack, &vals[i * nt], nt);
     }
     pg_index_free(&ix);
     free(first);
@@ -394,7 +391,7 @@ static int write_tables(enc *e, pg_buf *out)
         pg_wire_put_uint(t, 5, (uint64_t)f->start_line);
         pg_wire_put_bytes(out, 5, t->data, t->len);
     }
-    return failed || t->failed || out->failed ? -1 : 0;
+    return failed ? failed : t->failed ? t->failed : out->failed;
 }
 
 /* Writes a ValueType field. */
@@ -433,8 +430,9 @@ static int profile_fields(enc *e, const pg_otlp_profile *p, pg_buf *tail)
             int64_t s = pg_strtab_add(&e->st, v->string_value, strlen(v->string_value), 0);
             pg_wire_put_tag(tail, 13, PG_WT_VARINT);
             pg_wire_put_varint(tail, (uint64_t)s);
-        } else if (e->o->resource_as_labels && pg_labels_from_attr(&e->extra, &e->st, d, a)) {
-            return -1;
+        } else if (e->o->resource_as_labels) {
+            int rc = pg_labels_from_attr(&e->extra, &e->st, d, a);
+            if (rc) return rc;
         }
     }
     return 0;
@@ -446,14 +444,14 @@ static int resource_labels(enc *e)
     if (!e->o->resource_as_labels) return 0;
     const pg_otlp_resource *r = e->g->resource ? e->g->resource->resource : NULL;
     const pg_otlp_scope *sc = e->g->scope ? e->g->scope->scope : NULL;
-    for (size_t i = 0; r && i < r->n_attributes; i++)
-        if (pg_labels_from_kv(&e->extra, &e->st, r->attributes[i])) return -1;
-    for (size_t i = 0; sc && i < sc->n_attributes; i++) {
+    int rc = 0;
+    for (size_t i = 0; r && i < r->n_attributes && !rc; i++)
+        rc = pg_labels_from_kv(&e->extra, &e->st, r->attributes[i]);
+    for (size_t i = 0; sc && i < sc->n_attributes && !rc; i++) {
         const char *k = sc->attributes[i]->key ? sc->attributes[i]->key : "";
-        if (!strncmp(k, "pprof.scope.", 12)) continue;
-        if (pg_labels_from_kv(&e->extra, &e->st, sc->attributes[i])) return -1;
+        if (strncmp(k, "pprof.scope.", 12)) rc = pg_labels_from_kv(&e->extra, &e->st, sc->attributes[i]);
     }
-    return 0;
+    return rc;
 }
 
 /* Encodes the group; out receives gzip or plain pprof bytes, as they are produced. */
@@ -463,23 +461,25 @@ int pg_pprof_encode(const pg_batch *b, const pg_pprof_group *g, const pg_pprof_e
     enc e = {.d = pg_batch_dict(b), .g = g, .o = o};
     pg_buf tail = {0};
     pg_pprof_out so;
-    int rc = -100;
+    int rc = PG_ENOMEM;
     size_t nt = g->zero_types ? 0 : g->n_profiles;
     const pg_otlp_profile *p0 = g->profiles[0];
     int opened = pg_pprof_out_open(&so, out, o->gzip) == 0;
     e.w = pg_pprof_out_sink(&so);
-    if (!opened || pg_strtab_init(&e.st, e.d->n_string_table) || assign_ids(&e)) goto done;
+    if (!opened || (rc = pg_strtab_init(&e.st, e.d->n_string_table)) || (rc = assign_ids(&e)))
+        goto done;
+    rc = PG_ENOMEM;
     if (!(e.vals = calloc(nt ? nt : 1, sizeof *e.vals))) goto done;
     /* Field order as Go writes it: types, samples, mappings, locations, functions,
      * strings, then scalars (built aside in tail, as their strings come first). */
     for (size_t k = 0; k < nt; k++) put_value_type(&e, e.w, 1, g->profiles[k]->sample_type);
-    if (resource_labels(&e) || profile_fields(&e, p0, &tail)) goto done;
+    if ((rc = resource_labels(&e)) || (rc = profile_fields(&e, p0, &tail))) goto done;
     rc = g->positional ? write_positional(&e) : write_merged(&e);
-    if (rc == -2) {
+    if (rc == PG_EINVAL) {
         rc = pg_err(err, errlen, PG_EINVAL, "pprof: a sample has several values but no timestamps");
         goto done;
     }
-    if (rc || write_tables(&e, e.w)) { rc = -100; goto done; }
+    if (rc || (rc = write_tables(&e, e.w))) goto done;
     pg_wire_put_uint(&tail, 9, p0->time_unix_nano);
     pg_wire_put_uint(&tail, 10, p0->duration_nano);
     if (p0->period_type) put_value_type(&e, &tail, 11, p0->period_type);
@@ -490,9 +490,17 @@ int pg_pprof_encode(const pg_batch *b, const pg_pprof_group *g, const pg_pprof_e
     if (dflt) pg_wire_put_uint(&tail, 14, (uint64_t)pg_strtab_add(&e.st, dflt, strlen(dflt), 0));
     for (size_t i = 0; i < e.st.n; i++) pg_wire_put_bytes(e.w, 6, e.st.s[i], e.st.len[i]);
     pg_buf_append(e.w, tail.data, tail.len);
-    rc = e.w->failed || tail.failed || e.tmp.failed || pg_pprof_out_close(&so) ? -100 : 0;
+    /* the first latched failure: output, tail, scratch, then the string table's */
+    rc = e.w->failed ? e.w->failed : tail.failed ? tail.failed : e.tmp.failed;
+    if (!rc) rc = e.st.failed;
+    if (!rc) rc = pg_pprof_out_close(&so);
 done:
-    if (rc == -100) rc = pg_err(err, errlen, PG_ENOMEM, "pprof: out of memory");
+    if (rc && rc != PG_EINVAL)
+        rc = pg_err(err, errlen, rc, "pprof: %s",
+                    rc == PG_ENOMEM  ? "out of memory"
+                    : rc == PG_ELIMIT ? "more than 2^32 samples or labels"
+                    : rc == PG_EIO    ? "cannot write the output"
+                                      : pg_status_name(rc));
     pg_pprof_out_free(&so, rc != 0);
     pg_strtab_free(&e.st);
     free(e.loc_id);

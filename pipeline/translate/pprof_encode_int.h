@@ -16,13 +16,17 @@ typedef struct pg_strtab {
     int64_t *from_dict; /* dictionary string index -> pprof index, 0 = not yet (except "") */
     char **owned;
     size_t n_owned, cap_owned;
+    int failed; /* 0, or the status of the first failed add (indexes written since are bad) */
 } pg_strtab;
 
+/* Returns 0 or a negative status (PG_ENOMEM), also latched in t->failed. */
 int pg_strtab_init(pg_strtab *t, size_t n_dict);
 void pg_strtab_free(pg_strtab *t);
-/* Returns the pprof index of text s[0..n) (copied when `copy`), or -1 on OOM. */
+/* Returns the pprof index of text s[0..n) (copied when `copy`), or a negative status
+ * (PG_ENOMEM, PG_ELIMIT), latched in t->failed: callers may write the index unchecked and
+ * test t->failed once at the end. */
 int64_t pg_strtab_add(pg_strtab *t, const char *s, size_t n, int copy);
-/* Returns the pprof index of dictionary string i, or -1 on OOM. */
+/* Returns the pprof index of dictionary string i, or a negative status (see above). */
 int64_t pg_strtab_dict(pg_strtab *t, const pg_otlp_dict *d, int32_t i);
 
 /* One pprof label being written. */
@@ -35,7 +39,8 @@ typedef struct pg_labels {
     size_t n, cap;
 } pg_labels;
 
-/* Appends the labels that attribute `attr` stands for. Returns 0 or -1 on OOM. */
+/* Appends the labels that attribute `attr` stands for. Returns 0 or a negative status
+ * (PG_ENOMEM). */
 int pg_labels_from_attr(pg_labels *out, pg_strtab *t, const pg_otlp_dict *d, const pg_otlp_attr *attr);
 /* Appends labels for a KeyValue (resource/scope attributes). */
 int pg_labels_from_kv(pg_labels *out, pg_strtab *t, const pg_otlp_kv *kv);

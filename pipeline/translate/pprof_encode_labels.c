@@ -2,6 +2,8 @@
  * values pprof has no type for: bool, double, bytes and kvlist become string labels). */
 #include "pipeline/translate/pprof_encode_int.h"
 #include "pipeline/translate/semconv.h"
+#include "pipeline/core/err.h"
+#include "pipeline/core/vec.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,14 +12,9 @@
 
 static int push(pg_labels *l, int64_t key, int64_t str, int64_t num, int64_t unit)
 {
-    if (key < 0 || str < 0 || unit < 0) return -1;
-    if (l->n == l->cap) {
-        size_t c = l->cap ? l->cap * 2 : 16;
-        pg_label *nv = realloc(l->v, c * sizeof *nv);
-        if (!nv) return -1;
-        l->v = nv;
-        l->cap = c;
-    }
+    if (key < 0 || str < 0 || unit < 0) return (int)(key < 0 ? key : str < 0 ? str : unit);
+    int rc = PG_VEC_RESERVE(l->v, l->cap, l->n + 1, 16);
+    if (rc) return rc;
     l->v[l->n++] = (pg_label){key, str, num, unit};
     return 0;
 }
@@ -63,12 +60,7 @@ static char *to_text(const pg_otlp_any *v)
             char *e = to_text(arr ? v->array_value->values[i] : kv->value);
             if (!e) { free(s); return NULL; }
             size_t need = len + strlen(e) + (kv && kv->key ? strlen(kv->key) : 0) + 4;
-            if (need > cap) {
-                while (cap < need) cap *= 2;
-                char *ns = realloc(s, cap);
-                if (!ns) { free(e); free(s); return NULL; }
-                s = ns;
-            }
+            if (PG_VEC_RESERVE(s, cap, need, 64)) { free(e); free(s); return NULL; }
             len += (size_t)sprintf(s + len, "%s%s%s%s", i ? "," : "", kv ? (kv->key ? kv->key : "") : "",
                                    kv ? "=" : "", e);
             free(e);
@@ -84,7 +76,7 @@ static char *to_text(const pg_otlp_any *v)
 static int push_text(pg_labels *out, pg_strtab *t, int64_t key, const pg_otlp_any *v)
 {
     char *s = to_text(v);
-    if (!s) return -1;
+    if (!s) return PG_ENOMEM;
     int64_t str = pg_strtab_add(t, s, strlen(s), 1);
     free(s);
     return push(out, key, str, 0, 0);
@@ -137,7 +129,7 @@ int pg_labels_from_attr(pg_labels *out, pg_strtab *t, const pg_otlp_dict *d, con
 {
     int64_t key = pg_strtab_dict(t, d, attr->key_strindex);
     int64_t unit = pg_strtab_dict(t, d, attr->unit_strindex);
-    if (key < 0 || unit < 0) return -1;
+    if (key < 0 || unit < 0) return (int)(key < 0 ? key : unit);
     return value_labels(out, t, key, attr->value, unit);
 }
 
@@ -146,7 +138,7 @@ int pg_labels_from_kv(pg_labels *out, pg_strtab *t, const pg_otlp_kv *kv)
 {
     const char *k = kv->key ? kv->key : "";
     int64_t key = pg_strtab_add(t, k, strlen(k), 0);
-    if (key < 0) return -1;
+    if (key < 0) return (int)key;
     return value_labels(out, t, key, kv->value, 0);
 }
 
@@ -156,7 +148,8 @@ int pg_labels_from_link(pg_labels *out, pg_strtab *t, const pg_otlp_link *l)
     char buf[2 * 16 + 1];
     hex(l->trace_id.data, l->trace_id.len > 16 ? 16 : l->trace_id.len, buf);
     int64_t k1 = pg_strtab_add(t, PG_SC_LABEL_TRACE_ID, strlen(PG_SC_LABEL_TRACE_ID), 0);
-    if (push(out, k1, pg_strtab_add(t, buf, strlen(buf), 1), 0, 0)) return -1;
+    int rc = push(out, k1, pg_strtab_add(t, buf, strlen(buf), 1), 0, 0);
+    if (rc) return rc;
     hex(l->span_id.data, l->span_id.len > 8 ? 8 : l->span_id.len, buf);
     int64_t k2 = pg_strtab_add(t, PG_SC_LABEL_SPAN_ID, strlen(PG_SC_LABEL_SPAN_ID), 0);
     return push(out, k2, pg_strtab_add(t, buf, strlen(buf), 1), 0, 0);

@@ -4,6 +4,8 @@
  * profile nor a second copy of it is ever held. */
 #include "pipeline/translate/pprof_encode_int.h"
 
+#include "pipeline/core/err.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -19,13 +21,14 @@ static int deflate_into(pg_pprof_out *s, const uint8_t *p, size_t n, int flush)
     z->avail_in = (uInt)n;
     for (;;) {
         size_t room = deflateBound(z, z->avail_in) + 64;
-        if (pg_buf_reserve(s->out, room)) return -1;
+        int rc = pg_buf_reserve(s->out, room);
+        if (rc) return rc;
         z->next_out = s->out->data + s->out->len;
         z->avail_out = (uInt)(s->out->cap - s->out->len);
-        int rc = deflate(z, flush);
+        rc = deflate(z, flush);
         s->out->len = s->out->cap - z->avail_out;
         if (rc == Z_STREAM_END) return 0;
-        if (rc != Z_OK && rc != Z_BUF_ERROR) return -1;
+        if (rc != Z_OK && rc != Z_BUF_ERROR) return PG_EINTERNAL; /* zlib state broken */
         if (z->avail_in == 0 && flush == Z_NO_FLUSH) return 0;
     }
 }
@@ -45,10 +48,10 @@ int pg_pprof_out_open(pg_pprof_out *s, pg_buf *out, int gzip)
     s->start_flushed = out->flushed;
     if (!gzip) return 0;
     z_stream *z = calloc(1, sizeof *z);
-    if (!z) return -1;
+    if (!z) return PG_ENOMEM;
     if (deflateInit2(z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
         free(z);
-        return -1;
+        return PG_ENOMEM;
     }
     s->z = z;
     s->buf.flush = flush_chunk;
@@ -65,11 +68,12 @@ pg_buf *pg_pprof_out_sink(pg_pprof_out *s)
 /* Compresses what the chunk buffer still holds and ends the gzip stream. */
 int pg_pprof_out_close(pg_pprof_out *s)
 {
-    if (!s->z) return s->out->failed ? -1 : 0;
-    if (s->buf.failed) return -1;
-    if (deflate_into(s, s->buf.data ? s->buf.data : (const uint8_t *)"", s->buf.len, Z_FINISH)) return -1;
+    if (!s->z) return s->out->failed;
+    if (s->buf.failed) return s->buf.failed;
+    int rc = deflate_into(s, s->buf.data ? s->buf.data : (const uint8_t *)"", s->buf.len, Z_FINISH);
+    if (rc) return rc;
     s->buf.len = 0;
-    return s->out->failed ? -1 : 0;
+    return s->out->failed;
 }
 
 /* Frees the stream; after a failure, what it appended to out is taken back when out has

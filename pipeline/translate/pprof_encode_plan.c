@@ -5,6 +5,7 @@
 #include "pipeline/translate/pprof.h"
 #include "pipeline/translate/semconv.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/vec.h"
 #include "pipeline/core/samples.h"
 
 #include <stdlib.h>
@@ -72,13 +73,7 @@ typedef struct plan {
 static pg_pprof_group *new_group(plan *pl, const pg_otlp_rprofiles *rp, const pg_otlp_sprofiles *sp,
                                  size_t max_profiles)
 {
-    if (pl->n == pl->cap) {
-        size_t c = pl->cap ? pl->cap * 2 : 4;
-        pg_pprof_group *nv = realloc(pl->v, c * sizeof *nv);
-        if (!nv) return NULL;
-        pl->v = nv;
-        pl->cap = c;
-    }
+    if (PG_VEC_RESERVE(pl->v, pl->cap, pl->n + 1, 4)) return NULL;
     pg_pprof_group *g = &pl->v[pl->n];
     memset(g, 0, sizeof *g);
     g->profiles = calloc(max_profiles ? max_profiles : 1, sizeof *g->profiles);

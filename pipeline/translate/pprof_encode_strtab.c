@@ -1,6 +1,9 @@
 /* The pprof string table built by the encoder. */
 #include "pipeline/translate/pprof_encode_int.h"
 
+#include "pipeline/core/err.h"
+#include "pipeline/core/vec.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,8 +24,9 @@ int pg_strtab_init(pg_strtab *t, size_t n_dict)
 {
     memset(t, 0, sizeof *t);
     t->from_dict = calloc(n_dict ? n_dict : 1, sizeof *t->from_dict);
-    if (!t->from_dict) return -1;
-    return pg_strtab_add(t, "", 0, 0) == 0 ? 0 : -1;
+    if (!t->from_dict) return t->failed = PG_ENOMEM;
+    int64_t r = pg_strtab_add(t, "", 0, 0);
+    return r < 0 ? (int)r : 0;
 }
 
 /* Frees the table and every copy it owns. */
@@ -37,6 +41,13 @@ void pg_strtab_free(pg_strtab *t)
     memset(t, 0, sizeof *t);
 }
 
+/* Latches the first failure in t->failed and returns it. */
+static int64_t fail(pg_strtab *t, int rc)
+{
+    if (!t->failed) t->failed = rc;
+    return rc;
+}
+
 /* Interns s[0..n); borrowed unless copy. */
 int64_t pg_strtab_add(pg_strtab *t, const char *s, size_t n, int copy)
 {
@@ -44,26 +55,17 @@ int64_t pg_strtab_add(pg_strtab *t, const char *s, size_t n, int copy)
     uint64_t h = pg_hash_bytes(s, n, 11);
     uint32_t id = pg_index_find(&t->set, h, eq, t, &p);
     if (id != UINT32_MAX) return id;
+    int rc;
     if (t->n == t->cap) {
-        size_t c = t->cap ? t->cap * 2 : 256;
-        const char **ns = realloc(t->s, c * sizeof *ns);
-        if (!ns) return -1;
-        t->s = ns;
-        size_t *nl = realloc(t->len, c * sizeof *nl);
-        if (!nl) return -1;
-        t->len = nl;
-        t->cap = c;
+        size_t cap_s = t->cap; /* s and len share t->cap */
+        if ((rc = PG_VEC_RESERVE(t->s, cap_s, t->n + 1, 256)) ||
+            (rc = PG_VEC_RESERVE(t->len, t->cap, t->n + 1, 256)))
+            return fail(t, rc);
     }
     if (copy) {
-        if (t->n_owned == t->cap_owned) {
-            size_t c = t->cap_owned ? t->cap_owned * 2 : 16;
-            char **no = realloc(t->owned, c * sizeof *no);
-            if (!no) return -1;
-            t->owned = no;
-            t->cap_owned = c;
-        }
+        if ((rc = PG_VEC_RESERVE(t->owned, t->cap_owned, t->n_owned + 1, 16))) return fail(t, rc);
         char *c = malloc(n + 1);
-        if (!c) return -1;
+        if (!c) return fail(t, PG_ENOMEM);
         memcpy(c, s, n);
         c[n] = 0;
         t->owned[t->n_owned++] = c;
@@ -71,7 +73,7 @@ int64_t pg_strtab_add(pg_strtab *t, const char *s, size_t n, int copy)
     }
     t->s[t->n] = s;
     t->len[t->n] = n;
-    if (pg_index_insert(&t->set, h, (uint32_t)t->n)) return -1;
+    if ((rc = pg_index_insert(&t->set, h, (uint32_t)t->n))) return fail(t, rc);
     return (int64_t)t->n++;
 }
 

@@ -11,6 +11,7 @@
  * while over its limit, so RSS follows. Without an allocator figure (another libc, or a
  * sanitizer's allocator) the limiter falls back to RSS. */
 #include "processors/memory_limiter/memory_limiter.h"
+#include "pipeline/core/err.h"
 #include "pipeline/telemetry/metrics.h"
 
 #include <fcntl.h>
@@ -25,14 +26,14 @@ uint64_t pg_memory_limiter_memory_in_use(void)
     return heap ? heap : pg_process_rss_bytes();
 }
 
-/* Reads a small file into buf (NUL-terminated); returns 0 or -1. */
+/* Reads a small file into buf (NUL-terminated); returns 0 or PG_EIO. */
 static int read_small(const char *path, char *buf, size_t cap)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
+    if (fd < 0) return PG_EIO;
     ssize_t r = read(fd, buf, cap - 1);
     close(fd);
-    if (r <= 0) return -1;
+    if (r <= 0) return PG_EIO;
     buf[r] = 0;
     return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "pipeline/core/err.h"
 #include "pipeline/core/fsutil.h"
+#include "pipeline/core/vec.h"
 #include "pipeline/host.h"
 #include "pipeline/telemetry/log.h"
 #include "pipeline/translate/decode_limits.h"
@@ -61,13 +62,7 @@ static void gather(const pg_file_receiver *r, strvec *out)
         if (glob(r->cfg.include.items[i], GLOB_BRACE, NULL, &g) == 0) {
             for (size_t j = 0; j < g.gl_pathc; j++) {
                 if (excluded(r, g.gl_pathv[j])) continue;
-                if (out->n == out->cap) {
-                    size_t cap = out->cap ? out->cap * 2 : 64;
-                    char **v = realloc(out->v, cap * sizeof *v);
-                    if (!v) break;
-                    out->v = v;
-                    out->cap = cap;
-                }
+                if (PG_VEC_RESERVE(out->v, out->cap, out->n + 1, 64)) break;
                 char *p = strdup(g.gl_pathv[j]);
                 if (p) out->v[out->n++] = p;
             }

@@ -82,14 +82,14 @@ static int validate(const void *vcfg, char *err, size_t errlen)
     return 0;
 }
 
-/* Copies a string list; returns 0 or -1 (partial copies are freed by free_list). */
+/* Copies a string list; returns 0 or PG_ENOMEM (partial copies are freed by free_list). */
 static int dup_list(pg_cfg_strlist *dst, const pg_cfg_strlist *src)
 {
     dst->n = 0;
     dst->items = src->n ? calloc(src->n, sizeof *dst->items) : NULL;
-    if (src->n && !dst->items) return -1;
+    if (src->n && !dst->items) return PG_ENOMEM;
     for (size_t i = 0; i < src->n; i++) {
-        if (!(dst->items[i] = strdup(src->items[i] ? src->items[i] : ""))) return -1;
+        if (!(dst->items[i] = strdup(src->items[i] ? src->items[i] : ""))) return PG_ENOMEM;
         dst->n++;
     }
     return 0;

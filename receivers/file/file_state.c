@@ -9,6 +9,7 @@
 #include "receivers/file/file_receiver_int.h"
 
 #include "pipeline/core/err.h"
+#include "pipeline/core/vec.h"
 #include "pipeline/core/hash.h"
 #include "pipeline/telemetry/log.h"
 
@@ -59,13 +60,7 @@ static bool ident_eq(const pg_file_ident *a, const pg_file_ident *b)
 static int push(pg_file_state *st, const pg_file_ident *id, const char *path, size_t plen,
                 int status)
 {
-    if (st->n == st->cap) {
-        size_t cap = st->cap ? st->cap * 2 : 16;
-        record *r = realloc(st->recs, cap * sizeof *r);
-        if (!r) return PG_ENOMEM;
-        st->recs = r;
-        st->cap = cap;
-    }
+    if (PG_VEC_RESERVE(st->recs, st->cap, st->n + 1, 16)) return PG_ENOMEM;
     char *p = malloc(plen + 1);
     if (!p) return PG_ENOMEM;
     memcpy(p, path, plen);

@@ -615,7 +615,7 @@ static void test_over_cap(void)
         if (last < 0) break;
         n_ok++;
     }
-    CHECK_MSG(last == PG_ELIMIT, "got %d, not PG_ELIMIT, over the cap after %zu stacks", (int)last, n_ok);
+    CHECK_MSG(last == PG_ELIMIT, "no limit failure over the cap after %zu stacks (%d)", n_ok, (int)last);
     size_t count = pg_dict_stack_count(d);
     CHECK_MSG(count == n_ok + 1, "%zu stacks after %zu interned", count, n_ok); /* the failed one is not there */
     int bad = 0;

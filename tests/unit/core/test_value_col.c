@@ -7,6 +7,7 @@
 #include "pipeline/core/adopt.h"
 #include "pipeline/core/batch.h"
 #include "pipeline/core/dict.h"
+#include "pipeline/core/err.h"
 #include "pipeline/core/samples.h"
 #include "pipeline/translate/otlp_codec.h"
 
@@ -142,7 +143,7 @@ static void test_over_cap(void)
     pg_value_col c;
     CHECK(pg_value_col_init(a, &c, N) == 0);
     for (size_t i = 0; i < N; i++) CHECK(pg_value_col_set(a, &c, i, (int64_t)(i % 100) - 50) == 0);
-    CHECK(pg_value_col_set(a, &c, 0, INT64_MIN) == -1); /* 160 kB at width 8 */
+    CHECK(pg_value_col_set(a, &c, 0, INT64_MIN) == PG_ELIMIT); /* 160 kB at width 8 */
     CHECK(c.width < 8);
     int bad = 0;
     for (size_t i = 0; i < N; i++) bad += col_get(&c, i) != (int64_t)(i % 100) - 50;

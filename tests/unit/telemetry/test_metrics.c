@@ -1,6 +1,7 @@
 /* Metrics registry: the exposition parsed back (HELP/TYPE once per name and before its
  * samples, counters, cumulative histogram buckets, label escaping), exact concurrent
  * counts, callbacks and their removal, the standard component and process series. */
+#include "pipeline/core/err.h"
 #include "pipeline/telemetry/metrics.h"
 #include "testlib.h"
 
@@ -186,9 +187,9 @@ static void test_labels(void)
     CHECK(pg_metrics_label(l, sizeof l, "receiver", "we\"ird\\id\nx") == 0);
     CHECK(pg_metrics_label(l, sizeof l, "tenant", "t1") == 0);
     CHECK_STR(l, "receiver=\"we\\\"ird\\\\id\\nx\",tenant=\"t1\"");
-    CHECK(pg_metrics_label(l, sizeof l, "bad-name", "v") == -1);
+    CHECK(pg_metrics_label(l, sizeof l, "bad-name", "v") == PG_EINVAL);
     char tiny[12] = "";
-    CHECK(pg_metrics_label(tiny, sizeof tiny, "abc", "0123456789") == -1);
+    CHECK(pg_metrics_label(tiny, sizeof tiny, "abc", "0123456789") == PG_ELIMIT);
     CHECK_STR(tiny, "");
 
     pg_counter *c = pg_metrics_counter(m, "pg_test_esc_total", "Escapes.", l);
