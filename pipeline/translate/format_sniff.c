@@ -249,6 +249,7 @@ void pg_format_sniff_input(const uint8_t *p, size_t n, pg_format_guess *g)
     int complete = 0;
     char err[128] = "";
     if (pg_decompress_prefix(enc, p, n, PG_FORMAT_SNIFF_BYTES, &raw, &complete, err, sizeof err)) {
+        pg_buf_free(&raw); /* may have grown before failing */
         memset(g, 0, sizeof *g);
         say(g, PG_FORMAT_UNKNOWN, "%s data that does not inflate: %s", what, err);
         return;
