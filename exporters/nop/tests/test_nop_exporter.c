@@ -19,20 +19,9 @@ static const char *corpus;
 /* corpus/<rel> decoded into a new batch, or NULL. */
 static pg_batch *load(const char *rel)
 {
-    char path[512], err[256];
-    pg_buf in;
+    char path[512];
     snprintf(path, sizeof path, "%s/%s", corpus, rel);
-    if (hx_read(path, &in)) return NULL;
-    pg_batch *b = pg_batch_new(0);
-    pg_decode_limits lim;
-    pg_decode_limits_default(&lim);
-    if (pg_otlp_decode(b, in.data, in.len, &lim, err, sizeof err)) {
-        fprintf(stderr, "%s\n", err);
-        pg_batch_free(b);
-        b = NULL;
-    }
-    pg_buf_free(&in);
-    return b;
+    return hx_load_batch(path);
 }
 
 static uint64_t series(hx_host *h, const char *name)
@@ -73,7 +62,7 @@ static void test_consume(hx_host *h)
     char err[256] = "";
     CHECK_MSG(F->create(&s, c, (pg_consumer){0}, &self, err, sizeof err) == 0, "%s", err);
     CHECK_MSG(F->start(self, err, sizeof err) == 0, "%s", err);
-    const char *files[] = {"otlp/go_cpu.otlp", "otlp/go_heap.otlp", "otlp/go_heap.otlp"};
+    const char *files[] = {"otlp/go_cpu.otlp", "otlp/go_heap.otlp", "pprof/go_heap.pb.gz"};
     uint64_t profiles = 0, samples = 0, bytes = 0;
     for (int i = 0; i < 3; i++) {
         pg_batch *b = load(files[i]);

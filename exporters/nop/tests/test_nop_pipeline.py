@@ -26,27 +26,17 @@ service:
 """
 
 
-def scrape(port):
-    status, body = H.http_get("http://127.0.0.1:%d/metrics" % port)
-    return H.parse_prometheus(body)[0] if status == 200 else {}
-
-
 def main():
     binary = sys.argv[1]
     c = H.Checks()
-    mport = H.free_port()
-    pg = H.Profgate(binary, "")
+    pg, mport = H.start_with_metrics(binary, CONFIG)
     d = pg.dir
-    pg.write_config(CONFIG.format(dir=d, metrics=mport))
-    os.makedirs(os.path.join(d, "in"))
-    pg.start()
-    H.wait_until(lambda: scrape(mport), what="metrics endpoint")
     for name, src in {"cpu.pb.gz": "pprof/go_cpu.pb.gz", "heap.pb.gz": "pprof/go_heap.pb.gz",
                       "heap.otlp": "otlp/go_heap.otlp"}.items():
         shutil.copy(os.path.join(H.DATA, src), os.path.join(d, "in", name))
 
     def settled():
-        s = scrape(mport)
+        s = H.scrape(mport)
         acc = H.metric(s, "profgate_receiver_accepted_profiles_total", receiver="file")
         sent = H.metric(s, "profgate_exporter_sent_profiles_total", exporter="nop")
         return s if acc and acc >= 2 + 4 + 4 and sent == acc else None
