@@ -1,5 +1,8 @@
-/* `profgate convert [--from F] [--to F] IN OUT`: pprof, OTLP protobuf and OTLP/JSON files
- * in any direction, formats sniffed when not given, "-" for stdin/stdout. */
+/* `profgate convert [--from F] [--to F] [--max-size SIZE] IN OUT`: pprof, OTLP protobuf
+ * and OTLP/JSON files in any direction (F: pprof, otlp_proto, otlp_json), the input format
+ * sniffed when not given (pipeline/translate/format.h), "-" for stdin/stdout. The input is
+ * capped at --max-size inflated bytes (1 GiB by default). Output goes through
+ * pg_file_sink: regular files are replaced atomically, devices and FIFOs written in place. */
 #include "pipeline/cmd_convert.h"
 #include "pipeline/config/config.h"
 #include "pipeline/core/err.h"
@@ -15,6 +18,7 @@
 /* The inflated-size limit when --max-size is not given: no normal profile comes near. */
 #define DEFAULT_MAX_SIZE ((uint64_t)1 << 30)
 
+/* True when s (borrowed) ends with suffix. */
 static int ends_with(const char *s, const char *suffix)
 {
     size_t a = strlen(s), b = strlen(suffix);
@@ -76,6 +80,7 @@ static int write_pprof(const pg_batch *b, const char *out, const pg_pprof_encode
     return rc;
 }
 
+/* Prints the usage text to f. */
 static void usage(FILE *f)
 {
     fprintf(f,
