@@ -59,7 +59,7 @@ def main(argv):
         floor = best_of(["true"])[1]
         rows.append(("gzip -dc", *best_of(["gzip", "-dc", prof])))
         # Like for like with gzip -dc: the output goes to stdout, which is /dev/null.
-        rows.append(("pprof -> OTLP", *best_of([profgate, "convert", "--to", "otlp", prof, "-"])))
+        rows.append(("pprof -> OTLP", *best_of([profgate, "convert", "--to", "otlp_proto", prof, "-"])))
         rows.append(("pprof -> OTLP file", *best_of([profgate, "convert", prof, otlp])))
         rows.append(("OTLP -> pprof file", *best_of([profgate, "convert", otlp, back])))
     except RuntimeError as e:

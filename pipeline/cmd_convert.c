@@ -1,117 +1,47 @@
-/* `profgate convert [--from F] [--to F] IN OUT`: pprof, OTLP protobuf and OTLP/JSON files
- * in any direction, formats sniffed when not given, "-" for stdin/stdout. */
+/* `profgate convert [--from F] [--to F] [--max-size SIZE] IN OUT`: pprof, OTLP protobuf
+ * and OTLP/JSON files in any direction (F: pprof, otlp_proto, otlp_json), the input format
+ * sniffed when not given (pipeline/translate/format.h), "-" for stdin/stdout. The input is
+ * capped at --max-size inflated bytes (1 GiB by default). Output goes through
+ * pg_file_sink: regular files are replaced atomically, devices and FIFOs written in place. */
 #include "pipeline/cmd_convert.h"
-#include "pipeline/core/decompress.h"
+#include "pipeline/config/config.h"
 #include "pipeline/core/err.h"
-#include "pipeline/core/wire.h"
+#include "pipeline/translate/format.h"
 #include "pipeline/translate/otlp_codec.h"
 #include "pipeline/translate/pprof.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-typedef enum { FMT_AUTO, FMT_PPROF, FMT_OTLP, FMT_OTLP_JSON } fmt;
+/* The inflated-size limit when --max-size is not given: no normal profile comes near. */
+#define DEFAULT_MAX_SIZE ((uint64_t)1 << 30)
 
-static fmt parse_fmt(const char *s)
-{
-    if (!strcmp(s, "pprof")) return FMT_PPROF;
-    if (!strcmp(s, "otlp") || !strcmp(s, "otlp-proto") || !strcmp(s, "otlp_proto")) return FMT_OTLP;
-    if (!strcmp(s, "otlp-json") || !strcmp(s, "otlp_json") || !strcmp(s, "json")) return FMT_OTLP_JSON;
-    return (fmt)-1;
-}
-
-static const char *fmt_name(fmt f)
-{
-    return f == FMT_PPROF ? "pprof" : f == FMT_OTLP ? "otlp" : "otlp-json";
-}
-
-/* How much of a compressed input is inflated to sniff its format. */
-#define SNIFF_PREFIX ((size_t)64 << 10)
-
-/* Classifies the payload of a leading top-level field 1, possibly cut short: pprof's is a
- * ValueType (varint fields 1/2 only), OTLP's a ResourceProfiles (length-delimited fields
- * 1/2/3 only). AUTO when it says neither (empty, mixed, or malformed). Borrows the bytes. */
-static fmt sniff_first_field(pg_wire sub)
-{
-    uint32_t f;
-    int wt;
-    int varints = 0, lens = 0;
-    while (pg_wire_tag(&sub, &f, &wt) == 1) {
-        if (wt == PG_WT_VARINT && f <= 2) varints++;
-        else if (wt == PG_WT_LEN && f <= 3) lens++;
-        else return FMT_AUTO;
-        if (pg_wire_skip(&sub, wt)) break; /* cut by the prefix: judge what was seen */
-    }
-    if (varints && !lens) return FMT_PPROF;
-    if (lens && !varints) return FMT_OTLP;
-    return FMT_AUTO;
-}
-
-/* Tells pprof from OTLP protobuf on the whole input or a prefix of it (a field cut short
- * means "undecided so far", not an error): OTLP's top level only uses fields 1 and 2,
- * pprof writes its string table (field 6) and scalars 7-15; when only fields 1/2 show,
- * the payload of a leading field 1 decides. Borrows the bytes. */
-static fmt sniff_proto(const uint8_t *p, size_t n)
-{
-    pg_wire r = pg_wire_of(p, n);
-    uint32_t f;
-    int wt;
-    int saw_any = 0;
-    fmt by_first = FMT_AUTO;
-    while (pg_wire_tag(&r, &f, &wt) == 1) {
-        if (f > 2) return FMT_PPROF;
-        if (!saw_any && f == 1 && wt == PG_WT_LEN) {
-            pg_wire at = r;
-            uint64_t len;
-            if (pg_wire_varint(&at, &len) == 0) {
-                size_t avail = (size_t)(r.end - at.p);
-                by_first = sniff_first_field(pg_wire_of(at.p, len < avail ? (size_t)len : avail));
-            }
-        }
-        saw_any = 1;
-        if (pg_wire_skip(&r, wt)) break;
-    }
-    if (by_first != FMT_AUTO) return by_first;
-    return saw_any ? FMT_OTLP : FMT_PPROF;
-}
-
-/* Sniffs the input format, looking through gzip/zstd at a bounded prefix only (the
- * decoder inflates the whole input once, afterwards). */
-static fmt sniff_input(const pg_buf *in)
-{
-    const uint8_t *p = in->data;
-    size_t n = in->len;
-    pg_buf raw = {0};
-    pg_encoding enc = pg_sniff_encoding(p, n);
-    if (enc != PG_ENC_NONE) {
-        if (pg_decompress_prefix(enc, p, n, SNIFF_PREFIX, &raw, NULL, NULL, 0) == 0) {
-            p = raw.data;
-            n = raw.len;
-        }
-    }
-    size_t i = 0;
-    while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t')) i++;
-    fmt f = (i < n && p[i] == '{') ? FMT_OTLP_JSON : sniff_proto(p, n);
-    pg_buf_free(&raw);
-    return f;
-}
-
+/* True when s (borrowed) ends with suffix. */
 static int ends_with(const char *s, const char *suffix)
 {
     size_t a = strlen(s), b = strlen(suffix);
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-/* Guesses the output format from OUT's name; AUTO when the name says nothing. */
-static fmt fmt_from_name(const char *path)
+/* Guesses the output format from OUT's name; UNKNOWN when the name says nothing. */
+static pg_format fmt_from_name(const char *path)
 {
-    if (ends_with(path, ".json")) return FMT_OTLP_JSON;
+    if (ends_with(path, ".json")) return PG_FORMAT_OTLP_JSON;
     if (ends_with(path, ".pb.gz") || ends_with(path, ".pprof") || ends_with(path, ".prof"))
-        return FMT_PPROF;
+        return PG_FORMAT_PPROF;
     if (ends_with(path, ".otlp") || ends_with(path, ".otlp.pb") || ends_with(path, ".binpb"))
-        return FMT_OTLP;
-    return FMT_AUTO;
+        return PG_FORMAT_OTLP_PROTO;
+    return PG_FORMAT_UNKNOWN;
+}
+
+/* True when OUT is stdout or an existing non-regular file (device, FIFO): one stream,
+ * where "out.1.pb.gz"-style sibling names make no sense. Borrows path. */
+static int single_stream(const char *path)
+{
+    struct stat st;
+    return strcmp(path, "-") == 0 || (stat(path, &st) == 0 && !S_ISREG(st.st_mode));
 }
 
 /* Builds the name of the i-th pprof output (i > 0): "out.pb.gz" -> "out.1.pb.gz". */
@@ -135,7 +65,7 @@ static int write_pprof(const pg_batch *b, const char *out, const pg_pprof_encode
     int rc = pg_pprof_plan(b, &groups, &ng, err, errlen);
     if (rc) return rc;
     if (ng == 0) rc = pg_err(err, errlen, PG_EINVAL, "the input holds no profiles");
-    if (!rc && ng > 1 && strcmp(out, "-") == 0)
+    if (!rc && ng > 1 && single_stream(out))
         rc = pg_err(err, errlen, PG_EINVAL, "the input holds %zu profiles; give an output file name", ng);
     for (size_t i = 0; i < ng && !rc; i++) {
         pg_buf buf = {0};
@@ -150,101 +80,132 @@ static int write_pprof(const pg_batch *b, const char *out, const pg_pprof_encode
     return rc;
 }
 
+/* Prints the usage text to f. */
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: profgate convert [--from pprof|otlp|otlp-json] [--to otlp|otlp-json|pprof]\n"
-            "                        [--no-gzip] [--resource-labels] [--no-link-labels]\n"
-            "                        [--max-size BYTES] IN OUT\n"
-            "  IN/OUT may be '-' for stdin/stdout; formats are sniffed when not given.\n");
+            "usage: profgate convert [--from FORMAT] [--to FORMAT] [--no-gzip]\n"
+            "                        [--resource-labels] [--no-link-labels] [--max-size SIZE] IN OUT\n"
+            "  FORMAT is one of: " PG_FORMAT_NAME_LIST "; sniffed (IN) or taken from OUT's\n"
+            "  name when not given. IN/OUT may be '-' for stdin/stdout; an OUT that is a device\n"
+            "  or FIFO is written in place, a regular file replaced atomically.\n"
+            "  --max-size caps the input, inflated (default 1GiB; e.g. 100MiB, 2GiB).\n");
+}
+
+/* What the command line asks for. */
+typedef struct convert_args {
+    pg_format from, to;
+    pg_pprof_encode_opts eo;
+    uint64_t max_size;
+    const char *in, *out;
+} convert_args;
+
+/* Prints a usage error; returns the exit code 2. */
+static int usage_error(const char *msg, const char *arg)
+{
+    fprintf(stderr, "profgate convert: %s%s\n", msg, arg ? arg : "");
+    usage(stderr);
+    return 2;
+}
+
+/* What parse_args returns when --help was printed: exit 0 without converting. */
+#define HELP_PRINTED 1
+
+/* Parses argv (borrowed: a keeps pointers into it). Returns 0, 2 after a usage error is
+ * printed, or HELP_PRINTED. */
+static int parse_args(int argc, char **argv, convert_args *a)
+{
+    char err[256] = "";
+    const char *pos[2];
+    int npos = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *s = argv[i];
+        int takes_value = !strcmp(s, "--from") || !strcmp(s, "--to") || !strcmp(s, "--max-size");
+        if (takes_value && i + 1 >= argc) return usage_error("missing value after ", s);
+        if (!strcmp(s, "--from") || !strcmp(s, "--to")) {
+            if (pg_format_parse(argv[++i], s[2] == 'f' ? &a->from : &a->to, err, sizeof err))
+                return usage_error(err, NULL);
+        } else if (!strcmp(s, "--max-size")) {
+            if (pg_cfg_parse_size(argv[++i], &a->max_size, err, sizeof err))
+                return usage_error("--max-size: ", err);
+            if (a->max_size == 0) return usage_error("--max-size must be at least 1 byte", NULL);
+        } else if (!strcmp(s, "--no-gzip")) {
+            a->eo.gzip = 0;
+        } else if (!strcmp(s, "--resource-labels")) {
+            a->eo.resource_as_labels = 1;
+        } else if (!strcmp(s, "--no-link-labels")) {
+            a->eo.links_as_labels = 0;
+        } else if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
+            usage(stdout);
+            return HELP_PRINTED;
+        } else if (s[0] == '-' && s[1]) {
+            return usage_error("unknown option ", s);
+        } else if (npos < 2) {
+            pos[npos++] = s;
+        } else {
+            return usage_error("too many arguments: ", s);
+        }
+    }
+    if (npos != 2) return usage_error("give IN and OUT", NULL);
+    a->in = pos[0];
+    a->out = pos[1];
+    return 0;
+}
+
+/* Encodes b (borrowed) as `to` into out. */
+static int write_output(const pg_batch *b, pg_format to, const char *out,
+                        const pg_pprof_encode_opts *eo, char *err, size_t errlen)
+{
+    if (to == PG_FORMAT_PPROF) return write_pprof(b, out, eo, err, errlen);
+    pg_buf buf = {0};
+    int rc;
+    if (to == PG_FORMAT_OTLP_PROTO) { /* streamed: the encoding never sits whole in memory */
+        pg_file_sink sink;
+        rc = pg_file_sink_open(&sink, out, err, errlen);
+        if (!rc) {
+            pg_file_sink_attach(&sink, &buf);
+            rc = pg_otlp_encode(b, &buf, err, errlen);
+            if (!rc) rc = pg_file_sink_commit(&sink, &buf, err, errlen);
+            else pg_file_sink_abort(&sink);
+        }
+    } else {
+        rc = pg_otlp_encode_json(b, &buf, err, errlen);
+        if (!rc) rc = pg_buf_write_file(&buf, out, err, errlen);
+    }
+    pg_buf_free(&buf);
+    return rc;
 }
 
 /* Parses flags, converts, returns 0 on success, 1 on conversion errors, 2 on usage errors. */
 int pg_cmd_convert(int argc, char **argv)
 {
-    fmt from = FMT_AUTO, to = FMT_AUTO;
-    pg_pprof_encode_opts eo = {.gzip = 1, .links_as_labels = 1};
+    convert_args a = {.eo = {.gzip = 1, .links_as_labels = 1}, .max_size = DEFAULT_MAX_SIZE};
+    int prc = parse_args(argc, argv, &a);
+    if (prc) return prc == HELP_PRINTED ? 0 : prc;
     pg_decode_limits lim;
     pg_decode_limits_default(&lim);
-    lim.max_decompressed = (size_t)1 << 31; /* files: 2 GiB unless told otherwise */
+    lim.max_decompressed = a.max_size > SIZE_MAX ? SIZE_MAX : (size_t)a.max_size;
     lim.max_arena = 0;
-    const char *pos[2];
-    int npos = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if ((!strcmp(a, "--from") || !strcmp(a, "--to")) && i + 1 < argc) {
-            fmt f = parse_fmt(argv[++i]);
-            if ((int)f < 0) {
-                fprintf(stderr, "profgate convert: unknown format \"%s\"\n", argv[i]);
-                return 2;
-            }
-            *(a[2] == 'f' ? &from : &to) = f;
-        } else if (!strcmp(a, "--no-gzip")) {
-            eo.gzip = 0;
-        } else if (!strcmp(a, "--resource-labels")) {
-            eo.resource_as_labels = 1;
-        } else if (!strcmp(a, "--no-link-labels")) {
-            eo.links_as_labels = 0;
-        } else if (!strcmp(a, "--max-size") && i + 1 < argc) {
-            lim.max_decompressed = strtoull(argv[++i], NULL, 10);
-        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "profgate convert: unknown option %s\n", a);
-            usage(stderr);
-            return 2;
-        } else if (npos < 2) {
-            pos[npos++] = a;
-        } else {
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (npos != 2) {
-        usage(stderr);
-        return 2;
-    }
-    char err[512] = "";
+    char err[768] = "";
     pg_buf in = {0};
     pg_batch *b = NULL;
-    int rc = pg_buf_read_file(&in, pos[0], 0, err, sizeof err);
-    if (!rc && from == FMT_AUTO) from = sniff_input(&in);
-    if (!rc && to == FMT_AUTO) to = fmt_from_name(pos[1]);
-    if (!rc && to == FMT_AUTO) to = from == FMT_PPROF ? FMT_OTLP : FMT_PPROF;
-    if (!rc && !(b = pg_batch_new(lim.max_arena))) rc = pg_err(err, sizeof err, PG_ENOMEM, "out of memory");
-    if (!rc) {
-        if (from == FMT_PPROF) rc = pg_pprof_decode(b, in.data, in.len, &lim, NULL, err, sizeof err);
-        else if (from == FMT_OTLP) rc = pg_otlp_decode_owned(b, &in, &lim, err, sizeof err);
-        else rc = pg_otlp_decode_json(b, in.data, in.len, &lim, err, sizeof err);
-    }
+    pg_format_guess g = {0};
+    /* the raw input is never larger than what it inflates to: the same cap bounds the read */
+    int rc = pg_buf_read_file(&in, a.in, lim.max_decompressed, err, sizeof err);
+    if (!rc && !(b = pg_batch_new(lim.max_arena)))
+        rc = pg_err(err, sizeof err, PG_ENOMEM, "out of memory");
+    if (!rc) rc = pg_format_decode_owned(b, &in, a.from, &lim, &g, err, sizeof err);
     pg_buf_free(&in);
-    if (!rc) {
-        if (to == FMT_PPROF) {
-            rc = write_pprof(b, pos[1], &eo, err, sizeof err);
-        } else if (to == FMT_OTLP) {
-            /* streamed: the encoding never sits whole in memory */
-            pg_buf out = {0};
-            pg_file_sink sink;
-            rc = pg_file_sink_open(&sink, pos[1], err, sizeof err);
-            if (!rc) {
-                pg_file_sink_attach(&sink, &out);
-                rc = pg_otlp_encode(b, &out, err, sizeof err);
-                if (!rc) rc = pg_file_sink_commit(&sink, &out, err, sizeof err);
-                else pg_file_sink_abort(&sink);
-            }
-            pg_buf_free(&out);
-        } else {
-            pg_buf out = {0};
-            rc = pg_otlp_encode_json(b, &out, err, sizeof err);
-            if (!rc) rc = pg_buf_write_file(&out, pos[1], err, sizeof err);
-            pg_buf_free(&out);
-        }
-    }
+    pg_format from = a.from != PG_FORMAT_UNKNOWN ? a.from : g.format;
+    if (!rc && a.to == PG_FORMAT_UNKNOWN) a.to = fmt_from_name(a.out);
+    if (!rc && a.to == PG_FORMAT_UNKNOWN)
+        a.to = from == PG_FORMAT_PPROF ? PG_FORMAT_OTLP_PROTO : PG_FORMAT_PPROF;
+    if (!rc) rc = write_output(b, a.to, a.out, &a.eo, err, sizeof err);
     pg_batch_free(b);
     if (rc) {
-        fprintf(stderr, "profgate convert: %s -> %s: %s\n", fmt_name(from == FMT_AUTO ? FMT_PPROF : from),
-                fmt_name(to == FMT_AUTO ? FMT_OTLP : to), err);
+        int unknown = a.from == PG_FORMAT_UNKNOWN && g.format == PG_FORMAT_UNKNOWN && !g.empty;
+        fprintf(stderr, "profgate convert: %s: %s%s\n", a.in, err,
+                unknown && g.reason[0] ? "; name it with --from (" PG_FORMAT_NAME_LIST ")" : "");
         return 1;
     }
     return 0;

@@ -106,7 +106,26 @@ static int sink_write(void *ctx, const uint8_t *p, size_t n)
     return fwrite(p, 1, n, ((pg_file_sink *)ctx)->f) == n ? 0 : PG_EIO;
 }
 
-/* Opens path's temporary file (or stdout); s owns the name until commit or abort. */
+/* Where a sink writes path (see pg_file_sink_open): 1 when path exists and is not a regular
+ * file, nor a symlink to one (device, FIFO, socket, dangling link): written in place. Else
+ * 0, and *target is the file to replace (malloc'd, the link's resolved target) or NULL
+ * (path itself). Returns -1 with errno when it cannot tell. */
+static int sink_in_place(const char *path, char **target)
+{
+    struct stat st;
+    *target = NULL;
+    if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
+    if (S_ISREG(st.st_mode)) return 0;
+    if (!S_ISLNK(st.st_mode)) return 1;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 1;
+    *target = realpath(path, NULL);
+    return *target ? 0 : -1;
+}
+
+/* Opens the sink: stdout for "-"; path itself when it exists and is not a regular file
+ * (a device such as /dev/null, a FIFO: never replaced); else a temporary file beside the
+ * file to replace (path, or a symlink's target: the link stays a link). s owns the names
+ * until commit or abort. */
 int pg_file_sink_open(pg_file_sink *s, const char *path, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
@@ -115,13 +134,23 @@ int pg_file_sink_open(pg_file_sink *s, const char *path, char *err, size_t errle
         s->f = stdout;
         return 0;
     }
-    size_t n = strlen(path) + 32;
-    if (!(s->tmp = malloc(n))) return pg_err(err, errlen, PG_ENOMEM, "out of memory");
-    snprintf(s->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    int direct = sink_in_place(path, &s->target);
+    if (direct < 0) return pg_err(err, errlen, PG_EIO, "cannot write %s: %s", path, strerror(errno));
+    if (direct) {
+        if (!(s->f = fopen(path, "wb")))
+            return pg_err(err, errlen, PG_EIO, "cannot open %s: %s", path, strerror(errno));
+        return 0;
+    }
+    const char *dest = s->target ? s->target : path;
+    size_t n = strlen(dest) + 32;
+    if (!(s->tmp = malloc(n))) {
+        pg_file_sink_abort(s);
+        return pg_err(err, errlen, PG_ENOMEM, "out of memory");
+    }
+    snprintf(s->tmp, n, "%s.tmp.%ld", dest, (long)getpid());
     if (!(s->f = fopen(s->tmp, "wb"))) {
         int rc = pg_err(err, errlen, PG_EIO, "cannot create %s: %s", s->tmp, strerror(errno));
-        free(s->tmp);
-        s->tmp = NULL;
+        pg_file_sink_abort(s);
         return rc;
     }
     return 0;
@@ -134,7 +163,7 @@ void pg_file_sink_attach(pg_file_sink *s, pg_buf *b)
     if (pg_buf_reserve(b, 1 << 20) == 0) return; /* a 1 MiB window */
 }
 
-/* Writes the rest, closes, renames into place. */
+/* Writes the rest, closes, renames into place (a sink written in place is only closed). */
 int pg_file_sink_commit(pg_file_sink *s, pg_buf *b, char *err, size_t errlen)
 {
     int ok = !b->failed && (b->len == 0 || fwrite(b->data, 1, b->len, s->f) == b->len);
@@ -143,13 +172,14 @@ int pg_file_sink_commit(pg_file_sink *s, pg_buf *b, char *err, size_t errlen)
     if (s->f == stdout) return (fflush(stdout) == 0 && ok) ? 0 : pg_err(err, errlen, PG_EIO, "write error on stdout");
     ok = (fclose(s->f) == 0) && ok;
     s->f = NULL;
-    if (!ok || rename(s->tmp, s->path) != 0) {
+    if (!ok || (s->tmp && rename(s->tmp, s->target ? s->target : s->path) != 0)) {
         int rc = pg_err(err, errlen, PG_EIO, "cannot write %s: %s", s->path, strerror(errno));
         pg_file_sink_abort(s);
         return rc;
     }
-    free(s->tmp);
+    free(s->tmp); /* renamed: nothing to remove */
     s->tmp = NULL;
+    pg_file_sink_abort(s); /* frees the rest */
     return 0;
 }
 
@@ -160,6 +190,8 @@ void pg_file_sink_abort(pg_file_sink *s)
     if (s->tmp) unlink(s->tmp);
     free(s->tmp);
     s->tmp = NULL;
+    free(s->target);
+    s->target = NULL;
 }
 
 /* Writes b in one go through a sink. */

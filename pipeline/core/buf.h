@@ -34,10 +34,13 @@ void pg_buf_free(pg_buf *b);
 int pg_buf_read_file(pg_buf *b, const char *path, size_t max, char *err, size_t errlen);
 
 /* A file written through a temporary name and renamed into place on commit ("-" writes
- * stdout). Use pg_file_sink_attach to stream a pg_buf into it. */
+ * stdout). A path that exists and is not a regular file (a device like /dev/null, a FIFO)
+ * is written in place, never replaced; a symlink to a regular file keeps being a link: its
+ * target is replaced. Use pg_file_sink_attach to stream a pg_buf into it. */
 typedef struct pg_file_sink {
     FILE *f;
-    char *tmp;
+    char *tmp;    /* NULL when written in place */
+    char *target; /* a symlink's resolved target, replaced instead of the link */
     const char *path;
 } pg_file_sink;
 

@@ -3,6 +3,7 @@
 
 #include "exporters/debug/debug_exporter.h"
 #include "exporters/file/file_exporter.h"
+#include "exporters/nop/nop_exporter.h"
 #include "extensions/health_check/health_check.h"
 #include "processors/memory_limiter/memory_limiter.h"
 #include "receivers/file/file_receiver.h"
@@ -14,6 +15,7 @@ static const pg_component_factory *const factories[] = {
     &pg_memory_limiter_factory,
     &pg_file_exporter_factory,
     &pg_debug_exporter_factory,
+    &pg_nop_exporter_factory,
     &pg_health_check_factory,
 };
 

@@ -16,12 +16,12 @@ int pg_otlp_decode_json(pg_batch *b, const uint8_t *data, size_t len,
         lim = &deflim;
     }
     pg_buf raw = {0};
-    int rc = pg_decompress_input(&data, &len, lim->max_decompressed, &raw, "otlp-json", err, errlen);
+    int rc = pg_decompress_input(&data, &len, lim->max_decompressed, &raw, "otlp_json", err, errlen);
     if (rc) goto out;
     int empty = pg_batch_data(b)->n_resource_profiles == 0;
     pg_batch *tmp = empty ? b : pg_batch_new(lim->max_arena);
     if (!tmp) {
-        rc = pg_err(err, errlen, PG_ENOMEM, "otlp-json: out of memory");
+        rc = pg_err(err, errlen, PG_ENOMEM, "otlp_json: out of memory");
         goto out;
     }
     ProtobufCMessage *m = NULL;
@@ -48,7 +48,7 @@ int pg_otlp_encode_json(const pg_batch *b, pg_buf *out, char *err, size_t errlen
     pg_arena *scratch = pg_arena_new(0);
     pg_otlp_data *d = scratch ? pg_otlp_data_with_sample_structs(scratch, pg_batch_data(b)) : NULL;
     int rc = d ? pg_otlp_json_encode((const ProtobufCMessage *)d, out, err, errlen)
-               : pg_err(err, errlen, PG_ENOMEM, "otlp-json: out of memory");
+               : pg_err(err, errlen, PG_ENOMEM, "otlp_json: out of memory");
     pg_arena_free(scratch);
     return rc;
 }

@@ -177,17 +177,17 @@ static outcome process(pg_file_receiver *r, const char *path, const pg_file_iden
         pg_buf_free(&buf);
         return o;
     }
-    int used = r->cfg.format;
+    pg_format used = (pg_format)r->cfg.format;
     pg_decode_limits lim;
     pg_decode_limits_default(&lim);
     pg_batch *b = pg_batch_new(lim.max_arena);
-    int rc = b ? pg_file_decode(b, buf.data, buf.len, r->cfg.format,
+    int rc = b ? pg_file_decode(b, buf.data, buf.len, used,
                                 (size_t)r->cfg.max_decompressed, &used, err, sizeof err)
                : pg_err(err, sizeof err, PG_ENOMEM, "out of memory");
     pg_buf_free(&buf);
     if (rc) { /* PG_ENOMEM too: mostly the arena cap, which a retry would hit again */
         pg_batch_free(b);
-        pg_log(PG_LOG_WARN, r->id, "skipping %s (as %s): %s", path, pg_file_format_name(used), err);
+        pg_log(PG_LOG_WARN, r->id, "skipping %s: %s", path, err);
         skip_bad(r, path, 0, err);
         return OUT_BAD;
     }
@@ -209,7 +209,7 @@ static outcome process(pg_file_receiver *r, const char *path, const pg_file_iden
         pg_counter_add(r->cm.accepted_samples, samples);
         pg_counter_add(r->cm.accepted_bytes, id->size);
         pg_log(PG_LOG_DEBUG, r->id, "read %s (%s): %llu profiles, %llu samples", path,
-               pg_file_format_name(used), (unsigned long long)profiles,
+               pg_format_name(used), (unsigned long long)profiles,
                (unsigned long long)samples);
         return OUT_FLIGHT;
     }

@@ -13,7 +13,9 @@
 
 #define C pg_file_receiver_config
 
-static const char *const FORMATS[] = {"auto", "pprof", "otlp_proto", "otlp_json", NULL};
+/* Indexed by pg_format: "auto" is PG_FORMAT_UNKNOWN. */
+static const char *const FORMATS[] = {"auto", PG_FORMAT_NAME_PPROF, PG_FORMAT_NAME_OTLP_PROTO,
+                                      PG_FORMAT_NAME_OTLP_JSON, NULL};
 
 static const pg_cfg_field TABLE[] = {
     {.key = "include",
@@ -30,7 +32,7 @@ static const pg_cfg_field TABLE[] = {
      .offset = offsetof(C, format),
      .def = "auto",
      .enum_values = FORMATS,
-     .doc = "file format; auto sniffs pprof, OTLP protobuf, OTLP/JSON"},
+     .doc = "file format: auto (sniffed per file), pprof, otlp_proto or otlp_json"},
     {.key = "poll_interval",
      .type = PG_CFG_DURATION,
      .offset = offsetof(C, poll_interval),

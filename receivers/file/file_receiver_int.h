@@ -11,13 +11,12 @@
 
 #include "pipeline/component.h"
 #include "pipeline/telemetry/metrics.h"
-
-enum { PG_FILE_FMT_AUTO, PG_FILE_FMT_PPROF, PG_FILE_FMT_OTLP_PROTO, PG_FILE_FMT_OTLP_JSON };
+#include "pipeline/translate/format.h"
 
 typedef struct pg_file_receiver_config {
     pg_cfg_strlist include; /* globs, required */
     pg_cfg_strlist exclude; /* fnmatch patterns over the globbed path */
-    int format;             /* PG_FILE_FMT_* */
+    int format;             /* pg_format; PG_FORMAT_UNKNOWN ("auto"): sniffed per file */
     int64_t poll_interval;  /* ns */
     uint64_t max_file_size;
     uint64_t max_decompressed;
@@ -28,20 +27,13 @@ typedef struct pg_file_receiver_config {
 
 /* ---- file_format.c --------------------------------------------------------------------- */
 
-/* "auto", "pprof", "otlp_proto", "otlp_json". */
-const char *pg_file_format_name(int fmt);
-
-/* Sniffs the format of uncompressed bytes (borrowed): JSON when the first non-blank byte
- * is '{', else protobuf: OTLP uses only top-level fields 1 and 2, so any field > 2 means
- * pprof. Returns PG_FILE_FMT_PPROF, _OTLP_PROTO or _OTLP_JSON. */
-int pg_file_format_sniff(const uint8_t *p, size_t n);
-
-/* Decodes a whole file's bytes (borrowed; gzip or zstd are inflated first, at most
- * max_decompressed bytes) in `format` (AUTO: sniffed) into the empty batch b. Writes the
- * format used to *used. Returns 0 or a negative status with err; on error b may hold a
- * partial tree and must be discarded. */
-int pg_file_decode(pg_batch *b, const uint8_t *data, size_t len, int format,
-                   size_t max_decompressed, int *used, char *err, size_t errlen);
+/* Decodes a whole file's bytes (borrowed; gzip or zstd inflated by the decoder, at most
+ * max_decompressed bytes) in `format` (PG_FORMAT_UNKNOWN: sniffed, see
+ * pg_format_decode) into the empty batch b. Writes the format used (or guessed) to *used
+ * (may be NULL). Returns 0 or a negative status with err naming what was guessed; on error
+ * b may hold a partial tree and must be discarded. */
+int pg_file_decode(pg_batch *b, const uint8_t *data, size_t len, pg_format format,
+                   size_t max_decompressed, pg_format *used, char *err, size_t errlen);
 
 /* ---- file_state.c ---------------------------------------------------------------------- */
 

@@ -1,10 +1,15 @@
-/* libFuzzer target: pprof decoding, then OTLP -> pprof -> OTLP must succeed and render the
- * same as the first decode (the translator's round-trip invariant). */
+/* libFuzzer target: the format sniffer (any bytes: a guess with a reason, never a crash);
+ * pprof decoding, then OTLP -> pprof -> OTLP must succeed and render the same as the first
+ * decode (the translator's round-trip invariant). */
 #include "fuzz_common.h"
+#include "pipeline/translate/format.h"
 #include "pipeline/translate/pprof.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    pg_format_guess guess;
+    pg_format_sniff_input(data, size, &guess);
+    if (!guess.reason[0] || strlen(guess.reason) >= sizeof guess.reason) abort();
     pg_decode_limits lim;
     fuzz_limits(&lim);
     pg_batch *b = pg_batch_new(lim.max_arena);

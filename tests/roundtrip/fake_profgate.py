@@ -19,12 +19,12 @@ src, dst = args
 data = sys.stdin.buffer.read() if src == "-" else open(src, "rb").read()
 if data[:2] == b"\x1f\x8b":
     data = gzip.decompress(data)
-frm = opts.get("--from") or ("otlp-json" if data[:1] == b"{" else "otlp" if src.endswith(".otlp") or src == "-" else "pprof")
-to = opts.get("--to") or ("otlp" if frm == "pprof" else "pprof")
+frm = opts.get("--from") or ("otlp_json" if data[:1] == b"{" else "otlp_proto" if src.endswith(".otlp") or src == "-" else "pprof")
+to = opts.get("--to") or ("otlp_proto" if frm == "pprof" else "pprof")
 if to == "pprof":
     back = open(os.environ["FAKE_BACK"], "rb").read()
     out = back if back[:2] == b"\x1f\x8b" else gzip.compress(back)
-elif to == "otlp-json":
+elif to == "otlp_json":
     out = json.dumps({"hex": data.hex()}).encode()
 else:
     out = data

@@ -6,8 +6,8 @@ semantically equal (stdlib only).
 
 For each profile P three paths are taken:
   A  files, formats sniffed:     convert P A.otlp ; convert A.otlp A.pb.gz
-  B  OTLP/JSON, formats given:   convert --to otlp-json P B.json ; convert --from otlp-json --to pprof B.json B.pb.gz
-  C  stdin/stdout, plain input:  gunzip(P) | convert --from pprof --to otlp - - | convert --to pprof - - > C.pb.gz
+  B  OTLP/JSON, formats given:   convert --to otlp_json P B.json ; convert --from otlp_json --to pprof B.json B.pb.gz
+  C  stdin/stdout, plain input:  gunzip(P) | convert --from pprof --to otlp_proto - - | convert --to pprof - - > C.pb.gz
 Every pprof output must be gzipped, B.json must parse as JSON, and every path's result must
 equal P under pprofcmp (structural, ours); A and B must also equal P under gooracle (go tool
 pprof -raw/-traces). A path that fails is reported and the other paths are still checked.
@@ -94,13 +94,13 @@ def roundtrip(profgate, work, src):
 
     # Path B: OTLP/JSON with explicit formats.
     def path_b():
-        convert(profgate, ["--to", "otlp-json", src, j("B.json")], what="B pprof->otlp-json")
+        convert(profgate, ["--to", "otlp_json", src, j("B.json")], what="B pprof->otlp_json")
         try:
             with open(j("B.json"), "rb") as f:
                 json.loads(f.read().decode("utf-8"))
         except (ValueError, UnicodeDecodeError) as e:
-            raise StepFailed("B: otlp-json output is not valid UTF-8 JSON: %s" % e)
-        convert(profgate, ["--from", "otlp-json", "--to", "pprof", j("B.json"), j("B.pb.gz")], what="B otlp-json->pprof")
+            raise StepFailed("B: otlp_json output is not valid UTF-8 JSON: %s" % e)
+        convert(profgate, ["--from", "otlp_json", "--to", "pprof", j("B.json"), j("B.pb.gz")], what="B otlp_json->pprof")
         check_pprof_out(j("B.pb.gz"), "B")
 
     # Path C: stdin/stdout, uncompressed pprof in, otlp sniffed on stdin.
@@ -109,7 +109,7 @@ def roundtrip(profgate, work, src):
             data = f.read()
         if data[:2] == b"\x1f\x8b":
             data = gzip.decompress(data)
-        otlp = convert(profgate, ["--from", "pprof", "--to", "otlp", "-", "-"], stdin=data, what="C pprof->otlp (stdin)")
+        otlp = convert(profgate, ["--from", "pprof", "--to", "otlp_proto", "-", "-"], stdin=data, what="C pprof->otlp (stdin)")
         back = convert(profgate, ["--to", "pprof", "-", "-"], stdin=otlp, what="C otlp->pprof (stdin)")
         with open(j("C.pb.gz"), "wb") as f:
             f.write(back)

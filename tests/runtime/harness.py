@@ -93,6 +93,25 @@ class Profgate:
         return self.proc is not None and self.proc.poll() is None
 
 
+def scrape(port):
+    """Parsed samples of the metrics endpoint on port ({} while it does not answer 200)."""
+    status, body = http_get("http://127.0.0.1:%d/metrics" % port)
+    return parse_prometheus(body)[0] if status == 200 else {}
+
+
+def start_with_metrics(binary, template, **kw):
+    """Starts profgate on `template` formatted with dir=<its folder>, metrics=<a free port>
+    and kw, with an empty <dir>/in for a file receiver; returns (Profgate, metrics port)
+    once the metrics endpoint answers."""
+    mport = free_port()
+    pg = Profgate(binary, "")
+    pg.write_config(template.format(dir=pg.dir, metrics=mport, **kw))
+    os.makedirs(os.path.join(pg.dir, "in"))
+    pg.start()
+    wait_until(lambda: scrape(mport), what="metrics endpoint")
+    return pg, mport
+
+
 def parse_prometheus(text):
     """Returns {(name, labels-text): value} for every sample line; checks HELP/TYPE."""
     out, types = {}, {}

@@ -10,6 +10,7 @@
 #include "pipeline/host.h"
 #include "pipeline/telemetry/log.h"
 #include "pipeline/registry/registry.h"
+#include "pipeline/translate/format.h"
 #include "pipeline/translate/otlp_dump.h"
 
 #include <errno.h>
@@ -203,6 +204,28 @@ static inline int hx_read(const char *path, pg_buf *out)
     char err[256];
     memset(out, 0, sizeof *out);
     return pg_buf_read_file(out, path, 0, err, sizeof err) ? -1 : 0;
+}
+
+/* Decodes the file at path, in any format (sniffed), into a new batch (caller frees), or
+ * NULL with the reason on stderr. */
+static inline pg_batch *hx_load_batch(const char *path)
+{
+    char err[512];
+    pg_buf in;
+    if (hx_read(path, &in)) {
+        fprintf(stderr, "cannot read %s\n", path);
+        return NULL;
+    }
+    pg_batch *b = pg_batch_new(0);
+    pg_decode_limits lim;
+    pg_decode_limits_default(&lim);
+    if (b && pg_format_decode_owned(b, &in, PG_FORMAT_UNKNOWN, &lim, NULL, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", path, err);
+        pg_batch_free(b);
+        b = NULL;
+    }
+    pg_buf_free(&in);
+    return b;
 }
 
 /* Writes n bytes to path (not atomically: tests use it to make half-written files). */

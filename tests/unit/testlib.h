@@ -1,5 +1,6 @@
 /* Minimal test helpers: CHECK records a failure and goes on; TEST_MAIN_END prints the
- * closing line "N passed, N failed" and returns the exit status. */
+ * closing line "N passed, N failed" and returns the exit status: 1 when a check failed, and
+ * also when no check ran at all (a test that checks nothing cannot fail, so it fails). */
 #ifndef PG_TESTLIB_H
 #define PG_TESTLIB_H
 
@@ -36,6 +37,10 @@ static int pg_test_passed, pg_test_failed;
 #define TEST_MAIN_END()                                                                      \
     do {                                                                                     \
         printf("%d passed, %d failed\n", pg_test_passed, pg_test_failed);                    \
+        if (pg_test_passed + pg_test_failed == 0) {                                          \
+            fprintf(stderr, "no check ran: a test that checks nothing fails\n");            \
+            return 1;                                                                        \
+        }                                                                                    \
         return pg_test_failed ? 1 : 0;                                                       \
     } while (0)
 

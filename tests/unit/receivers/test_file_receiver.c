@@ -85,14 +85,14 @@ static void put_file(const char *rel, const char *dir, const char *name)
 }
 
 /* The canonical dump of corpus/<rel> decoded directly with the translator. */
-static char *expected(const char *rel, int fmt)
+static char *expected(const char *rel, pg_format fmt)
 {
     char path[512], err[256];
     pg_buf in;
     snprintf(path, sizeof path, "%s/%s", corpus, rel);
     if (hx_read(path, &in)) return strdup("unreadable");
     pg_batch *b = pg_batch_new(0);
-    int used = 0;
+    pg_format used = PG_FORMAT_UNKNOWN;
     int rc = pg_file_decode(b, in.data, in.len, fmt, 1 << 30, &used, err, sizeof err);
     char *d = rc ? strdup(err) : hx_dump(b);
     pg_batch_free(b);
@@ -121,25 +121,27 @@ static void test_sniff(void)
         snprintf(path, sizeof path, "%s/%s", corpus, files[i][0]);
         CHECK(hx_read(path, &in) == 0);
         pg_batch *b = pg_batch_new(0);
-        int used = -1;
+        pg_format used = PG_FORMAT_UNKNOWN;
         int rc =
-            pg_file_decode(b, in.data, in.len, PG_FILE_FMT_AUTO, 1 << 30, &used, err, sizeof err);
+            pg_file_decode(b, in.data, in.len, PG_FORMAT_UNKNOWN, 1 << 30, &used, err, sizeof err);
         CHECK_MSG(rc == 0, "%s: %s", files[i][0], err);
-        CHECK_STR(pg_file_format_name(used), files[i][1]);
+        CHECK_STR(pg_format_name(used), files[i][1]);
         CHECK(pg_batch_profile_count(b) > 0);
         pg_batch_free(b);
         pg_buf_free(&in);
     }
-    CHECK(pg_file_format_sniff((const uint8_t *)"  \n{\"resourceProfiles\":[]}", 25) ==
-          PG_FILE_FMT_OTLP_JSON);
-    CHECK(pg_file_format_sniff((const uint8_t *)"", 0) == PG_FILE_FMT_PPROF);
+    pg_format_guess g;
+    pg_format_sniff((const uint8_t *)"  \n{\"resourceProfiles\":[]}", 25, 1, &g);
+    CHECK(g.format == PG_FORMAT_OTLP_JSON);
+    pg_format_sniff((const uint8_t *)"", 0, 1, &g); /* empty input is refused, not guessed */
+    CHECK(g.format == PG_FORMAT_UNKNOWN && g.empty);
     /* max_decompressed applies to the inflated bytes */
     char path[512], err[256];
     pg_buf in;
     snprintf(path, sizeof path, "%s/pprof/go_cpu.pb.gz", corpus);
     CHECK(hx_read(path, &in) == 0);
     pg_batch *b = pg_batch_new(0);
-    CHECK(pg_file_decode(b, in.data, in.len, PG_FILE_FMT_AUTO, 100, NULL, err, sizeof err) ==
+    CHECK(pg_file_decode(b, in.data, in.len, PG_FORMAT_UNKNOWN, 100, NULL, err, sizeof err) ==
           PG_ELIMIT);
     pg_batch_free(b);
     pg_buf_free(&in);
@@ -179,9 +181,9 @@ static void test_pickup_and_restart(hx_host *h)
     CHECK(hx_wait(have_n, &w, 5000));
     hx_sleep_ms(200);
     CHECK(hx_capture_accepted(&r.cap) == 3);
-    char *e1 = expected("pprof/go_cpu.pb.gz", PG_FILE_FMT_PPROF);
-    char *e2 = expected("otlp/go_heap.otlp", PG_FILE_FMT_OTLP_PROTO);
-    char *e3 = expected("otlp_json/go_cpu.json", PG_FILE_FMT_OTLP_JSON);
+    char *e1 = expected("pprof/go_cpu.pb.gz", PG_FORMAT_PPROF);
+    char *e2 = expected("otlp/go_heap.otlp", PG_FORMAT_OTLP_PROTO);
+    char *e3 = expected("otlp_json/go_cpu.json", PG_FORMAT_OTLP_JSON);
     CHECK(captured(&r, e1));
     CHECK(captured(&r, e2));
     CHECK(captured(&r, e3));
@@ -207,7 +209,7 @@ static void test_pickup_and_restart(hx_host *h)
     CHECK(hx_wait(have_n, &w, 5000));
     hx_sleep_ms(200);
     CHECK(hx_capture_accepted(&r.cap) == 1);
-    char *e4 = expected("otlp/go_cpu.otlp", PG_FILE_FMT_OTLP_PROTO);
+    char *e4 = expected("otlp/go_cpu.otlp", PG_FORMAT_OTLP_PROTO);
     CHECK(captured(&r, e4));
     /* a renamed file is the same file: not read again */
     char a[400], b[400];
@@ -303,7 +305,7 @@ static void test_growing(hx_host *h)
     hx_sleep_ms(250);
     CHECK(hx_capture_accepted(&r.cap) == 1);
     CHECK(hx_count_lines(log_cap, "skipping") == bad_before);
-    char *e = expected("pprof/go_heap.pb.gz", PG_FILE_FMT_PPROF);
+    char *e = expected("pprof/go_heap.pb.gz", PG_FORMAT_PPROF);
     CHECK(captured(&r, e));
     free(e);
     pg_buf_free(&whole);
@@ -336,7 +338,7 @@ static void test_bad_exclude_delete(hx_host *h)
     CHECK(hx_wait(have_n, &w, 5000));
     hx_sleep_ms(300);
     CHECK(hx_capture_calls(&r.cap) == 1);
-    char *e = expected("otlp/go_cpu.otlp", PG_FILE_FMT_OTLP_PROTO);
+    char *e = expected("otlp/go_cpu.otlp", PG_FORMAT_OTLP_PROTO);
     CHECK(captured(&r, e));
     free(e);
     char p2[400];
