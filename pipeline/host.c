@@ -45,9 +45,12 @@ void pg_host_run_loop(pg_host *h)
     event_base_loop(h->base, EVLOOP_NO_EXIT_ON_EMPTY);
 }
 
+/* Asks the loop to return. loopexit, not loopbreak: a break requested before the loop
+ * thread entered event_base_loop is cleared when it enters, and the stop would be lost;
+ * loopexit queues a timer the loop serves whenever it runs. */
 void pg_host_stop_loop(pg_host *h)
 {
-    event_base_loopbreak(h->base);
+    event_base_loopexit(h->base, NULL);
 }
 
 struct event_base *pg_host_event_base(pg_host *h)
@@ -86,7 +89,7 @@ void pg_host_fatal(pg_host *h, const char *component_id, const char *message)
     pg_log(PG_LOG_ERROR, component_id, "fatal: %s", message);
     if (!atomic_exchange(&h->failed, 1)) {
         strncpy(h->fatal, message, sizeof h->fatal - 1);
-        event_base_loopbreak(h->base);
+        event_base_loopexit(h->base, NULL); /* served even if the loop has not started yet */
     }
 }
 
