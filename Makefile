@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 
 DEBIAN_PACKAGES := \
-  build-essential cmake pkg-config clang libclang-rt-14-dev \
+  build-essential cmake pkg-config clang libclang-rt-14-dev clang-format \
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler \
   libyaml-dev libjansson-dev libdeflate-dev zlib1g-dev libzstd-dev \
   libssl-dev libevent-dev libnghttp2-dev libhttp-parser-dev libcurl4-openssl-dev libgrpc-dev \
@@ -17,7 +17,7 @@ BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc)
 CONFIG     ?= configs/default.yaml
 
-.PHONY: all deps build build-asan run test test-unit test-asan bench fuzz clean
+.PHONY: all deps build build-asan run test test-unit test-asan bench fuzz format format-check clean
 
 all: build
 
@@ -72,6 +72,14 @@ fuzz: deps
 	  mkdir -p build-fuzz/corpus/$$t && cp -n tests/fuzz/corpus/$$t/* build-fuzz/corpus/$$t/ 2>/dev/null; \
 	  build-fuzz/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 build-fuzz/corpus/$$t || exit 1; \
 	done
+
+# Formats every tracked C file with the repo's .clang-format; `make test` runs the check
+# (tests/lint/format_check.sh) in both builds.
+format:
+	git ls-files '*.c' '*.h' | grep -v node_modules | xargs clang-format --style=file -i
+
+format-check:
+	bash tests/lint/format_check.sh .
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)
