@@ -29,18 +29,8 @@ exporters:
     verbosity: basic
     sampling_initial: 1
     sampling_thereafter: 1000
-service:
-  telemetry:
-    logs:
-      level: warn
-    metrics:
-      address: 127.0.0.1:{metrics}
-  pipelines:
-    profiles:
-      receivers: [file]
-      processors: [memory_limiter]
-      exporters: [file, debug]
-"""
+""" + H.service_yaml("{metrics}", ["file"], ["file", "debug"], processors=["memory_limiter"],
+                     log_level="warn")
 
 
 def status_kb(pid, key):

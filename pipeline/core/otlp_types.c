@@ -60,24 +60,28 @@ pg_otlp_profile *pg_otlp_profile_new(pg_arena *a)
     return p ? &p->msg : NULL;
 }
 
+/* Returns n copies of the `size`-byte message `init` in one arena block (NULL on
+ * overflow or over the cap). */
+static void *init_array(pg_arena *a, size_t n, const void *init, size_t size)
+{
+    if (n > SIZE_MAX / size) return NULL;
+    unsigned char *p = pg_arena_alloc(a, (n ? n : 1) * size);
+    for (size_t i = 0; p && i < n; i++) memcpy(p + i * size, init, size);
+    return p;
+}
+
 /* Returns n initialised samples in one arena block. */
 pg_otlp_sample *pg_otlp_samples_new(pg_arena *a, size_t n)
 {
     static const pg_otlp_sample init = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__SAMPLE__INIT;
-    if (n > SIZE_MAX / sizeof init) return NULL;
-    pg_otlp_sample *s = pg_arena_alloc(a, (n ? n : 1) * sizeof *s);
-    for (size_t i = 0; s && i < n; i++) memcpy(&s[i], &init, sizeof init);
-    return s;
+    return init_array(a, n, &init, sizeof init);
 }
 
 /* Returns n initialised lines in one arena block. */
 pg_otlp_line *pg_otlp_lines_new(pg_arena *a, size_t n)
 {
     static const pg_otlp_line init = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LINE__INIT;
-    if (n > SIZE_MAX / sizeof init) return NULL;
-    pg_otlp_line *l = pg_arena_alloc(a, (n ? n : 1) * sizeof *l);
-    for (size_t i = 0; l && i < n; i++) memcpy(&l[i], &init, sizeof init);
-    return l;
+    return init_array(a, n, &init, sizeof init);
 }
 
 /* Appends to a small pointer array (tree levels, not dictionary tables: those keep their

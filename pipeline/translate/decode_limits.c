@@ -21,3 +21,12 @@ void pg_decode_limits_readmit(pg_decode_limits *l)
     l->max_stack_depth = 0;
     l->max_labels = 0;
 }
+
+/* Borrows lim; fills the caller's store only when lim is NULL. */
+const pg_decode_limits *pg_decode_limits_or_default(const pg_decode_limits *lim,
+                                                    pg_decode_limits *store)
+{
+    if (lim) return lim;
+    pg_decode_limits_default(store);
+    return store;
+}

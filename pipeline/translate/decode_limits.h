@@ -18,6 +18,10 @@ typedef struct pg_decode_limits {
  * 10M samples, depth 4096, 1024 labels, nesting 64. */
 void pg_decode_limits_default(pg_decode_limits *l);
 
+/* lim itself, or (when NULL) the defaults written into *store. */
+const pg_decode_limits *pg_decode_limits_or_default(const pg_decode_limits *lim,
+                                                    pg_decode_limits *store);
+
 /* Limits for re-reading data profgate itself admitted and encoded (the persistent queue's
  * replay): no size, sample or arena limit, so that nothing a receiver admitted is refused
  * later; only the nesting bound, which protects the decoder's stack, stays at the largest

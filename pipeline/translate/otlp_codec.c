@@ -9,17 +9,6 @@
 
 #include <string.h>
 
-/* Installs a validated tree in b, merging when b already holds data. */
-static int adopt(pg_batch *b, pg_batch *tmp, pg_otlp_data *d, const pg_decode_limits *lim,
-                 char *err, size_t errlen)
-{
-    int rc = pg_otlp_validate(pg_batch_arena(tmp), d, lim, err, errlen);
-    if (rc) return rc;
-    pg_batch_set_data(tmp, d);
-    if (tmp == b) return 0;
-    return pg_batch_merge(b, tmp, err, errlen);
-}
-
 /* The decoder behind both entry points. `owned` (may be NULL) holds the input when the
  * caller handed it over: it is released as it is consumed and freed here. An inflated
  * copy of a compressed input is ours too, and released the same way. */
@@ -27,10 +16,7 @@ static int decode(pg_batch *b, const uint8_t *data, size_t len, pg_buf *owned,
                   const pg_decode_limits *lim, char *err, size_t errlen)
 {
     pg_decode_limits deflim;
-    if (!lim) {
-        pg_decode_limits_default(&deflim);
-        lim = &deflim;
-    }
+    lim = pg_decode_limits_or_default(lim, &deflim);
     pg_buf raw = {0};
     int rc = pg_decompress_input(&data, &len, lim->max_decompressed, &raw, "otlp", err, errlen);
     if (rc) goto out;
@@ -38,9 +24,7 @@ static int decode(pg_batch *b, const uint8_t *data, size_t len, pg_buf *owned,
     int release = raw.data != NULL || owned != NULL;
     const ProtobufCMessageDescriptor *desc = &PG_OTLP_DESC(profiles_data);
     int depth = lim->max_nesting + 8;
-    /* An empty batch decodes in place; a non-empty one decodes aside and merges. */
-    int empty = pg_batch_data(b)->n_resource_profiles == 0;
-    pg_batch *tmp = empty ? b : pg_batch_new(lim->max_arena);
+    pg_batch *tmp = pg_otlp_decode_target(b, lim);
     if (!tmp) {
         rc = pg_err(err, errlen, PG_ENOMEM, "otlp: out of memory");
         goto out;
@@ -70,7 +54,7 @@ static int decode(pg_batch *b, const uint8_t *data, size_t len, pg_buf *owned,
                     "otlp: malformed protobuf (truncated, wrong wire type or over the memory "
                     "limit)");
     } else {
-        rc = adopt(b, tmp, (pg_otlp_data *)m, lim, err, errlen);
+        rc = pg_otlp_install(b, tmp, (pg_otlp_data *)m, lim, err, errlen);
     }
     if (tmp != b) pg_batch_free(tmp);
 out:

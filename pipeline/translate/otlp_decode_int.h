@@ -6,11 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pipeline/core/batch.h"
 #include "pipeline/core/buf.h"
 #include "pipeline/core/otlp_types.h"
 #include "pipeline/core/samples.h"
 #include "pipeline/core/stacks.h"
 #include "pipeline/core/wire.h"
+#include "pipeline/translate/decode_limits.h"
 
 /* MALFORMED: the input is not valid protobuf and parts of it were already handed back to
  * the OS (release mode), so protobuf-c cannot be asked instead. DEEP: messages nest deeper
@@ -101,5 +103,15 @@ int pg_otlp_cols_finish(pg_otlp_cols *c, pg_otlp_profile *p);
 /* Makes every string of d valid UTF-8 in place (otlp_decode_utf8.c). Returns 0 or
  * PG_ENOMEM. */
 int pg_otlp_utf8_repair(pg_arena *a, pg_otlp_data *d);
+
+/* The batch a decoder builds into: b itself when it is empty, else a new batch (the
+ * caller frees it when it is not b) whose tree pg_otlp_install merges into b. NULL on OOM.
+ * (otlp_decode_install.c) */
+pg_batch *pg_otlp_decode_target(pg_batch *b, const pg_decode_limits *lim);
+
+/* Validates d (built in tmp's arena), installs it as tmp's tree, and merges tmp into b
+ * when they differ. Returns 0 or a negative status with err. */
+int pg_otlp_install(pg_batch *b, pg_batch *tmp, pg_otlp_data *d, const pg_decode_limits *lim,
+                    char *err, size_t errlen);
 
 #endif

@@ -1,5 +1,6 @@
 /* OTLP/JSON for whole batches, on top of the descriptor-driven codec in otlp_json.c. */
 #include "pipeline/translate/otlp_codec.h"
+#include "pipeline/translate/otlp_decode_int.h"
 #include "pipeline/translate/otlp_json.h"
 #include "pipeline/core/adopt.h"
 #include "pipeline/core/decompress.h"
@@ -11,15 +12,11 @@ int pg_otlp_decode_json(pg_batch *b, const uint8_t *data, size_t len,
                         const pg_decode_limits *lim, char *err, size_t errlen)
 {
     pg_decode_limits deflim;
-    if (!lim) {
-        pg_decode_limits_default(&deflim);
-        lim = &deflim;
-    }
+    lim = pg_decode_limits_or_default(lim, &deflim);
     pg_buf raw = {0};
     int rc = pg_decompress_input(&data, &len, lim->max_decompressed, &raw, "otlp_json", err, errlen);
     if (rc) goto out;
-    int empty = pg_batch_data(b)->n_resource_profiles == 0;
-    pg_batch *tmp = empty ? b : pg_batch_new(lim->max_arena);
+    pg_batch *tmp = pg_otlp_decode_target(b, lim);
     if (!tmp) {
         rc = pg_err(err, errlen, PG_ENOMEM, "otlp_json: out of memory");
         goto out;
@@ -30,11 +27,7 @@ int pg_otlp_decode_json(pg_batch *b, const uint8_t *data, size_t len,
     /* the batch's form: profiles and dictionary in columns, as the binary decoder gives */
     if (!rc && pg_otlp_data_adopt(pg_batch_arena(tmp), (pg_otlp_data *)m))
         rc = pg_err(err, errlen, PG_ELIMIT, "otlp-json: batch memory limit reached");
-    if (!rc) rc = pg_otlp_validate(pg_batch_arena(tmp), (pg_otlp_data *)m, lim, err, errlen);
-    if (!rc) {
-        pg_batch_set_data(tmp, (pg_otlp_data *)m);
-        if (tmp != b) rc = pg_batch_merge(b, tmp, err, errlen);
-    }
+    if (!rc) rc = pg_otlp_install(b, tmp, (pg_otlp_data *)m, lim, err, errlen);
     if (tmp != b) pg_batch_free(tmp);
 out:
     pg_buf_free(&raw);

@@ -389,7 +389,7 @@ int pg_pprof_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decod
 {
     pg_decode_limits deflim;
     if (err && errlen) err[0] = 0;
-    if (!lim) { pg_decode_limits_default(&deflim); lim = &deflim; }
+    lim = pg_decode_limits_or_default(lim, &deflim);
     pg_buf raw = {0};
     int drc = pg_decompress_input(&data, &len, lim->max_decompressed, &raw, "pprof", err, errlen);
     if (drc) {

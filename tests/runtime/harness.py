@@ -200,3 +200,37 @@ def tiny_pprof(function_name, value, n=1):
     for x in strings:
         p += _field(6, x)
     return p
+
+
+def service_yaml(metrics, receivers, exporters, processors=(), extensions=(), log_level=None):
+    """The `service:` section of a test config: telemetry on 127.0.0.1:metrics (None: no
+    metrics endpoint) and one profiles pipeline."""
+    out = ["service:"]
+    if extensions:
+        out.append("  extensions: [%s]" % ", ".join(extensions))
+    out.append("  telemetry:")
+    if log_level:
+        out += ["    logs:", "      level: %s" % log_level]
+    out += ["    metrics:"] + (["      address: 127.0.0.1:%s" % metrics] if metrics else ["      level: none"])
+    out += ["  pipelines:", "    profiles:", "      receivers: [%s]" % ", ".join(receivers)]
+    if processors:
+        out.append("      processors: [%s]" % ", ".join(processors))
+    out.append("      exporters: [%s]" % ", ".join(exporters))
+    return "\n".join(out) + "\n"
+
+
+# An exporter's retry settings for tests: fast, and retrying forever (only a stop ends it).
+FAST_RETRY = """    retry_on_failure:
+      initial_interval: 50ms
+      max_interval: 100ms
+      max_elapsed_time: 0s
+"""
+
+
+def finish(c, pg, what="exit 0"):
+    """Stops pg (checking exit 0), prints its log tail when a check failed, and exits with
+    the checks' verdict."""
+    c.check(pg.stop() == 0, what)
+    if c.failed:
+        print(pg.logs()[-3000:])
+    c.finish()

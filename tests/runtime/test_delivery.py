@@ -26,11 +26,7 @@ exporters:
     sending_queue:
       num_consumers: 1
 {queue}
-    retry_on_failure:
-      initial_interval: 50ms
-      max_interval: 100ms
-      max_elapsed_time: 0s
-service:
+{retry}service:
   shutdown_timeout: 500ms
   telemetry:
     metrics:
@@ -68,7 +64,7 @@ def run(binary, c, persistent, how):
     pg = H.Profgate(binary, "")
     d = pg.dir
     queue = "      directory: %s/queue\n      fsync: always" % d if persistent else ""
-    pg.write_config(CONFIG.format(dir=d, metrics=mport, queue=queue))
+    pg.write_config(CONFIG.format(dir=d, metrics=mport, queue=queue, retry=H.FAST_RETRY))
     os.makedirs(os.path.join(d, "in"))
     label = "%s queue, %s" % ("persistent" if persistent else "in-memory", how)
     pg.start()

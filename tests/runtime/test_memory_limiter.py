@@ -28,24 +28,15 @@ exporters:
     directory: {dir}/out
     sending_queue:
       num_consumers: 1
-    retry_on_failure:
-      initial_interval: 50ms
-      max_interval: 100ms
-      max_elapsed_time: 0s
-extensions:
+""" + H.FAST_RETRY + """extensions:
   health_check:
     endpoint: 127.0.0.1:{health}
-service:
-  extensions: [health_check]
-  telemetry:
-    metrics:
-      address: 127.0.0.1:{metrics}
-  pipelines:
-    profiles:
-      receivers: [file]
-      processors: [memory_limiter]
-      exporters: [file]
 """
+
+
+def config(d, health, metrics, limit):
+    return CONFIG.format(dir=d, health=health, limit=limit) + H.service_yaml(
+        metrics, ["file"], ["file"], processors=["memory_limiter"], extensions=["health_check"])
 
 
 def gauge(mport, name, **labels):
@@ -63,7 +54,7 @@ def main():
     pg = H.Profgate(binary, "")
     d = pg.dir
     os.makedirs(os.path.join(d, "in"))
-    pg.write_config(CONFIG.format(dir=d, health=health, metrics=mport, limit=2))
+    pg.write_config(config(d, health, mport, 2))
     pg.start()
     ready = lambda: H.http_get("http://127.0.0.1:%d/ready" % health)
     H.wait_until(lambda: ready()[0] == 200, what="ready while idle")
@@ -92,7 +83,7 @@ def main():
             "nothing accepted while refusing")
     # the target is back and the limit sane
     os.unlink(os.path.join(d, "out"))
-    pg.write_config(CONFIG.format(dir=d, health=health, metrics=mport, limit=4096))
+    pg.write_config(config(d, health, mport, 4096))
     pg.send_signal(signal.SIGHUP)
     H.wait_until(lambda: ready()[0] == 200, what="ready after raising the limit")
     H.wait_until(lambda: len(glob.glob(d + "/out/*")) >= written + 1, timeout=30,
@@ -102,10 +93,7 @@ def main():
         with open(p, "rb") as f:
             late = late or b"late_fn" in f.read()
     c.check(late, "the held-back file was exported")
-    c.check(pg.stop() == 0, "exit 0")
-    if c.failed:
-        print(pg.logs()[-3000:])
-    c.finish()
+    H.finish(c, pg)
 
 
 if __name__ == "__main__":

@@ -24,19 +24,7 @@ exporters:
       directory: {dir}/queue
       fsync: always
       num_consumers: 1
-    retry_on_failure:
-      initial_interval: 50ms
-      max_interval: 100ms
-      max_elapsed_time: 0s
-service:
-  telemetry:
-    metrics:
-      address: 127.0.0.1:{metrics}
-  pipelines:
-    profiles:
-      receivers: [file]
-      exporters: [file]
-"""
+""" + H.FAST_RETRY
 
 N = 6
 
@@ -52,7 +40,7 @@ def main():
     mport = H.free_port()
     pg = H.Profgate(binary, "")
     d = pg.dir
-    pg.write_config(CONFIG.format(dir=d, metrics=mport))
+    pg.write_config(CONFIG.format(dir=d) + H.service_yaml(mport, ["file"], ["file"]))
     os.makedirs(os.path.join(d, "in"))
     pg.start()
     H.wait_until(lambda: H.http_get("http://127.0.0.1:%d/metrics" % mport)[0] == 200, what="metrics up")
@@ -74,10 +62,7 @@ def main():
     outs = glob.glob(d + "/out/*")
     c.check(len(outs) == N, "exactly %d deliveries (got %d)" % (N, len(outs)))
     H.wait_until(lambda: queued(mport) == 0, what="queue empty")
-    c.check(pg.stop() == 0, "exit 0")
-    if c.failed:
-        print(pg.logs()[-3000:])
-    c.finish()
+    H.finish(c, pg, "exit 0")
 
 
 if __name__ == "__main__":

@@ -37,16 +37,6 @@ exporters:
 extensions:
   health_check:
     endpoint: 127.0.0.1:{health}
-service:
-  extensions: [health_check]
-  telemetry:
-    metrics:
-      address: 127.0.0.1:{metrics}
-  pipelines:
-    profiles:
-      receivers: [file]
-      processors: [memory_limiter]
-      exporters: [file/pprof, file/otlp, file/json, debug]
 """
 
 
@@ -56,7 +46,9 @@ def main():
     health, mport = H.free_port(), H.free_port()
     pg = H.Profgate(binary, "")
     d = pg.dir
-    pg.write_config(CONFIG.format(dir=d, health=health, metrics=mport))
+    pg.write_config(CONFIG.format(dir=d, health=health) + H.service_yaml(
+        mport, ["file"], ["file/pprof", "file/otlp", "file/json", "debug"],
+        processors=["memory_limiter"], extensions=["health_check"]))
     os.makedirs(os.path.join(d, "in"))
     inputs = {"cpu.pb.gz": "pprof/go_cpu.pb.gz", "heap.pb.gz": "pprof/go_heap.pb.gz"}
     pg.start()
@@ -110,10 +102,7 @@ def main():
     c.check(len(glob.glob(d + "/out-pprof/*.pb.gz")) == before, "restart does not re-read files")
     shutil.copy(os.path.join(H.DATA, "otlp/go_heap.otlp"), os.path.join(d, "in", "heap.otlp"))
     H.wait_until(lambda: len(glob.glob(d + "/out-pprof/*.pb.gz")) > before, what="new file after restart")
-    c.check(pg.stop() == 0, "second stop exits 0")
-    if c.failed:
-        print(pg.logs()[-3000:])
-    c.finish()
+    H.finish(c, pg, "second stop exits 0")
 
 
 if __name__ == "__main__":

@@ -63,10 +63,7 @@ def main():
     shutil.copy(os.path.join(H.DATA, "otlp/go_cpu.otlp"), os.path.join(d, "in", "three.otlp"))
     H.wait_until(lambda: glob.glob(d + "/out-b/*.pb.gz"), what="new exporter output")
     c.check(len(glob.glob(d + "/out-a/*.pb.gz")) == 2, "old exporter got nothing after the reload")
-    c.check(pg.stop() == 0, "exit 0")
-    if c.failed:
-        print(pg.logs()[-3000:])
-    c.finish()
+    H.finish(c, pg, "exit 0")
 
 
 if __name__ == "__main__":

@@ -15,15 +15,7 @@ receivers:
     poll_interval: 100ms
 exporters:
   nop:
-service:
-  telemetry:
-    metrics:
-      address: 127.0.0.1:{metrics}
-  pipelines:
-    profiles:
-      receivers: [file]
-      exporters: [nop]
-"""
+""" + H.service_yaml("{metrics}", ["file"], ["nop"])
 
 
 def main():
