@@ -157,20 +157,16 @@ static int write_output(const pg_batch *b, pg_format to, const char *out,
                         const pg_pprof_encode_opts *eo, char *err, size_t errlen)
 {
     if (to == PG_FORMAT_PPROF) return write_pprof(b, out, eo, err, errlen);
+    /* streamed, protobuf and JSON alike: the encoding never sits whole in memory */
     pg_buf buf = {0};
-    int rc;
-    if (to == PG_FORMAT_OTLP_PROTO) { /* streamed: the encoding never sits whole in memory */
-        pg_file_sink sink;
-        rc = pg_file_sink_open(&sink, out, err, errlen);
-        if (!rc) {
-            pg_file_sink_attach(&sink, &buf);
-            rc = pg_otlp_encode(b, &buf, err, errlen);
-            if (!rc) rc = pg_file_sink_commit(&sink, &buf, err, errlen);
-            else pg_file_sink_abort(&sink);
-        }
-    } else {
-        rc = pg_otlp_encode_json(b, &buf, err, errlen);
-        if (!rc) rc = pg_buf_write_file(&buf, out, err, errlen);
+    pg_file_sink sink;
+    int rc = pg_file_sink_open(&sink, out, err, errlen);
+    if (!rc) {
+        pg_file_sink_attach(&sink, &buf);
+        rc = to == PG_FORMAT_OTLP_PROTO ? pg_otlp_encode(b, &buf, err, errlen)
+                                        : pg_otlp_encode_json(b, &buf, err, errlen);
+        if (!rc) rc = pg_file_sink_commit(&sink, &buf, err, errlen);
+        else pg_file_sink_abort(&sink);
     }
     pg_buf_free(&buf);
     return rc;

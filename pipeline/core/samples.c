@@ -173,7 +173,7 @@ void pg_samples_builder_free(pg_samples_builder *sb)
 }
 
 /* A plain protobuf-c copy of p's message whose samples are structs (in a). */
-static pg_otlp_profile *with_structs(pg_arena *a, const pg_otlp_profile *p)
+pg_otlp_profile *pg_profile_with_sample_structs(pg_arena *a, const pg_otlp_profile *p)
 {
     const pg_samples *c = pg_profile_columns(p);
     pg_otlp_profile *q = pg_arena_memdup(a, p, sizeof *q); /* the message only */
@@ -225,7 +225,7 @@ pg_otlp_data *pg_otlp_data_with_sample_structs(pg_arena *a, const pg_otlp_data *
             sc->profiles = pg_arena_alloc(a, (sp->n_profiles ? sp->n_profiles : 1) * sizeof(void *));
             if (!sc->profiles) return NULL;
             for (size_t p = 0; p < sp->n_profiles; p++)
-                if (!(sc->profiles[p] = with_structs(a, sp->profiles[p]))) return NULL;
+                if (!(sc->profiles[p] = pg_profile_with_sample_structs(a, sp->profiles[p]))) return NULL;
             rc->scope_profiles[s] = sc;
         }
         c->resource_profiles[r] = rc;

@@ -229,4 +229,9 @@ void pg_samples_builder_free(pg_samples_builder *sb);
  * the arena's cap. */
 pg_otlp_data *pg_otlp_data_with_sample_structs(pg_arena *a, const pg_otlp_data *d);
 
+/* The same for one profile: a plain protobuf-c copy of p's message whose samples are
+ * Sample structs (borrowing p's attribute, value and timestamp arrays), in a. NULL over
+ * the arena's cap. */
+pg_otlp_profile *pg_profile_with_sample_structs(pg_arena *a, const pg_otlp_profile *p);
+
 #endif

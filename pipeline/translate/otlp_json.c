@@ -130,6 +130,7 @@ typedef struct enc {
     pg_buf *out;
     char *err;
     size_t errlen;
+    const pg_json_enc_hooks *hooks; /* NULL: every message written as it is */
 } enc;
 
 static void put(enc *e, const char *s, size_t n)
@@ -317,7 +318,20 @@ static void enc_name(enc *e, const char *proto_name)
 
 /* Writes message m as a JSON object, fields in descriptor order (protoc-c sorts the
  * descriptor's fields by number). */
+static int enc_fields(enc *e, const ProtobufCMessage *m, unsigned depth);
+
+/* Writes m, or the view the hooks give in its place (released once written). */
 static int enc_message(enc *e, const ProtobufCMessage *m, unsigned depth)
+{
+    if (!e->hooks || !e->hooks->view) return enc_fields(e, m, depth);
+    const ProtobufCMessage *v = e->hooks->view(e->hooks->ctx, m);
+    if (!v) return pg_err(e->err, e->errlen, PG_ENOMEM, "out of memory writing JSON");
+    int rc = enc_fields(e, v, depth);
+    if (v != m && e->hooks->done) e->hooks->done(e->hooks->ctx, m, v);
+    return rc;
+}
+
+static int enc_fields(enc *e, const ProtobufCMessage *m, unsigned depth)
 {
     if (depth > ENC_MAX_DEPTH)
         return pg_err(e->err, e->errlen, PG_ELIMIT, "messages nested deeper than %d",
@@ -352,8 +366,15 @@ static int enc_message(enc *e, const ProtobufCMessage *m, unsigned depth)
 /* Appends the JSON for m to out; out keeps owning its storage. */
 int pg_otlp_json_encode(const ProtobufCMessage *m, pg_buf *out, char *err, size_t errlen)
 {
+    return pg_otlp_json_encode_with(m, NULL, out, err, errlen);
+}
+
+/* Like pg_otlp_json_encode, with hooks (borrowed) that may write a view of a message. */
+int pg_otlp_json_encode_with(const ProtobufCMessage *m, const pg_json_enc_hooks *hooks, pg_buf *out,
+                             char *err, size_t errlen)
+{
     if (!m) return pg_err(err, errlen, PG_EINVAL, "no message to encode");
-    enc e = {out, err, errlen};
+    enc e = {out, err, errlen, hooks};
     size_t start = out->len;
     int rc = enc_message(&e, m, 1);
     if (!rc && out->failed) rc = pg_err(err, errlen, PG_ENOMEM, "out of memory writing JSON");

@@ -36,6 +36,21 @@
  * repeated message field. On error out->len is restored to its value on entry. */
 int pg_otlp_json_encode(const ProtobufCMessage *m, pg_buf *out, char *err, size_t errlen);
 
+/* Hooks for writing a tree whose messages are not all in protobuf-c form: before each
+ * message is written, view(ctx, m) returns the message to write in its place (m itself
+ * when nothing changes, NULL when out of memory); when the view differs from m, done(ctx,
+ * m, view) follows once it is written, so that it can be released at once. */
+typedef struct pg_json_enc_hooks {
+    const ProtobufCMessage *(*view)(void *ctx, const ProtobufCMessage *m);
+    void (*done)(void *ctx, const ProtobufCMessage *m, const ProtobufCMessage *view);
+    void *ctx;
+} pg_json_enc_hooks;
+
+/* pg_otlp_json_encode with hooks (NULL: none). With a flushing out (pg_buf.flush) the
+ * text streams out as it is written. */
+int pg_otlp_json_encode_with(const ProtobufCMessage *m, const pg_json_enc_hooks *hooks, pg_buf *out,
+                             char *err, size_t errlen);
+
 /* Decodes n bytes of JSON text into a new message of descriptor d. Everything decoded
  * (the message, its sub-messages, NUL-terminated strings, exactly sized repeated arrays,
  * bytes) is allocated in arena a and is freed with it. The root message is depth 1; an

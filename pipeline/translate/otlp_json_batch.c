@@ -6,6 +6,7 @@
 #include "pipeline/core/decompress.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/samples.h"
+#include "pipeline/core/stacks.h"
 
 /* Decodes JSON (gzip/zstd sniffed) into b: in place when b is empty, else merged. */
 int pg_otlp_decode_json(pg_batch *b, const uint8_t *data, size_t len,
@@ -34,14 +35,45 @@ out:
     return rc;
 }
 
-/* Encodes the batch's tree as OTLP/JSON (appends to caller-owned out). */
+/* Views for the descriptor-driven writer: each profile's samples and the dictionary's
+ * stacks are columns in a batch, Sample and Stack structs in the writer's eyes. A profile's
+ * structs live in a scratch arena only while that profile is written, so the whole tree
+ * is never materialised at once. */
+typedef struct json_views {
+    pg_arena *profile; /* the profile being written */
+    pg_arena *dict;    /* the dictionary's stack structs */
+} json_views;
+
+static const ProtobufCMessage *json_view(void *ctx, const ProtobufCMessage *m)
+{
+    json_views *v = ctx;
+    if (m->descriptor == &PG_OTLP_DESC(profile)) {
+        if (!v->profile && !(v->profile = pg_arena_new(0))) return NULL;
+        return (const ProtobufCMessage *)pg_profile_with_sample_structs(v->profile, (const pg_otlp_profile *)m);
+    }
+    if (m->descriptor == &PG_OTLP_DESC(profiles_dictionary)) {
+        if (!v->dict && !(v->dict = pg_arena_new(0))) return NULL;
+        return (const ProtobufCMessage *)pg_dict_with_stack_structs(v->dict, (const pg_otlp_dict *)m);
+    }
+    return m;
+}
+
+static void json_view_done(void *ctx, const ProtobufCMessage *m, const ProtobufCMessage *view)
+{
+    json_views *v = ctx;
+    (void)view;
+    pg_arena **a = m->descriptor == &PG_OTLP_DESC(profile) ? &v->profile : &v->dict;
+    pg_arena_free(*a);
+    *a = NULL;
+}
+
+/* Encodes the batch's tree as OTLP/JSON (appends to caller-owned out, which may flush). */
 int pg_otlp_encode_json(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
 {
-    /* the descriptor-driven codec needs Sample structs: a scratch view materialises them */
-    pg_arena *scratch = pg_arena_new(0);
-    pg_otlp_data *d = scratch ? pg_otlp_data_with_sample_structs(scratch, pg_batch_data(b)) : NULL;
-    int rc = d ? pg_otlp_json_encode((const ProtobufCMessage *)d, out, err, errlen)
-               : pg_err(err, errlen, PG_ENOMEM, "otlp_json: out of memory");
-    pg_arena_free(scratch);
+    json_views v = {NULL, NULL};
+    pg_json_enc_hooks hooks = {json_view, json_view_done, &v};
+    int rc = pg_otlp_json_encode_with((const ProtobufCMessage *)pg_batch_data(b), &hooks, out, err, errlen);
+    pg_arena_free(v.profile);
+    pg_arena_free(v.dict);
     return rc;
 }

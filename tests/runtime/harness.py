@@ -185,21 +185,24 @@ def _vfield(num, v):
     return _varint(num << 3) + _varint(v)
 
 
-def tiny_pprof(function_name, value, n=1):
-    """An uncompressed pprof with `n` samples of `value`, sample i in its own function
-    named `function_name` (`function_name_<i>` when n > 1). A distinct name per input lets
-    a test find each input in the output; a large n makes a batch of a few MB."""
-    names = [function_name] if n == 1 else ["%s_%d" % (function_name, i) for i in range(n)]
+def tiny_pprof(function_name, value, n=1, types=1, locations=None):
+    """An uncompressed pprof with `n` samples of `value` (one value per sample type, `types`
+    of them), sample i in function `function_name` (`function_name_<k>` when there are
+    several) at location k = i mod `locations` (default: one location per sample). A
+    distinct name per input lets a test find each input in the output; a large n makes a
+    batch of a few MB."""
+    nloc = locations or n
+    names = [function_name] if nloc == 1 else ["%s_%d" % (function_name, k) for k in range(nloc)]
     strings = [b"", b"samples", b"count"] + [x.encode() for x in names]
-    p = _field(1, _vfield(1, 1) + _vfield(2, 2))                          # sample_type
+    parts = [_field(1, _vfield(1, 1) + _vfield(2, 2)) for _ in range(types)]  # sample_type
+    values = _field(2, b"".join(_varint(value) for _ in range(types)))
     for i in range(n):
-        p += _field(2, _field(1, _varint(i + 1)) + _field(2, _varint(value)))  # sample
-    for i in range(n):
-        p += _field(4, _vfield(1, i + 1) + _field(4, _vfield(1, i + 1)))   # location
-        p += _field(5, _vfield(1, i + 1) + _vfield(2, 3 + i))               # function
-    for x in strings:
-        p += _field(6, x)
-    return p
+        parts.append(_field(2, _field(1, _varint(i % nloc + 1)) + values))      # sample
+    for k in range(nloc):
+        parts.append(_field(4, _vfield(1, k + 1) + _field(4, _vfield(1, k + 1))))  # location
+        parts.append(_field(5, _vfield(1, k + 1) + _vfield(2, 3 + k)))              # function
+    parts += [_field(6, x) for x in strings]
+    return b"".join(parts)
 
 
 def service_yaml(metrics, receivers, exporters, processors=(), extensions=(), log_level=None):
