@@ -5,10 +5,8 @@ request and profgate's peak RSS. The requests are Go-shaped CPU profiles built h
 modules generated from proto/ (Go runtime/std function names, ~20-frame stacks over a shared
 function/location table, one value per sample), sized by their number of distinct stacks.
 Usage: otlp_grpc.py PROFGATE [SECONDS_PER_SIZE]"""
-import glob
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import threading
@@ -20,6 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.join(HERE, "..")
 sys.path.insert(0, os.path.join(SRC, "tests", "runtime"))
 import harness as H  # noqa: E402
+from pipeline import status_kb  # noqa: E402
 
 METHOD = "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export"
 CONFIG = """
@@ -49,10 +48,7 @@ VERBS = ["Read", "Write", "ServeHTTP", "decode", "encode", "mallocgc", "scanobje
 
 
 def modules(tmp):
-    files = [os.path.relpath(p, os.path.join(SRC, "proto"))
-             for p in glob.glob(os.path.join(SRC, "proto", "opentelemetry", "**", "*.proto"), recursive=True)]
-    subprocess.run(["protoc", "-I", os.path.join(SRC, "proto"), "--python_out", tmp] + files, check=True)
-    sys.path.insert(0, tmp)
+    H.otlp_proto_modules(tmp)
     from opentelemetry.proto.collector.profiles.v1development import profiles_service_pb2 as svc
     return svc
 
@@ -113,14 +109,6 @@ def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         parts = f.read().rsplit(")", 1)[1].split()
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def status_kb(pid, key):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def load(target, data, seconds, inflight=8):
