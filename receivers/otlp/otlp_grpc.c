@@ -200,7 +200,7 @@ static void handle_export(call *c)
     pg_buf body = {0};
     if (rc == 0 && (rc = read_payload(r, c->payload, &body, err, sizeof err)) == 0) {
         pg_otlp_result res;
-        rc = pg_otlp_request_handle(&r->req, body.data, body.len, PG_OTLP_CT_PROTOBUF, md, n, &res);
+        rc = pg_otlp_request_handle(&r->req, body.data, body.len, wire, PG_OTLP_CT_PROTOBUF, md, n, &res);
         pg_buf_free(&body);
         if (rc) pg_log(PG_LOG_DEBUG, r->id, "export refused: %s", res.message);
         answer(c, pg_status_grpc(rc), res.message, &res.response);

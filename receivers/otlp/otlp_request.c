@@ -203,8 +203,8 @@ static int encode_response(pg_otlp_content ct, pg_otlp_result *res)
 }
 
 /* Decodes, checks and hands on; returns the status (message in res). */
-static int handle(const pg_otlp_req_config *c, const uint8_t *body, size_t len, pg_otlp_content ct,
-                  const pg_otlp_md *md, size_t n, pg_otlp_result *res)
+static int handle(const pg_otlp_req_config *c, const uint8_t *body, size_t len, size_t wire_len,
+                  pg_otlp_content ct, const pg_otlp_md *md, size_t n, pg_otlp_result *res)
 {
     char *err = res->message;
     size_t errlen = sizeof res->message;
@@ -242,7 +242,7 @@ static int handle(const pg_otlp_req_config *c, const uint8_t *body, size_t len, 
     if (st) {
         pg_counter_add(rc ? st->cm.refused_profiles : st->cm.accepted_profiles, profiles);
         pg_counter_add(rc ? st->cm.refused_samples : st->cm.accepted_samples, samples);
-        if (rc == 0) pg_counter_add(st->cm.accepted_bytes, len);
+        if (rc == 0) pg_counter_add(st->cm.accepted_bytes, wire_len);
         pg_counter_add(st->rejected_profiles, (uint64_t)res->rejected_profiles);
     }
     if (rc) return rc;
@@ -251,15 +251,17 @@ static int handle(const pg_otlp_req_config *c, const uint8_t *body, size_t len, 
 
 /* See otlp_request.h. */
 int pg_otlp_request_handle(const pg_otlp_req_config *c, const uint8_t *body, size_t len,
-                           pg_otlp_content ct, const pg_otlp_md *md, size_t n, pg_otlp_result *res)
+                           size_t wire_len, pg_otlp_content ct, const pg_otlp_md *md, size_t n,
+                           pg_otlp_result *res)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     memset(res, 0, sizeof *res);
-    res->status = handle(c, body, len, ct, md, n, res);
+    if (wire_len == 0) wire_len = len;
+    res->status = handle(c, body, len, wire_len, ct, md, n, res);
     if (res->status) res->response.len = 0;
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    pg_otlp_stats_request(c->stats, res->status, len,
+    pg_otlp_stats_request(c->stats, res->status, wire_len,
                           (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     return res->status;
 }

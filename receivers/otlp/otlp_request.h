@@ -73,12 +73,13 @@ int pg_otlp_check_version(const pg_otlp_req_config *c, const pg_otlp_md *md, siz
  * gzip/zstd sniffed and inflated under limits.max_decompressed), md[0..n) and c. Checks the
  * version, decodes, validates, drops profiles without samples (partial_success), keeps the
  * configured metadata, attaches an ack and hands the batch to c->next. Fills *res (its
- * response buffer is the caller's to free with pg_otlp_result_free) and returns res->status:
- * 0 once the pipeline accepted the data; PG_EINVAL malformed or bad version; PG_ELIMIT over a
+ * response buffer is the caller's to free with pg_otlp_result_free) and returns res->status.
+ * wire_len is the request's size as received (before the transport inflated it; 0 = len), for
+ * the byte counters. Returns 0 once the pipeline accepted the data; PG_EINVAL malformed or bad version; PG_ELIMIT over a
  * limit; PG_EAGAIN refused by the pipeline (retryable: 503 / UNAVAILABLE); others as
  * pg_consume returned them. */
 int pg_otlp_request_handle(const pg_otlp_req_config *c, const uint8_t *body, size_t len,
-                           pg_otlp_content ct, const pg_otlp_md *md, size_t n,
+                           size_t wire_len, pg_otlp_content ct, const pg_otlp_md *md, size_t n,
                            pg_otlp_result *res);
 
 /* Frees what a result owns. */

@@ -32,7 +32,7 @@ static pg_otlp_req_config base(int two_versions)
 static int run(const pg_otlp_req_config *c, const pg_otlp_md *md, size_t n, char *msg, size_t msglen)
 {
     pg_otlp_result res;
-    int rc = pg_otlp_request_handle(c, cpu.data, cpu.len, PG_OTLP_CT_PROTOBUF, md, n, &res);
+    int rc = pg_otlp_request_handle(c, cpu.data, cpu.len, 0, PG_OTLP_CT_PROTOBUF, md, n, &res);
     CHECK(rc == res.status);
     if (msg) snprintf(msg, msglen, "%s", res.message);
     pg_otlp_result_free(&res);
@@ -71,14 +71,14 @@ static void test_malformed_and_limits(void)
     pg_otlp_result res;
     hx_capture_reset(&cap);
     const uint8_t junk[] = {0xff, 0xff, 0xff};
-    CHECK(pg_otlp_request_handle(&c, junk, sizeof junk, PG_OTLP_CT_PROTOBUF, NULL, 0, &res) == PG_EINVAL);
+    CHECK(pg_otlp_request_handle(&c, junk, sizeof junk, 0, PG_OTLP_CT_PROTOBUF, NULL, 0, &res) == PG_EINVAL);
     CHECK(res.response.len == 0);
     pg_otlp_result_free(&res);
     /* truncated real request */
-    CHECK(pg_otlp_request_handle(&c, cpu.data, cpu.len / 2, PG_OTLP_CT_PROTOBUF, NULL, 0, &res) == PG_EINVAL);
+    CHECK(pg_otlp_request_handle(&c, cpu.data, cpu.len / 2, 0, PG_OTLP_CT_PROTOBUF, NULL, 0, &res) == PG_EINVAL);
     pg_otlp_result_free(&res);
     /* JSON that is not JSON */
-    CHECK(pg_otlp_request_handle(&c, (const uint8_t *)"{", 1, PG_OTLP_CT_JSON, NULL, 0, &res) == PG_EINVAL);
+    CHECK(pg_otlp_request_handle(&c, (const uint8_t *)"{", 1, 0, PG_OTLP_CT_JSON, NULL, 0, &res) == PG_EINVAL);
     pg_otlp_result_free(&res);
     /* over the sample limit, and over the decompressed cap (gzip) */
     c.limits.max_samples = 3;
@@ -87,10 +87,10 @@ static void test_malformed_and_limits(void)
     pg_buf gz = {0};
     CHECK(pg_gzip_compress(cpu.data, cpu.len, 6, &gz, NULL, 0) == 0);
     c.limits.max_decompressed = cpu.len - 1;
-    CHECK(pg_otlp_request_handle(&c, gz.data, gz.len, PG_OTLP_CT_PROTOBUF, NULL, 0, &res) == PG_ELIMIT);
+    CHECK(pg_otlp_request_handle(&c, gz.data, gz.len, 0, PG_OTLP_CT_PROTOBUF, NULL, 0, &res) == PG_ELIMIT);
     pg_otlp_result_free(&res);
     c.limits.max_decompressed = cpu.len;
-    CHECK(pg_otlp_request_handle(&c, gz.data, gz.len, PG_OTLP_CT_PROTOBUF, NULL, 0, &res) == 0);
+    CHECK(pg_otlp_request_handle(&c, gz.data, gz.len, 0, PG_OTLP_CT_PROTOBUF, NULL, 0, &res) == 0);
     pg_otlp_result_free(&res);
     pg_buf_free(&gz);
     CHECK(hx_capture_accepted(&cap) == 1);
@@ -173,7 +173,7 @@ static void test_partial_success(void)
     with_empty_profile(&req);
     hx_capture_reset(&cap);
     pg_otlp_result res;
-    CHECK(pg_otlp_request_handle(&c, req.data, req.len, PG_OTLP_CT_PROTOBUF, NULL, 0, &res) == 0);
+    CHECK(pg_otlp_request_handle(&c, req.data, req.len, 0, PG_OTLP_CT_PROTOBUF, NULL, 0, &res) == 0);
     CHECK(res.rejected_profiles == 1);
     RESP *r = RESP_UNPACK(NULL, res.response.len, res.response.data);
     CHECK(r && r->partial_success && r->partial_success->rejected_profiles == 1 &&
@@ -191,7 +191,7 @@ static void test_partial_success(void)
     free(want);
     pg_batch_free(orig);
     /* a full request: an empty response (no partial_success) */
-    CHECK(pg_otlp_request_handle(&c, cpu.data, cpu.len, PG_OTLP_CT_PROTOBUF, NULL, 0, &res) == 0);
+    CHECK(pg_otlp_request_handle(&c, cpu.data, cpu.len, 0, PG_OTLP_CT_PROTOBUF, NULL, 0, &res) == 0);
     CHECK(res.rejected_profiles == 0 && res.response.len == 0);
     pg_otlp_result_free(&res);
     /* JSON in, JSON out */
@@ -200,7 +200,7 @@ static void test_partial_success(void)
     pg_otlp_decode(b, req.data, req.len, &lim, NULL, 0);
     CHECK(pg_otlp_encode_json(b, &json, NULL, 0) == 0);
     pg_batch_free(b);
-    CHECK(pg_otlp_request_handle(&c, json.data, json.len, PG_OTLP_CT_JSON, NULL, 0, &res) == 0);
+    CHECK(pg_otlp_request_handle(&c, json.data, json.len, 0, PG_OTLP_CT_JSON, NULL, 0, &res) == 0);
     pg_buf_append(&res.response, "", 1);
     CHECK_MSG(strstr((char *)res.response.data, "\"rejectedProfiles\""), "%s", (char *)res.response.data);
     pg_otlp_result_free(&res);
