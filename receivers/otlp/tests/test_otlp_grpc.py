@@ -10,6 +10,7 @@ version (INVALID_ARGUMENT), oversized (RESOURCE_EXHAUSTED), unknown method
 CA made here by openssl."""
 import glob
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -166,6 +167,11 @@ def test_auth(c, binary, reqs):
         c.check(code == grpc.StatusCode.UNAUTHENTICATED, "wrong token -> UNAUTHENTICATED (%s)" % code)
         code, det = export(t, reqs[0], metadata=[("authorization", "Bearer s3cret")])
         c.check(code == grpc.StatusCode.OK, "right token accepted (%s %s)" % (code, det))
+        # a reload stops the server and starts it again on the same port
+        pg.send_signal(signal.SIGHUP)
+        H.wait_until(lambda: "reloaded" in pg.logs(), what="reload")
+        code, det = export(t, reqs[0], metadata=[("authorization", "Bearer s3cret")])
+        c.check(code == grpc.StatusCode.OK, "accepted after a reload (%s %s)" % (code, det))
     finally:
         c.check(pg.stop() == 0, "auth instance stops cleanly")
         os.unlink(tok.name)
