@@ -23,4 +23,7 @@ fi
 echo
 echo "bench: pipeline (file receiver -> memory_limiter -> file + debug exporters)"
 "$PYTHON" -B "$here/pipeline.py" "$profgate" 2000 || echo "bench: pipeline.py failed"
+echo
+echo "bench: otlp gRPC receiver (Python grpcio load client -> otlp -> nop)"
+"$PYTHON" -B "$here/otlp_grpc.py" "$profgate" 10 || echo "bench: otlp_grpc.py failed"
 exit 0

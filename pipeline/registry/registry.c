@@ -7,11 +7,13 @@
 #include "extensions/health_check/health_check.h"
 #include "processors/memory_limiter/memory_limiter.h"
 #include "receivers/file/file_receiver.h"
+#include "receivers/otlp/otlp_receiver.h"
 
 #include <string.h>
 
 static const pg_component_factory *const factories[] = {
     &pg_file_receiver_factory,
+    &pg_otlp_receiver_factory,
     &pg_memory_limiter_factory,
     &pg_file_exporter_factory,
     &pg_debug_exporter_factory,

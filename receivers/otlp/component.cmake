@@ -1,0 +1,3 @@
+# The otlp receiver's gRPC server uses the gRPC C core (Makefile: libgrpc-dev).
+pg_component_pkg(GRPC grpc)
+pg_component_link(Threads::Threads)

@@ -1,0 +1,83 @@
+/* Private: the `otlp` receiver's config and state, shared by otlp_receiver.c (factory,
+ * config) and otlp_grpc.c (the gRPC server). */
+#ifndef PG_OTLP_RECEIVER_INT_H
+#define PG_OTLP_RECEIVER_INT_H
+
+#include "pipeline/config/config.h"
+#include "receivers/otlp/otlp_request.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+typedef struct otlp_keepalive_server {
+    int64_t max_connection_idle, max_connection_age, max_connection_age_grace, time, timeout;
+} otlp_keepalive_server;
+
+typedef struct otlp_keepalive_policy {
+    int64_t min_time;
+    bool permit_without_stream;
+} otlp_keepalive_policy;
+
+typedef struct otlp_keepalive {
+    otlp_keepalive_server server_parameters;
+    otlp_keepalive_policy enforcement_policy;
+} otlp_keepalive;
+
+typedef struct otlp_tls {
+    char *cert_file, *key_file, *client_ca_file;
+} otlp_tls;
+
+typedef struct otlp_auth {
+    char *bearer_token_file;
+} otlp_auth;
+
+typedef struct otlp_grpc_config {
+    pg_cfg_endpoint endpoint;
+    int64_t max_recv_msg_size_mib;
+    int64_t max_concurrent_streams;
+    int64_t completion_queue_threads;
+    otlp_keepalive keepalive;
+    otlp_tls tls;
+    otlp_auth auth;
+} otlp_grpc_config;
+
+typedef struct otlp_protocols {
+    otlp_grpc_config grpc;
+} otlp_protocols;
+
+typedef struct otlp_config {
+    otlp_protocols protocols;
+    pg_cfg_strlist accepted_versions;
+    bool include_metadata;
+    pg_cfg_strlist metadata_keys;
+    uint64_t max_metadata_value;
+    uint64_t max_decompressed;
+    int64_t max_samples;
+} otlp_config;
+
+typedef struct otlp_grpc otlp_grpc; /* otlp_grpc.c */
+
+typedef struct otlp_receiver {
+    char *id;
+    pg_otlp_req_config req; /* borrowed by every request */
+    pg_otlp_stats stats;
+    /* the gRPC side's settings, copied from the config (strings owned) */
+    char *target; /* "host:port" */
+    size_t max_recv_bytes;
+    int max_concurrent_streams, threads;
+    otlp_keepalive keepalive;
+    char *cert_pem, *key_pem, *client_ca_pem; /* NULL: insecure */
+    char *bearer;                             /* "Bearer <token>", NULL: no auth */
+    char *paths[4]; /* cert, key, client CA, bearer token file (NULL when unset) */
+    otlp_grpc *grpc;
+    int port; /* bound port after start */
+} otlp_receiver;
+
+/* Starts the gRPC server on r->target (initialises the gRPC core); 0 or PG_E* with err. */
+int pg_otlp_grpc_start(otlp_receiver *r, char *err, size_t errlen);
+/* Stops accepting, cancels what is still open at the deadline, joins the threads. */
+void pg_otlp_grpc_shutdown(otlp_receiver *r, int64_t deadline_ns);
+/* Frees the server's state (after shutdown) and releases the gRPC core. */
+void pg_otlp_grpc_destroy(otlp_receiver *r);
+
+#endif
