@@ -55,12 +55,18 @@ static int check_zero_elements(pg_arena *a, pg_otlp_dict *d, vctx *v)
     if (!fresh || pg_dict_add_zero_elements(a, fresh))
         return pg_err(v->err, v->errlen, PG_ENOMEM, "otlp: out of memory");
 #define FILL(t)                                                                              \
-    if (d->n_##t == 0) {                                                                     \
-        d->t = fresh->t;                                                                     \
-        d->n_##t = 1;                                                                        \
-    }
-    FILL(mapping_table) FILL(location_table) FILL(function_table) FILL(link_table)
-    FILL(string_table) FILL(attribute_table)
+    do {                                                                                     \
+        if (d->n_##t == 0) {                                                                 \
+            d->t = fresh->t;                                                                 \
+            d->n_##t = 1;                                                                    \
+        }                                                                                    \
+    } while (0)
+    FILL(mapping_table);
+    FILL(location_table);
+    FILL(function_table);
+    FILL(link_table);
+    FILL(string_table);
+    FILL(attribute_table);
 #undef FILL
     if (pg_dict_stack_count(d) == 0 && !pg_dict_stack_columns(a, d))
         return pg_err(v->err, v->errlen, PG_ENOMEM, "otlp: out of memory");
