@@ -1,4 +1,3 @@
-#define _GNU_SOURCE /* mremap */
 #include "pipeline/core/arena.h"
 
 #include <stdatomic.h>
@@ -14,9 +13,6 @@
 #define PG_ARENA_ALIGN 8u
 #define PG_ARENA_BLOCK (64u * 1024u)
 #define PG_ARENA_BIG (16u * 1024u) /* allocations at least this big get their own block */
-/* A block at least this big is mapped on its own: growing it (mremap) copies nothing and
- * pages of room not yet written stay unresident, whatever malloc's mmap threshold is. */
-#define PG_ARENA_MAP ((size_t)256 * 1024)
 /* Freeing an arena at least this big hands free heap pages back to the kernel, so that a
  * burst of large batches does not leave the process's resident size high for good. */
 #define PG_ARENA_TRIM_AFTER ((size_t)32 << 20)
@@ -30,7 +26,7 @@ typedef struct block {
     size_t size; /* payload bytes */
     size_t used;
     int big;
-    int mapped; /* the block is its own mapping (munmap, mremap), not a malloc chunk */
+    int pad_;
     /* payload follows, aligned */
 } block;
 
@@ -76,54 +72,17 @@ static void prefault(void *p, size_t n)
 #endif
 }
 
-/* Allocates total bytes for a block: its own mapping from PG_ARENA_MAP up, else malloc.
- * Sets *mapped accordingly; returns NULL when out of memory. */
-static block *block_mem(size_t total, int *mapped)
-{
-    *mapped = total >= PG_ARENA_MAP;
-    if (!*mapped) return malloc(total);
-    void *m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return m == MAP_FAILED ? NULL : m;
-}
-
-/* Releases a block's memory (owned). */
-static void block_release(block *b)
-{
-    if (b->mapped) munmap(b, BLOCK_HDR + b->size);
-    else free(b);
-}
-
-/* Resizes block b (owned) to total bytes keeping its contents; mapped blocks move by
- * mremap, without copying. Returns the block or NULL (b unchanged). */
-static block *block_resize(block *b, size_t total)
-{
-    if (b->mapped) {
-        void *m = mremap(b, BLOCK_HDR + b->size, total, MREMAP_MAYMOVE);
-        return m == MAP_FAILED ? NULL : m;
-    }
-    if (total < PG_ARENA_MAP) return realloc(b, total);
-    int mapped;
-    block *nb = block_mem(total, &mapped);
-    if (!nb) return NULL;
-    memcpy(nb, b, BLOCK_HDR + b->size);
-    free(b);
-    nb->mapped = mapped;
-    return nb;
-}
-
 /* Allocates and links a block of `size` payload bytes; the arena owns it. */
 static block *block_new(pg_arena *a, size_t size, int big)
 {
     if (size > SIZE_MAX - BLOCK_HDR) return fail(a, a->limit != 0);
     if (a->limit && (a->held + size > a->limit)) return fail(a, 1);
-    int mapped;
-    block *b = block_mem(BLOCK_HDR + size, &mapped);
+    block *b = malloc(BLOCK_HDR + size);
     if (!b) return fail(a, 0);
     if (!big) prefault(b, BLOCK_HDR + size);
     b->size = size;
     b->used = big ? size : 0;
     b->big = big;
-    b->mapped = mapped;
     b->prev = NULL;
     b->next = a->head;
     if (a->head) a->head->prev = b;
@@ -147,7 +106,7 @@ void pg_arena_free(pg_arena *a)
     if (!a) return;
     for (block *b = a->head, *n; b; b = n) {
         n = b->next;
-        block_release(b);
+        free(b);
     }
     atomic_fetch_sub_explicit(&live_bytes, a->held, memory_order_relaxed);
 #ifdef __GLIBC__
@@ -209,7 +168,7 @@ void *pg_arena_realloc(pg_arena *a, void *p, size_t old_n, size_t new_n)
         block *prev = b->prev, *next = b->next;
         size_t old_size = b->size;
         if (sz > SIZE_MAX - BLOCK_HDR) return fail(a, a->limit != 0);
-        block *nb = block_resize(b, BLOCK_HDR + sz);
+        block *nb = realloc(b, BLOCK_HDR + sz);
         if (!nb) return fail(a, 0);
         nb->size = nb->used = sz;
         if (prev) prev->next = nb; else a->head = nb;

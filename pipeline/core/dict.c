@@ -314,26 +314,18 @@ int pg_dict_stack_reserve(pg_batch *b, size_t n_more, size_t max_bytes)
     return pg_index_reserve(&ti->set, want < most ? want : most) ? PG_ENOMEM : 0;
 }
 
-/* Sizes table t's index and element array for n_more elements to come. */
-static int reserve_table(pg_batch *b, int t, size_t n_more)
-{
-    table_ix *ti = index_for(b, t);
-    if (!ti) return PG_ENOMEM;
-    pg_otlp_dict *d = pg_batch_dict(b);
-    if (pg_index_reserve(&ti->set, ti->set.count + n_more)) return PG_ENOMEM;
-    return pg_vec_reserve_arena(pg_batch_arena(b), (void **)tab_arr(d, t), &ti->cap,
-                                *tab_n(d, t) + n_more, sizeof(void *), 16);
-}
-
-/* Sizes the string, function and location tables and their indexes for the given numbers
- * of elements to come (upper bounds a decoder knows up front), so that they are not grown
- * and rehashed step by step. Returns 0 or a negative status. */
+/* Sizes the string, function and location indexes for the given numbers of elements to
+ * come (upper bounds a decoder knows up front), so that they are not rehashed step by step
+ * as they fill. Returns 0 or a negative status. */
 int pg_dict_reserve(pg_batch *b, size_t strings, size_t functions, size_t locations)
 {
-    int rc = reserve_table(b, T_STRING, strings);
-    if (!rc) rc = reserve_table(b, T_FUNCTION, functions);
-    if (!rc) rc = reserve_table(b, T_LOCATION, locations);
-    return rc;
+    const int t[3] = {T_STRING, T_FUNCTION, T_LOCATION};
+    const size_t n[3] = {strings, functions, locations};
+    for (int k = 0; k < 3; k++) {
+        table_ix *ti = index_for(b, t[k]);
+        if (!ti || pg_index_reserve(&ti->set, ti->set.count + n[k])) return PG_ENOMEM;
+    }
+    return 0;
 }
 
 /* Fetches the index slot pg_dict_stack_w will probe first (when the probe is already at
