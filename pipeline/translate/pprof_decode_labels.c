@@ -91,6 +91,12 @@ static memo_slot *memo_find(pg_pprof_dec *d, int64_t k, int64_t s, int64_t n, in
     return &d->memo->slot[(h ^ (h >> 29)) >> (64 - MEMO_BITS)];
 }
 
+/* Does slot m hold the answer for label (k, s, n, u)? */
+static int memo_hit(const memo_slot *m, int64_t k, int64_t s, int64_t n, int64_t u)
+{
+    return m && m->attr && m->k == k && m->s == s && m->n == n && m->u == u;
+}
+
 /* Interns label j alone (its key occurs once in the sample; key is its dictionary string)
  * through the memo. Returns the attribute index or a negative status. */
 static int32_t single_attr(pg_pprof_dec *d, const int64_t *keys, const int64_t *strs,
@@ -98,8 +104,7 @@ static int32_t single_attr(pg_pprof_dec *d, const int64_t *keys, const int64_t *
                            int32_t unit)
 {
     memo_slot *m = memo_find(d, keys[j], strs[j], nums[j], units[j]);
-    if (m && m->attr && m->k == keys[j] && m->s == strs[j] && m->n == nums[j] && m->u == units[j])
-        return m->attr;
+    if (memo_hit(m, keys[j], strs[j], nums[j], units[j])) return m->attr;
     pg_otlp_any v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
     int rc = label_value(d, strs, nums, j, &v);
     if (rc) return rc;
@@ -114,6 +119,14 @@ int pg_pprof_labels_to_attrs(pg_pprof_dec *d, const int64_t *keys, const int64_t
                              const int64_t *nums, const int64_t *units, size_t n,
                              int32_t *out, size_t *n_out)
 {
+    if (n == 1) { /* the common case (Go heap profiles) answered before any bookkeeping */
+        memo_slot *m = memo_find(d, keys[0], strs[0], nums[0], units[0]);
+        if (memo_hit(m, keys[0], strs[0], nums[0], units[0])) {
+            out[0] = m->attr;
+            *n_out = 1;
+            return 0;
+        }
+    }
     int32_t kbuf[16], ubuf[16];
     size_t ibuf[16];
     int32_t *kix = n <= 16 ? kbuf : malloc(n * sizeof *kix);
