@@ -1,6 +1,7 @@
 #!/bin/bash
 # run.sh BUILD_DIR — `make bench`: generates a large real Go heap profile (tests/go/profgen
-# large) and measures gunzip vs `profgate convert` pprof->OTLP and OTLP->pprof (best of 5,
+# large) and label-heavy busy-service profiles of about 50 KB, 1 MB and 5 MB (profgen busy)
+# and measures gunzip vs `profgate convert` pprof->OTLP and OTLP->pprof on each (best of 5,
 # MB/s on uncompressed pprof bytes, peak RSS), against the targets. Always exits 0.
 set -uo pipefail
 build="$(realpath -m "${1:-build}")"
@@ -19,7 +20,12 @@ echo "bench: generating a large real heap profile (runtime/pprof, MemProfileRate
 if ! "$work/profgen" large "$work/large.pb.gz"; then
   echo "bench: profgen large failed"; exit 0
 fi
-"$PYTHON" -B "$here/measure.py" "$profgate" "$work" "$work/large.pb.gz" || echo "bench: measure.py failed"
+profiles=("$work/large.pb.gz")
+for size in small medium large; do
+  if "$work/profgen" busy "$size" "$work/busy_$size.pb.gz"; then profiles+=("$work/busy_$size.pb.gz")
+  else echo "bench: profgen busy $size failed"; fi
+done
+"$PYTHON" -B "$here/measure.py" "$profgate" "$work" "${profiles[@]}" || echo "bench: measure.py failed"
 echo
 echo "bench: pipeline (file receiver -> memory_limiter -> file + debug exporters)"
 "$PYTHON" -B "$here/pipeline.py" "$profgate" 2000 || echo "bench: pipeline.py failed"

@@ -284,10 +284,12 @@ static table_ix *stack_index(pg_batch *b, pg_stacks **cols)
     table_ix *ti = &(*pix)->t[T_STACK];
     pg_stacks *st = pg_dict_stack_columns(pg_batch_arena(b), pg_batch_dict(b));
     if (!st) return NULL;
-    if (ti->width != st->width) {
+    if (ti->width != st->width) { /* rebuilt at the room it had, not regrown from empty */
+        size_t room = ti->set.cap / 4 * 3;
         pg_index_free(&ti->set);
         ti->indexed = 0;
         ti->width = st->width;
+        if (room && pg_index_reserve(&ti->set, room)) return NULL;
     }
     for (; ti->indexed < st->n; ti->indexed++) {
         stackkey k = stack_key(st, ti->indexed);
@@ -310,6 +312,20 @@ int pg_dict_stack_reserve(pg_batch *b, size_t n_more, size_t max_bytes)
     while (cap * 2 * sizeof(uint64_t) <= max_bytes && cap < ((size_t)1 << 32)) cap *= 2;
     size_t want = ti->set.count + n_more, most = cap / 4 * 3;
     return pg_index_reserve(&ti->set, want < most ? want : most) ? PG_ENOMEM : 0;
+}
+
+/* Sizes the string, function and location indexes for the given numbers of elements to
+ * come (upper bounds a decoder knows up front), so that they are not rehashed step by step
+ * as they fill. Returns 0 or a negative status. */
+int pg_dict_reserve(pg_batch *b, size_t strings, size_t functions, size_t locations)
+{
+    const int t[3] = {T_STRING, T_FUNCTION, T_LOCATION};
+    const size_t n[3] = {strings, functions, locations};
+    for (int k = 0; k < 3; k++) {
+        table_ix *ti = index_for(b, t[k]);
+        if (!ti || pg_index_reserve(&ti->set, ti->set.count + n[k])) return PG_ENOMEM;
+    }
+    return 0;
 }
 
 /* Fetches the index slot pg_dict_stack_w will probe first (when the probe is already at

@@ -411,6 +411,8 @@ int pg_pprof_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decod
     if (!rc && (idmap_init(&d.functions, t.functions.n) || idmap_init(&d.mappings, t.mappings.n) ||
                 idmap_init(&d.locations, t.locations.n)))
         rc = pg_err(err, errlen, PG_ENOMEM, "pprof: out of memory");
+    if (!rc && (rc = pg_dict_reserve(b, t.strings.n, t.functions.n, t.locations.n)))
+        rc = pg_err(err, errlen, rc, "pprof: %s", rc == PG_ELIMIT ? "batch memory limit reached" : "out of memory");
     if (!rc) rc = decode_functions(&d, &t.functions);
     if (!rc) rc = decode_mappings(&d, &t.mappings);
     if (!rc) rc = decode_locations(&d, &t.locations);

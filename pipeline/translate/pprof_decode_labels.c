@@ -68,10 +68,13 @@ static int multi_value(pg_pprof_dec *d, const int64_t *strs, const int64_t *nums
     return 0;
 }
 
-/* A cache of what one label (key, str, num, unit) interned to: most samples of a profile
- * carry one label out of a few distinct ones (Go heap profiles: "bytes"). A slot is
+/* A cache of what one label (key, str, num, unit) interned to, for every key that occurs
+ * once in its sample: most labels repeat (Go heap profiles: "bytes"; services: the same
+ * trace_id and span_id on consecutive samples, a few routes), and a hit costs one slot
+ * compare instead of hashing and comparing the value in the attribute table. A slot is
  * overwritten on collision; the answer is the same as interning again. */
-#define MEMO_SLOTS 1024
+#define MEMO_BITS 13
+#define MEMO_SLOTS (1u << MEMO_BITS)
 typedef struct memo_slot {
     int64_t k, s, n, u;
     int32_t attr; /* 0 = empty (label attributes never land on element 0) */
@@ -85,39 +88,50 @@ static memo_slot *memo_find(pg_pprof_dec *d, int64_t k, int64_t s, int64_t n, in
     if (!d->memo && !(d->memo = calloc(1, sizeof *d->memo))) return NULL;
     uint64_t h = ((uint64_t)k * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)s * 0xc2b2ae3d27d4eb4full) ^
                  ((uint64_t)n * 0x165667b19e3779f9ull) ^ ((uint64_t)u * 0x27d4eb2f165667c5ull);
-    return &d->memo->slot[(h >> 40) & (MEMO_SLOTS - 1)];
+    return &d->memo->slot[(h ^ (h >> 29)) >> (64 - MEMO_BITS)];
 }
 
-static int labels_to_attrs(pg_pprof_dec *d, const int64_t *keys, const int64_t *strs,
-                           const int64_t *nums, const int64_t *units, size_t n, int32_t *out,
-                           size_t *n_out);
+/* Does slot m hold the answer for label (k, s, n, u)? */
+static int memo_hit(const memo_slot *m, int64_t k, int64_t s, int64_t n, int64_t u)
+{
+    return m && m->attr && m->k == k && m->s == s && m->n == n && m->u == u;
+}
 
-/* Converts n labels into attribute indices (one label: through the memo). */
+/* Interns label j alone (its key occurs once in the sample; key is its dictionary string)
+ * through the memo. Returns the attribute index or a negative status. */
+static int32_t single_attr(pg_pprof_dec *d, const int64_t *keys, const int64_t *strs,
+                           const int64_t *nums, const int64_t *units, size_t j, int32_t key,
+                           int32_t unit)
+{
+    memo_slot *m = memo_find(d, keys[j], strs[j], nums[j], units[j]);
+    if (memo_hit(m, keys[j], strs[j], nums[j], units[j])) return m->attr;
+    pg_otlp_any v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+    int rc = label_value(d, strs, nums, j, &v);
+    if (rc) return rc;
+    int32_t attr = pg_dict_attr(d->b, key, &v, strs[j] == 0 ? unit : 0);
+    if (attr > 0 && m) *m = (memo_slot){keys[j], strs[j], nums[j], units[j], attr};
+    return attr;
+}
+
+/* Converts n labels into attribute indices (a key occurring once: through the memo);
+ * scratch is malloc'd only for more than 16 labels or multi-valued keys. */
 int pg_pprof_labels_to_attrs(pg_pprof_dec *d, const int64_t *keys, const int64_t *strs,
                              const int64_t *nums, const int64_t *units, size_t n,
                              int32_t *out, size_t *n_out)
 {
-    if (n != 1) return labels_to_attrs(d, keys, strs, nums, units, n, out, n_out);
-    memo_slot *m = memo_find(d, keys[0], strs[0], nums[0], units[0]);
-    if (m && m->attr && m->k == keys[0] && m->s == strs[0] && m->n == nums[0] && m->u == units[0]) {
-        out[0] = m->attr;
-        *n_out = 1;
-        return 0;
+    if (n == 1) { /* the common case (Go heap profiles) answered before any bookkeeping */
+        memo_slot *m = memo_find(d, keys[0], strs[0], nums[0], units[0]);
+        if (memo_hit(m, keys[0], strs[0], nums[0], units[0])) {
+            out[0] = m->attr;
+            *n_out = 1;
+            return 0;
+        }
     }
-    int rc = labels_to_attrs(d, keys, strs, nums, units, n, out, n_out);
-    if (!rc && m && *n_out == 1) *m = (memo_slot){keys[0], strs[0], nums[0], units[0], out[0]};
-    return rc;
-}
-
-/* Converts n labels into attribute indices; scratch is malloc'd only for multi-valued keys. */
-static int labels_to_attrs(pg_pprof_dec *d, const int64_t *keys, const int64_t *strs,
-                             const int64_t *nums, const int64_t *units, size_t n,
-                             int32_t *out, size_t *n_out)
-{
     int32_t kbuf[16], ubuf[16];
+    size_t ibuf[16];
     int32_t *kix = n <= 16 ? kbuf : malloc(n * sizeof *kix);
     int32_t *uix = n <= 16 ? ubuf : malloc(n * sizeof *uix);
-    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    size_t *idx = n <= 16 ? ibuf : malloc(n * sizeof *idx);
     int rc = 0;
     *n_out = 0;
     if (!kix || !uix || !idx) { rc = pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory"); goto done; }
@@ -137,11 +151,10 @@ static int labels_to_attrs(pg_pprof_dec *d, const int64_t *keys, const int64_t *
         for (size_t k = j; k < n; k++)
             if (kix[k] == key) { idx[m++] = k; if (k != j) kix[k] = -1; /* consumed */ }
         int32_t attr;
-        pg_otlp_any v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
         if (m == 1) {
-            label_value(d, strs, nums, j, &v);
-            attr = pg_dict_attr(d->b, key, &v, strs[j] == 0 ? uix[j] : 0);
+            attr = single_attr(d, keys, strs, nums, units, j, key, uix[j]);
         } else {
+            pg_otlp_any v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
             int32_t attr_unit = 0;
             for (size_t k = 0; k < m; k++)
                 if (strs[idx[k]] == 0) { attr_unit = uix[idx[k]]; break; }
@@ -174,7 +187,7 @@ static int labels_to_attrs(pg_pprof_dec *d, const int64_t *keys, const int64_t *
 done:
     if (kix != kbuf) free(kix);
     if (uix != ubuf) free(uix);
-    free(idx);
+    if (idx != ibuf) free(idx);
     return rc;
 }
 

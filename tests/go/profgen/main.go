@@ -6,6 +6,8 @@
 //	profgen pairs DIR   pairs of profiles for the comparator self-test: eq-NAME.{a,b}.pb.gz are
 //	                    semantically equal, ne-NAME.{a,b}.pb.gz differ in exactly one respect
 //	profgen large FILE  a large real heap profile (>= 50k samples, >= 5 MB uncompressed)
+//	profgen busy SIZE FILE  a label-heavy busy-service profile, SIZE small|medium|large
+//	                    (about 50 KB, 1 MB, 5 MB uncompressed; see busy.go)
 //
 // Standard library only; output is deterministic except for what the Go runtime records.
 package main
@@ -17,8 +19,8 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: profgen real|edge|pairs DIR | profgen large FILE")
+	if len(os.Args) != 3 && !(len(os.Args) == 4 && os.Args[1] == "busy") {
+		fmt.Fprintln(os.Stderr, "usage: profgen real|edge|pairs DIR | profgen large FILE | profgen busy SIZE FILE")
 		os.Exit(2)
 	}
 	var err error
@@ -33,6 +35,8 @@ func main() {
 		// Record every allocation; set before anything worth profiling is allocated.
 		runtime.MemProfileRate = 1
 		err = writeLarge(os.Args[2])
+	case "busy":
+		err = writeBusy(os.Args[2], os.Args[3])
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}
