@@ -126,8 +126,7 @@ size_t pg_file_flights_collect(pg_file_receiver *r)
         free(f->path);
         free(f);
     }
-    char err[512];
-    if (changed && pg_file_state_save(r->state, err, sizeof err)) pg_log(PG_LOG_WARN, r->id, "%s", err);
+    if (changed) pg_file_receiver_save(r);
     return left;
 }
 

@@ -311,6 +311,11 @@ void pg_file_poll(pg_file_receiver *r)
     r->pending = next;
     r->npending = nnext;
     if (!atomic_load(&r->stopping)) pg_file_state_prune(r->state);
+    pg_file_receiver_save(r);
+}
+
+void pg_file_receiver_save(pg_file_receiver *r)
+{
     char err[512];
-    if (pg_file_state_save(r->state, err, sizeof err)) pg_log(PG_LOG_WARN, r->id, "%s", err);
+    if (r->state && pg_file_state_save(r->state, err, sizeof err)) pg_log(PG_LOG_WARN, r->id, "%s", err);
 }

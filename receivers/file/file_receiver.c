@@ -244,10 +244,7 @@ static void shutdown_(void *self, int64_t deadline_ns)
     pg_file_receiver *r = self;
     atomic_store(&r->stopping, true);
     if (r->timer) event_del(r->timer);
-    if (r->state) {
-        char err[512];
-        if (pg_file_state_save(r->state, err, sizeof err)) pg_log(PG_LOG_WARN, r->id, "%s", err);
-    }
+    pg_file_receiver_save(r);
 }
 
 const pg_component_factory pg_file_receiver_factory = {

@@ -114,6 +114,9 @@ typedef struct pg_file_receiver {
  * every new stable file, then prunes and saves the state. */
 void pg_file_poll(pg_file_receiver *r);
 
+/* Saves the state file when it changed, logging a failure (loop thread, or shutdown). */
+void pg_file_receiver_save(pg_file_receiver *r);
+
 /* Frees a pending list. */
 void pg_file_pending_free(pg_file_pending *p, size_t n);
 
