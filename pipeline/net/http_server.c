@@ -1,0 +1,528 @@
+/* The server core: listener, protocol detection by peeking, connections and their
+ * deadlines, the reply queue back to the loop, metrics, start and stop. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pipeline/core/err.h"
+#include "pipeline/net/http_internal.h"
+
+static const char h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+#define H2_PREFACE_LEN 24
+
+static const char *const limit_names[LIM_COUNT] = {
+    "body_size", "header_size", "connections", "streams", "read_timeout", "idle_timeout",
+    "decompression_budget", "workers"};
+
+void pg_http_count_limit(pg_http_server *s, pg_http_limit kind)
+{
+    pg_counter_add(s->limits[kind], 1);
+}
+
+/* Counts a response in profgate_http_server_requests_total{server,protocol,code}. */
+void pg_http_count_response(pg_http_ex *ex)
+{
+    pg_http_server *s = ex->srv;
+    if (!s->metrics) return;
+    char labels[256] = "", code[8];
+    snprintf(code, sizeof code, "%d", ex->status);
+    pg_metrics_label(labels, sizeof labels, "server", s->name);
+    pg_metrics_label(labels, sizeof labels, "protocol", pg_http_proto_name(ex->conn->proto));
+    pg_metrics_label(labels, sizeof labels, "code", code);
+    pg_counter_add(pg_metrics_counter(s->metrics, "profgate_http_server_requests",
+                                      "HTTP requests answered, by protocol and status", labels),
+                   1);
+}
+
+/* ---- connections ---- */
+
+static void conn_free(pg_http_conn *c)
+{
+    if (c->deadline) event_free(c->deadline);
+    free(c);
+}
+
+/* Closes the socket and every loop-owned exchange; the struct itself lives on while
+ * workers hold exchanges of it. Loop thread. */
+void pg_http_conn_close(pg_http_conn *c)
+{
+    if (c->closed) return;
+    c->closed = true;
+    pg_http_server *s = c->srv;
+    if (c->prev) c->prev->next = c->next;
+    else s->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    s->nconns--;
+    pg_gauge_add(s->open_conns, -1);
+    if (c->h2) pg_http_h2_free(c);
+    if (c->h1) pg_http_h1_free(c);
+    while (c->exs) pg_http_ex_free(c->exs);
+    if (c->peek_ev) event_free(c->peek_ev);
+    c->peek_ev = NULL;
+    if (c->bev) bufferevent_free(c->bev); /* closes fd (and frees the SSL) */
+    else if (c->fd >= 0) evutil_closesocket(c->fd);
+    c->bev = NULL;
+    if (c->deadline) event_del(c->deadline);
+    if (c->refs == 0) conn_free(c);
+}
+
+static void deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+    pg_http_conn *c = arg;
+    pg_http_count_limit(c->srv, c->dl_mode == DL_IDLE ? LIM_IDLE_TIMEOUT : LIM_READ_TIMEOUT);
+    pg_http_conn_close(c);
+}
+
+static void arm(pg_http_conn *c, int mode, int64_t ns)
+{
+    struct timeval tv = {(time_t)(ns / 1000000000LL), (suseconds_t)(ns % 1000000000LL / 1000)};
+    c->dl_mode = mode;
+    event_add(c->deadline, &tv);
+}
+
+/* Keeps the connection's one deadline right: read_timeout from the start of a request until
+ * it arrived whole (not extended by trickling bytes), none while a worker has it,
+ * idle_timeout when nothing is in progress. */
+void pg_http_conn_deadline(pg_http_conn *c, bool receiving, bool busy)
+{
+    if (c->closed) return;
+    if (receiving) {
+        if (c->dl_mode != DL_READ) arm(c, DL_READ, c->srv->cfg.read_timeout);
+    } else if (busy) {
+        if (c->dl_mode != DL_NONE) event_del(c->deadline);
+        c->dl_mode = DL_NONE;
+    } else if (c->dl_mode != DL_IDLE) {
+        arm(c, DL_IDLE, c->srv->cfg.idle_timeout);
+    }
+}
+
+static void bev_read_cb(struct bufferevent *bev, void *arg)
+{
+    pg_http_conn *c = arg;
+    if (c->h2) pg_http_h2_read(c);
+    else pg_http_h1_read(c);
+}
+
+static void bev_write_cb(struct bufferevent *bev, void *arg)
+{
+    pg_http_conn *c = arg;
+    if (c->h2) pg_http_h2_write(c);
+    if (!c->closed && c->close_after_write &&
+        evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        pg_http_conn_close(c);
+}
+
+/* Starts the protocol once the transport is ready (plain, or TLS after the handshake). */
+static void start_proto(pg_http_conn *c, bool h2)
+{
+    if (c->tls) c->proto = h2 ? PG_HTTP_H2_TLS : PG_HTTP_H1_TLS;
+    else c->proto = h2 ? PG_HTTP_H2C : PG_HTTP_H1;
+    int rc = h2 ? pg_http_h2_start(c) : pg_http_h1_start(c);
+    if (rc) {
+        pg_http_conn_close(c);
+        return;
+    }
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    pg_http_conn_deadline(c, false, false);
+    /* bytes that came with the handshake or the peek are already buffered */
+    if (evbuffer_get_length(bufferevent_get_input(c->bev))) bev_read_cb(c->bev, c);
+}
+
+static void bev_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    pg_http_conn *c = arg;
+    if (what & BEV_EVENT_CONNECTED) {
+        SSL *ssl = bufferevent_openssl_get_ssl(bev);
+        const unsigned char *alpn = NULL;
+        unsigned int alen = 0;
+        SSL_get0_alpn_selected(ssl, &alpn, &alen);
+        start_proto(c, alen == 2 && memcmp(alpn, "h2", 2) == 0);
+        return;
+    }
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) pg_http_conn_close(c);
+}
+
+/* Wraps the accepted socket in a (TLS) bufferevent and starts h1, h2c or the handshake. */
+static void transport(pg_http_conn *c, int kind /* 0 h1, 1 h2c, 2 tls */)
+{
+    pg_http_server *s = c->srv;
+    if (kind == 2) {
+        SSL *ssl = SSL_new(s->ssl);
+        if (!ssl) {
+            pg_http_conn_close(c);
+            return;
+        }
+        c->tls = true;
+        c->bev = bufferevent_openssl_socket_new(s->base, c->fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                BEV_OPT_CLOSE_ON_FREE);
+        if (!c->bev) SSL_free(ssl);
+    } else {
+        c->bev = bufferevent_socket_new(s->base, c->fd, BEV_OPT_CLOSE_ON_FREE);
+    }
+    if (!c->bev) {
+        pg_http_conn_close(c);
+        return;
+    }
+    c->fd = -1; /* the bufferevent owns it */
+    bufferevent_setcb(c->bev, bev_read_cb, bev_write_cb, bev_event_cb, c);
+    struct timeval wt = {(time_t)(s->cfg.read_timeout / 1000000000LL), 0};
+    if (wt.tv_sec == 0) wt.tv_usec = (suseconds_t)(s->cfg.read_timeout / 1000);
+    bufferevent_set_timeouts(c->bev, NULL, &wt);
+    if (kind == 2) {
+        bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+        bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+        return;
+    }
+    start_proto(c, kind == 1);
+}
+
+/* The first readable event (or the retry timer: fd is then -1): peeks at up to 24 bytes. */
+static void peek_cb(evutil_socket_t fd, short what, void *arg)
+{
+    pg_http_conn *c = arg;
+    uint8_t b[H2_PREFACE_LEN];
+    ssize_t n = recv(c->fd, b, sizeof b, MSG_PEEK);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        pg_http_conn_close(c);
+        return;
+    }
+    if (n < 0) n = 0;
+    int kind = 0;
+    if (n > 0 && b[0] == 0x16) kind = 2;
+    else if (n > 0 && memcmp(b, h2_preface, (size_t)n) == 0) {
+        if (n < H2_PREFACE_LEN) { /* part of the preface: look again shortly */
+            struct timeval tv = {0, 5000};
+            event_free(c->peek_ev);
+            c->peek_ev = evtimer_new(c->srv->base, peek_cb, c);
+            if (!c->peek_ev) pg_http_conn_close(c);
+            else event_add(c->peek_ev, &tv);
+            return;
+        }
+        kind = 1;
+    }
+    event_free(c->peek_ev);
+    c->peek_ev = NULL;
+    transport(c, kind);
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+    pg_http_server *s = arg;
+    if (s->nconns >= s->cfg.max_connections) {
+        pg_http_count_limit(s, LIM_CONNECTIONS);
+        evutil_closesocket(fd);
+        return;
+    }
+    pg_http_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        evutil_closesocket(fd);
+        return;
+    }
+    c->srv = s;
+    c->fd = fd;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        port = ntohs(in->sin_port);
+        snprintf(c->peer, sizeof c->peer, "%s:%d", host, port);
+    } else if (sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        port = ntohs(in6->sin6_port);
+        snprintf(c->peer, sizeof c->peer, "[%s]:%d", host, port);
+    }
+    c->next = s->conns;
+    if (s->conns) s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    pg_gauge_add(s->open_conns, 1);
+    c->deadline = evtimer_new(s->base, deadline_cb, c);
+    c->peek_ev = event_new(s->base, fd, EV_READ, peek_cb, c);
+    if (!c->deadline || !c->peek_ev) {
+        pg_http_conn_close(c);
+        return;
+    }
+    arm(c, DL_READ, s->cfg.read_timeout); /* the first bytes and a TLS handshake */
+    event_add(c->peek_ev, NULL);
+}
+
+/* ---- replies coming back from workers ---- */
+
+static void done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    pg_http_server *s = arg;
+    pthread_mutex_lock(&s->done_mu);
+    pg_http_ex *ex = s->done_head;
+    s->done_head = s->done_tail = NULL;
+    pthread_mutex_unlock(&s->done_mu);
+    while (ex) {
+        pg_http_ex *next = ex->next;
+        pg_http_conn *c = ex->conn;
+        c->refs--;
+        ex->state = EX_SEND;
+        ex->prev = NULL;
+        ex->next = NULL;
+        if (c->closed || ex->stream_gone) {
+            ex->conn = c->closed ? NULL : c;
+            pg_http_ex_free(ex);
+            if (c->closed && c->refs == 0) conn_free(c);
+        } else {
+            ex->next = c->exs;
+            if (c->exs) c->exs->prev = ex;
+            c->exs = ex;
+            if (c->h2) pg_http_h2_respond(c, ex);
+            else pg_http_h1_respond(c, ex);
+        }
+        ex = next;
+    }
+}
+
+/* ---- the server ---- */
+
+static char *dup_or_null(const char *s, bool *fail)
+{
+    if (!s) return NULL;
+    char *d = strdup(s);
+    if (!d) *fail = true;
+    return d;
+}
+
+/* Copies the config strings the server keeps; false when out of memory. */
+static bool copy_config(pg_http_server_config *dst, const pg_http_server_config *src)
+{
+    bool fail = false;
+    *dst = *src;
+    dst->endpoint.text = dup_or_null(src->endpoint.text, &fail);
+    dst->endpoint.host = dup_or_null(src->endpoint.host, &fail);
+    dst->tls.cert_file = dup_or_null(src->tls.cert_file, &fail);
+    dst->tls.key_file = dup_or_null(src->tls.key_file, &fail);
+    dst->tls.client_ca_file = dup_or_null(src->tls.client_ca_file, &fail);
+    dst->auth.bearer_token_file = dup_or_null(src->auth.bearer_token_file, &fail);
+    dst->auth.basic.username = dup_or_null(src->auth.basic.username, &fail);
+    dst->auth.basic.password_file = dup_or_null(src->auth.basic.password_file, &fail);
+    return !fail;
+}
+
+static void free_config(pg_http_server_config *c)
+{
+    free(c->endpoint.text);
+    free(c->endpoint.host);
+    free(c->tls.cert_file);
+    free(c->tls.key_file);
+    free(c->tls.client_ca_file);
+    free(c->auth.bearer_token_file);
+    free(c->auth.basic.username);
+    free(c->auth.basic.password_file);
+}
+
+/* Registers the server's series in m (may be NULL: counters stay NULL, updates no-op). */
+static void init_metrics(pg_http_server *s)
+{
+    if (!s->metrics) return;
+    char l[192] = "";
+    pg_metrics_label(l, sizeof l, "server", s->name);
+    s->open_conns = pg_metrics_gauge(s->metrics, "profgate_http_server_open_connections",
+                                     "open HTTP connections", l);
+    s->bytes_in = pg_metrics_counter(s->metrics, "profgate_http_server_received_body_bytes",
+                                     "request body bytes received (before decompression)", l);
+    s->auth_failures = pg_metrics_counter(s->metrics, "profgate_http_server_auth_failures",
+                                          "requests refused with 401", l);
+    for (int k = 0; k < LIM_COUNT; k++) {
+        char lk[256];
+        snprintf(lk, sizeof lk, "%s", l);
+        pg_metrics_label(lk, sizeof lk, "kind", limit_names[k]);
+        s->limits[k] = pg_metrics_counter(s->metrics, "profgate_http_server_limit_hits",
+                                          "requests or connections stopped by a limit", lk);
+    }
+}
+
+int pg_http_server_new(struct event_base *base, pg_metrics *m, const char *name,
+                       const pg_http_server_config *cfg, pg_http_server **out, char *err,
+                       size_t errlen)
+{
+    *out = NULL;
+    int rc = pg_http_server_config_validate(cfg, err, errlen);
+    if (rc) return rc;
+    pg_http_server *s = calloc(1, sizeof *s);
+    if (!s) return pg_err(err, errlen, PG_ENOMEM, "out of memory");
+    s->base = base;
+    s->metrics = m;
+    s->name = strdup(name ? name : "http");
+    pthread_mutex_init(&s->done_mu, NULL);
+    s->done_ev = event_new(base, -1, 0, done_cb, s);
+    if (!s->name || !copy_config(&s->cfg, cfg) || !s->done_ev) {
+        pg_http_server_free(s);
+        return pg_err(err, errlen, PG_ENOMEM, "out of memory");
+    }
+    init_metrics(s);
+    *out = s;
+    return 0;
+}
+
+int pg_http_server_route(pg_http_server *s, const char *method, const char *path,
+                         pg_http_handler fn, void *ctx)
+{
+    if (s->started || !fn) return PG_EINVAL;
+    for (size_t i = 0; i < s->nroutes; i++)
+        if (strcmp(s->routes[i].method, method) == 0 && strcmp(s->routes[i].path, path) == 0)
+            return PG_EINVAL;
+    pg_http_route *r = realloc(s->routes, (s->nroutes + 1) * sizeof *r);
+    if (!r) return PG_ENOMEM;
+    s->routes = r;
+    r = &s->routes[s->nroutes];
+    r->method = strdup(method);
+    r->path = strdup(path);
+    r->fn = fn;
+    r->ctx = ctx;
+    if (!r->method || !r->path) {
+        free(r->method);
+        free(r->path);
+        return PG_ENOMEM;
+    }
+    s->nroutes++;
+    return 0;
+}
+
+/* Binds host:port from the endpoint; the listener is created enabled on s->base. */
+static int listen_on(pg_http_server *s, char *err, size_t errlen)
+{
+    const char *host = s->cfg.endpoint.host && *s->cfg.endpoint.host ? s->cfg.endpoint.host
+                                                                      : "0.0.0.0";
+    struct evutil_addrinfo hints = {0}, *ai = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = EVUTIL_AI_PASSIVE;
+    char port[8];
+    snprintf(port, sizeof port, "%u", s->cfg.endpoint.port);
+    if (evutil_getaddrinfo(host, port, &hints, &ai) != 0 || !ai)
+        return pg_err(err, errlen, PG_EIO, "listen on %s:%s: cannot resolve", host, port);
+    s->listener = evconnlistener_new_bind(s->base, accept_cb, s,
+                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+                                              LEV_OPT_THREADSAFE,
+                                          256, ai->ai_addr, (int)ai->ai_addrlen);
+    evutil_freeaddrinfo(ai);
+    if (!s->listener)
+        return pg_err(err, errlen, PG_EIO, "listen on %s:%s: %s", host, port, strerror(errno));
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(evconnlistener_get_fd(s->listener), (struct sockaddr *)&ss, &sl) == 0)
+        s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                 : ((struct sockaddr_in *)&ss)->sin_port);
+    return 0;
+}
+
+int pg_http_server_start(pg_http_server *s, char *err, size_t errlen)
+{
+    if (s->started) return pg_err(err, errlen, PG_EINVAL, "server already started");
+    int rc = 0;
+    if (s->cfg.tls.cert_file) rc = pg_http_tls_ctx(&s->cfg.tls, &s->ssl, err, errlen);
+    if (!rc) rc = pg_http_auth_load(s, err, errlen);
+    if (!rc)
+        rc = pg_workers_new((size_t)s->cfg.workers, (size_t)s->cfg.worker_queue, &s->workers,
+                            err, errlen);
+    if (rc) return rc;
+    pg_http_set_decompression_budget(s->cfg.decompression_budget);
+    s->started = true;
+    return listen_on(s, err, errlen);
+}
+
+uint16_t pg_http_server_port(const pg_http_server *s)
+{
+    return s ? s->port : 0;
+}
+
+/* Loop-side teardown: the listener, pending replies, every connection. */
+static void close_all(pg_http_server *s)
+{
+    if (s->listener) evconnlistener_free(s->listener);
+    s->listener = NULL;
+    done_cb(-1, 0, s);
+    while (s->conns) pg_http_conn_close(s->conns);
+}
+
+typedef struct stop_call {
+    pg_http_server *s;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+} stop_call;
+
+static void stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+    stop_call *sc = arg;
+    close_all(sc->s);
+    pthread_mutex_lock(&sc->mu);
+    sc->done = true;
+    pthread_cond_signal(&sc->cv);
+    pthread_mutex_unlock(&sc->mu);
+}
+
+/* Runs close_all on the loop thread and waits for it, up to 2 s; when the loop does not
+ * run it, runs it here (the loop is then not running, so nothing races). */
+static void close_on_loop(pg_http_server *s)
+{
+    stop_call sc = {.s = s, .done = false};
+    pthread_mutex_init(&sc.mu, NULL);
+    pthread_cond_init(&sc.cv, NULL);
+    struct event *ev = event_new(s->base, -1, 0, stop_cb, &sc);
+    if (ev) {
+        event_active(ev, EV_TIMEOUT, 0);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 2;
+        pthread_mutex_lock(&sc.mu);
+        while (!sc.done)
+            if (pthread_cond_timedwait(&sc.cv, &sc.mu, &until) != 0) break;
+        pthread_mutex_unlock(&sc.mu);
+        event_del(ev); /* waits while stop_cb runs */
+        event_free(ev);
+    }
+    if (!sc.done) close_all(s);
+    pthread_mutex_destroy(&sc.mu);
+    pthread_cond_destroy(&sc.cv);
+}
+
+void pg_http_server_free(pg_http_server *s)
+{
+    if (!s) return;
+    if (s->listener) evconnlistener_disable(s->listener);
+    pg_workers_stop(s->workers); /* every queued handler runs and sends */
+    s->workers = NULL;
+    if (s->started) close_on_loop(s);
+    if (s->done_ev) event_free(s->done_ev);
+    for (size_t i = 0; i < s->nroutes; i++) {
+        free(s->routes[i].method);
+        free(s->routes[i].path);
+    }
+    free(s->routes);
+    if (s->ssl) SSL_CTX_free(s->ssl);
+    if (s->bearer) {
+        OPENSSL_cleanse(s->bearer, strlen(s->bearer));
+        free(s->bearer);
+    }
+    if (s->basic) {
+        OPENSSL_cleanse(s->basic, strlen(s->basic));
+        free(s->basic);
+    }
+    free_config(&s->cfg);
+    pthread_mutex_destroy(&s->done_mu);
+    free(s->name);
+    free(s);
+}
