@@ -27,7 +27,8 @@
  *     }
  *     pg_http_server_free(srv);   // in shutdown: stops listening, waits for handlers
  *
- * Certificates, the token and the password are read by pg_http_server_start; profgate
+ * The process must ignore SIGPIPE (the service does): peers may close while a reply is
+ * written. Certificates, the token and the password are read by pg_http_server_start; profgate
  * reloads the whole graph on SIGHUP, which re-reads them. */
 #ifndef PG_NET_HTTP_SERVER_H
 #define PG_NET_HTTP_SERVER_H

@@ -10,6 +10,7 @@
 #include <event2/thread.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -354,6 +355,7 @@ int main(int argc, char **argv)
     snprintf(token_path, sizeof token_path, "%s/token", dir);
     write_file("token", "s3cret-token\n", 13);
     make_certs();
+    signal(SIGPIPE, SIG_IGN); /* as the service does: peers may close while we write */
     evthread_use_pthreads();
     struct event_base *base = event_base_new();
     pthread_t loop;
