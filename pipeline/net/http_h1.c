@@ -20,6 +20,7 @@ typedef struct h1 {
     bool receiving;   /* between message begin and complete */
     bool failed;      /* an error reply is on its way; the connection closes after it */
     bool in_execute;  /* inside http_parser_execute: a reply resumes without re-entering */
+    bool to_h2c;      /* the request asked `Upgrade: h2c`: switch once it arrived whole */
 } h1;
 
 static void h1_error(h1 *h, int status, const char *msg);
@@ -113,6 +114,9 @@ static int on_headers_done(http_parser *p)
     }
     if (h->ex->expect_continue && !h->ex->early_status)
         bufferevent_write(h->c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    const char *up = pg_http_header(&h->ex->req, "upgrade");
+    h->to_h2c = !h->c->tls && p->upgrade && up && strcasecmp(up, "h2c") == 0 &&
+                pg_http_header(&h->ex->req, "http2-settings") && !h->ex->early_status;
     return 0;
 }
 
@@ -131,6 +135,7 @@ static int on_complete(http_parser *p)
     h->receiving = false;
     http_parser_pause(p, 1);
     pg_http_ex *ex = h->ex;
+    if (h->to_h2c) return 0; /* pg_http_h1_read switches after the parser returned */
     pg_http_conn_deadline(h->c, false, true);
     pg_http_ex_complete(ex); /* may answer at once (early status, busy) */
     return 0;
@@ -187,6 +192,13 @@ void pg_http_h1_read(pg_http_conn *c)
         if (c->closed) return;
         evbuffer_drain(in, used);
         enum http_errno e = HTTP_PARSER_ERRNO(&h->p);
+        if (e == HPE_PAUSED && h->to_h2c) {
+            pg_http_ex *ex = h->ex;
+            h->ex = NULL;
+            pg_http_h1_free(c);
+            pg_http_h2_upgrade(c, ex); /* takes ex; reads what follows as HTTP/2 */
+            return;
+        }
         if (e == HPE_PAUSED) break;
         if (e != HPE_OK) {
             if (e == HPE_HEADER_OVERFLOW) pg_http_count_limit(c->srv, LIM_HEADER);

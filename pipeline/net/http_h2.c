@@ -3,6 +3,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <nghttp2/nghttp2.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -224,6 +225,42 @@ void pg_http_h2_respond(pg_http_conn *c, pg_http_ex *ex)
         nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, ex->stream_id, NGHTTP2_INTERNAL_ERROR);
     }
     if (!c->in_recv) flush(c); /* inside mem_recv, pg_http_h2_read flushes after it */
+}
+
+/* Decodes a base64url HTTP2-Settings value into out; returns the length or -1. */
+static int settings_payload(const char *v, uint8_t *out, size_t cap)
+{
+    char b64[512];
+    size_t n = strlen(v);
+    if (n + 3 >= sizeof b64 || (n + 3) / 4 * 3 > cap) return -1;
+    for (size_t i = 0; i < n; i++) b64[i] = v[i] == '-' ? '+' : v[i] == '_' ? '/' : v[i];
+    size_t pad = (4 - n % 4) % 4;
+    memset(b64 + n, '=', pad);
+    int len = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)(n + pad));
+    return len < 0 ? -1 : len - (int)pad;
+}
+
+void pg_http_h2_upgrade(pg_http_conn *c, pg_http_ex *ex)
+{
+    uint8_t settings[384];
+    int n = settings_payload(pg_http_header(&ex->req, "http2-settings"), settings, sizeof settings);
+    c->proto = PG_HTTP_H2C;
+    ex->req.proto = PG_HTTP_H2C;
+    bool head = ex->method && strcmp(ex->method, "HEAD") == 0;
+    if (n < 0 || pg_http_h2_start(c) ||
+        nghttp2_session_upgrade2(c->h2, settings, (size_t)n, head, NULL) != 0) {
+        pg_http_ex_free(ex);
+        pg_http_conn_close(c);
+        return;
+    }
+    bufferevent_write(c->bev, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+                              "Upgrade: h2c\r\n\r\n", 71);
+    ex->stream_id = 1;
+    nghttp2_session_set_stream_user_data(c->h2, 1, ex);
+    c->in_recv = true; /* the reply may come at once: flush below */
+    pg_http_ex_complete(ex);
+    c->in_recv = false;
+    if (!c->closed) pg_http_h2_read(c);
 }
 
 void pg_http_h2_write(pg_http_conn *c)

@@ -142,6 +142,9 @@ int pg_http_h2_start(pg_http_conn *c);
 void pg_http_h2_read(pg_http_conn *c);
 void pg_http_h2_respond(pg_http_conn *c, pg_http_ex *ex);
 void pg_http_h2_write(pg_http_conn *c);
+/* Switches an HTTP/1.1 connection to h2c after a complete `Upgrade: h2c` request ex (taken:
+ * it becomes stream 1): answers 101, starts the session, serves ex, reads on as HTTP/2. */
+void pg_http_h2_upgrade(pg_http_conn *c, pg_http_ex *ex);
 void pg_http_h2_free(pg_http_conn *c);
 
 /* ---- TLS and auth (http_tls.c, http_auth.c) ---- */

@@ -234,6 +234,9 @@ static void test_plain(uint16_t port)
         {"/nope", AUTH "--http2-prior-knowledge", "404 2"},
         {"/echo", AUTH, "405 1.1"},
         {"/echo?x=1", AUTH "--data-binary q", "200 1.1\nq"},
+        /* Upgrade: h2c (curl --http2 on http://), with a body and without */
+        {"/echo", AUTH "--http2 --data-binary up", "200 2\nup"},
+        {"/echo", AUTH "--http2", "405 1.1"}, /* refused from its headers: no switch */
         /* limits: declared body, streamed (chunked) body, headers */
         {"/echo", AUTH "--data-binary @{d}/big", "413 1.1"},
         {"/echo", AUTH "-H 'Transfer-Encoding: chunked' --data-binary @{d}/big", "413 1.1"},
