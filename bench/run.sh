@@ -23,4 +23,7 @@ fi
 echo
 echo "bench: pipeline (file receiver -> memory_limiter -> file + debug exporters)"
 "$PYTHON" -B "$here/pipeline.py" "$profgate" 2000 || echo "bench: pipeline.py failed"
+echo
+echo "bench: HTTP server stack (h2load, 50 KB POST bodies, 8 connections x 8 streams)"
+bash "$here/http.sh" "$build"
 exit 0

@@ -46,6 +46,7 @@ pg_http_ex *pg_http_ex_new(pg_http_conn *c, int32_t stream_id)
     ex->srv = c->srv;
     ex->conn = c;
     ex->stream_id = stream_id;
+    ex->t0 = pg_http_now_ns();
     ex->state = EX_RECV;
     ex->req.proto = c->proto;
     ex->req.peer = c->peer;
@@ -88,12 +89,12 @@ void pg_http_ex_free(pg_http_ex *ex)
 /* Counts n header bytes against the cap. */
 static int header_bytes(pg_http_ex *ex, size_t n)
 {
+    size_t cap = ex->srv->cfg.max_request_header_size;
+    bool was_over = ex->header_bytes > cap;
     ex->header_bytes += n;
-    if (ex->header_bytes > ex->srv->cfg.max_request_header_size) {
-        pg_http_count_limit(ex->srv, LIM_HEADER);
-        return PG_ELIMIT;
-    }
-    return 0;
+    if (ex->header_bytes <= cap) return 0;
+    if (!was_over) pg_http_count_limit(ex->srv, LIM_HEADER); /* once per request */
+    return PG_ELIMIT;
 }
 
 static char *dup_n(const char *s, size_t n)

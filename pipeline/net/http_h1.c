@@ -17,11 +17,14 @@ typedef struct h1 {
     pg_buf field;     /* the header name or URL being assembled */
     pg_buf value;
     bool in_value;
-    bool receiving;   /* between message begin and complete */
     bool failed;      /* an error reply is on its way; the connection closes after it */
     bool in_execute;  /* inside http_parser_execute: a reply resumes without re-entering */
     bool to_h2c;      /* the request asked `Upgrade: h2c`: switch once it arrived whole */
 } h1;
+
+/* What a callback returns to stop the parser (any value but 0, 1 and 2 for
+ * on_headers_complete, where 1 and 2 mean "no body" and "upgrade"). */
+enum { H1_STOP = -1 };
 
 static void h1_error(h1 *h, int status, const char *msg);
 static int take_url(h1 *h);
@@ -45,11 +48,11 @@ static int grow(h1 *h, pg_buf *b, const char *at, size_t n)
     if (b->len + n + h->ex->header_bytes > h->c->srv->cfg.max_request_header_size) {
         pg_http_count_limit(h->c->srv, LIM_HEADER);
         h1_error(h, 431, "request header fields too large");
-        return -1;
+        return H1_STOP;
     }
     if (pg_buf_append(b, at, n)) {
         h1_error(h, 503, "out of memory");
-        return -1;
+        return H1_STOP;
     }
     return 0;
 }
@@ -58,9 +61,8 @@ static int on_begin(http_parser *p)
 {
     h1 *h = p->data;
     h->ex = pg_http_ex_new(h->c, 0);
-    if (!h->ex) return -1;
-    h->receiving = true;
-    pg_http_conn_deadline(h->c, true, true);
+    if (!h->ex) return H1_STOP;
+    pg_http_conn_deadline(h->c);
     return 0;
 }
 
@@ -73,8 +75,8 @@ static int on_url(http_parser *p, const char *at, size_t n)
 static int on_field(http_parser *p, const char *at, size_t n)
 {
     h1 *h = p->data;
-    if (!h->ex->target && take_url(h)) return -1;
-    if (h->in_value && flush_header(h)) return -1;
+    if (!h->ex->target && take_url(h)) return H1_STOP;
+    if (h->in_value && flush_header(h)) return H1_STOP;
     return grow(h, &h->field, at, n);
 }
 
@@ -103,14 +105,14 @@ static int on_headers_done(http_parser *p)
     h1 *h = p->data;
     if (!h->ex->target) {
         /* no header at all: `field` holds the URL */
-        if (take_url(h)) return -1;
+        if (take_url(h)) return H1_STOP;
     } else if (flush_header(h)) {
-        return -1;
+        return H1_STOP;
     }
     pg_http_ex_headers_done(h->ex);
     if (h->ex->early_status == 413) {
         h1_error(h, 413, h->ex->early_msg);
-        return -1;
+        return H1_STOP;
     }
     if (h->ex->expect_continue && !h->ex->early_status)
         bufferevent_write(h->c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
@@ -132,12 +134,12 @@ static int on_body(http_parser *p, const char *at, size_t n)
 static int on_complete(http_parser *p)
 {
     h1 *h = p->data;
-    h->receiving = false;
     http_parser_pause(p, 1);
     pg_http_ex *ex = h->ex;
     if (h->to_h2c) return 0; /* pg_http_h1_read switches after the parser returned */
-    pg_http_conn_deadline(h->c, false, true);
+    bufferevent_disable(h->c->bev, EV_READ); /* pipelined bytes wait in the socket */
     pg_http_ex_complete(ex); /* may answer at once (early status, busy) */
+    pg_http_conn_deadline(h->c);
     return 0;
 }
 
@@ -209,7 +211,7 @@ void pg_http_h1_read(pg_http_conn *c)
         }
         if (used < v.iov_len) break;
     }
-    if (!c->closed && !h->failed) pg_http_conn_deadline(c, h->receiving, h->ex != NULL);
+    if (!c->closed && !h->failed) pg_http_conn_deadline(c);
 }
 
 /* Writes ex's reply, frees ex and resumes parsing (or closes after an error). */
@@ -233,7 +235,8 @@ void pg_http_h1_respond(pg_http_conn *c, pg_http_ex *ex)
         return;
     }
     http_parser_pause(&h->p, 0);
-    pg_http_conn_deadline(c, false, false);
+    bufferevent_enable(c->bev, EV_READ);
+    pg_http_conn_deadline(c);
     if (!h->in_execute) pg_http_h1_read(c); /* a pipelined request may be waiting */
 }
 

@@ -12,14 +12,6 @@
 
 #define OUT_HIGH_WATER (1u << 20) /* stop producing frames above 1 MiB queued */
 
-/* Streams still receiving (a request in flight from the client). */
-static int receiving_streams(pg_http_conn *c)
-{
-    int n = 0;
-    for (pg_http_ex *ex = c->exs; ex; ex = ex->next) n += ex->state == EX_RECV;
-    return n;
-}
-
 /* Sends what nghttp2 has queued; closes the connection when the session is over. */
 static void flush(pg_http_conn *c)
 {
@@ -33,7 +25,7 @@ static void flush(pg_http_conn *c)
         pg_http_conn_close(c);
         return;
     }
-    pg_http_conn_deadline(c, receiving_streams(c) > 0, c->refs > 0 || c->exs != NULL);
+    pg_http_conn_deadline(c);
 }
 
 static ssize_t send_cb(nghttp2_session *ss, const uint8_t *data, size_t n, int flags, void *arg)
@@ -227,17 +219,17 @@ void pg_http_h2_respond(pg_http_conn *c, pg_http_ex *ex)
     if (!c->in_recv) flush(c); /* inside mem_recv, pg_http_h2_read flushes after it */
 }
 
-/* Decodes a base64url HTTP2-Settings value into out; returns the length or -1. */
+/* Decodes a base64url HTTP2-Settings value into out; returns the length or PG_EINVAL. */
 static int settings_payload(const char *v, uint8_t *out, size_t cap)
 {
     char b64[512];
     size_t n = strlen(v);
-    if (n + 3 >= sizeof b64 || (n + 3) / 4 * 3 > cap) return -1;
+    if (n + 3 >= sizeof b64 || (n + 3) / 4 * 3 > cap) return PG_EINVAL;
     for (size_t i = 0; i < n; i++) b64[i] = v[i] == '-' ? '+' : v[i] == '_' ? '/' : v[i];
     size_t pad = (4 - n % 4) % 4;
     memset(b64 + n, '=', pad);
     int len = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)(n + pad));
-    return len < 0 ? -1 : len - (int)pad;
+    return len < 0 ? PG_EINVAL : len - (int)pad;
 }
 
 void pg_http_h2_upgrade(pg_http_conn *c, pg_http_ex *ex)
@@ -255,6 +247,7 @@ void pg_http_h2_upgrade(pg_http_conn *c, pg_http_ex *ex)
     }
     bufferevent_write(c->bev, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
                               "Upgrade: h2c\r\n\r\n", 71);
+    bufferevent_enable(c->bev, EV_READ); /* HTTP/1.1 paused reading at the request's end */
     ex->stream_id = 1;
     nghttp2_session_set_stream_user_data(c->h2, 1, ex);
     c->in_recv = true; /* the reply may come at once: flush below */

@@ -36,6 +36,7 @@ struct pg_http_reply {
     struct pg_http_reply *prev, *next; /* the connection's loop-owned list, or the done queue */
     pg_http_ex_state state;
     int32_t stream_id; /* h2; 0 for HTTP/1.1 */
+    int64_t t0;        /* CLOCK_MONOTONIC ns when its first byte arrived */
     bool stream_gone;  /* h2 stream closed by the peer while a worker had it */
     pg_http_request req;
     char *method, *target; /* target: path?query as received */
@@ -57,7 +58,7 @@ struct pg_http_reply {
 };
 typedef struct pg_http_reply pg_http_ex;
 
-enum { DL_NONE, DL_READ, DL_IDLE };
+enum { DL_NONE, DL_HANDSHAKE, DL_READ, DL_IDLE };
 
 struct pg_http_conn {
     pg_http_server *srv;
@@ -128,7 +129,9 @@ void pg_http_count_limit(pg_http_server *s, pg_http_limit kind);
 /* Counts one response by protocol and status (loop thread). */
 void pg_http_count_response(pg_http_ex *ex);
 void pg_http_conn_close(pg_http_conn *c);
-void pg_http_conn_deadline(pg_http_conn *c, bool receiving, bool busy);
+/* Re-arms the connection's deadline from its state (call after every change). */
+void pg_http_conn_deadline(pg_http_conn *c);
+int64_t pg_http_now_ns(void);
 /* Serialises a reply's header block for HTTP/1.1 (status line, headers, blank line). */
 int pg_http_h1_head(const pg_http_ex *ex, bool close, pg_buf *out);
 

@@ -78,29 +78,61 @@ void pg_http_conn_close(pg_http_conn *c)
     if (c->refs == 0) conn_free(c);
 }
 
-static void deadline_cb(evutil_socket_t fd, short what, void *arg)
+int64_t pg_http_now_ns(void)
 {
-    pg_http_conn *c = arg;
-    pg_http_count_limit(c->srv, c->dl_mode == DL_IDLE ? LIM_IDLE_TIMEOUT : LIM_READ_TIMEOUT);
-    pg_http_conn_close(c);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 static void arm(pg_http_conn *c, int mode, int64_t ns)
 {
+    if (ns < 1000) ns = 1000;
     struct timeval tv = {(time_t)(ns / 1000000000LL), (suseconds_t)(ns % 1000000000LL / 1000)};
     c->dl_mode = mode;
     event_add(c->deadline, &tv);
 }
 
-/* Keeps the connection's one deadline right: read_timeout from the start of a request until
- * it arrived whole (not extended by trickling bytes), none while a worker has it,
- * idle_timeout when nothing is in progress. */
-void pg_http_conn_deadline(pg_http_conn *c, bool receiving, bool busy)
+/* Start of the oldest request still on the loop (arriving or being answered); 0 when none. */
+static int64_t oldest_request(const pg_http_conn *c)
+{
+    int64_t t = 0;
+    for (const pg_http_ex *ex = c->exs; ex; ex = ex->next)
+        if (!t || ex->t0 < t) t = ex->t0;
+    return t;
+}
+
+/* Closes the connection read_timeout after its oldest request began (however slowly its
+ * bytes trickle, however many streams start meanwhile), or idle_timeout after the last
+ * request ended. */
+static void deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+    pg_http_conn *c = arg;
+    if (c->dl_mode == DL_READ) {
+        int64_t t = oldest_request(c);
+        if (!t) {
+            c->dl_mode = DL_NONE;
+            pg_http_conn_deadline(c);
+            return;
+        }
+        int64_t left = t + c->srv->cfg.read_timeout - pg_http_now_ns();
+        if (left > 0) {
+            arm(c, DL_READ, left);
+            return;
+        }
+    }
+    pg_http_count_limit(c->srv, c->dl_mode == DL_IDLE ? LIM_IDLE_TIMEOUT : LIM_READ_TIMEOUT);
+    pg_http_conn_close(c);
+}
+
+/* One deadline per connection: read_timeout while a request is on the loop, none while
+ * only workers hold requests, idle_timeout when nothing is in progress. */
+void pg_http_conn_deadline(pg_http_conn *c)
 {
     if (c->closed) return;
-    if (receiving) {
+    if (c->exs) {
         if (c->dl_mode != DL_READ) arm(c, DL_READ, c->srv->cfg.read_timeout);
-    } else if (busy) {
+    } else if (c->refs > 0) {
         if (c->dl_mode != DL_NONE) event_del(c->deadline);
         c->dl_mode = DL_NONE;
     } else if (c->dl_mode != DL_IDLE) {
@@ -135,7 +167,7 @@ static void start_proto(pg_http_conn *c, bool h2)
         return;
     }
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-    pg_http_conn_deadline(c, false, false);
+    pg_http_conn_deadline(c);
     /* bytes that came with the handshake or the peek are already buffered */
     if (evbuffer_get_length(bufferevent_get_input(c->bev))) bev_read_cb(c->bev, c);
 }
@@ -200,7 +232,7 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
     }
     if (n < 0) n = 0;
     int kind = 0;
-    if (n > 0 && b[0] == 0x16) kind = 2;
+    if (n > 0 && b[0] == 0x16 && c->srv->ssl) kind = 2; /* without tls: HTTP/1.1 says 400 */
     else if (n > 0 && memcmp(b, h2_preface, (size_t)n) == 0) {
         if (n < H2_PREFACE_LEN) { /* part of the preface: look again shortly */
             struct timeval tv = {0, 5000};
@@ -259,7 +291,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         pg_http_conn_close(c);
         return;
     }
-    arm(c, DL_READ, s->cfg.read_timeout); /* the first bytes and a TLS handshake */
+    arm(c, DL_HANDSHAKE, s->cfg.read_timeout); /* the first bytes and a TLS handshake */
     event_add(c->peek_ev, NULL);
 }
 

@@ -320,6 +320,34 @@ static void test_slowloris(uint16_t port)
     close(fd);
 }
 
+/* An h2c stream whose body never ends is dropped after read_timeout (1 s), although the
+ * connection keeps sending frames (PINGs). */
+static void test_slow_h2(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    static const uint8_t start[] =
+        "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+        "\x00\x00\x00\x04\x00\x00\x00\x00\x00"              /* SETTINGS */
+        "\x00\x00\x06\x01\x04\x00\x00\x00\x01\x83\x86\x84\x41\x01x"; /* HEADERS POST / */
+    CHECK(send(fd, start, sizeof start - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof start - 1));
+    static const uint8_t ping[] = "\x00\x00\x08\x06\x00\x00\x00\x00\x00" "12345678";
+    bool dropped = false;
+    for (int i = 0; i < 40 && !dropped; i++) {
+        usleep(100000);
+        if (send(fd, ping, sizeof ping - 1, MSG_NOSIGNAL) < 0) dropped = true;
+        char b[512];
+        ssize_t n;
+        while ((n = recv(fd, b, sizeof b, MSG_DONTWAIT)) > 0) {
+        }
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) dropped = true;
+    }
+    CHECK_MSG(dropped, "a never-ending h2 stream kept its connection open for 4 s");
+    close(fd);
+}
+
 static void test_tls(uint16_t port, uint16_t mport)
 {
     char out[70000], extra[1200];
@@ -383,14 +411,17 @@ int main(int argc, char **argv)
         test_bomb(pg_http_server_port(plain));
         test_budget(pg_http_server_port(plain));
         test_slowloris(pg_http_server_port(plain));
+        test_slow_h2(pg_http_server_port(plain));
     }
     pg_buf text = {0};
     pg_metrics_write(m, &text);
     pg_buf_append(&text, "", 1);
     const char *t = (const char *)text.data;
-    CHECK_MSG(strstr(t, "profgate_http_server_auth_failures_total{server=\"plain\"} 2"), "%s", t);
-    CHECK(strstr(t, "profgate_http_server_limit_hits_total{server=\"plain\",kind=\"read_timeout\"} 1"));
+    CHECK_MSG(strstr(t, "profgate_http_server_auth_failures_total{server=\"plain\"} 3"), "%s", t);
+    CHECK(strstr(t, "profgate_http_server_limit_hits_total{server=\"plain\",kind=\"read_timeout\"} 2"));
     CHECK(strstr(t, "profgate_http_server_limit_hits_total{server=\"plain\",kind=\"decompression_budget\"} 1"));
+    CHECK(strstr(t, "profgate_http_server_limit_hits_total{server=\"plain\",kind=\"header_size\"} 2"));
+    CHECK(strstr(t, "profgate_http_server_limit_hits_total{server=\"plain\",kind=\"body_size\"} 5"));
     CHECK(strstr(t, "profgate_http_server_requests_total{server=\"plain\",protocol=\"h2c\",code=\"200\"}"));
     CHECK(strstr(t, "profgate_http_server_requests_total{server=\"tls\",protocol=\"h2\",code=\"200\"} 1"));
     CHECK(strstr(t, "profgate_http_server_open_connections{server=\"plain\"}"));
