@@ -10,7 +10,8 @@
 #include "pipeline/core/err.h"
 #include "pipeline/net/http_internal.h"
 
-/* ---- the process-wide decompression budget ---- */
+/* ---- the process-wide budget of request bodies held in memory: raw bodies as they arrive
+ * and inflated bodies until their reply is sent ---- */
 
 static _Atomic uint64_t budget_limit = 256u << 20;
 static _Atomic uint64_t budget_used;
@@ -226,13 +227,23 @@ int pg_http_ex_body(pg_http_ex *ex, const void *p, size_t n)
 {
     pg_counter_add(ex->srv->bytes_in, n);
     if (ex->early_status) return ex->early_status == 413 ? PG_ELIMIT : 0;
+    int rc = 0;
     if (ex->body.len + n > ex->srv->cfg.max_request_body_size) {
         pg_http_count_limit(ex->srv, LIM_BODY);
         early(ex, 413, "request body too large");
-        pg_buf_free(&ex->body);
-        return PG_ELIMIT;
+        rc = PG_ELIMIT;
+    } else if (!budget_take(n)) {
+        pg_http_count_limit(ex->srv, LIM_DECOMPRESSION_BUDGET);
+        early(ex, 503, "request body memory budget exhausted, retry later");
+        rc = PG_EAGAIN;
+    } else {
+        ex->budget_held += n;
+        return pg_buf_append(&ex->body, p, n) ? PG_ENOMEM : 0;
     }
-    return pg_buf_append(&ex->body, p, n) ? PG_ENOMEM : 0;
+    pg_buf_free(&ex->body);
+    budget_give(ex->budget_held);
+    ex->budget_held = 0;
+    return rc;
 }
 
 /* Replaces the raw body by its inflated form under the per-request cap and the process
@@ -243,12 +254,14 @@ static int inflate_body(pg_http_ex *ex, char *err, size_t errlen)
     int enc = pg_encoding_from_name(ce);
     if (enc < 0) return pg_err(err, errlen, PG_EUNSUP, "unsupported Content-Encoding %s", ce);
     if (enc == PG_ENC_NONE) return 0;
+    /* the raw body already holds its length; hold up to the cap while inflating */
     uint64_t cap = ex->srv->cfg.max_request_body_size;
-    if (!budget_take(cap)) {
+    uint64_t more = cap > ex->budget_held ? cap - ex->budget_held : 0;
+    if (!budget_take(more)) {
         pg_http_count_limit(ex->srv, LIM_DECOMPRESSION_BUDGET);
         return pg_err(err, errlen, PG_EAGAIN, "decompression budget exhausted, retry later");
     }
-    ex->budget_held = cap;
+    ex->budget_held += more;
     pg_buf out = {0};
     int rc = pg_decompress((pg_encoding)enc, ex->body.data, ex->body.len, cap, &out, err, errlen);
     if (rc == PG_ELIMIT) pg_http_count_limit(ex->srv, LIM_BODY);
@@ -258,7 +271,7 @@ static int inflate_body(pg_http_ex *ex, char *err, size_t errlen)
         return rc;
     }
     ex->body = out;
-    budget_give(cap - out.len);
+    budget_give(ex->budget_held - out.len); /* keep what the inflated body holds */
     ex->budget_held = out.len;
     return 0;
 }
@@ -360,14 +373,13 @@ void pg_http_ex_fail(pg_http_ex *ex, int status, const char *msg)
     if (n < 0) n = 0;
     if ((size_t)n >= sizeof body) n = sizeof body - 1;
     pg_http_reply_set(ex, status, "text/plain; charset=utf-8", body, (size_t)n);
+    if (status == 503) pg_http_reply_header(ex, "retry-after", "1");
     if (status == 401) pg_http_reply_header(ex, "www-authenticate", ex->srv->basic ? "Basic" : "Bearer");
 }
 
 int pg_http_reply_error(pg_http_reply *r, int code, const char *msg)
 {
-    pg_http_ex_fail(r, pg_status_http(code), msg ? msg : pg_status_name(code));
-    if (pg_status_retryable(code) && pg_status_http(code) == 503)
-        return pg_http_reply_header(r, "retry-after", "1");
+    pg_http_ex_fail(r, pg_status_http(code), msg ? msg : pg_status_name(code)); /* 503: Retry-After */
     return r->rbody.failed;
 }
 

@@ -127,6 +127,7 @@ static int on_body(http_parser *p, const char *at, size_t n)
     h1 *h = p->data;
     int rc = pg_http_ex_body(h->ex, at, n);
     if (rc == PG_ELIMIT) h1_error(h, 413, "request body too large");
+    else if (rc == PG_EAGAIN) h1_error(h, 503, h->ex->early_msg);
     else if (rc) h1_error(h, 503, "out of memory");
     return rc ? -1 : 0;
 }

@@ -117,7 +117,7 @@ static int data_cb(nghttp2_session *ss, uint8_t flags, int32_t sid, const uint8_
     pg_http_ex *ex = nghttp2_session_get_stream_user_data(ss, sid);
     if (!ex || ex->state != EX_RECV) return 0;
     int rc = pg_http_ex_body(ex, data, n);
-    if (rc == PG_ELIMIT) respond_early(c, ex);
+    if (rc == PG_ELIMIT || rc == PG_EAGAIN) respond_early(c, ex);
     else if (rc) {
         stream_fail(ex, 503, "out of memory");
         respond_early(c, ex);

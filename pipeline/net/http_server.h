@@ -72,7 +72,7 @@ typedef struct pg_http_server_config {
     int64_t idle_timeout;            /* ns: a connection with no request is closed; 60s */
     int64_t workers;                 /* handler threads; default 2 */
     int64_t worker_queue;            /* requests waiting for a worker; default 64 */
-    uint64_t decompression_budget;   /* process-wide bytes of inflated bodies; 256 MiB */
+    uint64_t decompression_budget;   /* process-wide bytes of bodies held (raw + inflated) */
 } pg_http_server_config;
 
 extern const pg_cfg_field pg_http_tls_fields[];
@@ -106,7 +106,7 @@ extern const pg_cfg_field pg_http_auth_fields[];
      NULL, false, "requests waiting for a worker (503 above)"},                               \
     {"decompression_budget", PG_CFG_SIZE, offsetof(T, m.decompression_budget), "256MiB",      \
      "1MiB", NULL, NULL, NULL, false,                                                         \
-     "process-wide bytes of inflated bodies held at once (503 above)"}
+     "process-wide bytes of request bodies held at once, raw and inflated (503 above)"}
 
 /* Fills cfg with the defaults (for tests and components building a config by hand); the
  * endpoint is left unset. */
@@ -191,8 +191,8 @@ uint16_t pg_http_server_port(const pg_http_server *s);
  * running; never from a handler. NULL is a no-op. */
 void pg_http_server_free(pg_http_server *s);
 
-/* Sets the process-wide decompression budget (bytes of inflated bodies held at once by all
- * servers); a request that would pass it gets 503. Servers set it from their config at
+/* Sets the process-wide body budget (bytes of request bodies, raw and inflated, held at once
+ * by all servers); a request that would pass it gets 503 with Retry-After. Servers set it from their config at
  * start (the smallest configured value wins). */
 void pg_http_set_decompression_budget(uint64_t bytes);
 

@@ -286,6 +286,14 @@ static void test_budget(uint16_t port)
         usleep(10000);
     }
     CHECK_MSG(starts(out, "200 "), "%s", out);
+    /* raw bodies count too: 5000 bytes do not fit in a 1000-byte budget */
+    pg_http_set_decompression_budget(1000);
+    static const curl_case raw[] = {
+        {"/echo", AUTH "-i --data-binary @{d}/hdr", "503 1.1"},
+        {"/echo", AUTH "-i --http2-prior-knowledge --data-binary @{d}/hdr", "503 2"},
+        {"/echo", AUTH "--data-binary small", "200 1.1\nsmall"},
+    };
+    expect_all(port, "http", raw, 3);
     pg_http_set_decompression_budget(256u << 20);
 }
 
@@ -419,7 +427,7 @@ int main(int argc, char **argv)
     const char *t = (const char *)text.data;
     CHECK_MSG(strstr(t, "profgate_http_server_auth_failures_total{server=\"plain\"} 3"), "%s", t);
     CHECK(strstr(t, "profgate_http_server_limit_hits_total{server=\"plain\",kind=\"read_timeout\"} 2"));
-    CHECK(strstr(t, "profgate_http_server_limit_hits_total{server=\"plain\",kind=\"decompression_budget\"} 1"));
+    CHECK(strstr(t, "profgate_http_server_limit_hits_total{server=\"plain\",kind=\"decompression_budget\"} 3"));
     CHECK(strstr(t, "profgate_http_server_limit_hits_total{server=\"plain\",kind=\"header_size\"} 2"));
     CHECK(strstr(t, "profgate_http_server_limit_hits_total{server=\"plain\",kind=\"body_size\"} 5"));
     CHECK(strstr(t, "profgate_http_server_requests_total{server=\"plain\",protocol=\"h2c\",code=\"200\"}"));
