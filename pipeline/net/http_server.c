@@ -230,7 +230,10 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
         pg_http_conn_close(c);
         return;
     }
-    if (n < 0) n = 0;
+    if (n < 0) { /* spurious wake-up: wait for the bytes */
+        if (fd >= 0) event_add(c->peek_ev, NULL);
+        return;
+    }
     int kind = 0;
     if (n > 0 && b[0] == 0x16 && c->srv->ssl) kind = 2; /* without tls: HTTP/1.1 says 400 */
     else if (n > 0 && memcmp(b, h2_preface, (size_t)n) == 0) {

@@ -187,8 +187,10 @@ int pg_http_server_start(pg_http_server *s, char *err, size_t errlen);
 uint16_t pg_http_server_port(const pg_http_server *s);
 
 /* Stops listening, lets the queued requests' handlers run and send, closes every
- * connection and frees s. From any thread while the loop runs, or when the loop is not
- * running; never from a handler. NULL is a no-op. */
+ * connection and frees s. From a thread other than the loop's while the loop runs, or from
+ * any thread when the loop is not running (it then waits up to 2 s for the loop first);
+ * never from a handler or a loop callback. Replies still queued on a connection when it
+ * closes are not flushed. NULL is a no-op. */
 void pg_http_server_free(pg_http_server *s);
 
 /* Sets the process-wide body budget (bytes of request bodies, raw and inflated, held at once

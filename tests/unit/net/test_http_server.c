@@ -378,6 +378,45 @@ static void test_tls(uint16_t port, uint16_t mport)
     CHECK_MSG(strcmp(out, "200 2\nhello") == 0, "%s", out);
 }
 
+static void tune_one_conn(pg_http_server_config *c)
+{
+    c->max_connections = 1;
+}
+
+/* Waits (up to 5 s) until the server's open-connections gauge reads want. */
+static bool wait_open(pg_metrics *m, const char *name, int want)
+{
+    char series[160];
+    snprintf(series, sizeof series, "profgate_http_server_open_connections{server=\"%s\"} %d\n", name, want);
+    for (int i = 0; i < 500; i++) {
+        pg_buf t = {0};
+        pg_metrics_write(m, &t);
+        pg_buf_append(&t, "", 1);
+        bool ok = strstr((const char *)t.data, series) != NULL;
+        pg_buf_free(&t);
+        if (ok) return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+/* max_connections 1: a second connection is closed at accept while the first is open;
+ * once it closed, a client is served again. */
+static void test_max_connections(pg_metrics *m, uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    CHECK(wait_open(m, "one", 1));
+    static const curl_case refused[] = {{"/echo", "--data-binary x", "000 "}};
+    expect_all(port, "http", refused, 1);
+    close(fd);
+    CHECK(wait_open(m, "one", 0));
+    static const curl_case served[] = {{"/echo", "--data-binary x", "200 1.1\nx"}};
+    expect_all(port, "http", served, 1);
+}
+
 static void make_certs(void)
 {
     char cmd[4096];
@@ -413,7 +452,9 @@ int main(int argc, char **argv)
     pg_http_server *plain = server(base, m, "plain", tune_plain);
     pg_http_server *tls = server(base, m, "tls", tune_tls);
     pg_http_server *mtls = server(base, m, "mtls", tune_mtls);
-    if (plain && tls && mtls) {
+    pg_http_server *one = server(base, m, "one", tune_one_conn);
+    if (plain && tls && mtls && one) {
+        test_max_connections(m, pg_http_server_port(one));
         test_plain(pg_http_server_port(plain));
         test_tls(pg_http_server_port(tls), pg_http_server_port(mtls));
         test_bomb(pg_http_server_port(plain));
@@ -433,11 +474,13 @@ int main(int argc, char **argv)
     CHECK(strstr(t, "profgate_http_server_requests_total{server=\"plain\",protocol=\"h2c\",code=\"200\"}"));
     CHECK(strstr(t, "profgate_http_server_requests_total{server=\"tls\",protocol=\"h2\",code=\"200\"} 1"));
     CHECK(strstr(t, "profgate_http_server_open_connections{server=\"plain\"}"));
+    CHECK(strstr(t, "profgate_http_server_limit_hits_total{server=\"one\",kind=\"connections\"} 1"));
     pg_buf_free(&text);
 
     pg_http_server_free(plain);
     pg_http_server_free(tls);
     pg_http_server_free(mtls);
+    pg_http_server_free(one);
     event_base_loopbreak(base);
     pthread_join(loop, NULL);
     event_base_free(base);
