@@ -125,6 +125,14 @@ static int data_cb(nghttp2_session *ss, uint8_t flags, int32_t sid, const uint8_
     return 0;
 }
 
+/* nghttp2 refused a frame; a stream over max_concurrent_streams is counted as a limit hit. */
+static int invalid_frame_cb(nghttp2_session *ss, const nghttp2_frame *f, int lib_error, void *arg)
+{
+    pg_http_conn *c = arg;
+    if (lib_error == NGHTTP2_ERR_REFUSED_STREAM) pg_http_count_limit(c->srv, LIM_STREAMS);
+    return 0;
+}
+
 static int stream_close_cb(nghttp2_session *ss, int32_t sid, uint32_t code, void *arg)
 {
     pg_http_ex *ex = nghttp2_session_get_stream_user_data(ss, sid);
@@ -158,6 +166,7 @@ int pg_http_h2_start(pg_http_conn *c)
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, frame_recv_cb);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, data_cb);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, stream_close_cb);
+    nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, invalid_frame_cb);
     nghttp2_session *ss = NULL;
     int rc = nghttp2_session_server_new(&ss, cb, c);
     nghttp2_session_callbacks_del(cb);

@@ -381,6 +381,44 @@ static void test_tls(uint16_t port, uint16_t mport)
 static void tune_one_conn(pg_http_server_config *c)
 {
     c->max_connections = 1;
+    c->max_concurrent_streams = 1;
+}
+
+/* max_concurrent_streams 1: a second stream opened while the first is open gets
+ * RST_STREAM(REFUSED_STREAM) (before the client acknowledged the server's SETTINGS;
+ * after it, nghttp2 answers a connection error). */
+static void test_max_streams(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    static const uint8_t start[] =
+        "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+        "\x00\x00\x00\x04\x00\x00\x00\x00\x00"                             /* SETTINGS */
+        "\x00\x00\x06\x01\x04\x00\x00\x00\x01\x83\x86\x84\x41\x01x"          /* stream 1 */
+        "\x00\x00\x06\x01\x04\x00\x00\x00\x03\x83\x86\x84\x41\x01x";         /* stream 3 */
+    CHECK(send(fd, start, sizeof start - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof start - 1));
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    uint8_t buf[4096];
+    size_t have = 0;
+    bool refused = false;
+    for (int i = 0; i < 20 && !refused && have < sizeof buf; i++) {
+        ssize_t n = recv(fd, buf + have, sizeof buf - have, 0);
+        if (n <= 0) break;
+        have += (size_t)n;
+        for (size_t off = 0; off + 9 <= have;) { /* walk the frames */
+            size_t len = (size_t)buf[off] << 16 | (size_t)buf[off + 1] << 8 | buf[off + 2];
+            uint32_t sid = (uint32_t)(buf[off + 5] & 0x7f) << 24 | (uint32_t)buf[off + 6] << 16 |
+                           (uint32_t)buf[off + 7] << 8 | buf[off + 8];
+            if (off + 9 + len > have) break;
+            if (buf[off + 3] == 3 && sid == 3 && len == 4 && buf[off + 12] == 7) refused = true;
+            off += 9 + len;
+        }
+    }
+    CHECK_MSG(refused, "no RST_STREAM(REFUSED_STREAM) for stream 3 in %zu bytes", have);
+    close(fd);
 }
 
 /* Waits (up to 5 s) until the server's open-connections gauge reads want. */
@@ -455,6 +493,7 @@ int main(int argc, char **argv)
     pg_http_server *one = server(base, m, "one", tune_one_conn);
     if (plain && tls && mtls && one) {
         test_max_connections(m, pg_http_server_port(one));
+        test_max_streams(pg_http_server_port(one));
         test_plain(pg_http_server_port(plain));
         test_tls(pg_http_server_port(tls), pg_http_server_port(mtls));
         test_bomb(pg_http_server_port(plain));
@@ -475,6 +514,7 @@ int main(int argc, char **argv)
     CHECK(strstr(t, "profgate_http_server_requests_total{server=\"tls\",protocol=\"h2\",code=\"200\"} 1"));
     CHECK(strstr(t, "profgate_http_server_open_connections{server=\"plain\"}"));
     CHECK(strstr(t, "profgate_http_server_limit_hits_total{server=\"one\",kind=\"connections\"} 1"));
+    CHECK(strstr(t, "profgate_http_server_limit_hits_total{server=\"one\",kind=\"streams\"} 1"));
     pg_buf_free(&text);
 
     pg_http_server_free(plain);
