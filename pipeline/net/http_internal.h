@@ -129,6 +129,12 @@ void pg_http_count_limit(pg_http_server *s, pg_http_limit kind);
 /* Counts one response by protocol and status (loop thread). */
 void pg_http_count_response(pg_http_ex *ex);
 void pg_http_conn_close(pg_http_conn *c);
+/* Loop callbacks of the listener and of the reply queue (http_server.c). */
+struct evconnlistener;
+struct sockaddr;
+void pg_http_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                       void *arg);
+void pg_http_done_cb(evutil_socket_t fd, short what, void *arg);
 /* Re-arms the connection's deadline from its state (call after every change). */
 void pg_http_conn_deadline(pg_http_conn *c);
 int64_t pg_http_now_ns(void);
