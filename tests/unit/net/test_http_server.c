@@ -48,6 +48,16 @@ static void on_hold(void *ctx, const pg_http_request *req, pg_http_reply *r)
     pg_http_reply_send(r);
 }
 
+/* A TCP connection to 127.0.0.1:port (checked). */
+static int connect_local(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    return fd;
+}
+
 static void *loop_main(void *arg)
 {
     event_base_loop(arg, EVLOOP_NO_EXIT_ON_EMPTY);
@@ -301,10 +311,7 @@ static void test_budget(uint16_t port)
  * served meanwhile. */
 static void test_slowloris(uint16_t port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    int fd = connect_local(port);
     const char *req = "POST /echo HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -332,10 +339,7 @@ static void test_slowloris(uint16_t port)
  * connection keeps sending frames (PINGs). */
 static void test_slow_h2(uint16_t port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    int fd = connect_local(port);
     static const uint8_t start[] =
         "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
         "\x00\x00\x00\x04\x00\x00\x00\x00\x00"              /* SETTINGS */
@@ -389,10 +393,7 @@ static void tune_one_conn(pg_http_server_config *c)
  * after it, nghttp2 answers a connection error). */
 static void test_max_streams(uint16_t port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    int fd = connect_local(port);
     static const uint8_t start[] =
         "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
         "\x00\x00\x00\x04\x00\x00\x00\x00\x00"                             /* SETTINGS */
@@ -442,10 +443,7 @@ static bool wait_open(pg_metrics *m, const char *name, int want)
  * once it closed, a client is served again. */
 static void test_max_connections(pg_metrics *m, uint16_t port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    int fd = connect_local(port);
     CHECK(wait_open(m, "one", 1));
     static const curl_case refused[] = {{"/echo", "--data-binary x", "000 "}};
     expect_all(port, "http", refused, 1);
