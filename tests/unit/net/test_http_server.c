@@ -1,6 +1,6 @@
 /* The HTTP server stack against real clients on 127.0.0.1: curl over HTTP/1.1, h2c with
  * prior knowledge, TLS with ALPN h2 and HTTP/1.1, mTLS; gzip/zstd/deflate bodies; 401, 404,
- * 405, 413, 431; a gzip bomb stopped at the cap with bounded RSS; the decompression budget;
+ * 405, 413, 431, bearer and basic auth; a gzip bomb stopped at the cap with bounded RSS; the decompression budget;
  * a slowloris connection dropped while another client is served. Certificates are made
  * here with the openssl command. */
 #include <arpa/inet.h>
@@ -382,8 +382,11 @@ static void test_tls(uint16_t port, uint16_t mport)
     CHECK_MSG(strcmp(out, "200 2\nhello") == 0, "%s", out);
 }
 
+static char pw_path[300];
 static void tune_one_conn(pg_http_server_config *c)
 {
+    c->auth.basic.username = "agent";
+    c->auth.basic.password_file = pw_path;
     c->max_connections = 1;
     c->max_concurrent_streams = 1;
 }
@@ -449,8 +452,13 @@ static void test_max_connections(pg_metrics *m, uint16_t port)
     expect_all(port, "http", refused, 1);
     close(fd);
     CHECK(wait_open(m, "one", 0));
-    static const curl_case served[] = {{"/echo", "--data-binary x", "200 1.1\nx"}};
-    expect_all(port, "http", served, 1);
+    static const curl_case served[] = {
+        {"/echo", "-u agent:pass:word --data-binary x", "200 1.1\nx"},
+        {"/echo", "-u agent:pass:wore --data-binary x", "401 1.1"},
+        {"/echo", "-u agent: --http2-prior-knowledge --data-binary x", "401 2"},
+        {"/echo", "--data-binary x", "401 1.1"},
+    };
+    expect_all(port, "http", served, 4);
 }
 
 static void make_certs(void)
@@ -477,6 +485,8 @@ int main(int argc, char **argv)
     if (!mkdtemp(dir)) return 2;
     snprintf(token_path, sizeof token_path, "%s/token", dir);
     write_file("token", "s3cret-token\n", 13);
+    snprintf(pw_path, sizeof pw_path, "%s/pw", dir);
+    write_file("pw", "pass:word\n", 10);
     make_certs();
     signal(SIGPIPE, SIG_IGN); /* as the service does: peers may close while we write */
     evthread_use_pthreads();
@@ -512,6 +522,7 @@ int main(int argc, char **argv)
     CHECK(strstr(t, "profgate_http_server_requests_total{server=\"tls\",protocol=\"h2\",code=\"200\"} 1"));
     CHECK(strstr(t, "profgate_http_server_open_connections{server=\"plain\"}"));
     CHECK(strstr(t, "profgate_http_server_limit_hits_total{server=\"one\",kind=\"connections\"} 1"));
+    CHECK(strstr(t, "profgate_http_server_auth_failures_total{server=\"one\"} 4"));
     CHECK(strstr(t, "profgate_http_server_limit_hits_total{server=\"one\",kind=\"streams\"} 1"));
     pg_buf_free(&text);
 
