@@ -32,4 +32,6 @@ echo "bench: pipeline (file receiver -> memory_limiter -> file + debug exporters
 echo
 echo "bench: otlp gRPC receiver (Python grpcio load client -> otlp -> nop)"
 "$PYTHON" -B "$here/otlp_grpc.py" "$profgate" 10 || echo "bench: otlp_grpc.py failed"
+echo "bench: HTTP server stack (h2load, 50 KB POST bodies, 8 connections x 8 streams)"
+bash "$here/http.sh" "$build"
 exit 0

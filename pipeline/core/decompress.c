@@ -22,6 +22,7 @@ int pg_encoding_from_name(const char *name)
     if (!name || !*name || strcmp(name, "identity") == 0) return PG_ENC_NONE;
     if (strcmp(name, "gzip") == 0 || strcmp(name, "x-gzip") == 0) return PG_ENC_GZIP;
     if (strcmp(name, "zstd") == 0) return PG_ENC_ZSTD;
+    if (strcmp(name, "deflate") == 0) return PG_ENC_DEFLATE;
     return PG_EUNSUP;
 }
 
@@ -114,6 +115,45 @@ static int unzstd(const uint8_t *in, size_t n, size_t max_out, pg_buf *out, char
     return rc;
 }
 
+/* Inflates HTTP "deflate" (a zlib stream, RFC 1950; raw RFC 1951 data as some senders
+ * write it is accepted too) into out with a cap, streaming so the cap stops a bomb early. */
+static int inflate_deflate(const uint8_t *in, size_t n, size_t max_out, pg_buf *out,
+                           char *err, size_t errlen)
+{
+    /* zlib header: CMF/FLG with CM 8 and a check multiple of 31; otherwise raw deflate */
+    int raw = !(n >= 2 && (in[0] & 0x0f) == 8 && ((in[0] << 8) | in[1]) % 31 == 0);
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, raw ? -MAX_WBITS : MAX_WBITS) != Z_OK)
+        return pg_err(err, errlen, PG_ENOMEM, "out of memory (inflate)");
+    size_t start = out->len;
+    int rc = 0, zr = Z_OK;
+    z.next_in = (Bytef *)(uintptr_t)in;
+    while (zr != Z_STREAM_END) {
+        if (pg_buf_reserve(out, 65536)) { rc = pg_err(err, errlen, PG_ENOMEM, "out of memory (inflate)"); break; }
+        size_t room = out->cap - out->len, allowed = max_out - (out->len - start);
+        if (room > allowed + 1) room = allowed + 1;
+        if (room > UINT_MAX) room = UINT_MAX;
+        size_t in_left = n - (size_t)((const uint8_t *)z.next_in - in);
+        z.avail_in = in_left > UINT_MAX ? UINT_MAX : (uInt)in_left;
+        z.next_out = out->data + out->len;
+        z.avail_out = (uInt)room;
+        zr = inflate(&z, Z_NO_FLUSH);
+        out->len += room - z.avail_out;
+        if (out->len - start > max_out) {
+            rc = pg_err(err, errlen, PG_ELIMIT, "decompressed size exceeds the limit of %zu bytes", max_out);
+            break;
+        }
+        if (zr == Z_BUF_ERROR && z.avail_in == 0) { rc = pg_err(err, errlen, PG_EINVAL, "truncated deflate stream"); break; }
+        if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
+            rc = pg_err(err, errlen, PG_EINVAL, "corrupt deflate data");
+            break;
+        }
+    }
+    inflateEnd(&z);
+    return rc;
+}
+
 /* Dispatches on enc; out is appended to and stays caller-owned. */
 int pg_decompress(pg_encoding enc, const uint8_t *in, size_t n, size_t max_out, pg_buf *out,
                   char *err, size_t errlen)
@@ -122,6 +162,7 @@ int pg_decompress(pg_encoding enc, const uint8_t *in, size_t n, size_t max_out, 
     switch (enc) {
     case PG_ENC_GZIP: return gunzip(in, n, max_out, out, err, errlen);
     case PG_ENC_ZSTD: return unzstd(in, n, max_out, out, err, errlen);
+    case PG_ENC_DEFLATE: return inflate_deflate(in, n, max_out, out, err, errlen);
     default:
         if (n > max_out)
             return pg_err(err, errlen, PG_ELIMIT, "size exceeds the limit of %zu bytes", max_out);

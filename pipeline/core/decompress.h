@@ -9,12 +9,16 @@
 
 #include "pipeline/core/buf.h"
 
-typedef enum { PG_ENC_NONE = 0, PG_ENC_GZIP, PG_ENC_ZSTD } pg_encoding;
+/* DEFLATE is HTTP's "deflate" Content-Encoding (zlib-wrapped; raw accepted too); it has no
+ * magic bytes, so only a header names it (pg_sniff_encoding never returns it, and
+ * pg_decompress_prefix treats it as NONE). */
+typedef enum { PG_ENC_NONE = 0, PG_ENC_GZIP, PG_ENC_ZSTD, PG_ENC_DEFLATE } pg_encoding;
 
 /* Returns the encoding named by the leading magic bytes (1f 8b, 28 b5 2f fd), else NONE. */
 pg_encoding pg_sniff_encoding(const uint8_t *p, size_t n);
 
-/* Returns the encoding for an HTTP Content-Encoding value ("gzip", "zstd", "identity", "");
+/* Returns the encoding for an HTTP Content-Encoding value ("gzip", "zstd", "deflate",
+ * "identity", "");
  * PG_EUNSUP when unknown. */
 int pg_encoding_from_name(const char *name);
 

@@ -1,0 +1,420 @@
+/* Exchanges: one request from its first header to its reply; routing, auth, limits, the
+ * bounded inflate on a worker, and the public request/reply calls. */
+#include <ctype.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/core/decompress.h"
+#include "pipeline/core/err.h"
+#include "pipeline/net/http_internal.h"
+
+/* ---- the process-wide budget of request bodies held in memory: raw bodies as they arrive
+ * and inflated bodies until their reply is sent ---- */
+
+static _Atomic uint64_t budget_limit = 256u << 20;
+static _Atomic uint64_t budget_used;
+
+void pg_http_set_decompression_budget(uint64_t bytes)
+{
+    atomic_store(&budget_limit, bytes);
+}
+
+/* Takes n bytes of the budget; false when they do not fit. */
+static bool budget_take(uint64_t n)
+{
+    uint64_t cur = atomic_load(&budget_used);
+    do {
+        if (cur + n > atomic_load(&budget_limit)) return false;
+    } while (!atomic_compare_exchange_weak(&budget_used, &cur, cur + n));
+    return true;
+}
+
+static void budget_give(uint64_t n)
+{
+    atomic_fetch_sub(&budget_used, n);
+}
+
+/* ---- exchanges ---- */
+
+/* Makes an exchange on c (loop thread), linked in c's loop-owned list. NULL when out of
+ * memory. */
+pg_http_ex *pg_http_ex_new(pg_http_conn *c, int32_t stream_id)
+{
+    pg_http_ex *ex = calloc(1, sizeof *ex);
+    if (!ex) return NULL;
+    ex->srv = c->srv;
+    ex->conn = c;
+    ex->stream_id = stream_id;
+    ex->t0 = pg_http_now_ns();
+    ex->state = EX_RECV;
+    ex->req.proto = c->proto;
+    ex->req.peer = c->peer;
+    ex->next = c->exs;
+    if (c->exs) c->exs->prev = ex;
+    c->exs = ex;
+    return ex;
+}
+
+/* Unlinks ex from its connection's list (when loop-owned) and frees everything it holds. */
+void pg_http_ex_free(pg_http_ex *ex)
+{
+    if (!ex) return;
+    if (ex->state != EX_WORK && ex->conn) {
+        if (ex->prev) ex->prev->next = ex->next;
+        else if (ex->conn->exs == ex) ex->conn->exs = ex->next;
+        if (ex->next) ex->next->prev = ex->prev;
+    }
+    if (ex->budget_held) budget_give(ex->budget_held);
+    free(ex->method);
+    free(ex->target);
+    for (size_t i = 0; i < ex->nh; i++) {
+        free(ex->hn[i]);
+        free(ex->hv[i]);
+    }
+    free(ex->hn);
+    free(ex->hv);
+    for (size_t i = 0; i < ex->nrh; i++) {
+        free(ex->rhn[i]);
+        free(ex->rhv[i]);
+    }
+    free(ex->rhn);
+    free(ex->rhv);
+    free(ex->ctype);
+    pg_buf_free(&ex->body);
+    pg_buf_free(&ex->rbody);
+    free(ex);
+}
+
+/* Counts n header bytes against the cap. */
+static int header_bytes(pg_http_ex *ex, size_t n)
+{
+    size_t cap = ex->srv->cfg.max_request_header_size;
+    bool was_over = ex->header_bytes > cap;
+    ex->header_bytes += n;
+    if (ex->header_bytes <= cap) return 0;
+    if (!was_over) pg_http_count_limit(ex->srv, LIM_HEADER); /* once per request */
+    return PG_ELIMIT;
+}
+
+static char *dup_n(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (!d) return NULL;
+    memcpy(d, s, n);
+    d[n] = 0;
+    return d;
+}
+
+/* Copies method and target (borrowed) into ex. */
+int pg_http_ex_start_line(pg_http_ex *ex, const char *method, const char *target, size_t tl)
+{
+    int rc = header_bytes(ex, (method ? strlen(method) : 0) + (target ? tl : 0));
+    if (rc) return rc;
+    if (method) {
+        free(ex->method);
+        if (!(ex->method = strdup(method))) return PG_ENOMEM;
+    }
+    if (target) {
+        free(ex->target);
+        if (!(ex->target = dup_n(target, tl))) return PG_ENOMEM;
+    }
+    return 0;
+}
+
+/* Appends a header, copying name (lower-cased) and value. */
+int pg_http_ex_header(pg_http_ex *ex, const char *n, size_t nl, const char *v, size_t vl)
+{
+    int rc = header_bytes(ex, nl + vl + 4);
+    if (rc) return rc;
+    if (ex->nh == ex->caph) {
+        size_t cap = ex->caph ? ex->caph * 2 : 16;
+        char **hn = realloc(ex->hn, cap * sizeof *hn);
+        if (!hn) return PG_ENOMEM;
+        ex->hn = hn;
+        char **hv = realloc(ex->hv, cap * sizeof *hv);
+        if (!hv) return PG_ENOMEM;
+        ex->hv = hv;
+        ex->caph = cap;
+    }
+    char *name = dup_n(n, nl), *value = dup_n(v, vl);
+    if (!name || !value) {
+        free(name);
+        free(value);
+        return PG_ENOMEM;
+    }
+    for (char *p = name; *p; p++) *p = (char)tolower((unsigned char)*p);
+    ex->hn[ex->nh] = name;
+    ex->hv[ex->nh] = value;
+    ex->nh++;
+    return 0;
+}
+
+const char *pg_http_header(const pg_http_request *req, const char *name)
+{
+    for (size_t i = 0; i < req->nheaders; i++)
+        if (strcmp(req->header_names[i], name) == 0) return req->header_values[i];
+    return NULL;
+}
+
+const char *pg_http_proto_name(pg_http_proto p)
+{
+    switch (p) {
+    case PG_HTTP_H2C: return "h2c";
+    case PG_HTTP_H1_TLS: return "HTTP/1.1+TLS";
+    case PG_HTTP_H2_TLS: return "h2";
+    default: return "HTTP/1.1";
+    }
+}
+
+/* Sets an early status (the first one wins). */
+static void early(pg_http_ex *ex, int status, const char *msg)
+{
+    if (ex->early_status) return;
+    ex->early_status = status;
+    ex->early_msg = msg;
+}
+
+/* Fills the request view (header arrays, path and query split) from what was received. */
+static void fill_request(pg_http_ex *ex)
+{
+    pg_http_request *r = &ex->req;
+    r->method = ex->method ? ex->method : "";
+    r->nheaders = ex->nh;
+    r->header_names = (const char *const *)ex->hn;
+    r->header_values = (const char *const *)ex->hv;
+    char *t = ex->target ? ex->target : (char *)"";
+    char *q = strchr(t, '?');
+    if (q) *q++ = 0;
+    r->path = t;
+    r->query = q ? q : "";
+}
+
+/* Decides what can be decided from the headers: route (404/405), auth (401), declared body
+ * size (413). Runs on the loop. */
+void pg_http_ex_headers_done(pg_http_ex *ex)
+{
+    pg_http_server *s = ex->srv;
+    fill_request(ex);
+    const pg_http_route *path_match = NULL;
+    for (size_t i = 0; i < s->nroutes && !ex->route; i++) {
+        if (strcmp(s->routes[i].path, ex->req.path) != 0) continue;
+        path_match = &s->routes[i];
+        if (strcmp(s->routes[i].method, ex->req.method) == 0) ex->route = &s->routes[i];
+    }
+    if (pg_http_auth_check(s, pg_http_header(&ex->req, "authorization"))) {
+        pg_counter_add(s->auth_failures, 1);
+        early(ex, 401, "unauthorized");
+    }
+    if (!ex->route) early(ex, path_match ? 405 : 404, path_match ? "method not allowed" : "not found");
+    const char *cl = pg_http_header(&ex->req, "content-length");
+    if (cl) {
+        char *end;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (*end == 0 && n > s->cfg.max_request_body_size) {
+            pg_http_count_limit(s, LIM_BODY);
+            ex->early_status = 413; /* before any other: the body will not be read */
+            ex->early_msg = "request body too large";
+        }
+    }
+    const char *expect = pg_http_header(&ex->req, "expect");
+    ex->expect_continue = expect && strcasecmp(expect, "100-continue") == 0;
+}
+
+/* Appends body bytes; once an early status is set they are dropped. */
+int pg_http_ex_body(pg_http_ex *ex, const void *p, size_t n)
+{
+    pg_counter_add(ex->srv->bytes_in, n);
+    if (ex->early_status) return ex->early_status == 413 ? PG_ELIMIT : 0;
+    int rc = 0;
+    if (ex->body.len + n > ex->srv->cfg.max_request_body_size) {
+        pg_http_count_limit(ex->srv, LIM_BODY);
+        early(ex, 413, "request body too large");
+        rc = PG_ELIMIT;
+    } else if (!budget_take(n)) {
+        pg_http_count_limit(ex->srv, LIM_DECOMPRESSION_BUDGET);
+        early(ex, 503, "request body memory budget exhausted, retry later");
+        rc = PG_EAGAIN;
+    } else {
+        ex->budget_held += n;
+        return pg_buf_append(&ex->body, p, n) ? PG_ENOMEM : 0;
+    }
+    pg_buf_free(&ex->body);
+    budget_give(ex->budget_held);
+    ex->budget_held = 0;
+    return rc;
+}
+
+/* Replaces the raw body by its inflated form under the per-request cap and the process
+ * budget. Returns 0 or the status to answer with a message in err. */
+static int inflate_body(pg_http_ex *ex, char *err, size_t errlen)
+{
+    const char *ce = pg_http_header(&ex->req, "content-encoding");
+    int enc = pg_encoding_from_name(ce);
+    if (enc < 0) return pg_err(err, errlen, PG_EUNSUP, "unsupported Content-Encoding %s", ce);
+    if (enc == PG_ENC_NONE) return 0;
+    /* the raw body already holds its length; hold up to the cap while inflating */
+    uint64_t cap = ex->srv->cfg.max_request_body_size;
+    uint64_t more = cap > ex->budget_held ? cap - ex->budget_held : 0;
+    if (!budget_take(more)) {
+        pg_http_count_limit(ex->srv, LIM_DECOMPRESSION_BUDGET);
+        return pg_err(err, errlen, PG_EAGAIN, "decompression budget exhausted, retry later");
+    }
+    ex->budget_held += more;
+    pg_buf out = {0};
+    int rc = pg_decompress((pg_encoding)enc, ex->body.data, ex->body.len, cap, &out, err, errlen);
+    if (rc == PG_ELIMIT) pg_http_count_limit(ex->srv, LIM_BODY);
+    pg_buf_free(&ex->body);
+    if (rc) {
+        pg_buf_free(&out);
+        return rc;
+    }
+    ex->body = out;
+    budget_give(ex->budget_held - out.len); /* keep what the inflated body holds */
+    ex->budget_held = out.len;
+    return 0;
+}
+
+/* Worker: inflates, then calls the route's handler (which sends the reply). */
+static void work(void *arg)
+{
+    pg_http_ex *ex = arg;
+    char err[256];
+    int rc = inflate_body(ex, err, sizeof err);
+    if (rc) {
+        pg_http_reply_error(ex, rc, err);
+        pg_http_reply_send(ex);
+        return;
+    }
+    ex->req.body = ex->body.data ? ex->body.data : (const uint8_t *)"";
+    ex->req.body_len = ex->body.len;
+    ex->route->fn(ex->route->ctx, &ex->req, ex);
+}
+
+/* Loop: the request arrived whole. An early status is answered here; otherwise the
+ * exchange goes to a worker (503 when the pool is full). */
+void pg_http_ex_complete(pg_http_ex *ex)
+{
+    pg_http_conn *c = ex->conn;
+    if (!ex->early_status) {
+        ex->state = EX_WORK;
+        if (ex->prev) ex->prev->next = ex->next;
+        else c->exs = ex->next;
+        if (ex->next) ex->next->prev = ex->prev;
+        ex->prev = ex->next = NULL;
+        c->refs++;
+        if (pg_workers_submit(ex->srv->workers, work, ex) == 0) return;
+        c->refs--;
+        ex->state = EX_RECV;
+        ex->next = c->exs;
+        if (c->exs) c->exs->prev = ex;
+        c->exs = ex;
+        pg_http_count_limit(ex->srv, LIM_WORKERS);
+        pg_http_reply_error(ex, PG_EAGAIN, "server busy, retry later");
+    } else {
+        pg_http_ex_fail(ex, ex->early_status, ex->early_msg);
+    }
+    ex->state = EX_SEND;
+    if (c->h2) pg_http_h2_respond(c, ex);
+    else pg_http_h1_respond(c, ex);
+}
+
+/* ---- replies ---- */
+
+int pg_http_reply_set(pg_http_reply *r, int status, const char *content_type, const void *body,
+                      size_t len)
+{
+    r->status = status;
+    free(r->ctype);
+    r->ctype = content_type ? strdup(content_type) : NULL;
+    r->rbody.len = 0;
+    if (content_type && !r->ctype) return PG_ENOMEM;
+    return len && pg_buf_append(&r->rbody, body, len) ? PG_ENOMEM : 0;
+}
+
+/* Accepts header text without control characters (no response splitting). */
+static bool header_text_ok(const char *s, bool name)
+{
+    if (!*s && name) return false;
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch < 0x20 || ch == 0x7f || (name && (ch == ':' || ch == ' '))) return false;
+    }
+    return true;
+}
+
+int pg_http_reply_header(pg_http_reply *r, const char *name, const char *value)
+{
+    if (!header_text_ok(name, true) || !header_text_ok(value, false)) return PG_EINVAL;
+    char **hn = realloc(r->rhn, (r->nrh + 1) * sizeof *hn);
+    if (!hn) return PG_ENOMEM;
+    r->rhn = hn;
+    char **hv = realloc(r->rhv, (r->nrh + 1) * sizeof *hv);
+    if (!hv) return PG_ENOMEM;
+    r->rhv = hv;
+    char *n = strdup(name), *v = strdup(value);
+    if (!n || !v) {
+        free(n);
+        free(v);
+        return PG_ENOMEM;
+    }
+    for (char *p = n; *p; p++) *p = (char)tolower((unsigned char)*p); /* h2 wants lower case */
+    r->rhn[r->nrh] = n;
+    r->rhv[r->nrh] = v;
+    r->nrh++;
+    return 0;
+}
+
+void pg_http_ex_fail(pg_http_ex *ex, int status, const char *msg)
+{
+    char body[320];
+    int n = snprintf(body, sizeof body, "%s\n", msg ? msg : "error");
+    if (n < 0) n = 0;
+    if ((size_t)n >= sizeof body) n = sizeof body - 1;
+    pg_http_reply_set(ex, status, "text/plain; charset=utf-8", body, (size_t)n);
+    if (status == 503) pg_http_reply_header(ex, "retry-after", "1");
+    if (status == 401) pg_http_reply_header(ex, "www-authenticate", ex->srv->basic ? "Basic" : "Bearer");
+}
+
+int pg_http_reply_error(pg_http_reply *r, int code, const char *msg)
+{
+    pg_http_ex_fail(r, pg_status_http(code), msg ? msg : pg_status_name(code)); /* 503: Retry-After */
+    return r->rbody.failed;
+}
+
+/* Any thread: queues the finished exchange for the loop and wakes it. */
+void pg_http_reply_send(pg_http_reply *r)
+{
+    if (r->status == 0) pg_http_ex_fail(r, 500, "handler sent no status");
+    pg_http_server *s = r->srv;
+    pthread_mutex_lock(&s->done_mu);
+    r->next = NULL;
+    if (s->done_tail) s->done_tail->next = r;
+    else s->done_head = r;
+    s->done_tail = r;
+    pthread_mutex_unlock(&s->done_mu);
+    event_active(s->done_ev, EV_READ, 0);
+}
+
+/* Writes "HTTP/1.1 <status> <reason>" and the headers (with Content-Length) into out. */
+int pg_http_h1_head(const pg_http_ex *ex, bool close, pg_buf *out)
+{
+    char line[160];
+    int n = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\ncontent-length: %zu\r\n%s", ex->status,
+                     ex->status < 300 ? "OK" : "Error", ex->rbody.len,
+                     close ? "connection: close\r\n" : "");
+    pg_buf_append(out, line, (size_t)n);
+    if (ex->ctype) {
+        pg_buf_append(out, "content-type: ", 14);
+        pg_buf_append(out, ex->ctype, strlen(ex->ctype));
+        pg_buf_append(out, "\r\n", 2);
+    }
+    for (size_t i = 0; i < ex->nrh; i++) {
+        pg_buf_append(out, ex->rhn[i], strlen(ex->rhn[i]));
+        pg_buf_append(out, ": ", 2);
+        pg_buf_append(out, ex->rhv[i], strlen(ex->rhv[i]));
+        pg_buf_append(out, "\r\n", 2);
+    }
+    return pg_buf_append(out, "\r\n", 2);
+}
