@@ -441,8 +441,10 @@ int pg_pprof_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decod
             }
         }
         pg_otlp_sprofiles *sp = NULL;
+        size_t first_stack = pg_dict_stack_count(pg_batch_dict(b));
         rc = pg_pprof_build_profiles(&d, &h, pg_wire_of(data, len), &sp);
-        pg_pprof_src_tables st = {d.src_map, d.src_loc, d.src_fn, d.n_src_map, d.n_src_loc, d.n_src_fn};
+        pg_pprof_src_tables st = {d.src_map, d.src_loc, d.src_fn, d.n_src_map, d.n_src_loc, d.n_src_fn,
+                                  first_stack};
         if (!rc && (rc = pg_pprof_tables_record(b, sp, &st)) < 0) rc = pg_pprof_dec_mem(&d, rc);
         if (!rc && scope_out) *scope_out = sp;
     }

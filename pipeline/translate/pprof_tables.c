@@ -13,23 +13,48 @@
 
 static const char *const kinds[3] = {"mapping", "location", "function"};
 
-/* Marks (1) in used[] every location the stacks of p's samples reach. Borrows d, p;
- * returns 0 or PG_ENOMEM. */
-static int mark_reached(const pg_otlp_dict *d, const pg_otlp_profile *p, uint8_t *used)
+/* Sets hit[l] for every location l of pool entries [lo, hi): a branch-free pass per
+ * width (hit has room for any index of that width; width 4 is bounded by n_hit). */
+static void hit_range(const pg_stacks *st, size_t lo, size_t hi, uint8_t *hit, size_t n_hit)
 {
-    size_t n_stacks = pg_dict_stack_count(d), ns = pg_profile_sample_count(p);
-    uint8_t *seen = calloc(n_stacks ? n_stacks : 1, 1);
-    if (!seen) return PG_ENOMEM;
-    for (size_t i = 0; i < ns; i++) {
-        pg_sample_ref r;
-        pg_sample_at(p, i, &r);
-        if (r.stack <= 0 || (size_t)r.stack >= n_stacks || seen[r.stack]) continue;
-        seen[r.stack] = 1;
-        pg_stack_ref s;
-        pg_dict_stack_at(d, (size_t)r.stack, &s);
-        for (size_t j = 0; j < s.n; j++) used[pg_stack_loc(&s, j)] = 1;
+    if (st->width == 1) {
+        const uint8_t *p = st->loc;
+        for (size_t j = lo; j < hi; j++) hit[p[j]] = 1;
+    } else if (st->width == 2) {
+        const uint16_t *p = (const uint16_t *)(const void *)st->loc;
+        for (size_t j = lo; j < hi; j++) hit[p[j]] = 1;
+    } else {
+        const int32_t *p = (const int32_t *)(const void *)st->loc;
+        for (size_t j = lo; j < hi; j++)
+            if (p[j] > 0 && (size_t)p[j] < n_hit) hit[p[j]] = 1;
     }
-    free(seen);
+}
+
+/* Leaves in pend[0..*n) the locations no stack from index `first` on holds. The stacks
+ * the decoder added are the new stacks of the pprof's samples; a sample stack that was
+ * already in the dictionary is not seen, so its locations may be recorded as well, which
+ * writes nothing more. The pool is read in chunks from both ends, stopping once every
+ * location is found (most are found early), with no per-sample work. Borrows d; returns 0
+ * or PG_ENOMEM. */
+static int unreached(const pg_otlp_dict *d, size_t first, int32_t *pend, size_t *n)
+{
+    const pg_stacks *st = pg_dict_stacks(d);
+    if (first >= st->n || !*n) return 0;
+    size_t n_hit = d->n_location_table, room = st->width == 1 ? 256 : st->width == 2 ? 65536 : 0;
+    uint8_t *hit = calloc(n_hit > room ? n_hit : room, 1);
+    if (!hit) return PG_ENOMEM;
+    size_t lo = st->off[first], hi = st->off[st->n];
+    for (int back = 0; lo < hi && *n; back = !back) {
+        size_t chunk = 65536 + 4 * *n, take = hi - lo < chunk ? hi - lo : chunk;
+        if (back) hi -= take;
+        hit_range(st, back ? hi : lo, back ? hi + take : lo + take, hit, n_hit);
+        if (!back) lo += take;
+        size_t k = 0;
+        for (size_t i = 0; i < *n; i++)
+            if (!hit[pend[i]]) pend[k++] = pend[i];
+        *n = k;
+    }
+    free(hit);
     return 0;
 }
 
@@ -66,8 +91,7 @@ static int add_carrier(pg_batch *b, record *rec, int k, int32_t m, const int32_t
 
 /* Fills the record from the source tables; *needed is set when something is unreached.
  * Scratch arrays are sized by the dictionary (malloc-owned, freed here). */
-static int build_record(pg_batch *b, const pg_otlp_profile *p0, const pg_pprof_src_tables *t,
-                        record *rec, int *needed)
+static int build_record(pg_batch *b, const pg_pprof_src_tables *t, record *rec, int *needed)
 {
     const pg_otlp_dict *d = pg_batch_dict(b);
     uint8_t *loc = calloc(d->n_location_table, 1), *map = calloc(d->n_mapping_table, 1);
@@ -75,7 +99,7 @@ static int build_record(pg_batch *b, const pg_otlp_profile *p0, const pg_pprof_s
     int32_t *fns = calloc(t->n_functions ? t->n_functions : 1, sizeof *fns);
     for (int k = 0; k < 3; k++) rec->locs[k] = calloc(k == 0 ? t->n_mappings + 1 : t->n_locations + 1, sizeof(int32_t));
     int rc = (!loc || !map || !fn || !fns || !rec->locs[0] || !rec->locs[1] || !rec->locs[2]) ? PG_ENOMEM : 0;
-    if (!rc) rc = mark_reached(d, p0, loc);
+    /* rec->locs[1] is first every distinct source location, then those no sample reaches */
     for (size_t i = 0; !rc && i < t->n_locations; i++) {
         const pg_otlp_location *l = d->location_table[t->locations[i]];
         map[l->mapping_index] = 1;
@@ -83,6 +107,7 @@ static int build_record(pg_batch *b, const pg_otlp_profile *p0, const pg_pprof_s
         if (!loc[t->locations[i]]) rec->locs[1][rec->n[1]++] = t->locations[i];
         loc[t->locations[i]] = 1; /* a duplicate of the source is listed once */
     }
+    if (!rc) rc = unreached(d, t->first_stack, rec->locs[1], &rec->n[1]);
     size_t nf = 0;
     for (size_t i = 0; !rc && i < t->n_functions; i++)
         if (!fn[t->functions[i]]) {
@@ -137,7 +162,7 @@ int pg_pprof_tables_record(pg_batch *b, pg_otlp_sprofiles *sp, const pg_pprof_sr
     if (!sp->n_profiles || (!t->n_mappings && !t->n_locations && !t->n_functions)) return 0;
     record rec = {{0}, {0}};
     int needed = 0;
-    int rc = build_record(b, sp->profiles[0], t, &rec, &needed);
+    int rc = build_record(b, t, &rec, &needed);
     if (!rc && needed) rc = append_marker(b, sp, &rec);
     for (int k = 0; k < 3; k++) free(rec.locs[k]);
     return rc;
