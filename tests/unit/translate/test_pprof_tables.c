@@ -14,25 +14,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A one-sample pprof: strings st[0..ns) (1 "samples", 2 "count", 3 the function, 4 its
+ * file), mappings (start, limit, filename) m[0..nm), location 1 in mapping `used` at addr
+ * calling function 1. Callers append more tables (fields may come in any order). */
+static void one_sample(pg_buf *b, const char *const *st, size_t ns, const uint64_t (*m)[3], size_t nm,
+                       uint64_t used, uint64_t addr)
+{
+    tb_value_type(b, 1, 1, 2);
+    const uint64_t locs[] = {1}, fn1[] = {1};
+    const int64_t vals[] = {7}, ln[] = {12};
+    tb_sample(b, locs, 1, vals, 1);
+    for (size_t i = 0; i < nm; i++) tb_mapping(b, i + 1, m[i][0], m[i][1], m[i][2]);
+    tb_location(b, 1, used, addr, fn1, ln, 1);
+    tb_function(b, 1, 3, 3, 4, 10);
+    for (size_t i = 0; i < ns; i++) tb_str(b, st[i]);
+}
+
 /* pprof A: mapping[0] /bin/a (used), [vdso] and [vsyscall] (no location), function
  * orphan.fn (no location), location 2 (no sample). */
 static void pprof_a(pg_buf *b)
 {
     static const char *const st[] = {"", "samples", "count", "a.main", "/bin/a", "[vdso]", "[vsyscall]", "orphan.fn"};
-    tb_value_type(b, 1, 1, 2);
-    const uint64_t locs[] = {1};
-    const int64_t vals[] = {7};
-    tb_sample(b, locs, 1, vals, 1);
-    tb_mapping(b, 1, 0x400000, 0x500000, 4);
-    tb_mapping(b, 2, 0x7ffd0000, 0x7ffd2000, 5);
-    tb_mapping(b, 3, 0xff600000, 0xff601000, 6);
-    const uint64_t fn1[] = {1};
-    const int64_t ln[] = {12};
-    tb_location(b, 1, 1, 0x401000, fn1, ln, 1);
+    static const uint64_t m[][3] = {{0x400000, 0x500000, 4}, {0x7ffd0000, 0x7ffd2000, 5}, {0xff600000, 0xff601000, 6}};
+    one_sample(b, st, sizeof st / sizeof st[0], m, 3, 1, 0x401000);
     tb_location(b, 2, 1, 0x402000, NULL, NULL, 0);
-    tb_function(b, 1, 3, 3, 4, 10);
     tb_function(b, 2, 7, 7, 0, 0);
-    for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) tb_str(b, st[i]);
 }
 
 /* pprof B: mapping[0] /bin/b (no location: an orphan main binary), libx.so (used) and
@@ -40,22 +46,21 @@ static void pprof_a(pg_buf *b)
 static void pprof_b(pg_buf *b)
 {
     static const char *const st[] = {"", "samples", "count", "b.main", "/bin/b", "/lib/libx.so", "[vdso]"};
-    tb_value_type(b, 1, 1, 2);
-    const uint64_t locs[] = {1};
-    const int64_t vals[] = {3};
-    tb_sample(b, locs, 1, vals, 1);
-    tb_mapping(b, 1, 0x600000, 0x700000, 4);
-    tb_mapping(b, 2, 0x7f0000000000, 0x7f0000100000, 5);
-    tb_mapping(b, 3, 0x7ffd0000, 0x7ffd2000, 6);
-    const uint64_t fn1[] = {1};
-    const int64_t ln[] = {5};
-    tb_location(b, 1, 2, 0x7f0000001000, fn1, ln, 1);
-    tb_function(b, 1, 3, 3, 0, 1);
-    for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) tb_str(b, st[i]);
+    static const uint64_t m[][3] = {{0x600000, 0x700000, 4}, {0x7f0000000000, 0x7f0000100000, 5}, {0x7ffd0000, 0x7ffd2000, 6}};
+    one_sample(b, st, sizeof st / sizeof st[0], m, 3, 2, 0x7f0000001000);
+}
+
+/* pprof C: one mapping, one location, one function, all used. */
+static void pprof_c(pg_buf *b)
+{
+    static const char *const st[] = {"", "samples", "count", "c.main", "/bin/c"};
+    static const uint64_t m[][3] = {{0x400000, 0x500000, 4}};
+    one_sample(b, st, sizeof st / sizeof st[0], m, 1, 1, 0x401000);
 }
 
 static const char *const WANT_A = "maps=/bin/a,[vdso],[vsyscall] locs=2 fns=a.main,orphan.fn";
 static const char *const WANT_B = "maps=/bin/b,/lib/libx.so,[vdso] locs=1 fns=b.main";
+static const char *const WANT_C = "maps=/bin/c locs=1 fns=c.main";
 
 /* Summarises the tables of a plain pprof: mapping files in table order, the location
  * count, function names in table order. */
@@ -92,11 +97,12 @@ static void tables_of(const pg_buf *pb, char *out, size_t outlen)
     for (size_t i = 0; i < ns; i++) free((void *)strs[i]);
 }
 
-static pg_batch *decoded(void (*build)(pg_buf *))
+/* Decodes the pprof `build` writes into b (a new batch when NULL); returns b. */
+static pg_batch *decoded(void (*build)(pg_buf *), pg_batch *b)
 {
     pg_buf in = {0};
     build(&in);
-    pg_batch *b = pg_batch_new(0);
+    if (!b) b = pg_batch_new(0);
     char err[256] = "";
     int rc = pg_pprof_decode(b, in.data, in.len, NULL, NULL, err, sizeof err);
     CHECK_MSG(rc == 0, "decode: %s", err);
@@ -127,11 +133,17 @@ static void check_out(const pg_batch *b, const char *const *want, size_t n, cons
 
 int main(void)
 {
-    pg_batch *a = decoded(pprof_a), *b = decoded(pprof_b);
+    pg_batch *a = decoded(pprof_a, NULL), *b = decoded(pprof_b, NULL);
     check_out(a, &WANT_A, 1, "A alone");
     check_out(b, &WANT_B, 1, "B alone");
 
     const char *const ab[] = {WANT_A, WANT_B}, *const ba[] = {WANT_B, WANT_A};
+    /* decoded one after the other into one batch: B's sample stack is A's location in
+     * another mapping, so nothing is shared but [vdso] */
+    pg_batch *one = decoded(pprof_b, decoded(pprof_a, NULL));
+    check_out(one, ab, 2, "A and B decoded into one batch");
+    pg_batch_free(one);
+
     char err[256] = "";
     pg_batch *m = pg_batch_new(0), *r = pg_batch_new(0);
     CHECK(pg_batch_merge(m, a, err, sizeof err) == 0 && pg_batch_merge(m, b, err, sizeof err) == 0);
@@ -146,23 +158,12 @@ int main(void)
 
     /* a pprof with nothing unreached gets no record: its scope keeps one profile per type */
     pg_buf in = {0};
-    {
-        static const char *const st2[] = {"", "samples", "count", "c.main", "/bin/c"};
-        tb_value_type(&in, 1, 1, 2);
-        const uint64_t locs[] = {1};
-        const int64_t vals[] = {1};
-        tb_sample(&in, locs, 1, vals, 1);
-        tb_mapping(&in, 1, 0x400000, 0x500000, 4);
-        const uint64_t fn1[] = {1};
-        const int64_t ln[] = {1};
-        tb_location(&in, 1, 1, 0x401000, fn1, ln, 1);
-        tb_function(&in, 1, 3, 3, 4, 1);
-        for (size_t i = 0; i < sizeof st2 / sizeof st2[0]; i++) tb_str(&in, st2[i]);
-    }
+    pprof_c(&in);
     pg_batch *c = pg_batch_new(0);
     pg_otlp_sprofiles *sp = NULL;
     CHECK(pg_pprof_decode(c, in.data, in.len, NULL, &sp, err, sizeof err) == 0);
     CHECK(sp && sp->n_profiles == 1);
+    check_out(c, &WANT_C, 1, "C alone");
     pg_buf_free(&in);
     /* A's scope: its sample type, then the record */
     const pg_otlp_data *d = pg_batch_data(a);
