@@ -93,7 +93,8 @@ typedef struct scope_profiles {
     const pg_otlp_profile *tables;
 } scope_profiles;
 
-/* Splits sp's profiles into the marker and the others. Returns 0 or PG_ENOMEM. */
+/* Splits sp's profiles into the table-entries record and the others. Returns 0 or
+ * PG_ENOMEM. */
 static int split_marker(const pg_otlp_dict *d, const pg_otlp_sprofiles *sp, scope_profiles *out)
 {
     out->n = 0;
@@ -101,10 +102,10 @@ static int split_marker(const pg_otlp_dict *d, const pg_otlp_sprofiles *sp, scop
     out->v = calloc(sp->n_profiles ? sp->n_profiles : 1, sizeof *out->v);
     if (!out->v) return PG_ENOMEM;
     for (size_t k = 0; k < sp->n_profiles; k++) {
-        if (!out->tables && pg_pprof_tables_is_marker(d, sp->profiles[k]))
-            out->tables = sp->profiles[k];
-        else
+        if (!pg_pprof_tables_is_marker(d, sp->profiles[k]))
             out->v[out->n++] = sp->profiles[k];
+        else if (!out->tables) /* a record is never a pprof; a scope has one (the first) */
+            out->tables = sp->profiles[k];
     }
     return 0;
 }
