@@ -26,6 +26,7 @@ typedef struct pg_pprof_group {
     int from_pprof;         /* scope carries pprof.scope.* attributes */
     const char *default_type; /* NULL = unset */
     int zero_types;         /* one profile standing for a pprof with no sample types */
+    const pg_otlp_profile *tables; /* the scope's record of unreached table entries, or NULL */
 } pg_pprof_group;
 
 /* Splits the batch's profiles into pprof groups (arena-free: malloc-owned array, free

@@ -1,6 +1,7 @@
 /* pprof -> OTLP: decodes pprof wire bytes straight into a batch's OTLP tree. */
 #include "pipeline/translate/pprof.h"
 #include "pipeline/translate/pprof_decode_int.h"
+#include "pipeline/translate/pprof_tables.h"
 #include "pipeline/translate/semconv.h"
 #include "pipeline/core/decompress.h"
 #include "pipeline/core/dict.h"
@@ -251,6 +252,7 @@ static int decode_functions(pg_pprof_dec *d, const slices *s)
         int32_t idx = pg_dict_function(d->b, name, sys, file, (int64_t)v[5]);
         if (idx < 0) return pg_pprof_dec_mem(d, idx);
         if (map_id(d, &d->functions, "function", v[1], idx)) return PG_EINVAL;
+        d->src_fn[d->n_src_fn++] = idx;
     }
     return 0;
 }
@@ -297,6 +299,7 @@ static int decode_mappings(pg_pprof_dec *d, const slices *s)
         int32_t idx = pg_dict_mapping(d->b, &m);
         if (idx < 0) return pg_pprof_dec_mem(d, idx);
         if (map_id(d, &d->mappings, "mapping", v[1], idx)) return PG_EINVAL;
+        d->src_map[d->n_src_map++] = idx;
     }
     return 0;
 }
@@ -377,6 +380,7 @@ static int decode_locations(pg_pprof_dec *d, const slices *s)
         int32_t idx = pg_dict_location(d->b, &l);
         if (idx < 0) { rc = pg_pprof_dec_mem(d, idx); break; }
         rc = map_id(d, &d->locations, "location", id, idx);
+        if (!rc) d->src_loc[d->n_src_loc++] = idx;
     }
     free(lines);
     free(lptr);
@@ -409,7 +413,10 @@ int pg_pprof_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decod
                     t.n_samples, per, lim->max_samples);
     if (!rc) rc = init_strings(&d, &t, err, errlen);
     if (!rc && (idmap_init(&d.functions, t.functions.n) || idmap_init(&d.mappings, t.mappings.n) ||
-                idmap_init(&d.locations, t.locations.n)))
+                idmap_init(&d.locations, t.locations.n) ||
+                !(d.src_fn = malloc((t.functions.n + 1) * sizeof *d.src_fn)) ||
+                !(d.src_map = malloc((t.mappings.n + 1) * sizeof *d.src_map)) ||
+                !(d.src_loc = malloc((t.locations.n + 1) * sizeof *d.src_loc))))
         rc = pg_err(err, errlen, PG_ENOMEM, "pprof: out of memory");
     if (!rc && (rc = pg_dict_reserve(b, t.strings.n, t.functions.n, t.locations.n)))
         rc = pg_err(err, errlen, rc, "pprof: %s", rc == PG_ELIMIT ? "batch memory limit reached" : "out of memory");
@@ -435,7 +442,13 @@ int pg_pprof_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decod
                 if (t.strings.v[i].end > h.keep_hi) h.keep_hi = t.strings.v[i].end;
             }
         }
-        rc = pg_pprof_build_profiles(&d, &h, pg_wire_of(data, len), scope_out);
+        pg_otlp_sprofiles *sp = NULL;
+        size_t first_stack = pg_dict_stack_count(pg_batch_dict(b));
+        rc = pg_pprof_build_profiles(&d, &h, pg_wire_of(data, len), &sp);
+        pg_pprof_src_tables st = {d.src_map, d.src_loc, d.src_fn, d.n_src_map, d.n_src_loc, d.n_src_fn,
+                                  first_stack};
+        if (!rc && (rc = pg_pprof_tables_record(b, sp, &st)) < 0) rc = pg_pprof_dec_mem(&d, rc);
+        if (!rc && scope_out) *scope_out = sp;
     }
     top_free(&t);
     free(d.smap);
@@ -443,6 +456,9 @@ int pg_pprof_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decod
     idmap_free(&d.functions);
     idmap_free(&d.mappings);
     idmap_free(&d.locations);
+    free(d.src_fn);
+    free(d.src_map);
+    free(d.src_loc);
     pg_buf_free(&raw);
     return rc;
 }

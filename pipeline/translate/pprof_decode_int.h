@@ -23,6 +23,8 @@ typedef struct pg_pprof_dec {
     size_t n_strings;
     int32_t *smap;          /* pprof string index -> dictionary index, -1 = not yet */
     pg_idmap functions, mappings, locations; /* pprof id -> dictionary index */
+    int32_t *src_fn, *src_map, *src_loc; /* dictionary index of each table entry, in source order */
+    size_t n_src_fn, n_src_map, n_src_loc;
     uint8_t loc_width;      /* bytes that hold any location index (see core/stacks.h) */
     struct pg_label_memo *memo; /* single-label samples -> attribute (malloc-owned, lazy) */
 } pg_pprof_dec;

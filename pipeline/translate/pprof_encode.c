@@ -3,6 +3,7 @@
  * scalars. */
 #include "pipeline/translate/pprof_encode_int.h"
 #include "pipeline/translate/semconv.h"
+#include "pipeline/translate/pprof_tables.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/samples.h"
 #include "pipeline/core/stacks.h"
@@ -17,6 +18,8 @@ typedef struct enc {
     const pg_pprof_encode_opts *o;
     pg_strtab st;
     uint64_t *loc_id, *map_id, *fn_id; /* dictionary index -> pprof id (0 = unused) */
+    int32_t *map_by_id;                 /* pprof mapping id - 1 -> dictionary index */
+    size_t n_maps;
     pg_labels labels;
     pg_labels extra; /* resource / scope / profile labels added to every sample */
     pg_labels memo;  /* labels of each attribute / link seen, in first-seen order */
@@ -49,8 +52,9 @@ static int attr_true(const pg_otlp_attr *a)
     return a && a->value && a->value->value_case == PG_ANY_BOOL && a->value->bool_value;
 }
 
-/* Marks the locations, mappings and functions the group's samples use, and numbers them
- * 1..n in dictionary order. */
+/* Marks the locations, mappings and functions the group's samples use, and those its
+ * table-entries record lists (pprof_tables.h), and numbers them 1..n in dictionary order;
+ * mappings the record lists come first, in its order. */
 static int assign_ids(enc *e)
 {
     const pg_otlp_dict *d = e->d;
@@ -73,18 +77,30 @@ static int assign_ids(enc *e)
             for (size_t j = 0; j < s.n; j++) e->loc_id[pg_stack_loc(&s, j)] = 1;
         }
     }
+    int32_t *order = NULL;
+    size_t n_order = 0;
+    if (e->g->tables && pg_pprof_tables_mark(d, e->g->tables, e->loc_id, e->fn_id, &order, &n_order))
+        return PG_ENOMEM;
+    const uint64_t marked = UINT64_MAX; /* a mapping in use, not numbered yet */
     uint64_t next = 1;
     for (size_t i = 1; i < d->n_location_table; i++) {
         if (!e->loc_id[i]) continue;
         e->loc_id[i] = next++;
         const pg_otlp_location *l = d->location_table[i];
-        if (l->mapping_index) e->map_id[l->mapping_index] = 1;
+        if (l->mapping_index) e->map_id[l->mapping_index] = marked;
         for (size_t j = 0; j < l->n_lines; j++)
             if (l->lines[j]->function_index) e->fn_id[l->lines[j]->function_index] = 1;
     }
     next = 1;
+    for (size_t k = 0; k < n_order; k++)
+        if (e->map_id[order[k]] == 0 || e->map_id[order[k]] == marked) e->map_id[order[k]] = next++;
+    free(order);
     for (size_t i = 1; i < d->n_mapping_table; i++)
-        if (e->map_id[i]) e->map_id[i] = next++;
+        if (e->map_id[i] == marked) e->map_id[i] = next++;
+    if (!(e->map_by_id = malloc(next * sizeof *e->map_by_id))) return PG_ENOMEM;
+    e->n_maps = next - 1;
+    for (size_t i = 1; i < d->n_mapping_table; i++)
+        if (e->map_id[i]) e->map_by_id[e->map_id[i] - 1] = (int32_t)i;
     next = 1;
     for (size_t i = 1; i < d->n_function_table; i++)
         if (e->fn_id[i]) e->fn_id[i] = next++;
@@ -339,11 +355,10 @@ static int write_tables(enc *e, pg_buf *out)
     pg_buf *t = &e->tmp;
     static const char *const has_keys[4] = {PG_SC_HAS_FUNCTIONS, PG_SC_HAS_FILENAMES,
                                             PG_SC_HAS_LINE_NUMBERS, PG_SC_HAS_INLINE_FRAMES};
-    for (size_t i = 1; i < d->n_mapping_table; i++) {
-        if (!e->map_id[i]) continue;
-        const pg_otlp_mapping *m = d->mapping_table[i];
+    for (size_t id = 1; id <= e->n_maps; id++) { /* in id order: mapping[0] is the main binary */
+        const pg_otlp_mapping *m = d->mapping_table[e->map_by_id[id - 1]];
         t->len = 0;
-        pg_wire_put_uint(t, 1, e->map_id[i]);
+        pg_wire_put_uint(t, 1, id);
         pg_wire_put_uint(t, 2, m->memory_start);
         pg_wire_put_uint(t, 3, m->memory_limit);
         pg_wire_put_uint(t, 4, m->file_offset);
@@ -505,6 +520,7 @@ done:
     pg_strtab_free(&e.st);
     free(e.loc_id);
     free(e.map_id);
+    free(e.map_by_id);
     free(e.fn_id);
     free(e.labels.v);
     free(e.extra.v);

@@ -4,6 +4,7 @@
  * distinct sample types are merged. */
 #include "pipeline/translate/pprof.h"
 #include "pipeline/translate/semconv.h"
+#include "pipeline/translate/pprof_tables.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/vec.h"
 #include "pipeline/core/samples.h"
@@ -84,16 +85,41 @@ static pg_pprof_group *new_group(plan *pl, const pg_otlp_rprofiles *rp, const pg
     return g;
 }
 
+/* A scope's profiles without its table-entries marker (pprof_tables.h): profs[0..n) are
+ * borrowed from the batch, the array is malloc-owned. */
+typedef struct scope_profiles {
+    const pg_otlp_profile **v;
+    size_t n;
+    const pg_otlp_profile *tables;
+} scope_profiles;
+
+/* Splits sp's profiles into the table-entries record and the others. Returns 0 or
+ * PG_ENOMEM. */
+static int split_marker(const pg_otlp_dict *d, const pg_otlp_sprofiles *sp, scope_profiles *out)
+{
+    out->n = 0;
+    out->tables = NULL;
+    out->v = calloc(sp->n_profiles ? sp->n_profiles : 1, sizeof *out->v);
+    if (!out->v) return PG_ENOMEM;
+    for (size_t k = 0; k < sp->n_profiles; k++) {
+        if (!pg_pprof_tables_is_marker(d, sp->profiles[k]))
+            out->v[out->n++] = sp->profiles[k];
+        else if (!out->tables) /* a record is never a pprof; a scope has one (the first) */
+            out->tables = sp->profiles[k];
+    }
+    return 0;
+}
+
 /* Tries the pprof-origin layout; returns 1 when the scope was planned that way. */
 static int plan_from_order(plan *pl, const pg_otlp_rprofiles *rp, const pg_otlp_sprofiles *sp,
-                           int *fail)
+                           const scope_profiles *sc, int *fail)
 {
     const pg_otlp_any *ord = scope_attr(sp->scope, PG_SC_SAMPLE_TYPE_ORDER);
     const pg_otlp_any *def = scope_attr(sp->scope, PG_SC_DEFAULT_SAMPLE_TYPE);
     if (!ord || ord->value_case != PG_ANY_ARRAY) return 0;
     size_t n = ord->array_value ? ord->array_value->n_values : 0;
-    int zero = (n == 0 && sp->n_profiles == 1 && !sp->profiles[0]->sample_type);
-    if (!zero && n != sp->n_profiles) return 0;
+    int zero = (n == 0 && sc->n == 1 && !sc->v[0]->sample_type);
+    if (!zero && n != sc->n) return 0;
     char *seen = calloc(n ? n : 1, 1);
     if (!seen) { *fail = 1; return 1; }
     int ok = 1;
@@ -106,13 +132,13 @@ static int plan_from_order(plan *pl, const pg_otlp_rprofiles *rp, const pg_otlp_
     }
     free(seen);
     if (!ok) return 0;
-    pg_pprof_group *g = new_group(pl, rp, sp, sp->n_profiles);
+    pg_pprof_group *g = new_group(pl, rp, sp, sc->n);
     if (!g) { *fail = 1; return 1; }
     g->from_pprof = 1;
     g->zero_types = zero;
-    g->n_profiles = sp->n_profiles;
-    if (zero) g->profiles[0] = sp->profiles[0];
-    for (size_t k = 0; k < n; k++) g->profiles[ord->array_value->values[k]->int_value] = sp->profiles[k];
+    g->n_profiles = sc->n;
+    if (zero) g->profiles[0] = sc->v[0];
+    for (size_t k = 0; k < n; k++) g->profiles[ord->array_value->values[k]->int_value] = sc->v[k];
     if (def && def->value_case == PG_ANY_STRING) g->default_type = def->string_value;
     g->positional = positional(g);
     return 1;
@@ -128,11 +154,17 @@ int pg_pprof_plan(const pg_batch *b, pg_pprof_group **groups, size_t *n, char *e
         const pg_otlp_rprofiles *rp = d->resource_profiles[r];
         for (size_t s = 0; s < rp->n_scope_profiles && !fail; s++) {
             const pg_otlp_sprofiles *sp = rp->scope_profiles[s];
-            if (sp->n_profiles == 0 || plan_from_order(&pl, rp, sp, &fail)) continue;
+            scope_profiles sc;
+            if (split_marker(pg_batch_dict(b), sp, &sc)) { fail = 1; break; }
             size_t first = pl.n;
+            if (sc.n == 0 || plan_from_order(&pl, rp, sp, &sc, &fail)) {
+                for (size_t i = first; i < pl.n && !fail; i++) pl.v[i].tables = sc.tables;
+                free(sc.v);
+                continue;
+            }
             const pg_otlp_any *def = scope_attr(sp->scope, PG_SC_DEFAULT_SAMPLE_TYPE);
-            for (size_t p = 0; p < sp->n_profiles && !fail; p++) {
-                const pg_otlp_profile *pr = sp->profiles[p];
+            for (size_t p = 0; p < sc.n && !fail; p++) {
+                const pg_otlp_profile *pr = sc.v[p];
                 pg_pprof_group *g = NULL;
                 for (size_t i = first; i < pl.n && !g; i++) {
                     pg_pprof_group *c = &pl.v[i];
@@ -142,7 +174,7 @@ int pg_pprof_plan(const pg_batch *b, pg_pprof_group **groups, size_t *n, char *e
                         dup |= vt_eq(c->profiles[k]->sample_type, pr->sample_type);
                     if (!dup) g = c;
                 }
-                if (!g && !(g = new_group(&pl, rp, sp, sp->n_profiles))) { fail = 1; break; }
+                if (!g && !(g = new_group(&pl, rp, sp, sc.n))) { fail = 1; break; }
                 g->profiles[g->n_profiles++] = pr;
             }
             for (size_t i = first; i < pl.n && !fail; i++) {
@@ -150,7 +182,9 @@ int pg_pprof_plan(const pg_batch *b, pg_pprof_group **groups, size_t *n, char *e
                 g->zero_types = g->n_profiles == 1 && !g->profiles[0]->sample_type;
                 if (def && def->value_case == PG_ANY_STRING) g->default_type = def->string_value;
                 g->positional = positional(g);
+                g->tables = sc.tables;
             }
+            free(sc.v);
         }
     }
     if (fail) {

@@ -15,6 +15,11 @@
 #define PG_SC_HAS_LINE_NUMBERS "pprof.mapping.has_line_numbers"
 #define PG_SC_HAS_INLINE_FRAMES "pprof.mapping.has_inline_frames"
 #define PG_SC_IS_FOLDED "pprof.location.is_folded"
+/* The source pprof's table entries no sample reaches (and its mapping order): a Profile of
+ * the scope marked with this bool, whose samples (no values) each carry PG_SC_TABLE and a
+ * stack that reaches the entries (pprof_tables.c, docs/translation.md). */
+#define PG_SC_TABLE_ENTRIES "pprof.profile.table_entries" /* bool on the marker Profile */
+#define PG_SC_TABLE "pprof.table" /* string on its samples: "mapping", "location", "function" */
 #define PG_SC_BUILD_ID_GNU "process.executable.build_id.gnu"
 #define PG_SC_BUILD_ID_GO "process.executable.build_id.go"
 #define PG_SC_BUILD_ID_HTLHASH "process.executable.build_id.htlhash"

@@ -4,9 +4,10 @@
 -raw output is normalised away from ids: each sample's location ids are resolved to the full
 location text (address, mapping text, folded flag, every line), and the ordered list of
 (values, resolved stack, labels) is compared together with the header lines (comments, period
-type, period, time, duration, sample types with [dflt]). Mappings are only seen through the
-locations that use them, so orphan mappings do not matter. -traces is compared as text for
-every sample index. `go tool pprof` merges identical samples and drops all-zero ones; it does
+type, period, time, duration, sample types with [dflt]), the Mappings section in its order and
+the Locations section as a set of resolved texts (pprof's reader drops most entries no sample
+uses, but keeps mapping[0], the main binary). -traces is compared as text for every sample
+index, File:/Build ID: (mapping[0]) included. `go tool pprof` merges identical samples and drops all-zero ones; it does
 so on both sides alike. Go 1.19's pprof does not print columns, doc_url or drop/keep frames.
 
   gooracle.py compare EXPECTED ACTUAL   exit 0 equal, 1 different, 3 go rejects EXPECTED
@@ -87,16 +88,22 @@ def parse_raw(text):
         return "%s [%s] %s" % (addr, mtext, " ; ".join(ls))
 
     resolved = [(v, tuple(loc_text(l) for l in ids), tuple(lb)) for v, ids, lb in samples]
-    return header, types, resolved
+    tables = ([maps[k] for k in sorted(maps)], {loc_text(l) for l in locs})
+    return header, types, resolved, tables
 
 
 def compare_raw(a_path, b_path):
-    ha, ta, sa = parse_raw(go_pprof(["-raw"], a_path))
+    ha, ta, sa, (ma, la) = parse_raw(go_pprof(["-raw"], a_path))
     try:
-        hb, tb, sb = parse_raw(go_pprof(["-raw"], b_path))
+        hb, tb, sb, (mb, lb) = parse_raw(go_pprof(["-raw"], b_path))
     except GoRejects as e:
         return ["go tool pprof rejects the output: %s" % e]
     d = []
+    if ma != mb:
+        d.append("-raw Mappings differ:\n    expected: %r\n    actual:   %r" % (ma, mb))
+    if la != lb:
+        d.append("-raw Locations differ: only expected: %r; only actual: %r"
+                 % (sorted(la - lb)[:3], sorted(lb - la)[:3]))
     if ha != hb:
         d.append("-raw header differs:\n    expected: %r\n    actual:   %r" % (ha, hb))
     if ta != tb:
@@ -122,7 +129,7 @@ def compare_raw(a_path, b_path):
     return d
 
 
-def compare_traces(a_path, b_path, n_types, ignore_file_line):
+def compare_traces(a_path, b_path, n_types):
     d = []
     for idx in range(n_types):
         args = ["-traces", "-sample_index=%d" % idx]
@@ -131,9 +138,6 @@ def compare_traces(a_path, b_path, n_types, ignore_file_line):
             tb = go_pprof(args, b_path)
         except GoRejects as e:
             return ["go tool pprof -traces rejects the output: %s" % e]
-        if ignore_file_line:  # mapping[0] of the input is an orphan, which is not carried
-            strip = lambda t: "\n".join(l for l in t.split("\n") if not l.startswith(("File: ", "Build ID: ")))
-            ta, tb = strip(ta), strip(tb)
         if ta != tb:
             la, lb = ta.split("\n"), tb.split("\n")
             k = next((k for k, (x, y) in enumerate(zip(la, lb)) if x != y), min(len(la), len(lb)))
@@ -151,8 +155,8 @@ def accepts(path):
         return str(e)
 
 
-def compare(a_path, b_path, n_types, ignore_file_line):
-    return compare_raw(a_path, b_path) + compare_traces(a_path, b_path, n_types, ignore_file_line)
+def compare(a_path, b_path, n_types):
+    return compare_raw(a_path, b_path) + compare_traces(a_path, b_path, n_types)
 
 
 if __name__ == "__main__":
@@ -163,7 +167,7 @@ if __name__ == "__main__":
     import pprofcmp
     inf = pprofcmp.info(sys.argv[2])
     try:
-        diffs = compare(sys.argv[2], sys.argv[3], inf["sample_types"], inf["first_mapping_orphan"])
+        diffs = compare(sys.argv[2], sys.argv[3], inf["sample_types"])
     except GoRejects as e:
         print("go tool pprof rejects %s: %s" % (sys.argv[2], e))
         sys.exit(3)

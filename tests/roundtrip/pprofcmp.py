@@ -8,7 +8,10 @@ fields), validates references, and compares two profiles by meaning:
   (address, mapping with start/limit/offset/file/build id/has_* flags, is_folded, lines with
   function name/system name/filename/start_line, line, column, in order) and labels (per key
   value order kept: str, or num with unit; order across keys free).
-Ids, string table order, duplicate strings and orphan table entries carry no meaning.
+  The mapping table, every entry in its order (mapping[0] is the main binary), and the
+  locations and functions of the tables as sets (those no sample uses included).
+Ids, string table order, duplicate strings and the order of locations and functions carry no
+meaning.
 
   pprofcmp.py compare EXPECTED ACTUAL   exit 0 equal, 1 different (diff printed), 2 bad input
   pprofcmp.py dump FILE                 print the semantic form
@@ -295,6 +298,18 @@ class Semantic:
         first = mapping(raw["mapping"][0]["id"], "mapping[0]") if raw["mapping"] else None
         self.first_mapping_orphan = first is not None and first not in referenced
         self.main_binary = first if first in referenced else None
+        # The tables: every mapping in order; locations and functions by content, those no
+        # sample (or no location) uses included.
+        self.mappings = tuple(mapping(m["id"], "mapping table") for m in raw["mapping"])
+        self.locations = frozenset(location(l["id"]) for l in raw["location"] if l["id"])
+        self.functions = frozenset(function(f["id"], "function table") for f in raw["function"] if f["id"])
+        # Entries no sample reaches (ids), counted for `info`.
+        used_l = {lid for smp in raw["sample"] for lid in smp["location_id"]}
+        used_m = {locs[i]["mapping_id"] for i in used_l if i in locs}
+        used_f = {ln["function_id"] for i in used_l if i in locs for ln in locs[i]["line"]}
+        self.unreferenced = {"mappings": sum(m["id"] not in used_m for m in raw["mapping"]),
+                             "locations": sum(l["id"] not in used_l for l in raw["location"]),
+                             "functions": sum(f["id"] not in used_f for f in raw["function"])}
 
     HEADER = ("sample_types", "default_sample_type", "period_type", "period", "time_nanos", "duration_nanos",
               "comments", "drop_frames", "keep_frames", "doc_url")
@@ -371,6 +386,18 @@ def compare(a, b, name_a="expected", name_b="actual"):
     if a.main_binary is not None and a.main_binary != b.main_binary:
         d.append("main binary (mapping[0]) differs:\n    %s: %s\n    %s: %s"
                  % (name_a, fmt_mapping(a.main_binary), name_b, fmt_mapping(b.main_binary)))
+    if a.mappings != b.mappings:
+        k = next((k for k, (x, y) in enumerate(zip(a.mappings, b.mappings)) if x != y),
+                 min(len(a.mappings), len(b.mappings)))
+        at = lambda m: fmt_mapping(m[k]) if k < len(m) else "<end>"
+        d.append("mapping table differs (%d vs %d mappings), first at mapping[%d]:\n    %s: %s\n    %s: %s"
+                 % (len(a.mappings), len(b.mappings), k, name_a, at(a.mappings), name_b, at(b.mappings)))
+    for what in ("locations", "functions"):
+        ta, tb = set(getattr(a, what)), set(getattr(b, what))
+        if ta != tb:
+            only = lambda x, y: (sorted(repr(e) for e in x - y) or ["-"])[0]
+            d.append("%s tables differ (%d vs %d distinct): only in %s: %d (first %s); only in %s: %d (first %s)"
+                     % (what, len(ta), len(tb), name_a, len(ta - tb), only(ta, tb), name_b, len(tb - ta), only(tb, ta)))
     na, nb = len(a.samples), len(b.samples)
     if na != nb:
         d.append("sample count differs: %s has %d, %s has %d" % (name_a, na, name_b, nb))
@@ -410,6 +437,8 @@ def info(path):
     sem = Semantic(raw)
     return {"file_bytes": size, "uncompressed_bytes": len(data), "samples": len(raw["sample"]),
             "sample_types": len(raw["sample_type"]), "locations": len(raw["location"]),
+            "mappings": len(raw["mapping"]), "functions": len(raw["function"]),
+            "unreferenced": sem.unreferenced,
             "first_mapping_orphan": sem.first_mapping_orphan, "errors": sem.errors}
 
 

@@ -31,6 +31,9 @@ type pairCase struct {
 // pairBase is applied to both a and b before the mutation, for pairs that need another base.
 var pairBase = map[string]func(p *Profile){
 	"eq-period-type-empty-vs-missing": func(p *Profile) { p.PeriodType = nil },
+	"ne-mapping-order": func(p *Profile) {
+		p.OrphanMappings = []*Mapping{{Start: 0x1000, Limit: 0x2000, File: "[vdso]"}, {Start: 0x3000, Limit: 0x4000, File: "[vsyscall]"}}
+	},
 }
 
 func pairCases() []pairCase {
@@ -38,10 +41,13 @@ func pairCases() []pairCase {
 	return []pairCase{
 		{"eq-encoding", nil, Enc{Unpacked: true, DupStrings: true, ReverseStr: true, ReverseFields: true,
 			ReverseTables: true, Plain: true, ExplicitZero: true, ID: sparse}},
-		{"eq-orphans", func(p *Profile, f *fixture) {
+		{"ne-orphan-mapping", func(p *Profile, f *fixture) {
 			p.OrphanMappings = []*Mapping{{Start: 1, Limit: 2, File: "orphan"}}
-			p.OrphanFunctions = []*Function{{Name: "orphan"}}
-			p.ExtraLocations = []*Location{{Address: 0x99}}
+		}, Enc{}},
+		{"ne-orphan-function", func(p *Profile, f *fixture) { p.OrphanFunctions = []*Function{{Name: "orphan"}} }, Enc{}},
+		{"ne-orphan-location", func(p *Profile, f *fixture) { p.ExtraLocations = []*Location{{Address: 0x99}} }, Enc{}},
+		{"ne-orphan-first-mapping", func(p *Profile, f *fixture) {
+			p.FirstMapping = &Mapping{Start: 1, Limit: 2, File: "/orphan/first"}
 		}, Enc{}},
 		{"eq-label-key-order", func(p *Profile, f *fixture) {
 			p.Samples[3].Labels = []Label{numL("bytes", 64, "bytes"), strL("tag", "a"), strL("tag", "b")}
@@ -61,6 +67,7 @@ func pairCases() []pairCase {
 		{"ne-address", func(p *Profile, f *fixture) { f.lWork.Address++ }, Enc{}},
 		{"ne-is-folded", func(p *Profile, f *fixture) { f.lFolded.IsFolded = false }, Enc{}},
 		{"ne-location-loses-mapping", func(p *Profile, f *fixture) { f.lWork.Mapping = nil }, Enc{}},
+		{"ne-mapping-order", nil, Enc{ReverseMappings: true}},
 		{"ne-main-binary", func(p *Profile, f *fixture) { p.FirstMapping = f.lib }, Enc{}},
 		{"ne-mapping-start", func(p *Profile, f *fixture) { f.exe.Start++ }, Enc{}},
 		{"ne-mapping-limit", func(p *Profile, f *fixture) { f.exe.Limit++ }, Enc{}},

@@ -73,14 +73,15 @@ type Profile struct {
 
 // Enc holds the knobs that change bytes but not meaning.
 type Enc struct {
-	Unpacked      bool                          // repeated scalars one key per element
-	DupStrings    bool                          // every non-empty string twice; references alternate
-	ReverseStr    bool                          // string table in reverse order of first use
-	ReverseFields bool                          // top-level fields written highest number first
-	ExplicitZero  bool                          // write zero-valued scalar fields explicitly
-	Plain         bool                          // do not gzip
-	ID            func(kind byte, i int) uint64 // ids for 'm','l','f' (default i+1)
-	ReverseTables bool                          // location/function tables reversed, mappings after [0] too
+	Unpacked        bool                          // repeated scalars one key per element
+	DupStrings      bool                          // every non-empty string twice; references alternate
+	ReverseStr      bool                          // string table in reverse order of first use
+	ReverseFields   bool                          // top-level fields written highest number first
+	ExplicitZero    bool                          // write zero-valued scalar fields explicitly
+	Plain           bool                          // do not gzip
+	ID              func(kind byte, i int) uint64 // ids for 'm','l','f' (default i+1)
+	ReverseTables   bool                          // location/function tables reversed (mappings keep their order)
+	ReverseMappings bool                          // mappings after [0] reversed (a different profile)
 }
 
 // ---- protobuf wire writer ----
@@ -281,17 +282,17 @@ func encodeWith(p *Profile, e Enc, seed []string) ([]byte, []string) {
 		})
 	}
 	// order lists table positions; from keeps the first `from` entries in place.
-	order := func(n, from int) []int {
+	order := func(n, from int, rev bool) []int {
 		ix := make([]int, n)
 		for k := range ix {
 			ix[k] = k
-			if e.ReverseTables && k >= from {
+			if rev && k >= from {
 				ix[k] = n - 1 - (k - from)
 			}
 		}
 		return ix
 	}
-	for _, k := range order(len(en.maps), 1) { // mapping[0] is the main binary: it stays first
+	for _, k := range order(len(en.maps), 1, e.ReverseMappings) { // mapping[0] stays first
 		m := en.maps[k]
 		fields[3].msg(3, func(q *pb) {
 			q.u(1, en.mapID[m], true)
@@ -306,7 +307,7 @@ func encodeWith(p *Profile, e Enc, seed []string) ([]byte, []string) {
 			q.bool(10, m.HasInlineFrames, z)
 		})
 	}
-	for _, k := range order(len(en.locs), 0) {
+	for _, k := range order(len(en.locs), 0, e.ReverseTables) {
 		l := en.locs[k]
 		fields[4].msg(4, func(q *pb) {
 			q.u(1, en.locID[l], true)
@@ -323,7 +324,7 @@ func encodeWith(p *Profile, e Enc, seed []string) ([]byte, []string) {
 			q.bool(5, l.IsFolded, z)
 		})
 	}
-	for _, k := range order(len(en.fns), 0) {
+	for _, k := range order(len(en.fns), 0, e.ReverseTables) {
 		f := en.fns[k]
 		fields[5].msg(5, func(q *pb) {
 			q.u(1, en.fnID[f], true)

@@ -40,6 +40,18 @@ static inline void tb_function(pg_buf *b, uint64_t id, uint64_t name, uint64_t s
     pg_buf_free(&t);
 }
 
+/* A mapping (no build id, no has_* flags). */
+static inline void tb_mapping(pg_buf *b, uint64_t id, uint64_t start, uint64_t limit, uint64_t file)
+{
+    pg_buf t = {0};
+    pg_wire_put_uint(&t, 1, id);
+    pg_wire_put_uint(&t, 2, start);
+    pg_wire_put_uint(&t, 3, limit);
+    pg_wire_put_uint(&t, 5, file);
+    tb_sub(b, 3, &t);
+    pg_buf_free(&t);
+}
+
 /* A location with one line per (function id, line) pair. */
 static inline void tb_location(pg_buf *b, uint64_t id, uint64_t mapping, uint64_t addr,
                                const uint64_t *fns, const int64_t *lines, size_t n)
