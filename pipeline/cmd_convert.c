@@ -57,8 +57,8 @@ static char *nth_name(const char *path, size_t i)
 }
 
 /* Writes every pprof group of b. */
-static int write_pprof(const pg_batch *b, const char *out, const pg_pprof_encode_opts *o,
-                       char *err, size_t errlen)
+static int write_pprof(const pg_batch *b, const char *out, const pg_pprof_encode_opts *o, char *err,
+                       size_t errlen)
 {
     pg_pprof_group *groups = NULL;
     size_t ng = 0;
@@ -66,7 +66,8 @@ static int write_pprof(const pg_batch *b, const char *out, const pg_pprof_encode
     if (rc) return rc;
     if (ng == 0) rc = pg_err(err, errlen, PG_EINVAL, "the input holds no profiles");
     if (!rc && ng > 1 && single_stream(out))
-        rc = pg_err(err, errlen, PG_EINVAL, "the input holds %zu profiles; give an output file name", ng);
+        rc = pg_err(err, errlen, PG_EINVAL,
+                    "the input holds %zu profiles; give an output file name", ng);
     for (size_t i = 0; i < ng && !rc; i++) {
         pg_buf buf = {0};
         char *name = i ? nth_name(out, i) : NULL;
@@ -83,13 +84,14 @@ static int write_pprof(const pg_batch *b, const char *out, const pg_pprof_encode
 /* Prints the usage text to f. */
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: profgate convert [--from FORMAT] [--to FORMAT] [--no-gzip]\n"
-            "                        [--resource-labels] [--no-link-labels] [--max-size SIZE] IN OUT\n"
-            "  FORMAT is one of: " PG_FORMAT_NAME_LIST "; sniffed (IN) or taken from OUT's\n"
-            "  name when not given. IN/OUT may be '-' for stdin/stdout; an OUT that is a device\n"
-            "  or FIFO is written in place, a regular file replaced atomically.\n"
-            "  --max-size caps the input, inflated (default 1GiB; e.g. 100MiB, 2GiB).\n");
+    fprintf(
+        f,
+        "usage: profgate convert [--from FORMAT] [--to FORMAT] [--no-gzip]\n"
+        "                        [--resource-labels] [--no-link-labels] [--max-size SIZE] IN OUT\n"
+        "  FORMAT is one of: " PG_FORMAT_NAME_LIST "; sniffed (IN) or taken from OUT's\n"
+        "  name when not given. IN/OUT may be '-' for stdin/stdout; an OUT that is a device\n"
+        "  or FIFO is written in place, a regular file replaced atomically.\n"
+        "  --max-size caps the input, inflated (default 1GiB; e.g. 100MiB, 2GiB).\n");
 }
 
 /* What the command line asks for. */
@@ -165,8 +167,10 @@ static int write_output(const pg_batch *b, pg_format to, const char *out,
         pg_file_sink_attach(&sink, &buf);
         rc = to == PG_FORMAT_OTLP_PROTO ? pg_otlp_encode(b, &buf, err, errlen)
                                         : pg_otlp_encode_json(b, &buf, err, errlen);
-        if (!rc) rc = pg_file_sink_commit(&sink, &buf, err, errlen);
-        else pg_file_sink_abort(&sink);
+        if (!rc)
+            rc = pg_file_sink_commit(&sink, &buf, err, errlen);
+        else
+            pg_file_sink_abort(&sink);
     }
     pg_buf_free(&buf);
     return rc;

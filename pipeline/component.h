@@ -28,7 +28,7 @@ static inline int pg_consume(const pg_consumer *c, pg_batch *b, char *err, size_
 
 /* What a component gets at creation. Borrowed; valid until destroy. */
 typedef struct pg_component_settings {
-    const char *id;   /* "type" or "type/name": the prefix of its log lines and metrics */
+    const char *id; /* "type" or "type/name": the prefix of its log lines and metrics */
     pg_cfg_kind kind;
     pg_host *host;
 } pg_component_settings;

@@ -64,10 +64,14 @@ static int fanout_consume(void *ctx, pg_batch *b, char *err, size_t errlen)
         if (!f->clone[i]) owner = i;
     int worst = 0;
     for (size_t i = 0; i < f->n; i++) {
-        if (i == owner) mine[i] = b;
-        else if (f->clone[i]) mine[i] = pg_batch_clone(b, 0);
-        else mine[i] = pg_batch_retain(b);
-        if (!mine[i]) worst = pg_err(err, errlen, PG_ENOMEM, "fan-out: out of memory cloning a batch");
+        if (i == owner)
+            mine[i] = b;
+        else if (f->clone[i])
+            mine[i] = pg_batch_clone(b, 0);
+        else
+            mine[i] = pg_batch_retain(b);
+        if (!mine[i])
+            worst = pg_err(err, errlen, PG_ENOMEM, "fan-out: out of memory cloning a batch");
     }
     for (size_t i = 0; i < f->n; i++) {
         if (!mine[i]) continue;
@@ -89,8 +93,10 @@ static int processor_consume(void *ctx, pg_batch *b, char *err, size_t errlen)
     size_t profiles = pg_batch_profile_count(b);
     pg_counter_add(n->cm.incoming_profiles, profiles);
     int rc = n->f->consume(n->self, b, err, errlen);
-    if (rc == 0) pg_counter_add(n->cm.outgoing_profiles, profiles);
-    else if (rc != PG_EAGAIN) pg_counter_add(n->cm.dropped_profiles, profiles);
+    if (rc == 0)
+        pg_counter_add(n->cm.outgoing_profiles, profiles);
+    else if (rc != PG_EAGAIN)
+        pg_counter_add(n->cm.dropped_profiles, profiles);
     return rc;
 }
 
@@ -119,7 +125,8 @@ static node *add_node(pg_graph *g)
 static node *find_node(pg_graph *g, pg_cfg_kind kind, const char *id)
 {
     for (size_t i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].set.kind == kind && g->nodes[i].f->kind == kind && !strcmp(g->nodes[i].set.id, id))
+        if (g->nodes[i].set.kind == kind && g->nodes[i].f->kind == kind &&
+            !strcmp(g->nodes[i].set.id, id))
             return &g->nodes[i];
     return NULL;
 }
@@ -169,22 +176,29 @@ int pg_graph_build(const pg_config *cfg, pg_factory_lookup lookup, pg_host *h, p
     if (!g) return pg_err(err, errlen, PG_ENOMEM, "graph: out of memory");
     g->host = h;
     size_t np = pg_config_pipeline_count(cfg), nc = pg_config_component_count(cfg), procs = 0;
-    for (size_t i = 0; i < np; i++) procs += pg_config_pipeline_at(cfg, i)->nprocessors;
+    for (size_t i = 0; i < np; i++)
+        procs += pg_config_pipeline_at(cfg, i)->nprocessors;
     g->cap_nodes = nc + procs;
     g->nodes = calloc(g->cap_nodes ? g->cap_nodes : 1, sizeof *g->nodes);
     g->pipes = calloc(np ? np : 1, sizeof *g->pipes);
     g->fans = calloc(np + nc + 1, sizeof *g->fans);
-    int rc = (g->nodes && g->pipes && g->fans) ? 0 : pg_err(err, errlen, PG_ENOMEM, "graph: out of memory");
+    int rc = (g->nodes && g->pipes && g->fans)
+                 ? 0
+                 : pg_err(err, errlen, PG_ENOMEM, "graph: out of memory");
     pg_consumer none = {NULL, NULL};
     for (size_t i = 0; i < nc && !rc; i++) {
         const pg_cfg_component *c = pg_config_component_at(cfg, i);
-        if (c->kind == PG_CFG_EXPORTER && c->used && !create_node(g, c, lookup, none, err, errlen)) rc = PG_EINVAL;
+        if (c->kind == PG_CFG_EXPORTER && c->used && !create_node(g, c, lookup, none, err, errlen))
+            rc = PG_EINVAL;
     }
     for (size_t i = 0; i < np && !rc; i++) {
         const pg_cfg_pipeline *p = pg_config_pipeline_at(cfg, i);
         pipeline *pp = &g->pipes[g->n_pipes++];
         fanout *ex = &g->fans[g->n_fans++];
-        if (fan_init(ex, p->nexporters)) { rc = pg_err(err, errlen, PG_ENOMEM, "graph: out of memory"); break; }
+        if (fan_init(ex, p->nexporters)) {
+            rc = pg_err(err, errlen, PG_ENOMEM, "graph: out of memory");
+            break;
+        }
         for (size_t k = 0; k < p->nexporters; k++) {
             node *e = find_node(g, PG_CFG_EXPORTER, p->exporters[k]->id);
             ex->targets[ex->n++] = (pg_consumer){exporter_consume, e};
@@ -194,7 +208,10 @@ int pg_graph_build(const pg_config *cfg, pg_factory_lookup lookup, pg_host *h, p
         node *after = NULL;
         for (size_t k = p->nprocessors; k-- > 0 && !rc;) {
             node *n = create_node(g, p->processors[k], lookup, next, err, errlen);
-            if (!n) { rc = PG_EINVAL; break; }
+            if (!n) {
+                rc = PG_EINVAL;
+                break;
+            }
             n->next_proc = after;
             pp->mutates |= n->f->mutates;
             next = (pg_consumer){processor_consume, n};
@@ -206,7 +223,10 @@ int pg_graph_build(const pg_config *cfg, pg_factory_lookup lookup, pg_host *h, p
         const pg_cfg_component *c = pg_config_component_at(cfg, i);
         if (c->kind != PG_CFG_RECEIVER || !c->used) continue;
         fanout *f = &g->fans[g->n_fans++];
-        if (fan_init(f, np)) { rc = pg_err(err, errlen, PG_ENOMEM, "graph: out of memory"); break; }
+        if (fan_init(f, np)) {
+            rc = pg_err(err, errlen, PG_ENOMEM, "graph: out of memory");
+            break;
+        }
         for (size_t k = 0; k < np; k++) {
             const pg_cfg_pipeline *p = pg_config_pipeline_at(cfg, k);
             for (size_t r = 0; r < p->nreceivers; r++)
@@ -215,7 +235,8 @@ int pg_graph_build(const pg_config *cfg, pg_factory_lookup lookup, pg_host *h, p
                     f->targets[f->n++] = (pg_consumer){pipeline_consume, &g->pipes[k]};
                 }
         }
-        if (!create_node(g, c, lookup, (pg_consumer){fanout_consume, f}, err, errlen)) rc = PG_EINVAL;
+        if (!create_node(g, c, lookup, (pg_consumer){fanout_consume, f}, err, errlen))
+            rc = PG_EINVAL;
     }
     const pg_cfg_service *svc = pg_config_service(cfg);
     for (size_t i = 0; i < svc->nextensions && !rc; i++)
@@ -229,7 +250,8 @@ int pg_graph_build(const pg_config *cfg, pg_factory_lookup lookup, pg_host *h, p
 }
 
 /* Start order: extensions, exporters, processors, receivers (downstream first). */
-static const pg_cfg_kind start_order[4] = {PG_CFG_EXTENSION, PG_CFG_EXPORTER, PG_CFG_PROCESSOR, PG_CFG_RECEIVER};
+static const pg_cfg_kind start_order[4] = {PG_CFG_EXTENSION, PG_CFG_EXPORTER, PG_CFG_PROCESSOR,
+                                           PG_CFG_RECEIVER};
 
 int pg_graph_start(pg_graph *g, char *err, size_t errlen)
 {

@@ -15,10 +15,11 @@
 /* Prints the version and the pinned formats. */
 static void print_version(void)
 {
-    printf("profgate %s\n"
-           "OTLP profiles: opentelemetry-proto v1.11.0 (opentelemetry.proto.profiles.v1development)\n"
-           "pprof: google/pprof proto/profile.proto (Line.column, Function.start_line, doc_url)\n",
-           PG_VERSION);
+    printf(
+        "profgate %s\n"
+        "OTLP profiles: opentelemetry-proto v1.11.0 (opentelemetry.proto.profiles.v1development)\n"
+        "pprof: google/pprof proto/profile.proto (Line.column, Function.start_line, doc_url)\n",
+        PG_VERSION);
 }
 
 static void usage(FILE *f)
@@ -38,8 +39,10 @@ static int config_paths(int argc, char **argv, const char ***out, size_t *n)
     if (!paths) return PG_ENOMEM;
     *n = 0;
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--config") && i + 1 < argc) paths[(*n)++] = argv[++i];
-        else if (!strncmp(argv[i], "--config=", 9)) paths[(*n)++] = argv[i] + 9;
+        if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            paths[(*n)++] = argv[++i];
+        else if (!strncmp(argv[i], "--config=", 9))
+            paths[(*n)++] = argv[i] + 9;
         else {
             fprintf(stderr, "profgate: unknown argument %s\n", argv[i]);
             free(paths);

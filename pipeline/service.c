@@ -19,8 +19,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
     run_state *s = arg;
-    if (sig == SIGHUP) s->reload = 1;
-    else s->stop = 1;
+    if (sig == SIGHUP)
+        s->reload = 1;
+    else
+        s->stop = 1;
     pg_host_stop_loop(s->host);
 }
 
@@ -46,8 +48,10 @@ int pg_service_validate(const char *const *paths, size_t n, const pg_cfg_registr
     int rc = pg_config_load_files(paths, n, reg, &cfg, d);
     pg_cfg_diags_write(d, PG_CFG_WARNING, stderr);
     size_t errors = pg_cfg_diags_write(d, PG_CFG_ERROR, stderr);
-    if (!rc) fprintf(stderr, "profgate validate: configuration is valid\n");
-    else if (!errors) fprintf(stderr, "profgate validate: cannot load the configuration\n");
+    if (!rc)
+        fprintf(stderr, "profgate validate: configuration is valid\n");
+    else if (!errors)
+        fprintf(stderr, "profgate validate: cannot load the configuration\n");
     pg_cfg_diags_free(d);
     pg_config_free(cfg);
     return rc ? 2 : 0;
@@ -98,8 +102,10 @@ int pg_service_run(const char *const *paths, size_t n, pg_factory_lookup lookup,
     pg_telemetry_server *ts = NULL;
     char err[512] = "";
     if (tel->metrics.level != PG_CFG_METRICS_NONE &&
-        pg_telemetry_server_start(h, tel->metrics.address.host, tel->metrics.address.port, &ts, err, sizeof err)) {
-        pg_log(PG_LOG_ERROR, NULL, "cannot serve metrics on %s: %s", tel->metrics.address.text, err);
+        pg_telemetry_server_start(h, tel->metrics.address.host, tel->metrics.address.port, &ts, err,
+                                  sizeof err)) {
+        pg_log(PG_LOG_ERROR, NULL, "cannot serve metrics on %s: %s", tel->metrics.address.text,
+               err);
         pg_host_free(h);
         pg_config_free(cfg);
         return 1;
@@ -112,7 +118,9 @@ int pg_service_run(const char *const *paths, size_t n, pg_factory_lookup lookup,
         sigs[i] = evsignal_new(pg_host_event_base(h), signos[i], on_signal, &st);
         if (sigs[i]) evsignal_add(sigs[i], NULL);
     }
-    if (g) pg_log(PG_LOG_INFO, NULL, "profgate is running (%zu pipelines)", pg_config_pipeline_count(cfg));
+    if (g)
+        pg_log(PG_LOG_INFO, NULL, "profgate is running (%zu pipelines)",
+               pg_config_pipeline_count(cfg));
     while (g) {
         pg_host_run_loop(h);
         const char *why = NULL;
@@ -142,7 +150,8 @@ int pg_service_run(const char *const *paths, size_t n, pg_factory_lookup lookup,
                 pg_log(PG_LOG_INFO, NULL, "reloaded: %zu pipelines", pg_config_pipeline_count(cfg));
                 continue;
             }
-            pg_log(PG_LOG_ERROR, NULL, "the new configuration did not start; restoring the old one");
+            pg_log(PG_LOG_ERROR, NULL,
+                   "the new configuration did not start; restoring the old one");
             pg_config_free(next);
             configure_logs(cfg);
             g = bring_up(cfg, lookup, h);

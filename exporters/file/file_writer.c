@@ -49,7 +49,6 @@ bool pg_file_writer_name_ok(const char *p)
     return true;
 }
 
-
 /* Parses a name of ours into (ms, seq); returns false for anything else. */
 static bool parse_name(const pg_file_writer *w, const char *name, uint64_t *ms, uint64_t *seq)
 {

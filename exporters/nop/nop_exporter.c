@@ -24,8 +24,8 @@ typedef struct nop_exporter {
 } nop_exporter;
 
 /* Registers the exporter's series; keeps nothing of s or cfg. */
-static int nop_create(const pg_component_settings *s, const void *cfg, pg_consumer next, void **self,
-                  char *err, size_t errlen)
+static int nop_create(const pg_component_settings *s, const void *cfg, pg_consumer next,
+                      void **self, char *err, size_t errlen)
 {
     (void)cfg;
     (void)next;

@@ -110,7 +110,8 @@ static void up_fields(const hc *h, char *out, size_t outlen)
     struct tm tm;
     gmtime_r(&secs, &tm);
     double up = (double)(pg_now_mono_ns() - h->up_since_mono) / 1e9;
-    snprintf(out, outlen, ",\"upSince\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\",\"uptime\":\"%.3fs\"",
+    snprintf(out, outlen,
+             ",\"upSince\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\",\"uptime\":\"%.3fs\"",
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
              (int)(h->up_since_ns / 1000000u % 1000u), up);
 }
@@ -168,8 +169,8 @@ static int hc_start(void *self, char *err, size_t errlen)
     if (h->http) return 0;
     h->up_since_ns = pg_now_unix_ns();
     h->up_since_mono = pg_now_mono_ns();
-    int rc = pg_admin_http_start(pg_host_event_base(h->host), h->bind_host, h->bind_port,
-                                     hc_handle, h, &h->http, err, errlen);
+    int rc = pg_admin_http_start(pg_host_event_base(h->host), h->bind_host, h->bind_port, hc_handle,
+                                 h, &h->http, err, errlen);
     if (rc != 0) return rc;
     pg_log(PG_LOG_INFO, h->id, "health endpoints on %s:%u (/, /ready, %s, /live)",
            *h->bind_host ? h->bind_host : "*", (unsigned)pg_admin_http_port(h->http), h->path);

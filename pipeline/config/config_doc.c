@@ -65,8 +65,7 @@ static int anchor_set(builder *b, const char *name, pg_cfg_node *node)
             b->anchors[i].node = node;
             return 0;
         }
-    if (PG_VEC_RESERVE_ARENA(b->a, b->anchors, b->capanchors, b->nanchors + 1, 4))
-        return PG_ENOMEM;
+    if (PG_VEC_RESERVE_ARENA(b->a, b->anchors, b->capanchors, b->nanchors + 1, 4)) return PG_ENOMEM;
     char *copy = pg_arena_strndup(b->a, name, strlen(name));
     if (!copy) return PG_ENOMEM;
     b->anchors[b->nanchors++] = (anchor){copy, node};

@@ -78,9 +78,12 @@ int pg_ack_fired(const pg_ack *a)
 const char *pg_ack_outcome_name(pg_ack_outcome o)
 {
     switch (o) {
-    case PG_ACK_DELIVERED: return "delivered";
-    case PG_ACK_DROPPED: return "dropped";
-    case PG_ACK_ABANDONED: return "abandoned";
+    case PG_ACK_DELIVERED:
+        return "delivered";
+    case PG_ACK_DROPPED:
+        return "dropped";
+    case PG_ACK_ABANDONED:
+        return "abandoned";
     }
     return "unknown";
 }

@@ -10,7 +10,8 @@ pg_otlp_dict *pg_dict_adopt(pg_arena *a, const pg_otlp_dict *plain)
     d->stack_table = NULL;
     d->n_stack_table = 0;
     pg_stacks *s = &pg_dictionary_of(d)->stacks;
-    if (plain->n_stack_table && pg_stacks_append_structs(a, s, plain->stack_table, plain->n_stack_table))
+    if (plain->n_stack_table &&
+        pg_stacks_append_structs(a, s, plain->stack_table, plain->n_stack_table))
         return NULL;
     return d;
 }
@@ -26,10 +27,14 @@ pg_otlp_profile *pg_profile_adopt(pg_arena *a, const pg_otlp_profile *plain, con
     pg_samples_builder sb = {0};
     for (size_t i = 0; i < plain->n_samples; i++) {
         const pg_otlp_sample *s = plain->samples[i];
-        pg_sample_ref r = {.stack = s->stack_index, .link = s->link_index,
-                           .attrs = s->attribute_indices, .n_attrs = s->n_attribute_indices,
-                           .values = s->values, .n_values = s->n_values,
-                           .ts = s->timestamps_unix_nano, .n_ts = s->n_timestamps_unix_nano};
+        pg_sample_ref r = {.stack = s->stack_index,
+                           .link = s->link_index,
+                           .attrs = s->attribute_indices,
+                           .n_attrs = s->n_attribute_indices,
+                           .values = s->values,
+                           .n_values = s->n_values,
+                           .ts = s->timestamps_unix_nano,
+                           .n_ts = s->n_timestamps_unix_nano};
         if (pg_samples_builder_add(&sb, &r)) {
             pg_samples_builder_free(&sb);
             return NULL;

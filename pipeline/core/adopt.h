@@ -18,7 +18,8 @@ pg_otlp_dict *pg_dict_adopt(pg_arena *a, const pg_otlp_dict *plain);
 /* Returns a batch profile (the msg of a new pg_profile in a) holding plain's fields, its
  * Sample structs converted into columns (identity columns equal to those of `like`, which
  * may be NULL, are shared with it, read-only). NULL over the arena's cap. */
-pg_otlp_profile *pg_profile_adopt(pg_arena *a, const pg_otlp_profile *plain, const pg_samples *like);
+pg_otlp_profile *pg_profile_adopt(pg_arena *a, const pg_otlp_profile *plain,
+                                  const pg_samples *like);
 
 /* Replaces, in place, every Profile pointer of d and d->dictionary (when set) by adopted
  * copies. d and everything it points to must live in a. Returns 0 or PG_ELIMIT over the

@@ -23,16 +23,21 @@ uint64_t pg_any_hash(const pg_otlp_any *v, uint64_t seed)
     v = or_empty(v);
     uint64_t h = pg_hash_mix(seed, (uint64_t)v->value_case);
     switch (v->value_case) {
-    case PG_ANY_STRING: return hash_str(v->string_value, h);
-    case PG_ANY_BOOL: return pg_hash_mix(h, (uint64_t)!!v->bool_value);
-    case PG_ANY_INT: return pg_hash_mix(h, (uint64_t)v->int_value);
+    case PG_ANY_STRING:
+        return hash_str(v->string_value, h);
+    case PG_ANY_BOOL:
+        return pg_hash_mix(h, (uint64_t) !!v->bool_value);
+    case PG_ANY_INT:
+        return pg_hash_mix(h, (uint64_t)v->int_value);
     case PG_ANY_DOUBLE: {
         uint64_t bits;
         memcpy(&bits, &v->double_value, 8);
         return pg_hash_mix(h, bits);
     }
-    case PG_ANY_BYTES: return pg_hash_bytes(v->bytes_value.data, v->bytes_value.len, h);
-    case PG_ANY_STRINDEX: return pg_hash_mix(h, (uint64_t)(uint32_t)v->string_value_strindex);
+    case PG_ANY_BYTES:
+        return pg_hash_bytes(v->bytes_value.data, v->bytes_value.len, h);
+    case PG_ANY_STRINDEX:
+        return pg_hash_mix(h, (uint64_t)(uint32_t)v->string_value_strindex);
     case PG_ANY_ARRAY:
         if (v->array_value)
             for (size_t i = 0; i < v->array_value->n_values; i++)
@@ -46,7 +51,8 @@ uint64_t pg_any_hash(const pg_otlp_any *v, uint64_t seed)
                 h = pg_any_hash(kv->value, h);
             }
         return h;
-    default: return h;
+    default:
+        return h;
     }
 }
 
@@ -62,15 +68,20 @@ int pg_any_equal(const pg_otlp_any *a, const pg_otlp_any *b)
     b = or_empty(b);
     if (a->value_case != b->value_case) return 0;
     switch (a->value_case) {
-    case PG_ANY_STRING: return str_eq(a->string_value, b->string_value);
-    case PG_ANY_BOOL: return !!a->bool_value == !!b->bool_value;
-    case PG_ANY_INT: return a->int_value == b->int_value;
-    case PG_ANY_DOUBLE: return memcmp(&a->double_value, &b->double_value, 8) == 0;
+    case PG_ANY_STRING:
+        return str_eq(a->string_value, b->string_value);
+    case PG_ANY_BOOL:
+        return !!a->bool_value == !!b->bool_value;
+    case PG_ANY_INT:
+        return a->int_value == b->int_value;
+    case PG_ANY_DOUBLE:
+        return memcmp(&a->double_value, &b->double_value, 8) == 0;
     case PG_ANY_BYTES:
         return a->bytes_value.len == b->bytes_value.len &&
                (a->bytes_value.len == 0 ||
                 memcmp(a->bytes_value.data, b->bytes_value.data, a->bytes_value.len) == 0);
-    case PG_ANY_STRINDEX: return a->string_value_strindex == b->string_value_strindex;
+    case PG_ANY_STRINDEX:
+        return a->string_value_strindex == b->string_value_strindex;
     case PG_ANY_ARRAY: {
         size_t na = a->array_value ? a->array_value->n_values : 0;
         size_t nb = b->array_value ? b->array_value->n_values : 0;
@@ -91,7 +102,8 @@ int pg_any_equal(const pg_otlp_any *a, const pg_otlp_any *b)
         }
         return 1;
     }
-    default: return 1;
+    default:
+        return 1;
     }
 }
 
@@ -116,7 +128,8 @@ int pg_any_copy_into(pg_arena *a, pg_otlp_any *dst, const pg_otlp_any *src)
         arr->values = pg_arena_alloc(a, (n ? n : 1) * sizeof *arr->values);
         if (!arr->values) return pg_arena_status(a);
         for (size_t i = 0; i < n; i++)
-            if (!(arr->values[i] = pg_any_copy(a, src->array_value->values[i]))) return pg_arena_status(a);
+            if (!(arr->values[i] = pg_any_copy(a, src->array_value->values[i])))
+                return pg_arena_status(a);
         arr->n_values = n;
         dst->array_value = arr;
         return 0;
@@ -141,7 +154,8 @@ int pg_any_copy_into(pg_arena *a, pg_otlp_any *dst, const pg_otlp_any *src)
         dst->kvlist_value = l;
         return 0;
     }
-    default: return 0;
+    default:
+        return 0;
     }
 }
 
@@ -178,7 +192,8 @@ int pg_any_resolve_refs(pg_otlp_any *v, char *const *strings, size_t n, int max_
             rc = pg_kv_resolve_refs(v->kvlist_value->values[i], strings, n, max_depth - 1);
         return rc;
     }
-    default: return 0;
+    default:
+        return 0;
     }
 }
 
@@ -198,7 +213,8 @@ int pg_any_utf8_valid(const pg_otlp_any *v)
 {
     if (!v) return 1;
     switch (v->value_case) {
-    case PG_ANY_STRING: return !v->string_value || pg_utf8_valid(v->string_value, strlen(v->string_value));
+    case PG_ANY_STRING:
+        return !v->string_value || pg_utf8_valid(v->string_value, strlen(v->string_value));
     case PG_ANY_ARRAY:
         for (size_t i = 0; v->array_value && i < v->array_value->n_values; i++)
             if (!pg_any_utf8_valid(v->array_value->values[i])) return 0;
@@ -206,11 +222,13 @@ int pg_any_utf8_valid(const pg_otlp_any *v)
     case PG_ANY_KVLIST:
         for (size_t i = 0; v->kvlist_value && i < v->kvlist_value->n_values; i++) {
             const pg_otlp_kv *kv = v->kvlist_value->values[i];
-            if ((kv->key && !pg_utf8_valid(kv->key, strlen(kv->key))) || !pg_any_utf8_valid(kv->value))
+            if ((kv->key && !pg_utf8_valid(kv->key, strlen(kv->key))) ||
+                !pg_any_utf8_valid(kv->value))
                 return 0;
         }
         return 1;
-    default: return 1;
+    default:
+        return 1;
     }
 }
 
@@ -235,7 +253,8 @@ int pg_any_utf8_repair(pg_arena *a, pg_otlp_any *v)
 {
     if (!v) return 0;
     switch (v->value_case) {
-    case PG_ANY_STRING: return pg_str_utf8_repair(a, &v->string_value);
+    case PG_ANY_STRING:
+        return pg_str_utf8_repair(a, &v->string_value);
     case PG_ANY_ARRAY:
         for (size_t i = 0; v->array_value && i < v->array_value->n_values; i++)
             if (pg_any_utf8_repair(a, v->array_value->values[i])) return PG_ENOMEM;
@@ -243,9 +262,11 @@ int pg_any_utf8_repair(pg_arena *a, pg_otlp_any *v)
     case PG_ANY_KVLIST:
         for (size_t i = 0; v->kvlist_value && i < v->kvlist_value->n_values; i++) {
             pg_otlp_kv *kv = v->kvlist_value->values[i];
-            if (pg_str_utf8_repair(a, &kv->key) || pg_any_utf8_repair(a, kv->value)) return PG_ENOMEM;
+            if (pg_str_utf8_repair(a, &kv->key) || pg_any_utf8_repair(a, kv->value))
+                return PG_ENOMEM;
         }
         return 0;
-    default: return 0;
+    default:
+        return 0;
     }
 }

@@ -33,12 +33,12 @@ typedef struct block {
 #define BLOCK_HDR ((sizeof(block) + PG_ARENA_ALIGN - 1) & ~(size_t)(PG_ARENA_ALIGN - 1))
 
 struct pg_arena {
-    block *head;   /* every block, newest first */
-    block *small;  /* block small allocations come from */
-    void *last;    /* newest small allocation, for in-place growth */
-    size_t held;   /* bytes held in blocks */
-    size_t limit;  /* 0 = no cap */
-    int fail;      /* status of the newest failed allocation (PG_ELIMIT or PG_ENOMEM) */
+    block *head;  /* every block, newest first */
+    block *small; /* block small allocations come from */
+    void *last;   /* newest small allocation, for in-place growth */
+    size_t held;  /* bytes held in blocks */
+    size_t limit; /* 0 = no cap */
+    int fail;     /* status of the newest failed allocation (PG_ELIMIT or PG_ENOMEM) */
 };
 
 static inline size_t align_up(size_t n)
@@ -64,7 +64,8 @@ static void *fail(pg_arena *a, int over_cap)
 static void prefault(void *p, size_t n)
 {
 #ifdef MADV_POPULATE_WRITE
-    uintptr_t lo = ((uintptr_t)p + 4095) & ~(uintptr_t)4095, hi = ((uintptr_t)p + n) & ~(uintptr_t)4095;
+    uintptr_t lo = ((uintptr_t)p + 4095) & ~(uintptr_t)4095,
+              hi = ((uintptr_t)p + n) & ~(uintptr_t)4095;
     if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
 #else
     (void)p;
@@ -171,7 +172,10 @@ void *pg_arena_realloc(pg_arena *a, void *p, size_t old_n, size_t new_n)
         block *nb = realloc(b, BLOCK_HDR + sz);
         if (!nb) return fail(a, 0);
         nb->size = nb->used = sz;
-        if (prev) prev->next = nb; else a->head = nb;
+        if (prev)
+            prev->next = nb;
+        else
+            a->head = nb;
         if (next) next->prev = nb;
         a->held = a->held - old_size + sz;
         atomic_fetch_add_explicit(&live_bytes, sz, memory_order_relaxed);

@@ -101,14 +101,15 @@ int pg_batch_meta_set(pg_batch *b, const char *key, const char *value)
     char *k = pg_arena_strndup(b->arena, key, kl);
     char *v = pg_arena_strndup(b->arena, value, strlen(value));
     if (!k || !v) return pg_arena_status(b->arena);
-    for (size_t i = 0; i < kl; i++) k[i] = (char)tolower((unsigned char)k[i]);
+    for (size_t i = 0; i < kl; i++)
+        k[i] = (char)tolower((unsigned char)k[i]);
     for (size_t i = 0; i < b->n_meta; i++)
         if (strcmp(b->meta[i].key, k) == 0) {
             b->meta[i].value = v;
             return 0;
         }
-    pg_meta_entry *m = pg_arena_realloc(b->arena, b->meta, b->n_meta * sizeof *m,
-                                        (b->n_meta + 1) * sizeof *m);
+    pg_meta_entry *m =
+        pg_arena_realloc(b->arena, b->meta, b->n_meta * sizeof *m, (b->n_meta + 1) * sizeof *m);
     if (!m) return pg_arena_status(b->arena);
     m[b->n_meta].key = k;
     m[b->n_meta].value = v;
@@ -179,7 +180,8 @@ size_t pg_batch_profile_count(const pg_batch *b)
 {
     size_t n = 0;
     pg_profile_iter it;
-    for (pg_profile_iter_init(&it, b); pg_profile_iter_next(&it);) n++;
+    for (pg_profile_iter_init(&it, b); pg_profile_iter_next(&it);)
+        n++;
     return n;
 }
 
@@ -188,7 +190,8 @@ size_t pg_batch_sample_count(const pg_batch *b)
 {
     size_t n = 0;
     pg_profile_iter it;
-    for (pg_profile_iter_init(&it, b); pg_profile_iter_next(&it);) n += it.profile->samples.n;
+    for (pg_profile_iter_init(&it, b); pg_profile_iter_next(&it);)
+        n += it.profile->samples.n;
     return n;
 }
 
@@ -200,8 +203,8 @@ pg_otlp_sprofiles *pg_batch_add_scope(pg_batch *b, pg_otlp_rprofiles **rp_out)
     if (!rp || !sp) return NULL;
     if (pg_otlp_push(b->arena, (void ***)&rp->scope_profiles, &rp->n_scope_profiles, sp))
         return NULL;
-    if (pg_otlp_push(b->arena, (void ***)&b->data->resource_profiles,
-                     &b->data->n_resource_profiles, rp))
+    if (pg_otlp_push(b->arena, (void ***)&b->data->resource_profiles, &b->data->n_resource_profiles,
+                     rp))
         return NULL;
     if (rp_out) *rp_out = rp;
     return sp;

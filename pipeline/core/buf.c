@@ -74,7 +74,8 @@ int pg_buf_read_file(pg_buf *b, const char *path, size_t max, char *err, size_t 
         st.st_size > 0 && (uintmax_t)st.st_size < SIZE_MAX) {
         size_t size = (size_t)st.st_size;
         if (max && size > max)
-            rc = pg_err(err, errlen, PG_ELIMIT, "%s is larger than the limit of %zu bytes", path, max);
+            rc = pg_err(err, errlen, PG_ELIMIT, "%s is larger than the limit of %zu bytes", path,
+                        max);
         else if (reserve_exact(b, size + 1))
             rc = pg_err(err, errlen, PG_ENOMEM, "out of memory reading %s", path);
         else
@@ -89,7 +90,8 @@ int pg_buf_read_file(pg_buf *b, const char *path, size_t max, char *err, size_t 
         size_t n = fread(b->data + b->len, 1, b->cap - b->len, f);
         b->len += n;
         if (max && b->len > max) {
-            rc = pg_err(err, errlen, PG_ELIMIT, "%s is larger than the limit of %zu bytes", path, max);
+            rc = pg_err(err, errlen, PG_ELIMIT, "%s is larger than the limit of %zu bytes", path,
+                        max);
             break;
         }
         if (n == 0) {
@@ -135,7 +137,8 @@ int pg_file_sink_open(pg_file_sink *s, const char *path, char *err, size_t errle
         return 0;
     }
     int direct = sink_in_place(path, &s->target);
-    if (direct < 0) return pg_err(err, errlen, PG_EIO, "cannot write %s: %s", path, strerror(errno));
+    if (direct < 0)
+        return pg_err(err, errlen, PG_EIO, "cannot write %s: %s", path, strerror(errno));
     if (direct) {
         if (!(s->f = fopen(path, "wb")))
             return pg_err(err, errlen, PG_EIO, "cannot open %s: %s", path, strerror(errno));
@@ -169,7 +172,9 @@ int pg_file_sink_commit(pg_file_sink *s, pg_buf *b, char *err, size_t errlen)
     int ok = !b->failed && (b->len == 0 || fwrite(b->data, 1, b->len, s->f) == b->len);
     b->flushed += b->len;
     b->len = 0;
-    if (s->f == stdout) return (fflush(stdout) == 0 && ok) ? 0 : pg_err(err, errlen, PG_EIO, "write error on stdout");
+    if (s->f == stdout)
+        return (fflush(stdout) == 0 && ok) ? 0
+                                           : pg_err(err, errlen, PG_EIO, "write error on stdout");
     ok = (fclose(s->f) == 0) && ok;
     s->f = NULL;
     if (!ok || (s->tmp && rename(s->tmp, s->target ? s->target : s->path) != 0)) {

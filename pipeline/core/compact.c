@@ -35,8 +35,10 @@ static void ref(cx *c, int t, int32_t *slot)
         c->bad = 1;
         return;
     }
-    if (c->rewrite) *slot = c->map[t][i];
-    else c->map[t][i] = 1;
+    if (c->rewrite)
+        *slot = c->map[t][i];
+    else
+        c->map[t][i] = 1;
 }
 
 /* The string references inside an AnyValue (recursively). */
@@ -47,9 +49,11 @@ static void any_refs(cx *c, pg_otlp_any *v, int depth)
         c->bad = 1;
         return;
     }
-    if (v->value_case == PG_ANY_STRINDEX) ref(c, T_STR, &v->string_value_strindex);
+    if (v->value_case == PG_ANY_STRINDEX)
+        ref(c, T_STR, &v->string_value_strindex);
     else if (v->value_case == PG_ANY_ARRAY && v->array_value)
-        for (size_t i = 0; i < v->array_value->n_values; i++) any_refs(c, v->array_value->values[i], depth + 1);
+        for (size_t i = 0; i < v->array_value->n_values; i++)
+            any_refs(c, v->array_value->values[i], depth + 1);
     else if (v->value_case == PG_ANY_KVLIST && v->kvlist_value)
         for (size_t i = 0; i < v->kvlist_value->n_values; i++) {
             pg_otlp_kv *kv = v->kvlist_value->values[i];
@@ -77,7 +81,8 @@ static void resource_scope_refs(cx *c)
         if (rp->resource) kvs_refs(c, rp->resource->attributes, rp->resource->n_attributes);
         for (size_t s = 0; s < rp->n_scope_profiles; s++)
             if (rp->scope_profiles[s]->scope)
-                kvs_refs(c, rp->scope_profiles[s]->scope->attributes, rp->scope_profiles[s]->scope->n_attributes);
+                kvs_refs(c, rp->scope_profiles[s]->scope->attributes,
+                         rp->scope_profiles[s]->scope->n_attributes);
     }
 }
 
@@ -99,7 +104,8 @@ static int32_t *remapped(cx *c, int t, const int32_t *ix, size_t n)
         c->bad = -1;
         return NULL;
     }
-    for (size_t i = 0; i < n; i++) o[i] = c->map[t][ix[i]];
+    for (size_t i = 0; i < n; i++)
+        o[i] = c->map[t][ix[i]];
     return o;
 }
 
@@ -144,13 +150,15 @@ static void mark_dict(cx *c)
         if (!c->map[T_LOC][i]) continue;
         pg_otlp_location *l = d->location_table[i];
         mark_all(c, T_MAP, &l->mapping_index, 1);
-        for (size_t j = 0; j < l->n_lines; j++) mark_all(c, T_FN, &l->lines[j]->function_index, 1);
+        for (size_t j = 0; j < l->n_lines; j++)
+            mark_all(c, T_FN, &l->lines[j]->function_index, 1);
         mark_all(c, T_ATTR, l->attribute_indices, l->n_attribute_indices);
     }
     for (size_t i = 0; i < c->n[T_MAP]; i++) {
         if (!c->map[T_MAP][i]) continue;
         mark_all(c, T_STR, &d->mapping_table[i]->filename_strindex, 1);
-        mark_all(c, T_ATTR, d->mapping_table[i]->attribute_indices, d->mapping_table[i]->n_attribute_indices);
+        mark_all(c, T_ATTR, d->mapping_table[i]->attribute_indices,
+                 d->mapping_table[i]->n_attribute_indices);
     }
     for (size_t i = 0; i < c->n[T_FN]; i++) {
         if (!c->map[T_FN][i]) continue;
@@ -173,7 +181,8 @@ static void assign(cx *c)
 {
     for (int t = 0; t < T_N; t++) {
         int32_t next = 0;
-        for (size_t i = 0; i < c->n[t]; i++) c->map[t][i] = i == 0 || c->map[t][i] ? next++ : -1;
+        for (size_t i = 0; i < c->n[t]; i++)
+            c->map[t][i] = i == 0 || c->map[t][i] ? next++ : -1;
     }
 }
 
@@ -181,7 +190,8 @@ static void assign(cx *c)
 static void keep_table(cx *c, int t, void ***arr, size_t *n)
 {
     size_t m = 0;
-    for (size_t i = 0; i < *n; i++) m += c->map[t][i] >= 0;
+    for (size_t i = 0; i < *n; i++)
+        m += c->map[t][i] >= 0;
     if (m == *n) return;
     void **na = pg_arena_alloc(c->a, (m ? m : 1) * sizeof *na);
     if (!na) {
@@ -222,7 +232,8 @@ static void rewrite_dict(cx *c)
         if (c->map[T_LOC][i] < 0) continue;
         pg_otlp_location *l = d->location_table[i];
         ref(c, T_MAP, &l->mapping_index);
-        for (size_t j = 0; j < l->n_lines; j++) ref(c, T_FN, &l->lines[j]->function_index);
+        for (size_t j = 0; j < l->n_lines; j++)
+            ref(c, T_FN, &l->lines[j]->function_index);
         l->attribute_indices = remapped(c, T_ATTR, l->attribute_indices, l->n_attribute_indices);
     }
     keep_table(c, T_STR, (void ***)&d->string_table, &d->n_string_table);
@@ -257,7 +268,8 @@ static void rewrite_stacks(cx *c)
         if (c->map[T_STACK][i] < 0) continue;
         pg_stack_ref r;
         pg_stacks_at(old, i, &r);
-        for (size_t j = 0; j < r.n; j++) tmp[j] = c->map[T_LOC][pg_stack_loc(&r, j)];
+        for (size_t j = 0; j < r.n; j++)
+            tmp[j] = c->map[T_LOC][pg_stack_loc(&r, j)];
         if (pg_stacks_append(c->a, &ns, tmp, r.n, 4) < 0) c->bad = -1;
     }
     free(tmp);
@@ -327,7 +339,7 @@ static void rewrite_tree(cx *c)
         if (sc->attr_off && sc->attrs)
             sc->attrs = remap_col(c, &attrs, T_ATTR, sc->attrs, sc->attr_off[sc->n]);
         /* new columns may be shared between profiles now: none is written in place */
-        sc->owned &= (uint8_t)~(PG_COL_STACK | PG_COL_LINK | PG_COL_ATTRS);
+        sc->owned &= (uint8_t) ~(PG_COL_STACK | PG_COL_LINK | PG_COL_ATTRS);
     }
     free(stacks.from);
     free(stacks.to);
@@ -340,10 +352,12 @@ static void rewrite_tree(cx *c)
 /* Marks, assigns, rewrites (see the top of this file); the maps are malloc'd scratch. */
 int pg_batch_compact(pg_batch *b, pg_compact_stats *stats, char *err, size_t errlen)
 {
-    if (pg_batch_refs(b) != 1) return pg_err(err, errlen, PG_EINVAL, "compact: the batch is shared");
+    if (pg_batch_refs(b) != 1)
+        return pg_err(err, errlen, PG_EINVAL, "compact: the batch is shared");
     cx c = {.b = b, .a = pg_batch_arena(b), .d = pg_batch_dict(b)};
     pg_otlp_dict *d = c.d;
-    if (!pg_dict_stack_columns(c.a, d)) return pg_err(err, errlen, PG_ELIMIT, "compact: batch memory limit reached");
+    if (!pg_dict_stack_columns(c.a, d))
+        return pg_err(err, errlen, PG_ELIMIT, "compact: batch memory limit reached");
     c.n[T_STR] = d->n_string_table;
     c.n[T_ATTR] = d->n_attribute_table;
     c.n[T_LINK] = d->n_link_table;
@@ -354,7 +368,8 @@ int pg_batch_compact(pg_batch *b, pg_compact_stats *stats, char *err, size_t err
     int rc = 0;
     for (int t = 0; t < T_N; t++) {
         if (!c.n[t]) {
-            rc = pg_err(err, errlen, PG_EINVAL, "compact: a dictionary table lacks its zero element");
+            rc = pg_err(err, errlen, PG_EINVAL,
+                        "compact: a dictionary table lacks its zero element");
             goto out;
         }
         if (!(c.map[t] = calloc(c.n[t], sizeof *c.map[t]))) {
@@ -374,7 +389,8 @@ int pg_batch_compact(pg_batch *b, pg_compact_stats *stats, char *err, size_t err
     rewrite_stacks(&c);
     rewrite_dict(&c);
     if (c.bad) {
-        rc = pg_err(err, errlen, PG_ELIMIT, "compact: batch memory limit reached (the batch is left inconsistent)");
+        rc = pg_err(err, errlen, PG_ELIMIT,
+                    "compact: batch memory limit reached (the batch is left inconsistent)");
         goto out;
     }
     pg_dict_index_free(*pg_batch_dict_index(b));
@@ -389,6 +405,7 @@ int pg_batch_compact(pg_batch *b, pg_compact_stats *stats, char *err, size_t err
         stats->mappings = c.n[T_MAP] - d->n_mapping_table;
     }
 out:
-    for (int t = 0; t < T_N; t++) free(c.map[t]);
+    for (int t = 0; t < T_N; t++)
+        free(c.map[t]);
     return rc;
 }

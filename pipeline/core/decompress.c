@@ -39,7 +39,10 @@ static int gunzip(const uint8_t *in, size_t n, size_t max_out, pg_buf *out, char
     while (used < n) {
         const uint8_t *m = in + used;
         size_t mn = n - used;
-        if (mn < 18) { rc = pg_err(err, errlen, PG_EINVAL, "truncated gzip stream"); break; }
+        if (mn < 18) {
+            rc = pg_err(err, errlen, PG_EINVAL, "truncated gzip stream");
+            break;
+        }
         /* Guess the member size from the final trailer (exact for one member). */
         size_t guess = (size_t)in[n - 4] | (size_t)in[n - 3] << 8 | (size_t)in[n - 2] << 16 |
                        (size_t)in[n - 1] << 24;
@@ -53,8 +56,8 @@ static int gunzip(const uint8_t *in, size_t n, size_t max_out, pg_buf *out, char
             }
             pg_pages_hint_large(out->data + out->len, guess);
             size_t in_used = 0, got = 0;
-            enum libdeflate_result r = libdeflate_gzip_decompress_ex(
-                d, m, mn, out->data + out->len, guess, &in_used, &got);
+            enum libdeflate_result r = libdeflate_gzip_decompress_ex(d, m, mn, out->data + out->len,
+                                                                     guess, &in_used, &got);
             if (r == LIBDEFLATE_SUCCESS) {
                 out->len += got;
                 produced += got;
@@ -91,7 +94,10 @@ static int unzstd(const uint8_t *in, size_t n, size_t max_out, pg_buf *out, char
     int rc = 0;
     size_t last = 1;
     while (ib.pos < ib.size || last != 0) {
-        if (pg_buf_reserve(out, 65536)) { rc = pg_err(err, errlen, PG_ENOMEM, "out of memory (zstd)"); break; }
+        if (pg_buf_reserve(out, 65536)) {
+            rc = pg_err(err, errlen, PG_ENOMEM, "out of memory (zstd)");
+            break;
+        }
         size_t room = out->cap - out->len;
         size_t allowed = max_out - (out->len - start);
         if (room > allowed + 1) room = allowed + 1;
@@ -103,7 +109,8 @@ static int unzstd(const uint8_t *in, size_t n, size_t max_out, pg_buf *out, char
         }
         out->len += ob.pos;
         if (out->len - start > max_out) {
-            rc = pg_err(err, errlen, PG_ELIMIT, "decompressed size exceeds the limit of %zu bytes", max_out);
+            rc = pg_err(err, errlen, PG_ELIMIT, "decompressed size exceeds the limit of %zu bytes",
+                        max_out);
             break;
         }
         if (ib.pos == ib.size && ob.pos == 0 && last != 0) {
@@ -117,8 +124,8 @@ static int unzstd(const uint8_t *in, size_t n, size_t max_out, pg_buf *out, char
 
 /* Inflates HTTP "deflate" (a zlib stream, RFC 1950; raw RFC 1951 data as some senders
  * write it is accepted too) into out with a cap, streaming so the cap stops a bomb early. */
-static int inflate_deflate(const uint8_t *in, size_t n, size_t max_out, pg_buf *out,
-                           char *err, size_t errlen)
+static int inflate_deflate(const uint8_t *in, size_t n, size_t max_out, pg_buf *out, char *err,
+                           size_t errlen)
 {
     /* zlib header: CMF/FLG with CM 8 and a check multiple of 31; otherwise raw deflate */
     int raw = !(n >= 2 && (in[0] & 0x0f) == 8 && ((in[0] << 8) | in[1]) % 31 == 0);
@@ -130,7 +137,10 @@ static int inflate_deflate(const uint8_t *in, size_t n, size_t max_out, pg_buf *
     int rc = 0, zr = Z_OK;
     z.next_in = (Bytef *)(uintptr_t)in;
     while (zr != Z_STREAM_END) {
-        if (pg_buf_reserve(out, 65536)) { rc = pg_err(err, errlen, PG_ENOMEM, "out of memory (inflate)"); break; }
+        if (pg_buf_reserve(out, 65536)) {
+            rc = pg_err(err, errlen, PG_ENOMEM, "out of memory (inflate)");
+            break;
+        }
         size_t room = out->cap - out->len, allowed = max_out - (out->len - start);
         if (room > allowed + 1) room = allowed + 1;
         if (room > UINT_MAX) room = UINT_MAX;
@@ -141,10 +151,14 @@ static int inflate_deflate(const uint8_t *in, size_t n, size_t max_out, pg_buf *
         zr = inflate(&z, Z_NO_FLUSH);
         out->len += room - z.avail_out;
         if (out->len - start > max_out) {
-            rc = pg_err(err, errlen, PG_ELIMIT, "decompressed size exceeds the limit of %zu bytes", max_out);
+            rc = pg_err(err, errlen, PG_ELIMIT, "decompressed size exceeds the limit of %zu bytes",
+                        max_out);
             break;
         }
-        if (zr == Z_BUF_ERROR && z.avail_in == 0) { rc = pg_err(err, errlen, PG_EINVAL, "truncated deflate stream"); break; }
+        if (zr == Z_BUF_ERROR && z.avail_in == 0) {
+            rc = pg_err(err, errlen, PG_EINVAL, "truncated deflate stream");
+            break;
+        }
         if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
             rc = pg_err(err, errlen, PG_EINVAL, "corrupt deflate data");
             break;
@@ -160,9 +174,12 @@ int pg_decompress(pg_encoding enc, const uint8_t *in, size_t n, size_t max_out, 
 {
     if (max_out == 0) max_out = SIZE_MAX / 4;
     switch (enc) {
-    case PG_ENC_GZIP: return gunzip(in, n, max_out, out, err, errlen);
-    case PG_ENC_ZSTD: return unzstd(in, n, max_out, out, err, errlen);
-    case PG_ENC_DEFLATE: return inflate_deflate(in, n, max_out, out, err, errlen);
+    case PG_ENC_GZIP:
+        return gunzip(in, n, max_out, out, err, errlen);
+    case PG_ENC_ZSTD:
+        return unzstd(in, n, max_out, out, err, errlen);
+    case PG_ENC_DEFLATE:
+        return inflate_deflate(in, n, max_out, out, err, errlen);
     default:
         if (n > max_out)
             return pg_err(err, errlen, PG_ELIMIT, "size exceeds the limit of %zu bytes", max_out);
@@ -182,8 +199,8 @@ static size_t prefix_room(pg_buf *out, size_t left)
 
 /* Inflates the first bytes of one or more gzip members with zlib's streaming inflate into
  * out (appending, out stays caller-owned); the contract is pg_decompress_prefix's. */
-static int gunzip_prefix(const uint8_t *in, size_t n, size_t max_out, pg_buf *out,
-                         int *complete, char *err, size_t errlen)
+static int gunzip_prefix(const uint8_t *in, size_t n, size_t max_out, pg_buf *out, int *complete,
+                         char *err, size_t errlen)
 {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
@@ -194,7 +211,10 @@ static int gunzip_prefix(const uint8_t *in, size_t n, size_t max_out, pg_buf *ou
     const char *why = "truncated gzip stream";
     while (out->len - start < max_out) {
         size_t room = prefix_room(out, max_out - (out->len - start));
-        if (!room) { rc = pg_err(err, errlen, PG_ENOMEM, "out of memory (inflate)"); break; }
+        if (!room) {
+            rc = pg_err(err, errlen, PG_ENOMEM, "out of memory (inflate)");
+            break;
+        }
         if (room > UINT_MAX) room = UINT_MAX;
         size_t avail = n - used < UINT_MAX ? n - used : UINT_MAX;
         zs.next_in = (Bytef *)(uintptr_t)(in + used);
@@ -205,12 +225,21 @@ static int gunzip_prefix(const uint8_t *in, size_t n, size_t max_out, pg_buf *ou
         used += avail - zs.avail_in;
         out->len += room - zs.avail_out;
         if (zr == Z_STREAM_END) {
-            if (used == n) { ended = 1; break; }
-            if (inflateReset(&zs) != Z_OK) { why = "corrupt gzip data"; break; }
+            if (used == n) {
+                ended = 1;
+                break;
+            }
+            if (inflateReset(&zs) != Z_OK) {
+                why = "corrupt gzip data";
+                break;
+            }
             continue; /* another member (or trailing bytes) follows */
         }
         if (zr == Z_OK) continue;
-        if (zr == Z_MEM_ERROR) { rc = pg_err(err, errlen, PG_ENOMEM, "out of memory (inflate)"); break; }
+        if (zr == Z_MEM_ERROR) {
+            rc = pg_err(err, errlen, PG_ENOMEM, "out of memory (inflate)");
+            break;
+        }
         if (zr != Z_BUF_ERROR) why = "corrupt gzip data"; /* Z_DATA_ERROR, Z_NEED_DICT */
         break; /* Z_BUF_ERROR: the input ended inside a member */
     }
@@ -223,8 +252,8 @@ static int gunzip_prefix(const uint8_t *in, size_t n, size_t max_out, pg_buf *ou
 
 /* Decompresses the first bytes of one or more zstd frames into out (appending); the
  * contract is pg_decompress_prefix's. */
-static int unzstd_prefix(const uint8_t *in, size_t n, size_t max_out, pg_buf *out,
-                         int *complete, char *err, size_t errlen)
+static int unzstd_prefix(const uint8_t *in, size_t n, size_t max_out, pg_buf *out, int *complete,
+                         char *err, size_t errlen)
 {
     ZSTD_DStream *ds = ZSTD_createDStream();
     if (!ds) return pg_err(err, errlen, PG_ENOMEM, "out of memory (zstd)");
@@ -235,13 +264,22 @@ static int unzstd_prefix(const uint8_t *in, size_t n, size_t max_out, pg_buf *ou
     int rc = 0, ended = 0;
     const char *why = "truncated zstd stream";
     while (out->len - start < max_out) {
-        if (last == 0 && ib.pos == ib.size) { ended = 1; break; }
+        if (last == 0 && ib.pos == ib.size) {
+            ended = 1;
+            break;
+        }
         size_t room = prefix_room(out, max_out - (out->len - start));
-        if (!room) { rc = pg_err(err, errlen, PG_ENOMEM, "out of memory (zstd)"); break; }
+        if (!room) {
+            rc = pg_err(err, errlen, PG_ENOMEM, "out of memory (zstd)");
+            break;
+        }
         ZSTD_outBuffer ob = {out->data + out->len, room, 0};
         size_t before = ib.pos;
         last = ZSTD_decompressStream(ds, &ob, &ib);
-        if (ZSTD_isError(last)) { why = "corrupt zstd data"; break; }
+        if (ZSTD_isError(last)) {
+            why = "corrupt zstd data";
+            break;
+        }
         out->len += ob.pos;
         if (ob.pos == 0 && ib.pos == before) break; /* no progress: the input ended */
     }
@@ -254,14 +292,16 @@ static int unzstd_prefix(const uint8_t *in, size_t n, size_t max_out, pg_buf *ou
 }
 
 /* Dispatches a prefix decompression on enc; out is appended to and stays caller-owned. */
-int pg_decompress_prefix(pg_encoding enc, const uint8_t *in, size_t n, size_t max_out,
-                         pg_buf *out, int *complete, char *err, size_t errlen)
+int pg_decompress_prefix(pg_encoding enc, const uint8_t *in, size_t n, size_t max_out, pg_buf *out,
+                         int *complete, char *err, size_t errlen)
 {
     if (complete) *complete = 0;
     if (max_out == 0) return 0;
     switch (enc) {
-    case PG_ENC_GZIP: return gunzip_prefix(in, n, max_out, out, complete, err, errlen);
-    case PG_ENC_ZSTD: return unzstd_prefix(in, n, max_out, out, complete, err, errlen);
+    case PG_ENC_GZIP:
+        return gunzip_prefix(in, n, max_out, out, complete, err, errlen);
+    case PG_ENC_ZSTD:
+        return unzstd_prefix(in, n, max_out, out, complete, err, errlen);
     default:
         if (pg_buf_append(out, in, n < max_out ? n : max_out))
             return pg_err(err, errlen, PG_ENOMEM, "out of memory");
@@ -277,7 +317,8 @@ int pg_decompress_input(const uint8_t **data, size_t *len, size_t max_out, pg_bu
     pg_encoding enc = pg_sniff_encoding(*data, *len);
     if (enc == PG_ENC_NONE) {
         if (max_out && *len > max_out)
-            return pg_err(err, errlen, PG_ELIMIT, "%s: %zu bytes exceed the limit of %zu", what, *len, max_out);
+            return pg_err(err, errlen, PG_ELIMIT, "%s: %zu bytes exceed the limit of %zu", what,
+                          *len, max_out);
         return 0;
     }
     int rc = pg_decompress(enc, *data, *len, max_out, raw, err, errlen);
@@ -291,8 +332,7 @@ int pg_decompress_input(const uint8_t **data, size_t *len, size_t max_out, pg_bu
 }
 
 /* Compresses with libdeflate's gzip wrapper into out. */
-int pg_gzip_compress(const uint8_t *in, size_t n, int level, pg_buf *out, char *err,
-                     size_t errlen)
+int pg_gzip_compress(const uint8_t *in, size_t n, int level, pg_buf *out, char *err, size_t errlen)
 {
     struct libdeflate_compressor *c = libdeflate_alloc_compressor(level);
     if (!c) return pg_err(err, errlen, PG_ENOMEM, "out of memory (deflate)");

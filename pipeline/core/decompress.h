@@ -45,8 +45,8 @@ int pg_decompress(pg_encoding enc, const uint8_t *in, size_t n, size_t max_out, 
  *   last stream within the cap (out then holds everything), else 0.
  * - max_out == 0 asks for nothing: returns 0, out untouched.
  * out is caller-owned; on error it keeps its previous length. */
-int pg_decompress_prefix(pg_encoding enc, const uint8_t *in, size_t n, size_t max_out,
-                         pg_buf *out, int *complete, char *err, size_t errlen);
+int pg_decompress_prefix(pg_encoding enc, const uint8_t *in, size_t n, size_t max_out, pg_buf *out,
+                         int *complete, char *err, size_t errlen);
 
 /* The prelude of every decoder: when *data starts with gzip or zstd magic, inflates it into
  * raw (caller-owned, freed by the caller) with the cap max_out and points data and len at the
@@ -56,7 +56,6 @@ int pg_decompress_input(const uint8_t **data, size_t *len, size_t max_out, pg_bu
                         const char *what, char *err, size_t errlen);
 
 /* Gzip-compresses in[0..n) at level (1..12, libdeflate scale) and appends to out. */
-int pg_gzip_compress(const uint8_t *in, size_t n, int level, pg_buf *out, char *err,
-                     size_t errlen);
+int pg_gzip_compress(const uint8_t *in, size_t n, int level, pg_buf *out, char *err, size_t errlen);
 
 #endif

@@ -28,17 +28,18 @@ struct pg_dict_index {
 void pg_dict_index_free(pg_dict_index *ix)
 {
     if (!ix) return;
-    for (int i = 0; i < T_COUNT; i++) pg_index_free(&ix->t[i].set);
+    for (int i = 0; i < T_COUNT; i++)
+        pg_index_free(&ix->t[i].set);
     free(ix);
 }
 
 /* Appends the zero element of each table; the arena owns them. */
 int pg_dict_add_zero_elements(pg_arena *a, pg_otlp_dict *d)
 {
-#define ZERO(arr, n, ctor)                                                                   \
-    do {                                                                                     \
-        void *z = ctor(a);                                                                   \
-        if (!z || pg_otlp_push(a, (void ***)&d->arr, &d->n, z)) return pg_arena_status(a);   \
+#define ZERO(arr, n, ctor)                                                                         \
+    do {                                                                                           \
+        void *z = ctor(a);                                                                         \
+        if (!z || pg_otlp_push(a, (void ***)&d->arr, &d->n, z)) return pg_arena_status(a);         \
     } while (0)
     ZERO(mapping_table, n_mapping_table, pg_otlp_mapping_new);
     ZERO(location_table, n_location_table, pg_otlp_location_new);
@@ -143,8 +144,7 @@ static int eq_location(const void *ctx, const void *k, uint32_t id)
         return 0;
     for (size_t i = 0; i < a->n_lines; i++) {
         const pg_otlp_line *x = a->lines[i], *y = b->lines[i];
-        if (x->function_index != y->function_index || x->line != y->line ||
-            x->column != y->column)
+        if (x->function_index != y->function_index || x->line != y->line || x->column != y->column)
             return 0;
     }
     return 1;
@@ -219,8 +219,10 @@ typedef struct table_desc {
     pg_index_eq eq;
 } table_desc;
 
-#define TD(field, h, e)                                                                      \
-    {offsetof(pg_otlp_dict, n_##field), offsetof(pg_otlp_dict, field), h, e}
+#define TD(field, h, e)                                                                            \
+    {                                                                                              \
+        offsetof(pg_otlp_dict, n_##field), offsetof(pg_otlp_dict, field), h, e                     \
+    }
 static const table_desc tables[T_COUNT] = {
     [T_STRING] = TD(string_table, hash_string, eq_string),
     [T_FUNCTION] = TD(function_table, hash_function, eq_function),
@@ -309,7 +311,8 @@ int pg_dict_stack_reserve(pg_batch *b, size_t n_more, size_t max_bytes)
     table_ix *ti = stack_index(b, &st);
     if (!ti) return PG_ENOMEM;
     size_t cap = 64; /* the largest table within max_bytes */
-    while (cap * 2 * sizeof(uint64_t) <= max_bytes && cap < ((size_t)1 << 32)) cap *= 2;
+    while (cap * 2 * sizeof(uint64_t) <= max_bytes && cap < ((size_t)1 << 32))
+        cap *= 2;
     size_t want = ti->set.count + n_more, most = cap / 4 * 3;
     return pg_index_reserve(&ti->set, want < most ? want : most) ? PG_ENOMEM : 0;
 }
@@ -369,10 +372,12 @@ int32_t pg_dict_stack_hinted(pg_batch *b, const void *loc, size_t n, uint8_t wid
     if (width != st->width) {
         probe = n * st->width <= sizeof tmp ? tmp : malloc(n * st->width);
         if (!probe) return PG_ENOMEM;
-        for (size_t j = 0; j < n; j++) pg_stack_put(probe, j, st->width, pg_stack_loc(&in, j));
+        for (size_t j = 0; j < n; j++)
+            pg_stack_put(probe, j, st->width, pg_stack_loc(&in, j));
     }
     stackkey k = {probe, n * st->width};
-    uint64_t h = hint && probe == loc ? hint : hash_stack(&k); /* a hint is for the probe as given */
+    uint64_t h =
+        hint && probe == loc ? hint : hash_stack(&k); /* a hint is for the probe as given */
     uint32_t id = pg_index_find(&ti->set, h, eq_stack, st, &k);
     int64_t r = id;
     if (id == UINT32_MAX) {
@@ -557,8 +562,8 @@ static void *make_link(pg_arena *a, const void *src)
 }
 
 /* Interns a link by its ids (copied). */
-int32_t pg_dict_link(pg_batch *b, const uint8_t *trace_id, size_t trace_len,
-                     const uint8_t *span_id, size_t span_len)
+int32_t pg_dict_link(pg_batch *b, const uint8_t *trace_id, size_t trace_len, const uint8_t *span_id,
+                     size_t span_len)
 {
     pg_otlp_link l = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LINK__INIT;
     l.trace_id.data = (uint8_t *)trace_id;

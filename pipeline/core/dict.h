@@ -43,8 +43,8 @@ int32_t pg_dict_stack_hinted(pg_batch *b, const void *locations, size_t n, uint8
                              uint64_t hint);
 /* Copies value deeply. */
 int32_t pg_dict_attr(pg_batch *b, int32_t key, const pg_otlp_any *value, int32_t unit);
-int32_t pg_dict_link(pg_batch *b, const uint8_t *trace_id, size_t trace_len,
-                     const uint8_t *span_id, size_t span_len);
+int32_t pg_dict_link(pg_batch *b, const uint8_t *trace_id, size_t trace_len, const uint8_t *span_id,
+                     size_t span_len);
 
 /* Convenience: interns a string attribute / int attribute / bool attribute by key text. */
 int32_t pg_dict_attr_str(pg_batch *b, const char *key, const char *value, size_t value_len);

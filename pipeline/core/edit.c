@@ -115,7 +115,8 @@ int pg_sample_set_stack(pg_batch *b, pg_profile *p, size_t i, int32_t stack)
 /* Checks the link index, then writes it; no column is made for a 0 link. */
 int pg_sample_set_link(pg_batch *b, pg_profile *p, size_t i, int32_t link)
 {
-    if (check(b, p, i) || link < 0 || (size_t)link >= pg_batch_dict(b)->n_link_table) return PG_EINVAL;
+    if (check(b, p, i) || link < 0 || (size_t)link >= pg_batch_dict(b)->n_link_table)
+        return PG_EINVAL;
     if (!p->samples.link && link == 0) return 0;
     int32_t *col = pg_profile_link_col(b, p);
     if (!col) return PG_ELIMIT;
@@ -135,7 +136,8 @@ typedef struct rows {
 
 /* Replaces row i of r with src[0..cnt): in place when the length is unchanged (copying the
  * pool once), else into new offsets and a new pool. */
-static int replace_row(pg_batch *b, pg_samples *c, const rows *r, size_t i, const void *src, size_t cnt)
+static int replace_row(pg_batch *b, pg_samples *c, const rows *r, size_t i, const void *src,
+                       size_t cnt)
 {
     const uint32_t *off = *r->off;
     size_t n = c->n, total = off ? off[n] : 0;
@@ -161,7 +163,8 @@ static int replace_row(pg_batch *b, pg_samples *c, const rows *r, size_t i, cons
     const uint8_t *op = *r->pool;
     if (at) memcpy(np, op, at * r->el);
     if (cnt) memcpy(np + at * r->el, src, cnt * r->el);
-    if (total > at + old) memcpy(np + (at + cnt) * r->el, op + (at + old) * r->el, (total - at - old) * r->el);
+    if (total > at + old)
+        memcpy(np + (at + cnt) * r->el, op + (at + old) * r->el, (total - at - old) * r->el);
     for (size_t k = 0; k <= n; k++) {
         uint32_t o = off ? off[k] : 0;
         no[k] = k <= i ? o : (uint32_t)(o - old + cnt);
@@ -201,7 +204,8 @@ static int rewiden(pg_batch *b, pg_samples *c, uint8_t width)
     if (pg_value_col_init(pg_batch_arena(b), &vc, c->n)) return PG_ELIMIT;
     if (pg_value_col_widen(pg_batch_arena(b), &vc, width)) return PG_ELIMIT;
     for (size_t i = 0; i < c->n; i++)
-        pg_value_col_set(NULL, &vc, i, c->narrow ? pg_narrow_get(c->narrow, c->width, i) : c->values[i]);
+        pg_value_col_set(NULL, &vc, i,
+                         c->narrow ? pg_narrow_get(c->narrow, c->width, i) : c->values[i]);
     pg_value_col_attach(&vc, c);
     c->owned |= PG_COL_VALUES;
     return 0;
@@ -235,7 +239,8 @@ int pg_sample_set_value(pg_batch *b, pg_profile *p, size_t i, size_t k, int64_t 
     pg_samples *c = &p->samples;
     if (c->val_off) {
         if (k >= c->val_off[i + 1] - c->val_off[i]) return PG_EINVAL;
-        int64_t *vals = own(b, c, PG_COL_VALUES, (const void **)&c->values, c->val_off[c->n], sizeof v);
+        int64_t *vals =
+            own(b, c, PG_COL_VALUES, (const void **)&c->values, c->val_off[c->n], sizeof v);
         if (!vals) return PG_ELIMIT;
         vals[c->val_off[i] + k] = v;
         return 0;
@@ -244,7 +249,8 @@ int pg_sample_set_value(pg_batch *b, pg_profile *p, size_t i, size_t k, int64_t 
     if (c->narrow) {
         uint8_t w = pg_narrow_width_for(v);
         int rc;
-        if ((w > c->width || !(c->owned & PG_COL_VALUES)) && (rc = rewiden(b, c, w > c->width ? w : c->width)))
+        if ((w > c->width || !(c->owned & PG_COL_VALUES)) &&
+            (rc = rewiden(b, c, w > c->width ? w : c->width)))
             return rc;
         if (c->narrow) {
             pg_value_col vc = {(void *)c->narrow, c->n, c->width};
@@ -270,8 +276,8 @@ int pg_sample_set_values(pg_batch *b, pg_profile *p, size_t i, const int64_t *v,
 }
 
 /* Copies the kept entries of a fixed-width column (n entries of el bytes) into a new one. */
-static const void *keep_fixed(pg_arena *a, const void *col, size_t el, const uint8_t *keep, size_t n,
-                              size_t m, int *fail)
+static const void *keep_fixed(pg_arena *a, const void *col, size_t el, const uint8_t *keep,
+                              size_t n, size_t m, int *fail)
 {
     if (!col) return NULL;
     uint8_t *out = pg_arena_alloc(a, (m ? m : 1) * el);
@@ -285,7 +291,8 @@ static const void *keep_fixed(pg_arena *a, const void *col, size_t el, const uin
 }
 
 /* Copies the kept rows of an offset column into new offsets and pool. */
-static void keep_rows(pg_arena *a, const rows *r, const uint8_t *keep, size_t n, size_t m, int *fail)
+static void keep_rows(pg_arena *a, const rows *r, const uint8_t *keep, size_t n, size_t m,
+                      int *fail)
 {
     const uint32_t *off = *r->off;
     if (!off) return;
@@ -315,15 +322,18 @@ int pg_profile_keep(pg_batch *b, pg_profile *p, const uint8_t *keep)
     if (pg_batch_refs(b) != 1) return PG_EINVAL;
     pg_samples *c = &p->samples, nc = *c;
     size_t n = c->n, m = 0;
-    for (size_t i = 0; i < n; i++) m += keep[i] != 0;
+    for (size_t i = 0; i < n; i++)
+        m += keep[i] != 0;
     if (m == n) return 0;
     pg_arena *a = pg_batch_arena(b);
     int fail = 0;
     nc.n = m;
     nc.stack = keep_fixed(a, c->stack, sizeof *c->stack, keep, n, m, &fail);
     nc.link = keep_fixed(a, c->link, sizeof *c->link, keep, n, m, &fail);
-    if (c->narrow) nc.narrow = keep_fixed(a, c->narrow, c->width, keep, n, m, &fail);
-    else if (!c->val_off) nc.values = keep_fixed(a, c->values, sizeof *c->values, keep, n, m, &fail);
+    if (c->narrow)
+        nc.narrow = keep_fixed(a, c->narrow, c->width, keep, n, m, &fail);
+    else if (!c->val_off)
+        nc.values = keep_fixed(a, c->values, sizeof *c->values, keep, n, m, &fail);
     rows ra = {&nc.attr_off, (const void **)&nc.attrs, sizeof *nc.attrs, PG_COL_ATTRS, 0};
     rows rv = {&nc.val_off, (const void **)&nc.values, sizeof *nc.values, PG_COL_VALUES, 1};
     rows rt = {&nc.ts_off, (const void **)&nc.ts, sizeof *nc.ts, PG_COL_TS, 0};

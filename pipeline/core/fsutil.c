@@ -40,12 +40,14 @@ int pg_lock_dir(int dirfd, const char *dir, const char *what, int *lockfd, char 
 {
     *lockfd = -1;
     int fd = openat(dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) return pg_err(err, errlen, PG_EIO, "cannot create %s/lock: %s", dir, strerror(errno));
+    if (fd < 0)
+        return pg_err(err, errlen, PG_EIO, "cannot create %s/lock: %s", dir, strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB)) {
         int e = errno;
         close(fd);
         return e == EWOULDBLOCK
-                   ? pg_err(err, errlen, PG_EAGAIN, "%s %s is in use by another component or process", what, dir)
+                   ? pg_err(err, errlen, PG_EAGAIN,
+                            "%s %s is in use by another component or process", what, dir)
                    : pg_err(err, errlen, PG_EIO, "cannot lock %s/lock: %s", dir, strerror(e));
     }
     *lockfd = fd;

@@ -13,6 +13,7 @@ int pg_mkdirs(const char *dir, mode_t mode);
  * component) at a time uses the directory; `what` names the user in the message. Returns
  * 0 and *lockfd (close it to release), PG_EAGAIN with "<what> <dir> is in use by another
  * component or process" when someone holds it, or PG_EIO. */
-int pg_lock_dir(int dirfd, const char *dir, const char *what, int *lockfd, char *err, size_t errlen);
+int pg_lock_dir(int dirfd, const char *dir, const char *what, int *lockfd, char *err,
+                size_t errlen);
 
 #endif

@@ -46,7 +46,8 @@ static inline uint64_t load_tail(const uint8_t *p, size_t n)
 uint64_t pg_hash_bytes(const void *data, size_t n, uint64_t seed)
 {
     const uint8_t *p = data;
-    const uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull, k2 = 0x8ebc6af09c88c6e3ull;
+    const uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull,
+                   k2 = 0x8ebc6af09c88c6e3ull;
     uint64_t h = seed ^ mul_fold(seed ^ k0, (uint64_t)n ^ k1);
     size_t left = n;
     while (left > 16) {
@@ -76,12 +77,14 @@ static int index_rehash(pg_index *ix, size_t ncap)
     uint64_t *slots = calloc(ncap, sizeof *slots);
     if (!slots) return PG_ENOMEM;
     /* a big index fills up evenly: large pages save most of its faults */
-    if (ncap * sizeof *slots >= ((size_t)4 << 20)) pg_pages_hint_large((const uint8_t *)slots, ncap * sizeof *slots);
+    if (ncap * sizeof *slots >= ((size_t)4 << 20))
+        pg_pages_hint_large((const uint8_t *)slots, ncap * sizeof *slots);
     for (size_t i = 0; i < ix->cap; i++) {
         uint64_t e = ix->slots[i];
         if (!e) continue;
         size_t j = (size_t)((uint32_t)(e >> 32) >> shift);
-        while (slots[j]) j = (j + 1) & (ncap - 1);
+        while (slots[j])
+            j = (j + 1) & (ncap - 1);
         slots[j] = e;
     }
     free(ix->slots);
@@ -95,7 +98,8 @@ static int index_rehash(pg_index *ix, size_t ncap)
 int pg_index_reserve(pg_index *ix, size_t n)
 {
     size_t cap = ix->cap ? ix->cap : 64;
-    while (n * 4 > cap * 3 && cap < ((size_t)1 << 32)) cap *= 2;
+    while (n * 4 > cap * 3 && cap < ((size_t)1 << 32))
+        cap *= 2;
     return cap == ix->cap ? 0 : index_rehash(ix, cap);
 }
 
@@ -122,7 +126,8 @@ int pg_index_insert(pg_index *ix, uint64_t hash, uint32_t id)
     }
     uint32_t h = (uint32_t)hash;
     size_t j = h >> ix->shift;
-    while (ix->slots[j]) j = (j + 1) & (ix->cap - 1);
+    while (ix->slots[j])
+        j = (j + 1) & (ix->cap - 1);
     ix->slots[j] = (uint64_t)h << 32 | ((uint64_t)id + 1);
     ix->count++;
     return 0;
@@ -155,7 +160,8 @@ static int u64map_grow(pg_u64map *m)
     for (size_t i = 0; i < m->cap; i++) {
         if (m->vals[i] == UINT32_MAX) continue;
         size_t j = u64_slot(m->keys[i], ncap);
-        while (vs[j] != UINT32_MAX) j = (j + 1) & (ncap - 1);
+        while (vs[j] != UINT32_MAX)
+            j = (j + 1) & (ncap - 1);
         ks[j] = m->keys[i];
         vs[j] = m->vals[i];
     }

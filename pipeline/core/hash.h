@@ -21,7 +21,7 @@ static inline uint64_t pg_hash_mix(uint64_t h, uint64_t v)
 typedef struct pg_index {
     uint64_t *slots; /* low 32 bits of the hash << 32 | (id + 1); 0 = empty */
     size_t cap, count;
-    unsigned shift;  /* a hash's home slot is its top bits: hash32 >> shift */
+    unsigned shift; /* a hash's home slot is its top bits: hash32 >> shift */
 } pg_index;
 
 /* Callback: is element `id` equal to the probe `key`? */

@@ -27,7 +27,8 @@ static void remap_free(remap *r)
 
 static int32_t *ints_map(const int32_t *src, size_t n, const int32_t *map, int32_t *tmp)
 {
-    for (size_t i = 0; i < n; i++) tmp[i] = map[src[i]];
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = map[src[i]];
     return tmp;
 }
 
@@ -42,20 +43,24 @@ static int build_remap(pg_batch *dst, const pg_otlp_dict *s, remap *r)
     r->stack = malloc((n_stacks ? n_stacks : 1) * sizeof *r->stack);
     r->attr = malloc(s->n_attribute_table * sizeof *r->attr);
     r->link = malloc(s->n_link_table * sizeof *r->link);
-    if (!r->str || !r->fn || !r->map || !r->loc || !r->stack || !r->attr || !r->link) return PG_ENOMEM;
+    if (!r->str || !r->fn || !r->map || !r->loc || !r->stack || !r->attr || !r->link)
+        return PG_ENOMEM;
     for (size_t i = 0; i < s->n_string_table; i++)
-        if ((r->str[i] = pg_dict_string(dst, s->string_table[i], strlen(s->string_table[i]))) < 0) return r->str[i];
+        if ((r->str[i] = pg_dict_string(dst, s->string_table[i], strlen(s->string_table[i]))) < 0)
+            return r->str[i];
     /* Element 0 of every table means "none" and maps to element 0. */
     r->str[0] = r->fn[0] = r->map[0] = r->loc[0] = r->stack[0] = r->attr[0] = r->link[0] = 0;
     for (size_t i = 1; i < s->n_attribute_table; i++) {
         const pg_otlp_attr *a = s->attribute_table[i];
-        if ((r->attr[i] = pg_dict_attr(dst, r->str[a->key_strindex], a->value, r->str[a->unit_strindex])) < 0)
+        if ((r->attr[i] = pg_dict_attr(dst, r->str[a->key_strindex], a->value,
+                                       r->str[a->unit_strindex])) < 0)
             return r->attr[i];
     }
     for (size_t i = 1; i < s->n_function_table; i++) {
         const pg_otlp_function *f = s->function_table[i];
-        if ((r->fn[i] = pg_dict_function(dst, r->str[f->name_strindex], r->str[f->system_name_strindex],
-                                         r->str[f->filename_strindex], f->start_line)) < 0)
+        if ((r->fn[i] =
+                 pg_dict_function(dst, r->str[f->name_strindex], r->str[f->system_name_strindex],
+                                  r->str[f->filename_strindex], f->start_line)) < 0)
             return r->fn[i];
     }
     size_t tmp_n = 64;
@@ -74,8 +79,12 @@ static int build_remap(pg_batch *dst, const pg_otlp_dict *s, remap *r)
         if ((rc = PG_VEC_RESERVE(tmp, tmp_n, l.n_attribute_indices, 64))) break;
         l.mapping_index = r->map[l.mapping_index];
         l.attribute_indices = ints_map(l.attribute_indices, l.n_attribute_indices, r->attr, tmp);
-        pg_otlp_line *lines = malloc((l.n_lines ? l.n_lines : 1) * (sizeof *lines + sizeof(void *)));
-        if (!lines) { rc = PG_ENOMEM; break; }
+        pg_otlp_line *lines =
+            malloc((l.n_lines ? l.n_lines : 1) * (sizeof *lines + sizeof(void *)));
+        if (!lines) {
+            rc = PG_ENOMEM;
+            break;
+        }
         pg_otlp_line **lp = (pg_otlp_line **)(lines + l.n_lines);
         for (size_t j = 0; j < l.n_lines; j++) {
             lines[j] = *l.lines[j];
@@ -90,13 +99,14 @@ static int build_remap(pg_batch *dst, const pg_otlp_dict *s, remap *r)
         pg_stack_ref st;
         pg_dict_stack_at(s, i, &st);
         if ((rc = PG_VEC_RESERVE(tmp, tmp_n, st.n, 64))) break;
-        for (size_t j = 0; j < st.n; j++) tmp[j] = r->loc[pg_stack_loc(&st, j)];
+        for (size_t j = 0; j < st.n; j++)
+            tmp[j] = r->loc[pg_stack_loc(&st, j)];
         if ((r->stack[i] = pg_dict_stack(dst, tmp, st.n)) < 0) rc = r->stack[i];
     }
     for (size_t i = 1; i < s->n_link_table && !rc; i++) {
         const pg_otlp_link *k = s->link_table[i];
         if ((r->link[i] = pg_dict_link(dst, k->trace_id.data, k->trace_id.len, k->span_id.data,
-                                            k->span_id.len)) < 0)
+                                       k->span_id.len)) < 0)
             rc = r->link[i];
     }
     free(tmp);
@@ -118,7 +128,8 @@ static int copy_kvs(pg_arena *a, pg_otlp_kv **src, size_t n, pg_otlp_kv ***dst, 
     if (!arr) return pg_arena_status(a);
     for (size_t i = 0; i < n; i++) {
         pg_otlp_kv *kv = pg_otlp_kv_new(a);
-        if (!kv || !(kv->key = dup_str(a, src[i]->key)) || !(kv->value = pg_any_copy(a, src[i]->value)))
+        if (!kv || !(kv->key = dup_str(a, src[i]->key)) ||
+            !(kv->value = pg_any_copy(a, src[i]->value)))
             return pg_arena_status(a);
         arr[i] = kv;
     }
@@ -139,14 +150,17 @@ static int copy_strs(pg_arena *a, char **src, size_t n, char ***dst)
 static pg_otlp_resource *copy_resource(pg_arena *a, const pg_otlp_resource *s)
 {
     pg_otlp_resource *r = pg_otlp_resource_new(a);
-    if (!r || copy_kvs(a, s->attributes, s->n_attributes, &r->attributes, &r->n_attributes)) return NULL;
+    if (!r || copy_kvs(a, s->attributes, s->n_attributes, &r->attributes, &r->n_attributes))
+        return NULL;
     r->dropped_attributes_count = s->dropped_attributes_count;
     if (s->n_entity_refs) {
-        if (!(r->entity_refs = pg_arena_alloc(a, s->n_entity_refs * sizeof *r->entity_refs))) return NULL;
+        if (!(r->entity_refs = pg_arena_alloc(a, s->n_entity_refs * sizeof *r->entity_refs)))
+            return NULL;
         for (size_t i = 0; i < s->n_entity_refs; i++) {
             const pg_otlp_entityref *e = s->entity_refs[i];
             pg_otlp_entityref *c = pg_arena_memdup(a, e, sizeof *e);
-            if (!c || !(c->schema_url = dup_str(a, e->schema_url)) || !(c->type = dup_str(a, e->type)) ||
+            if (!c || !(c->schema_url = dup_str(a, e->schema_url)) ||
+                !(c->type = dup_str(a, e->type)) ||
                 copy_strs(a, e->id_keys, e->n_id_keys, &c->id_keys) ||
                 copy_strs(a, e->description_keys, e->n_description_keys, &c->description_keys))
                 return NULL;
@@ -167,11 +181,15 @@ static pg_otlp_scope *copy_scope(pg_arena *a, const pg_otlp_scope *s)
     return c;
 }
 
-static pg_otlp_valuetype *copy_vt(pg_arena *a, const pg_otlp_valuetype *s, const remap *r, int *fail)
+static pg_otlp_valuetype *copy_vt(pg_arena *a, const pg_otlp_valuetype *s, const remap *r,
+                                  int *fail)
 {
     if (!s) return NULL;
     pg_otlp_valuetype *v = pg_otlp_valuetype_new(a);
-    if (!v) { *fail = 1; return NULL; }
+    if (!v) {
+        *fail = 1;
+        return NULL;
+    }
     v->type_strindex = r->str[s->type_strindex];
     v->unit_strindex = r->str[s->unit_strindex];
     return v;
@@ -201,7 +219,8 @@ static pg_otlp_profile *copy_profile(pg_arena *a, const pg_otlp_profile *s, cons
     p->profile_id.data = pg_arena_memdup(a, s->profile_id.data, s->profile_id.len);
     p->original_payload_format = dup_str(a, s->original_payload_format);
     p->original_payload.len = s->original_payload.len;
-    p->original_payload.data = pg_arena_memdup(a, s->original_payload.data, s->original_payload.len);
+    p->original_payload.data =
+        pg_arena_memdup(a, s->original_payload.data, s->original_payload.len);
     p->n_attribute_indices = s->n_attribute_indices;
     p->attribute_indices = map_ints(a, s->attribute_indices, s->n_attribute_indices, r->attr);
     if (fail || !p->profile_id.data || !p->original_payload_format || !p->original_payload.data ||

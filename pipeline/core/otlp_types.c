@@ -5,25 +5,33 @@
 #include <string.h>
 
 /* Defines pg_otlp_<fn>_new(arena) returning an initialised message of type T. */
-#define PG_DEFINE_NEW(fn, T, INIT)                                                           \
-    T *pg_otlp_##fn##_new(pg_arena *a)                                                      \
-    {                                                                                       \
-        static const T init = INIT;                                                         \
-        T *m = pg_arena_alloc(a, sizeof *m);                                                \
-        if (m) memcpy(m, &init, sizeof *m);                                                 \
-        return m;                                                                           \
+#define PG_DEFINE_NEW(fn, T, INIT)                                                                 \
+    T *pg_otlp_##fn##_new(pg_arena *a)                                                             \
+    {                                                                                              \
+        static const T init = INIT;                                                                \
+        T *m = pg_arena_alloc(a, sizeof *m);                                                       \
+        if (m) memcpy(m, &init, sizeof *m);                                                        \
+        return m;                                                                                  \
     }
 
-PG_DEFINE_NEW(data, pg_otlp_data, OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILES_DATA__INIT)
-PG_DEFINE_NEW(rprofiles, pg_otlp_rprofiles, OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__RESOURCE_PROFILES__INIT)
-PG_DEFINE_NEW(sprofiles, pg_otlp_sprofiles, OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__SCOPE_PROFILES__INIT)
-PG_DEFINE_NEW(mapping, pg_otlp_mapping, OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__MAPPING__INIT)
-PG_DEFINE_NEW(location, pg_otlp_location, OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LOCATION__INIT)
-PG_DEFINE_NEW(function, pg_otlp_function, OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__FUNCTION__INIT)
+PG_DEFINE_NEW(data, pg_otlp_data,
+              OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILES_DATA__INIT)
+PG_DEFINE_NEW(rprofiles, pg_otlp_rprofiles,
+              OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__RESOURCE_PROFILES__INIT)
+PG_DEFINE_NEW(sprofiles, pg_otlp_sprofiles,
+              OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__SCOPE_PROFILES__INIT)
+PG_DEFINE_NEW(mapping, pg_otlp_mapping,
+              OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__MAPPING__INIT)
+PG_DEFINE_NEW(location, pg_otlp_location,
+              OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LOCATION__INIT)
+PG_DEFINE_NEW(function, pg_otlp_function,
+              OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__FUNCTION__INIT)
 PG_DEFINE_NEW(stack, pg_otlp_stack, OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__STACK__INIT)
 PG_DEFINE_NEW(link, pg_otlp_link, OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LINK__INIT)
-PG_DEFINE_NEW(valuetype, pg_otlp_valuetype, OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__VALUE_TYPE__INIT)
-PG_DEFINE_NEW(attr, pg_otlp_attr, OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__KEY_VALUE_AND_UNIT__INIT)
+PG_DEFINE_NEW(valuetype, pg_otlp_valuetype,
+              OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__VALUE_TYPE__INIT)
+PG_DEFINE_NEW(attr, pg_otlp_attr,
+              OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__KEY_VALUE_AND_UNIT__INIT)
 PG_DEFINE_NEW(any, pg_otlp_any, OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT)
 PG_DEFINE_NEW(array, pg_otlp_array, OPENTELEMETRY__PROTO__COMMON__V1__ARRAY_VALUE__INIT)
 PG_DEFINE_NEW(kvlist, pg_otlp_kvlist, OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE_LIST__INIT)
@@ -34,7 +42,8 @@ PG_DEFINE_NEW(resource, pg_otlp_resource, OPENTELEMETRY__PROTO__RESOURCE__V1__RE
 /* A batch dictionary (pg_dictionary) with empty tables; returns its message. */
 pg_otlp_dict *pg_otlp_dict_new(pg_arena *a)
 {
-    static const pg_otlp_dict init = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILES_DICTIONARY__INIT;
+    static const pg_otlp_dict init =
+        OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILES_DICTIONARY__INIT;
     pg_dictionary *d = pg_arena_calloc(a, 1, sizeof *d);
     if (!d) return NULL;
     d->msg = init;
@@ -46,7 +55,8 @@ pg_otlp_dict *pg_otlp_dict_new(pg_arena *a)
 /* A batch profile (pg_profile) with no samples; returns it. */
 pg_profile *pg_profile_new(pg_arena *a)
 {
-    static const pg_otlp_profile init = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILE__INIT;
+    static const pg_otlp_profile init =
+        OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILE__INIT;
     pg_profile *p = pg_arena_calloc(a, 1, sizeof *p);
     if (!p) return NULL;
     p->msg = init;
@@ -66,7 +76,8 @@ static void *init_array(pg_arena *a, size_t n, const void *init, size_t size)
 {
     if (n > SIZE_MAX / size) return NULL;
     unsigned char *p = pg_arena_alloc(a, (n ? n : 1) * size);
-    for (size_t i = 0; p && i < n; i++) memcpy(p + i * size, init, size);
+    for (size_t i = 0; p && i < n; i++)
+        memcpy(p + i * size, init, size);
     return p;
 }
 

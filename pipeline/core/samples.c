@@ -32,10 +32,15 @@ int pg_value_col_widen(pg_arena *a, pg_value_col *c, uint8_t width)
     if (!np) return pg_arena_status(a);
     uint8_t old = c->width;
     for (size_t i = n; i-- > 0;) {
-        int64_t v = old == 1 ? ((int8_t *)np)[i] : old == 2 ? ((int16_t *)np)[i] : ((int32_t *)np)[i];
-        if (width == 2) ((int16_t *)np)[i] = (int16_t)v;
-        else if (width == 4) ((int32_t *)np)[i] = (int32_t)v;
-        else ((int64_t *)np)[i] = v;
+        int64_t v = old == 1   ? ((int8_t *)np)[i]
+                    : old == 2 ? ((int16_t *)np)[i]
+                               : ((int32_t *)np)[i];
+        if (width == 2)
+            ((int16_t *)np)[i] = (int16_t)v;
+        else if (width == 4)
+            ((int32_t *)np)[i] = (int32_t)v;
+        else
+            ((int64_t *)np)[i] = v;
     }
     c->p = np;
     c->width = width;
@@ -117,9 +122,11 @@ int pg_samples_builder_finish(pg_samples_builder *sb, pg_arena *a, pg_otlp_profi
     size_t n = sb->n;
     c->n = n;
     if (like && like->n != n) like = NULL;
-    c->stack = like && same(like->stack, sb->stack, n * 4) ? like->stack : dup(a, sb->stack, n * 4, &fail);
+    c->stack =
+        like && same(like->stack, sb->stack, n * 4) ? like->stack : dup(a, sb->stack, n * 4, &fail);
     if (sb->any_link)
-        c->link = like && same(like->link, sb->link, n * 4) ? like->link : dup(a, sb->link, n * 4, &fail);
+        c->link =
+            like && same(like->link, sb->link, n * 4) ? like->link : dup(a, sb->link, n * 4, &fail);
     if (n) {
         sb->attr_off[n] = (uint32_t)sb->n_attrs;
         sb->val_off[n] = (uint32_t)sb->n_values;
@@ -146,7 +153,8 @@ int pg_samples_builder_finish(pg_samples_builder *sb, pg_arena *a, pg_otlp_profi
         }
         pg_value_col vc = {NULL, n, 1};
         if (pg_value_col_init(a, &vc, n) || pg_value_col_widen(a, &vc, w)) fail = 1;
-        for (size_t i = 0; i < n && !fail; i++) pg_value_col_set(a, &vc, i, sb->values[i]);
+        for (size_t i = 0; i < n && !fail; i++)
+            pg_value_col_set(a, &vc, i, sb->values[i]);
         if (!fail) pg_value_col_attach(&vc, c);
     }
     if (sb->any_ts) {
@@ -209,23 +217,28 @@ pg_otlp_data *pg_otlp_data_with_sample_structs(pg_arena *a, const pg_otlp_data *
 {
     pg_otlp_data *c = pg_arena_memdup(a, d, sizeof *c);
     if (!c) return NULL;
-    if (d->dictionary && !(c->dictionary = pg_dict_with_stack_structs(a, d->dictionary))) return NULL;
-    c->resource_profiles = pg_arena_alloc(a, (d->n_resource_profiles ? d->n_resource_profiles : 1) * sizeof(void *));
+    if (d->dictionary && !(c->dictionary = pg_dict_with_stack_structs(a, d->dictionary)))
+        return NULL;
+    c->resource_profiles =
+        pg_arena_alloc(a, (d->n_resource_profiles ? d->n_resource_profiles : 1) * sizeof(void *));
     if (!c->resource_profiles) return NULL;
     for (size_t r = 0; r < d->n_resource_profiles; r++) {
         const pg_otlp_rprofiles *rp = d->resource_profiles[r];
         pg_otlp_rprofiles *rc = pg_arena_memdup(a, rp, sizeof *rc);
         if (!rc) return NULL;
-        rc->scope_profiles = pg_arena_alloc(a, (rp->n_scope_profiles ? rp->n_scope_profiles : 1) * sizeof(void *));
+        rc->scope_profiles =
+            pg_arena_alloc(a, (rp->n_scope_profiles ? rp->n_scope_profiles : 1) * sizeof(void *));
         if (!rc->scope_profiles) return NULL;
         for (size_t s = 0; s < rp->n_scope_profiles; s++) {
             const pg_otlp_sprofiles *sp = rp->scope_profiles[s];
             pg_otlp_sprofiles *sc = pg_arena_memdup(a, sp, sizeof *sc);
             if (!sc) return NULL;
-            sc->profiles = pg_arena_alloc(a, (sp->n_profiles ? sp->n_profiles : 1) * sizeof(void *));
+            sc->profiles =
+                pg_arena_alloc(a, (sp->n_profiles ? sp->n_profiles : 1) * sizeof(void *));
             if (!sc->profiles) return NULL;
             for (size_t p = 0; p < sp->n_profiles; p++)
-                if (!(sc->profiles[p] = pg_profile_with_sample_structs(a, sp->profiles[p]))) return NULL;
+                if (!(sc->profiles[p] = pg_profile_with_sample_structs(a, sp->profiles[p])))
+                    return NULL;
             rc->scope_profiles[s] = sc;
         }
         c->resource_profiles[r] = rc;

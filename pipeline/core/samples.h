@@ -102,8 +102,10 @@ static inline int64_t pg_narrow_get(const void *p, uint8_t width, size_t i)
 /* The narrowest width (1, 2, 4 or 8) that holds v. */
 static inline uint8_t pg_narrow_width_for(int64_t v)
 {
-    return v >= INT8_MIN && v <= INT8_MAX ? 1 : v >= INT16_MIN && v <= INT16_MAX ? 2
-         : v >= INT32_MIN && v <= INT32_MAX ? 4 : 8;
+    return v >= INT8_MIN && v <= INT8_MAX     ? 1
+           : v >= INT16_MIN && v <= INT16_MAX ? 2
+           : v >= INT32_MIN && v <= INT32_MAX ? 4
+                                              : 8;
 }
 
 /* Attaches columns (arena-owned) to p: *cols is copied into p->samples, `owned` included
@@ -187,10 +189,18 @@ static inline int pg_value_col_set(pg_arena *a, pg_value_col *c, size_t i, int64
         if (rc) return rc;
     }
     switch (c->width) {
-    case 1: ((int8_t *)c->p)[i] = (int8_t)v; break;
-    case 2: ((int16_t *)c->p)[i] = (int16_t)v; break;
-    case 4: ((int32_t *)c->p)[i] = (int32_t)v; break;
-    default: ((int64_t *)c->p)[i] = v; break;
+    case 1:
+        ((int8_t *)c->p)[i] = (int8_t)v;
+        break;
+    case 2:
+        ((int16_t *)c->p)[i] = (int16_t)v;
+        break;
+    case 4:
+        ((int32_t *)c->p)[i] = (int32_t)v;
+        break;
+    default:
+        ((int64_t *)c->p)[i] = v;
+        break;
     }
     return 0;
 }

@@ -29,7 +29,8 @@ static inline void copy_small(uint8_t *dst, const uint8_t *src, size_t n)
         memcpy(&w, src + j, 8);
         memcpy(dst + j, &w, 8);
     }
-    for (; j < n; j++) dst[j] = src[j];
+    for (; j < n; j++)
+        dst[j] = src[j];
 }
 
 /* Makes room for n stacks and n_loc more entries (the arena owns the arrays). */
@@ -58,7 +59,8 @@ int pg_stacks_widen(pg_arena *a, pg_stacks *s, uint8_t width)
     uint8_t *np = pg_arena_realloc(a, s->loc, s->cap_loc * s->width, cap * width);
     if (!np) return pg_arena_status(a);
     pg_stack_ref old = {np, used, s->width};
-    for (size_t j = used; j-- > 0;) pg_stack_put(np, j, width, pg_stack_loc(&old, j));
+    for (size_t j = used; j-- > 0;)
+        pg_stack_put(np, j, width, pg_stack_loc(&old, j));
     s->loc = np;
     s->cap_loc = cap;
     s->width = width;
@@ -79,7 +81,8 @@ int64_t pg_stacks_append(pg_arena *a, pg_stacks *s, const void *loc, size_t n, u
     if (width == s->width) {
         copy_small(dst, loc, n * width);
     } else {
-        for (size_t j = 0; j < n; j++) pg_stack_put(dst, j, s->width, pg_stack_loc(&in, j));
+        for (size_t j = 0; j < n; j++)
+            pg_stack_put(dst, j, s->width, pg_stack_loc(&in, j));
     }
     s->off[s->n + 1] = (uint32_t)(used + n);
     return (int64_t)s->n++;
@@ -89,7 +92,8 @@ int64_t pg_stacks_append(pg_arena *a, pg_stacks *s, const void *loc, size_t n, u
 int pg_stacks_append_structs(pg_arena *a, pg_stacks *s, pg_otlp_stack *const *st, size_t n)
 {
     size_t total = 0;
-    for (size_t i = 0; i < n; i++) total += st[i]->n_location_indices;
+    for (size_t i = 0; i < n; i++)
+        total += st[i]->n_location_indices;
     int rc = pg_stacks_reserve(a, s, s->n + n, total);
     for (size_t i = 0; !rc && i < n; i++) {
         int64_t k = pg_stacks_append(a, s, st[i]->location_indices, st[i]->n_location_indices, 4);
@@ -119,7 +123,8 @@ pg_otlp_dict *pg_dict_with_stack_structs(pg_arena *a, const pg_otlp_dict *d)
     pg_otlp_stack **ptrs = pg_arena_alloc(a, (s->n ? s->n : 1) * sizeof *ptrs);
     if (!c || !structs || !ptrs) return NULL;
     for (size_t i = 0; i < s->n; i++) {
-        static const pg_otlp_stack init = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__STACK__INIT;
+        static const pg_otlp_stack init =
+            OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__STACK__INIT;
         pg_stack_ref r;
         pg_dict_stack_at(d, i, &r);
         structs[i] = init;
@@ -127,7 +132,8 @@ pg_otlp_dict *pg_dict_with_stack_structs(pg_arena *a, const pg_otlp_dict *d)
         if (r.n) {
             int32_t *v = pg_arena_alloc(a, r.n * sizeof *v);
             if (!v) return NULL;
-            for (size_t j = 0; j < r.n; j++) v[j] = pg_stack_loc(&r, j);
+            for (size_t j = 0; j < r.n; j++)
+                v[j] = pg_stack_loc(&r, j);
             structs[i].location_indices = v;
         }
         ptrs[i] = &structs[i];

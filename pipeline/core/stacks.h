@@ -21,11 +21,11 @@
 #include "pipeline/core/otlp_types.h"
 
 typedef struct pg_stacks {
-    size_t n, cap;         /* stacks and capacity of off (in stacks) */
-    uint32_t *off;         /* n + 1 entry offsets into loc */
-    uint8_t *loc;          /* location indices, `width` bytes each (native order) */
-    size_t cap_loc;        /* capacity of loc, in entries */
-    uint8_t width;         /* 1, 2 or 4; width 4 holds any int32 (even invalid ones) */
+    size_t n, cap;  /* stacks and capacity of off (in stacks) */
+    uint32_t *off;  /* n + 1 entry offsets into loc */
+    uint8_t *loc;   /* location indices, `width` bytes each (native order) */
+    size_t cap_loc; /* capacity of loc, in entries */
+    uint8_t width;  /* 1, 2 or 4; width 4 holds any int32 (even invalid ones) */
 } pg_stacks;
 
 #define PG_DICTIONARY_TAG 0x64696374u /* "dict": checked by pg_dictionary_of in debug builds */
@@ -70,9 +70,12 @@ static inline int32_t pg_stack_loc(const pg_stack_ref *r, size_t j)
 /* Stores v at entry j of a pool `width` bytes wide (v must fit). */
 static inline void pg_stack_put(uint8_t *pool, size_t j, uint8_t width, int32_t v)
 {
-    if (width == 1) pool[j] = (uint8_t)v;
-    else if (width == 2) ((uint16_t *)(void *)pool)[j] = (uint16_t)v;
-    else ((int32_t *)(void *)pool)[j] = v;
+    if (width == 1)
+        pool[j] = (uint8_t)v;
+    else if (width == 2)
+        ((uint16_t *)(void *)pool)[j] = (uint16_t)v;
+    else
+        ((int32_t *)(void *)pool)[j] = v;
 }
 
 /* The narrowest width, at least `from`, that holds every location of r. */

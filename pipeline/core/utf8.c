@@ -25,7 +25,8 @@ static size_t ascii_run(const unsigned char *u, size_t i, size_t n)
         if (w & 0x8080808080808080ull) break;
         i += 8;
     }
-    while (i < n && u[i] < 0x80) i++;
+    while (i < n && u[i] < 0x80)
+        i++;
     return i;
 }
 

@@ -36,9 +36,9 @@ static inline int pg_vec_reserve_arena(pg_arena *a, void **p, size_t *cap, size_
 }
 
 /* Typed shorthands: `arr` is an lvalue pointer to the elements, `cap` a size_t lvalue. */
-#define PG_VEC_RESERVE(arr, cap, need, min_cap)                                              \
+#define PG_VEC_RESERVE(arr, cap, need, min_cap)                                                    \
     pg_vec_reserve((void **)&(arr), &(cap), (need), sizeof *(arr), (min_cap))
-#define PG_VEC_RESERVE_ARENA(a, arr, cap, need, min_cap)                                     \
+#define PG_VEC_RESERVE_ARENA(a, arr, cap, need, min_cap)                                           \
     pg_vec_reserve_arena((a), (void **)&(arr), &(cap), (need), sizeof *(arr), (min_cap))
 
 #endif

@@ -35,7 +35,8 @@ int pg_wire_tag_slow(pg_wire *r, uint32_t *field, int *wtype)
     uint64_t f = t >> 3;
     int wt = (int)(t & 7);
     if (f == 0 || f > 0x1fffffff) return PG_EINVAL;
-    if (wt != PG_WT_VARINT && wt != PG_WT_I64 && wt != PG_WT_LEN && wt != PG_WT_I32) return PG_EINVAL;
+    if (wt != PG_WT_VARINT && wt != PG_WT_I64 && wt != PG_WT_LEN && wt != PG_WT_I32)
+        return PG_EINVAL;
     *field = (uint32_t)f;
     *wtype = wt;
     return 1;
@@ -47,8 +48,10 @@ int pg_wire_skip(pg_wire *r, int wtype)
     uint64_t v;
     pg_wire sub;
     switch (wtype) {
-    case PG_WT_VARINT: return pg_wire_varint(r, &v);
-    case PG_WT_LEN: return pg_wire_len(r, &sub);
+    case PG_WT_VARINT:
+        return pg_wire_varint(r, &v);
+    case PG_WT_LEN:
+        return pg_wire_len(r, &sub);
     case PG_WT_I64:
         if (r->end - r->p < 8) return PG_EINVAL;
         r->p += 8;
@@ -57,7 +60,8 @@ int pg_wire_skip(pg_wire *r, int wtype)
         if (r->end - r->p < 4) return PG_EINVAL;
         r->p += 4;
         return 0;
-    default: return PG_EINVAL;
+    default:
+        return PG_EINVAL;
     }
 }
 
@@ -107,11 +111,13 @@ void pg_wire_put_packed_u64(pg_buf *b, uint32_t field, const uint64_t *v, size_t
 {
     if (!n) return;
     size_t len = 0;
-    for (size_t i = 0; i < n; i++) len += pg_wire_varint_size(v[i]);
+    for (size_t i = 0; i < n; i++)
+        len += pg_wire_varint_size(v[i]);
     pg_wire_put_tag(b, field, PG_WT_LEN);
     pg_wire_put_varint(b, len);
     if (pg_buf_reserve(b, len)) return;
-    for (size_t i = 0; i < n; i++) pg_wire_put_varint(b, v[i]);
+    for (size_t i = 0; i < n; i++)
+        pg_wire_put_varint(b, v[i]);
 }
 
 /* Appends a packed repeated int64 field (two's complement varints, as protobuf int64). */

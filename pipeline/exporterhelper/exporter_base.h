@@ -8,7 +8,7 @@
 #include "pipeline/exporterhelper/exporterhelper.h"
 
 typedef struct pg_exporter_base {
-    pg_component_settings settings; /* id copied */
+    pg_component_settings settings;       /* id copied */
     pg_exporter_helper_config helper_cfg; /* queue directory copied */
     pg_exporter_helper *helper;
 } pg_exporter_base;

@@ -61,9 +61,9 @@ static void register_gauges(pg_exporter_helper *h)
     pg_metrics_gauge_fn(h->metrics, "profgate_exporter_queue_capacity_bytes",
                         "Capacity of the sending queue in encoded bytes.", labels,
                         gauge_capacity_bytes, h);
-    h->quarantined = pg_metrics_counter(h->metrics, "profgate_exporter_queue_quarantined_total",
-                                        "Persistent queue files that did not decode on replay, moved to corrupt/.",
-                                        labels);
+    h->quarantined = pg_metrics_counter(
+        h->metrics, "profgate_exporter_queue_quarantined_total",
+        "Persistent queue files that did not decode on replay, moved to corrupt/.", labels);
 }
 
 /* Builds the helper; borrows s, cfg and send_ctx. No thread runs until start. */

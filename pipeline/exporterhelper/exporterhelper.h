@@ -16,13 +16,13 @@ enum { PG_FSYNC_NEVER, PG_FSYNC_BATCH, PG_FSYNC_ALWAYS };
 typedef struct pg_exporter_helper_config {
     int64_t timeout; /* per send, ns; default 5s; 0 = no per-send deadline */
     struct pg_queue_config {
-        bool enabled;            /* default true */
-        int64_t num_consumers;   /* default 10 */
-        int64_t queue_size;      /* batches; default 1000 */
-        uint64_t queue_bytes;    /* encoded bytes (OTLP protobuf size); default 256MiB */
-        bool block_on_overflow;  /* default false: refuse with PG_EAGAIN when full */
-        char *directory;         /* persistent queue folder; NULL = in memory */
-        int fsync;               /* PG_FSYNC_*: never, batch (default), always */
+        bool enabled;           /* default true */
+        int64_t num_consumers;  /* default 10 */
+        int64_t queue_size;     /* batches; default 1000 */
+        uint64_t queue_bytes;   /* encoded bytes (OTLP protobuf size); default 256MiB */
+        bool block_on_overflow; /* default false: refuse with PG_EAGAIN when full */
+        char *directory;        /* persistent queue folder; NULL = in memory */
+        int fsync;              /* PG_FSYNC_*: never, batch (default), always */
     } sending_queue;
     struct pg_retry_config {
         bool enabled;                /* default true */
@@ -42,15 +42,33 @@ typedef struct pg_exporter_helper_config {
 
 /* The config table entries for a pg_exporter_helper_config member `m` of struct `T`:
  * put PG_EXPORTER_HELPER_FIELDS(T, m) inside an exporter's table. */
-#define PG_EXPORTER_HELPER_FIELDS(T, m)                                                      \
-    {"timeout", PG_CFG_DURATION, offsetof(T, m.timeout), "5s", "0", NULL, NULL, NULL, false,   \
-     "per-send timeout"},                                                                    \
-    {"sending_queue", PG_CFG_SECTION, offsetof(T, m.sending_queue), NULL, NULL, NULL, NULL,  \
-     pg_queue_fields, false, "bounded queue in front of the senders"},                       \
-    {"retry_on_failure", PG_CFG_SECTION, offsetof(T, m.retry_on_failure), NULL, NULL, NULL,  \
-     NULL, pg_retry_fields, false, "exponential backoff for retryable errors"},              \
-    {"batch", PG_CFG_SECTION, offsetof(T, m.batch), NULL, NULL, NULL, NULL, pg_batch_fields, \
-     false, "merge batches before sending"}
+#define PG_EXPORTER_HELPER_FIELDS(T, m)                                                            \
+    {"timeout", PG_CFG_DURATION, offsetof(T, m.timeout), "5s", "0", NULL, NULL,                    \
+     NULL,      false,           "per-send timeout"},                                              \
+        {"sending_queue",                                                                          \
+         PG_CFG_SECTION,                                                                           \
+         offsetof(T, m.sending_queue),                                                             \
+         NULL,                                                                                     \
+         NULL,                                                                                     \
+         NULL,                                                                                     \
+         NULL,                                                                                     \
+         pg_queue_fields,                                                                          \
+         false,                                                                                    \
+         "bounded queue in front of the senders"},                                                 \
+        {"retry_on_failure",                                                                       \
+         PG_CFG_SECTION,                                                                           \
+         offsetof(T, m.retry_on_failure),                                                          \
+         NULL,                                                                                     \
+         NULL,                                                                                     \
+         NULL,                                                                                     \
+         NULL,                                                                                     \
+         pg_retry_fields,                                                                          \
+         false,                                                                                    \
+         "exponential backoff for retryable errors"},                                              \
+    {                                                                                              \
+        "batch", PG_CFG_SECTION, offsetof(T, m.batch), NULL, NULL, NULL, NULL, pg_batch_fields,    \
+            false, "merge batches before sending"                                                  \
+    }
 
 extern const pg_cfg_field pg_queue_fields[];
 extern const pg_cfg_field pg_retry_fields[];

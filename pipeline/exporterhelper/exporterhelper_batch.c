@@ -89,28 +89,29 @@ static void flush(pg_exporter_helper *h, pg_eh_batcher *bt, size_t i)
     bt->g[i] = bt->g[--bt->n];
     free(g.key);
     push_unit(h, (pg_eh_unit){.b = g.acc,
-                           .cover = g.cover,
-                           .profiles = g.profiles,
-                           .samples = g.samples,
-                           .bytes = g.bytes});
+                              .cover = g.cover,
+                              .profiles = g.profiles,
+                              .samples = g.samples,
+                              .bytes = g.bytes});
 }
 
 /* Opens a group holding it (its batch becomes the accumulator); takes key. */
-static int open_group(pg_exporter_helper *h, pg_eh_batcher *bt, pg_eh_item *it, char *key, size_t keylen)
+static int open_group(pg_exporter_helper *h, pg_eh_batcher *bt, pg_eh_item *it, char *key,
+                      size_t keylen)
 {
     int rc = PG_VEC_RESERVE(bt->g, bt->cap, bt->n + 1, 8);
     if (rc) return rc;
     pg_eh_cover *c = pg_eh_cover_new(it);
     if (!c) return PG_ENOMEM;
     bt->g[bt->n++] = (pg_eh_group){.key = key,
-                                .keylen = keylen,
-                                .acc = it->b,
-                                .cover = c,
-                                .tail = it,
-                                .profiles = it->profiles,
-                                .samples = it->samples,
-                                .bytes = it->bytes,
-                                .deadline = pg_now_mono_ns() + h->cfg->batch.flush_timeout};
+                                   .keylen = keylen,
+                                   .acc = it->b,
+                                   .cover = c,
+                                   .tail = it,
+                                   .profiles = it->profiles,
+                                   .samples = it->samples,
+                                   .bytes = it->bytes,
+                                   .deadline = pg_now_mono_ns() + h->cfg->batch.flush_timeout};
     it->b = NULL;
     return 0;
 }
@@ -133,10 +134,10 @@ static void split_out(pg_exporter_helper *h, pg_eh_item *it)
         free(parts);
         /* once queued, a consumer may finish (free) it: take everything first */
         pg_eh_unit whole = {.b = it->b,
-                         .cover = c,
-                         .profiles = it->profiles,
-                         .samples = it->samples,
-                         .bytes = it->bytes};
+                            .cover = c,
+                            .profiles = it->profiles,
+                            .samples = it->samples,
+                            .bytes = it->bytes};
         it->b = NULL;
         push_unit(h, whole);
         return;
@@ -147,10 +148,10 @@ static void split_out(pg_exporter_helper *h, pg_eh_item *it)
     it->b = NULL;
     for (int i = 0; i < n; i++)
         push_unit(h, (pg_eh_unit){.b = parts[i],
-                               .cover = c,
-                               .profiles = pg_batch_profile_count(parts[i]),
-                               .samples = pg_batch_sample_count(parts[i]),
-                               .bytes = bytes});
+                                  .cover = c,
+                                  .profiles = pg_batch_profile_count(parts[i]),
+                                  .samples = pg_batch_sample_count(parts[i]),
+                                  .bytes = bytes});
     free(parts);
 }
 
@@ -235,7 +236,8 @@ void *pg_eh_batcher_main(void *arg)
             pg_queue_close(h->ready);
             break;
         }
-        if (st == PG_QUEUE_ITEM && !pg_eh_item_load(h, (pg_eh_item *)qi)) add_item(h, bt, (pg_eh_item *)qi);
+        if (st == PG_QUEUE_ITEM && !pg_eh_item_load(h, (pg_eh_item *)qi))
+            add_item(h, bt, (pg_eh_item *)qi);
         flush_due(h, bt, false);
     }
     return NULL;
@@ -248,10 +250,10 @@ void pg_eh_batcher_leave_all(pg_exporter_helper *h)
         pg_eh_group g = bt->g[--bt->n];
         free(g.key);
         pg_eh_unit tmp = {.b = g.acc,
-                       .cover = g.cover,
-                       .profiles = g.profiles,
-                       .samples = g.samples,
-                       .bytes = g.bytes};
+                          .cover = g.cover,
+                          .profiles = g.profiles,
+                          .samples = g.samples,
+                          .bytes = g.bytes};
         pg_eh_unit_finish(h, &tmp, PG_EH_LEFT, false);
     }
 }

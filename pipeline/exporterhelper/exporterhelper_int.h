@@ -38,7 +38,7 @@ typedef struct pg_eh_cover {
 typedef struct pg_eh_unit {
     pg_queue_item link; /* first member */
     pg_batch *b;        /* owned */
-    pg_eh_cover *cover;    /* NULL when sending synchronously (queue disabled) */
+    pg_eh_cover *cover; /* NULL when sending synchronously (queue disabled) */
     size_t profiles, samples;
     uint64_t bytes;
 } pg_eh_unit;
@@ -58,8 +58,8 @@ struct pg_exporter_helper {
     pg_metrics *metrics;
     pg_component_metrics cm;
     pg_counter *quarantined; /* persistent queue files that did not decode on replay */
-    pg_queue *q;     /* accepted items (queue enabled) */
-    pg_queue *ready; /* merged units (batching) */
+    pg_queue *q;             /* accepted items (queue enabled) */
+    pg_queue *ready;         /* merged units (batching) */
     pg_persist *persist;
     pg_eh_batcher *batcher;
     pthread_t *threads;
@@ -87,8 +87,8 @@ bool pg_eh_sleep_until(pg_exporter_helper *h, int64_t until_ns);
  * when it is the last part). u itself is freed when heap-owned (free_u). Returns the
  * outcome and, in *status (may be NULL), the last send status (0 when sent), with the
  * last send error message in err (may be NULL). */
-pg_eh_outcome pg_eh_unit_send(pg_exporter_helper *h, pg_eh_unit *u, bool free_u, int *status, char *err,
-                        size_t errlen);
+pg_eh_outcome pg_eh_unit_send(pg_exporter_helper *h, pg_eh_unit *u, bool free_u, int *status,
+                              char *err, size_t errlen);
 
 /* Finishes u without sending it (leftover at shutdown, or a part that cannot be built). */
 void pg_eh_unit_finish(pg_exporter_helper *h, pg_eh_unit *u, pg_eh_outcome how, bool free_u);

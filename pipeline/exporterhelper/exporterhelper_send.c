@@ -69,7 +69,9 @@ static void finish_item(pg_exporter_helper *h, pg_eh_item *it, bool keep, pg_ack
 /* What an ending means for the source of the data (see pipeline/core/ack.h). */
 static pg_ack_outcome ack_outcome(pg_eh_outcome how)
 {
-    return how == PG_EH_SENT ? PG_ACK_DELIVERED : how == PG_EH_DROPPED ? PG_ACK_DROPPED : PG_ACK_ABANDONED;
+    return how == PG_EH_SENT      ? PG_ACK_DELIVERED
+           : how == PG_EH_DROPPED ? PG_ACK_DROPPED
+                                  : PG_ACK_ABANDONED;
 }
 
 /* Counters for one ending; leftovers of the in-memory queue are lost, so also failures. */
@@ -143,8 +145,8 @@ int pg_eh_item_load(pg_exporter_helper *h, pg_eh_item *it)
 }
 
 /* Sends with retries; see exporterhelper_int.h. */
-pg_eh_outcome pg_eh_unit_send(pg_exporter_helper *h, pg_eh_unit *u, bool free_u, int *status, char *err,
-                        size_t errlen)
+pg_eh_outcome pg_eh_unit_send(pg_exporter_helper *h, pg_eh_unit *u, bool free_u, int *status,
+                              char *err, size_t errlen)
 {
     const struct pg_retry_config *rc = &h->cfg->retry_on_failure;
     pg_backoff bo;

@@ -67,8 +67,8 @@ static int view_add(view *v, const pg_otlp_data *src, const pg_profile_iter *it)
 static pg_batch *view_close(view *v, const pg_batch *src)
 {
     pg_batch *part = pg_batch_new(0);
-    int bad = !part || pg_batch_merge(part, v->b, NULL, 0) || pg_batch_compact(part, NULL, NULL, 0) ||
-              pg_batch_inherit(part, src);
+    int bad = !part || pg_batch_merge(part, v->b, NULL, 0) ||
+              pg_batch_compact(part, NULL, NULL, 0) || pg_batch_inherit(part, src);
     pg_batch_free(v->b);
     v->b = NULL;
     if (bad) {

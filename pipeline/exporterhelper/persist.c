@@ -44,7 +44,6 @@ static int cmp_entry(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-
 /* Lists queued files into p->left (sorted) and deletes temporary files. */
 static int scan(pg_persist *p, char *err, size_t errlen)
 {

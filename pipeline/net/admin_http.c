@@ -149,8 +149,8 @@ static void free_all(pg_admin_http *s)
 }
 
 int pg_admin_http_start(struct event_base *base, const char *host, uint16_t port,
-                            pg_admin_http_handler fn, void *ctx, pg_admin_http **out,
-                            char *err, size_t errlen)
+                        pg_admin_http_handler fn, void *ctx, pg_admin_http **out, char *err,
+                        size_t errlen)
 {
     *out = NULL;
     pg_admin_http *s = calloc(1, sizeof *s);
@@ -236,7 +236,7 @@ void pg_admin_http_stop(pg_admin_http *s)
 }
 
 void pg_admin_http_reply(struct evhttp_request *req, int code, const char *content_type,
-                             const void *body, size_t len)
+                         const void *body, size_t len)
 {
     struct evbuffer *buf = evbuffer_new();
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);

@@ -28,8 +28,8 @@ typedef void (*pg_admin_http_handler)(struct evhttp_request *req, const char *pa
  * (ctx borrowed until stop returns). Returns 0 and *out (caller owns; stop frees it), or
  * PG_EIO / PG_ENOMEM with "listen on host:port: reason" in err. */
 int pg_admin_http_start(struct event_base *base, const char *host, uint16_t port,
-                            pg_admin_http_handler fn, void *ctx, pg_admin_http **out,
-                            char *err, size_t errlen);
+                        pg_admin_http_handler fn, void *ctx, pg_admin_http **out, char *err,
+                        size_t errlen);
 
 /* The bound port (the chosen one when started with port 0). */
 uint16_t pg_admin_http_port(const pg_admin_http *s);
@@ -40,6 +40,6 @@ void pg_admin_http_stop(pg_admin_http *s);
 
 /* Sends a complete response (body copied; may be NULL with len 0). */
 void pg_admin_http_reply(struct evhttp_request *req, int code, const char *content_type,
-                             const void *body, size_t len);
+                         const void *body, size_t len);
 
 #endif

@@ -20,7 +20,8 @@ static int read_secret(const char *key, const char *path, char **out, char *err,
         pg_err_prefix(err, errlen, key);
         return rc;
     }
-    while (b.len && isspace(b.data[b.len - 1])) b.len--;
+    while (b.len && isspace(b.data[b.len - 1]))
+        b.len--;
     if (b.len == 0) {
         pg_buf_free(&b);
         return pg_err(err, errlen, PG_EINVAL, "%s %s: empty", key, path);
@@ -78,10 +79,10 @@ int pg_http_auth_check(const pg_http_server *s, const char *authorization)
     if (!authorization) return PG_EUNAUTH;
     const char *scheme = s->bearer ? "Bearer" : "Basic";
     size_t sl = strlen(scheme);
-    if (strncasecmp(authorization, scheme, sl) != 0 || authorization[sl] != ' ')
-        return PG_EUNAUTH;
+    if (strncasecmp(authorization, scheme, sl) != 0 || authorization[sl] != ' ') return PG_EUNAUTH;
     const char *v = authorization + sl + 1;
-    while (*v == ' ') v++;
+    while (*v == ' ')
+        v++;
     if (s->bearer) return same_secret(v, strlen(v), s->bearer, strlen(s->bearer)) ? 0 : PG_EUNAUTH;
     size_t vl = strlen(v);
     if (vl == 0 || vl % 4 || vl > 4096) return PG_EUNAUTH;

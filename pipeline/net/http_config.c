@@ -19,8 +19,8 @@ const pg_cfg_field pg_http_tls_fields[] = {
 };
 
 static const pg_cfg_field basic_fields[] = {
-    {"username", PG_CFG_STRING, offsetof(struct pg_http_basic_config, username), NULL, NULL,
-     NULL, NULL, NULL, false, "expected user name"},
+    {"username", PG_CFG_STRING, offsetof(struct pg_http_basic_config, username), NULL, NULL, NULL,
+     NULL, NULL, false, "expected user name"},
     {"password_file", PG_CFG_STRING, offsetof(struct pg_http_basic_config, password_file), NULL,
      NULL, NULL, NULL, NULL, false, "file holding the expected password"},
     {0},
@@ -61,6 +61,7 @@ int pg_http_server_config_validate(const pg_http_server_config *cfg, char *err, 
     if ((a->basic.username != NULL) != (a->basic.password_file != NULL))
         return pg_err(err, errlen, PG_EINVAL, "auth.basic: username and password_file go together");
     if (a->bearer_token_file && a->basic.username)
-        return pg_err(err, errlen, PG_EINVAL, "auth: bearer_token_file and basic exclude each other");
+        return pg_err(err, errlen, PG_EINVAL,
+                      "auth: bearer_token_file and basic exclude each other");
     return 0;
 }

@@ -62,8 +62,10 @@ void pg_http_ex_free(pg_http_ex *ex)
 {
     if (!ex) return;
     if (ex->state != EX_WORK && ex->conn) {
-        if (ex->prev) ex->prev->next = ex->next;
-        else if (ex->conn->exs == ex) ex->conn->exs = ex->next;
+        if (ex->prev)
+            ex->prev->next = ex->next;
+        else if (ex->conn->exs == ex)
+            ex->conn->exs = ex->next;
         if (ex->next) ex->next->prev = ex->prev;
     }
     if (ex->budget_held) budget_give(ex->budget_held);
@@ -144,7 +146,8 @@ int pg_http_ex_header(pg_http_ex *ex, const char *n, size_t nl, const char *v, s
         free(value);
         return PG_ENOMEM;
     }
-    for (char *p = name; *p; p++) *p = (char)tolower((unsigned char)*p);
+    for (char *p = name; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
     ex->hn[ex->nh] = name;
     ex->hv[ex->nh] = value;
     ex->nh++;
@@ -161,10 +164,14 @@ const char *pg_http_header(const pg_http_request *req, const char *name)
 const char *pg_http_proto_name(pg_http_proto p)
 {
     switch (p) {
-    case PG_HTTP_H2C: return "h2c";
-    case PG_HTTP_H1_TLS: return "HTTP/1.1+TLS";
-    case PG_HTTP_H2_TLS: return "h2";
-    default: return "HTTP/1.1";
+    case PG_HTTP_H2C:
+        return "h2c";
+    case PG_HTTP_H1_TLS:
+        return "HTTP/1.1+TLS";
+    case PG_HTTP_H2_TLS:
+        return "h2";
+    default:
+        return "HTTP/1.1";
     }
 }
 
@@ -207,7 +214,8 @@ void pg_http_ex_headers_done(pg_http_ex *ex)
         pg_counter_add(s->auth_failures, 1);
         early(ex, 401, "unauthorized");
     }
-    if (!ex->route) early(ex, path_match ? 405 : 404, path_match ? "method not allowed" : "not found");
+    if (!ex->route)
+        early(ex, path_match ? 405 : 404, path_match ? "method not allowed" : "not found");
     const char *cl = pg_http_header(&ex->req, "content-length");
     if (cl) {
         char *end;
@@ -299,8 +307,10 @@ void pg_http_ex_complete(pg_http_ex *ex)
     pg_http_conn *c = ex->conn;
     if (!ex->early_status) {
         ex->state = EX_WORK;
-        if (ex->prev) ex->prev->next = ex->next;
-        else c->exs = ex->next;
+        if (ex->prev)
+            ex->prev->next = ex->next;
+        else
+            c->exs = ex->next;
         if (ex->next) ex->next->prev = ex->prev;
         ex->prev = ex->next = NULL;
         c->refs++;
@@ -316,8 +326,10 @@ void pg_http_ex_complete(pg_http_ex *ex)
         pg_http_ex_fail(ex, ex->early_status, ex->early_msg);
     }
     ex->state = EX_SEND;
-    if (c->h2) pg_http_h2_respond(c, ex);
-    else pg_http_h1_respond(c, ex);
+    if (c->h2)
+        pg_http_h2_respond(c, ex);
+    else
+        pg_http_h1_respond(c, ex);
 }
 
 /* ---- replies ---- */
@@ -359,7 +371,8 @@ int pg_http_reply_header(pg_http_reply *r, const char *name, const char *value)
         free(v);
         return PG_ENOMEM;
     }
-    for (char *p = n; *p; p++) *p = (char)tolower((unsigned char)*p); /* h2 wants lower case */
+    for (char *p = n; *p; p++)
+        *p = (char)tolower((unsigned char)*p); /* h2 wants lower case */
     r->rhn[r->nrh] = n;
     r->rhv[r->nrh] = v;
     r->nrh++;
@@ -374,12 +387,14 @@ void pg_http_ex_fail(pg_http_ex *ex, int status, const char *msg)
     if ((size_t)n >= sizeof body) n = sizeof body - 1;
     pg_http_reply_set(ex, status, "text/plain; charset=utf-8", body, (size_t)n);
     if (status == 503) pg_http_reply_header(ex, "retry-after", "1");
-    if (status == 401) pg_http_reply_header(ex, "www-authenticate", ex->srv->basic ? "Basic" : "Bearer");
+    if (status == 401)
+        pg_http_reply_header(ex, "www-authenticate", ex->srv->basic ? "Basic" : "Bearer");
 }
 
 int pg_http_reply_error(pg_http_reply *r, int code, const char *msg)
 {
-    pg_http_ex_fail(r, pg_status_http(code), msg ? msg : pg_status_name(code)); /* 503: Retry-After */
+    pg_http_ex_fail(r, pg_status_http(code),
+                    msg ? msg : pg_status_name(code)); /* 503: Retry-After */
     return r->rbody.failed;
 }
 
@@ -390,8 +405,10 @@ void pg_http_reply_send(pg_http_reply *r)
     pg_http_server *s = r->srv;
     pthread_mutex_lock(&s->done_mu);
     r->next = NULL;
-    if (s->done_tail) s->done_tail->next = r;
-    else s->done_head = r;
+    if (s->done_tail)
+        s->done_tail->next = r;
+    else
+        s->done_head = r;
     s->done_tail = r;
     pthread_mutex_unlock(&s->done_mu);
     event_active(s->done_ev, EV_READ, 0);

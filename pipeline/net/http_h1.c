@@ -13,13 +13,13 @@
 typedef struct h1 {
     http_parser p;
     pg_http_conn *c;
-    pg_http_ex *ex;   /* the request being received or served */
-    pg_buf field;     /* the header name or URL being assembled */
+    pg_http_ex *ex; /* the request being received or served */
+    pg_buf field;   /* the header name or URL being assembled */
     pg_buf value;
     bool in_value;
-    bool failed;      /* an error reply is on its way; the connection closes after it */
-    bool in_execute;  /* inside http_parser_execute: a reply resumes without re-entering */
-    bool to_h2c;      /* the request asked `Upgrade: h2c`: switch once it arrived whole */
+    bool failed;     /* an error reply is on its way; the connection closes after it */
+    bool in_execute; /* inside http_parser_execute: a reply resumes without re-entering */
+    bool to_h2c;     /* the request asked `Upgrade: h2c`: switch once it arrived whole */
 } h1;
 
 /* What a callback returns to stop the parser (any value but 0, 1 and 2 for
@@ -37,8 +37,10 @@ static int flush_header(h1 *h)
                                h->value.data ? (const char *)h->value.data : "", h->value.len);
     h->field.len = h->value.len = 0;
     h->in_value = false;
-    if (rc == PG_ELIMIT) h1_error(h, 431, "request header fields too large");
-    else if (rc) h1_error(h, 503, "out of memory");
+    if (rc == PG_ELIMIT)
+        h1_error(h, 431, "request header fields too large");
+    else if (rc)
+        h1_error(h, 503, "out of memory");
     return rc ? -1 : 0;
 }
 
@@ -92,11 +94,12 @@ static int take_url(h1 *h)
 {
     if (h->ex->target) return 0;
     int rc = pg_http_ex_start_line(h->ex, http_method_str((enum http_method)h->p.method),
-                                   h->field.data ? (const char *)h->field.data : "",
-                                   h->field.len);
+                                   h->field.data ? (const char *)h->field.data : "", h->field.len);
     h->field.len = 0;
-    if (rc == PG_ELIMIT) h1_error(h, 431, "request header fields too large");
-    else if (rc) h1_error(h, 503, "out of memory");
+    if (rc == PG_ELIMIT)
+        h1_error(h, 431, "request header fields too large");
+    else if (rc)
+        h1_error(h, 503, "out of memory");
     return rc ? -1 : 0;
 }
 
@@ -126,9 +129,12 @@ static int on_body(http_parser *p, const char *at, size_t n)
 {
     h1 *h = p->data;
     int rc = pg_http_ex_body(h->ex, at, n);
-    if (rc == PG_ELIMIT) h1_error(h, 413, "request body too large");
-    else if (rc == PG_EAGAIN) h1_error(h, 503, h->ex->early_msg);
-    else if (rc) h1_error(h, 503, "out of memory");
+    if (rc == PG_ELIMIT)
+        h1_error(h, 413, "request body too large");
+    else if (rc == PG_EAGAIN)
+        h1_error(h, 503, h->ex->early_msg);
+    else if (rc)
+        h1_error(h, 503, "out of memory");
     return rc ? -1 : 0;
 }
 
@@ -139,7 +145,7 @@ static int on_complete(http_parser *p)
     pg_http_ex *ex = h->ex;
     if (h->to_h2c) return 0; /* pg_http_h1_read switches after the parser returned */
     bufferevent_disable(h->c->bev, EV_READ); /* pipelined bytes wait in the socket */
-    pg_http_ex_complete(ex); /* may answer at once (early status, busy) */
+    pg_http_ex_complete(ex);                 /* may answer at once (early status, busy) */
     pg_http_conn_deadline(h->c);
     return 0;
 }
@@ -223,8 +229,10 @@ void pg_http_h1_respond(pg_http_conn *c, pg_http_ex *ex)
     pg_buf head = {0};
     pg_http_h1_head(ex, close, &head);
     pg_http_count_response(ex);
-    if (head.failed) close = true;
-    else bufferevent_write(c->bev, head.data, head.len);
+    if (head.failed)
+        close = true;
+    else
+        bufferevent_write(c->bev, head.data, head.len);
     pg_buf_free(&head);
     if (strcmp(ex->method ? ex->method : "", "HEAD") != 0 && ex->rbody.len)
         bufferevent_write(c->bev, ex->rbody.data, ex->rbody.len);

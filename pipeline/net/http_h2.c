@@ -56,8 +56,8 @@ static void stream_fail(pg_http_ex *ex, int status, const char *msg)
     }
 }
 
-static int header_cb(nghttp2_session *ss, const nghttp2_frame *f, const uint8_t *name,
-                     size_t nl, const uint8_t *value, size_t vl, uint8_t flags, void *arg)
+static int header_cb(nghttp2_session *ss, const nghttp2_frame *f, const uint8_t *name, size_t nl,
+                     const uint8_t *value, size_t vl, uint8_t flags, void *arg)
 {
     pg_http_ex *ex = nghttp2_session_get_stream_user_data(ss, f->hd.stream_id);
     if (!ex || f->hd.type != NGHTTP2_HEADERS) return 0;
@@ -73,8 +73,10 @@ static int header_cb(nghttp2_session *ss, const nghttp2_frame *f, const uint8_t 
     } else {
         rc = pg_http_ex_header(ex, (const char *)name, nl, (const char *)value, vl);
     }
-    if (rc == PG_ELIMIT) stream_fail(ex, 431, "request header fields too large");
-    else if (rc) stream_fail(ex, 503, "out of memory");
+    if (rc == PG_ELIMIT)
+        stream_fail(ex, 431, "request header fields too large");
+    else if (rc)
+        stream_fail(ex, 503, "out of memory");
     return 0;
 }
 
@@ -110,14 +112,15 @@ static int frame_recv_cb(nghttp2_session *ss, const nghttp2_frame *f, void *arg)
     return 0;
 }
 
-static int data_cb(nghttp2_session *ss, uint8_t flags, int32_t sid, const uint8_t *data,
-                   size_t n, void *arg)
+static int data_cb(nghttp2_session *ss, uint8_t flags, int32_t sid, const uint8_t *data, size_t n,
+                   void *arg)
 {
     pg_http_conn *c = arg;
     pg_http_ex *ex = nghttp2_session_get_stream_user_data(ss, sid);
     if (!ex || ex->state != EX_RECV) return 0;
     int rc = pg_http_ex_body(ex, data, n);
-    if (rc == PG_ELIMIT || rc == PG_EAGAIN) respond_early(c, ex);
+    if (rc == PG_ELIMIT || rc == PG_EAGAIN)
+        respond_early(c, ex);
     else if (rc) {
         stream_fail(ex, 503, "out of memory");
         respond_early(c, ex);
@@ -138,8 +141,10 @@ static int stream_close_cb(nghttp2_session *ss, int32_t sid, uint32_t code, void
     pg_http_ex *ex = nghttp2_session_get_stream_user_data(ss, sid);
     if (!ex) return 0;
     nghttp2_session_set_stream_user_data(ss, sid, NULL);
-    if (ex->state == EX_WORK) ex->stream_gone = true; /* freed when the reply comes back */
-    else pg_http_ex_free(ex);
+    if (ex->state == EX_WORK)
+        ex->stream_gone = true; /* freed when the reply comes back */
+    else
+        pg_http_ex_free(ex);
     return 0;
 }
 
@@ -214,11 +219,14 @@ void pg_http_h2_respond(pg_http_conn *c, pg_http_ex *ex)
     snprintf(clen, sizeof clen, "%zu", ex->rbody.len);
     size_t n = 0, cap = ex->nrh + 3;
     nghttp2_nv nv[cap];
-#define NV(k, v) nv[n++] = (nghttp2_nv){(uint8_t *)(k), (uint8_t *)(v), strlen(k), strlen(v), NGHTTP2_NV_FLAG_NONE}
+#define NV(k, v)                                                                                   \
+    nv[n++] =                                                                                      \
+        (nghttp2_nv){(uint8_t *)(k), (uint8_t *)(v), strlen(k), strlen(v), NGHTTP2_NV_FLAG_NONE}
     NV(":status", status);
     NV("content-length", clen);
     if (ex->ctype) NV("content-type", ex->ctype);
-    for (size_t i = 0; i < ex->nrh; i++) NV(ex->rhn[i], ex->rhv[i]);
+    for (size_t i = 0; i < ex->nrh; i++)
+        NV(ex->rhn[i], ex->rhv[i]);
 #undef NV
     nghttp2_data_provider dp = {.source.ptr = ex, .read_callback = body_read_cb};
     bool head = ex->method && strcmp(ex->method, "HEAD") == 0;
@@ -234,7 +242,8 @@ static int settings_payload(const char *v, uint8_t *out, size_t cap)
     char b64[512];
     size_t n = strlen(v);
     if (n + 3 >= sizeof b64 || (n + 3) / 4 * 3 > cap) return PG_EINVAL;
-    for (size_t i = 0; i < n; i++) b64[i] = v[i] == '-' ? '+' : v[i] == '_' ? '/' : v[i];
+    for (size_t i = 0; i < n; i++)
+        b64[i] = v[i] == '-' ? '+' : v[i] == '_' ? '/' : v[i];
     size_t pad = (4 - n % 4) % 4;
     memset(b64 + n, '=', pad);
     int len = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)(n + pad));
@@ -254,8 +263,10 @@ void pg_http_h2_upgrade(pg_http_conn *c, pg_http_ex *ex)
         pg_http_conn_close(c);
         return;
     }
-    bufferevent_write(c->bev, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
-                              "Upgrade: h2c\r\n\r\n", 71);
+    bufferevent_write(c->bev,
+                      "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+                      "Upgrade: h2c\r\n\r\n",
+                      71);
     bufferevent_enable(c->bev, EV_READ); /* HTTP/1.1 paused reading at the request's end */
     ex->stream_id = 1;
     nghttp2_session_set_stream_user_data(c->h2, 1, ex);

@@ -42,9 +42,9 @@ struct pg_http_reply {
     char *method, *target; /* target: path?query as received */
     char **hn, **hv;
     size_t nh, caph, header_bytes;
-    pg_buf body;       /* as received, then replaced by the inflated body */
+    pg_buf body; /* as received, then replaced by the inflated body */
     size_t budget_held;
-    int early_status;  /* decided before the body: 401/404/405/413/415/431; body discarded */
+    int early_status; /* decided before the body: 401/404/405/413/415/431; body discarded */
     const char *early_msg;
     bool expect_continue;
     const pg_http_route *route;
@@ -63,16 +63,16 @@ enum { DL_NONE, DL_HANDSHAKE, DL_READ, DL_IDLE };
 struct pg_http_conn {
     pg_http_server *srv;
     evutil_socket_t fd;
-    struct event *peek_ev;  /* first bytes, then a short retry timer */
+    struct event *peek_ev; /* first bytes, then a short retry timer */
     struct bufferevent *bev;
     struct event *deadline; /* read_timeout while a request arrives, idle_timeout otherwise */
     int dl_mode;
     pg_http_proto proto;
     bool tls;
-    int refs;     /* exchanges owned by workers */
-    bool closed;  /* socket gone; freed when refs reaches 0 */
+    int refs;    /* exchanges owned by workers */
+    bool closed; /* socket gone; freed when refs reaches 0 */
     bool close_after_write;
-    bool in_recv; /* inside nghttp2_session_mem_recv */
+    bool in_recv;    /* inside nghttp2_session_mem_recv */
     pg_http_ex *exs; /* loop-owned exchanges */
     void *h1;        /* http_h1.c state */
     void *h2;        /* nghttp2_session */
@@ -82,8 +82,15 @@ struct pg_http_conn {
 
 /* Metric kinds of limit hits, in the label kind="...". */
 typedef enum {
-    LIM_BODY, LIM_HEADER, LIM_CONNECTIONS, LIM_STREAMS, LIM_READ_TIMEOUT, LIM_IDLE_TIMEOUT,
-    LIM_DECOMPRESSION_BUDGET, LIM_WORKERS, LIM_COUNT
+    LIM_BODY,
+    LIM_HEADER,
+    LIM_CONNECTIONS,
+    LIM_STREAMS,
+    LIM_READ_TIMEOUT,
+    LIM_IDLE_TIMEOUT,
+    LIM_DECOMPRESSION_BUDGET,
+    LIM_WORKERS,
+    LIM_COUNT
 } pg_http_limit;
 
 struct pg_http_server {
@@ -95,8 +102,8 @@ struct pg_http_server {
     size_t nroutes;
     bool started;
     SSL_CTX *ssl;
-    char *bearer;     /* expected `Bearer <token>` credentials, or NULL */
-    char *basic;      /* expected `user:password`, or NULL */
+    char *bearer; /* expected `Bearer <token>` credentials, or NULL */
+    char *basic;  /* expected `user:password`, or NULL */
     struct evconnlistener *listener;
     uint16_t port;
     pg_workers *workers;

@@ -23,7 +23,6 @@
 static const char h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 #define H2_PREFACE_LEN 24
 
-
 void pg_http_count_limit(pg_http_server *s, pg_http_limit kind)
 {
     pg_counter_add(s->limits[kind], 1);
@@ -59,18 +58,23 @@ void pg_http_conn_close(pg_http_conn *c)
     if (c->closed) return;
     c->closed = true;
     pg_http_server *s = c->srv;
-    if (c->prev) c->prev->next = c->next;
-    else s->conns = c->next;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     s->nconns--;
     pg_gauge_add(s->open_conns, -1);
     if (c->h2) pg_http_h2_free(c);
     if (c->h1) pg_http_h1_free(c);
-    while (c->exs) pg_http_ex_free(c->exs);
+    while (c->exs)
+        pg_http_ex_free(c->exs);
     if (c->peek_ev) event_free(c->peek_ev);
     c->peek_ev = NULL;
-    if (c->bev) bufferevent_free(c->bev); /* closes fd (and frees the SSL) */
-    else if (c->fd >= 0) evutil_closesocket(c->fd);
+    if (c->bev)
+        bufferevent_free(c->bev); /* closes fd (and frees the SSL) */
+    else if (c->fd >= 0)
+        evutil_closesocket(c->fd);
     c->bev = NULL;
     if (c->deadline) event_del(c->deadline);
     if (c->refs == 0) conn_free(c);
@@ -141,24 +145,27 @@ void pg_http_conn_deadline(pg_http_conn *c)
 static void bev_read_cb(struct bufferevent *bev, void *arg)
 {
     pg_http_conn *c = arg;
-    if (c->h2) pg_http_h2_read(c);
-    else pg_http_h1_read(c);
+    if (c->h2)
+        pg_http_h2_read(c);
+    else
+        pg_http_h1_read(c);
 }
 
 static void bev_write_cb(struct bufferevent *bev, void *arg)
 {
     pg_http_conn *c = arg;
     if (c->h2) pg_http_h2_write(c);
-    if (!c->closed && c->close_after_write &&
-        evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+    if (!c->closed && c->close_after_write && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
         pg_http_conn_close(c);
 }
 
 /* Starts the protocol once the transport is ready (plain, or TLS after the handshake). */
 static void start_proto(pg_http_conn *c, bool h2)
 {
-    if (c->tls) c->proto = h2 ? PG_HTTP_H2_TLS : PG_HTTP_H1_TLS;
-    else c->proto = h2 ? PG_HTTP_H2C : PG_HTTP_H1;
+    if (c->tls)
+        c->proto = h2 ? PG_HTTP_H2_TLS : PG_HTTP_H1_TLS;
+    else
+        c->proto = h2 ? PG_HTTP_H2C : PG_HTTP_H1;
     int rc = h2 ? pg_http_h2_start(c) : pg_http_h1_start(c);
     if (rc) {
         pg_http_conn_close(c);
@@ -233,14 +240,17 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
         return;
     }
     int kind = 0;
-    if (n > 0 && b[0] == 0x16 && c->srv->ssl) kind = 2; /* without tls: HTTP/1.1 says 400 */
+    if (n > 0 && b[0] == 0x16 && c->srv->ssl)
+        kind = 2; /* without tls: HTTP/1.1 says 400 */
     else if (n > 0 && memcmp(b, h2_preface, (size_t)n) == 0) {
         if (n < H2_PREFACE_LEN) { /* part of the preface: look again shortly */
             struct timeval tv = {0, 5000};
             event_free(c->peek_ev);
             c->peek_ev = evtimer_new(c->srv->base, peek_cb, c);
-            if (!c->peek_ev) pg_http_conn_close(c);
-            else event_add(c->peek_ev, &tv);
+            if (!c->peek_ev)
+                pg_http_conn_close(c);
+            else
+                event_add(c->peek_ev, &tv);
             return;
         }
         kind = 1;
@@ -250,8 +260,8 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
     transport(c, kind);
 }
 
-void pg_http_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-                      int salen, void *arg)
+void pg_http_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                       void *arg)
 {
     pg_http_server *s = arg;
     if (s->nconns >= s->cfg.max_connections) {
@@ -320,10 +330,11 @@ void pg_http_done_cb(evutil_socket_t fd, short what, void *arg)
             ex->next = c->exs;
             if (c->exs) c->exs->prev = ex;
             c->exs = ex;
-            if (c->h2) pg_http_h2_respond(c, ex);
-            else pg_http_h1_respond(c, ex);
+            if (c->h2)
+                pg_http_h2_respond(c, ex);
+            else
+                pg_http_h1_respond(c, ex);
         }
         ex = next;
     }
 }
-

@@ -64,15 +64,15 @@ typedef struct pg_http_server_config {
     pg_cfg_endpoint endpoint;
     pg_http_tls_config tls;
     pg_http_auth_config auth;
-    uint64_t max_request_body_size;  /* after decompression; default 20 MiB */
+    uint64_t max_request_body_size;   /* after decompression; default 20 MiB */
     uint64_t max_request_header_size; /* request line + headers; default 64 KiB */
-    int64_t max_connections;         /* open connections; default 1024 */
-    int64_t max_concurrent_streams;  /* h2 streams per connection; default 100 */
-    int64_t read_timeout;            /* ns: a request must arrive whole within it; 30s */
-    int64_t idle_timeout;            /* ns: a connection with no request is closed; 60s */
-    int64_t workers;                 /* handler threads; default 2 */
-    int64_t worker_queue;            /* requests waiting for a worker; default 64 */
-    uint64_t decompression_budget;   /* process-wide bytes of bodies held (raw + inflated) */
+    int64_t max_connections;          /* open connections; default 1024 */
+    int64_t max_concurrent_streams;   /* h2 streams per connection; default 100 */
+    int64_t read_timeout;             /* ns: a request must arrive whole within it; 30s */
+    int64_t idle_timeout;             /* ns: a connection with no request is closed; 60s */
+    int64_t workers;                  /* handler threads; default 2 */
+    int64_t worker_queue;             /* requests waiting for a worker; default 64 */
+    uint64_t decompression_budget;    /* process-wide bytes of bodies held (raw + inflated) */
 } pg_http_server_config;
 
 extern const pg_cfg_field pg_http_tls_fields[];
@@ -81,32 +81,106 @@ extern const pg_cfg_field pg_http_auth_fields[];
 /* The keys of pg_http_server_config (the Collector's confighttp names where they exist) for
  * member m of config struct T, listening on def_endpoint by default. Put it inside a
  * component's table. Limits hit are counted in profgate_http_server_limit_hits_total. */
-#define PG_HTTP_SERVER_FIELDS(T, m, def_endpoint)                                             \
-    {"endpoint", PG_CFG_ENDPOINT, offsetof(T, m.endpoint), def_endpoint, NULL, NULL, NULL,    \
-     NULL, false, "listening address host:port"},                                             \
-    {"tls", PG_CFG_SECTION, offsetof(T, m.tls), NULL, NULL, NULL, NULL, pg_http_tls_fields,   \
-     false, "TLS (h2 or HTTP/1.1 by ALPN) and mTLS"},                                         \
-    {"auth", PG_CFG_SECTION, offsetof(T, m.auth), NULL, NULL, NULL, NULL,                     \
-     pg_http_auth_fields, false, "bearer token or basic authentication (401 otherwise)"},     \
-    {"max_request_body_size", PG_CFG_SIZE, offsetof(T, m.max_request_body_size), "20MiB",     \
-     "1", NULL, NULL, NULL, false, "body bytes after decompression (413 above)"},             \
-    {"max_request_header_size", PG_CFG_SIZE, offsetof(T, m.max_request_header_size),          \
-     "64KiB", "1KiB", "1MiB", NULL, NULL, false, "request line and header bytes (431 above)"}, \
-    {"max_connections", PG_CFG_INT, offsetof(T, m.max_connections), "1024", "1", "1000000",   \
-     NULL, NULL, false, "open connections; more are closed at accept"},                       \
-    {"max_concurrent_streams", PG_CFG_INT, offsetof(T, m.max_concurrent_streams), "100", "1",  \
-     "10000", NULL, NULL, false, "HTTP/2 streams open at once per connection"},               \
-    {"read_timeout", PG_CFG_DURATION, offsetof(T, m.read_timeout), "30s", "1ms", NULL, NULL,  \
-     NULL, false, "a request (headers and body) must arrive whole within it"},                \
-    {"idle_timeout", PG_CFG_DURATION, offsetof(T, m.idle_timeout), "60s", "1ms", NULL, NULL,  \
-     NULL, false, "a connection without a request in progress is closed after it"},           \
-    {"workers", PG_CFG_INT, offsetof(T, m.workers), "2", "1", "64", NULL, NULL, false,        \
-     "threads running request handlers"},                                                     \
-    {"worker_queue", PG_CFG_INT, offsetof(T, m.worker_queue), "64", "1", "100000", NULL,      \
-     NULL, false, "requests waiting for a worker (503 above)"},                               \
-    {"decompression_budget", PG_CFG_SIZE, offsetof(T, m.decompression_budget), "256MiB",      \
-     "1MiB", NULL, NULL, NULL, false,                                                         \
-     "process-wide bytes of request bodies held at once, raw and inflated (503 above)"}
+#define PG_HTTP_SERVER_FIELDS(T, m, def_endpoint)                                                    \
+    {"endpoint", PG_CFG_ENDPOINT, offsetof(T, m.endpoint),      def_endpoint, NULL, NULL, NULL,      \
+     NULL,       false,           "listening address host:port"},                                    \
+        {"tls", PG_CFG_SECTION, offsetof(T, m.tls), NULL,  NULL,                                     \
+         NULL,  NULL,           pg_http_tls_fields, false, "TLS (h2 or HTTP/1.1 by ALPN) and mTLS"}, \
+        {"auth",                                                                                     \
+         PG_CFG_SECTION,                                                                             \
+         offsetof(T, m.auth),                                                                        \
+         NULL,                                                                                       \
+         NULL,                                                                                       \
+         NULL,                                                                                       \
+         NULL,                                                                                       \
+         pg_http_auth_fields,                                                                        \
+         false,                                                                                      \
+         "bearer token or basic authentication (401 otherwise)"},                                    \
+        {"max_request_body_size",                                                                    \
+         PG_CFG_SIZE,                                                                                \
+         offsetof(T, m.max_request_body_size),                                                       \
+         "20MiB",                                                                                    \
+         "1",                                                                                        \
+         NULL,                                                                                       \
+         NULL,                                                                                       \
+         NULL,                                                                                       \
+         false,                                                                                      \
+         "body bytes after decompression (413 above)"},                                              \
+        {"max_request_header_size",                                                                  \
+         PG_CFG_SIZE,                                                                                \
+         offsetof(T, m.max_request_header_size),                                                     \
+         "64KiB",                                                                                    \
+         "1KiB",                                                                                     \
+         "1MiB",                                                                                     \
+         NULL,                                                                                       \
+         NULL,                                                                                       \
+         false,                                                                                      \
+         "request line and header bytes (431 above)"},                                               \
+        {"max_connections",                                                                          \
+         PG_CFG_INT,                                                                                 \
+         offsetof(T, m.max_connections),                                                             \
+         "1024",                                                                                     \
+         "1",                                                                                        \
+         "1000000",                                                                                  \
+         NULL,                                                                                       \
+         NULL,                                                                                       \
+         false,                                                                                      \
+         "open connections; more are closed at accept"},                                             \
+        {"max_concurrent_streams",                                                                   \
+         PG_CFG_INT,                                                                                 \
+         offsetof(T, m.max_concurrent_streams),                                                      \
+         "100",                                                                                      \
+         "1",                                                                                        \
+         "10000",                                                                                    \
+         NULL,                                                                                       \
+         NULL,                                                                                       \
+         false,                                                                                      \
+         "HTTP/2 streams open at once per connection"},                                              \
+        {"read_timeout",                                                                             \
+         PG_CFG_DURATION,                                                                            \
+         offsetof(T, m.read_timeout),                                                                \
+         "30s",                                                                                      \
+         "1ms",                                                                                      \
+         NULL,                                                                                       \
+         NULL,                                                                                       \
+         NULL,                                                                                       \
+         false,                                                                                      \
+         "a request (headers and body) must arrive whole within it"},                                \
+        {"idle_timeout",                                                                             \
+         PG_CFG_DURATION,                                                                            \
+         offsetof(T, m.idle_timeout),                                                                \
+         "60s",                                                                                      \
+         "1ms",                                                                                      \
+         NULL,                                                                                       \
+         NULL,                                                                                       \
+         NULL,                                                                                       \
+         false,                                                                                      \
+         "a connection without a request in progress is closed after it"},                           \
+        {"workers",                                                                                  \
+         PG_CFG_INT,                                                                                 \
+         offsetof(T, m.workers),                                                                     \
+         "2",                                                                                        \
+         "1",                                                                                        \
+         "64",                                                                                       \
+         NULL,                                                                                       \
+         NULL,                                                                                       \
+         false,                                                                                      \
+         "threads running request handlers"},                                                        \
+        {"worker_queue",                                                                             \
+         PG_CFG_INT,                                                                                 \
+         offsetof(T, m.worker_queue),                                                                \
+         "64",                                                                                       \
+         "1",                                                                                        \
+         "100000",                                                                                   \
+         NULL,                                                                                       \
+         NULL,                                                                                       \
+         false,                                                                                      \
+         "requests waiting for a worker (503 above)"},                                               \
+    {                                                                                                \
+        "decompression_budget", PG_CFG_SIZE, offsetof(T, m.decompression_budget), "256MiB",          \
+            "1MiB", NULL, NULL, NULL, false,                                                         \
+            "process-wide bytes of request bodies held at once, raw and inflated (503 above)"        \
+    }
 
 /* Fills cfg with the defaults (for tests and components building a config by hand); the
  * endpoint is left unset. */
@@ -122,16 +196,16 @@ typedef enum { PG_HTTP_H1 = 0, PG_HTTP_H2C, PG_HTTP_H1_TLS, PG_HTTP_H2_TLS } pg_
 
 /* One request as a handler sees it; everything is borrowed until pg_http_reply_send. */
 typedef struct pg_http_request {
-    const char *method;   /* "POST" */
-    const char *path;     /* "/v1development/profiles", without the query */
-    const char *query;    /* after '?', "" when none */
+    const char *method; /* "POST" */
+    const char *path;   /* "/v1development/profiles", without the query */
+    const char *query;  /* after '?', "" when none */
     size_t nheaders;
     const char *const *header_names;  /* lower-cased */
     const char *const *header_values; /* as sent */
-    const uint8_t *body;  /* decompressed (Content-Encoding removed) */
+    const uint8_t *body;              /* decompressed (Content-Encoding removed) */
     size_t body_len;
     pg_http_proto proto;
-    const char *peer;     /* "127.0.0.1:53412" */
+    const char *peer; /* "127.0.0.1:53412" */
 } pg_http_request;
 
 typedef struct pg_http_reply pg_http_reply;
@@ -194,8 +268,8 @@ uint16_t pg_http_server_port(const pg_http_server *s);
 void pg_http_server_free(pg_http_server *s);
 
 /* Sets the process-wide body budget (bytes of request bodies, raw and inflated, held at once
- * by all servers); a request that would pass it gets 503 with Retry-After. Servers set it from their config at
- * start (the smallest configured value wins). */
+ * by all servers); a request that would pass it gets 503 with Retry-After. Servers set it from
+ * their config at start (the smallest configured value wins). */
 void pg_http_set_decompression_budget(uint64_t bytes);
 
 #endif

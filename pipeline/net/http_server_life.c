@@ -16,8 +16,8 @@
 #include "pipeline/net/http_internal.h"
 
 static const char *const limit_names[LIM_COUNT] = {
-    "body_size", "header_size", "connections", "streams", "read_timeout", "idle_timeout",
-    "decompression_budget", "workers"};
+    "body_size",    "header_size",  "connections",          "streams",
+    "read_timeout", "idle_timeout", "decompression_budget", "workers"};
 
 /* ---- the server ---- */
 
@@ -128,8 +128,8 @@ int pg_http_server_route(pg_http_server *s, const char *method, const char *path
 /* Binds host:port from the endpoint; the listener is created enabled on s->base. */
 static int listen_on(pg_http_server *s, char *err, size_t errlen)
 {
-    const char *host = s->cfg.endpoint.host && *s->cfg.endpoint.host ? s->cfg.endpoint.host
-                                                                      : "0.0.0.0";
+    const char *host =
+        s->cfg.endpoint.host && *s->cfg.endpoint.host ? s->cfg.endpoint.host : "0.0.0.0";
     struct evutil_addrinfo hints = {0}, *ai = NULL;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -138,10 +138,10 @@ static int listen_on(pg_http_server *s, char *err, size_t errlen)
     snprintf(port, sizeof port, "%u", s->cfg.endpoint.port);
     if (evutil_getaddrinfo(host, port, &hints, &ai) != 0 || !ai)
         return pg_err(err, errlen, PG_EIO, "listen on %s:%s: cannot resolve", host, port);
-    s->listener = evconnlistener_new_bind(s->base, pg_http_accept_cb, s,
-                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-                                              LEV_OPT_THREADSAFE,
-                                          256, ai->ai_addr, (int)ai->ai_addrlen);
+    s->listener =
+        evconnlistener_new_bind(s->base, pg_http_accept_cb, s,
+                                LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_THREADSAFE, 256,
+                                ai->ai_addr, (int)ai->ai_addrlen);
     evutil_freeaddrinfo(ai);
     if (!s->listener)
         return pg_err(err, errlen, PG_EIO, "listen on %s:%s: %s", host, port, strerror(errno));
@@ -160,8 +160,8 @@ int pg_http_server_start(pg_http_server *s, char *err, size_t errlen)
     if (s->cfg.tls.cert_file) rc = pg_http_tls_ctx(&s->cfg.tls, &s->ssl, err, errlen);
     if (!rc) rc = pg_http_auth_load(s, err, errlen);
     if (!rc)
-        rc = pg_workers_new((size_t)s->cfg.workers, (size_t)s->cfg.worker_queue, &s->workers,
-                            err, errlen);
+        rc = pg_workers_new((size_t)s->cfg.workers, (size_t)s->cfg.worker_queue, &s->workers, err,
+                            errlen);
     if (rc) return rc;
     pg_http_set_decompression_budget(s->cfg.decompression_budget);
     s->started = true;
@@ -179,7 +179,8 @@ static void close_all(pg_http_server *s)
     if (s->listener) evconnlistener_free(s->listener);
     s->listener = NULL;
     pg_http_done_cb(-1, 0, s);
-    while (s->conns) pg_http_conn_close(s->conns);
+    while (s->conns)
+        pg_http_conn_close(s->conns);
 }
 
 typedef struct stop_call {

@@ -28,7 +28,8 @@ static void *worker_main(void *arg)
     pg_workers *w = arg;
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (w->count == 0 && !w->stopping) pthread_cond_wait(&w->cv, &w->mu);
+        while (w->count == 0 && !w->stopping)
+            pthread_cond_wait(&w->cv, &w->mu);
         if (w->count == 0) break;
         job j = w->ring[w->head];
         w->head = (w->head + 1) % w->cap;
@@ -78,8 +79,10 @@ int pg_workers_submit(pg_workers *w, pg_work_fn fn, void *arg)
 {
     int rc = 0;
     pthread_mutex_lock(&w->mu);
-    if (w->stopping) rc = PG_ECANCELED;
-    else if (w->count == w->cap) rc = PG_EAGAIN;
+    if (w->stopping)
+        rc = PG_ECANCELED;
+    else if (w->count == w->cap)
+        rc = PG_EAGAIN;
     else {
         w->ring[(w->head + w->count) % w->cap] = (job){fn, arg};
         w->count++;
@@ -106,7 +109,8 @@ void pg_workers_stop(pg_workers *w)
     w->stopping = true;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
-    for (size_t i = 0; i < w->nthreads; i++) pthread_join(w->threads[i], NULL);
+    for (size_t i = 0; i < w->nthreads; i++)
+        pthread_join(w->threads[i], NULL);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     free(w->ring);

@@ -12,12 +12,8 @@
 #include <string.h>
 
 static const pg_component_factory *const factories[] = {
-    &pg_file_receiver_factory,
-    &pg_otlp_receiver_factory,
-    &pg_memory_limiter_factory,
-    &pg_file_exporter_factory,
-    &pg_debug_exporter_factory,
-    &pg_nop_exporter_factory,
+    &pg_file_receiver_factory, &pg_otlp_receiver_factory,  &pg_memory_limiter_factory,
+    &pg_file_exporter_factory, &pg_debug_exporter_factory, &pg_nop_exporter_factory,
     &pg_health_check_factory,
 };
 
@@ -26,7 +22,8 @@ static const pg_component_factory *const factories[] = {
 const pg_component_factory *pg_registry_lookup(pg_cfg_kind kind, const char *type)
 {
     for (size_t i = 0; i < N_FACTORIES; i++)
-        if (factories[i]->kind == kind && strcmp(factories[i]->type, type) == 0) return factories[i];
+        if (factories[i]->kind == kind && strcmp(factories[i]->type, type) == 0)
+            return factories[i];
     return NULL;
 }
 

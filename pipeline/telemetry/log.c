@@ -50,7 +50,6 @@ static void puts_(line *l, const char *s)
     put(l, s, strlen(s));
 }
 
-
 /* Appends s escaped: JSON string content (json) or text with C-style escapes for control
  * characters and backslashes kept as is. Borrows s. */
 static void put_escaped(line *l, const char *s, bool json)
@@ -62,12 +61,23 @@ static void put_escaped(line *l, const char *s, bool json)
         unsigned char c = u[i];
         const char *esc = NULL;
         switch (c) {
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        case '"': esc = json ? "\\\"" : NULL; break;
-        case '\\': esc = json ? "\\\\" : NULL; break;
-        default: break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        case '"':
+            esc = json ? "\\\"" : NULL;
+            break;
+        case '\\':
+            esc = json ? "\\\\" : NULL;
+            break;
+        default:
+            break;
         }
         if (esc) {
             puts_(l, esc);
@@ -95,10 +105,14 @@ static void put_escaped(line *l, const char *s, bool json)
 static const char *level_name(pg_log_level lvl)
 {
     switch (lvl) {
-    case PG_LOG_DEBUG: return "debug";
-    case PG_LOG_INFO: return "info";
-    case PG_LOG_WARN: return "warn";
-    case PG_LOG_ERROR: return "error";
+    case PG_LOG_DEBUG:
+        return "debug";
+    case PG_LOG_INFO:
+        return "info";
+    case PG_LOG_WARN:
+        return "warn";
+    case PG_LOG_ERROR:
+        return "error";
     }
     return "info";
 }

@@ -113,8 +113,9 @@ static pg_series *lookup(pg_metrics *m, const char *name, const char *help, cons
     char *fname = pg_metrics_sanitize_name(name, t == PG_FAM_COUNTER);
     char *canon = pg_metrics_canon_labels(labels, t == PG_FAM_HISTOGRAM, &bad);
     pg_series *s = NULL;
-    if (bad) pg_log(PG_LOG_ERROR, "metrics", "metric %s: malformed labels%s: %s", name,
-                   t == PG_FAM_HISTOGRAM ? " (le is reserved for buckets)" : "", labels);
+    if (bad)
+        pg_log(PG_LOG_ERROR, "metrics", "metric %s: malformed labels%s: %s", name,
+               t == PG_FAM_HISTOGRAM ? " (le is reserved for buckets)" : "", labels);
     if (!fname || !canon) goto out;
     pthread_mutex_lock(&m->mu);
     pg_family *f = family_get(m, fname, help, t);
@@ -154,7 +155,8 @@ out:
 }
 
 /* The counter series (owned by m); NULL on OOM or bad input (updates on NULL are no-ops). */
-pg_counter *pg_metrics_counter(pg_metrics *m, const char *name, const char *help, const char *labels)
+pg_counter *pg_metrics_counter(pg_metrics *m, const char *name, const char *help,
+                               const char *labels)
 {
     bool created = false;
     pg_series *s = lookup(m, name, help, labels, PG_FAM_COUNTER, PG_SER_COUNTER, &created);

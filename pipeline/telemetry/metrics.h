@@ -24,7 +24,8 @@ void pg_metrics_free(pg_metrics *m);
  * pg_metrics_label), a name already registered with another type, or a histogram label
  * named `le`. Invalid characters in a name become '_'; a counter's name gets `_total`
  * appended when it does not end with it. The first help text of a name wins. */
-pg_counter *pg_metrics_counter(pg_metrics *m, const char *name, const char *help, const char *labels);
+pg_counter *pg_metrics_counter(pg_metrics *m, const char *name, const char *help,
+                               const char *labels);
 pg_gauge *pg_metrics_gauge(pg_metrics *m, const char *name, const char *help, const char *labels);
 /* bounds: ascending upper bounds (a +Inf bucket is implied). */
 pg_histogram *pg_metrics_histogram(pg_metrics *m, const char *name, const char *help,
@@ -62,8 +63,8 @@ uint64_t pg_histogram_count(const pg_histogram *h);
 int pg_metrics_write(pg_metrics *m, pg_buf *out);
 
 /* The standard per-component counters (names in docs/telemetry.md):
- *   receivers:  profgate_receiver_{accepted,refused}_{profiles,samples}_total, _accepted_bytes_total
- *   processors: profgate_processor_{incoming,outgoing,dropped}_profiles_total
+ *   receivers:  profgate_receiver_{accepted,refused}_{profiles,samples}_total,
+ * _accepted_bytes_total processors: profgate_processor_{incoming,outgoing,dropped}_profiles_total
  *   exporters:  profgate_exporter_{sent,send_failed,enqueue_failed}_{profiles,samples}_total,
  *               _sent_bytes_total, _retries_total, _send_latency_seconds (histogram)
  * Each labelled {receiver|processor|exporter="<id>"}. */
@@ -79,7 +80,8 @@ typedef struct pg_component_metrics {
 
 /* Registers the standard series for one component of kind ("receiver", "processor",
  * "exporter") and id; fields not used by that kind stay NULL. */
-void pg_component_metrics_init(pg_component_metrics *cm, pg_metrics *m, const char *kind, const char *id);
+void pg_component_metrics_init(pg_component_metrics *cm, pg_metrics *m, const char *kind,
+                               const char *id);
 
 /* Process series: process_resident_memory_bytes, process_virtual_memory_bytes,
  * process_cpu_seconds_total, process_start_time_seconds, process_open_fds, process_max_fds

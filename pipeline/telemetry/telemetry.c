@@ -19,8 +19,7 @@ static void handle(struct evhttp_request *req, const char *path, void *ctx)
 {
     pg_telemetry_server *s = ctx;
     if (strcmp(path, "/metrics") != 0) {
-        pg_admin_http_reply(req, 404, "text/plain; charset=utf-8", NOT_FOUND,
-                                sizeof NOT_FOUND - 1);
+        pg_admin_http_reply(req, 404, "text/plain; charset=utf-8", NOT_FOUND, sizeof NOT_FOUND - 1);
         return;
     }
     pg_buf out = {0};
@@ -30,8 +29,7 @@ static void handle(struct evhttp_request *req, const char *path, void *ctx)
         pg_admin_http_reply(req, 500, "text/plain; charset=utf-8", oom, sizeof oom - 1);
         return;
     }
-    pg_admin_http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", out.data,
-                            out.len);
+    pg_admin_http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", out.data, out.len);
     pg_buf_free(&out);
 }
 
@@ -44,8 +42,8 @@ int pg_telemetry_server_start(pg_host *h, const char *host, uint16_t port,
     s->host = h;
     if (pg_metrics_add_process(pg_host_metrics(h)) != 0)
         pg_log(PG_LOG_WARN, "telemetry", "process metrics unavailable");
-    int rc = pg_admin_http_start(pg_host_event_base(h), host, port, handle, s, &s->http,
-                                     err, errlen);
+    int rc =
+        pg_admin_http_start(pg_host_event_base(h), host, port, handle, s, &s->http, err, errlen);
     if (rc != 0) {
         free(s);
         return rc;

@@ -31,10 +31,10 @@ typedef enum pg_format {
 /* What the sniffer guessed and why: `reason` is a short human phrase ("top-level field 6
  * (pprof's string table)"), meant to be quoted in errors ("guessed pprof: ..."). */
 typedef struct pg_format_guess {
-    pg_format format;  /* PG_FORMAT_UNKNOWN when it cannot tell */
-    int ambiguous;     /* a guess by default: the bytes fit more than one format */
-    int truncated;     /* the whole input ends inside a protobuf field */
-    int empty;         /* nothing at all (after decompression) */
+    pg_format format; /* PG_FORMAT_UNKNOWN when it cannot tell */
+    int ambiguous;    /* a guess by default: the bytes fit more than one format */
+    int truncated;    /* the whole input ends inside a protobuf field */
+    int empty;        /* nothing at all (after decompression) */
     char reason[160];
 } pg_format_guess;
 
@@ -73,13 +73,11 @@ void pg_format_sniff_input(const uint8_t *p, size_t n, pg_format_guess *g);
  * the sniffer saw when it disagrees). Borrows data. Returns 0 or a negative status; on
  * error b may hold a partial tree and must be discarded. */
 int pg_format_decode(pg_batch *b, const uint8_t *data, size_t len, pg_format f,
-                     const pg_decode_limits *lim, pg_format_guess *g, char *err,
-                     size_t errlen);
+                     const pg_decode_limits *lim, pg_format_guess *g, char *err, size_t errlen);
 
 /* The same on an owned malloc-backed buffer: *in is freed and left empty on return, and
  * OTLP protobuf is decoded with pg_otlp_decode_owned (input pages released as it goes). */
-int pg_format_decode_owned(pg_batch *b, pg_buf *in, pg_format f,
-                           const pg_decode_limits *lim, pg_format_guess *g, char *err,
-                           size_t errlen);
+int pg_format_decode_owned(pg_batch *b, pg_buf *in, pg_format f, const pg_decode_limits *lim,
+                           pg_format_guess *g, char *err, size_t errlen);
 
 #endif

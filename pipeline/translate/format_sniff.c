@@ -58,12 +58,18 @@ static const struct {
     const char *name;
     int wt;
 } PPROF_FIELDS[16] = {
-    [3] = {"mapping", PG_WT_LEN},          [4] = {"location", PG_WT_LEN},
-    [5] = {"function", PG_WT_LEN},         [6] = {"string_table", PG_WT_LEN},
-    [7] = {"drop_frames", PG_WT_VARINT},   [8] = {"keep_frames", PG_WT_VARINT},
-    [9] = {"time_nanos", PG_WT_VARINT},    [10] = {"duration_nanos", PG_WT_VARINT},
-    [11] = {"period_type", PG_WT_LEN},     [12] = {"period", PG_WT_VARINT},
-    [13] = {"comment", -1},                [14] = {"default_sample_type", PG_WT_VARINT},
+    [3] = {"mapping", PG_WT_LEN},
+    [4] = {"location", PG_WT_LEN},
+    [5] = {"function", PG_WT_LEN},
+    [6] = {"string_table", PG_WT_LEN},
+    [7] = {"drop_frames", PG_WT_VARINT},
+    [8] = {"keep_frames", PG_WT_VARINT},
+    [9] = {"time_nanos", PG_WT_VARINT},
+    [10] = {"duration_nanos", PG_WT_VARINT},
+    [11] = {"period_type", PG_WT_LEN},
+    [12] = {"period", PG_WT_VARINT},
+    [13] = {"comment", -1},
+    [14] = {"default_sample_type", PG_WT_VARINT},
     [15] = {"doc_url", PG_WT_VARINT},
 };
 
@@ -76,9 +82,12 @@ static pg_format classify_first(pg_wire sub)
     uint32_t f;
     int wt, varints = 0, lens = 0;
     while (pg_wire_tag(&sub, &f, &wt) == 1) {
-        if (wt == PG_WT_VARINT && f <= 2) varints++;
-        else if (wt == PG_WT_LEN && f <= 3) lens++;
-        else return PG_FORMAT_UNKNOWN;
+        if (wt == PG_WT_VARINT && f <= 2)
+            varints++;
+        else if (wt == PG_WT_LEN && f <= 3)
+            lens++;
+        else
+            return PG_FORMAT_UNKNOWN;
         if (pg_wire_skip(&sub, wt)) break; /* cut by the prefix: judge what was seen */
     }
     if (varints && !lens) return PG_FORMAT_PPROF;
@@ -135,15 +144,16 @@ static int walk_tags(const uint8_t *p, size_t n, walk *w, pg_format_guess *g)
         if (f <= 2 && wt != PG_WT_LEN) {
             say(g, PG_FORMAT_UNKNOWN,
                 "top-level field %u with wire type %d: pprof and OTLP both write it "
-                "length-delimited", f, wt);
+                "length-delimited",
+                f, wt);
             return PG_EINVAL;
         }
         if (f > 2) {
             int want = PPROF_FIELDS[f].wt;
             if (want >= 0 ? wt != want : (wt != PG_WT_VARINT && wt != PG_WT_LEN)) {
                 say(g, PG_FORMAT_UNKNOWN,
-                    "top-level field %u with wire type %d: pprof's %s is not written that way",
-                    f, wt, PPROF_FIELDS[f].name);
+                    "top-level field %u with wire type %d: pprof's %s is not written that way", f,
+                    wt, PPROF_FIELDS[f].name);
                 return PG_EINVAL;
             }
             if (!w->pprof_field) w->pprof_field = f;
@@ -153,7 +163,8 @@ static int walk_tags(const uint8_t *p, size_t n, walk *w, pg_format_guess *g)
             uint64_t len;
             if (pg_wire_varint(&at_len, &len) == 0) {
                 size_t avail = (size_t)(r.end - at_len.p);
-                w->by_first = classify_first(pg_wire_of(at_len.p, len < avail ? (size_t)len : avail));
+                w->by_first =
+                    classify_first(pg_wire_of(at_len.p, len < avail ? (size_t)len : avail));
             }
         }
         if (pg_wire_skip(&r, wt)) {
@@ -172,7 +183,8 @@ static void sniff_proto(const uint8_t *p, size_t n, int whole, pg_format_guess *
     if (walk_tags(p, n, &w, g)) return;
     g->truncated = whole && w.cut;
     char tail[64] = "";
-    if (g->truncated) snprintf(tail, sizeof tail, "; the input is truncated at offset %zu", w.cut_at);
+    if (g->truncated)
+        snprintf(tail, sizeof tail, "; the input is truncated at offset %zu", w.cut_at);
     if (w.pprof_field && w.by_first == PG_FORMAT_OTLP_PROTO) {
         say(g, PG_FORMAT_UNKNOWN,
             "mixed: field 1 holds OTLP's ResourceProfiles but field %u is pprof's %s%s",
@@ -186,8 +198,10 @@ static void sniff_proto(const uint8_t *p, size_t n, int whole, pg_format_guess *
         say(g, PG_FORMAT_OTLP_PROTO,
             "first field 1 holds length-delimited fields (OTLP's ResourceProfiles)%s", tail);
     } else if (g->truncated || (w.fields == 0 && w.cut)) {
-        say(g, PG_FORMAT_UNKNOWN, "input ends inside its first fields (offset %zu): too short "
-            "to tell pprof from OTLP", w.cut_at);
+        say(g, PG_FORMAT_UNKNOWN,
+            "input ends inside its first fields (offset %zu): too short "
+            "to tell pprof from OTLP",
+            w.cut_at);
     } else {
         g->ambiguous = 1;
         say(g, PG_FORMAT_OTLP_PROTO,

@@ -25,8 +25,8 @@ int pg_otlp_decode_owned(pg_batch *b, pg_buf *in, const pg_decode_limits *lim, c
                          size_t errlen);
 
 /* Decodes OTLP/JSON text into batch b (same checks as pg_otlp_decode). */
-int pg_otlp_decode_json(pg_batch *b, const uint8_t *data, size_t len,
-                        const pg_decode_limits *lim, char *err, size_t errlen);
+int pg_otlp_decode_json(pg_batch *b, const uint8_t *data, size_t len, const pg_decode_limits *lim,
+                        char *err, size_t errlen);
 
 /* Checks a decoded tree: indices in range, zero elements, id lengths, sample shapes;
  * resolves string references in place. Adds missing zero elements to empty tables. */

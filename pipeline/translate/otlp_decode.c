@@ -13,8 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OK = PG_OTLP_UNPACK_OK, FALLBACK = PG_OTLP_UNPACK_FALLBACK, NOMEM = PG_OTLP_UNPACK_NOMEM,
-       DEEP = PG_OTLP_UNPACK_DEEP };
+enum {
+    OK = PG_OTLP_UNPACK_OK,
+    FALLBACK = PG_OTLP_UNPACK_FALLBACK,
+    NOMEM = PG_OTLP_UNPACK_NOMEM,
+    DEEP = PG_OTLP_UNPACK_DEEP
+};
 
 /* Nesting levels the hand-read part spans (ProfilesData down to Sample, a leaf): the
  * smallest depth budget under which pg_otlp_check_depth lets a Sample through. */
@@ -104,7 +108,8 @@ static int read_i64s(rd *r, pg_wire *w, int wt, size_t *n)
 static uint64_t le64(const uint8_t *p)
 {
     uint64_t v = 0;
-    for (int k = 7; k >= 0; k--) v = (v << 8) | p[k];
+    for (int k = 7; k >= 0; k--)
+        v = (v << 8) | p[k];
     return v;
 }
 
@@ -121,7 +126,8 @@ static int read_fixed64s(rd *r, pg_wire *w, int wt, size_t *n)
     if (wt != PG_WT_LEN || pg_wire_len(w, &sub) || (sub.end - sub.p) % 8) return FALLBACK;
     size_t k = (size_t)(sub.end - sub.p) / 8;
     if (PG_VEC_RESERVE(r->tmp_u64, r->cap_u64, *n + k, 64)) return NOMEM;
-    for (size_t i = 0; i < k; i++) r->tmp_u64[(*n)++] = le64(sub.p + 8 * i);
+    for (size_t i = 0; i < k; i++)
+        r->tmp_u64[(*n)++] = le64(sub.p + 8 * i);
     return OK;
 }
 
@@ -139,10 +145,14 @@ static int read_sample(rd *r, pg_wire w, pg_otlp_cols *cols)
         if (f == 1 || f == 3) {
             if (wt != PG_WT_VARINT || pg_wire_varint(&w, &v)) return FALLBACK;
             *(f == 1 ? &s.stack : &s.link) = (int32_t)(int64_t)v;
-        } else if (f == 2) rc = read_i32s(r, &w, wt, &na);
-        else if (f == 4) rc = read_i64s(r, &w, wt, &nv);
-        else if (f == 5) rc = read_fixed64s(r, &w, wt, &nt);
-        else if (pg_wire_skip(&w, wt)) return FALLBACK;
+        } else if (f == 2)
+            rc = read_i32s(r, &w, wt, &na);
+        else if (f == 4)
+            rc = read_i64s(r, &w, wt, &nv);
+        else if (f == 5)
+            rc = read_fixed64s(r, &w, wt, &nt);
+        else if (pg_wire_skip(&w, wt))
+            return FALLBACK;
         if (rc) return rc;
     }
     if (t < 0) return FALLBACK;
@@ -166,7 +176,8 @@ static int read_value_type(rd *r, pg_wire w, pg_otlp_valuetype **vt)
         if (f == 1 || f == 2) {
             if (wt != PG_WT_VARINT || pg_wire_varint(&w, &v)) return FALLBACK;
             *(f == 1 ? &(*vt)->type_strindex : &(*vt)->unit_strindex) = (int32_t)(int64_t)v;
-        } else if (pg_wire_skip(&w, wt)) return FALLBACK;
+        } else if (pg_wire_skip(&w, wt))
+            return FALLBACK;
     }
     return t < 0 ? FALLBACK : OK;
 }
@@ -207,14 +218,23 @@ static int read_profile(rd *r, pg_wire w, const pg_samples *like, pg_otlp_profil
     while (rc == OK && (t = pg_wire_tag(&w, &f, &wt)) == 1) {
         pg_wire sub;
         if (f == 3) {
-            if (wt != PG_WT_I64 || w.end - w.p < 8) { rc = FALLBACK; break; }
+            if (wt != PG_WT_I64 || w.end - w.p < 8) {
+                rc = FALLBACK;
+                break;
+            }
             p->time_unix_nano = le64(w.p);
             w.p += 8;
         } else if (f == 4 || f == 6 || f == 8) {
-            if (wt != PG_WT_VARINT || pg_wire_varint(&w, &v)) { rc = FALLBACK; break; }
-            if (f == 4) p->duration_nano = v;
-            else if (f == 6) p->period = (int64_t)v;
-            else p->dropped_attributes_count = (uint32_t)v;
+            if (wt != PG_WT_VARINT || pg_wire_varint(&w, &v)) {
+                rc = FALLBACK;
+                break;
+            }
+            if (f == 4)
+                p->duration_nano = v;
+            else if (f == 6)
+                p->period = (int64_t)v;
+            else
+                p->dropped_attributes_count = (uint32_t)v;
         } else if (f == 11) {
             /* the profile's attribute indices get their own array (samples use tmp_i32) */
             int32_t *save = r->tmp_i32;
@@ -227,16 +247,23 @@ static int read_profile(rd *r, pg_wire w, const pg_samples *like, pg_otlp_profil
             r->tmp_i32 = save;
             r->cap_i32 = save_cap;
         } else if (f == 1 || f == 2 || f == 5 || f == 7 || f == 9 || f == 10) {
-            if (wt != PG_WT_LEN || pg_wire_len(&w, &sub)) { rc = FALLBACK; break; }
-            if (f == 1) rc = read_value_type(r, sub, &p->sample_type);
-            else if (f == 5) rc = read_value_type(r, sub, &p->period_type);
+            if (wt != PG_WT_LEN || pg_wire_len(&w, &sub)) {
+                rc = FALLBACK;
+                break;
+            }
+            if (f == 1)
+                rc = read_value_type(r, sub, &p->sample_type);
+            else if (f == 5)
+                rc = read_value_type(r, sub, &p->period_type);
             else if (f == 2) {
                 rc = read_sample(r, sub, &cols);
                 pg_otlp_release_upto(&r->rl, sub.end);
-            }
-            else if (f == 7) rc = bytes_field(r, sub, &p->profile_id);
-            else if (f == 10) rc = bytes_field(r, sub, &p->original_payload);
-            else rc = str_copy(r, sub, &p->original_payload_format);
+            } else if (f == 7)
+                rc = bytes_field(r, sub, &p->profile_id);
+            else if (f == 10)
+                rc = bytes_field(r, sub, &p->original_payload);
+            else
+                rc = str_copy(r, sub, &p->original_payload_format);
         } else if (pg_wire_skip(&w, wt)) {
             rc = FALLBACK;
         }
@@ -265,17 +292,21 @@ static int read_scope(rd *r, pg_wire w, pg_otlp_sprofiles **out)
         if (f >= 1 && f <= 3) {
             if (wt != PG_WT_LEN || pg_wire_len(&w, &sub)) return FALLBACK;
             if (f == 1) {
-                rc = pc_unpack(r, &opentelemetry__proto__common__v1__instrumentation_scope__descriptor,
+                rc = pc_unpack(r,
+                               &opentelemetry__proto__common__v1__instrumentation_scope__descriptor,
                                r->depth - 3, (void **)&sp->scope, sub);
             } else if (f == 2) {
                 pg_otlp_profile *p = NULL;
-                const pg_samples *like = sp->n_profiles ? pg_profile_columns(sp->profiles[sp->n_profiles - 1]) : NULL;
+                const pg_samples *like =
+                    sp->n_profiles ? pg_profile_columns(sp->profiles[sp->n_profiles - 1]) : NULL;
                 rc = read_profile(r, sub, like, &p);
-                if (rc == OK && pg_otlp_push(r->a, (void ***)&sp->profiles, &sp->n_profiles, p)) rc = NOMEM;
+                if (rc == OK && pg_otlp_push(r->a, (void ***)&sp->profiles, &sp->n_profiles, p))
+                    rc = NOMEM;
             } else {
                 rc = str_copy(r, sub, &sp->schema_url);
             }
-        } else if (pg_wire_skip(&w, wt)) return FALLBACK;
+        } else if (pg_wire_skip(&w, wt))
+            return FALLBACK;
     }
     if (rc == OK && t < 0) rc = FALLBACK;
     *out = sp;
@@ -299,11 +330,14 @@ static int read_resource(rd *r, pg_wire w, pg_otlp_rprofiles **out)
             } else if (f == 2) {
                 pg_otlp_sprofiles *sp = NULL;
                 rc = read_scope(r, sub, &sp);
-                if (rc == OK && pg_otlp_push(r->a, (void ***)&rp->scope_profiles, &rp->n_scope_profiles, sp)) rc = NOMEM;
+                if (rc == OK &&
+                    pg_otlp_push(r->a, (void ***)&rp->scope_profiles, &rp->n_scope_profiles, sp))
+                    rc = NOMEM;
             } else {
                 rc = str_copy(r, sub, &rp->schema_url);
             }
-        } else if (pg_wire_skip(&w, wt)) return FALLBACK;
+        } else if (pg_wire_skip(&w, wt))
+            return FALLBACK;
     }
     if (rc == OK && t < 0) rc = FALLBACK;
     *out = rp;
@@ -315,7 +349,10 @@ int pg_otlp_unpack(pg_arena *a, const uint8_t *data, size_t len, int release, in
                    pg_otlp_data **out)
 {
     if (depth < HAND_LEVELS) return PG_OTLP_UNPACK_FALLBACK;
-    rd r = {.a = a, .al = pg_arena_protobuf_allocator(a), .rl = {release ? data : NULL, 0}, .depth = depth};
+    rd r = {.a = a,
+            .al = pg_arena_protobuf_allocator(a),
+            .rl = {release ? data : NULL, 0},
+            .depth = depth};
     pg_otlp_data *d = pg_otlp_data_new(a);
     if (!d) return PG_OTLP_UNPACK_NOMEM;
     pg_wire w = pg_wire_of(data, len);
@@ -324,13 +361,18 @@ int pg_otlp_unpack(pg_arena *a, const uint8_t *data, size_t len, int release, in
     while (rc == OK && (t = pg_wire_tag(&w, &f, &wt)) == 1) {
         pg_wire sub;
         if (f == 1 || f == 2) {
-            if (wt != PG_WT_LEN || pg_wire_len(&w, &sub)) { rc = FALLBACK; break; }
+            if (wt != PG_WT_LEN || pg_wire_len(&w, &sub)) {
+                rc = FALLBACK;
+                break;
+            }
             if (f == 2) {
                 rc = pg_otlp_dict_read(&r.dict, a, sub, &r.rl);
             } else {
                 pg_otlp_rprofiles *rp = NULL;
                 rc = read_resource(&r, sub, &rp);
-                if (rc == OK && pg_otlp_push(a, (void ***)&d->resource_profiles, &d->n_resource_profiles, rp)) rc = NOMEM;
+                if (rc == OK &&
+                    pg_otlp_push(a, (void ***)&d->resource_profiles, &d->n_resource_profiles, rp))
+                    rc = NOMEM;
             }
         } else if (pg_wire_skip(&w, wt)) {
             rc = FALLBACK;

@@ -84,8 +84,8 @@ static int read_stack(pg_otlp_dict_reader *dr, pg_arena *a, pg_wire w)
     int rc = ensure_columns(dr, a);
     if (rc) return rc;
     /* the common shape: one packed field 1 of one-byte varints, copied as it is */
-    if (w.end - w.p >= 2 && w.p[0] == 0x0a && w.p[1] < 0x80 && (size_t)(w.end - w.p) == 2u + w.p[1] &&
-        all_one_byte(w.p + 2, w.p[1]))
+    if (w.end - w.p >= 2 && w.p[0] == 0x0a && w.p[1] < 0x80 &&
+        (size_t)(w.end - w.p) == 2u + w.p[1] && all_one_byte(w.p + 2, w.p[1]))
         return pg_stacks_append(a, dr->stacks, w.p + 2, w.p[1], 1) < 0 ? NOMEM : OK;
     size_t n = 0;
     uint32_t f;

@@ -78,17 +78,17 @@ void pg_otlp_dict_reader_free(pg_otlp_dict_reader *dr);
 /* One profile's sample columns being written in the arena (otlp_decode_samples.c). */
 typedef struct pg_otlp_cols {
     pg_arena *a;
-    size_t n, i;              /* samples expected, written */
-    const pg_samples *like;   /* the previous profile's columns (same n), or NULL */
-    int32_t *stack, *link;    /* own columns; NULL while equal to like's (link: or all 0) */
-    uint32_t *attr_off;       /* own; NULL while equal to like's (or none) */
+    size_t n, i;            /* samples expected, written */
+    const pg_samples *like; /* the previous profile's columns (same n), or NULL */
+    int32_t *stack, *link;  /* own columns; NULL while equal to like's (link: or all 0) */
+    uint32_t *attr_off;     /* own; NULL while equal to like's (or none) */
     int32_t *attrs;
     size_t n_attrs, cap_attrs;
-    pg_value_col vals;        /* while every sample has one value */
-    uint32_t *val_off;        /* from the first sample that has not */
+    pg_value_col vals; /* while every sample has one value */
+    uint32_t *val_off; /* from the first sample that has not */
     int64_t *values;
     size_t n_values, cap_values;
-    uint32_t *ts_off;         /* from the first sample with timestamps */
+    uint32_t *ts_off; /* from the first sample with timestamps */
     uint64_t *ts;
     size_t n_ts, cap_ts;
 } pg_otlp_cols;

@@ -32,8 +32,10 @@ static int32_t *own_ids(pg_otlp_cols *c, const int32_t *from)
     int32_t *own = pg_arena_alloc(c->a, c->n * sizeof *own);
     if (!own) return NULL;
     if (c->i) {
-        if (from) memcpy(own, from, c->i * sizeof *own);
-        else memset(own, 0, c->i * sizeof *own);
+        if (from)
+            memcpy(own, from, c->i * sizeof *own);
+        else
+            memset(own, 0, c->i * sizeof *own);
     }
     return own;
 }
@@ -53,7 +55,8 @@ static int add_attrs(pg_otlp_cols *c, const pg_sample_ref *s)
             return pg_arena_status(c->a);
         if (PG_VEC_RESERVE_ARENA(c->a, c->attrs, c->cap_attrs, pre + s->n_attrs, 16))
             return pg_arena_status(c->a);
-        for (size_t k = 0; k <= i; k++) c->attr_off[k] = lo ? lo[k] : 0;
+        for (size_t k = 0; k <= i; k++)
+            c->attr_off[k] = lo ? lo[k] : 0;
         if (pre) memcpy(c->attrs, l->attrs, pre * 4);
         c->n_attrs = pre;
     }
@@ -70,8 +73,7 @@ static int add_attrs(pg_otlp_cols *c, const pg_sample_ref *s)
 static int add_values(pg_otlp_cols *c, const pg_sample_ref *s)
 {
     size_t i = c->i;
-    if (!c->val_off && s->n_values == 1)
-        return pg_value_col_set(c->a, &c->vals, i, s->values[0]);
+    if (!c->val_off && s->n_values == 1) return pg_value_col_set(c->a, &c->vals, i, s->values[0]);
     if (!c->val_off) {
         if (!(c->val_off = pg_arena_alloc(c->a, (c->n + 1) * sizeof *c->val_off)))
             return pg_arena_status(c->a);
@@ -115,12 +117,14 @@ int pg_otlp_cols_add(pg_otlp_cols *c, const pg_sample_ref *s)
     size_t i = c->i;
     if (i >= c->n) return PG_EINTERNAL; /* more samples than counted */
     const pg_samples *l = c->like;
-    if (c->stack) c->stack[i] = s->stack;
+    if (c->stack)
+        c->stack[i] = s->stack;
     else if (l->stack[i] != s->stack) {
         if (!(c->stack = own_ids(c, l->stack))) return pg_arena_status(c->a);
         c->stack[i] = s->stack;
     }
-    if (c->link) c->link[i] = s->link;
+    if (c->link)
+        c->link[i] = s->link;
     else if ((l && l->link ? l->link[i] : 0) != s->link) {
         if (!(c->link = own_ids(c, l ? l->link : NULL))) return pg_arena_status(c->a);
         c->link[i] = s->link;

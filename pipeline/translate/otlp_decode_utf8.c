@@ -11,7 +11,8 @@
 static int repair_kvs(pg_arena *a, pg_otlp_kv **kvs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (pg_str_utf8_repair(a, &kvs[i]->key) || pg_any_utf8_repair(a, kvs[i]->value)) return PG_ENOMEM;
+        if (pg_str_utf8_repair(a, &kvs[i]->key) || pg_any_utf8_repair(a, kvs[i]->value))
+            return PG_ENOMEM;
     return 0;
 }
 
@@ -23,7 +24,8 @@ static int repair_resource(pg_arena *a, pg_otlp_resource *r)
     for (size_t i = 0; !rc && i < r->n_entity_refs; i++) {
         pg_otlp_entityref *e = r->entity_refs[i];
         rc = pg_str_utf8_repair(a, &e->schema_url) || pg_str_utf8_repair(a, &e->type);
-        for (size_t k = 0; !rc && k < e->n_id_keys; k++) rc = pg_str_utf8_repair(a, &e->id_keys[k]);
+        for (size_t k = 0; !rc && k < e->n_id_keys; k++)
+            rc = pg_str_utf8_repair(a, &e->id_keys[k]);
         for (size_t k = 0; !rc && k < e->n_description_keys; k++)
             rc = pg_str_utf8_repair(a, &e->description_keys[k]);
     }

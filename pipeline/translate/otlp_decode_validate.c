@@ -32,7 +32,8 @@ static int check_attrs(vctx *v, const int32_t *ix, size_t n, const char *where, 
             return BAD("%s[%zu]: attribute index %d out of range (table has %zu)", where, pos,
                        ix[i], v->d->n_attribute_table);
         for (size_t j = 0; j < i; j++)
-            if (v->d->attribute_table[ix[j]]->key_strindex == v->d->attribute_table[ix[i]]->key_strindex &&
+            if (v->d->attribute_table[ix[j]]->key_strindex ==
+                    v->d->attribute_table[ix[i]]->key_strindex &&
                 ix[j] != 0)
                 return BAD("%s[%zu]: duplicate attribute key \"%s\"", where, pos,
                            v->d->string_table[v->d->attribute_table[ix[i]]->key_strindex]);
@@ -54,12 +55,12 @@ static int check_zero_elements(pg_arena *a, pg_otlp_dict *d, vctx *v)
     pg_otlp_dict *fresh = pg_otlp_dict_new(a);
     if (!fresh || pg_dict_add_zero_elements(a, fresh))
         return pg_err(v->err, v->errlen, PG_ENOMEM, "otlp: out of memory");
-#define FILL(t)                                                                              \
-    do {                                                                                     \
-        if (d->n_##t == 0) {                                                                 \
-            d->t = fresh->t;                                                                 \
-            d->n_##t = 1;                                                                    \
-        }                                                                                    \
+#define FILL(t)                                                                                    \
+    do {                                                                                           \
+        if (d->n_##t == 0) {                                                                       \
+            d->t = fresh->t;                                                                       \
+            d->n_##t = 1;                                                                          \
+        }                                                                                          \
     } while (0)
     FILL(mapping_table);
     FILL(location_table);
@@ -71,7 +72,8 @@ static int check_zero_elements(pg_arena *a, pg_otlp_dict *d, vctx *v)
     if (pg_dict_stack_count(d) == 0 && !pg_dict_stack_columns(a, d))
         return pg_err(v->err, v->errlen, PG_ENOMEM, "otlp: out of memory");
     const pg_otlp_mapping *m = d->mapping_table[0];
-    if (m->memory_start || m->memory_limit || m->file_offset || m->filename_strindex || m->n_attribute_indices)
+    if (m->memory_start || m->memory_limit || m->file_offset || m->filename_strindex ||
+        m->n_attribute_indices)
         return BAD("dictionary.mapping_table[0] must be the zero Mapping");
     const pg_otlp_location *l = d->location_table[0];
     if (l->mapping_index || l->address || l->n_lines || l->n_attribute_indices)
@@ -86,7 +88,8 @@ static int check_zero_elements(pg_arena *a, pg_otlp_dict *d, vctx *v)
         if (k->span_id.data[i]) return BAD("dictionary.link_table[0] must be the zero Link");
     if (d->string_table[0][0]) return BAD("dictionary.string_table[0] must be the empty string");
     const pg_otlp_attr *at = d->attribute_table[0];
-    if (at->key_strindex || at->unit_strindex || (at->value && at->value->value_case != PG_ANY_NONE))
+    if (at->key_strindex || at->unit_strindex ||
+        (at->value && at->value->value_case != PG_ANY_NONE))
         return BAD("dictionary.attribute_table[0] must be the zero KeyValueAndUnit");
     pg_stack_ref s0;
     pg_dict_stack_at(d, 0, &s0);
@@ -119,7 +122,8 @@ static int check_dictionary(vctx *v, pg_otlp_dict *d)
             if (!in_range(l->lines[j]->function_index, d->n_function_table))
                 return BAD("location_table[%zu].lines[%zu]: function index %d out of range", i, j,
                            l->lines[j]->function_index);
-        if ((rc = check_attrs(v, l->attribute_indices, l->n_attribute_indices, "location_table", i)))
+        if ((rc =
+                 check_attrs(v, l->attribute_indices, l->n_attribute_indices, "location_table", i)))
             return rc;
     }
     for (size_t i = 0, ns = pg_dict_stack_count(d); i < ns; i++) {
@@ -127,13 +131,14 @@ static int check_dictionary(vctx *v, pg_otlp_dict *d)
         pg_dict_stack_at(d, i, &s);
         for (size_t j = 0; j < s.n; j++)
             if (!in_range(pg_stack_loc(&s, j), d->n_location_table))
-                return BAD("stack_table[%zu]: location index %d out of range", i, pg_stack_loc(&s, j));
+                return BAD("stack_table[%zu]: location index %d out of range", i,
+                           pg_stack_loc(&s, j));
     }
     for (size_t i = 1; i < d->n_link_table; i++) {
         const pg_otlp_link *k = d->link_table[i];
         if (k->trace_id.len != 16 || k->span_id.len != 8)
-            return BAD("link_table[%zu]: trace_id must be 16 bytes and span_id 8 (got %zu and %zu)", i,
-                       k->trace_id.len, k->span_id.len);
+            return BAD("link_table[%zu]: trace_id must be 16 bytes and span_id 8 (got %zu and %zu)",
+                       i, k->trace_id.len, k->span_id.len);
     }
     for (size_t i = 0; i < d->n_attribute_table; i++) {
         pg_otlp_attr *at = d->attribute_table[i];
@@ -141,7 +146,8 @@ static int check_dictionary(vctx *v, pg_otlp_dict *d)
             (rc = check_str(v, at->unit_strindex, "attribute_table", i)))
             return rc;
         if (pg_any_resolve_refs(at->value, d->string_table, d->n_string_table, v->depth))
-            return BAD("attribute_table[%zu]: string reference out of range or nesting too deep", i);
+            return BAD("attribute_table[%zu]: string reference out of range or nesting too deep",
+                       i);
     }
     return 0;
 }
@@ -150,7 +156,8 @@ static int check_kvs(vctx *v, pg_otlp_kv **kvs, size_t n, const char *where)
 {
     for (size_t i = 0; i < n; i++)
         if (pg_kv_resolve_refs(kvs[i], v->d->string_table, v->d->n_string_table, v->depth))
-            return BAD("%s attribute %zu: string reference out of range or nesting too deep", where, i);
+            return BAD("%s attribute %zu: string reference out of range or nesting too deep", where,
+                       i);
     return 0;
 }
 
@@ -169,7 +176,8 @@ static int check_profile(vctx *v, const pg_otlp_profile *p, size_t pos, size_t *
                          size_t max_samples)
 {
     int rc;
-    if ((rc = check_value_type(v, p->sample_type, pos)) || (rc = check_value_type(v, p->period_type, pos)) ||
+    if ((rc = check_value_type(v, p->sample_type, pos)) ||
+        (rc = check_value_type(v, p->period_type, pos)) ||
         (rc = check_attrs(v, p->attribute_indices, p->n_attribute_indices, "profile", pos)))
         return rc;
     if (p->profile_id.len != 0 && p->profile_id.len != 16)
@@ -186,7 +194,8 @@ static int check_profile(vctx *v, const pg_otlp_profile *p, size_t pos, size_t *
         if (!in_range(s.link, v->d->n_link_table))
             return BAD("profile %zu sample %zu: link index %d out of range", pos, i, s.link);
         if (s.n_values && s.n_ts && s.n_values != s.n_ts)
-            return BAD("profile %zu sample %zu: %zu values but %zu timestamps", pos, i, s.n_values, s.n_ts);
+            return BAD("profile %zu sample %zu: %zu values but %zu timestamps", pos, i, s.n_values,
+                       s.n_ts);
         if ((rc = check_attrs(v, s.attrs, s.n_attrs, "sample", i))) return rc;
     }
     return 0;
@@ -201,19 +210,23 @@ int pg_otlp_validate(pg_arena *a, pg_otlp_data *d, const pg_decode_limits *lim, 
         return pg_err(err, errlen, PG_ENOMEM, "otlp: out of memory");
     vc.d = d->dictionary;
     int rc;
-    if ((rc = check_zero_elements(a, d->dictionary, v)) || (rc = check_dictionary(v, d->dictionary)))
+    if ((rc = check_zero_elements(a, d->dictionary, v)) ||
+        (rc = check_dictionary(v, d->dictionary)))
         return rc;
     size_t pos = 0, samples = 0;
     for (size_t r = 0; r < d->n_resource_profiles; r++) {
         pg_otlp_rprofiles *rp = d->resource_profiles[r];
-        if (rp->resource && (rc = check_kvs(v, rp->resource->attributes, rp->resource->n_attributes, "resource")))
+        if (rp->resource &&
+            (rc = check_kvs(v, rp->resource->attributes, rp->resource->n_attributes, "resource")))
             return rc;
         for (size_t s = 0; s < rp->n_scope_profiles; s++) {
             pg_otlp_sprofiles *sp = rp->scope_profiles[s];
-            if (sp->scope && (rc = check_kvs(v, sp->scope->attributes, sp->scope->n_attributes, "scope")))
+            if (sp->scope &&
+                (rc = check_kvs(v, sp->scope->attributes, sp->scope->n_attributes, "scope")))
                 return rc;
             for (size_t p = 0; p < sp->n_profiles; p++, pos++)
-                if ((rc = check_profile(v, sp->profiles[p], pos, &samples, lim->max_samples))) return rc;
+                if ((rc = check_profile(v, sp->profiles[p], pos, &samples, lim->max_samples)))
+                    return rc;
         }
     }
     if (pg_otlp_utf8_repair(a, d)) return pg_err(err, errlen, PG_ENOMEM, "otlp: out of memory");

@@ -24,7 +24,10 @@ static void put(pg_buf *o, const char *fmt, ...)
         return;
     }
     char *big = malloc((size_t)n + 1);
-    if (!big) { o->failed = PG_ENOMEM; return; }
+    if (!big) {
+        o->failed = PG_ENOMEM;
+        return;
+    }
     va_start(ap, fmt);
     vsnprintf(big, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -37,9 +40,12 @@ static void put_quoted(pg_buf *o, const char *s)
     pg_buf_append(o, "\"", 1);
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') put(o, "\\%c", c);
-        else if (c < 0x20) put(o, "\\x%02x", c);
-        else pg_buf_append(o, s, 1);
+        if (c == '"' || c == '\\')
+            put(o, "\\%c", c);
+        else if (c < 0x20)
+            put(o, "\\x%02x", c);
+        else
+            pg_buf_append(o, s, 1);
     }
     pg_buf_append(o, "\"", 1);
 }
@@ -47,14 +53,25 @@ static void put_quoted(pg_buf *o, const char *s)
 static void put_any(pg_buf *o, const pg_otlp_any *v)
 {
     switch (v ? v->value_case : PG_ANY_NONE) {
-    case PG_ANY_STRING: put_quoted(o, v->string_value); break;
-    case PG_ANY_BOOL: put(o, "%s", v->bool_value ? "true" : "false"); break;
-    case PG_ANY_INT: put(o, "%" PRId64, v->int_value); break;
-    case PG_ANY_DOUBLE: put(o, "%.17g", v->double_value); break;
-    case PG_ANY_STRINDEX: put(o, "strindex(%d)", v->string_value_strindex); break;
+    case PG_ANY_STRING:
+        put_quoted(o, v->string_value);
+        break;
+    case PG_ANY_BOOL:
+        put(o, "%s", v->bool_value ? "true" : "false");
+        break;
+    case PG_ANY_INT:
+        put(o, "%" PRId64, v->int_value);
+        break;
+    case PG_ANY_DOUBLE:
+        put(o, "%.17g", v->double_value);
+        break;
+    case PG_ANY_STRINDEX:
+        put(o, "strindex(%d)", v->string_value_strindex);
+        break;
     case PG_ANY_BYTES:
         put(o, "0x");
-        for (size_t i = 0; i < v->bytes_value.len; i++) put(o, "%02x", v->bytes_value.data[i]);
+        for (size_t i = 0; i < v->bytes_value.len; i++)
+            put(o, "%02x", v->bytes_value.data[i]);
         break;
     case PG_ANY_ARRAY:
         put(o, "[");
@@ -73,7 +90,9 @@ static void put_any(pg_buf *o, const pg_otlp_any *v)
         }
         put(o, "}");
         break;
-    default: put(o, "<empty>"); break;
+    default:
+        put(o, "<empty>");
+        break;
     }
 }
 
@@ -111,7 +130,10 @@ static void put_attrs(ctx *c, const int32_t *ix, size_t n)
 {
     if (!n) return;
     int32_t tmp[64], *v = n <= 64 ? tmp : malloc(n * sizeof *v);
-    if (!v) { c->o->failed = PG_ENOMEM; return; }
+    if (!v) {
+        c->o->failed = PG_ENOMEM;
+        return;
+    }
     memcpy(v, ix, n * sizeof *v);
     if (c->mode & PG_DUMP_CANONICAL) sort_attrs(c->d, v, n);
     put(c->o, " {");
@@ -139,8 +161,8 @@ static void put_location(ctx *c, int32_t li)
     put(c->o, "      0x%" PRIx64, l->address);
     if (l->mapping_index) {
         const pg_otlp_mapping *m = c->d->mapping_table[l->mapping_index];
-        put(c->o, " M[0x%" PRIx64 "-0x%" PRIx64 "@0x%" PRIx64 " %s", m->memory_start, m->memory_limit,
-            m->file_offset, S(c, m->filename_strindex));
+        put(c->o, " M[0x%" PRIx64 "-0x%" PRIx64 "@0x%" PRIx64 " %s", m->memory_start,
+            m->memory_limit, m->file_offset, S(c, m->filename_strindex));
         put_attrs(c, m->attribute_indices, m->n_attribute_indices);
         put(c->o, "]");
     }
@@ -148,9 +170,10 @@ static void put_location(ctx *c, int32_t li)
         const pg_otlp_line *ln = l->lines[j];
         const pg_otlp_function *f = c->d->function_table[ln->function_index];
         put(c->o, "%s %s", j ? " |" : "", S(c, f->name_strindex));
-        if (f->system_name_strindex != f->name_strindex) put(c->o, " [%s]", S(c, f->system_name_strindex));
-        put(c->o, " %s:%" PRId64 ":%" PRId64 " s=%" PRId64, S(c, f->filename_strindex), ln->line, ln->column,
-            f->start_line);
+        if (f->system_name_strindex != f->name_strindex)
+            put(c->o, " [%s]", S(c, f->system_name_strindex));
+        put(c->o, " %s:%" PRId64 ":%" PRId64 " s=%" PRId64, S(c, f->filename_strindex), ln->line,
+            ln->column, f->start_line);
     }
     put_attrs(c, l->attribute_indices, l->n_attribute_indices);
     put(c->o, "\n");
@@ -166,12 +189,14 @@ static void put_profile(ctx *c, const pg_otlp_profile *p)
     put(c->o, "  profile");
     put_vt(c, "type", p->sample_type);
     size_t ns = pg_profile_sample_count(p);
-    put(c->o, " samples=%zu time=%" PRIu64 " duration=%" PRIu64, ns, p->time_unix_nano, p->duration_nano);
+    put(c->o, " samples=%zu time=%" PRIu64 " duration=%" PRIu64, ns, p->time_unix_nano,
+        p->duration_nano);
     put_vt(c, "period_type", p->period_type);
     put(c->o, " period=%" PRId64, p->period);
     if (p->profile_id.len) {
         put(c->o, " id=");
-        for (size_t i = 0; i < p->profile_id.len; i++) put(c->o, "%02x", p->profile_id.data[i]);
+        for (size_t i = 0; i < p->profile_id.len; i++)
+            put(c->o, "%02x", p->profile_id.data[i]);
     }
     put_attrs(c, p->attribute_indices, p->n_attribute_indices);
     put(c->o, "\n");
@@ -180,25 +205,30 @@ static void put_profile(ctx *c, const pg_otlp_profile *p)
         pg_sample_ref s;
         pg_sample_at(p, i, &s);
         put(c->o, "    sample values=[");
-        for (size_t k = 0; k < s.n_values; k++) put(c->o, "%s%" PRId64, k ? "," : "", s.values[k]);
+        for (size_t k = 0; k < s.n_values; k++)
+            put(c->o, "%s%" PRId64, k ? "," : "", s.values[k]);
         put(c->o, "]");
         if (s.n_ts) {
             put(c->o, " timestamps=[");
-            for (size_t k = 0; k < s.n_ts; k++) put(c->o, "%s%" PRIu64, k ? "," : "", s.ts[k]);
+            for (size_t k = 0; k < s.n_ts; k++)
+                put(c->o, "%s%" PRIu64, k ? "," : "", s.ts[k]);
             put(c->o, "]");
         }
         if (s.link) {
             const pg_otlp_link *l = c->d->link_table[s.link];
             put(c->o, " link=");
-            for (size_t k = 0; k < l->trace_id.len; k++) put(c->o, "%02x", l->trace_id.data[k]);
+            for (size_t k = 0; k < l->trace_id.len; k++)
+                put(c->o, "%02x", l->trace_id.data[k]);
             put(c->o, "/");
-            for (size_t k = 0; k < l->span_id.len; k++) put(c->o, "%02x", l->span_id.data[k]);
+            for (size_t k = 0; k < l->span_id.len; k++)
+                put(c->o, "%02x", l->span_id.data[k]);
         }
         put_attrs(c, s.attrs, s.n_attrs);
         put(c->o, "\n");
         pg_stack_ref st;
         pg_dict_stack_at(c->d, (size_t)s.stack, &st);
-        for (size_t k = 0; k < st.n; k++) put_location(c, pg_stack_loc(&st, k));
+        for (size_t k = 0; k < st.n; k++)
+            put_location(c, pg_stack_loc(&st, k));
     }
 }
 
@@ -211,14 +241,17 @@ int pg_otlp_dump(const pg_batch *b, int mode, pg_buf *out)
         const pg_otlp_rprofiles *rp = d->resource_profiles[r];
         put(out, "resource {");
         if (rp->resource) put_kvs(&c, rp->resource->attributes, rp->resource->n_attributes);
-        put(out, "}%s%s\n", rp->schema_url && *rp->schema_url ? " schema=" : "", rp->schema_url ? rp->schema_url : "");
+        put(out, "}%s%s\n", rp->schema_url && *rp->schema_url ? " schema=" : "",
+            rp->schema_url ? rp->schema_url : "");
         for (size_t s = 0; s < rp->n_scope_profiles; s++) {
             const pg_otlp_sprofiles *sp = rp->scope_profiles[s];
             const pg_otlp_scope *sc = sp->scope;
-            put(out, " scope %s %s {", sc && sc->name ? sc->name : "", sc && sc->version ? sc->version : "");
+            put(out, " scope %s %s {", sc && sc->name ? sc->name : "",
+                sc && sc->version ? sc->version : "");
             if (sc) put_kvs(&c, sc->attributes, sc->n_attributes);
             put(out, "}\n");
-            for (size_t p = 0; p < sp->n_profiles; p++) put_profile(&c, sp->profiles[p]);
+            for (size_t p = 0; p < sp->n_profiles; p++)
+                put_profile(&c, sp->profiles[p]);
         }
     }
     return out->failed;

@@ -29,14 +29,16 @@ static size_t sz_packed_i32(const int32_t *v, size_t n)
 {
     if (!n) return 0;
     size_t s = 0;
-    for (size_t i = 0; i < n; i++) s += VSZ((uint64_t)(int64_t)v[i]);
+    for (size_t i = 0; i < n; i++)
+        s += VSZ((uint64_t)(int64_t)v[i]);
     return sz_len(s);
 }
 
 static size_t body_packed_i32(const int32_t *v, size_t n)
 {
     size_t s = 0;
-    for (size_t i = 0; i < n; i++) s += VSZ((uint64_t)(int64_t)v[i]);
+    for (size_t i = 0; i < n; i++)
+        s += VSZ((uint64_t)(int64_t)v[i]);
     return s;
 }
 
@@ -45,7 +47,8 @@ static void put_packed_i32(pg_buf *b, uint32_t f, const int32_t *v, size_t n)
     if (!n) return;
     pg_wire_put_tag(b, f, PG_WT_LEN);
     pg_wire_put_varint(b, body_packed_i32(v, n));
-    for (size_t i = 0; i < n; i++) pg_wire_put_varint(b, (uint64_t)(int64_t)v[i]);
+    for (size_t i = 0; i < n; i++)
+        pg_wire_put_varint(b, (uint64_t)(int64_t)v[i]);
 }
 
 static void put_i32(pg_buf *b, uint32_t f, int32_t v)
@@ -61,7 +64,8 @@ static size_t sample_size(const pg_sample_ref *s)
                sz_uint((uint64_t)(int64_t)s->link);
     if (s->n_values) {
         size_t v = 0;
-        for (size_t i = 0; i < s->n_values; i++) v += VSZ((uint64_t)s->values[i]);
+        for (size_t i = 0; i < s->n_values; i++)
+            v += VSZ((uint64_t)s->values[i]);
         n += sz_len(v);
     }
     if (s->n_ts) n += sz_len(8 * s->n_ts);
@@ -83,14 +87,16 @@ static void put_sample(pg_buf *b, const pg_sample_ref *s, size_t size)
         if (pg_buf_reserve(b, n)) return;
         for (size_t i = 0; i < s->n_ts; i++) {
             uint64_t t = s->ts[i];
-            for (int k = 0; k < 8; k++) b->data[b->len++] = (uint8_t)(t >> (8 * k));
+            for (int k = 0; k < 8; k++)
+                b->data[b->len++] = (uint8_t)(t >> (8 * k));
         }
     }
 }
 
 static size_t value_type_size(const pg_otlp_valuetype *v)
 {
-    return sz_uint((uint64_t)(int64_t)v->type_strindex) + sz_uint((uint64_t)(int64_t)v->unit_strindex);
+    return sz_uint((uint64_t)(int64_t)v->type_strindex) +
+           sz_uint((uint64_t)(int64_t)v->unit_strindex);
 }
 
 static void put_value_type(pg_buf *b, uint32_t f, const pg_otlp_valuetype *v)
@@ -137,7 +143,8 @@ static inline size_t col_ident_size(const pg_samples *c, size_t i, size_t *abody
     size_t n = sz_uint((uint64_t)(int64_t)st) + sz_uint((uint64_t)(int64_t)lk);
     *abody = 0;
     if (c->attr_off && c->attrs) {
-        for (uint32_t j = c->attr_off[i]; j < c->attr_off[i + 1]; j++) *abody += VSZ((uint64_t)(int64_t)c->attrs[j]);
+        for (uint32_t j = c->attr_off[i]; j < c->attr_off[i + 1]; j++)
+            *abody += VSZ((uint64_t)(int64_t)c->attrs[j]);
         if (*abody) n += sz_len(*abody);
     }
     return n;
@@ -256,9 +263,11 @@ static size_t col_samples_size(ident_cache *cache, const pg_samples *c)
         n = 2 * c->n + ic->total;
         if (c->narrow && c->width == 1) {
             const int8_t *v = c->narrow;
-            for (size_t i = 0; i < c->n; i++) n += v[i] < 0 ? 12 : 3;
+            for (size_t i = 0; i < c->n; i++)
+                n += v[i] < 0 ? 12 : 3;
         } else {
-            for (size_t i = 0; i < c->n; i++) n += col_value_size(c, i);
+            for (size_t i = 0; i < c->n; i++)
+                n += col_value_size(c, i);
         }
         return n;
     }
@@ -280,7 +289,8 @@ static void put_col_samples(pg_buf *b, ident_cache *cache, const pg_samples *c)
         *q++ = 0x12; /* field 2, length-delimited */
         q = raw_varint(q, body);
         if (ic) {
-            for (size_t k = 0; k < isz; k++) q[k] = id[k];
+            for (size_t k = 0; k < isz; k++)
+                q[k] = id[k];
             q += isz;
             id += isz;
         } else {
@@ -331,7 +341,8 @@ static void put_profile(pg_buf *b, const pg_otlp_profile *p, size_t size, ident_
     if (p->time_unix_nano) {
         pg_wire_put_tag(b, 3, PG_WT_I64);
         uint8_t t[8];
-        for (int k = 0; k < 8; k++) t[k] = (uint8_t)(p->time_unix_nano >> (8 * k));
+        for (int k = 0; k < 8; k++)
+            t[k] = (uint8_t)(p->time_unix_nano >> (8 * k));
         pg_buf_append(b, t, 8);
     }
     pg_wire_put_uint(b, 4, p->duration_nano);
@@ -340,7 +351,8 @@ static void put_profile(pg_buf *b, const pg_otlp_profile *p, size_t size, ident_
     if (p->profile_id.len) pg_wire_put_bytes(b, 7, p->profile_id.data, p->profile_id.len);
     pg_wire_put_uint(b, 8, p->dropped_attributes_count);
     put_str(b, 9, p->original_payload_format);
-    if (p->original_payload.len) pg_wire_put_bytes(b, 10, p->original_payload.data, p->original_payload.len);
+    if (p->original_payload.len)
+        pg_wire_put_bytes(b, 10, p->original_payload.data, p->original_payload.len);
     put_packed_i32(b, 11, p->attribute_indices, p->n_attribute_indices);
 }
 
@@ -363,7 +375,8 @@ static void pc_put(pg_buf *b, uint32_t f, const void *m)
 static size_t scope_size(const pg_otlp_sprofiles *sp, const size_t *psz)
 {
     size_t n = pc_size(sp->scope) + str_field(sp->schema_url);
-    for (size_t i = 0; i < sp->n_profiles; i++) n += sz_len(psz[i]);
+    for (size_t i = 0; i < sp->n_profiles; i++)
+        n += sz_len(psz[i]);
     return n;
 }
 
@@ -386,19 +399,22 @@ static size_t location_size(const pg_otlp_location *l)
 {
     size_t n = sz_uint((uint64_t)(int64_t)l->mapping_index) + sz_uint(l->address) +
                sz_packed_i32(l->attribute_indices, l->n_attribute_indices);
-    for (size_t i = 0; i < l->n_lines; i++) n += sz_len(line_size(l->lines[i]));
+    for (size_t i = 0; i < l->n_lines; i++)
+        n += sz_len(line_size(l->lines[i]));
     return n;
 }
 
 static size_t function_size(const pg_otlp_function *f)
 {
-    return sz_uint((uint64_t)(int64_t)f->name_strindex) + sz_uint((uint64_t)(int64_t)f->system_name_strindex) +
+    return sz_uint((uint64_t)(int64_t)f->name_strindex) +
+           sz_uint((uint64_t)(int64_t)f->system_name_strindex) +
            sz_uint((uint64_t)(int64_t)f->filename_strindex) + sz_uint((uint64_t)f->start_line);
 }
 
 static size_t link_size(const pg_otlp_link *l)
 {
-    return (l->trace_id.len ? sz_len(l->trace_id.len) : 0) + (l->span_id.len ? sz_len(l->span_id.len) : 0);
+    return (l->trace_id.len ? sz_len(l->trace_id.len) : 0) +
+           (l->span_id.len ? sz_len(l->span_id.len) : 0);
 }
 
 static size_t attr_size(const pg_otlp_attr *a)
@@ -421,10 +437,12 @@ static size_t stack_body_size(const pg_stack_ref *st)
             /* one bit per byte >= 128, summed by a multiply into the top byte */
             body += (size_t)((((w >> 7) & 0x0101010101010101ull) * 0x0101010101010101ull) >> 56);
         }
-        for (; j < st->n; j++) body += v[j] >> 7;
+        for (; j < st->n; j++)
+            body += v[j] >> 7;
         return body;
     }
-    for (size_t j = 0; j < st->n; j++) body += VSZ((uint64_t)(int64_t)pg_stack_loc(st, j));
+    for (size_t j = 0; j < st->n; j++)
+        body += VSZ((uint64_t)(int64_t)pg_stack_loc(st, j));
     return body;
 }
 
@@ -442,7 +460,8 @@ static int stacks_verbatim(const pg_otlp_dict *d)
         memcpy(&w, v + j, 8);
         any |= w;
     }
-    for (; j < n; j++) any |= v[j];
+    for (; j < n; j++)
+        any |= v[j];
     return (any & 0x8080808080808080ull) == 0;
 }
 
@@ -451,12 +470,18 @@ static int stacks_verbatim(const pg_otlp_dict *d)
 static size_t dict_size(const pg_otlp_dict *d, uint32_t *stack_body, int verbatim)
 {
     size_t n = 0;
-    for (size_t i = 0; i < d->n_mapping_table; i++) n += sz_len(mapping_size(d->mapping_table[i]));
-    for (size_t i = 0; i < d->n_location_table; i++) n += sz_len(location_size(d->location_table[i]));
-    for (size_t i = 0; i < d->n_function_table; i++) n += sz_len(function_size(d->function_table[i]));
-    for (size_t i = 0; i < d->n_link_table; i++) n += sz_len(link_size(d->link_table[i]));
-    for (size_t i = 0; i < d->n_string_table; i++) n += sz_len(strlen(d->string_table[i]));
-    for (size_t i = 0; i < d->n_attribute_table; i++) n += sz_len(attr_size(d->attribute_table[i]));
+    for (size_t i = 0; i < d->n_mapping_table; i++)
+        n += sz_len(mapping_size(d->mapping_table[i]));
+    for (size_t i = 0; i < d->n_location_table; i++)
+        n += sz_len(location_size(d->location_table[i]));
+    for (size_t i = 0; i < d->n_function_table; i++)
+        n += sz_len(function_size(d->function_table[i]));
+    for (size_t i = 0; i < d->n_link_table; i++)
+        n += sz_len(link_size(d->link_table[i]));
+    for (size_t i = 0; i < d->n_string_table; i++)
+        n += sz_len(strlen(d->string_table[i]));
+    for (size_t i = 0; i < d->n_attribute_table; i++)
+        n += sz_len(attr_size(d->attribute_table[i]));
     for (size_t i = 0, ns = pg_dict_stack_count(d); i < ns; i++) {
         pg_stack_ref st;
         pg_dict_stack_at(d, i, &st);
@@ -539,7 +564,8 @@ static void put_dict(pg_buf *b, const pg_otlp_dict *d, const uint32_t *stack_bod
             b->len += body;
             continue;
         }
-        for (size_t j = 0; j < s.n; j++) pg_wire_put_varint(b, (uint64_t)(int64_t)pg_stack_loc(&s, j));
+        for (size_t j = 0; j < s.n; j++)
+            pg_wire_put_varint(b, (uint64_t)(int64_t)pg_stack_loc(&s, j));
     }
 }
 
@@ -554,12 +580,14 @@ size_t pg_otlp_encoded_size(const pg_batch *b)
         for (size_t s = 0; s < rp->n_scope_profiles; s++) {
             const pg_otlp_sprofiles *sp = rp->scope_profiles[s];
             size_t ssz = pc_size(sp->scope) + str_field(sp->schema_url);
-            for (size_t p = 0; p < sp->n_profiles; p++) ssz += sz_len(profile_size(sp->profiles[p], NULL));
+            for (size_t p = 0; p < sp->n_profiles; p++)
+                ssz += sz_len(profile_size(sp->profiles[p], NULL));
             rsz += sz_len(ssz);
         }
         total += sz_len(rsz);
     }
-    if (d->dictionary) total += sz_len(dict_size(d->dictionary, NULL, stacks_verbatim(d->dictionary)));
+    if (d->dictionary)
+        total += sz_len(dict_size(d->dictionary, NULL, stacks_verbatim(d->dictionary)));
     return total;
 }
 
@@ -581,14 +609,17 @@ int pg_otlp_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
         size_t rsz = pc_size(rp->resource) + str_field(rp->schema_url);
         for (size_t s = 0; s < rp->n_scope_profiles; s++) {
             const pg_otlp_sprofiles *sp = rp->scope_profiles[s];
-            for (size_t p = 0; p < sp->n_profiles; p++) psz[k + p] = profile_size(sp->profiles[p], &ic);
+            for (size_t p = 0; p < sp->n_profiles; p++)
+                psz[k + p] = profile_size(sp->profiles[p], &ic);
             rsz += sz_len(scope_size(sp, &psz[k]));
             k += sp->n_profiles;
         }
         total += sz_len(rsz);
     }
-    int verbatim = d->dictionary && stacks_verbatim(d->dictionary), keep_bodies = d->dictionary && !verbatim;
-    uint32_t *stack_body = keep_bodies ? malloc((pg_dict_stack_count(d->dictionary) + 1) * sizeof *stack_body) : NULL;
+    int verbatim = d->dictionary && stacks_verbatim(d->dictionary),
+        keep_bodies = d->dictionary && !verbatim;
+    uint32_t *stack_body =
+        keep_bodies ? malloc((pg_dict_stack_count(d->dictionary) + 1) * sizeof *stack_body) : NULL;
     if (keep_bodies && !stack_body) {
         free(psz);
         ident_free(&ic);
@@ -608,19 +639,22 @@ int pg_otlp_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
         const pg_otlp_rprofiles *rp = d->resource_profiles[r];
         size_t rsz = pc_size(rp->resource) + str_field(rp->schema_url);
         for (size_t s = 0; s < rp->n_scope_profiles; s++)
-            rsz += sz_len(scope_size(rp->scope_profiles[s], &psz[k])), k += rp->scope_profiles[s]->n_profiles;
+            rsz += sz_len(scope_size(rp->scope_profiles[s], &psz[k])),
+                k += rp->scope_profiles[s]->n_profiles;
         k -= 0;
         pg_wire_put_tag(out, 1, PG_WT_LEN);
         pg_wire_put_varint(out, rsz);
         pc_put(out, 1, rp->resource);
         size_t k2 = k;
-        for (size_t s = 0; s < rp->n_scope_profiles; s++) k2 -= rp->scope_profiles[s]->n_profiles;
+        for (size_t s = 0; s < rp->n_scope_profiles; s++)
+            k2 -= rp->scope_profiles[s]->n_profiles;
         for (size_t s = 0; s < rp->n_scope_profiles; s++) {
             const pg_otlp_sprofiles *sp = rp->scope_profiles[s];
             pg_wire_put_tag(out, 2, PG_WT_LEN);
             pg_wire_put_varint(out, scope_size(sp, &psz[k2]));
             pc_put(out, 1, sp->scope);
-            for (size_t p = 0; p < sp->n_profiles; p++) put_profile(out, sp->profiles[p], psz[k2 + p], &ic);
+            for (size_t p = 0; p < sp->n_profiles; p++)
+                put_profile(out, sp->profiles[p], psz[k2 + p], &ic);
             put_str(out, 3, sp->schema_url);
             k2 += sp->n_profiles;
         }
@@ -636,6 +670,7 @@ int pg_otlp_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
     free(stack_body);
     size_t wrote = out->flushed + out->len - start;
     if (out->failed || wrote != total)
-        return pg_err(err, errlen, out->flush ? PG_EIO : PG_ENOMEM, "otlp: encoding failed (%zu of %zu bytes)", wrote, total);
+        return pg_err(err, errlen, out->flush ? PG_EIO : PG_ENOMEM,
+                      "otlp: encoding failed (%zu of %zu bytes)", wrote, total);
     return 0;
 }

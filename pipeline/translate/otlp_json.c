@@ -99,7 +99,6 @@ int pg_json_name_eq(const char *name, const char *key)
     return *key == 0;
 }
 
-
 static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* Not a digit: what b64_val and hex_val return for other characters (not a status). */
@@ -425,7 +424,8 @@ static int bad(dec *d, int code, const char *fmt, ...)
 static int nomem(dec *d)
 {
     int rc = pg_arena_status(d->a);
-    return bad(d, rc, "%s", rc == PG_ELIMIT ? "arena allocation refused (over its cap)" : "out of memory");
+    return bad(d, rc, "%s",
+               rc == PG_ELIMIT ? "arena allocation refused (over its cap)" : "out of memory");
 }
 
 /* Parses a decimal integer string ("-"? digits) into sign + magnitude; 0, PG_EINVAL when
@@ -463,7 +463,8 @@ static int dec_int(dec *d, ProtobufCType t, json_t *v, void *p)
         mag = (uint64_t)fabs(x);
     } else if (json_is_string(v)) {
         int rc = parse_dec(json_string_value(v), json_string_length(v), &neg, &mag);
-        if (rc == PG_EINVAL) return bad(d, PG_EINVAL, "invalid integer \"%.40s\"", json_string_value(v));
+        if (rc == PG_EINVAL)
+            return bad(d, PG_EINVAL, "invalid integer \"%.40s\"", json_string_value(v));
         if (rc == PG_ELIMIT) return bad(d, PG_EINVAL, "integer out of range for %s", tname);
     } else {
         return bad(d, PG_EINVAL, "%s", want);

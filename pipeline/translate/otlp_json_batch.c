@@ -9,13 +9,14 @@
 #include "pipeline/core/stacks.h"
 
 /* Decodes JSON (gzip/zstd sniffed) into b: in place when b is empty, else merged. */
-int pg_otlp_decode_json(pg_batch *b, const uint8_t *data, size_t len,
-                        const pg_decode_limits *lim, char *err, size_t errlen)
+int pg_otlp_decode_json(pg_batch *b, const uint8_t *data, size_t len, const pg_decode_limits *lim,
+                        char *err, size_t errlen)
 {
     pg_decode_limits deflim;
     lim = pg_decode_limits_or_default(lim, &deflim);
     pg_buf raw = {0};
-    int rc = pg_decompress_input(&data, &len, lim->max_decompressed, &raw, "otlp_json", err, errlen);
+    int rc =
+        pg_decompress_input(&data, &len, lim->max_decompressed, &raw, "otlp_json", err, errlen);
     if (rc) goto out;
     pg_batch *tmp = pg_otlp_decode_target(b, lim);
     if (!tmp) {
@@ -49,11 +50,13 @@ static const ProtobufCMessage *json_view(void *ctx, const ProtobufCMessage *m)
     json_views *v = ctx;
     if (m->descriptor == &PG_OTLP_DESC(profile)) {
         if (!v->profile && !(v->profile = pg_arena_new(0))) return NULL;
-        return (const ProtobufCMessage *)pg_profile_with_sample_structs(v->profile, (const pg_otlp_profile *)m);
+        return (const ProtobufCMessage *)pg_profile_with_sample_structs(v->profile,
+                                                                        (const pg_otlp_profile *)m);
     }
     if (m->descriptor == &PG_OTLP_DESC(profiles_dictionary)) {
         if (!v->dict && !(v->dict = pg_arena_new(0))) return NULL;
-        return (const ProtobufCMessage *)pg_dict_with_stack_structs(v->dict, (const pg_otlp_dict *)m);
+        return (const ProtobufCMessage *)pg_dict_with_stack_structs(v->dict,
+                                                                    (const pg_otlp_dict *)m);
     }
     return m;
 }
@@ -72,7 +75,8 @@ int pg_otlp_encode_json(const pg_batch *b, pg_buf *out, char *err, size_t errlen
 {
     json_views v = {NULL, NULL};
     pg_json_enc_hooks hooks = {json_view, json_view_done, &v};
-    int rc = pg_otlp_json_encode_with((const ProtobufCMessage *)pg_batch_data(b), &hooks, out, err, errlen);
+    int rc = pg_otlp_json_encode_with((const ProtobufCMessage *)pg_batch_data(b), &hooks, out, err,
+                                      errlen);
     pg_arena_free(v.profile);
     pg_arena_free(v.dict);
     return rc;

@@ -22,23 +22,22 @@ typedef struct pg_pprof_group {
     const pg_otlp_sprofiles *scope;
     const pg_otlp_profile **profiles; /* in pprof sample-type order */
     size_t n_profiles;
-    int positional;         /* samples correspond one to one by position */
-    int from_pprof;         /* scope carries pprof.scope.* attributes */
-    const char *default_type; /* NULL = unset */
-    int zero_types;         /* one profile standing for a pprof with no sample types */
+    int positional;                /* samples correspond one to one by position */
+    int from_pprof;                /* scope carries pprof.scope.* attributes */
+    const char *default_type;      /* NULL = unset */
+    int zero_types;                /* one profile standing for a pprof with no sample types */
     const pg_otlp_profile *tables; /* the scope's record of unreached table entries, or NULL */
 } pg_pprof_group;
 
 /* Splits the batch's profiles into pprof groups (arena-free: malloc-owned array, free
  * with pg_pprof_groups_free). */
-int pg_pprof_plan(const pg_batch *b, pg_pprof_group **groups, size_t *n, char *err,
-                  size_t errlen);
+int pg_pprof_plan(const pg_batch *b, pg_pprof_group **groups, size_t *n, char *err, size_t errlen);
 void pg_pprof_groups_free(pg_pprof_group *groups, size_t n);
 
 typedef struct pg_pprof_encode_opts {
-    int gzip;                   /* gzip the output (as Go writes pprof) */
-    int resource_as_labels;     /* add resource and scope attributes as labels */
-    int links_as_labels;        /* synthesise trace_id/span_id labels from links (default 1) */
+    int gzip;               /* gzip the output (as Go writes pprof) */
+    int resource_as_labels; /* add resource and scope attributes as labels */
+    int links_as_labels;    /* synthesise trace_id/span_id labels from links (default 1) */
 } pg_pprof_encode_opts;
 
 /* Encodes one group of batch b as a pprof profile, appending to out. */

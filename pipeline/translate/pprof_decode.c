@@ -72,45 +72,80 @@ static int scan_top(pg_wire r, top *t, char *err, size_t errlen)
         uint64_t v;
         slices *dst = NULL;
         switch (f) {
-        case 1: dst = &t->sample_types; break;
-        case 3: dst = &t->mappings; break;
-        case 4: dst = &t->locations; break;
-        case 5: dst = &t->functions; break;
-        case 6: dst = &t->strings; break;
-        default: break;
+        case 1:
+            dst = &t->sample_types;
+            break;
+        case 3:
+            dst = &t->mappings;
+            break;
+        case 4:
+            dst = &t->locations;
+            break;
+        case 5:
+            dst = &t->functions;
+            break;
+        case 6:
+            dst = &t->strings;
+            break;
+        default:
+            break;
         }
         if (dst || f == 2 || f == 11) {
             if (wt != PG_WT_LEN) return bad_wt(err, errlen, "Profile", f, wt);
-            if (pg_wire_len(&r, &sub)) return pg_err(err, errlen, PG_EINVAL, "pprof: truncated field %u", f);
-            if (f == 2) t->n_samples++;
-            else if (f == 11) { t->period_type = sub; t->has_period_type = 1; }
-            else if (slices_push(dst, sub)) return pg_err(err, errlen, PG_ENOMEM, "pprof: out of memory");
+            if (pg_wire_len(&r, &sub))
+                return pg_err(err, errlen, PG_EINVAL, "pprof: truncated field %u", f);
+            if (f == 2)
+                t->n_samples++;
+            else if (f == 11) {
+                t->period_type = sub;
+                t->has_period_type = 1;
+            } else if (slices_push(dst, sub))
+                return pg_err(err, errlen, PG_ENOMEM, "pprof: out of memory");
             continue;
         }
         if (f == 13) {
             rc = pg_wire_each_varint(&r, wt, push_comment, t);
-            if (rc) return rc == PG_ENOMEM ? pg_err(err, errlen, rc, "pprof: out of memory")
-                                           : pg_err(err, errlen, PG_EINVAL, "pprof: malformed comment field");
+            if (rc)
+                return rc == PG_ENOMEM
+                           ? pg_err(err, errlen, rc, "pprof: out of memory")
+                           : pg_err(err, errlen, PG_EINVAL, "pprof: malformed comment field");
             continue;
         }
         int64_t *scalar = NULL;
         switch (f) {
-        case 7: scalar = &t->drop_frames; break;
-        case 8: scalar = &t->keep_frames; break;
-        case 9: scalar = &t->time_nanos; break;
-        case 10: scalar = &t->duration_nanos; break;
-        case 12: scalar = &t->period; break;
-        case 14: scalar = &t->default_type; break;
-        case 15: scalar = &t->doc_url; break;
-        default: break;
+        case 7:
+            scalar = &t->drop_frames;
+            break;
+        case 8:
+            scalar = &t->keep_frames;
+            break;
+        case 9:
+            scalar = &t->time_nanos;
+            break;
+        case 10:
+            scalar = &t->duration_nanos;
+            break;
+        case 12:
+            scalar = &t->period;
+            break;
+        case 14:
+            scalar = &t->default_type;
+            break;
+        case 15:
+            scalar = &t->doc_url;
+            break;
+        default:
+            break;
         }
         if (scalar) {
             if (wt != PG_WT_VARINT) return bad_wt(err, errlen, "Profile", f, wt);
-            if (pg_wire_varint(&r, &v)) return pg_err(err, errlen, PG_EINVAL, "pprof: truncated field %u", f);
+            if (pg_wire_varint(&r, &v))
+                return pg_err(err, errlen, PG_EINVAL, "pprof: truncated field %u", f);
             *scalar = (int64_t)v;
             continue;
         }
-        if (pg_wire_skip(&r, wt)) return pg_err(err, errlen, PG_EINVAL, "pprof: truncated unknown field %u", f);
+        if (pg_wire_skip(&r, wt))
+            return pg_err(err, errlen, PG_EINVAL, "pprof: truncated unknown field %u", f);
     }
     if (rc < 0) return pg_err(err, errlen, PG_EINVAL, "pprof: malformed protobuf (bad tag)");
     return 0;
@@ -143,20 +178,26 @@ static int init_strings(pg_pprof_dec *d, const top *t, char *err, size_t errlen)
         return pg_err(err, errlen, PG_EINVAL, "pprof: string_table[0] must be the empty string");
     for (size_t i = 0; i < d->n_strings; i++)
         if (memchr(d->strings[i].p, 0, (size_t)(d->strings[i].end - d->strings[i].p)))
-            return pg_err(err, errlen, PG_EINVAL, "pprof: string_table[%zu] contains a NUL byte", i);
+            return pg_err(err, errlen, PG_EINVAL, "pprof: string_table[%zu] contains a NUL byte",
+                          i);
     d->smap = malloc((d->n_strings ? d->n_strings : 1) * sizeof *d->smap);
     if (!d->smap) return pg_err(err, errlen, PG_ENOMEM, "pprof: out of memory");
-    for (size_t i = 0; i < d->n_strings; i++) d->smap[i] = -1;
+    for (size_t i = 0; i < d->n_strings; i++)
+        d->smap[i] = -1;
     return 0;
 }
 
 /* Maps a pprof string index to a dictionary string index, interning on first use. */
 int pg_pprof_dec_str(pg_pprof_dec *d, int64_t i, int32_t *out)
 {
-    if (i == 0) { *out = 0; return 0; }
+    if (i == 0) {
+        *out = 0;
+        return 0;
+    }
     if (i < 0 || (uint64_t)i >= d->n_strings)
-        return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: string index %lld out of range (table has %zu)",
-                      (long long)i, d->n_strings);
+        return pg_err(d->err, d->errlen, PG_EINVAL,
+                      "pprof: string index %lld out of range (table has %zu)", (long long)i,
+                      d->n_strings);
     if (d->smap[i] < 0) {
         int32_t s = pg_dict_string(d->b, (const char *)d->strings[i].p,
                                    (size_t)(d->strings[i].end - d->strings[i].p));
@@ -170,9 +211,14 @@ int pg_pprof_dec_str(pg_pprof_dec *d, int64_t i, int32_t *out)
 /* Text of pprof string index i, borrowed from the input. */
 static int str_text(pg_pprof_dec *d, int64_t i, const char **s, size_t *n)
 {
-    if (i == 0) { *s = ""; *n = 0; return 0; }
+    if (i == 0) {
+        *s = "";
+        *n = 0;
+        return 0;
+    }
     if (i < 0 || (uint64_t)i >= d->n_strings)
-        return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: string index %lld out of range", (long long)i);
+        return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: string index %lld out of range",
+                      (long long)i);
     *s = (const char *)d->strings[i].p;
     *n = (size_t)(d->strings[i].end - d->strings[i].p);
     return 0;
@@ -206,7 +252,9 @@ static int map_id(pg_pprof_dec *d, pg_idmap *m, const char *what, uint64_t id, i
         rc = pg_u64map_put(&m->sparse, id, (uint32_t)idx);
         if (rc < 0) return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
     }
-    if (rc == 1) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: duplicate %s id %llu", what, (unsigned long long)id);
+    if (rc == 1)
+        return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: duplicate %s id %llu", what,
+                      (unsigned long long)id);
     return 0;
 }
 
@@ -219,12 +267,17 @@ int pg_pprof_dec_mem(pg_pprof_dec *d, int rc)
 }
 
 /* Resolves a referenced id (0 = none) through m. */
-int pg_pprof_dec_ref(pg_pprof_dec *d, const pg_idmap *m, const char *what, uint64_t id, int32_t *out)
+int pg_pprof_dec_ref(pg_pprof_dec *d, const pg_idmap *m, const char *what, uint64_t id,
+                     int32_t *out)
 {
-    if (id == 0) { *out = 0; return 0; }
+    if (id == 0) {
+        *out = 0;
+        return 0;
+    }
     uint32_t v = id < m->n_dense ? (uint32_t)m->dense[id] : pg_u64map_get(&m->sparse, id);
     if (v == UINT32_MAX)
-        return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: reference to unknown %s id %llu", what, (unsigned long long)id);
+        return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: reference to unknown %s id %llu", what,
+                      (unsigned long long)id);
     *out = (int32_t)v;
     return 0;
 }
@@ -240,11 +293,14 @@ static int decode_functions(pg_pprof_dec *d, const slices *s)
         while ((rc = pg_wire_tag(&r, &f, &wt)) == 1) {
             if (f >= 1 && f <= 5) {
                 if (wt != PG_WT_VARINT || pg_wire_varint(&r, &v[f]))
-                    return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed function[%zu] field %u", i, f);
-            } else if (pg_wire_skip(&r, wt)) rc = PG_EINVAL;
+                    return pg_err(d->err, d->errlen, PG_EINVAL,
+                                  "pprof: malformed function[%zu] field %u", i, f);
+            } else if (pg_wire_skip(&r, wt))
+                rc = PG_EINVAL;
             if (rc < 0) break;
         }
-        if (rc < 0) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed function[%zu]", i);
+        if (rc < 0)
+            return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed function[%zu]", i);
         int32_t name, sys, file;
         if (pg_pprof_dec_str(d, (int64_t)v[2], &name) || pg_pprof_dec_str(d, (int64_t)v[3], &sys) ||
             pg_pprof_dec_str(d, (int64_t)v[4], &file))
@@ -269,8 +325,14 @@ static int decode_mappings(pg_pprof_dec *d, const slices *s)
         int wt, rc;
         while ((rc = pg_wire_tag(&r, &f, &wt)) == 1) {
             if (f >= 1 && f <= 10) {
-                if (wt != PG_WT_VARINT || pg_wire_varint(&r, &v[f])) { rc = PG_EINVAL; break; }
-            } else if (pg_wire_skip(&r, wt)) { rc = PG_EINVAL; break; }
+                if (wt != PG_WT_VARINT || pg_wire_varint(&r, &v[f])) {
+                    rc = PG_EINVAL;
+                    break;
+                }
+            } else if (pg_wire_skip(&r, wt)) {
+                rc = PG_EINVAL;
+                break;
+            }
         }
         if (rc < 0) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed mapping[%zu]", i);
         pg_otlp_mapping m = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__MAPPING__INIT;
@@ -314,7 +376,8 @@ static int decode_line(pg_pprof_dec *d, pg_wire r, pg_otlp_line *l)
     while ((rc = pg_wire_tag(&r, &f, &wt)) == 1) {
         if (f >= 1 && f <= 3) {
             if (wt != PG_WT_VARINT || pg_wire_varint(&r, &v[f])) return 1;
-        } else if (pg_wire_skip(&r, wt)) return 1;
+        } else if (pg_wire_skip(&r, wt))
+            return 1;
     }
     if (rc < 0) return 1;
     if ((rc = pg_pprof_dec_ref(d, &d->functions, "function", v[1], &l->function_index))) return rc;
@@ -337,35 +400,49 @@ static int decode_locations(pg_pprof_dec *d, const slices *s)
         uint32_t f;
         int wt, t;
         while (!rc && (t = pg_wire_tag(&r, &f, &wt)) == 1) {
-            uint64_t *dst = f == 1 ? &id : f == 2 ? &mapping : f == 3 ? &address : f == 5 ? &folded : NULL;
+            uint64_t *dst = f == 1   ? &id
+                            : f == 2 ? &mapping
+                            : f == 3 ? &address
+                            : f == 5 ? &folded
+                                     : NULL;
             if (dst) {
                 if (wt != PG_WT_VARINT || pg_wire_varint(&r, dst)) t = PG_EINVAL;
             } else if (f == 4) {
                 pg_wire lr;
-                if (wt != PG_WT_LEN || pg_wire_len(&r, &lr)) { t = PG_EINVAL; }
-                else {
+                if (wt != PG_WT_LEN || pg_wire_len(&r, &lr)) {
+                    t = PG_EINVAL;
+                } else {
                     size_t cap_lines = cap; /* lines and lptr share cap */
                     if (PG_VEC_RESERVE(lines, cap_lines, nl + 1, 8) ||
                         PG_VEC_RESERVE(lptr, cap, nl + 1, 8)) {
                         rc = pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
                         break;
                     }
-                    static const pg_otlp_line init = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LINE__INIT;
+                    static const pg_otlp_line init =
+                        OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LINE__INIT;
                     lines[nl] = init;
                     int lr_rc = decode_line(d, lr, &lines[nl]);
-                    if (lr_rc < 0) { rc = lr_rc; break; }
+                    if (lr_rc < 0) {
+                        rc = lr_rc;
+                        break;
+                    }
                     if (lr_rc) t = PG_EINVAL;
                     nl++;
                 }
-            } else if (pg_wire_skip(&r, wt)) t = PG_EINVAL;
+            } else if (pg_wire_skip(&r, wt))
+                t = PG_EINVAL;
             if (t < 0) break;
         }
         if (rc) break;
-        if (t < 0) { rc = pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed location[%zu]", i); break; }
+        if (t < 0) {
+            rc = pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed location[%zu]", i);
+            break;
+        }
         pg_otlp_location l = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LOCATION__INIT;
         if ((rc = pg_pprof_dec_ref(d, &d->mappings, "mapping", mapping, &l.mapping_index))) break;
         l.address = address;
-        for (size_t k = 0; k < nl; k++) lptr[k] = &lines[k];
+        for (size_t k = 0; k < nl; k++)
+            lptr[k] = &lines[k];
         l.lines = lptr;
         l.n_lines = nl;
         int32_t attr = 0;
@@ -378,7 +455,10 @@ static int decode_locations(pg_pprof_dec *d, const slices *s)
             l.n_attribute_indices = 1;
         }
         int32_t idx = pg_dict_location(d->b, &l);
-        if (idx < 0) { rc = pg_pprof_dec_mem(d, idx); break; }
+        if (idx < 0) {
+            rc = pg_pprof_dec_mem(d, idx);
+            break;
+        }
         rc = map_id(d, &d->locations, "location", id, idx);
         if (!rc) d->src_loc[d->n_src_loc++] = idx;
     }
@@ -419,18 +499,26 @@ int pg_pprof_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decod
                 !(d.src_loc = malloc((t.locations.n + 1) * sizeof *d.src_loc))))
         rc = pg_err(err, errlen, PG_ENOMEM, "pprof: out of memory");
     if (!rc && (rc = pg_dict_reserve(b, t.strings.n, t.functions.n, t.locations.n)))
-        rc = pg_err(err, errlen, rc, "pprof: %s", rc == PG_ELIMIT ? "batch memory limit reached" : "out of memory");
+        rc = pg_err(err, errlen, rc, "pprof: %s",
+                    rc == PG_ELIMIT ? "batch memory limit reached" : "out of memory");
     if (!rc) rc = decode_functions(&d, &t.functions);
     if (!rc) rc = decode_mappings(&d, &t.mappings);
     if (!rc) rc = decode_locations(&d, &t.locations);
     if (!rc) d.loc_width = pg_stack_width_for((int32_t)(pg_batch_dict(b)->n_location_table - 1));
     if (!rc) {
         pg_pprof_header h = {
-            .sample_types = t.sample_types.v, .n_sample_types = t.sample_types.n,
+            .sample_types = t.sample_types.v,
+            .n_sample_types = t.sample_types.n,
             .period_type = t.has_period_type ? &t.period_type : NULL,
-            .n_samples = t.n_samples, .drop_frames = t.drop_frames, .keep_frames = t.keep_frames,
-            .time_nanos = t.time_nanos, .duration_nanos = t.duration_nanos, .period = t.period,
-            .default_type = t.default_type, .doc_url = t.doc_url, .comments = t.comments,
+            .n_samples = t.n_samples,
+            .drop_frames = t.drop_frames,
+            .keep_frames = t.keep_frames,
+            .time_nanos = t.time_nanos,
+            .duration_nanos = t.duration_nanos,
+            .period = t.period,
+            .default_type = t.default_type,
+            .doc_url = t.doc_url,
+            .comments = t.comments,
             .n_comments = t.n_comments,
         };
         if (raw.data) { /* the inflated input is ours: hand samples back once decoded */
@@ -445,8 +533,8 @@ int pg_pprof_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decod
         pg_otlp_sprofiles *sp = NULL;
         size_t first_stack = pg_dict_stack_count(pg_batch_dict(b));
         rc = pg_pprof_build_profiles(&d, &h, pg_wire_of(data, len), &sp);
-        pg_pprof_src_tables st = {d.src_map, d.src_loc, d.src_fn, d.n_src_map, d.n_src_loc, d.n_src_fn,
-                                  first_stack};
+        pg_pprof_src_tables st = {d.src_map,   d.src_loc,  d.src_fn,   d.n_src_map,
+                                  d.n_src_loc, d.n_src_fn, first_stack};
         if (!rc && (rc = pg_pprof_tables_record(b, sp, &st)) < 0) rc = pg_pprof_dec_mem(&d, rc);
         if (!rc && scope_out) *scope_out = sp;
     }

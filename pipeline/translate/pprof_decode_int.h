@@ -21,11 +21,11 @@ typedef struct pg_pprof_dec {
     size_t errlen;
     const pg_wire *strings; /* borrowed slices of the input */
     size_t n_strings;
-    int32_t *smap;          /* pprof string index -> dictionary index, -1 = not yet */
+    int32_t *smap; /* pprof string index -> dictionary index, -1 = not yet */
     pg_idmap functions, mappings, locations; /* pprof id -> dictionary index */
     int32_t *src_fn, *src_map, *src_loc; /* dictionary index of each table entry, in source order */
     size_t n_src_fn, n_src_map, n_src_loc;
-    uint8_t loc_width;      /* bytes that hold any location index (see core/stacks.h) */
+    uint8_t loc_width;          /* bytes that hold any location index (see core/stacks.h) */
     struct pg_label_memo *memo; /* single-label samples -> attribute (malloc-owned, lazy) */
 } pg_pprof_dec;
 
@@ -45,7 +45,8 @@ typedef struct pg_pprof_header {
 
 int pg_pprof_dec_str(pg_pprof_dec *d, int64_t i, int32_t *out);
 int pg_pprof_dec_text(pg_pprof_dec *d, int64_t i, const char **s, size_t *n);
-int pg_pprof_dec_ref(pg_pprof_dec *d, const pg_idmap *m, const char *what, uint64_t id, int32_t *out);
+int pg_pprof_dec_ref(pg_pprof_dec *d, const pg_idmap *m, const char *what, uint64_t id,
+                     int32_t *out);
 /* Writes the message for a failed allocation into the batch and returns its status: rc
  * when negative (PG_ELIMIT: the batch arena's cap, PG_ENOMEM), else the arena's record. */
 int pg_pprof_dec_mem(pg_pprof_dec *d, int rc);
@@ -63,7 +64,7 @@ const char *pg_pprof_build_id_key(const char *id, size_t n);
  * `strs`, `nums`, `units` are parallel arrays of n pprof labels; out receives at most n
  * indices; *n_out is set. */
 int pg_pprof_labels_to_attrs(pg_pprof_dec *d, const int64_t *keys, const int64_t *strs,
-                             const int64_t *nums, const int64_t *units, size_t n,
-                             int32_t *out, size_t *n_out);
+                             const int64_t *nums, const int64_t *units, size_t n, int32_t *out,
+                             size_t *n_out);
 
 #endif

@@ -44,7 +44,8 @@ static int multi_value(pg_pprof_dec *d, const int64_t *strs, const int64_t *nums
         if (strs[j] == 0 && unit_ix[j] != attr_unit) {
             /* {value: num, unit: "..."} */
             static const pg_otlp_kv kinit = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
-            static const pg_otlp_kvlist linit = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE_LIST__INIT;
+            static const pg_otlp_kvlist linit =
+                OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE_LIST__INIT;
             pg_otlp_kv *pair = &kvs[2 * k];
             pair[0] = kinit;
             pair[1] = kinit;
@@ -116,8 +117,8 @@ static int32_t single_attr(pg_pprof_dec *d, const int64_t *keys, const int64_t *
 /* Converts n labels into attribute indices (a key occurring once: through the memo);
  * scratch is malloc'd only for more than 16 labels or multi-valued keys. */
 int pg_pprof_labels_to_attrs(pg_pprof_dec *d, const int64_t *keys, const int64_t *strs,
-                             const int64_t *nums, const int64_t *units, size_t n,
-                             int32_t *out, size_t *n_out)
+                             const int64_t *nums, const int64_t *units, size_t n, int32_t *out,
+                             size_t *n_out)
 {
     if (n == 1) { /* the common case (Go heap profiles) answered before any bookkeeping */
         memo_slot *m = memo_find(d, keys[0], strs[0], nums[0], units[0]);
@@ -134,14 +135,26 @@ int pg_pprof_labels_to_attrs(pg_pprof_dec *d, const int64_t *keys, const int64_t
     size_t *idx = n <= 16 ? ibuf : malloc(n * sizeof *idx);
     int rc = 0;
     *n_out = 0;
-    if (!kix || !uix || !idx) { rc = pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory"); goto done; }
+    if (!kix || !uix || !idx) {
+        rc = pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
+        goto done;
+    }
     for (size_t j = 0; j < n; j++) {
-        if (pg_pprof_dec_str(d, keys[j], &kix[j])) { rc = PG_EINVAL; goto done; }
+        if (pg_pprof_dec_str(d, keys[j], &kix[j])) {
+            rc = PG_EINVAL;
+            goto done;
+        }
         uix[j] = 0;
-        if (strs[j] == 0 && pg_pprof_dec_str(d, units[j], &uix[j])) { rc = PG_EINVAL; goto done; }
+        if (strs[j] == 0 && pg_pprof_dec_str(d, units[j], &uix[j])) {
+            rc = PG_EINVAL;
+            goto done;
+        }
         if (strs[j] != 0) {
             int32_t tmp;
-            if (pg_pprof_dec_str(d, strs[j], &tmp)) { rc = PG_EINVAL; goto done; }
+            if (pg_pprof_dec_str(d, strs[j], &tmp)) {
+                rc = PG_EINVAL;
+                goto done;
+            }
         }
     }
     for (size_t j = 0; j < n; j++) {
@@ -149,7 +162,10 @@ int pg_pprof_labels_to_attrs(pg_pprof_dec *d, const int64_t *keys, const int64_t
         size_t m = 0;
         int32_t key = kix[j];
         for (size_t k = j; k < n; k++)
-            if (kix[k] == key) { idx[m++] = k; if (k != j) kix[k] = -1; /* consumed */ }
+            if (kix[k] == key) {
+                idx[m++] = k;
+                if (k != j) kix[k] = -1; /* consumed */
+            }
         int32_t attr;
         if (m == 1) {
             attr = single_attr(d, keys, strs, nums, units, j, key, uix[j]);
@@ -157,16 +173,22 @@ int pg_pprof_labels_to_attrs(pg_pprof_dec *d, const int64_t *keys, const int64_t
             pg_otlp_any v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
             int32_t attr_unit = 0;
             for (size_t k = 0; k < m; k++)
-                if (strs[idx[k]] == 0) { attr_unit = uix[idx[k]]; break; }
+                if (strs[idx[k]] == 0) {
+                    attr_unit = uix[idx[k]];
+                    break;
+                }
             pg_otlp_any *elems = malloc(m * (3 * sizeof(pg_otlp_any) + sizeof(pg_otlp_any *) +
                                              sizeof(pg_otlp_kvlist) + 2 * sizeof(pg_otlp_kv) +
                                              2 * sizeof(pg_otlp_kv *)));
-            if (!elems) { rc = pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory"); goto done; }
-            pg_otlp_any *unit_vals = elems + m;                       /* 2m */
+            if (!elems) {
+                rc = pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
+                goto done;
+            }
+            pg_otlp_any *unit_vals = elems + m;                            /* 2m */
             pg_otlp_kvlist *lists = (pg_otlp_kvlist *)(unit_vals + 2 * m); /* m */
-            pg_otlp_kv *kvs = (pg_otlp_kv *)(lists + m);              /* 2m */
-            pg_otlp_any **ptrs = (pg_otlp_any **)(kvs + 2 * m);       /* m */
-            pg_otlp_kv **kvp = (pg_otlp_kv **)(ptrs + m);             /* 2m */
+            pg_otlp_kv *kvs = (pg_otlp_kv *)(lists + m);                   /* 2m */
+            pg_otlp_any **ptrs = (pg_otlp_any **)(kvs + 2 * m);            /* m */
+            pg_otlp_kv **kvp = (pg_otlp_kv **)(ptrs + m);                  /* 2m */
             pg_otlp_array arr = OPENTELEMETRY__PROTO__COMMON__V1__ARRAY_VALUE__INIT;
             if (multi_value(d, strs, nums, uix, idx, m, attr_unit, elems, ptrs, lists, kvs, kvp,
                             unit_vals)) {
@@ -181,7 +203,10 @@ int pg_pprof_labels_to_attrs(pg_pprof_dec *d, const int64_t *keys, const int64_t
             attr = pg_dict_attr(d->b, key, &v, attr_unit);
             free(elems);
         }
-        if (attr < 0) { rc = pg_pprof_dec_mem(d, attr); goto done; }
+        if (attr < 0) {
+            rc = pg_pprof_dec_mem(d, attr);
+            goto done;
+        }
         out[(*n_out)++] = attr;
     }
 done:

@@ -18,7 +18,7 @@ typedef struct scratch {
     int64_t *vals, *lk, *ls, *ln, *lu;
     int32_t *attrs;
     size_t cap_locs, cap_vals, cap_labels;
-    size_t nlocs, nl; /* what the last parse_sample read */
+    size_t nlocs, nl;    /* what the last parse_sample read */
     uint64_t stack_hash; /* from pg_dict_stack_prefetch, 0 = none */
 } scratch;
 
@@ -89,13 +89,18 @@ static int read_locations(pg_pprof_dec *d, pg_wire *r, int wt, scratch *s, size_
     }
     for (int once = 1; wt == PG_WT_LEN ? ids.p < ids.end : once; once = 0) {
         uint64_t id;
-        if (pg_wire_varint(&ids, &id)) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+        if (pg_wire_varint(&ids, &id))
+            return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
         int32_t ix;
-        if (id == 0) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: sample refers to location id 0");
-        if (id < n_dense && dense[id] >= 0) ix = dense[id];
-        else if (pg_pprof_dec_ref(d, &d->locations, "location", id, &ix)) return PG_EINVAL;
+        if (id == 0)
+            return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: sample refers to location id 0");
+        if (id < n_dense && dense[id] >= 0)
+            ix = dense[id];
+        else if (pg_pprof_dec_ref(d, &d->locations, "location", id, &ix))
+            return PG_EINVAL;
         if (max && k >= max)
-            return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: sample %zu is deeper than the limit of %zu locations", i, max);
+            return pg_err(d->err, d->errlen, PG_ELIMIT,
+                          "pprof: sample %zu is deeper than the limit of %zu locations", i, max);
         pg_stack_put(s->locs, k, w, ix);
         k++;
     }
@@ -115,9 +120,11 @@ static int read_values(pg_pprof_dec *d, pg_wire *r, int wt, scratch *s, size_t *
     size_t k = *n;
     for (int once = 1; wt == PG_WT_LEN ? v.p < v.end : once; once = 0) {
         if (k >= 65536) /* more values than any sample type list allows */
-            return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: sample %zu has more than 65536 values", i);
+            return pg_err(d->err, d->errlen, PG_EINVAL,
+                          "pprof: sample %zu has more than 65536 values", i);
         uint64_t x;
-        if (pg_wire_varint(&v, &x)) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+        if (pg_wire_varint(&v, &x))
+            return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
         s->vals[k++] = (int64_t)x;
     }
     if (wt == PG_WT_VARINT) *r = v;
@@ -135,7 +142,8 @@ static int decode_label(pg_wire r, scratch *s, size_t i)
     while ((rc = pg_wire_tag(&r, &f, &wt)) == 1) {
         if (f >= 1 && f <= 4) {
             if (wt != PG_WT_VARINT || pg_wire_varint(&r, &v[f])) return PG_EINVAL;
-        } else if (pg_wire_skip(&r, wt)) return PG_EINVAL;
+        } else if (pg_wire_skip(&r, wt))
+            return PG_EINVAL;
     }
     if (rc < 0) return PG_EINVAL;
     s->lk[i] = (int64_t)v[1];
@@ -169,8 +177,10 @@ static int parse_sample(pg_pprof_dec *d, pg_wire r, size_t i, scratch *s, size_t
         } else if (f == 3) {
             pg_wire lr;
             if (d->lim->max_labels && nl >= d->lim->max_labels)
-                return pg_err(d->err, d->errlen, PG_ELIMIT, "pprof: sample %zu has more than %zu labels", i, d->lim->max_labels);
-            if (grow_labels(s, nl + 1)) return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
+                return pg_err(d->err, d->errlen, PG_ELIMIT,
+                              "pprof: sample %zu has more than %zu labels", i, d->lim->max_labels);
+            if (grow_labels(s, nl + 1))
+                return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
             if (wt != PG_WT_LEN || pg_wire_len(&r, &lr) || decode_label(lr, s, nl))
                 return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
             nl++;
@@ -180,7 +190,8 @@ static int parse_sample(pg_pprof_dec *d, pg_wire r, size_t i, scratch *s, size_t
     }
     if (rc < 0) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
     if (nvals != n_types)
-        return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: sample %zu has %zu values for %zu sample types", i, nvals, n_types);
+        return pg_err(d->err, d->errlen, PG_EINVAL,
+                      "pprof: sample %zu has %zu values for %zu sample types", i, nvals, n_types);
     s->nlocs = nlocs;
     s->nl = nl;
     return 0;
@@ -194,7 +205,9 @@ static int commit_sample(pg_pprof_dec *d, size_t i, scratch *s, out_cols *oc, si
     int32_t stack = pg_dict_stack_hinted(d->b, s->locs, s->nlocs, d->loc_width, s->stack_hash);
     if (stack < 0) return pg_pprof_dec_mem(d, stack);
     size_t na = 0;
-    if (s->nl && (rc = pg_pprof_labels_to_attrs(d, s->lk, s->ls, s->ln, s->lu, s->nl, s->attrs, &na))) return rc;
+    if (s->nl &&
+        (rc = pg_pprof_labels_to_attrs(d, s->lk, s->ls, s->ln, s->lu, s->nl, s->attrs, &na)))
+        return rc;
     oc->stack[i] = stack;
     oc->attr_off[i] = (uint32_t)oc->n_attrs;
     if (na) {
@@ -231,8 +244,10 @@ static int attach_columns(pg_pprof_dec *d, out_cols *oc, pg_otlp_profile **profs
             c->attr_off = oc->attr_off;
             c->attrs = attrs;
         }
-        if (n_types) pg_value_col_attach(&oc->values[k], c);
-        else c->val_off = zero_off;
+        if (n_types)
+            pg_value_col_attach(&oc->values[k], c);
+        else
+            c->val_off = zero_off;
         pg_profile_set_samples(profs[k], c);
     }
     return 0;
@@ -278,8 +293,12 @@ static int profile_attrs(pg_pprof_dec *d, const pg_pprof_header *h, int32_t *out
         if (at < 0) return pg_pprof_dec_mem(d, at);
         out[(*n)++] = at;
     }
-    const struct { const char *key; int64_t ix; } strs[3] = {
-        {PG_SC_DROP_FRAMES, h->drop_frames}, {PG_SC_KEEP_FRAMES, h->keep_frames}, {PG_SC_DOC_URL, h->doc_url}};
+    const struct {
+        const char *key;
+        int64_t ix;
+    } strs[3] = {{PG_SC_DROP_FRAMES, h->drop_frames},
+                 {PG_SC_KEEP_FRAMES, h->keep_frames},
+                 {PG_SC_DOC_URL, h->doc_url}};
     for (int i = 0; i < 3; i++) {
         if (!strs[i].ix) continue;
         const char *t;
@@ -312,7 +331,10 @@ static int plan_order(pg_pprof_dec *d, const pg_pprof_header *h, const int32_t *
     if (default_type) {
         for (size_t k = 0; k < n && !matched; k++) {
             const char *t = dict->string_table[types[2 * k]];
-            if (strlen(t) == dlen && memcmp(t, dtext, dlen) == 0) { dflt = k; matched = 1; }
+            if (strlen(t) == dlen && memcmp(t, dtext, dlen) == 0) {
+                dflt = k;
+                matched = 1;
+            }
         }
     }
     size_t m = 0;
@@ -320,7 +342,8 @@ static int plan_order(pg_pprof_dec *d, const pg_pprof_header *h, const int32_t *
     for (size_t k = 0; k < n; k++)
         if (k != dflt) order[m++] = k;
     int identity = 1;
-    for (size_t k = 0; k < n; k++) identity &= order[k] == k;
+    for (size_t k = 0; k < n; k++)
+        identity &= order[k] == k;
     /* Repeated sample types would be split apart by the way back unless the order says
      * they belong to one pprof. */
     int repeated = 0;
@@ -358,8 +381,7 @@ static int plan_order(pg_pprof_dec *d, const pg_pprof_header *h, const int32_t *
         arr->n_values = n;
         v->value_case = PG_ANY_ARRAY;
         v->array_value = arr;
-        if (scope_attr(a, sc, PG_SC_SAMPLE_TYPE_ORDER, v))
-            return pg_pprof_dec_mem(d, 0);
+        if (scope_attr(a, sc, PG_SC_SAMPLE_TYPE_ORDER, v)) return pg_pprof_dec_mem(d, 0);
     }
     *scope_out = sc;
     return 0;
@@ -378,7 +400,10 @@ int pg_pprof_build_profiles(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top,
     oc.values = calloc(n_out, sizeof *oc.values);
     scratch s[2] = {{0}, {0}};
     int rc = 0;
-    if (!types || !order || !profs || !oc.values) { rc = pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory"); goto done; }
+    if (!types || !order || !profs || !oc.values) {
+        rc = pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
+        goto done;
+    }
     for (size_t k = 0; k < n && !rc; k++)
         rc = pg_pprof_dec_value_type(d, h->sample_types[k], &types[2 * k], &types[2 * k + 1]);
     int32_t pt_type = 0, pt_unit = 0;
@@ -392,13 +417,22 @@ int pg_pprof_build_profiles(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top,
     }
     if (rc) goto done;
     pg_otlp_sprofiles *sp = pg_batch_add_scope(d->b, NULL);
-    if (!sp) { rc = pg_pprof_dec_mem(d, 0); goto done; }
+    if (!sp) {
+        rc = pg_pprof_dec_mem(d, 0);
+        goto done;
+    }
     sp->scope = scope;
     for (size_t k = 0; k < n_out; k++) {
         pg_otlp_profile *p = pg_otlp_profile_new(a);
-        if (!p) { rc = pg_pprof_dec_mem(d, 0); goto done; }
+        if (!p) {
+            rc = pg_pprof_dec_mem(d, 0);
+            goto done;
+        }
         if (n) {
-            if (!(p->sample_type = pg_otlp_valuetype_new(a))) { rc = PG_ELIMIT; goto done; }
+            if (!(p->sample_type = pg_otlp_valuetype_new(a))) {
+                rc = PG_ELIMIT;
+                goto done;
+            }
             p->sample_type->type_strindex = types[2 * order[k]];
             p->sample_type->unit_strindex = types[2 * order[k] + 1];
         }
@@ -406,7 +440,10 @@ int pg_pprof_build_profiles(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top,
         p->duration_nano = (uint64_t)h->duration_nanos;
         p->period = h->period;
         if (h->period_type) {
-            if (!(p->period_type = pg_otlp_valuetype_new(a))) { rc = PG_ELIMIT; goto done; }
+            if (!(p->period_type = pg_otlp_valuetype_new(a))) {
+                rc = PG_ELIMIT;
+                goto done;
+            }
             p->period_type->type_strindex = pt_type;
             p->period_type->unit_strindex = pt_unit;
         }
@@ -419,8 +456,14 @@ int pg_pprof_build_profiles(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top,
             rc = PG_ELIMIT;
             goto done;
         }
-        if (n_pattrs && !p->attribute_indices) { rc = PG_ELIMIT; goto done; }
-        if (pg_otlp_push(a, (void ***)&sp->profiles, &sp->n_profiles, p)) { rc = PG_ELIMIT; goto done; }
+        if (n_pattrs && !p->attribute_indices) {
+            rc = PG_ELIMIT;
+            goto done;
+        }
+        if (pg_otlp_push(a, (void ***)&sp->profiles, &sp->n_profiles, p)) {
+            rc = PG_ELIMIT;
+            goto done;
+        }
     }
     /* Profilers aggregate samples by stack, so there are about as many stacks as samples:
      * size the stack index once instead of rehashing it as it fills, spending at most half
@@ -428,30 +471,37 @@ int pg_pprof_build_profiles(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top,
     (void)pg_dict_stack_reserve(d->b, h->n_samples, (size_t)(top.end - top.p) / 2);
     oc.stack = pg_arena_alloc(a, (h->n_samples ? h->n_samples : 1) * sizeof *oc.stack);
     oc.attr_off = pg_arena_alloc(a, (h->n_samples + 1) * sizeof *oc.attr_off);
-    if (!oc.stack || !oc.attr_off) { rc = PG_ELIMIT; goto done; }
+    if (!oc.stack || !oc.attr_off) {
+        rc = PG_ELIMIT;
+        goto done;
+    }
     uint32_t f;
     int wt;
     size_t i = 0;
     while (!rc && pg_wire_tag(&top, &f, &wt) == 1) {
-        if (f != 2) { pg_wire_skip(&top, wt); continue; }
+        if (f != 2) {
+            pg_wire_skip(&top, wt);
+            continue;
+        }
         pg_wire sr;
         pg_wire_len(&top, &sr); /* validated by the first pass */
         /* Sample i is read and its stack's index slot fetched while sample i - 1 is
          * interned: the slot is rarely in cache for a large profile. */
         scratch *cur = &s[i & 1];
         rc = parse_sample(d, sr, i, cur, n);
-        if (!rc) cur->stack_hash = pg_dict_stack_prefetch(d->b, cur->locs, cur->nlocs, d->loc_width);
+        if (!rc)
+            cur->stack_hash = pg_dict_stack_prefetch(d->b, cur->locs, cur->nlocs, d->loc_width);
         if (!rc && i > 0) rc = commit_sample(d, i - 1, &s[(i - 1) & 1], &oc, n_out, order, n);
         i++;
         if (h->release_done)
-            pg_pages_release_consumed(&h->release_done, top.p, h->keep_lo, h->keep_hi, (size_t)1 << 20);
+            pg_pages_release_consumed(&h->release_done, top.p, h->keep_lo, h->keep_hi,
+                                      (size_t)1 << 20);
     }
     if (!rc && i > 0) rc = commit_sample(d, i - 1, &s[(i - 1) & 1], &oc, n_out, order, n);
     if (!rc) rc = attach_columns(d, &oc, profs, n_out, h->n_samples, n);
     if (!rc && scope_out) *scope_out = sp;
 done:
-    if ((rc == PG_ELIMIT || rc == PG_ENOMEM) && d->err && !d->err[0])
-        pg_pprof_dec_mem(d, rc);
+    if ((rc == PG_ELIMIT || rc == PG_ENOMEM) && d->err && !d->err[0]) pg_pprof_dec_mem(d, rc);
     scratch_free(&s[0]);
     scratch_free(&s[1]);
     free(types);

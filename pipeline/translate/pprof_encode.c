@@ -18,16 +18,16 @@ typedef struct enc {
     const pg_pprof_encode_opts *o;
     pg_strtab st;
     uint64_t *loc_id, *map_id, *fn_id; /* dictionary index -> pprof id (0 = unused) */
-    int32_t *map_by_id;                 /* pprof mapping id - 1 -> dictionary index */
+    int32_t *map_by_id;                /* pprof mapping id - 1 -> dictionary index */
     size_t n_maps;
     pg_labels labels;
-    pg_labels extra; /* resource / scope / profile labels added to every sample */
-    pg_labels memo;  /* labels of each attribute / link seen, in first-seen order */
+    pg_labels extra;     /* resource / scope / profile labels added to every sample */
+    pg_labels memo;      /* labels of each attribute / link seen, in first-seen order */
     uint32_t *attr_memo; /* attribute index -> 1 + first label in memo (0 = not yet) */
     uint32_t *attr_memo_n;
     uint8_t *attr_trace; /* attribute is a trace_id / span_id label */
     uint32_t *link_memo; /* link index -> 1 + first of its two labels in memo */
-    pg_buf *w;       /* the output stream */
+    pg_buf *w;           /* the output stream */
     pg_buf tmp;
     int64_t *vals;
     uint64_t *locs;
@@ -40,7 +40,8 @@ static const char *attr_key(const pg_otlp_dict *d, int32_t a)
 }
 
 /* Finds attribute `key` among indices ix[0..n); NULL when absent. */
-static const pg_otlp_attr *find_attr(const pg_otlp_dict *d, const int32_t *ix, size_t n, const char *key)
+static const pg_otlp_attr *find_attr(const pg_otlp_dict *d, const int32_t *ix, size_t n,
+                                     const char *key)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(attr_key(d, ix[i]), key) == 0) return d->attribute_table[ix[i]];
@@ -74,12 +75,14 @@ static int assign_ids(enc *e)
             pg_sample_at(p, i, &r);
             pg_stack_ref s;
             pg_dict_stack_at(d, (size_t)r.stack, &s);
-            for (size_t j = 0; j < s.n; j++) e->loc_id[pg_stack_loc(&s, j)] = 1;
+            for (size_t j = 0; j < s.n; j++)
+                e->loc_id[pg_stack_loc(&s, j)] = 1;
         }
     }
     int32_t *order = NULL;
     size_t n_order = 0;
-    if (e->g->tables && pg_pprof_tables_mark(d, e->g->tables, e->loc_id, e->fn_id, &order, &n_order))
+    if (e->g->tables &&
+        pg_pprof_tables_mark(d, e->g->tables, e->loc_id, e->fn_id, &order, &n_order))
         return PG_ENOMEM;
     const uint64_t marked = UINT64_MAX; /* a mapping in use, not numbered yet */
     uint64_t next = 1;
@@ -170,7 +173,8 @@ static int sample_labels(enc *e, const pg_sample_ref *s)
         const pg_label *v;
         size_t n;
         int trace;
-        if ((rc = attr_labels(e, s->attrs[i], &v, &n, &trace)) || (rc = add_labels(&e->labels, v, n)))
+        if ((rc = attr_labels(e, s->attrs[i], &v, &n, &trace)) ||
+            (rc = add_labels(&e->labels, v, n)))
             return rc;
         has_trace |= trace;
     }
@@ -206,18 +210,24 @@ static int write_sample(enc *e, int32_t stack, const int64_t *vals, size_t nv)
     uint64_t big = 0; /* any id of more than one byte */
     if (s.width == 1) {
         const uint8_t *l = s.loc;
-        for (size_t j = 0; j < s.n; j++) big |= e->locs[j] = ids[l[j]];
+        for (size_t j = 0; j < s.n; j++)
+            big |= e->locs[j] = ids[l[j]];
     } else if (s.width == 2) {
         const uint16_t *l = s.loc;
-        for (size_t j = 0; j < s.n; j++) big |= e->locs[j] = ids[l[j]];
+        for (size_t j = 0; j < s.n; j++)
+            big |= e->locs[j] = ids[l[j]];
     } else {
         const int32_t *l = s.loc;
-        for (size_t j = 0; j < s.n; j++) big |= e->locs[j] = ids[l[j]];
+        for (size_t j = 0; j < s.n; j++)
+            big |= e->locs[j] = ids[l[j]];
     }
-    if (big < 0x80) nl = s.n;
+    if (big < 0x80)
+        nl = s.n;
     else
-        for (size_t j = 0; j < s.n; j++) nl += pg_wire_varint_size(e->locs[j]);
-    for (size_t k = 0; k < nv; k++) nvb += pg_wire_varint_size((uint64_t)vals[k]);
+        for (size_t j = 0; j < s.n; j++)
+            nl += pg_wire_varint_size(e->locs[j]);
+    for (size_t k = 0; k < nv; k++)
+        nvb += pg_wire_varint_size((uint64_t)vals[k]);
     size_t len = pg_labels_size(&e->labels);
     if (s.n) len += 1 + pg_wire_varint_size(nl) + nl;
     if (nv) len += 1 + pg_wire_varint_size(nvb) + nvb;
@@ -230,14 +240,17 @@ static int write_sample(enc *e, int32_t stack, const int64_t *vals, size_t nv)
         *p++ = (1 << 3) | PG_WT_LEN;
         p = put_varint(p, nl);
         if (nl == s.n)
-            for (size_t j = 0; j < s.n; j++) *p++ = (uint8_t)e->locs[j];
+            for (size_t j = 0; j < s.n; j++)
+                *p++ = (uint8_t)e->locs[j];
         else
-            for (size_t j = 0; j < s.n; j++) p = put_varint(p, e->locs[j]);
+            for (size_t j = 0; j < s.n; j++)
+                p = put_varint(p, e->locs[j]);
     }
     if (nv) {
         *p++ = (2 << 3) | PG_WT_LEN;
         p = put_varint(p, nvb);
-        for (size_t k = 0; k < nv; k++) p = put_varint(p, (uint64_t)vals[k]);
+        for (size_t k = 0; k < nv; k++)
+            p = put_varint(p, (uint64_t)vals[k]);
     }
     p = pg_labels_put(p, &e->labels);
     b->len = (size_t)(p - b->data);
@@ -260,7 +273,8 @@ static int64_t contribution(const pg_sample_ref *s)
 {
     if (!s->n_values) return (int64_t)s->n_ts;
     int64_t v = 0;
-    for (size_t i = 0; i < s->n_values; i++) v += s->values[i];
+    for (size_t i = 0; i < s->n_values; i++)
+        v += s->values[i];
     return v;
 }
 
@@ -273,11 +287,13 @@ static int write_positional(enc *e)
     size_t ns = pg_profile_sample_count(p0);
     const pg_samples **cols = malloc((nt ? nt : 1) * sizeof *cols);
     if (!cols) return PG_ENOMEM;
-    for (size_t k = 0; k < nt; k++) cols[k] = pg_profile_columns(g->profiles[k]);
+    for (size_t k = 0; k < nt; k++)
+        cols[k] = pg_profile_columns(g->profiles[k]);
     int rc = 0;
     for (size_t i = 0; i < ns && !rc; i++) {
         pg_sample_ref r;
-        for (size_t k = 0; k < nt; k++) e->vals[k] = value_at(g->profiles[k], cols[k], i);
+        for (size_t k = 0; k < nt; k++)
+            e->vals[k] = value_at(g->profiles[k], cols[k], i);
         pg_sample_at(p0, i, &r);
         if (!(rc = sample_labels(e, &r))) rc = write_sample(e, r.stack, e->vals, nt);
     }
@@ -311,7 +327,8 @@ static int write_merged(enc *e)
 {
     const pg_pprof_group *g = e->g;
     size_t nt = g->zero_types ? 0 : g->n_profiles, total = 0;
-    for (size_t k = 0; k < g->n_profiles; k++) total += pg_profile_sample_count(g->profiles[k]);
+    for (size_t k = 0; k < g->n_profiles; k++)
+        total += pg_profile_sample_count(g->profiles[k]);
     first_seen *first = malloc((total ? total : 1) * sizeof *first);
     int64_t *vals = calloc((total ? total : 1) * (nt ? nt : 1), sizeof *vals);
     pg_index ix = {0};
@@ -324,7 +341,10 @@ static int write_merged(enc *e)
         for (size_t i = 0; i < ns && !rc; i++) {
             pg_sample_ref s;
             pg_sample_at(p, i, &s);
-            if (!s.n_ts && s.n_values > 1) { rc = PG_EINVAL; break; }
+            if (!s.n_ts && s.n_values > 1) {
+                rc = PG_EINVAL;
+                break;
+            }
             uint64_t h = pg_hash_mix(pg_hash_mix(1, (uint32_t)s.stack), (uint32_t)s.link);
             h = pg_hash_bytes(s.attrs, s.n_attrs * 4, h);
             uint32_t found = pg_index_find(&ix, h, same_identity, &ctx, &s);
@@ -363,15 +383,21 @@ static int write_tables(enc *e, pg_buf *out)
         pg_wire_put_uint(t, 3, m->memory_limit);
         pg_wire_put_uint(t, 4, m->file_offset);
         pg_wire_put_uint(t, 5, (uint64_t)pg_strtab_dict(&e->st, d, m->filename_strindex));
-        const pg_otlp_attr *bid = find_attr(d, m->attribute_indices, m->n_attribute_indices, PG_SC_BUILD_ID_GNU);
-        if (!bid) bid = find_attr(d, m->attribute_indices, m->n_attribute_indices, PG_SC_BUILD_ID_GO);
-        if (!bid) bid = find_attr(d, m->attribute_indices, m->n_attribute_indices, PG_SC_BUILD_ID_HTLHASH);
+        const pg_otlp_attr *bid =
+            find_attr(d, m->attribute_indices, m->n_attribute_indices, PG_SC_BUILD_ID_GNU);
+        if (!bid)
+            bid = find_attr(d, m->attribute_indices, m->n_attribute_indices, PG_SC_BUILD_ID_GO);
+        if (!bid)
+            bid =
+                find_attr(d, m->attribute_indices, m->n_attribute_indices, PG_SC_BUILD_ID_HTLHASH);
         if (bid && bid->value && bid->value->value_case == PG_ANY_STRING) {
             const char *s = bid->value->string_value;
             pg_wire_put_uint(t, 6, (uint64_t)pg_strtab_add(&e->st, s, strlen(s), 0));
         }
         for (int k = 0; k < 4; k++)
-            pg_wire_put_uint(t, 7 + (uint32_t)k, (uint64_t)attr_true(find_attr(d, m->attribute_indices, m->n_attribute_indices, has_keys[k])));
+            pg_wire_put_uint(t, 7 + (uint32_t)k,
+                             (uint64_t)attr_true(find_attr(d, m->attribute_indices,
+                                                           m->n_attribute_indices, has_keys[k])));
         pg_wire_put_bytes(out, 3, t->data, t->len);
     }
     pg_buf line = {0};
@@ -390,7 +416,9 @@ static int write_tables(enc *e, pg_buf *out)
             pg_wire_put_uint(&line, 3, (uint64_t)ln->column);
             pg_wire_put_bytes(t, 4, line.data, line.len);
         }
-        pg_wire_put_uint(t, 5, (uint64_t)attr_true(find_attr(d, l->attribute_indices, l->n_attribute_indices, PG_SC_IS_FOLDED)));
+        pg_wire_put_uint(t, 5,
+                         (uint64_t)attr_true(find_attr(d, l->attribute_indices,
+                                                       l->n_attribute_indices, PG_SC_IS_FOLDED)));
         pg_wire_put_bytes(out, 4, t->data, t->len);
     }
     int failed = line.failed;
@@ -429,10 +457,14 @@ static int profile_fields(enc *e, const pg_otlp_profile *p, pg_buf *tail)
         const char *k = d->string_table[a->key_strindex];
         const pg_otlp_any *v = a->value;
         int is_str = v && v->value_case == PG_ANY_STRING;
-        uint32_t field = !strcmp(k, PG_SC_DROP_FRAMES) ? 7 : !strcmp(k, PG_SC_KEEP_FRAMES) ? 8
-                         : !strcmp(k, PG_SC_DOC_URL) ? 15 : 0;
+        uint32_t field = !strcmp(k, PG_SC_DROP_FRAMES)   ? 7
+                         : !strcmp(k, PG_SC_KEEP_FRAMES) ? 8
+                         : !strcmp(k, PG_SC_DOC_URL)     ? 15
+                                                         : 0;
         if (field && is_str) {
-            pg_wire_put_uint(tail, field, (uint64_t)pg_strtab_add(&e->st, v->string_value, strlen(v->string_value), 0));
+            pg_wire_put_uint(
+                tail, field,
+                (uint64_t)pg_strtab_add(&e->st, v->string_value, strlen(v->string_value), 0));
         } else if (!strcmp(k, PG_SC_COMMENT) && v && v->value_case == PG_ANY_ARRAY) {
             for (size_t j = 0; v->array_value && j < v->array_value->n_values; j++) {
                 const pg_otlp_any *c = v->array_value->values[j];
@@ -464,7 +496,8 @@ static int resource_labels(enc *e)
         rc = pg_labels_from_kv(&e->extra, &e->st, r->attributes[i]);
     for (size_t i = 0; sc && i < sc->n_attributes && !rc; i++) {
         const char *k = sc->attributes[i]->key ? sc->attributes[i]->key : "";
-        if (strncmp(k, "pprof.scope.", 12)) rc = pg_labels_from_kv(&e->extra, &e->st, sc->attributes[i]);
+        if (strncmp(k, "pprof.scope.", 12))
+            rc = pg_labels_from_kv(&e->extra, &e->st, sc->attributes[i]);
     }
     return rc;
 }
@@ -487,7 +520,8 @@ int pg_pprof_encode(const pg_batch *b, const pg_pprof_group *g, const pg_pprof_e
     if (!(e.vals = calloc(nt ? nt : 1, sizeof *e.vals))) goto done;
     /* Field order as Go writes it: types, samples, mappings, locations, functions,
      * strings, then scalars (built aside in tail, as their strings come first). */
-    for (size_t k = 0; k < nt; k++) put_value_type(&e, e.w, 1, g->profiles[k]->sample_type);
+    for (size_t k = 0; k < nt; k++)
+        put_value_type(&e, e.w, 1, g->profiles[k]->sample_type);
     if ((rc = resource_labels(&e)) || (rc = profile_fields(&e, p0, &tail))) goto done;
     rc = g->positional ? write_positional(&e) : write_merged(&e);
     if (rc == PG_EINVAL) {
@@ -503,7 +537,8 @@ int pg_pprof_encode(const pg_batch *b, const pg_pprof_group *g, const pg_pprof_e
     if (!dflt && !g->from_pprof && nt > 1 && p0->sample_type)
         dflt = e.d->string_table[p0->sample_type->type_strindex];
     if (dflt) pg_wire_put_uint(&tail, 14, (uint64_t)pg_strtab_add(&e.st, dflt, strlen(dflt), 0));
-    for (size_t i = 0; i < e.st.n; i++) pg_wire_put_bytes(e.w, 6, e.st.s[i], e.st.len[i]);
+    for (size_t i = 0; i < e.st.n; i++)
+        pg_wire_put_bytes(e.w, 6, e.st.s[i], e.st.len[i]);
     pg_buf_append(e.w, tail.data, tail.len);
     /* the first latched failure: output, tail, scratch, then the string table's */
     rc = e.w->failed ? e.w->failed : tail.failed ? tail.failed : e.tmp.failed;
@@ -512,7 +547,7 @@ int pg_pprof_encode(const pg_batch *b, const pg_pprof_group *g, const pg_pprof_e
 done:
     if (rc && rc != PG_EINVAL)
         rc = pg_err(err, errlen, rc, "pprof: %s",
-                    rc == PG_ENOMEM  ? "out of memory"
+                    rc == PG_ENOMEM   ? "out of memory"
                     : rc == PG_ELIMIT ? "more than 2^32 samples or labels"
                     : rc == PG_EIO    ? "cannot write the output"
                                       : pg_status_name(rc));

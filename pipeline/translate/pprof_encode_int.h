@@ -41,7 +41,8 @@ typedef struct pg_labels {
 
 /* Appends the labels that attribute `attr` stands for. Returns 0 or a negative status
  * (PG_ENOMEM). */
-int pg_labels_from_attr(pg_labels *out, pg_strtab *t, const pg_otlp_dict *d, const pg_otlp_attr *attr);
+int pg_labels_from_attr(pg_labels *out, pg_strtab *t, const pg_otlp_dict *d,
+                        const pg_otlp_attr *attr);
 /* Appends labels for a KeyValue (resource/scope attributes). */
 int pg_labels_from_kv(pg_labels *out, pg_strtab *t, const pg_otlp_kv *kv);
 /* Appends trace_id / span_id hex labels for a link. */

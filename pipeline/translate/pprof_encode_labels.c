@@ -34,10 +34,16 @@ static char *to_text(const pg_otlp_any *v)
 {
     char tmp[64];
     switch (v ? v->value_case : PG_ANY_NONE) {
-    case PG_ANY_STRING: return strdup(v->string_value ? v->string_value : "");
-    case PG_ANY_BOOL: return strdup(v->bool_value ? "true" : "false");
-    case PG_ANY_INT: snprintf(tmp, sizeof tmp, "%" PRId64, v->int_value); return strdup(tmp);
-    case PG_ANY_DOUBLE: snprintf(tmp, sizeof tmp, "%.17g", v->double_value); return strdup(tmp);
+    case PG_ANY_STRING:
+        return strdup(v->string_value ? v->string_value : "");
+    case PG_ANY_BOOL:
+        return strdup(v->bool_value ? "true" : "false");
+    case PG_ANY_INT:
+        snprintf(tmp, sizeof tmp, "%" PRId64, v->int_value);
+        return strdup(tmp);
+    case PG_ANY_DOUBLE:
+        snprintf(tmp, sizeof tmp, "%.17g", v->double_value);
+        return strdup(tmp);
     case PG_ANY_BYTES: {
         char *s = malloc(2 * v->bytes_value.len + 1);
         if (s) hex(v->bytes_value.data, v->bytes_value.len, s);
@@ -58,18 +64,26 @@ static char *to_text(const pg_otlp_any *v)
         for (size_t i = 0; i < n; i++) {
             const pg_otlp_kv *kv = arr ? NULL : v->kvlist_value->values[i];
             char *e = to_text(arr ? v->array_value->values[i] : kv->value);
-            if (!e) { free(s); return NULL; }
+            if (!e) {
+                free(s);
+                return NULL;
+            }
             size_t need = len + strlen(e) + (kv && kv->key ? strlen(kv->key) : 0) + 4;
-            if (PG_VEC_RESERVE(s, cap, need, 64)) { free(e); free(s); return NULL; }
-            len += (size_t)sprintf(s + len, "%s%s%s%s", i ? "," : "", kv ? (kv->key ? kv->key : "") : "",
-                                   kv ? "=" : "", e);
+            if (PG_VEC_RESERVE(s, cap, need, 64)) {
+                free(e);
+                free(s);
+                return NULL;
+            }
+            len += (size_t)sprintf(s + len, "%s%s%s%s", i ? "," : "",
+                                   kv ? (kv->key ? kv->key : "") : "", kv ? "=" : "", e);
             free(e);
         }
         s[len++] = arr ? ']' : '}';
         s[len] = 0;
         return s;
     }
-    default: return strdup("");
+    default:
+        return strdup("");
     }
 }
 
@@ -85,10 +99,12 @@ static int push_text(pg_labels *out, pg_strtab *t, int64_t key, const pg_otlp_an
 /* A {value: int, unit: string} element written for a num label with its own unit. */
 static int unit_pair(const pg_otlp_any *e, int64_t *num, const char **unit)
 {
-    if (e->value_case != PG_ANY_KVLIST || !e->kvlist_value || e->kvlist_value->n_values != 2) return 0;
+    if (e->value_case != PG_ANY_KVLIST || !e->kvlist_value || e->kvlist_value->n_values != 2)
+        return 0;
     const pg_otlp_kv *a = e->kvlist_value->values[0], *b = e->kvlist_value->values[1];
-    if (!a->key || !b->key || strcmp(a->key, PG_SC_LABEL_VALUE) || strcmp(b->key, PG_SC_LABEL_UNIT) ||
-        !a->value || a->value->value_case != PG_ANY_INT || !b->value || b->value->value_case != PG_ANY_STRING)
+    if (!a->key || !b->key || strcmp(a->key, PG_SC_LABEL_VALUE) ||
+        strcmp(b->key, PG_SC_LABEL_UNIT) || !a->value || a->value->value_case != PG_ANY_INT ||
+        !b->value || b->value->value_case != PG_ANY_STRING)
         return 0;
     *num = a->value->int_value;
     *unit = b->value->string_value;
@@ -96,15 +112,18 @@ static int unit_pair(const pg_otlp_any *e, int64_t *num, const char **unit)
 }
 
 /* Appends one label per value of v under key (arrays give several). */
-static int value_labels(pg_labels *out, pg_strtab *t, int64_t key, const pg_otlp_any *v, int64_t unit)
+static int value_labels(pg_labels *out, pg_strtab *t, int64_t key, const pg_otlp_any *v,
+                        int64_t unit)
 {
     switch (v ? v->value_case : PG_ANY_NONE) {
-    case PG_ANY_NONE: return push(out, key, 0, 0, unit);
+    case PG_ANY_NONE:
+        return push(out, key, 0, 0, unit);
     case PG_ANY_STRING: {
         const char *s = v->string_value ? v->string_value : "";
         return push(out, key, pg_strtab_add(t, s, strlen(s), 0), 0, 0);
     }
-    case PG_ANY_INT: return push(out, key, 0, v->int_value, unit);
+    case PG_ANY_INT:
+        return push(out, key, 0, v->int_value, unit);
     case PG_ANY_ARRAY:
         for (size_t i = 0; v->array_value && i < v->array_value->n_values; i++) {
             const pg_otlp_any *e = v->array_value->values[i];
@@ -120,12 +139,14 @@ static int value_labels(pg_labels *out, pg_strtab *t, int64_t key, const pg_otlp
             if (rc) return rc;
         }
         return 0;
-    default: return push_text(out, t, key, v);
+    default:
+        return push_text(out, t, key, v);
     }
 }
 
 /* Labels for one dictionary attribute. */
-int pg_labels_from_attr(pg_labels *out, pg_strtab *t, const pg_otlp_dict *d, const pg_otlp_attr *attr)
+int pg_labels_from_attr(pg_labels *out, pg_strtab *t, const pg_otlp_dict *d,
+                        const pg_otlp_attr *attr)
 {
     int64_t key = pg_strtab_dict(t, d, attr->key_strindex);
     int64_t unit = pg_strtab_dict(t, d, attr->unit_strindex);

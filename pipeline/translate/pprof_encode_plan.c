@@ -16,7 +16,8 @@ static const pg_otlp_any *scope_attr(const pg_otlp_scope *sc, const char *key)
 {
     if (!sc) return NULL;
     for (size_t i = 0; i < sc->n_attributes; i++)
-        if (sc->attributes[i]->key && strcmp(sc->attributes[i]->key, key) == 0) return sc->attributes[i]->value;
+        if (sc->attributes[i]->key && strcmp(sc->attributes[i]->key, key) == 0)
+            return sc->attributes[i]->value;
     return NULL;
 }
 
@@ -49,8 +50,9 @@ static int positional(const pg_pprof_group *g)
         const pg_otlp_profile *p = g->profiles[k];
         const pg_samples *c = pg_profile_columns(p);
         if (pg_profile_sample_count(p) != n) return 0;
-        if (c && c0 && c->stack == c0->stack && c->link == c0->link && c->attr_off == c0->attr_off &&
-            c->attrs == c0->attrs && !c->ts_off && (want == 1 ? !c->val_off : 1) &&
+        if (c && c0 && c->stack == c0->stack && c->link == c0->link &&
+            c->attr_off == c0->attr_off && c->attrs == c0->attrs && !c->ts_off &&
+            (want == 1 ? !c->val_off : 1) &&
             (want == 0 ? (!n || (c->val_off && c->val_off[n] == 0)) : 1))
             continue; /* same shared identity columns */
         for (size_t i = 0; i < n; i++) {
@@ -121,11 +123,15 @@ static int plan_from_order(plan *pl, const pg_otlp_rprofiles *rp, const pg_otlp_
     int zero = (n == 0 && sc->n == 1 && !sc->v[0]->sample_type);
     if (!zero && n != sc->n) return 0;
     char *seen = calloc(n ? n : 1, 1);
-    if (!seen) { *fail = 1; return 1; }
+    if (!seen) {
+        *fail = 1;
+        return 1;
+    }
     int ok = 1;
     for (size_t k = 0; k < n && ok; k++) {
         const pg_otlp_any *e = ord->array_value->values[k];
-        if (e->value_case != PG_ANY_INT || e->int_value < 0 || (uint64_t)e->int_value >= n || seen[e->int_value])
+        if (e->value_case != PG_ANY_INT || e->int_value < 0 || (uint64_t)e->int_value >= n ||
+            seen[e->int_value])
             ok = 0;
         else
             seen[e->int_value] = 1;
@@ -133,12 +139,16 @@ static int plan_from_order(plan *pl, const pg_otlp_rprofiles *rp, const pg_otlp_
     free(seen);
     if (!ok) return 0;
     pg_pprof_group *g = new_group(pl, rp, sp, sc->n);
-    if (!g) { *fail = 1; return 1; }
+    if (!g) {
+        *fail = 1;
+        return 1;
+    }
     g->from_pprof = 1;
     g->zero_types = zero;
     g->n_profiles = sc->n;
     if (zero) g->profiles[0] = sc->v[0];
-    for (size_t k = 0; k < n; k++) g->profiles[ord->array_value->values[k]->int_value] = sc->v[k];
+    for (size_t k = 0; k < n; k++)
+        g->profiles[ord->array_value->values[k]->int_value] = sc->v[k];
     if (def && def->value_case == PG_ANY_STRING) g->default_type = def->string_value;
     g->positional = positional(g);
     return 1;
@@ -155,10 +165,14 @@ int pg_pprof_plan(const pg_batch *b, pg_pprof_group **groups, size_t *n, char *e
         for (size_t s = 0; s < rp->n_scope_profiles && !fail; s++) {
             const pg_otlp_sprofiles *sp = rp->scope_profiles[s];
             scope_profiles sc;
-            if (split_marker(pg_batch_dict(b), sp, &sc)) { fail = 1; break; }
+            if (split_marker(pg_batch_dict(b), sp, &sc)) {
+                fail = 1;
+                break;
+            }
             size_t first = pl.n;
             if (sc.n == 0 || plan_from_order(&pl, rp, sp, &sc, &fail)) {
-                for (size_t i = first; i < pl.n && !fail; i++) pl.v[i].tables = sc.tables;
+                for (size_t i = first; i < pl.n && !fail; i++)
+                    pl.v[i].tables = sc.tables;
                 free(sc.v);
                 continue;
             }
@@ -174,7 +188,10 @@ int pg_pprof_plan(const pg_batch *b, pg_pprof_group **groups, size_t *n, char *e
                         dup |= vt_eq(c->profiles[k]->sample_type, pr->sample_type);
                     if (!dup) g = c;
                 }
-                if (!g && !(g = new_group(&pl, rp, sp, sc.n))) { fail = 1; break; }
+                if (!g && !(g = new_group(&pl, rp, sp, sc.n))) {
+                    fail = 1;
+                    break;
+                }
                 g->profiles[g->n_profiles++] = pr;
             }
             for (size_t i = first; i < pl.n && !fail; i++) {
@@ -199,6 +216,7 @@ int pg_pprof_plan(const pg_batch *b, pg_pprof_group **groups, size_t *n, char *e
 /* Frees the plan (the profiles it points to belong to the batch). */
 void pg_pprof_groups_free(pg_pprof_group *groups, size_t n)
 {
-    for (size_t i = 0; i < n; i++) free((void *)groups[i].profiles);
+    for (size_t i = 0; i < n; i++)
+        free((void *)groups[i].profiles);
     free(groups);
 }

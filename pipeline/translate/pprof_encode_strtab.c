@@ -32,7 +32,8 @@ int pg_strtab_init(pg_strtab *t, size_t n_dict)
 /* Frees the table and every copy it owns. */
 void pg_strtab_free(pg_strtab *t)
 {
-    for (size_t i = 0; i < t->n_owned; i++) free(t->owned[i]);
+    for (size_t i = 0; i < t->n_owned; i++)
+        free(t->owned[i]);
     free(t->owned);
     free(t->s);
     free(t->len);

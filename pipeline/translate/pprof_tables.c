@@ -19,10 +19,12 @@ static void hit_range(const pg_stacks *st, size_t lo, size_t hi, uint8_t *hit, s
 {
     if (st->width == 1) {
         const uint8_t *p = st->loc;
-        for (size_t j = lo; j < hi; j++) hit[p[j]] = 1;
+        for (size_t j = lo; j < hi; j++)
+            hit[p[j]] = 1;
     } else if (st->width == 2) {
         const uint16_t *p = (const uint16_t *)(const void *)st->loc;
-        for (size_t j = lo; j < hi; j++) hit[p[j]] = 1;
+        for (size_t j = lo; j < hi; j++)
+            hit[p[j]] = 1;
     } else {
         const int32_t *p = (const int32_t *)(const void *)st->loc;
         for (size_t j = lo; j < hi; j++)
@@ -71,7 +73,11 @@ static int add_carrier(pg_batch *b, record *rec, int k, int32_t m, const int32_t
     pg_otlp_location l = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LOCATION__INIT;
     pg_otlp_line *lines = nf ? calloc(nf, sizeof *lines) : NULL;
     pg_otlp_line **lp = nf ? calloc(nf, sizeof *lp) : NULL;
-    if (nf && (!lines || !lp)) { free(lines); free(lp); return PG_ENOMEM; }
+    if (nf && (!lines || !lp)) {
+        free(lines);
+        free(lp);
+        return PG_ENOMEM;
+    }
     for (size_t i = 0; i < nf; i++) {
         static const pg_otlp_line init = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LINE__INIT;
         lines[i] = init;
@@ -97,13 +103,17 @@ static int build_record(pg_batch *b, const pg_pprof_src_tables *t, record *rec, 
     uint8_t *loc = calloc(d->n_location_table, 1), *map = calloc(d->n_mapping_table, 1);
     uint8_t *fn = calloc(d->n_function_table, 1);
     int32_t *fns = calloc(t->n_functions ? t->n_functions : 1, sizeof *fns);
-    for (int k = 0; k < 3; k++) rec->locs[k] = calloc(k == 0 ? t->n_mappings + 1 : t->n_locations + 1, sizeof(int32_t));
-    int rc = (!loc || !map || !fn || !fns || !rec->locs[0] || !rec->locs[1] || !rec->locs[2]) ? PG_ENOMEM : 0;
+    for (int k = 0; k < 3; k++)
+        rec->locs[k] = calloc(k == 0 ? t->n_mappings + 1 : t->n_locations + 1, sizeof(int32_t));
+    int rc = (!loc || !map || !fn || !fns || !rec->locs[0] || !rec->locs[1] || !rec->locs[2])
+                 ? PG_ENOMEM
+                 : 0;
     /* rec->locs[1] is first every distinct source location, then those no sample reaches */
     for (size_t i = 0; !rc && i < t->n_locations; i++) {
         const pg_otlp_location *l = d->location_table[t->locations[i]];
         map[l->mapping_index] = 1;
-        for (size_t j = 0; j < l->n_lines; j++) fn[l->lines[j]->function_index] = 1;
+        for (size_t j = 0; j < l->n_lines; j++)
+            fn[l->lines[j]->function_index] = 1;
         if (!loc[t->locations[i]]) rec->locs[1][rec->n[1]++] = t->locations[i];
         loc[t->locations[i]] = 1; /* a duplicate of the source is listed once */
     }
@@ -115,7 +125,8 @@ static int build_record(pg_batch *b, const pg_pprof_src_tables *t, record *rec, 
             fn[t->functions[i]] = 1;
         }
     int unmapped = 0;
-    for (size_t i = 0; !rc && i < t->n_mappings; i++) unmapped |= !map[t->mappings[i]];
+    for (size_t i = 0; !rc && i < t->n_mappings; i++)
+        unmapped |= !map[t->mappings[i]];
     *needed = !rc && (rec->n[1] || nf || unmapped);
     for (size_t i = 0; *needed && !rc && i < t->n_mappings; i++) {
         if (map[t->mappings[i]] == 2) continue; /* listed already */
@@ -146,7 +157,10 @@ static int append_marker(pg_batch *b, pg_otlp_sprofiles *sp, const record *rec)
         if (!rec->n[k]) continue;
         int32_t attr = pg_dict_attr_str(b, PG_SC_TABLE, kinds[k], strlen(kinds[k]));
         int32_t stack = attr < 0 ? attr : pg_dict_stack(b, rec->locs[k], rec->n[k]);
-        if (stack < 0) { rc = stack; break; }
+        if (stack < 0) {
+            rc = stack;
+            break;
+        }
         pg_sample_ref r = {.stack = stack, .attrs = &attr, .n_attrs = 1};
         rc = pg_samples_builder_add(&sb, &r);
     }
@@ -164,17 +178,20 @@ int pg_pprof_tables_record(pg_batch *b, pg_otlp_sprofiles *sp, const pg_pprof_sr
     int needed = 0;
     int rc = build_record(b, t, &rec, &needed);
     if (!rc && needed) rc = append_marker(b, sp, &rec);
-    for (int k = 0; k < 3; k++) free(rec.locs[k]);
+    for (int k = 0; k < 3; k++)
+        free(rec.locs[k]);
     return rc;
 }
 
 /* The text of string attribute `key` among p's attribute indices ix[0..n), or NULL. */
-static const pg_otlp_any *find_value(const pg_otlp_dict *d, const int32_t *ix, size_t n, const char *key)
+static const pg_otlp_any *find_value(const pg_otlp_dict *d, const int32_t *ix, size_t n,
+                                     const char *key)
 {
     for (size_t i = 0; i < n; i++) {
         if (ix[i] <= 0 || (size_t)ix[i] >= d->n_attribute_table) continue;
         const pg_otlp_attr *a = d->attribute_table[ix[i]];
-        if ((size_t)a->key_strindex < d->n_string_table && strcmp(d->string_table[a->key_strindex], key) == 0)
+        if ((size_t)a->key_strindex < d->n_string_table &&
+            strcmp(d->string_table[a->key_strindex], key) == 0)
             return a->value;
     }
     return NULL;
@@ -184,7 +201,8 @@ static const pg_otlp_any *find_value(const pg_otlp_dict *d, const int32_t *ix, s
 int pg_pprof_tables_is_marker(const pg_otlp_dict *d, const pg_otlp_profile *p)
 {
     if (!d || !p->n_attribute_indices) return 0;
-    const pg_otlp_any *v = find_value(d, p->attribute_indices, p->n_attribute_indices, PG_SC_TABLE_ENTRIES);
+    const pg_otlp_any *v =
+        find_value(d, p->attribute_indices, p->n_attribute_indices, PG_SC_TABLE_ENTRIES);
     return v && v->value_case == PG_ANY_BOOL && v->bool_value;
 }
 
@@ -199,7 +217,8 @@ int pg_pprof_tables_mark(const pg_otlp_dict *d, const pg_otlp_profile *marker, u
         pg_sample_ref r;
         pg_sample_at(marker, i, &r);
         const pg_otlp_any *v = find_value(d, r.attrs, r.n_attrs, PG_SC_TABLE);
-        if (!v || v->value_case != PG_ANY_STRING || r.stack <= 0 || (size_t)r.stack >= n_stacks) continue;
+        if (!v || v->value_case != PG_ANY_STRING || r.stack <= 0 || (size_t)r.stack >= n_stacks)
+            continue;
         pg_stack_ref s;
         pg_dict_stack_at(d, (size_t)r.stack, &s);
         if (strcmp(v->string_value, kinds[0]) == 0) {
@@ -211,7 +230,8 @@ int pg_pprof_tables_mark(const pg_otlp_dict *d, const pg_otlp_profile *marker, u
                 if (mi) m[(*n_maps)++] = mi;
             }
         } else if (strcmp(v->string_value, kinds[1]) == 0) {
-            for (size_t j = 0; j < s.n; j++) loc_used[pg_stack_loc(&s, j)] = 1;
+            for (size_t j = 0; j < s.n; j++)
+                loc_used[pg_stack_loc(&s, j)] = 1;
         } else if (strcmp(v->string_value, kinds[2]) == 0) {
             for (size_t j = 0; j < s.n; j++) {
                 const pg_otlp_location *l = d->location_table[pg_stack_loc(&s, j)];

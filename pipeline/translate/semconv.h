@@ -3,11 +3,11 @@
 #ifndef PG_SEMCONV_H
 #define PG_SEMCONV_H
 
-#define PG_SC_COMMENT "pprof.profile.comment"          /* string[] on Profile */
-#define PG_SC_COMMENT_PREFIX "pprof.profile.comment."  /* per-index form, accepted on input */
-#define PG_SC_DROP_FRAMES "pprof.profile.drop_frames"  /* string on Profile */
-#define PG_SC_KEEP_FRAMES "pprof.profile.keep_frames"  /* string on Profile */
-#define PG_SC_DOC_URL "pprof.profile.doc_url"          /* string on Profile */
+#define PG_SC_COMMENT "pprof.profile.comment"         /* string[] on Profile */
+#define PG_SC_COMMENT_PREFIX "pprof.profile.comment." /* per-index form, accepted on input */
+#define PG_SC_DROP_FRAMES "pprof.profile.drop_frames" /* string on Profile */
+#define PG_SC_KEEP_FRAMES "pprof.profile.keep_frames" /* string on Profile */
+#define PG_SC_DOC_URL "pprof.profile.doc_url"         /* string on Profile */
 #define PG_SC_DEFAULT_SAMPLE_TYPE "pprof.scope.default_sample_type" /* string on scope */
 #define PG_SC_SAMPLE_TYPE_ORDER "pprof.scope.sample_type_order"     /* int[] on scope */
 #define PG_SC_HAS_FUNCTIONS "pprof.mapping.has_functions"

@@ -81,9 +81,10 @@ static int ml_validate(const void *cfg, char *err, size_t errlen)
             return pg_err(err, errlen, PG_EINVAL,
                           "spike_limit_mib goes with limit_mib; use spike_limit_percentage");
         if (c->spike_limit_percentage >= c->limit_percentage)
-            return pg_err(err, errlen, PG_EINVAL,
-                          "spike_limit_percentage (%lld) must be smaller than limit_percentage (%lld)",
-                          (long long)c->spike_limit_percentage, (long long)c->limit_percentage);
+            return pg_err(
+                err, errlen, PG_EINVAL,
+                "spike_limit_percentage (%lld) must be smaller than limit_percentage (%lld)",
+                (long long)c->spike_limit_percentage, (long long)c->limit_percentage);
     }
     return 0;
 }
@@ -233,15 +234,16 @@ static int ml_create(const pg_component_settings *s, const void *cfg, pg_consume
     pg_metrics_label(labels, sizeof labels, "processor", m->id);
     m->refused_profiles = pg_metrics_counter(reg, "profgate_processor_refused_profiles_total",
                                              "Profiles the processor refused (retryable).", labels);
-    m->refused_samples = pg_metrics_counter(reg, "profgate_processor_refused_samples_total",
-                                            "Samples in the profiles the processor refused.", labels);
+    m->refused_samples =
+        pg_metrics_counter(reg, "profgate_processor_refused_samples_total",
+                           "Samples in the profiles the processor refused.", labels);
     m->g_refusing = pg_metrics_gauge(reg, "profgate_memory_limiter_refusing",
                                      "1 while the memory limiter refuses data.", labels);
     m->g_limit = pg_metrics_gauge(reg, "profgate_memory_limiter_limit_bytes",
                                   "Memory in use (RSS) above which data is refused.", labels);
-    m->g_spike = pg_metrics_gauge(reg, "profgate_memory_limiter_spike_limit_bytes",
-                                  "Data is accepted again below limit_bytes - spike_limit_bytes.",
-                                  labels);
+    m->g_spike =
+        pg_metrics_gauge(reg, "profgate_memory_limiter_spike_limit_bytes",
+                         "Data is accepted again below limit_bytes - spike_limit_bytes.", labels);
     set_limits(m, limit, spike);
     pg_gauge_set(m->g_refusing, 0);
     pthread_mutex_lock(&all_mu);
@@ -259,8 +261,10 @@ static int ml_start(void *self, char *err, size_t errlen)
     struct timeval tv = {.tv_sec = (time_t)(m->interval_ns / 1000000000),
                          .tv_usec = (suseconds_t)(m->interval_ns % 1000000000 / 1000)};
     if (tv.tv_sec == 0 && tv.tv_usec == 0) tv.tv_usec = 1000;
-    if (event_add(m->timer, &tv) != 0) return pg_err(err, errlen, PG_EIO, "cannot add the check timer");
-    pg_log(PG_LOG_INFO, m->id, "limit %.1f MiB, accepting again below %.1f MiB, checked every %lld ms",
+    if (event_add(m->timer, &tv) != 0)
+        return pg_err(err, errlen, PG_EIO, "cannot add the check timer");
+    pg_log(PG_LOG_INFO, m->id,
+           "limit %.1f MiB, accepting again below %.1f MiB, checked every %lld ms",
            (double)atomic_load(&m->limit) / MIB,
            (double)(atomic_load(&m->limit) - atomic_load(&m->spike)) / MIB,
            (long long)(m->interval_ns / 1000000));
@@ -286,7 +290,8 @@ static int ml_consume(void *self, pg_batch *b, char *err, size_t errlen)
 {
     ml *m = self;
     int64_t now = pg_now_mono_ns(), last = atomic_load(&m->last_check);
-    if (now - last >= CONSUME_CHECK_NS && atomic_compare_exchange_strong(&m->last_check, &last, now) &&
+    if (now - last >= CONSUME_CHECK_NS &&
+        atomic_compare_exchange_strong(&m->last_check, &last, now) &&
         pthread_mutex_trylock(&m->mu) == 0) {
         evaluate_locked(m, false);
         pthread_mutex_unlock(&m->mu);

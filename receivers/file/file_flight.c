@@ -23,7 +23,7 @@ struct pg_file_flight {
     pg_file_receiver *r;
     char *path;
     pg_file_ident id;
-    int consume_rc;  /* what consume returned: only 0 may commit */
+    int consume_rc; /* what consume returned: only 0 may commit */
     bool settled;
     pg_ack_outcome outcome;
 };
@@ -90,8 +90,8 @@ static bool commit(pg_file_receiver *r, const pg_file_flight *f)
     if (f->consume_rc != 0) return false; /* refused: the poll already decided */
     if (f->outcome == PG_ACK_ABANDONED) {
         pg_counter_add(r->abandoned, 1);
-        pg_log(PG_LOG_WARN, r->id, "%s was not delivered before the stop; it is read again at the next start",
-               f->path);
+        pg_log(PG_LOG_WARN, r->id,
+               "%s was not delivered before the stop; it is read again at the next start", f->path);
         return false;
     }
     pg_file_state_add(r->state, &f->id, f->path, PG_FILE_DONE);

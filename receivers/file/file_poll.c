@@ -29,7 +29,15 @@
 
 /* OUT_FLIGHT: handed on, committed when its ack fires (file_flight.c); OUT_REFUSED:
  * refused with PG_EAGAIN downstream, retried after a backoff. */
-typedef enum { OUT_DONE, OUT_BAD, OUT_RETRY, OUT_UNSTABLE, OUT_GONE, OUT_FLIGHT, OUT_REFUSED } outcome;
+typedef enum {
+    OUT_DONE,
+    OUT_BAD,
+    OUT_RETRY,
+    OUT_UNSTABLE,
+    OUT_GONE,
+    OUT_FLIGHT,
+    OUT_REFUSED
+} outcome;
 
 typedef struct strvec {
     char **v;
@@ -149,7 +157,8 @@ static void skip_bad(pg_file_receiver *r, const char *path, int reason, const ch
     char dst[4096], note[4200];
     int n = snprintf(dst, sizeof dst, "%s/%lld-%s", q, (long long)pg_now_unix_ns(), base);
     if (n < 0 || (size_t)n >= sizeof dst || pg_mkdirs(q, 0755) != 0 || rename(path, dst) != 0) {
-        pg_log(PG_LOG_WARN, r->id, "cannot move %s to quarantine_directory %s: %s", path, q, strerror(errno));
+        pg_log(PG_LOG_WARN, r->id, "cannot move %s to quarantine_directory %s: %s", path, q,
+               strerror(errno));
         return;
     }
     snprintf(note, sizeof note, "%s.reason", dst);
@@ -181,8 +190,8 @@ static outcome process(pg_file_receiver *r, const char *path, const pg_file_iden
     pg_decode_limits lim;
     pg_decode_limits_default(&lim);
     pg_batch *b = pg_batch_new(lim.max_arena);
-    int rc = b ? pg_file_decode(b, buf.data, buf.len, used,
-                                (size_t)r->cfg.max_decompressed, &used, err, sizeof err)
+    int rc = b ? pg_file_decode(b, buf.data, buf.len, used, (size_t)r->cfg.max_decompressed, &used,
+                                err, sizeof err)
                : pg_err(err, sizeof err, PG_ENOMEM, "out of memory");
     pg_buf_free(&buf);
     if (rc) { /* PG_ENOMEM too: mostly the arena cap, which a retry would hit again */
@@ -209,8 +218,7 @@ static outcome process(pg_file_receiver *r, const char *path, const pg_file_iden
         pg_counter_add(r->cm.accepted_samples, samples);
         pg_counter_add(r->cm.accepted_bytes, id->size);
         pg_log(PG_LOG_DEBUG, r->id, "read %s (%s): %llu profiles, %llu samples", path,
-               pg_format_name(used), (unsigned long long)profiles,
-               (unsigned long long)samples);
+               pg_format_name(used), (unsigned long long)profiles, (unsigned long long)samples);
         return OUT_FLIGHT;
     }
     pg_counter_add(r->cm.refused_profiles, profiles);
@@ -268,7 +276,9 @@ static bool handle(pg_file_receiver *r, char *path, int64_t now_ns, pg_file_pend
     bool logged = again && prev->logged;
     int64_t backoff = again ? prev->backoff_ns : 0, retry_at = again ? prev->retry_at_ns : 0;
     bool stable = again || id.mtime_ns <= now_ns - r->cfg.poll_interval;
-    outcome o = !stable ? OUT_UNSTABLE : now_ns < retry_at ? OUT_RETRY : process(r, path, &id, &logged);
+    outcome o = !stable             ? OUT_UNSTABLE
+                : now_ns < retry_at ? OUT_RETRY
+                                    : process(r, path, &id, &logged);
     if (o == OUT_REFUSED) {
         /* refused downstream (memory limiter, full queue): back off instead of reading and
          * decoding it again at every poll */
@@ -317,5 +327,6 @@ void pg_file_poll(pg_file_receiver *r)
 void pg_file_receiver_save(pg_file_receiver *r)
 {
     char err[512];
-    if (r->state && pg_file_state_save(r->state, err, sizeof err)) pg_log(PG_LOG_WARN, r->id, "%s", err);
+    if (r->state && pg_file_state_save(r->state, err, sizeof err))
+        pg_log(PG_LOG_WARN, r->id, "%s", err);
 }

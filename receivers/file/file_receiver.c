@@ -59,7 +59,8 @@ static const pg_cfg_field TABLE[] = {
     {.key = "quarantine_directory",
      .type = PG_CFG_STRING,
      .offset = offsetof(C, quarantine_directory),
-     .doc = "where files skipped as malformed or too large are moved, each with a .reason file beside it (default: left in place)"},
+     .doc = "where files skipped as malformed or too large are moved, each with a .reason file "
+            "beside it (default: left in place)"},
     {.key = "delete_after_read",
      .type = PG_CFG_BOOL,
      .offset = offsetof(C, delete_after_read),
@@ -135,7 +136,8 @@ static void destroy(void *self)
     /* every exporter has stopped: each flight has settled (or never will) */
     size_t open_flights = pg_file_flights_collect(r);
     if (open_flights)
-        pg_log(PG_LOG_WARN, r->id, "%zu files handed on were never acknowledged; they are read again at the next start",
+        pg_log(PG_LOG_WARN, r->id,
+               "%zu files handed on were never acknowledged; they are read again at the next start",
                open_flights);
     if (r->flights_ev) event_free(r->flights_ev);
     pg_file_flights_free(r);
@@ -194,7 +196,8 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
     ok = ok && dup_list(&r->cfg.exclude, &c->exclude) == 0;
     ok = ok && (r->cfg.storage_directory =
                     c->storage_directory ? strdup(c->storage_directory) : default_storage(s->id));
-    ok = ok && (!c->quarantine_directory || (r->cfg.quarantine_directory = strdup(c->quarantine_directory)));
+    ok = ok && (!c->quarantine_directory ||
+                (r->cfg.quarantine_directory = strdup(c->quarantine_directory)));
     if (ok) {
         r->timer = event_new(pg_host_event_base(s->host), -1, 0, on_timer, r);
         r->flights_ev = event_new(pg_host_event_base(s->host), -1, 0, on_flights, r);
@@ -207,16 +210,18 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
     pg_component_metrics_init(&r->cm, pg_host_metrics(s->host), "receiver", r->id);
     char labels[512] = "";
     if (pg_host_metrics(s->host) && !pg_metrics_label(labels, sizeof labels, "receiver", r->id))
-        r->abandoned = pg_metrics_counter(pg_host_metrics(s->host), "profgate_receiver_file_abandoned_total",
-                                          "Files handed on but not delivered before a stop (read again at the next start).",
-                                          labels);
+        r->abandoned = pg_metrics_counter(
+            pg_host_metrics(s->host), "profgate_receiver_file_abandoned_total",
+            "Files handed on but not delivered before a stop (read again at the next start).",
+            labels);
     for (int i = 0; i < 2; i++) {
         static const char *const why[2] = {"malformed", "too_large"};
         char all[600];
         snprintf(all, sizeof all, "%s", labels); /* pg_metrics_label appends */
         if (!labels[0] || pg_metrics_label(all, sizeof all, "reason", why[i])) continue;
-        r->skipped[i] = pg_metrics_counter(pg_host_metrics(s->host), "profgate_receiver_file_skipped_total",
-                                           "Input files skipped for good, by reason.", all);
+        r->skipped[i] =
+            pg_metrics_counter(pg_host_metrics(s->host), "profgate_receiver_file_skipped_total",
+                               "Input files skipped for good, by reason.", all);
     }
     *self = r;
     return 0;

@@ -20,7 +20,7 @@ typedef struct pg_file_receiver_config {
     int64_t poll_interval;  /* ns */
     uint64_t max_file_size;
     uint64_t max_decompressed;
-    char *storage_directory; /* NULL: ./data/file_receiver/<sanitised id> */
+    char *storage_directory;    /* NULL: ./data/file_receiver/<sanitised id> */
     char *quarantine_directory; /* NULL: skipped files stay where they are */
     bool delete_after_read;
 } pg_file_receiver_config;
@@ -75,14 +75,13 @@ int pg_file_state_save(pg_file_state *st, char *err, size_t errlen);
 /* Number of records (tests). */
 size_t pg_file_state_count(const pg_file_state *st);
 
-
 /* ---- file_poll.c ----------------------------------------------------------------------- */
 
 /* A file seen at the last poll but not read yet (not stable, or refused with PG_EAGAIN). */
 typedef struct pg_file_pending {
     char *path;
     pg_file_ident id;
-    bool logged; /* a retryable problem with this version was already logged */
+    bool logged;         /* a retryable problem with this version was already logged */
     int64_t backoff_ns;  /* after a refusal: the wait before the next try (doubles) */
     int64_t retry_at_ns; /* unix ns before which this version is not read again */
 } pg_file_pending;

@@ -55,7 +55,6 @@ static bool ident_eq(const pg_file_ident *a, const pg_file_ident *b)
     return a->ino == b->ino && a->size == b->size && a->mtime_ns == b->mtime_ns;
 }
 
-
 /* Appends a record (path copied); returns 0 or PG_ENOMEM. */
 static int push(pg_file_state *st, const pg_file_ident *id, const char *path, size_t plen,
                 int status)
@@ -154,7 +153,8 @@ int pg_file_state_open(const char *dir, const char *log_id, pg_file_state **out,
     snprintf(st->path, n, "%s/files.state", dir);
     snprintf(st->tmp, n, "%s/files.state.tmp", dir);
     int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = dirfd < 0 ? pg_err(err, errlen, PG_EIO, "cannot open storage_directory %s: %s", dir, strerror(errno))
+    int rc = dirfd < 0 ? pg_err(err, errlen, PG_EIO, "cannot open storage_directory %s: %s", dir,
+                                strerror(errno))
                        : pg_lock_dir(dirfd, dir, "storage_directory", &st->lockfd, err, errlen);
     if (dirfd >= 0) close(dirfd);
     if (!rc) rc = load(st, err, errlen);

@@ -70,11 +70,13 @@ static void post(otlp_receiver *r, call_kind kind)
     grpc_metadata_array_init(&c->md);
     grpc_call_error e;
     if (kind == CALL_EXPORT)
-        e = grpc_server_request_registered_call(r->grpc->server, r->grpc->method, &c->call, &c->deadline, &c->md,
-                                                &c->payload, r->grpc->cq, r->grpc->cq, c);
+        e = grpc_server_request_registered_call(r->grpc->server, r->grpc->method, &c->call,
+                                                &c->deadline, &c->md, &c->payload, r->grpc->cq,
+                                                r->grpc->cq, c);
     else {
         grpc_call_details_init(&c->details);
-        e = grpc_server_request_call(r->grpc->server, &c->call, &c->details, &c->md, r->grpc->cq, r->grpc->cq, c);
+        e = grpc_server_request_call(r->grpc->server, &c->call, &c->details, &c->md, r->grpc->cq,
+                                     r->grpc->cq, c);
     }
     if (e != GRPC_CALL_OK) {
         if (kind == CALL_GENERIC) grpc_call_details_destroy(&c->details);
@@ -102,8 +104,8 @@ static void answer(call *c, int grpc_status, const char *message, const pg_buf *
     size_t n = 0;
     ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
     if (grpc_status == GRPC_STATUS_OK && resp) {
-        grpc_slice s = grpc_slice_from_copied_buffer((const char *)(resp->data ? resp->data : (const uint8_t *)""),
-                                                     resp->len);
+        grpc_slice s = grpc_slice_from_copied_buffer(
+            (const char *)(resp->data ? resp->data : (const uint8_t *)""), resp->len);
         c->response = grpc_raw_byte_buffer_create(&s, 1);
         grpc_slice_unref(s);
         ops[n].op = GRPC_OP_SEND_MESSAGE;
@@ -112,7 +114,8 @@ static void answer(call *c, int grpc_status, const char *message, const pg_buf *
     c->status_details = grpc_slice_from_copied_string(message ? message : "");
     ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
     ops[n].data.send_status_from_server.status = (grpc_status_code)grpc_status;
-    ops[n++].data.send_status_from_server.status_details = grpc_status == GRPC_STATUS_OK ? NULL : &c->status_details;
+    ops[n++].data.send_status_from_server.status_details =
+        grpc_status == GRPC_STATUS_OK ? NULL : &c->status_details;
     ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
     ops[n++].data.recv_close_on_server.cancelled = &c->cancelled;
     c->answered = 1;
@@ -125,7 +128,8 @@ static size_t copy_md(const grpc_metadata_array *a, pg_otlp_md *md, char **store
 {
     size_t total = 0, n = a->count < MAX_MD ? a->count : MAX_MD;
     for (size_t i = 0; i < n; i++)
-        total += GRPC_SLICE_LENGTH(a->metadata[i].key) + GRPC_SLICE_LENGTH(a->metadata[i].value) + 2;
+        total +=
+            GRPC_SLICE_LENGTH(a->metadata[i].key) + GRPC_SLICE_LENGTH(a->metadata[i].value) + 2;
     char *p = *store = malloc(total ? total : 1);
     if (!p) return 0;
     for (size_t i = 0; i < n; i++) {
@@ -158,13 +162,15 @@ static bool bearer_ok(const char *want, const pg_otlp_md *md, size_t n)
 
 /* Reads the payload (still compressed when the sender used gzip) and inflates it with the
  * receiver's cap into out. */
-static int read_payload(otlp_receiver *r, grpc_byte_buffer *bb, pg_buf *out, char *err, size_t errlen)
+static int read_payload(otlp_receiver *r, grpc_byte_buffer *bb, pg_buf *out, char *err,
+                        size_t errlen)
 {
     if (!bb) return pg_err(err, errlen, PG_EINVAL, "no request message");
     pg_buf raw = {0};
     grpc_byte_buffer_reader rd;
     grpc_compression_algorithm alg = bb->data.raw.compression;
-    if (!grpc_byte_buffer_reader_init(&rd, bb)) return pg_err(err, errlen, PG_EINTERNAL, "unreadable payload");
+    if (!grpc_byte_buffer_reader_init(&rd, bb))
+        return pg_err(err, errlen, PG_EINTERNAL, "unreadable payload");
     grpc_slice s;
     int rc = 0;
     while (rc == 0 && grpc_byte_buffer_reader_next(&rd, &s)) {
@@ -178,9 +184,11 @@ static int read_payload(otlp_receiver *r, grpc_byte_buffer *bb, pg_buf *out, cha
         return 0;
     }
     if (rc == 0 && alg != GRPC_COMPRESS_GZIP)
-        rc = pg_err(err, errlen, PG_EUNSUP, "grpc compression %d not supported (gzip only)", (int)alg);
+        rc = pg_err(err, errlen, PG_EUNSUP, "grpc compression %d not supported (gzip only)",
+                    (int)alg);
     if (rc == 0)
-        rc = pg_decompress(PG_ENC_GZIP, raw.data, raw.len, r->req.limits.max_decompressed, out, err, errlen);
+        rc = pg_decompress(PG_ENC_GZIP, raw.data, raw.len, r->req.limits.max_decompressed, out, err,
+                           errlen);
     pg_buf_free(&raw);
     return rc;
 }
@@ -200,7 +208,8 @@ static void handle_export(call *c)
     pg_buf body = {0};
     if (rc == 0 && (rc = read_payload(r, c->payload, &body, err, sizeof err)) == 0) {
         pg_otlp_result res;
-        rc = pg_otlp_request_handle(&r->req, body.data, body.len, wire, PG_OTLP_CT_PROTOBUF, md, n, &res);
+        rc = pg_otlp_request_handle(&r->req, body.data, body.len, wire, PG_OTLP_CT_PROTOBUF, md, n,
+                                    &res);
         pg_buf_free(&body);
         if (rc) pg_log(PG_LOG_DEBUG, r->id, "export refused: %s", res.message);
         answer(c, pg_status_grpc(rc), res.message, &res.response);
@@ -220,7 +229,8 @@ static void *cq_thread(void *arg)
     otlp_receiver *r = arg;
     otlp_grpc *g = r->grpc;
     for (;;) {
-        grpc_event ev = grpc_completion_queue_next(g->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        grpc_event ev =
+            grpc_completion_queue_next(g->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN) break;
         if (ev.type != GRPC_OP_COMPLETE) continue;
         if (ev.tag == &g->shutdown_tag) {
@@ -237,7 +247,8 @@ static void *cq_thread(void *arg)
         }
         if (!atomic_load(&g->stopping)) post(r, c->kind);
         if (c->kind == CALL_GENERIC)
-            answer(c, GRPC_STATUS_UNIMPLEMENTED, "unknown method; profgate serves " EXPORT_METHOD, NULL);
+            answer(c, GRPC_STATUS_UNIMPLEMENTED, "unknown method; profgate serves " EXPORT_METHOD,
+                   NULL);
         else
             handle_export(c);
     }
@@ -261,9 +272,12 @@ static size_t server_args(const otlp_receiver *r, grpc_arg *a)
     const otlp_keepalive_policy *p = &r->keepalive.enforcement_policy;
     arg_int(a, &n, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, (int64_t)r->max_recv_bytes);
     arg_int(a, &n, GRPC_ARG_ENABLE_PER_MESSAGE_DECOMPRESSION, 0);
-    if (r->max_concurrent_streams) arg_int(a, &n, GRPC_ARG_MAX_CONCURRENT_STREAMS, r->max_concurrent_streams);
-    if (k->max_connection_idle) arg_int(a, &n, GRPC_ARG_MAX_CONNECTION_IDLE_MS, k->max_connection_idle / 1000000);
-    if (k->max_connection_age) arg_int(a, &n, GRPC_ARG_MAX_CONNECTION_AGE_MS, k->max_connection_age / 1000000);
+    if (r->max_concurrent_streams)
+        arg_int(a, &n, GRPC_ARG_MAX_CONCURRENT_STREAMS, r->max_concurrent_streams);
+    if (k->max_connection_idle)
+        arg_int(a, &n, GRPC_ARG_MAX_CONNECTION_IDLE_MS, k->max_connection_idle / 1000000);
+    if (k->max_connection_age)
+        arg_int(a, &n, GRPC_ARG_MAX_CONNECTION_AGE_MS, k->max_connection_age / 1000000);
     if (k->max_connection_age_grace)
         arg_int(a, &n, GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, k->max_connection_age_grace / 1000000);
     if (k->time) arg_int(a, &n, GRPC_ARG_KEEPALIVE_TIME_MS, k->time / 1000000);
@@ -301,7 +315,8 @@ int pg_otlp_grpc_start(otlp_receiver *r, char *err, size_t errlen)
     g->server = grpc_server_create(&ca, NULL);
     g->cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(g->server, g->cq, NULL);
-    g->method = grpc_server_register_method(g->server, EXPORT_METHOD, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+    g->method = grpc_server_register_method(g->server, EXPORT_METHOD, NULL,
+                                            GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
     grpc_server_credentials *creds = make_creds(r);
     r->port = creds ? grpc_server_add_http2_port(g->server, r->target, creds) : 0;
     if (creds) grpc_server_credentials_release(creds);
@@ -309,7 +324,8 @@ int pg_otlp_grpc_start(otlp_receiver *r, char *err, size_t errlen)
         grpc_server_destroy(g->server);
         g->server = NULL;
         grpc_completion_queue_shutdown(g->cq);
-        while (grpc_completion_queue_next(g->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type != GRPC_QUEUE_SHUTDOWN)
+        while (grpc_completion_queue_next(g->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
+               GRPC_QUEUE_SHUTDOWN)
             ;
         g->done = true;
         return pg_err(err, errlen, PG_EIO, "protocols.grpc: cannot listen on %s%s", r->target,
@@ -322,7 +338,8 @@ int pg_otlp_grpc_start(otlp_receiver *r, char *err, size_t errlen)
     g->threads = calloc((size_t)r->threads, sizeof *g->threads);
     for (int i = 0; g->threads && i < r->threads; i++)
         if (pthread_create(&g->threads[i], NULL, cq_thread, r) == 0) g->nthreads++;
-    if (g->nthreads == 0) return pg_err(err, errlen, PG_ENOMEM, "protocols.grpc: no completion-queue thread");
+    if (g->nthreads == 0)
+        return pg_err(err, errlen, PG_ENOMEM, "protocols.grpc: no completion-queue thread");
     return 0;
 }
 

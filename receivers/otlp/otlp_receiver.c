@@ -17,62 +17,89 @@
 #define G otlp_grpc_config
 
 static const pg_cfg_field KEEPALIVE_SERVER[] = {
-    {"max_connection_idle", PG_CFG_DURATION, offsetof(otlp_keepalive_server, max_connection_idle), "0", .doc = "close connections idle this long (0 = never)"},
-    {"max_connection_age", PG_CFG_DURATION, offsetof(otlp_keepalive_server, max_connection_age), "0", .doc = "close connections this old (0 = never)"},
-    {"max_connection_age_grace", PG_CFG_DURATION, offsetof(otlp_keepalive_server, max_connection_age_grace), "0", .doc = "time calls get to finish after max_connection_age (0 = unbounded)"},
-    {"time", PG_CFG_DURATION, offsetof(otlp_keepalive_server, time), "2h", .doc = "ping a connection idle this long"},
-    {"timeout", PG_CFG_DURATION, offsetof(otlp_keepalive_server, timeout), "20s", .doc = "close when a ping is not answered within this"},
+    {"max_connection_idle", PG_CFG_DURATION, offsetof(otlp_keepalive_server, max_connection_idle),
+     "0", .doc = "close connections idle this long (0 = never)"},
+    {"max_connection_age", PG_CFG_DURATION, offsetof(otlp_keepalive_server, max_connection_age),
+     "0", .doc = "close connections this old (0 = never)"},
+    {"max_connection_age_grace", PG_CFG_DURATION,
+     offsetof(otlp_keepalive_server, max_connection_age_grace), "0",
+     .doc = "time calls get to finish after max_connection_age (0 = unbounded)"},
+    {"time", PG_CFG_DURATION, offsetof(otlp_keepalive_server, time), "2h",
+     .doc = "ping a connection idle this long"},
+    {"timeout", PG_CFG_DURATION, offsetof(otlp_keepalive_server, timeout), "20s",
+     .doc = "close when a ping is not answered within this"},
     {0},
 };
 
 static const pg_cfg_field KEEPALIVE_POLICY[] = {
-    {"min_time", PG_CFG_DURATION, offsetof(otlp_keepalive_policy, min_time), "5m", .doc = "clients pinging more often than this are disconnected"},
-    {"permit_without_stream", PG_CFG_BOOL, offsetof(otlp_keepalive_policy, permit_without_stream), "false", .doc = "allow client pings without active calls"},
+    {"min_time", PG_CFG_DURATION, offsetof(otlp_keepalive_policy, min_time), "5m",
+     .doc = "clients pinging more often than this are disconnected"},
+    {"permit_without_stream", PG_CFG_BOOL, offsetof(otlp_keepalive_policy, permit_without_stream),
+     "false", .doc = "allow client pings without active calls"},
     {0},
 };
 
 static const pg_cfg_field KEEPALIVE[] = {
-    {"server_parameters", PG_CFG_SECTION, offsetof(otlp_keepalive, server_parameters), .section = KEEPALIVE_SERVER, .doc = "server-side keepalive"},
-    {"enforcement_policy", PG_CFG_SECTION, offsetof(otlp_keepalive, enforcement_policy), .section = KEEPALIVE_POLICY, .doc = "what client keepalive is allowed"},
+    {"server_parameters", PG_CFG_SECTION, offsetof(otlp_keepalive, server_parameters),
+     .section = KEEPALIVE_SERVER, .doc = "server-side keepalive"},
+    {"enforcement_policy", PG_CFG_SECTION, offsetof(otlp_keepalive, enforcement_policy),
+     .section = KEEPALIVE_POLICY, .doc = "what client keepalive is allowed"},
     {0},
 };
 
 static const pg_cfg_field TLS[] = {
-    {"cert_file", PG_CFG_STRING, offsetof(otlp_tls, cert_file), .doc = "server certificate chain (PEM); with key_file enables TLS"},
+    {"cert_file", PG_CFG_STRING, offsetof(otlp_tls, cert_file),
+     .doc = "server certificate chain (PEM); with key_file enables TLS"},
     {"key_file", PG_CFG_STRING, offsetof(otlp_tls, key_file), .doc = "server private key (PEM)"},
-    {"client_ca_file", PG_CFG_STRING, offsetof(otlp_tls, client_ca_file), .doc = "CA bundle (PEM) client certificates must chain to (mTLS)"},
+    {"client_ca_file", PG_CFG_STRING, offsetof(otlp_tls, client_ca_file),
+     .doc = "CA bundle (PEM) client certificates must chain to (mTLS)"},
     {0},
 };
 
 static const pg_cfg_field AUTH[] = {
-    {"bearer_token_file", PG_CFG_STRING, offsetof(otlp_auth, bearer_token_file), .doc = "file holding the token clients send as `authorization: Bearer <token>`"},
+    {"bearer_token_file", PG_CFG_STRING, offsetof(otlp_auth, bearer_token_file),
+     .doc = "file holding the token clients send as `authorization: Bearer <token>`"},
     {0},
 };
 
 static const pg_cfg_field GRPC[] = {
-    {"endpoint", PG_CFG_ENDPOINT, offsetof(G, endpoint), "localhost:4317", .doc = "host:port to listen on for gRPC"},
-    {"max_recv_msg_size_mib", PG_CFG_INT, offsetof(G, max_recv_msg_size_mib), "4", "1", "2047", .doc = "largest request message as received (compressed), MiB"},
-    {"max_concurrent_streams", PG_CFG_INT, offsetof(G, max_concurrent_streams), "0", "0", "1000000", .doc = "concurrent calls per connection (0 = gRPC default)"},
-    {"completion_queue_threads", PG_CFG_INT, offsetof(G, completion_queue_threads), "2", "1", "64", .doc = "threads serving the completion queue (each handles one request at a time)"},
-    {"keepalive", PG_CFG_SECTION, offsetof(G, keepalive), .section = KEEPALIVE, .doc = "keepalive settings (as the Collector)"},
+    {"endpoint", PG_CFG_ENDPOINT, offsetof(G, endpoint), "localhost:4317",
+     .doc = "host:port to listen on for gRPC"},
+    {"max_recv_msg_size_mib", PG_CFG_INT, offsetof(G, max_recv_msg_size_mib), "4", "1", "2047",
+     .doc = "largest request message as received (compressed), MiB"},
+    {"max_concurrent_streams", PG_CFG_INT, offsetof(G, max_concurrent_streams), "0", "0", "1000000",
+     .doc = "concurrent calls per connection (0 = gRPC default)"},
+    {"completion_queue_threads", PG_CFG_INT, offsetof(G, completion_queue_threads), "2", "1", "64",
+     .doc = "threads serving the completion queue (each handles one request at a time)"},
+    {"keepalive", PG_CFG_SECTION, offsetof(G, keepalive), .section = KEEPALIVE,
+     .doc = "keepalive settings (as the Collector)"},
     {"tls", PG_CFG_SECTION, offsetof(G, tls), .section = TLS, .doc = "TLS and mTLS"},
     {"auth", PG_CFG_SECTION, offsetof(G, auth), .section = AUTH, .doc = "client authentication"},
     {0},
 };
 
 static const pg_cfg_field PROTOCOLS[] = {
-    {"grpc", PG_CFG_SECTION, offsetof(otlp_protocols, grpc), .section = GRPC, .doc = "the gRPC server"},
+    {"grpc", PG_CFG_SECTION, offsetof(otlp_protocols, grpc), .section = GRPC,
+     .doc = "the gRPC server"},
     {0},
 };
 
 static const pg_cfg_field TABLE[] = {
-    {"protocols", PG_CFG_SECTION, offsetof(C, protocols), .section = PROTOCOLS, .doc = "transports (grpc; http is served by the shared listener stack)"},
-    {"accepted_versions", PG_CFG_STRING_LIST, offsetof(C, accepted_versions), "[1]", .doc = "accepted OTLP-Profiles-Development-Version values (positive integers; missing header = 1)"},
-    {"include_metadata", PG_CFG_BOOL, offsetof(C, include_metadata), "false", .doc = "keep the request metadata named in metadata_keys on the batch"},
-    {"metadata_keys", PG_CFG_STRING_LIST, offsetof(C, metadata_keys), .doc = "metadata keys kept when include_metadata (required then)"},
-    {"max_metadata_value", PG_CFG_SIZE, offsetof(C, max_metadata_value), "4KiB", "1", "1MiB", .doc = "largest kept metadata value (repeated values joined with ,)"},
-    {"max_decompressed", PG_CFG_SIZE, offsetof(C, max_decompressed), "64MiB", "1", .doc = "cap on a request once inflated (gzip, zstd)"},
-    {"max_samples", PG_CFG_INT, offsetof(C, max_samples), "10000000", "1", .doc = "most samples one request may hold"},
+    {"protocols", PG_CFG_SECTION, offsetof(C, protocols), .section = PROTOCOLS,
+     .doc = "transports (grpc; http is served by the shared listener stack)"},
+    {"accepted_versions", PG_CFG_STRING_LIST, offsetof(C, accepted_versions), "[1]",
+     .doc = "accepted OTLP-Profiles-Development-Version values (positive integers; missing header "
+            "= 1)"},
+    {"include_metadata", PG_CFG_BOOL, offsetof(C, include_metadata), "false",
+     .doc = "keep the request metadata named in metadata_keys on the batch"},
+    {"metadata_keys", PG_CFG_STRING_LIST, offsetof(C, metadata_keys),
+     .doc = "metadata keys kept when include_metadata (required then)"},
+    {"max_metadata_value", PG_CFG_SIZE, offsetof(C, max_metadata_value), "4KiB", "1", "1MiB",
+     .doc = "largest kept metadata value (repeated values joined with ,)"},
+    {"max_decompressed", PG_CFG_SIZE, offsetof(C, max_decompressed), "64MiB", "1",
+     .doc = "cap on a request once inflated (gzip, zstd)"},
+    {"max_samples", PG_CFG_INT, offsetof(C, max_samples), "10000000", "1",
+     .doc = "most samples one request may hold"},
     {0},
 };
 
@@ -80,13 +107,15 @@ static const pg_cfg_field TABLE[] = {
 static int parse_versions(const C *c, int64_t *out, size_t *n, char *err, size_t errlen)
 {
     if (c->accepted_versions.n == 0 || c->accepted_versions.n > PG_OTLP_MAX_VERSIONS)
-        return pg_err(err, errlen, PG_EINVAL, "accepted_versions: give 1 to %d versions", PG_OTLP_MAX_VERSIONS);
+        return pg_err(err, errlen, PG_EINVAL, "accepted_versions: give 1 to %d versions",
+                      PG_OTLP_MAX_VERSIONS);
     for (size_t i = 0; i < c->accepted_versions.n; i++) {
         const char *s = c->accepted_versions.items[i];
         char *end = NULL;
         long long v = s ? strtoll(s, &end, 10) : 0;
         if (!s || !isdigit((unsigned char)s[0]) || *end || v <= 0)
-            return pg_err(err, errlen, PG_EINVAL, "accepted_versions[%zu]: \"%s\" is not a positive integer", i,
+            return pg_err(err, errlen, PG_EINVAL,
+                          "accepted_versions[%zu]: \"%s\" is not a positive integer", i,
                           s ? s : "");
         out[i] = v;
     }
@@ -103,12 +132,15 @@ static int validate(const void *vcfg, char *err, size_t errlen)
     int rc = parse_versions(c, v, &n, err, errlen);
     if (rc) return rc;
     if (c->include_metadata && c->metadata_keys.n == 0)
-        return pg_err(err, errlen, PG_EINVAL, "include_metadata: name the keys to keep in metadata_keys");
+        return pg_err(err, errlen, PG_EINVAL,
+                      "include_metadata: name the keys to keep in metadata_keys");
     const otlp_tls *t = &c->protocols.grpc.tls;
     if (!t->cert_file != !t->key_file)
-        return pg_err(err, errlen, PG_EINVAL, "protocols.grpc.tls: cert_file and key_file go together");
+        return pg_err(err, errlen, PG_EINVAL,
+                      "protocols.grpc.tls: cert_file and key_file go together");
     if (t->client_ca_file && !t->cert_file)
-        return pg_err(err, errlen, PG_EINVAL, "protocols.grpc.tls: client_ca_file needs cert_file and key_file");
+        return pg_err(err, errlen, PG_EINVAL,
+                      "protocols.grpc.tls: client_ca_file needs cert_file and key_file");
     return 0;
 }
 
@@ -167,9 +199,12 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
     const char *host = g->endpoint.host ? g->endpoint.host : "localhost";
     size_t tl = strlen(host) + 16;
     bool ok = (r->id = strdup(s->id)) && (r->target = malloc(tl));
-    if (ok) snprintf(r->target, tl, strchr(host, ':') ? "[%s]:%u" : "%s:%u", *host ? host : "0.0.0.0", g->endpoint.port);
+    if (ok)
+        snprintf(r->target, tl, strchr(host, ':') ? "[%s]:%u" : "%s:%u", *host ? host : "0.0.0.0",
+                 g->endpoint.port);
     ok = ok && dup_opt(&r->paths[0], g->tls.cert_file) && dup_opt(&r->paths[1], g->tls.key_file) &&
-         dup_opt(&r->paths[2], g->tls.client_ca_file) && dup_opt(&r->paths[3], g->auth.bearer_token_file);
+         dup_opt(&r->paths[2], g->tls.client_ca_file) &&
+         dup_opt(&r->paths[3], g->auth.bearer_token_file);
     if (ok && c->metadata_keys.n) {
         ok = (r->req.metadata_keys = calloc(c->metadata_keys.n, sizeof(char *))) != NULL;
         for (size_t i = 0; ok && i < c->metadata_keys.n; i++) {
@@ -210,10 +245,12 @@ static int start(void *self, char *err, size_t errlen)
 {
     otlp_receiver *r = self;
     int rc = 0;
-    if (r->paths[0] && ((rc = read_small(r->paths[0], &r->cert_pem, "tls.cert_file", err, errlen)) ||
-                        (rc = read_small(r->paths[1], &r->key_pem, "tls.key_file", err, errlen))))
+    if (r->paths[0] &&
+        ((rc = read_small(r->paths[0], &r->cert_pem, "tls.cert_file", err, errlen)) ||
+         (rc = read_small(r->paths[1], &r->key_pem, "tls.key_file", err, errlen))))
         return rc;
-    if (r->paths[2] && (rc = read_small(r->paths[2], &r->client_ca_pem, "tls.client_ca_file", err, errlen)))
+    if (r->paths[2] &&
+        (rc = read_small(r->paths[2], &r->client_ca_pem, "tls.client_ca_file", err, errlen)))
         return rc;
     if (r->paths[3]) {
         char *tok = NULL;
@@ -223,7 +260,8 @@ static int start(void *self, char *err, size_t errlen)
             tok[--n] = '\0';
         if (n == 0) {
             free(tok);
-            return pg_err(err, errlen, PG_EINVAL, "auth.bearer_token_file: %s is empty", r->paths[3]);
+            return pg_err(err, errlen, PG_EINVAL, "auth.bearer_token_file: %s is empty",
+                          r->paths[3]);
         }
         r->bearer = malloc(n + 8);
         if (r->bearer) snprintf(r->bearer, n + 8, "Bearer %s", tok);
@@ -232,7 +270,8 @@ static int start(void *self, char *err, size_t errlen)
     }
     if ((rc = pg_otlp_grpc_start(r, err, errlen))) return rc;
     pg_log(PG_LOG_INFO, r->id, "gRPC listening on %s (port %d)%s%s", r->target, r->port,
-           r->cert_pem ? (r->client_ca_pem ? ", mTLS" : ", TLS") : "", r->bearer ? ", bearer auth" : "");
+           r->cert_pem ? (r->client_ca_pem ? ", mTLS" : ", TLS") : "",
+           r->bearer ? ", bearer auth" : "");
     return 0;
 }
 

@@ -12,7 +12,8 @@
 #include <strings.h>
 #include <time.h>
 
-#define RESP_PB Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceResponse
+#define RESP_PB                                                                                    \
+    Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceResponse
 #define PS_PB Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesPartialSuccess
 
 /* Request latency buckets (seconds). */
@@ -26,21 +27,23 @@ void pg_otlp_stats_init(pg_otlp_stats *st, pg_metrics *m, const char *id)
     pg_component_metrics_init(&st->cm, m, "receiver", id);
     char lab[256] = "";
     pg_metrics_label(lab, sizeof lab, "receiver", id);
-    st->request_bytes = pg_metrics_counter(m, "profgate_receiver_request_bytes_total",
-                                           "Bytes of export requests as received (before inflating).", lab);
+    st->request_bytes =
+        pg_metrics_counter(m, "profgate_receiver_request_bytes_total",
+                           "Bytes of export requests as received (before inflating).", lab);
     st->rejected_profiles = pg_metrics_counter(
         m, "profgate_receiver_partial_rejected_profiles_total",
         "Profiles dropped from accepted requests and reported in partial_success.", lab);
-    st->latency = pg_metrics_histogram(m, "profgate_receiver_request_duration_seconds",
-                                       "Time from a request's arrival to its answer.", lab,
-                                       LATENCY_BOUNDS, sizeof LATENCY_BOUNDS / sizeof LATENCY_BOUNDS[0]);
+    st->latency =
+        pg_metrics_histogram(m, "profgate_receiver_request_duration_seconds",
+                             "Time from a request's arrival to its answer.", lab, LATENCY_BOUNDS,
+                             sizeof LATENCY_BOUNDS / sizeof LATENCY_BOUNDS[0]);
     for (int code = PG_OK; code >= PG_STATUS_MIN; code--) {
         if (code == -1) continue; /* not a status code */
         char l2[320];
         memcpy(l2, lab, sizeof lab);
         pg_metrics_label(l2, sizeof l2, "status", pg_status_name(code));
-        st->requests[-code] = pg_metrics_counter(
-            m, "profgate_receiver_requests_total", "Export requests answered, by status.", l2);
+        st->requests[-code] = pg_metrics_counter(m, "profgate_receiver_requests_total",
+                                                 "Export requests answered, by status.", l2);
     }
 }
 
@@ -73,7 +76,8 @@ static void versions_text(const pg_otlp_req_config *c, char *out, size_t outlen)
     size_t at = 0;
     out[0] = '\0';
     for (size_t i = 0; i < c->n_versions && at < outlen; i++)
-        at += (size_t)snprintf(out + at, outlen - at, "%s%lld", i ? ", " : "", (long long)c->versions[i]);
+        at += (size_t)snprintf(out + at, outlen - at, "%s%lld", i ? ", " : "",
+                               (long long)c->versions[i]);
 }
 
 /* Borrows everything; returns 0 with *version, or PG_EINVAL. */
@@ -92,15 +96,16 @@ int pg_otlp_check_version(const pg_otlp_req_config *c, const pg_otlp_md *md, siz
     }
     int64_t v = 1;
     if (val && parse_version(val, &v))
-        return pg_err(err, errlen, PG_EINVAL, "%s \"%.32s\" is not a positive integer; accepted: %s",
+        return pg_err(err, errlen, PG_EINVAL,
+                      "%s \"%.32s\" is not a positive integer; accepted: %s",
                       PG_OTLP_VERSION_HEADER, val, acc);
     for (size_t i = 0; i < c->n_versions; i++)
         if (c->versions[i] == v) {
             *version = v;
             return 0;
         }
-    return pg_err(err, errlen, PG_EINVAL, "%s %lld is not supported; accepted: %s", PG_OTLP_VERSION_HEADER,
-                  (long long)v, acc);
+    return pg_err(err, errlen, PG_EINVAL, "%s %lld is not supported; accepted: %s",
+                  PG_OTLP_VERSION_HEADER, (long long)v, acc);
 }
 
 /* Refuses two attributes with one key in a KeyValue list (the decoder checks the
@@ -111,8 +116,9 @@ static int check_unique_keys(pg_otlp_kv **kvs, size_t n, const char *where, size
     for (size_t i = 1; i < n; i++)
         for (size_t j = 0; j < i; j++)
             if (kvs[i]->key && kvs[j]->key && strcmp(kvs[i]->key, kvs[j]->key) == 0)
-                return pg_err(err, errlen, PG_EINVAL, "otlp: %s %zu: duplicate attribute key \"%.64s\"",
-                              where, pos, kvs[i]->key);
+                return pg_err(err, errlen, PG_EINVAL,
+                              "otlp: %s %zu: duplicate attribute key \"%.64s\"", where, pos,
+                              kvs[i]->key);
     return 0;
 }
 
@@ -125,12 +131,13 @@ static int check_and_trim(pg_batch *b, int64_t *rejected, char *err, size_t errl
     for (size_t r = 0; r < d->n_resource_profiles; r++) {
         pg_otlp_rprofiles *rp = d->resource_profiles[r];
         if (rp->resource &&
-            (rc = check_unique_keys(rp->resource->attributes, rp->resource->n_attributes, "resource", r, err, errlen)))
+            (rc = check_unique_keys(rp->resource->attributes, rp->resource->n_attributes,
+                                    "resource", r, err, errlen)))
             return rc;
         for (size_t s = 0; s < rp->n_scope_profiles; s++) {
             pg_otlp_sprofiles *sp = rp->scope_profiles[s];
-            if (sp->scope &&
-                (rc = check_unique_keys(sp->scope->attributes, sp->scope->n_attributes, "scope", s, err, errlen)))
+            if (sp->scope && (rc = check_unique_keys(sp->scope->attributes, sp->scope->n_attributes,
+                                                     "scope", s, err, errlen)))
                 return rc;
             size_t keep = 0;
             for (size_t p = 0; p < sp->n_profiles; p++) {
@@ -163,7 +170,8 @@ static int keep_metadata(const pg_otlp_req_config *c, pg_batch *b, const pg_otlp
             if (strcasecmp(md[i].key, c->metadata_keys[k]) != 0) continue;
             size_t vl = strlen(md[i].value);
             if (at + (found ? 1 : 0) + vl > cap)
-                rc = pg_err(err, errlen, PG_ELIMIT, "metadata %s: over %zu bytes", c->metadata_keys[k], cap);
+                rc = pg_err(err, errlen, PG_ELIMIT, "metadata %s: over %zu bytes",
+                            c->metadata_keys[k], cap);
             else {
                 if (found) val[at++] = ',';
                 memcpy(val + at, md[i].value, vl);
@@ -184,8 +192,10 @@ static int encode_response(pg_otlp_content ct, pg_otlp_result *res)
 {
     RESP_PB resp;
     PS_PB ps;
-    opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__init(&resp);
-    opentelemetry__proto__collector__profiles__v1development__export_profiles_partial_success__init(&ps);
+    opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__init(
+        &resp);
+    opentelemetry__proto__collector__profiles__v1development__export_profiles_partial_success__init(
+        &ps);
     if (res->rejected_profiles) {
         ps.rejected_profiles = res->rejected_profiles;
         ps.error_message = res->reject_reason;
@@ -193,7 +203,9 @@ static int encode_response(pg_otlp_content ct, pg_otlp_result *res)
     }
     if (ct == PG_OTLP_CT_JSON)
         return pg_otlp_json_encode(&resp.base, &res->response, res->message, sizeof res->message);
-    size_t n = opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__get_packed_size(&resp);
+    size_t n =
+        opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__get_packed_size(
+            &resp);
     if (pg_buf_reserve(&res->response, n ? n : 1))
         return pg_err(res->message, sizeof res->message, PG_ENOMEM, "out of memory");
     res->response.len =
@@ -222,15 +234,16 @@ static int handle(const pg_otlp_req_config *c, const uint8_t *body, size_t len, 
         return rc;
     }
     if (res->rejected_profiles)
-        snprintf(res->reject_reason, sizeof res->reject_reason, "%lld profiles without samples dropped",
-                 (long long)res->rejected_profiles);
+        snprintf(res->reject_reason, sizeof res->reject_reason,
+                 "%lld profiles without samples dropped", (long long)res->rejected_profiles);
     size_t profiles = pg_batch_profile_count(b), samples = pg_batch_sample_count(b);
     pg_otlp_stats *st = c->stats;
     if (profiles == 0) { /* nothing left to hand on */
         pg_batch_free(b);
         return encode_response(ct, res);
     }
-    pg_batch_set_origin(b, pg_arena_strndup(pg_batch_arena(b), c->id, strlen(c->id)), pg_now_unix_ns());
+    pg_batch_set_origin(b, pg_arena_strndup(pg_batch_arena(b), c->id, strlen(c->id)),
+                        pg_now_unix_ns());
     pg_ack *ack = pg_ack_new(NULL, NULL);
     if (!ack) {
         pg_batch_free(b);
@@ -262,7 +275,8 @@ int pg_otlp_request_handle(const pg_otlp_req_config *c, const uint8_t *body, siz
     if (res->status) res->response.len = 0;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     pg_otlp_stats_request(c->stats, res->status, wire_len,
-                          (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+                          (double)(t1.tv_sec - t0.tv_sec) +
+                              (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     return res->status;
 }
 

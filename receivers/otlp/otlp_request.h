@@ -40,7 +40,7 @@ typedef struct pg_otlp_stats {
 
 /* What the request logic needs; borrowed by every call, set up once by the receiver. */
 typedef struct pg_otlp_req_config {
-    const char *id; /* receiver id: the origin of its batches */
+    const char *id;                         /* receiver id: the origin of its batches */
     int64_t versions[PG_OTLP_MAX_VERSIONS]; /* accepted format versions */
     size_t n_versions;
     pg_decode_limits limits;
@@ -54,11 +54,11 @@ typedef struct pg_otlp_req_config {
 
 /* The outcome of one request. */
 typedef struct pg_otlp_result {
-    int status;                 /* 0 or PG_E* (as returned) */
-    char message[512];          /* human message for the client when status != 0 */
-    int64_t rejected_profiles;  /* partial_success.rejected_profiles */
-    char reject_reason[160];    /* partial_success.error_message ("" when none) */
-    pg_buf response;            /* the encoded response (status 0): protobuf or JSON as asked */
+    int status;                /* 0 or PG_E* (as returned) */
+    char message[512];         /* human message for the client when status != 0 */
+    int64_t rejected_profiles; /* partial_success.rejected_profiles */
+    char reject_reason[160];   /* partial_success.error_message ("" when none) */
+    pg_buf response;           /* the encoded response (status 0): protobuf or JSON as asked */
 } pg_otlp_result;
 
 /* Registers the receiver's series in m under id. */
@@ -75,9 +75,9 @@ int pg_otlp_check_version(const pg_otlp_req_config *c, const pg_otlp_md *md, siz
  * configured metadata, attaches an ack and hands the batch to c->next. Fills *res (its
  * response buffer is the caller's to free with pg_otlp_result_free) and returns res->status.
  * wire_len is the request's size as received (before the transport inflated it; 0 = len), for
- * the byte counters. Returns 0 once the pipeline accepted the data; PG_EINVAL malformed or bad version; PG_ELIMIT over a
- * limit; PG_EAGAIN refused by the pipeline (retryable: 503 / UNAVAILABLE); others as
- * pg_consume returned them. */
+ * the byte counters. Returns 0 once the pipeline accepted the data; PG_EINVAL malformed or bad
+ * version; PG_ELIMIT over a limit; PG_EAGAIN refused by the pipeline (retryable: 503 /
+ * UNAVAILABLE); others as pg_consume returned them. */
 int pg_otlp_request_handle(const pg_otlp_req_config *c, const uint8_t *body, size_t len,
                            size_t wire_len, pg_otlp_content ct, const pg_otlp_md *md, size_t n,
                            pg_otlp_result *res);

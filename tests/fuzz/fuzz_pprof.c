@@ -22,7 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             pg_pprof_encode_opts o = {.gzip = 0, .links_as_labels = 1};
             if (pg_pprof_encode(b, &g[0], &o, &out, err, sizeof err) != 0) abort();
             pg_batch *again = pg_batch_new(lim.max_arena);
-            if (pg_pprof_decode(again, out.data, out.len, &lim, NULL, err, sizeof err) != 0) abort();
+            if (pg_pprof_decode(again, out.data, out.len, &lim, NULL, err, sizeof err) != 0)
+                abort();
             fuzz_same(b, again, PG_DUMP_CANONICAL);
             pg_batch_free(again);
             pg_buf_free(&out);

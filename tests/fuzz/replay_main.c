@@ -20,7 +20,10 @@ static int run_file(const char *path)
         n += got;
         if (n == cap) {
             uint8_t *nb = realloc(buf, cap *= 2);
-            if (!nb) { free(buf); buf = NULL; }
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+            }
             buf = nb;
         }
     }
@@ -36,7 +39,10 @@ int main(int argc, char **argv)
     int runs = 0;
     for (int i = 1; i < argc; i++) {
         DIR *d = opendir(argv[i]);
-        if (!d) { runs += run_file(argv[i]); continue; }
+        if (!d) {
+            runs += run_file(argv[i]);
+            continue;
+        }
         struct dirent *e;
         while ((e = readdir(d))) {
             if (e->d_name[0] == '.') continue;

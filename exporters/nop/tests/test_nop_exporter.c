@@ -12,8 +12,8 @@
 static const pg_component_factory *F = &pg_nop_exporter_factory;
 static const char *corpus;
 
-#define PIPELINE                                                                             \
-    "service:\n  pipelines:\n    profiles:\n      receivers: [file]\n"                      \
+#define PIPELINE                                                                                   \
+    "service:\n  pipelines:\n    profiles:\n      receivers: [file]\n"                             \
     "      exporters: [nop/x]\n"
 
 /* corpus/<rel> decoded into a new batch, or NULL. */
@@ -54,8 +54,9 @@ static void test_config(void)
 static void test_consume(hx_host *h)
 {
     const void *c = NULL;
-    pg_config *cfg = hx_load("receivers:\n  file:\n    include: [a]\nexporters:\n  nop/x:\n" PIPELINE,
-                             PG_CFG_EXPORTER, "nop/x", &c);
+    pg_config *cfg =
+        hx_load("receivers:\n  file:\n    include: [a]\nexporters:\n  nop/x:\n" PIPELINE,
+                PG_CFG_EXPORTER, "nop/x", &c);
     CHECK(c != NULL);
     pg_component_settings s = {"nop/x", PG_CFG_EXPORTER, h->host};
     void *self = NULL;

@@ -12,8 +12,10 @@
 #include "receivers/otlp/otlp_request.h"
 
 #define RESP Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceResponse
-#define RESP_UNPACK opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__unpack
-#define RESP_FREE opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__free_unpacked
+#define RESP_UNPACK                                                                                \
+    opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__unpack
+#define RESP_FREE                                                                                  \
+    opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__free_unpacked
 
 static char corpus[512];
 static hx_capture cap = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -29,7 +31,8 @@ static pg_otlp_req_config base(int two_versions)
 }
 
 /* Handles cpu with metadata md[0..n) under c; returns the status (message in res, freed). */
-static int run(const pg_otlp_req_config *c, const pg_otlp_md *md, size_t n, char *msg, size_t msglen)
+static int run(const pg_otlp_req_config *c, const pg_otlp_md *md, size_t n, char *msg,
+               size_t msglen)
 {
     pg_otlp_result res;
     int rc = pg_otlp_request_handle(c, cpu.data, cpu.len, 0, PG_OTLP_CT_PROTOBUF, md, n, &res);
@@ -62,7 +65,8 @@ static void test_versions(void)
     CHECK(run(&one, &v3, 1, msg, sizeof msg) == PG_EINVAL);
     CHECK_MSG(strstr(msg, "3 is not supported; accepted: 1"), "%s", msg);
     CHECK(hx_capture_accepted(&cap) == 3); /* nothing refused reached the pipeline */
-    CHECK(pg_status_grpc(PG_EINVAL) == PG_GRPC_INVALID_ARGUMENT && pg_status_http(PG_EINVAL) == 400);
+    CHECK(pg_status_grpc(PG_EINVAL) == PG_GRPC_INVALID_ARGUMENT &&
+          pg_status_http(PG_EINVAL) == 400);
 }
 
 static void test_malformed_and_limits(void)
@@ -71,14 +75,17 @@ static void test_malformed_and_limits(void)
     pg_otlp_result res;
     hx_capture_reset(&cap);
     const uint8_t junk[] = {0xff, 0xff, 0xff};
-    CHECK(pg_otlp_request_handle(&c, junk, sizeof junk, 0, PG_OTLP_CT_PROTOBUF, NULL, 0, &res) == PG_EINVAL);
+    CHECK(pg_otlp_request_handle(&c, junk, sizeof junk, 0, PG_OTLP_CT_PROTOBUF, NULL, 0, &res) ==
+          PG_EINVAL);
     CHECK(res.response.len == 0);
     pg_otlp_result_free(&res);
     /* truncated real request */
-    CHECK(pg_otlp_request_handle(&c, cpu.data, cpu.len / 2, 0, PG_OTLP_CT_PROTOBUF, NULL, 0, &res) == PG_EINVAL);
+    CHECK(pg_otlp_request_handle(&c, cpu.data, cpu.len / 2, 0, PG_OTLP_CT_PROTOBUF, NULL, 0,
+                                 &res) == PG_EINVAL);
     pg_otlp_result_free(&res);
     /* JSON that is not JSON */
-    CHECK(pg_otlp_request_handle(&c, (const uint8_t *)"{", 1, 0, PG_OTLP_CT_JSON, NULL, 0, &res) == PG_EINVAL);
+    CHECK(pg_otlp_request_handle(&c, (const uint8_t *)"{", 1, 0, PG_OTLP_CT_JSON, NULL, 0, &res) ==
+          PG_EINVAL);
     pg_otlp_result_free(&res);
     /* over the sample limit, and over the decompressed cap (gzip) */
     c.limits.max_samples = 3;
@@ -87,7 +94,8 @@ static void test_malformed_and_limits(void)
     pg_buf gz = {0};
     CHECK(pg_gzip_compress(cpu.data, cpu.len, 6, &gz, NULL, 0) == 0);
     c.limits.max_decompressed = cpu.len - 1;
-    CHECK(pg_otlp_request_handle(&c, gz.data, gz.len, 0, PG_OTLP_CT_PROTOBUF, NULL, 0, &res) == PG_ELIMIT);
+    CHECK(pg_otlp_request_handle(&c, gz.data, gz.len, 0, PG_OTLP_CT_PROTOBUF, NULL, 0, &res) ==
+          PG_ELIMIT);
     pg_otlp_result_free(&res);
     c.limits.max_decompressed = cpu.len;
     CHECK(pg_otlp_request_handle(&c, gz.data, gz.len, 0, PG_OTLP_CT_PROTOBUF, NULL, 0, &res) == 0);
@@ -105,7 +113,8 @@ static void test_refused_retryable(void)
     cap.refuse_next = 1;
     int rc = run(&c, NULL, 0, msg, sizeof msg);
     CHECK(rc == PG_EAGAIN);
-    CHECK(pg_status_retryable(rc) && pg_status_grpc(rc) == PG_GRPC_UNAVAILABLE && pg_status_http(rc) == 503);
+    CHECK(pg_status_retryable(rc) && pg_status_grpc(rc) == PG_GRPC_UNAVAILABLE &&
+          pg_status_http(rc) == 503);
     CHECK_MSG(strstr(msg, "busy"), "%s", msg);
     CHECK(run(&c, NULL, 0, NULL, 0) == 0); /* the retry goes through */
     CHECK(hx_capture_accepted(&cap) == 1 && hx_capture_calls(&cap) == 2);
@@ -131,7 +140,8 @@ static void test_metadata(void)
     pg_otlp_req_config c = base(0);
     char *keys[] = {"x-scope-orgid"};
     c.next = (pg_consumer){meta_consume, NULL};
-    pg_otlp_md md[] = {{"x-scope-orgid", "team-a"}, {"authorization", "secret"}, {"x-scope-orgid", "team-b"}};
+    pg_otlp_md md[] = {
+        {"x-scope-orgid", "team-a"}, {"authorization", "secret"}, {"x-scope-orgid", "team-b"}};
     CHECK(run(&c, md, 3, NULL, 0) == 0);
     CHECK_STR(seen_tenant, "(none)"); /* include_metadata off */
     CHECK(seen_meta == 0);
@@ -173,7 +183,8 @@ static void test_partial_success(void)
     with_empty_profile(&req);
     hx_capture_reset(&cap);
     pg_otlp_result res;
-    CHECK(pg_otlp_request_handle(&c, req.data, req.len, 0, PG_OTLP_CT_PROTOBUF, NULL, 0, &res) == 0);
+    CHECK(pg_otlp_request_handle(&c, req.data, req.len, 0, PG_OTLP_CT_PROTOBUF, NULL, 0, &res) ==
+          0);
     CHECK(res.rejected_profiles == 1);
     RESP *r = RESP_UNPACK(NULL, res.response.len, res.response.data);
     CHECK(r && r->partial_success && r->partial_success->rejected_profiles == 1 &&
@@ -191,7 +202,8 @@ static void test_partial_success(void)
     free(want);
     pg_batch_free(orig);
     /* a full request: an empty response (no partial_success) */
-    CHECK(pg_otlp_request_handle(&c, cpu.data, cpu.len, 0, PG_OTLP_CT_PROTOBUF, NULL, 0, &res) == 0);
+    CHECK(pg_otlp_request_handle(&c, cpu.data, cpu.len, 0, PG_OTLP_CT_PROTOBUF, NULL, 0, &res) ==
+          0);
     CHECK(res.rejected_profiles == 0 && res.response.len == 0);
     pg_otlp_result_free(&res);
     /* JSON in, JSON out */
@@ -202,7 +214,8 @@ static void test_partial_success(void)
     pg_batch_free(b);
     CHECK(pg_otlp_request_handle(&c, json.data, json.len, 0, PG_OTLP_CT_JSON, NULL, 0, &res) == 0);
     pg_buf_append(&res.response, "", 1);
-    CHECK_MSG(strstr((char *)res.response.data, "\"rejectedProfiles\""), "%s", (char *)res.response.data);
+    CHECK_MSG(strstr((char *)res.response.data, "\"rejectedProfiles\""), "%s",
+              (char *)res.response.data);
     pg_otlp_result_free(&res);
     pg_buf_free(&json);
     pg_buf_free(&req);
@@ -214,16 +227,22 @@ static void test_config(void)
     const pg_component_factory *F = &pg_otlp_receiver_factory;
     CHECK_MSG(pg_cfg_table_check(F->config.table, err, sizeof err) == 0, "%s", err);
     CHECK(pg_registry_lookup(PG_CFG_RECEIVER, "otlp") == F);
-#define PIPE "exporters:\n  nop:\nservice:\n  pipelines:\n    profiles:\n      receivers: [otlp]\n      exporters: [nop]\n"
+#define PIPE                                                                                       \
+    "exporters:\n  nop:\nservice:\n  pipelines:\n    profiles:\n      receivers: [otlp]\n      "   \
+    "exporters: [nop]\n"
     char *e = hx_load_error("receivers:\n  otlp:\n" PIPE);
     CHECK_MSG(e == NULL, "%s", e);
     free(e);
     const char *bad[][2] = {
         {"receivers:\n  otlp:\n    accepted_versions: [0]\n" PIPE, "positive integer"},
         {"receivers:\n  otlp:\n    include_metadata: true\n" PIPE, "metadata_keys"},
-        {"receivers:\n  otlp:\n    protocols:\n      grpc:\n        tls:\n          cert_file: a\n" PIPE, "key_file"},
+        {"receivers:\n  otlp:\n    protocols:\n      grpc:\n        tls:\n          cert_file: "
+         "a\n" PIPE,
+         "key_file"},
         {"receivers:\n  otlp:\n    protocols:\n      http:\n" PIPE, "http"},
-        {"receivers:\n  otlp:\n    protocols:\n      grpc:\n        max_recv_msg_size_mib: 0\n" PIPE, "max_recv_msg_size_mib"},
+        {"receivers:\n  otlp:\n    protocols:\n      grpc:\n        max_recv_msg_size_mib: "
+         "0\n" PIPE,
+         "max_recv_msg_size_mib"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         e = hx_load_error(bad[i][0]);
@@ -234,7 +253,8 @@ static void test_config(void)
 
 int main(int argc, char **argv)
 {
-    snprintf(corpus, sizeof corpus, "%s/../fuzz/corpus/otlp/go_cpu.otlp", argc > 1 ? argv[1] : "tests/data");
+    snprintf(corpus, sizeof corpus, "%s/../fuzz/corpus/otlp/go_cpu.otlp",
+             argc > 1 ? argv[1] : "tests/data");
     if (hx_read(corpus, &cpu)) {
         fprintf(stderr, "cannot read %s\n", corpus);
         return 1;

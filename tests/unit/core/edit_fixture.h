@@ -42,7 +42,8 @@ static inline int32_t fx_loc(pg_batch *b, int i)
 static inline int32_t fx_stack(pg_batch *b, int base, int n)
 {
     int32_t locs[16];
-    for (int i = 0; i < n; i++) locs[i] = fx_loc(b, base + i);
+    for (int i = 0; i < n; i++)
+        locs[i] = fx_loc(b, base + i);
     return pg_dict_stack(b, locs, (size_t)n);
 }
 
@@ -56,8 +57,8 @@ static inline pg_otlp_valuetype *fx_vt(pg_batch *b, const char *t, const char *u
 
 /* A profile of type t/u with n samples: sample i has stack f<10i>.. (2 frames), value
  * base + i and, for odd i, the attribute thread=main. */
-static inline pg_profile *fx_profile(pg_batch *b, pg_otlp_sprofiles *sp, const char *t, const char *u,
-                                     size_t n, int64_t base)
+static inline pg_profile *fx_profile(pg_batch *b, pg_otlp_sprofiles *sp, const char *t,
+                                     const char *u, size_t n, int64_t base)
 {
     pg_profile *p = pg_profile_add(b, sp, n);
     p->msg.sample_type = fx_vt(b, t, u);

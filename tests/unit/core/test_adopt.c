@@ -12,13 +12,16 @@ static void check_form(pg_batch *b, const char *what)
 {
     const pg_otlp_dict *d = pg_batch_dict(b);
     CHECK_MSG(d->n_stack_table == 0 && d->stack_table == NULL, "%s: stack structs", what);
-    CHECK_MSG(pg_dictionary_cof(d)->tag == PG_DICTIONARY_TAG && pg_dict_stack_count(d) > 1, "%s: dictionary", what);
+    CHECK_MSG(pg_dictionary_cof(d)->tag == PG_DICTIONARY_TAG && pg_dict_stack_count(d) > 1,
+              "%s: dictionary", what);
     size_t n = 0;
     pg_profile_iter it;
     for (pg_profile_iter_init(&it, b); pg_profile_iter_next(&it); n++) {
         CHECK_MSG(it.profile->tag == PG_PROFILE_TAG, "%s: profile tag", what);
-        CHECK_MSG(it.profile->msg.n_samples == 0 && it.profile->msg.samples == NULL, "%s: sample structs", what);
-        CHECK_MSG(it.profile->samples.n > 0 && it.profile->samples.stack != NULL, "%s: no columns", what);
+        CHECK_MSG(it.profile->msg.n_samples == 0 && it.profile->msg.samples == NULL,
+                  "%s: sample structs", what);
+        CHECK_MSG(it.profile->samples.n > 0 && it.profile->samples.stack != NULL, "%s: no columns",
+                  what);
     }
     CHECK_MSG(n == 2, "%s: %zu profiles", what, n);
 }
@@ -28,10 +31,12 @@ static pg_batch *decode_protobuf_c(const pg_buf *in)
 {
     pg_batch *b = pg_batch_new(0);
     ProtobufCAllocator al = pg_arena_protobuf_allocator(pg_batch_arena(b));
-    pg_otlp_data *d = (pg_otlp_data *)protobuf_c_message_unpack(&PG_OTLP_DESC(profiles_data), &al, in->len, in->data);
+    pg_otlp_data *d = (pg_otlp_data *)protobuf_c_message_unpack(&PG_OTLP_DESC(profiles_data), &al,
+                                                                in->len, in->data);
     CHECK(d != NULL);
     /* protobuf-c's own messages: plain Profile and Dictionary with structs */
-    CHECK(d->dictionary->n_stack_table > 1 && d->resource_profiles[0]->scope_profiles[0]->profiles[0]->n_samples > 0);
+    CHECK(d->dictionary->n_stack_table > 1 &&
+          d->resource_profiles[0]->scope_profiles[0]->profiles[0]->n_samples > 0);
     CHECK(pg_otlp_data_adopt(pg_batch_arena(b), d) == 0);
     pg_decode_limits lim;
     pg_decode_limits_default(&lim);
@@ -80,7 +85,8 @@ static void test_same_form(void)
         CHECK(pg_sample_drop(b, p, 5) == 0);
         CHECK(pg_batch_compact(b, NULL, err, sizeof err) == 0);
         char *got = pg_test_dump(b);
-        if (!want) want = got;
+        if (!want)
+            want = got;
         else {
             CHECK_MSG(strcmp(want, got) == 0, "decoder %d edits differently", k);
             free(got);

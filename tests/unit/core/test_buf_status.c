@@ -28,8 +28,8 @@ static void test_flush_status(int rc, int want)
     CHECK_MSG(pg_buf_append(&b, chunk, sizeof chunk) == want, "flush %d", rc);
     CHECK(b.failed == want);
     flush_rc = 0;
-    CHECK(pg_buf_append(&b, chunk, 1) == want);  /* latched */
-    CHECK(pg_buf_append(&b, chunk, 0) == want);  /* even for nothing */
+    CHECK(pg_buf_append(&b, chunk, 1) == want); /* latched */
+    CHECK(pg_buf_append(&b, chunk, 0) == want); /* even for nothing */
     CHECK(pg_buf_reserve(&b, 1) == want);
     pg_buf_free(&b);
 }

@@ -39,25 +39,25 @@ static void test_exact_tables(void)
     pg_otlp_rprofiles *rp = NULL;
     pg_otlp_sprofiles *sp = pg_batch_add_scope(b, &rp);
     pg_profile *p = pg_profile_add(b, sp, 2);
-    p->msg.sample_type = fx_vt(b, "samples", "count");        /* strings 1, 2 */
-    fx_str(b, "unused1");                                      /* 3: removed */
-    int32_t fn1 = function_of(b, "f1");                        /* 4 f1, 5 a.c */
-    int32_t fn2 = function_of(b, "f2");                        /* 6: removed with fn2 */
-    int32_t fn3 = function_of(b, "f3");                        /* 7 */
+    p->msg.sample_type = fx_vt(b, "samples", "count"); /* strings 1, 2 */
+    fx_str(b, "unused1");                              /* 3: removed */
+    int32_t fn1 = function_of(b, "f1");                /* 4 f1, 5 a.c */
+    int32_t fn2 = function_of(b, "f2");                /* 6: removed with fn2 */
+    int32_t fn3 = function_of(b, "f3");                /* 7 */
     pg_otlp_mapping m = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__MAPPING__INIT;
     m.memory_limit = 0x1000;
-    m.filename_strindex = fx_str(b, "lib1.so");                /* 8: removed with map1 */
+    m.filename_strindex = fx_str(b, "lib1.so"); /* 8: removed with map1 */
     int32_t map1 = pg_dict_mapping(b, &m);
-    int32_t attr_m = pg_dict_attr_str(b, "build", "x", 1);     /* 9 build; attribute 1 */
+    int32_t attr_m = pg_dict_attr_str(b, "build", "x", 1); /* 9 build; attribute 1 */
     m.memory_limit = 0x2000;
-    m.filename_strindex = fx_str(b, "lib2.so");                /* 10 */
+    m.filename_strindex = fx_str(b, "lib2.so"); /* 10 */
     m.attribute_indices = &attr_m;
     m.n_attribute_indices = 1;
     int32_t map2 = pg_dict_mapping(b, &m);
     int32_t loc1 = location_of(b, map2, fn1, 0x10);
-    int32_t loc2 = location_of(b, map1, fn2, 0x20);            /* removed */
+    int32_t loc2 = location_of(b, map1, fn2, 0x20); /* removed */
     int32_t loc3 = location_of(b, 0, fn3, 0x30);
-    int32_t st1 = pg_dict_stack(b, &loc2, 1);                  /* removed */
+    int32_t st1 = pg_dict_stack(b, &loc2, 1); /* removed */
     int32_t l13[2] = {loc1, loc3};
     int32_t st2 = pg_dict_stack(b, l13, 2), st3 = pg_dict_stack(b, &loc3, 1);
     int32_t attr_s = pg_dict_attr_str(b, "thread", "main", 4); /* 11; attribute 2 */
@@ -66,23 +66,25 @@ static void test_exact_tables(void)
     /* an attribute whose value is a string reference, and a resource KeyValue of two */
     pg_otlp_any ref = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
     ref.value_case = PG_ANY_STRINDEX;
-    ref.string_value_strindex = fx_str(b, "refval");            /* 15 */
+    ref.string_value_strindex = fx_str(b, "refval");                /* 15 */
     int32_t attr_r = pg_dict_attr(b, fx_str(b, "refkey"), &ref, 0); /* 16; attribute 5 */
     rp->resource = pg_otlp_resource_new(a);
     pg_otlp_kv *kv = pg_otlp_kv_new(a);
     kv->key = (char *)"";
-    kv->key_strindex = fx_str(b, "host");                      /* 17 */
+    kv->key_strindex = fx_str(b, "host"); /* 17 */
     kv->value = pg_otlp_any_new(a);
     kv->value->value_case = PG_ANY_STRINDEX;
-    kv->value->string_value_strindex = fx_str(b, "box");        /* 18 */
-    CHECK(pg_otlp_push(a, (void ***)&rp->resource->attributes, &rp->resource->n_attributes, kv) == 0);
+    kv->value->string_value_strindex = fx_str(b, "box"); /* 18 */
+    CHECK(pg_otlp_push(a, (void ***)&rp->resource->attributes, &rp->resource->n_attributes, kv) ==
+          0);
     uint8_t t1[16] = {1}, s1[8] = {1}, t2[16] = {2}, s2[8] = {2};
     int32_t link1 = pg_dict_link(b, t1, 16, s1, 8), link2 = pg_dict_link(b, t2, 16, s2, 8);
     (void)st1;
     (void)attr_u;
     (void)link1;
     CHECK(pg_sample_set_stack(b, p, 0, st2) == 0 && pg_sample_set_stack(b, p, 1, st3) == 0);
-    CHECK(pg_sample_set_attrs(b, p, 0, &attr_s, 1) == 0 && pg_sample_set_attrs(b, p, 1, &attr_r, 1) == 0);
+    CHECK(pg_sample_set_attrs(b, p, 0, &attr_s, 1) == 0 &&
+          pg_sample_set_attrs(b, p, 1, &attr_r, 1) == 0);
     CHECK(pg_sample_set_link(b, p, 0, link2) == 0);
     p->msg.attribute_indices = &attr_p;
     p->msg.n_attribute_indices = 1;
@@ -94,29 +96,36 @@ static void test_exact_tables(void)
     pg_compact_stats cs;
     char err[128] = "";
     CHECK_MSG(pg_batch_compact(b, &cs, err, sizeof err) == 0, "%s", err);
-    CHECK(cs.strings == 4 && cs.functions == 1 && cs.mappings == 1 && cs.locations == 1 && cs.stacks == 1 &&
-          cs.attributes == 1 && cs.links == 1);
-    static const char *const strings[] = {"", "samples", "count", "f1", "a.c", "f3", "build", "lib2.so",
-                                          "thread", "bytes", "By", "refval", "refkey", "host", "box"};
+    CHECK(cs.strings == 4 && cs.functions == 1 && cs.mappings == 1 && cs.locations == 1 &&
+          cs.stacks == 1 && cs.attributes == 1 && cs.links == 1);
+    static const char *const strings[] = {"",   "samples", "count",   "f1",     "a.c",
+                                          "f3", "build",   "lib2.so", "thread", "bytes",
+                                          "By", "refval",  "refkey",  "host",   "box"};
     CHECK(d->n_string_table == 15);
-    for (size_t i = 0; i < 15 && i < d->n_string_table; i++) CHECK_STR(d->string_table[i], strings[i]);
+    for (size_t i = 0; i < 15 && i < d->n_string_table; i++)
+        CHECK_STR(d->string_table[i], strings[i]);
     /* functions: 0, f1, f3 */
     CHECK(d->n_function_table == 3);
     CHECK(d->function_table[0]->name_strindex == 0 && d->function_table[0]->filename_strindex == 0);
-    CHECK(d->function_table[1]->name_strindex == 3 && d->function_table[1]->system_name_strindex == 3 &&
+    CHECK(d->function_table[1]->name_strindex == 3 &&
+          d->function_table[1]->system_name_strindex == 3 &&
           d->function_table[1]->filename_strindex == 4);
     CHECK(d->function_table[2]->name_strindex == 5 && d->function_table[2]->filename_strindex == 4);
     /* mappings: 0, lib2.so with its attribute */
     CHECK(d->n_mapping_table == 2 && d->mapping_table[0]->memory_limit == 0);
-    CHECK(d->mapping_table[1]->memory_limit == 0x2000 && d->mapping_table[1]->filename_strindex == 7 &&
-          d->mapping_table[1]->n_attribute_indices == 1 && d->mapping_table[1]->attribute_indices[0] == 1);
+    CHECK(d->mapping_table[1]->memory_limit == 0x2000 &&
+          d->mapping_table[1]->filename_strindex == 7 &&
+          d->mapping_table[1]->n_attribute_indices == 1 &&
+          d->mapping_table[1]->attribute_indices[0] == 1);
     /* attributes: 0, build=x, thread=main, bytes=5 By, refkey=@refval */
     CHECK(d->n_attribute_table == 5 && d->attribute_table[0]->key_strindex == 0);
-    CHECK(d->attribute_table[1]->key_strindex == 6 && strcmp(d->attribute_table[1]->value->string_value, "x") == 0);
+    CHECK(d->attribute_table[1]->key_strindex == 6 &&
+          strcmp(d->attribute_table[1]->value->string_value, "x") == 0);
     CHECK(d->attribute_table[2]->key_strindex == 8);
     CHECK(d->attribute_table[3]->key_strindex == 9 && d->attribute_table[3]->unit_strindex == 10 &&
           d->attribute_table[3]->value->int_value == 5);
-    CHECK(d->attribute_table[4]->key_strindex == 12 && d->attribute_table[4]->value->value_case == PG_ANY_STRINDEX &&
+    CHECK(d->attribute_table[4]->key_strindex == 12 &&
+          d->attribute_table[4]->value->value_case == PG_ANY_STRINDEX &&
           d->attribute_table[4]->value->string_value_strindex == 11);
     /* locations: 0, loc1 (lib2.so, f1), loc3 (no mapping, f3) */
     CHECK(d->n_location_table == 3 && d->location_table[0]->n_lines == 0);
@@ -134,7 +143,8 @@ static void test_exact_tables(void)
     pg_dict_stack_at(d, 2, &r);
     CHECK(r.n == 1 && pg_stack_loc(&r, 0) == 2);
     /* links: 0, link2 */
-    CHECK(d->n_link_table == 2 && d->link_table[0]->trace_id.len == 0 && d->link_table[1]->trace_id.data[0] == 2);
+    CHECK(d->n_link_table == 2 && d->link_table[0]->trace_id.len == 0 &&
+          d->link_table[1]->trace_id.data[0] == 2);
     /* the tree */
     CHECK(p->msg.sample_type->type_strindex == 1 && p->msg.sample_type->unit_strindex == 2);
     CHECK(p->msg.n_attribute_indices == 1 && p->msg.attribute_indices[0] == 3);
@@ -151,7 +161,8 @@ static void test_exact_tables(void)
     CHECK(pg_dict_attr_str(b, "thread", "main", 4) == 2);
     CHECK(str_of(d, "unused1") < 0 && str_of(d, "lib1.so") < 0);
     /* a second pass finds nothing more to remove */
-    CHECK(pg_batch_compact(b, &cs, err, sizeof err) == 0 && cs.strings == 1 && cs.stacks == 0 && cs.functions == 0);
+    CHECK(pg_batch_compact(b, &cs, err, sizeof err) == 0 && cs.strings == 1 && cs.stacks == 0 &&
+          cs.functions == 0);
     pg_batch_free(b);
 }
 
@@ -201,10 +212,12 @@ static void test_compacted_roundtrips(void)
     char err[128] = "";
     CHECK_MSG(pg_batch_compact(b, &cs, err, sizeof err) == 0, "%s", err);
     CHECK(cs.stacks == 1 && cs.locations == 2 && cs.functions == 2 && cs.attributes == 1);
-    CHECK(pg_dict_stack_count(d) == stacks - 1 && d->n_location_table == locs - 2 && d->n_function_table == fns - 2);
+    CHECK(pg_dict_stack_count(d) == stacks - 1 && d->n_location_table == locs - 2 &&
+          d->n_function_table == fns - 2);
     CHECK(str_of(d, "f0") < 0 && str_of(d, "f900") > 0 && str_of(d, "thread") < 0);
     char *after = pg_test_dump(b);
-    CHECK_MSG(strcmp(before, after) == 0, "compaction changed the batch:\n%s\n---\n%s", before, after);
+    CHECK_MSG(strcmp(before, after) == 0, "compaction changed the batch:\n%s\n---\n%s", before,
+              after);
     free(before);
     free(after);
     /* re-indexed identity columns are read-only again (they may be shared) */

@@ -111,8 +111,8 @@ static void common(pg_encoding enc, const char *name, const pg_buf *c, const uin
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
         complete = -1;
         int rc = prefix(enc, c->data, cuts[i], n, &out, &complete, err, sizeof err);
-        CHECK_MSG(rc == 0 && out.len > 0, "%s cut at %zu: rc=%d len=%zu %s", name, cuts[i], rc, out.len,
-                  rc ? err : "");
+        CHECK_MSG(rc == 0 && out.len > 0, "%s cut at %zu: rc=%d len=%zu %s", name, cuts[i], rc,
+                  out.len, rc ? err : "");
         CHECK(out.len <= n && memcmp(out.data, p, out.len) == 0);
         CHECK(complete == 0);
         pg_buf_free(&out);
@@ -132,7 +132,8 @@ static void common(pg_encoding enc, const char *name, const pg_buf *c, const uin
     /* Damage after a good start: bytes before it come out, no error (whether the damage is
      * seen at all depends on the format: zstd without a checksum may decode it). */
     uint8_t *bad = dup_bytes(c->data, c->len);
-    for (size_t i = c->len / 2; i < c->len / 2 + 64; i++) bad[i] ^= 0x5a;
+    for (size_t i = c->len / 2; i < c->len / 2 + 64; i++)
+        bad[i] ^= 0x5a;
     CHECK(prefix(enc, bad, c->len, n, &out, &complete, err, sizeof err) == 0);
     CHECK(out.len >= PREFIX / 4 && memcmp(out.data, p, PREFIX / 4) == 0);
     pg_buf_free(&out);
@@ -213,7 +214,8 @@ static void test_gzip(const uint8_t *p, size_t n)
     CHECK(out.len == 0 && complete == 1);
     pg_buf_free(&out);
     /* ... but cut short, it is an error. */
-    CHECK(prefix(PG_ENC_GZIP, e.data, e.len - 1, PREFIX, &out, &complete, err, sizeof err) == PG_EINVAL);
+    CHECK(prefix(PG_ENC_GZIP, e.data, e.len - 1, PREFIX, &out, &complete, err, sizeof err) ==
+          PG_EINVAL);
     CHECK(strstr(err, "gzip") != NULL && out.len == 0);
     pg_buf_free(&out); /* the storage stays the caller's */
     pg_buf_free(&e);
@@ -254,7 +256,8 @@ static void test_zstd(const uint8_t *p, size_t n)
     CHECK(prefix(PG_ENC_ZSTD, e.data, e.len, PREFIX, &out, &complete, err, sizeof err) == 0);
     CHECK(out.len == 0 && complete == 1);
     pg_buf_free(&out);
-    CHECK(prefix(PG_ENC_ZSTD, e.data, e.len - 1, PREFIX, &out, &complete, err, sizeof err) == PG_EINVAL);
+    CHECK(prefix(PG_ENC_ZSTD, e.data, e.len - 1, PREFIX, &out, &complete, err, sizeof err) ==
+          PG_EINVAL);
     CHECK(strstr(err, "zstd") != NULL && out.len == 0);
     pg_buf_free(&out); /* the storage stays the caller's */
     pg_buf_free(&e);

@@ -16,17 +16,19 @@ static void test_iterate(void)
     pg_otlp_sprofiles *empty = pg_batch_add_scope(b, &r0);
     (void)empty;
     pg_otlp_sprofiles *s01 = pg_otlp_sprofiles_new(pg_batch_arena(b));
-    CHECK(pg_otlp_push(pg_batch_arena(b), (void ***)&r0->scope_profiles, &r0->n_scope_profiles, s01) == 0);
+    CHECK(pg_otlp_push(pg_batch_arena(b), (void ***)&r0->scope_profiles, &r0->n_scope_profiles,
+                       s01) == 0);
     pg_profile *a = pg_profile_add(b, s01, 1), *c = pg_profile_add(b, s01, 2);
     pg_otlp_sprofiles *s10 = pg_batch_add_scope(b, &r1);
     pg_profile *d = pg_profile_add(b, s10, 3);
     pg_batch_add_scope(b, NULL); /* a trailing resource without profiles */
     pg_profile_iter it;
     pg_profile_iter_init(&it, b);
-    CHECK(pg_profile_iter_next(&it) && it.profile == a && it.r == 0 && it.s == 1 && it.p == 0 && it.scope == s01 &&
-          it.resource == r0);
+    CHECK(pg_profile_iter_next(&it) && it.profile == a && it.r == 0 && it.s == 1 && it.p == 0 &&
+          it.scope == s01 && it.resource == r0);
     CHECK(pg_profile_iter_next(&it) && it.profile == c && it.r == 0 && it.s == 1 && it.p == 1);
-    CHECK(pg_profile_iter_next(&it) && it.profile == d && it.r == 1 && it.s == 0 && it.p == 0 && it.resource == r1);
+    CHECK(pg_profile_iter_next(&it) && it.profile == d && it.r == 1 && it.s == 0 && it.p == 0 &&
+          it.resource == r1);
     CHECK(!pg_profile_iter_next(&it) && it.profile == NULL);
     CHECK(!pg_profile_iter_next(&it));
     CHECK(pg_batch_profile_count(b) == 3 && pg_batch_sample_count(b) == 6);
@@ -48,10 +50,12 @@ static void test_values_widen(void)
     CHECK(pg_sample_set_value(b, p, 1, 0, 1000) == 0 && c->width == 2);
     CHECK(pg_sample_set_value(b, p, 2, 0, -70000) == 0 && c->width == 4);
     CHECK(pg_sample_set_value(b, p, 3, 0, 5) == 0 && c->width == 4);
-    CHECK(pg_sample_set_value(b, p, 4, 0, INT64_MIN) == 0 && c->narrow == NULL && c->values != NULL);
+    CHECK(pg_sample_set_value(b, p, 4, 0, INT64_MIN) == 0 && c->narrow == NULL &&
+          c->values != NULL);
     static const int64_t want[5] = {-128, 1000, -70000, 5, INT64_MIN};
     for (size_t i = 0; i < 5; i++)
-        CHECK_MSG(pg_sample_value(p, i, 0) == want[i], "sample %zu: %" PRId64, i, pg_sample_value(p, i, 0));
+        CHECK_MSG(pg_sample_value(p, i, 0) == want[i], "sample %zu: %" PRId64, i,
+                  pg_sample_value(p, i, 0));
     /* out of range */
     CHECK(pg_sample_set_value(b, p, 5, 0, 1) == PG_EINVAL);
     CHECK(pg_sample_set_value(b, p, 0, 1, 1) == PG_EINVAL);
@@ -86,7 +90,8 @@ static void test_replace(void)
     pg_profile *p = fx_profile(b, sp, "samples", "count", 3, 1);
     int32_t st = fx_stack(b, 100, 3);
     CHECK(pg_sample_set_stack(b, p, 0, st) == 0 && p->samples.stack[0] == st);
-    CHECK(pg_sample_set_stack(b, p, 0, (int32_t)pg_dict_stack_count(pg_batch_dict(b))) == PG_EINVAL);
+    CHECK(pg_sample_set_stack(b, p, 0, (int32_t)pg_dict_stack_count(pg_batch_dict(b))) ==
+          PG_EINVAL);
     CHECK(pg_sample_set_stack(b, p, 0, -1) == PG_EINVAL);
     CHECK(pg_sample_set_stack(b, p, 3, 0) == PG_EINVAL);
     int32_t a2[2] = {pg_dict_attr_str(b, "k", "v", 1), pg_dict_attr_int(b, "n", 5, "bytes")};
@@ -103,7 +108,8 @@ static void test_replace(void)
     CHECK(pg_sample_set_link(b, p, 2, link + 1) == PG_EINVAL);
     pg_sample_ref r;
     pg_samples_at(&p->samples, 0, &r);
-    CHECK(r.stack == st && r.n_attrs == 2 && r.attrs[0] == a2[0] && r.attrs[1] == a2[1] && r.link == 0);
+    CHECK(r.stack == st && r.n_attrs == 2 && r.attrs[0] == a2[0] && r.attrs[1] == a2[1] &&
+          r.link == 0);
     pg_samples_at(&p->samples, 1, &r);
     CHECK(r.n_attrs == 0 && r.values[0] == 2);
     pg_samples_at(&p->samples, 2, &r);
@@ -126,7 +132,8 @@ static void test_drop_keep(void)
     int64_t two[2] = {-5, 300};
     CHECK(pg_sample_set_values(b, p, 5, two, 2) == 0);
     int32_t st[6];
-    for (size_t i = 0; i < 6; i++) st[i] = p->samples.stack[i];
+    for (size_t i = 0; i < 6; i++)
+        st[i] = p->samples.stack[i];
     CHECK(pg_sample_drop(b, p, 0) == 0 && p->samples.n == 5);
     CHECK(pg_sample_drop(b, p, 5) == PG_EINVAL);
     uint8_t keep[5] = {1, 0, 1, 0, 1}; /* old samples 1, 3, 5 stay */
@@ -138,8 +145,10 @@ static void test_drop_keep(void)
         CHECK_MSG(r.stack == st[was[i]], "kept %zu: stack %d", i, r.stack);
         CHECK(r.n_attrs == 1); /* odd samples carry thread=main */
         CHECK(r.n_ts == (was[i] == 3 ? 1u : 0u));
-        if (was[i] == 5) CHECK(r.n_values == 2 && r.values[0] == -5 && r.values[1] == 300);
-        else CHECK(r.n_values == 1 && r.values[0] == 10 + (int64_t)was[i]);
+        if (was[i] == 5)
+            CHECK(r.n_values == 2 && r.values[0] == -5 && r.values[1] == 300);
+        else
+            CHECK(r.n_values == 1 && r.values[0] == 10 + (int64_t)was[i]);
     }
     uint8_t none[3] = {0, 0, 0};
     CHECK(pg_profile_keep(b, p, none) == 0 && p->samples.n == 0 && pg_batch_sample_count(b) == 0);
@@ -180,7 +189,8 @@ static void test_copy_on_write(void)
     char *after = pg_test_dump(b);
     /* the dump lists profile 0 then profile 1: profile 1's part is unchanged */
     const char *t0 = strstr(before, "profile type=cpu/"), *t1 = strstr(after, "profile type=cpu/");
-    CHECK_MSG(t0 && t1 && strcmp(t0, t1) == 0, "\n--- before\n%s\n--- after\n%s", t0 ? t0 : "", t1 ? t1 : "");
+    CHECK_MSG(t0 && t1 && strcmp(t0, t1) == 0, "\n--- before\n%s\n--- after\n%s", t0 ? t0 : "",
+              t1 ? t1 : "");
     CHECK(pg_sample_value(p0, 0, 0) == 2 && p0->samples.n == 3); /* old sample 1 moved down */
     free(before);
     free(after);

@@ -15,18 +15,16 @@ typedef struct {
 
 /* The documented mapping, written out once more by hand. */
 static const expect table[] = {
-    {PG_OK, 200, 0, false},
-    {PG_EINVAL, 400, 3, false},   /* INVALID_ARGUMENT */
-    {PG_ENOMEM, 503, 8, true},    /* RESOURCE_EXHAUSTED */
-    {PG_ELIMIT, 413, 8, false},   /* RESOURCE_EXHAUSTED */
-    {PG_EAGAIN, 503, 14, true},   /* UNAVAILABLE */
-    {PG_EIO, 500, 14, true},      /* UNAVAILABLE */
-    {PG_EUNSUP, 415, 12, false},  /* UNIMPLEMENTED */
-    {PG_EUNAUTH, 401, 16, false}, /* UNAUTHENTICATED */
-    {PG_EPERM, 403, 7, false},    /* PERMISSION_DENIED */
-    {PG_ENOTFOUND, 404, 5, false},
-    {PG_ETIMEOUT, 504, 4, true},  /* DEADLINE_EXCEEDED */
-    {PG_ECANCELED, 503, 1, true}, /* CANCELLED */
+    {PG_OK, 200, 0, false},         {PG_EINVAL, 400, 3, false},  /* INVALID_ARGUMENT */
+    {PG_ENOMEM, 503, 8, true},                                   /* RESOURCE_EXHAUSTED */
+    {PG_ELIMIT, 413, 8, false},                                  /* RESOURCE_EXHAUSTED */
+    {PG_EAGAIN, 503, 14, true},                                  /* UNAVAILABLE */
+    {PG_EIO, 500, 14, true},                                     /* UNAVAILABLE */
+    {PG_EUNSUP, 415, 12, false},                                 /* UNIMPLEMENTED */
+    {PG_EUNAUTH, 401, 16, false},                                /* UNAUTHENTICATED */
+    {PG_EPERM, 403, 7, false},                                   /* PERMISSION_DENIED */
+    {PG_ENOTFOUND, 404, 5, false},  {PG_ETIMEOUT, 504, 4, true}, /* DEADLINE_EXCEEDED */
+    {PG_ECANCELED, 503, 1, true},                                /* CANCELLED */
     {PG_EINTERNAL, 500, 13, false},
 };
 #define N_TABLE (sizeof table / sizeof table[0])
@@ -37,18 +35,22 @@ static void test_table(void)
     CHECK(N_TABLE == (size_t)(-PG_STATUS_MIN));
     for (int c = PG_STATUS_MIN; c <= 0; c++) {
         int found = 0;
-        for (size_t i = 0; i < N_TABLE; i++) found += table[i].code == c;
+        for (size_t i = 0; i < N_TABLE; i++)
+            found += table[i].code == c;
         CHECK_MSG(found == (c == -1 ? 0 : 1), "code %d listed %d times", c, found);
     }
     for (size_t i = 0; i < N_TABLE; i++) {
         const expect *e = &table[i];
         CHECK_MSG(pg_status_valid(e->code), "%d valid", e->code);
-        CHECK_MSG(pg_status_http(e->code) == e->http, "%d: http %d", e->code, pg_status_http(e->code));
-        CHECK_MSG(pg_status_grpc(e->code) == e->grpc, "%d: grpc %d", e->code, pg_status_grpc(e->code));
+        CHECK_MSG(pg_status_http(e->code) == e->http, "%d: http %d", e->code,
+                  pg_status_http(e->code));
+        CHECK_MSG(pg_status_grpc(e->code) == e->grpc, "%d: grpc %d", e->code,
+                  pg_status_grpc(e->code));
         CHECK_MSG(pg_status_retryable(e->code) == e->retry, "%d: retry", e->code);
         const char *n = pg_status_name(e->code);
         CHECK_MSG(n && *n && strcmp(n, "unknown status"), "%d: name", e->code);
-        for (size_t j = 0; j < i; j++) CHECK_MSG(strcmp(n, pg_status_name(table[j].code)), "%s twice", n);
+        for (size_t j = 0; j < i; j++)
+            CHECK_MSG(strcmp(n, pg_status_name(table[j].code)), "%s twice", n);
     }
     CHECK_STR(pg_status_name(PG_OK), "ok");
     CHECK_STR(pg_status_name(PG_EAGAIN), "try again");
@@ -70,8 +72,10 @@ static void test_unknown(void)
 static void test_gprc_numbers(void)
 {
     /* numbers from grpc/doc/statuscodes.md */
-    CHECK(PG_GRPC_CANCELLED == 1 && PG_GRPC_INVALID_ARGUMENT == 3 && PG_GRPC_DEADLINE_EXCEEDED == 4);
-    CHECK(PG_GRPC_NOT_FOUND == 5 && PG_GRPC_PERMISSION_DENIED == 7 && PG_GRPC_RESOURCE_EXHAUSTED == 8);
+    CHECK(PG_GRPC_CANCELLED == 1 && PG_GRPC_INVALID_ARGUMENT == 3 &&
+          PG_GRPC_DEADLINE_EXCEEDED == 4);
+    CHECK(PG_GRPC_NOT_FOUND == 5 && PG_GRPC_PERMISSION_DENIED == 7 &&
+          PG_GRPC_RESOURCE_EXHAUSTED == 8);
     CHECK(PG_GRPC_UNIMPLEMENTED == 12 && PG_GRPC_INTERNAL == 13 && PG_GRPC_UNAVAILABLE == 14);
     CHECK(PG_GRPC_UNAUTHENTICATED == 16);
 }

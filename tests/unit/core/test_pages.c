@@ -22,7 +22,8 @@ static uint8_t pattern(size_t i)
 /* Writes the pattern over b[0..n) (caller owns b). */
 static void fill(uint8_t *b, size_t n)
 {
-    for (size_t i = 0; i < n; i++) b[i] = pattern(i);
+    for (size_t i = 0; i < n; i++)
+        b[i] = pattern(i);
 }
 
 /* The whole pages inside [lo, hi) as offsets into b: [*plo, *phi), empty when none. */
@@ -46,10 +47,12 @@ static size_t check_buf(const uint8_t *b, size_t n, const size_t *rel, size_t k,
     size_t changed = 0, zeroed = 0, bad_released = 0;
     for (size_t i = 0; i < n; i++) {
         int released = 0;
-        for (size_t r = 0; r < k; r++) released |= i >= rel[2 * r] && i < rel[2 * r + 1];
+        for (size_t r = 0; r < k; r++)
+            released |= i >= rel[2 * r] && i < rel[2 * r + 1];
         if (b[i] == pattern(i)) continue;
         if (!released) {
-            if (changed++ == 0) fprintf(stderr, "%s: byte %zu changed (%u, want %u)\n", what, i, b[i], pattern(i));
+            if (changed++ == 0)
+                fprintf(stderr, "%s: byte %zu changed (%u, want %u)\n", what, i, b[i], pattern(i));
         } else if (b[i] == 0) {
             zeroed++;
         } else {
@@ -57,7 +60,8 @@ static size_t check_buf(const uint8_t *b, size_t n, const size_t *rel, size_t k,
         }
     }
     CHECK_MSG(changed == 0, "%s: %zu bytes outside the released pages changed", what, changed);
-    CHECK_MSG(bad_released == 0, "%s: %zu released bytes are neither kept nor zero", what, bad_released);
+    CHECK_MSG(bad_released == 0, "%s: %zu released bytes are neither kept nor zero", what,
+              bad_released);
     return zeroed;
 }
 
@@ -103,21 +107,23 @@ static void test_release(void)
 
     /* a page-aligned range: exactly its pages */
     b = buffer(&n);
-    size_t first = (size_t)(((uintptr_t)b + page - 1) & ~(uintptr_t)(page - 1)) - (size_t)(uintptr_t)b;
+    size_t first =
+        (size_t)(((uintptr_t)b + page - 1) & ~(uintptr_t)(page - 1)) - (size_t)(uintptr_t)b;
     pg_pages_release(b + first + page, 3 * page);
     rel[0] = first + page;
     rel[1] = first + 4 * page;
     check_buf(b, n, rel, 1, "aligned range");
     /* bytes released can be written again and read back */
-    for (size_t i = rel[0]; i < rel[1]; i++) b[i] = pattern(i);
+    for (size_t i = rel[0]; i < rel[1]; i++)
+        b[i] = pattern(i);
     check_buf(b, n, NULL, 0, "rewritten");
     free(b);
 }
 
 /* One release_consumed call on a fresh buffer: done starts at `from`, releases up to
  * `upto`, keeping [klo, khi) (offsets). Checks *done and the bytes. */
-static void consumed(size_t from, size_t upto, size_t klo, size_t khi, size_t step, int expect_release,
-                     const char *what)
+static void consumed(size_t from, size_t upto, size_t klo, size_t khi, size_t step,
+                     int expect_release, const char *what)
 {
     size_t n;
     uint8_t *b = buffer(&n);
@@ -144,7 +150,8 @@ static void consumed(size_t from, size_t upto, size_t klo, size_t khi, size_t st
     check_buf(b, n, rel, k, what);
     /* and in particular the keep range */
     int keep_ok = 1;
-    for (size_t i = klo; i < khi && i < n; i++) keep_ok &= b[i] == pattern(i);
+    for (size_t i = klo; i < khi && i < n; i++)
+        keep_ok &= b[i] == pattern(i);
     CHECK_MSG(keep_ok, "%s: keep range changed", what);
     free(b);
 }
@@ -189,11 +196,13 @@ static void test_release_consumed(void)
     }
     CHECK(moves >= NPAGES / 5); /* about one per 4 pages and a third */
     int keep_ok = 1;
-    for (const uint8_t *p = klo; p < khi; p++) keep_ok &= *p == pattern((size_t)(p - b));
+    for (const uint8_t *p = klo; p < khi; p++)
+        keep_ok &= *p == pattern((size_t)(p - b));
     CHECK_MSG(keep_ok, "successive calls: keep range changed");
     /* bytes past the last release point are untouched */
     int tail_ok = 1;
-    for (const uint8_t *p = done; p < b + n; p++) tail_ok &= *p == pattern((size_t)(p - b));
+    for (const uint8_t *p = done; p < b + n; p++)
+        tail_ok &= *p == pattern((size_t)(p - b));
     CHECK(tail_ok);
     free(b);
 }
@@ -215,7 +224,8 @@ static void test_hint_large(void)
     fill(c, n);
     check_buf(c, n, NULL, 0, "filled after the hint");
     const uint8_t *done = c + 1000;
-    pg_pages_release_consumed(&done, c + (5u << 20) + 3, c + (3u << 20) + 5, c + (3u << 20) + 9000, 1u << 20);
+    pg_pages_release_consumed(&done, c + (5u << 20) + 3, c + (3u << 20) + 5, c + (3u << 20) + 9000,
+                              1u << 20);
     CHECK(done == c + (5u << 20) + 3);
     size_t rel[4];
     whole_pages(c, 1000, (3u << 20) + 5, &rel[0], &rel[1]);

@@ -32,9 +32,12 @@ static int stack_is(const pg_otlp_dict *d, size_t i, const int32_t *v, size_t n)
 static void narrow(const int32_t *v, size_t n, uint8_t width, void *out)
 {
     for (size_t j = 0; j < n; j++) {
-        if (width == 1) ((uint8_t *)out)[j] = (uint8_t)v[j];
-        else if (width == 2) ((uint16_t *)out)[j] = (uint16_t)v[j];
-        else ((int32_t *)out)[j] = v[j];
+        if (width == 1)
+            ((uint8_t *)out)[j] = (uint8_t)v[j];
+        else if (width == 2)
+            ((uint16_t *)out)[j] = (uint16_t)v[j];
+        else
+            ((int32_t *)out)[j] = v[j];
     }
 }
 
@@ -150,7 +153,7 @@ static void test_widen_midway(void)
 
     CHECK(intern_w(b, V(65536), 4) == 6); /* four bytes */
     CHECK(cols(b)->width == 4);
-    CHECK(intern_w(b, V(2, -1), 4) == 7);  /* negative (invalid, but held) */
+    CHECK(intern_w(b, V(2, -1), 4) == 7); /* negative (invalid, but held) */
     CHECK(intern_w(b, V(INT32_MIN, INT32_MAX), 4) == 8);
     CHECK(cols(b)->width == 4);
     const int32_t *all[9] = {NULL};
@@ -200,7 +203,8 @@ static void test_deep_stack(void)
     const pg_otlp_dict *d = pg_batch_dict(b);
     enum { N = 3000 };
     int32_t *v = malloc(N * sizeof *v);
-    for (size_t j = 0; j < N; j++) v[j] = (int32_t)(j % 250) + 1;
+    for (size_t j = 0; j < N; j++)
+        v[j] = (int32_t)(j % 250) + 1;
     CHECK(intern_w(b, v, N, 4) == 1); /* 4 wide, stored 1 wide */
     CHECK(cols(b)->width == 1);
     CHECK(stack_is(d, 1, v, N));
@@ -227,7 +231,7 @@ static void test_append_widen(void)
 
     uint8_t b1[2] = {1, 200};
     CHECK(pg_stacks_append(a, s, b1, 2, 1) == 1);
-    CHECK(pg_stacks_append(a, s, b1, 2, 1) == 2); /* append does not dedupe */
+    CHECK(pg_stacks_append(a, s, b1, 2, 1) == 2);   /* append does not dedupe */
     CHECK(pg_stacks_append(a, s, NULL, 0, 1) == 3); /* nor skip empty stacks */
     uint16_t b2[2] = {300, 4};
     CHECK(pg_stacks_append(a, s, b2, 2, 2) == 4);
@@ -239,7 +243,7 @@ static void test_append_widen(void)
     CHECK(pg_stacks_append(a, s, b4, 3, 4) == 6);
     CHECK(s->width == 4);
     uint8_t b1b[1] = {255};
-    CHECK(pg_stacks_append(a, s, b1b, 1, 1) == 7); /* narrower input into a wide pool */
+    CHECK(pg_stacks_append(a, s, b1b, 1, 1) == 7);         /* narrower input into a wide pool */
     CHECK(pg_stacks_widen(a, s, 2) == 0 && s->width == 4); /* never narrower */
     CHECK(pg_stacks_widen(a, s, 4) == 0 && s->width == 4);
     CHECK(pg_dict_stack_count(d) == 8);
@@ -270,11 +274,13 @@ static void test_append_widen(void)
 
 /* A struct-form dictionary with stacks [{}, v1, v2, ...] in b's arena (a plain protobuf-c
  * message, as protobuf-c unpacks one), adopted and installed in b. */
-static pg_otlp_dict *struct_dict(pg_batch *b, const int32_t *const *v, const size_t *n, size_t count)
+static pg_otlp_dict *struct_dict(pg_batch *b, const int32_t *const *v, const size_t *n,
+                                 size_t count)
 {
     pg_arena *a = pg_batch_arena(b);
     pg_otlp_data *data = pg_otlp_data_new(a);
-    static const pg_otlp_dict init = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILES_DICTIONARY__INIT;
+    static const pg_otlp_dict init =
+        OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILES_DICTIONARY__INIT;
     pg_otlp_dict *d = pg_arena_memdup(a, &init, sizeof init);
     char *empty = pg_arena_strndup(a, "", 0);
     pg_otlp_push(a, (void ***)&d->string_table, &d->n_string_table, empty);
@@ -303,13 +309,15 @@ static void test_struct_form(void)
     pg_stack_ref r;
     pg_dict_stack_at(d, 2, &r);
     CHECK(r.width == 2 && r.n == 2 && pg_stack_loc(&r, 0) == 300);
-    for (size_t i = 0; i < 5; i++) CHECK(stack_is(d, i, v[i], n[i]));
+    for (size_t i = 0; i < 5; i++)
+        CHECK(stack_is(d, i, v[i], n[i]));
 
     /* the first of two equal stacks answers; indices are kept */
     CHECK(intern_w(b, V(1, 2), 1) == 1);
     CHECK(cols(b)->width == 2);
     CHECK(pg_dict_stack_count(d) == 5);
-    for (size_t i = 0; i < 5; i++) CHECK_MSG(stack_is(d, i, v[i], n[i]), "stack %zu after conversion", i);
+    for (size_t i = 0; i < 5; i++)
+        CHECK_MSG(stack_is(d, i, v[i], n[i]), "stack %zu after conversion", i);
     intern_all_widths(b, V(300, 1), 2);
     intern_all_widths(b, V(7), 4);
     CHECK(intern_w(b, V(44, 1), 1) == 5);
@@ -388,13 +396,15 @@ static void test_otlp_decoded(void)
     pg_otlp_dict *bd = pg_batch_dict(b);
     CHECK(bd->n_stack_table == 0 && pg_dict_stacks(bd)->width == 2);
     CHECK(pg_dict_stack_count(bd) == 4);
-    for (size_t i = 0; i < 4; i++) CHECK_MSG(stack_is(bd, i, v[i], n[i]), "decoded stack %zu", i);
+    for (size_t i = 0; i < 4; i++)
+        CHECK_MSG(stack_is(bd, i, v[i], n[i]), "decoded stack %zu", i);
     intern_all_widths(b, V(1, 2), 1);
     intern_all_widths(b, V(300, 1), 2);
     intern_all_widths(b, V(5), 3);
     CHECK(intern_w(b, V(299, 300), 2) == 4);
     CHECK(pg_dict_stack_count(bd) == 5);
-    for (size_t i = 0; i < 4; i++) CHECK(stack_is(bd, i, v[i], n[i]));
+    for (size_t i = 0; i < 4; i++)
+        CHECK(stack_is(bd, i, v[i], n[i]));
     pg_batch_free(b);
 }
 
@@ -412,17 +422,21 @@ static void test_with_structs(void)
     CHECK(c != NULL && c != d);
     CHECK(c->n_stack_table == 4);
     CHECK(c->stack_table[0]->n_location_indices == 0);
-    CHECK(c->stack_table[1]->n_location_indices == 3 && c->stack_table[1]->location_indices[2] == 3);
-    CHECK(c->stack_table[2]->n_location_indices == 1 && c->stack_table[2]->location_indices[0] == 400);
-    CHECK(c->stack_table[3]->n_location_indices == 3 && c->stack_table[3]->location_indices[0] == 3 &&
+    CHECK(c->stack_table[1]->n_location_indices == 3 &&
+          c->stack_table[1]->location_indices[2] == 3);
+    CHECK(c->stack_table[2]->n_location_indices == 1 &&
+          c->stack_table[2]->location_indices[0] == 400);
+    CHECK(c->stack_table[3]->n_location_indices == 3 &&
+          c->stack_table[3]->location_indices[0] == 3 &&
           c->stack_table[3]->location_indices[2] == 1);
-    CHECK(c->string_table == d->string_table); /* shallow */
+    CHECK(c->string_table == d->string_table);                   /* shallow */
     CHECK(d->n_stack_table == 0 && pg_dict_stack_count(d) == 4); /* d untouched */
 
     /* the struct copy adopted into a batch is columns again */
     pg_batch *b2 = pg_batch_new(0);
     pg_otlp_data *data = pg_otlp_data_new(pg_batch_arena(b2));
-    data->dictionary = pg_dict_adopt(pg_batch_arena(b2), pg_dict_with_stack_structs(pg_batch_arena(b2), d));
+    data->dictionary =
+        pg_dict_adopt(pg_batch_arena(b2), pg_dict_with_stack_structs(pg_batch_arena(b2), d));
     pg_batch_set_data(b2, data);
     CHECK(pg_dict_stack(b2, V(400)) == 2);
     CHECK(pg_batch_dict(b2)->n_stack_table == 0);
@@ -458,7 +472,8 @@ static void test_codec_round_trip(void)
             pg_buf out = {0};
             char err[256] = "";
             const char *what = json ? "json" : "proto";
-            int rc = json ? pg_otlp_encode_json(b, &out, err, sizeof err) : pg_otlp_encode(b, &out, err, sizeof err);
+            int rc = json ? pg_otlp_encode_json(b, &out, err, sizeof err)
+                          : pg_otlp_encode(b, &out, err, sizeof err);
             CHECK_MSG(rc == 0, "%s %u encode: %s", what, n, err);
             CHECK(json || out.len == pg_otlp_encoded_size(b));
             pg_batch *c = pg_batch_new(0);
@@ -467,7 +482,8 @@ static void test_codec_round_trip(void)
             CHECK_MSG(rc == 0, "%s %u decode: %s", what, n, err);
             if (rc == 0) {
                 const pg_otlp_dict *cd = pg_batch_dict(c);
-                CHECK_MSG(pg_dict_stack_count(cd) == 5, "%s %u: %zu stacks", what, n, pg_dict_stack_count(cd));
+                CHECK_MSG(pg_dict_stack_count(cd) == 5, "%s %u: %zu stacks", what, n,
+                          pg_dict_stack_count(cd));
                 CHECK(stack_is(cd, 0, NULL, 0));
                 CHECK_MSG(stack_is(cd, 1, V(1, 2, 3)), "%s %u: stack 1", what, n);
                 CHECK_MSG(stack_is(cd, 2, hi, 3), "%s %u: stack 2", what, n);
@@ -539,8 +555,10 @@ static void test_large(void)
     int wrong = 0;
     for (size_t i = 0; i < N; i++) {
         size_t n = big_stack(i, v);
-        if (idx[i] == next) next++;
-        else if (idx[i] > next) wrong++;
+        if (idx[i] == next)
+            next++;
+        else if (idx[i] > next)
+            wrong++;
         if (!stack_is(d, (size_t)idx[i], v, n)) wrong++;
         if (intern_w(b, v, n, 4) != idx[i]) wrong++;
     }
@@ -559,8 +577,8 @@ static void test_hint_across_widening(void)
     CHECK(pg_dict_stack(b, V(1, 2)) == 1);
     uint8_t p[2] = {3, 4};
     uint64_t h = pg_dict_stack_prefetch(b, p, 2, 1);
-    CHECK(h != 0);                              /* index built at width 1 */
-    CHECK(pg_dict_stack(b, V(1, 1000)) == 2);   /* widens to 2 between hint and use */
+    CHECK(h != 0);                            /* index built at width 1 */
+    CHECK(pg_dict_stack(b, V(1, 1000)) == 2); /* widens to 2 between hint and use */
     CHECK(pg_dict_stack_hinted(b, p, 2, 1, h) == 3);
     CHECK(pg_dict_stack_hinted(b, p, 2, 1, h) == 3);
     CHECK(pg_dict_stack(b, V(3, 4)) == 3);
@@ -608,19 +626,23 @@ static void test_over_cap(void)
     size_t i = 0, n_ok = 0;
     int32_t last = 0;
     for (; i < 100000; i++) {
-        for (size_t j = 0; j < 16; j++) v[j] = (int32_t)((i * 16 + j) % 250) + 1;
+        for (size_t j = 0; j < 16; j++)
+            v[j] = (int32_t)((i * 16 + j) % 250) + 1;
         v[0] = (int32_t)(i % 250) + 1;
         v[1] = (int32_t)(i / 250) + (i > 2000 ? 70000 : 1); /* widens to 4 on the way */
         last = pg_dict_stack(b, v, 16);
         if (last < 0) break;
         n_ok++;
     }
-    CHECK_MSG(last == PG_ELIMIT, "no limit failure over the cap after %zu stacks (%d)", n_ok, (int)last);
+    CHECK_MSG(last == PG_ELIMIT, "no limit failure over the cap after %zu stacks (%d)", n_ok,
+              (int)last);
     size_t count = pg_dict_stack_count(d);
-    CHECK_MSG(count == n_ok + 1, "%zu stacks after %zu interned", count, n_ok); /* the failed one is not there */
+    CHECK_MSG(count == n_ok + 1, "%zu stacks after %zu interned", count,
+              n_ok); /* the failed one is not there */
     int bad = 0;
     for (size_t k = 0; k < n_ok; k++) {
-        for (size_t j = 0; j < 16; j++) v[j] = (int32_t)((k * 16 + j) % 250) + 1;
+        for (size_t j = 0; j < 16; j++)
+            v[j] = (int32_t)((k * 16 + j) % 250) + 1;
         v[0] = (int32_t)(k % 250) + 1;
         v[1] = (int32_t)(k / 250) + (k > 2000 ? 70000 : 1);
         if (!stack_is(d, k + 1, v, 16)) bad++;

@@ -23,12 +23,31 @@ static int64_t col_get(const pg_value_col *c, size_t i)
 /* pg_narrow_width_for at every boundary. */
 static void test_width_for(void)
 {
-    static const struct { int64_t v; uint8_t w; } cases[] = {
-        {0, 1}, {-1, 1}, {1, 1}, {INT8_MAX, 1}, {INT8_MIN, 1},
-        {INT8_MAX + 1, 2}, {INT8_MIN - 1, 2}, {255, 2}, {-255, 2}, {INT16_MAX, 2}, {INT16_MIN, 2},
-        {INT16_MAX + 1, 4}, {INT16_MIN - 1, 4}, {65535, 4}, {INT32_MAX, 4}, {INT32_MIN, 4},
-        {(int64_t)INT32_MAX + 1, 8}, {(int64_t)INT32_MIN - 1, 8}, {UINT32_MAX, 8},
-        {INT64_MAX, 8}, {INT64_MIN, 8},
+    static const struct {
+        int64_t v;
+        uint8_t w;
+    } cases[] = {
+        {0, 1},
+        {-1, 1},
+        {1, 1},
+        {INT8_MAX, 1},
+        {INT8_MIN, 1},
+        {INT8_MAX + 1, 2},
+        {INT8_MIN - 1, 2},
+        {255, 2},
+        {-255, 2},
+        {INT16_MAX, 2},
+        {INT16_MIN, 2},
+        {INT16_MAX + 1, 4},
+        {INT16_MIN - 1, 4},
+        {65535, 4},
+        {INT32_MAX, 4},
+        {INT32_MIN, 4},
+        {(int64_t)INT32_MAX + 1, 8},
+        {(int64_t)INT32_MIN - 1, 8},
+        {UINT32_MAX, 8},
+        {INT64_MAX, 8},
+        {INT64_MIN, 8},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         CHECK_MSG(pg_narrow_width_for(cases[i].v) == cases[i].w, "%" PRId64 ": width %u, want %u",
@@ -41,9 +60,12 @@ static void test_narrow_get(void)
     int8_t a[3] = {-1, INT8_MIN, INT8_MAX};
     int16_t b[3] = {-1, INT16_MIN, INT16_MAX};
     int32_t c[3] = {-1, INT32_MIN, INT32_MAX};
-    CHECK(pg_narrow_get(a, 1, 0) == -1 && pg_narrow_get(a, 1, 1) == INT8_MIN && pg_narrow_get(a, 1, 2) == INT8_MAX);
-    CHECK(pg_narrow_get(b, 2, 0) == -1 && pg_narrow_get(b, 2, 1) == INT16_MIN && pg_narrow_get(b, 2, 2) == INT16_MAX);
-    CHECK(pg_narrow_get(c, 4, 0) == -1 && pg_narrow_get(c, 4, 1) == INT32_MIN && pg_narrow_get(c, 4, 2) == INT32_MAX);
+    CHECK(pg_narrow_get(a, 1, 0) == -1 && pg_narrow_get(a, 1, 1) == INT8_MIN &&
+          pg_narrow_get(a, 1, 2) == INT8_MAX);
+    CHECK(pg_narrow_get(b, 2, 0) == -1 && pg_narrow_get(b, 2, 1) == INT16_MIN &&
+          pg_narrow_get(b, 2, 2) == INT16_MAX);
+    CHECK(pg_narrow_get(c, 4, 0) == -1 && pg_narrow_get(c, 4, 1) == INT32_MIN &&
+          pg_narrow_get(c, 4, 2) == INT32_MAX);
 }
 
 /* Values set one by one, each widening the column when it must; after every set the
@@ -51,11 +73,23 @@ static void test_narrow_get(void)
 static void test_set_widen(void)
 {
     static const int64_t vals[] = {
-        -1, INT8_MAX, INT8_MIN, 0,                    /* width 1 */
-        INT8_MAX + 1, INT16_MIN, INT16_MAX, -129,     /* width 2 */
-        INT16_MAX + 1, INT32_MIN, INT32_MAX, -32769,  /* width 4 */
-        INT64_MIN, INT64_MAX, (int64_t)INT32_MAX + 1, /* width 8 */
-        -1, 5,
+        -1,
+        INT8_MAX,
+        INT8_MIN,
+        0, /* width 1 */
+        INT8_MAX + 1,
+        INT16_MIN,
+        INT16_MAX,
+        -129, /* width 2 */
+        INT16_MAX + 1,
+        INT32_MIN,
+        INT32_MAX,
+        -32769, /* width 4 */
+        INT64_MIN,
+        INT64_MAX,
+        (int64_t)INT32_MAX + 1, /* width 8 */
+        -1,
+        5,
     };
     static const uint8_t widths[] = {1, 1, 1, 1, 2, 2, 2, 2, 4, 4, 4, 4, 8, 8, 8, 8, 8};
     enum { N = sizeof vals / sizeof vals[0] };
@@ -65,10 +99,12 @@ static void test_set_widen(void)
     CHECK(c.width == 1 && c.n == N && c.p != NULL);
     for (size_t i = 0; i < N; i++) {
         CHECK(pg_value_col_set(a, &c, i, vals[i]) == 0);
-        CHECK_MSG(c.width == widths[i], "after value %zu: width %u, want %u", i, c.width, widths[i]);
+        CHECK_MSG(c.width == widths[i], "after value %zu: width %u, want %u", i, c.width,
+                  widths[i]);
         for (size_t j = 0; j <= i; j++)
-            CHECK_MSG(col_get(&c, j) == vals[j], "after value %zu: entry %zu is %" PRId64 ", want %" PRId64,
-                      i, j, col_get(&c, j), vals[j]);
+            CHECK_MSG(col_get(&c, j) == vals[j],
+                      "after value %zu: entry %zu is %" PRId64 ", want %" PRId64, i, j,
+                      col_get(&c, j), vals[j]);
     }
     /* overwriting in a wide column, and never narrower */
     CHECK(pg_value_col_set(a, &c, 0, 3) == 0 && col_get(&c, 0) == 3 && c.width == 8);
@@ -82,7 +118,8 @@ static void test_set_widen(void)
     CHECK(pg_value_col_set(a, &c, 0, 100) == 0);
     CHECK(pg_value_col_set(a, &c, 1, 40000) == 0 && c.width == 4);
     CHECK(pg_value_col_set(a, &c, 2, -40000) == 0);
-    CHECK(col_get(&c, 0) == 100 && col_get(&c, 1) == 40000 && col_get(&c, 2) == -40000 && col_get(&c, 3) == -7);
+    CHECK(col_get(&c, 0) == 100 && col_get(&c, 1) == 40000 && col_get(&c, 2) == -40000 &&
+          col_get(&c, 3) == -7);
     pg_arena_free(a);
 
     /* explicit widening in every step (1 -> 2 -> 4 -> 8) and 1 -> 8 in one go */
@@ -142,11 +179,13 @@ static void test_over_cap(void)
     pg_arena *a = pg_arena_new(100000);
     pg_value_col c;
     CHECK(pg_value_col_init(a, &c, N) == 0);
-    for (size_t i = 0; i < N; i++) CHECK(pg_value_col_set(a, &c, i, (int64_t)(i % 100) - 50) == 0);
+    for (size_t i = 0; i < N; i++)
+        CHECK(pg_value_col_set(a, &c, i, (int64_t)(i % 100) - 50) == 0);
     CHECK(pg_value_col_set(a, &c, 0, INT64_MIN) == PG_ELIMIT); /* 160 kB at width 8 */
     CHECK(c.width < 8);
     int bad = 0;
-    for (size_t i = 0; i < N; i++) bad += col_get(&c, i) != (int64_t)(i % 100) - 50;
+    for (size_t i = 0; i < N; i++)
+        bad += col_get(&c, i) != (int64_t)(i % 100) - 50;
     CHECK_MSG(bad == 0, "%d entries changed by a failed widening", bad);
     pg_arena_free(a);
 }
@@ -157,7 +196,8 @@ static pg_otlp_profile *profile_with(pg_arena *a, const pg_value_col *c)
     pg_otlp_profile *p = pg_otlp_profile_new(a);
     pg_samples cs = {0}, *cols = &cs;
     int32_t *stack = pg_arena_alloc(a, (c->n ? c->n : 1) * sizeof *stack);
-    for (size_t i = 0; i < c->n; i++) stack[i] = (int32_t)i;
+    for (size_t i = 0; i < c->n; i++)
+        stack[i] = (int32_t)i;
     cols->n = c->n;
     cols->stack = stack;
     pg_value_col_attach(c, cols);
@@ -179,21 +219,26 @@ static void test_attach_sample_at(void)
     for (int k = 0; k < 4; k++) {
         pg_value_col c;
         CHECK(pg_value_col_init(a, &c, 3) == 0);
-        for (size_t i = 0; i < 3; i++) CHECK(pg_value_col_set(a, &c, i, sets[k][i]) == 0);
+        for (size_t i = 0; i < 3; i++)
+            CHECK(pg_value_col_set(a, &c, i, sets[k][i]) == 0);
         CHECK(c.width == widths[k]);
         pg_otlp_profile *p = profile_with(a, &c);
         const pg_samples *cols = pg_profile_columns(p);
         CHECK(cols != NULL && cols->val_off == NULL);
-        if (widths[k] == 8) CHECK(cols->values != NULL && cols->narrow == NULL);
-        else CHECK(cols->narrow != NULL && cols->values == NULL && cols->width == widths[k]);
+        if (widths[k] == 8)
+            CHECK(cols->values != NULL && cols->narrow == NULL);
+        else
+            CHECK(cols->narrow != NULL && cols->values == NULL && cols->width == widths[k]);
         CHECK(pg_profile_sample_count(p) == 3);
         pg_sample_ref r[3];
-        for (size_t i = 0; i < 3; i++) pg_sample_at(p, i, &r[i]);
+        for (size_t i = 0; i < 3; i++)
+            pg_sample_at(p, i, &r[i]);
         for (size_t i = 0; i < 3; i++) {
             CHECK(r[i].stack == (int32_t)i);
             CHECK(r[i].n_values == 1);
-            CHECK_MSG(r[i].values[0] == sets[k][i], "width %u sample %zu: %" PRId64 ", want %" PRId64,
-                      widths[k], i, r[i].values[0], sets[k][i]);
+            CHECK_MSG(r[i].values[0] == sets[k][i],
+                      "width %u sample %zu: %" PRId64 ", want %" PRId64, widths[k], i,
+                      r[i].values[0], sets[k][i]);
             if (widths[k] < 8) CHECK(r[i].values == &r[i].value1);
         }
     }
@@ -223,8 +268,9 @@ static void check_values(const pg_otlp_profile *p, const int64_t *v, size_t n, c
     for (size_t i = 0; i < n && i < pg_profile_sample_count(p); i++) {
         pg_sample_ref r;
         pg_sample_at(p, i, &r);
-        CHECK_MSG(r.n_values == 1 && r.values[0] == v[i], "%s: sample %zu has %zu values, first %" PRId64
-                  ", want %" PRId64, what, i, r.n_values, r.n_values ? r.values[0] : 0, v[i]);
+        CHECK_MSG(r.n_values == 1 && r.values[0] == v[i],
+                  "%s: sample %zu has %zu values, first %" PRId64 ", want %" PRId64, what, i,
+                  r.n_values, r.n_values ? r.values[0] : 0, v[i]);
         CHECK(r.stack == (int32_t)(i % 5));
     }
 }
@@ -235,27 +281,36 @@ static void test_builder(void)
     pg_arena *a = pg_arena_new(0);
     static const int64_t w1[] = {0, -1, INT8_MIN, INT8_MAX, 3};
     static const int64_t w2[] = {0, -1, INT8_MIN, INT8_MAX + 1, INT16_MIN, INT16_MAX, -129};
-    static const int64_t w4[] = {0, -1, 127, -128, 128, INT16_MIN, 40000, INT32_MIN, INT32_MAX, -32769};
+    static const int64_t w4[] = {0,         -1,    127,       -128,      128,
+                                 INT16_MIN, 40000, INT32_MIN, INT32_MAX, -32769};
     static const int64_t w8a[] = {1, -1, INT64_MAX, 2};
     static const int64_t w8b[] = {INT64_MIN, -1, 0, (int64_t)INT32_MIN - 1};
-    static const struct { const int64_t *v; size_t n; uint8_t width; const char *name; } cases[] = {
-        {w1, 5, 1, "int8"}, {w2, 7, 2, "int16"}, {w4, 10, 4, "int32"},
+    static const struct {
+        const int64_t *v;
+        size_t n;
+        uint8_t width;
+        const char *name;
+    } cases[] = {
+        {w1, 5, 1, "int8"},       {w2, 7, 2, "int16"},      {w4, 10, 4, "int32"},
         {w8a, 4, 8, "int64 max"}, {w8b, 4, 8, "int64 min"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         pg_otlp_profile *p = built(a, cases[k].v, cases[k].n);
         const pg_samples *c = pg_profile_columns(p);
         CHECK(c != NULL && c->val_off == NULL);
-        if (cases[k].width == 8) CHECK_MSG(c->values != NULL && c->narrow == NULL, "%s", cases[k].name);
-        else CHECK_MSG(c->narrow != NULL && c->values == NULL && c->width == cases[k].width,
-                       "%s: width %u", cases[k].name, c->width);
+        if (cases[k].width == 8)
+            CHECK_MSG(c->values != NULL && c->narrow == NULL, "%s", cases[k].name);
+        else
+            CHECK_MSG(c->narrow != NULL && c->values == NULL && c->width == cases[k].width,
+                      "%s: width %u", cases[k].name, c->width);
         check_values(p, cases[k].v, cases[k].n, cases[k].name);
     }
 
     /* many samples: narrow for the first 100k, then one value needs 8 bytes */
     enum { N = 100001 };
     int64_t *big = malloc(N * sizeof *big);
-    for (size_t i = 0; i < N; i++) big[i] = (int64_t)(i % 200) - 100;
+    for (size_t i = 0; i < N; i++)
+        big[i] = (int64_t)(i % 200) - 100;
     pg_otlp_profile *p = built(a, big, N - 1);
     CHECK(pg_profile_columns(p)->width == 1);
     check_values(p, big, N - 1, "100k int8");
@@ -324,7 +379,8 @@ static void test_with_sample_structs(void)
         CHECK(pg_otlp_push(a, (void ***)&sp->profiles, &sp->n_profiles, p) == 0);
     }
     /* and one hand-built struct profile, adopted into columns like a protobuf-c one */
-    static const pg_otlp_profile pinit = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILE__INIT;
+    static const pg_otlp_profile pinit =
+        OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILE__INIT;
     pg_otlp_profile plain = pinit;
     pg_otlp_sample *s = pg_otlp_samples_new(a, 1);
     int64_t v = -77;
@@ -334,7 +390,8 @@ static void test_with_sample_structs(void)
     plain.samples = sv;
     plain.n_samples = 1;
     pg_otlp_profile *sp_struct = pg_profile_adopt(a, &plain, NULL);
-    CHECK(sp_struct != NULL && sp_struct->n_samples == 0 && pg_profile_sample_count(sp_struct) == 1);
+    CHECK(sp_struct != NULL && sp_struct->n_samples == 0 &&
+          pg_profile_sample_count(sp_struct) == 1);
     CHECK(pg_otlp_push(a, (void ***)&sp->profiles, &sp->n_profiles, sp_struct) == 0);
 
     pg_arena *scratch = pg_arena_new(0);
@@ -348,8 +405,9 @@ static void test_with_sample_structs(void)
         CHECK(p->n_samples == 4);
         for (size_t i = 0; i < 4; i++) {
             CHECK(p->samples[i]->n_values == 1);
-            CHECK_MSG(p->samples[i]->values[0] == sets[k][i], "width %u sample %zu: %" PRId64 ", want %" PRId64,
-                      widths[k], i, p->samples[i]->values[0], sets[k][i]);
+            CHECK_MSG(p->samples[i]->values[0] == sets[k][i],
+                      "width %u sample %zu: %" PRId64 ", want %" PRId64, widths[k], i,
+                      p->samples[i]->values[0], sets[k][i]);
             CHECK(p->samples[i]->stack_index == (int32_t)(i % 5));
         }
         /* every struct has storage of its own */
@@ -359,7 +417,8 @@ static void test_with_sample_structs(void)
     CHECK(cs->profiles[4]->samples[0]->values[0] == -77);
     /* the batch still holds its columns */
     for (int k = 0; k < 5; k++)
-        CHECK(sp->profiles[k]->n_samples == 0 && pg_profile_sample_count(sp->profiles[k]) == (k < 4 ? 4u : 1u));
+        CHECK(sp->profiles[k]->n_samples == 0 &&
+              pg_profile_sample_count(sp->profiles[k]) == (k < 4 ? 4u : 1u));
     pg_arena_free(scratch);
     pg_batch_free(b);
 }
@@ -379,7 +438,8 @@ static void test_codecs(void)
         l.address = 0x1000;
         int32_t loc = pg_dict_location(b, &l);
         int32_t locs[4] = {loc, loc, loc, loc};
-        for (size_t n = 1; n <= 4; n++) CHECK(pg_dict_stack(b, locs, n) == (int32_t)n);
+        for (size_t n = 1; n <= 4; n++)
+            CHECK(pg_dict_stack(b, locs, n) == (int32_t)n);
         pg_otlp_sprofiles *sp = pg_batch_add_scope(b, NULL);
         static const char *const names[4] = {"w1", "w2", "w4", "w8"};
         for (int k = 0; k < 4; k++) {
@@ -390,7 +450,8 @@ static void test_codecs(void)
         }
         pg_buf out = {0};
         char err[256] = "";
-        int rc = json ? pg_otlp_encode_json(b, &out, err, sizeof err) : pg_otlp_encode(b, &out, err, sizeof err);
+        int rc = json ? pg_otlp_encode_json(b, &out, err, sizeof err)
+                      : pg_otlp_encode(b, &out, err, sizeof err);
         CHECK_MSG(rc == 0, "%s encode: %s", json ? "json" : "proto", err);
         pg_batch *c = pg_batch_new(0);
         rc = json ? pg_otlp_decode_json(c, out.data, out.len, NULL, err, sizeof err)

@@ -32,7 +32,8 @@ static void test_malloc(void)
     }
     CHECK(cap == 1024);
     int ok = 1;
-    for (int i = 0; i < 1000; i++) ok &= v[i] == i;
+    for (int i = 0; i < 1000; i++)
+        ok &= v[i] == i;
     CHECK(ok);
     int *keep = v;
     CHECK(PG_VEC_RESERVE(v, cap, 1024, 8) == 0 && v == keep && cap == 1024); /* room: no-op */
@@ -47,7 +48,8 @@ static void test_arena(void)
     uint64_t *v = NULL;
     size_t cap = 0;
     CHECK(PG_VEC_RESERVE_ARENA(a, v, cap, 10, 4) == 0 && cap == 16);
-    for (int i = 0; i < 10; i++) v[i] = (uint64_t)i * 3;
+    for (int i = 0; i < 10; i++)
+        v[i] = (uint64_t)i * 3;
     CHECK(PG_VEC_RESERVE_ARENA(a, v, cap, 1000, 4) == 0 && cap == 1024);
     CHECK(v[9] == 27);
     uint64_t *keep = v;

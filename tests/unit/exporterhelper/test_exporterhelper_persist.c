@@ -239,8 +239,9 @@ static void test_corrupt_quarantined(pg_host *host)
     snprintf(cdir, sizeof cdir, "%s/corrupt", dir);
     CHECK(count_files(cdir, ".pgq") == 2);
     CHECK(count_files(dir, ".pgq") == 0);
-    pg_counter *q = pg_metrics_counter(pg_host_metrics(host), "profgate_exporter_queue_quarantined_total",
-                                       "", "exporter=\"persist/d\"");
+    pg_counter *q =
+        pg_metrics_counter(pg_host_metrics(host), "profgate_exporter_queue_quarantined_total", "",
+                           "exporter=\"persist/d\"");
     CHECK_MSG(pg_counter_get(q) == 2, "quarantined %llu", (unsigned long long)pg_counter_get(q));
     pg_exporter_helper_free(h);
     rm_rf(dir);

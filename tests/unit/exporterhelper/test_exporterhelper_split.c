@@ -29,7 +29,8 @@ static pg_batch *source(int nprof)
         for (int i = 0; i < 2; i++) {
             char name[32];
             snprintf(name, sizeof name, "fn%d_%d", k, i);
-            pg_otlp_line line = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LINE__INIT, *lp = &line;
+            pg_otlp_line line = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LINE__INIT,
+                         *lp = &line;
             line.function_index = pg_dict_function(b, S(b, name), S(b, name), S(b, "x.c"), 0);
             pg_otlp_location l = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LOCATION__INIT;
             l.lines = &lp;
@@ -62,13 +63,15 @@ int main(void)
         char own[32], other[32];
         snprintf(own, sizeof own, "fn%d_1", k);
         snprintf(other, sizeof other, "fn%d_0", (k + 1) % n);
-        CHECK_MSG(has_string(parts[k], own) && !has_string(parts[k], other), "part %d dictionary", k);
+        CHECK_MSG(has_string(parts[k], own) && !has_string(parts[k], other), "part %d dictionary",
+                  k);
         const pg_otlp_dict *d = pg_batch_dict(parts[k]);
         CHECK(d->n_function_table == 3 && d->n_location_table == 3 && pg_dict_stack_count(d) == 3);
         char *p = pg_test_dump(parts[k]);
         /* each part's profile is the source's k-th, samples and frames alike */
         const char *at = strstr(whole, "  profile");
-        for (int j = 0; j < k && at; j++) at = strstr(at + 1, "  profile");
+        for (int j = 0; j < k && at; j++)
+            at = strstr(at + 1, "  profile");
         const char *pp = strstr(p, "  profile");
         CHECK(at && pp && strncmp(at, pp, strlen(pp)) == 0);
         free(p);
@@ -81,7 +84,8 @@ int main(void)
     char *one = n == 1 ? pg_test_dump(parts[0]) : NULL;
     CHECK(one && strcmp(one, whole) == 0);
     free(one);
-    for (int k = 0; k < n; k++) pg_batch_free(parts[k]);
+    for (int k = 0; k < n; k++)
+        pg_batch_free(parts[k]);
     free(parts);
     free(whole);
     pg_batch_free(src);

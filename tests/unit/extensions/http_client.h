@@ -20,9 +20,9 @@
 #include "pipeline/host.h"
 
 typedef struct http_resp {
-    int status;      /* 0 when the request failed (connection refused, timeout) */
-    char *head;      /* status line and headers (malloc'd) */
-    char *body;      /* malloc'd, NUL-terminated */
+    int status; /* 0 when the request failed (connection refused, timeout) */
+    char *head; /* status line and headers (malloc'd) */
+    char *body; /* malloc'd, NUL-terminated */
     size_t body_len;
 } http_resp;
 

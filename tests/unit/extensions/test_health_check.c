@@ -18,7 +18,8 @@ static void test_config(void)
     for (const pg_cfg_field *fl = f->config.table; fl->key; fl++) {
         if (strcmp(fl->key, "endpoint") == 0)
             seen += fl->type == PG_CFG_ENDPOINT && strcmp(fl->def, "127.0.0.1:13133") == 0;
-        if (strcmp(fl->key, "path") == 0) seen += fl->type == PG_CFG_STRING && strcmp(fl->def, "/") == 0;
+        if (strcmp(fl->key, "path") == 0)
+            seen += fl->type == PG_CFG_STRING && strcmp(fl->def, "/") == 0;
     }
     CHECK(seen == 2);
     pg_health_check_config c = {.path = "/health/status"};

@@ -55,7 +55,7 @@ static void test_auth(void)
     CHECK(pg_http_auth_check(&s, NULL) == PG_EUNAUTH);
     s.bearer = NULL;
     s.basic = "user:pa ss";
-    CHECK(pg_http_auth_check(&s, "Basic dXNlcjpwYSBzcw==") == 0); /* user:pa ss */
+    CHECK(pg_http_auth_check(&s, "Basic dXNlcjpwYSBzcw==") == 0);      /* user:pa ss */
     CHECK(pg_http_auth_check(&s, "Basic dXNlcjpwYSBz") == PG_EUNAUTH); /* user:pa s */
     CHECK(pg_http_auth_check(&s, "Basic !!!!") == PG_EUNAUTH);
     CHECK(pg_http_auth_check(&s, "Basic abc") == PG_EUNAUTH);
@@ -66,7 +66,8 @@ static atomic_int ran, gate, started;
 static void job(void *arg)
 {
     atomic_fetch_add(&started, 1);
-    while (!atomic_load(&gate)) usleep(1000);
+    while (!atomic_load(&gate))
+        usleep(1000);
     atomic_fetch_add(&ran, 1);
 }
 
@@ -77,7 +78,8 @@ static void test_workers(void)
     CHECK(pg_workers_new(1, 2, &w, err, sizeof err) == 0);
     if (!w) return;
     CHECK(pg_workers_submit(w, job, NULL) == 0);
-    for (int i = 0; i < 5000 && !atomic_load(&started); i++) usleep(1000);
+    for (int i = 0; i < 5000 && !atomic_load(&started); i++)
+        usleep(1000);
     /* one running, two queued, the fourth refused */
     CHECK(pg_workers_submit(w, job, NULL) == 0);
     CHECK(pg_workers_submit(w, job, NULL) == 0);
@@ -100,8 +102,10 @@ static void test_reply_headers(void)
     pg_buf head = {0};
     CHECK(pg_http_h1_head(&ex, true, &head) == 0);
     pg_buf_append(&head, "", 1);
-    CHECK_MSG(strcmp((char *)head.data, "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n"
-                     "content-type: text/plain\r\nx-a: 1\r\n\r\n") == 0, "%s", (char *)head.data);
+    CHECK_MSG(strcmp((char *)head.data,
+                     "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n"
+                     "content-type: text/plain\r\nx-a: 1\r\n\r\n") == 0,
+              "%s", (char *)head.data);
     pg_buf_free(&head);
     ex.conn = NULL;
     ex.state = EX_WORK;
@@ -143,7 +147,8 @@ static void test_deflate(void)
     CHECK(pg_decompress(PG_ENC_DEFLATE, raw, rn, 100, &out, err, sizeof err) == 0);
     CHECK(out.len == 11 && memcmp(out.data, "hello hello", 11) == 0);
     out.len = 0;
-    CHECK(pg_decompress(PG_ENC_DEFLATE, (const uint8_t *)"garbage!", 8, 100, &out, err, sizeof err) == PG_EINVAL);
+    CHECK(pg_decompress(PG_ENC_DEFLATE, (const uint8_t *)"garbage!", 8, 100, &out, err,
+                        sizeof err) == PG_EINVAL);
     pg_buf_free(&out);
 }
 

@@ -1,8 +1,8 @@
 /* The HTTP server stack against real clients on 127.0.0.1: curl over HTTP/1.1, h2c with
  * prior knowledge, TLS with ALPN h2 and HTTP/1.1, mTLS; gzip/zstd/deflate bodies; 401, 404,
- * 405, 413, 431, bearer and basic auth; a gzip bomb stopped at the cap with bounded RSS; the decompression budget;
- * a slowloris connection dropped while another client is served. Certificates are made
- * here with the openssl command. */
+ * 405, 413, 431, bearer and basic auth; a gzip bomb stopped at the cap with bounded RSS; the
+ * decompression budget; a slowloris connection dropped while another client is served. Certificates
+ * are made here with the openssl command. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <sys/wait.h>
@@ -43,7 +43,8 @@ static atomic_int held, release;
 static void on_hold(void *ctx, const pg_http_request *req, pg_http_reply *r)
 {
     atomic_fetch_add(&held, 1);
-    for (int i = 0; i < 1000 && !atomic_load(&release); i++) usleep(10000);
+    for (int i = 0; i < 1000 && !atomic_load(&release); i++)
+        usleep(10000);
     pg_http_reply_set(r, 200, NULL, "held\n", 5);
     pg_http_reply_send(r);
 }
@@ -181,7 +182,8 @@ static void expect_all(uint16_t port, const char *scheme, const curl_case *cases
 {
     for (size_t i = 0; i < n; i++) {
         char opts[1200] = "", out[70000];
-        for (const char *p = cases[i].opts; *p && strlen(opts) + strlen(dir) + 2 < sizeof opts; p++) {
+        for (const char *p = cases[i].opts; *p && strlen(opts) + strlen(dir) + 2 < sizeof opts;
+             p++) {
             if (strncmp(p, "{d}", 3) == 0) {
                 strcat(opts, dir);
                 p += 2;
@@ -201,7 +203,8 @@ static void test_plain(uint16_t port)
     char out[70000];
     curl_path(port, "http", "/echo", AUTH "--data-binary hello", out, sizeof out);
     CHECK_MSG(strcmp(out, "200 1.1\nhello") == 0, "%s", out);
-    curl_path(port, "http", "/echo", AUTH "--http2-prior-knowledge --data-binary hello", out, sizeof out);
+    curl_path(port, "http", "/echo", AUTH "--http2-prior-knowledge --data-binary hello", out,
+              sizeof out);
     CHECK_MSG(strcmp(out, "200 2\nhello") == 0, "%s", out);
     /* compressed bodies come to the handler inflated */
     const char *text = "profile bytes profile bytes profile bytes\n";
@@ -239,7 +242,8 @@ static void test_plain(uint16_t port)
         {"/echo", AUTH "-H 'Content-Encoding: gzip' --data-binary notgzip", "400 "},
         /* auth, routing */
         {"/echo", "--data-binary x", "401 1.1"},
-        {"/echo", "-H 'Authorization: Bearer wrong' --http2-prior-knowledge --data-binary x", "401 2"},
+        {"/echo", "-H 'Authorization: Bearer wrong' --http2-prior-knowledge --data-binary x",
+         "401 2"},
         {"/nope", AUTH "--data-binary x", "404 1.1"},
         {"/nope", AUTH "--http2-prior-knowledge", "404 2"},
         {"/echo", AUTH, "405 1.1"},
@@ -264,14 +268,15 @@ static void test_bomb(uint16_t port)
     char out[70000], extra[600];
     uint64_t before = pg_process_rss_bytes();
     for (int h2 = 0; h2 < 2; h2++) {
-        snprintf(extra, sizeof extra, AUTH "%s -H 'Content-Encoding: gzip' --data-binary @%s/bomb.gz",
+        snprintf(extra, sizeof extra,
+                 AUTH "%s -H 'Content-Encoding: gzip' --data-binary @%s/bomb.gz",
                  h2 ? "--http2-prior-knowledge" : "", dir);
         curl_path(port, "http", "/echo", extra, out, sizeof out);
         CHECK_MSG(starts(out, "413 "), "%s", out);
     }
     uint64_t after = pg_process_rss_bytes();
-    CHECK_MSG(after < before + (64u << 20), "RSS grew from %llu to %llu", (unsigned long long)before,
-              (unsigned long long)after);
+    CHECK_MSG(after < before + (64u << 20), "RSS grew from %llu to %llu",
+              (unsigned long long)before, (unsigned long long)after);
 }
 
 /* With a budget of one body cap, a second compressed request while the first holds its
@@ -282,11 +287,14 @@ static void test_budget(uint16_t port)
     char cmd[1024], out[70000], extra[600];
     snprintf(cmd, sizeof cmd,
              "curl -sS --max-time 10 -o /dev/null " AUTH "-H 'Content-Encoding: gzip' "
-             "--data-binary @%s/b.gz http://127.0.0.1:%u/hold >/dev/null 2>&1 &", dir, port);
+             "--data-binary @%s/b.gz http://127.0.0.1:%u/hold >/dev/null 2>&1 &",
+             dir, port);
     system(cmd);
-    for (int i = 0; i < 500 && !atomic_load(&held); i++) usleep(10000);
+    for (int i = 0; i < 500 && !atomic_load(&held); i++)
+        usleep(10000);
     CHECK(atomic_load(&held) == 1);
-    snprintf(extra, sizeof extra, AUTH "-i -H 'Content-Encoding: gzip' --data-binary @%s/b.gz", dir);
+    snprintf(extra, sizeof extra, AUTH "-i -H 'Content-Encoding: gzip' --data-binary @%s/b.gz",
+             dir);
     curl_path(port, "http", "/echo", extra, out, sizeof out);
     CHECK_MSG(starts(out, "503 ") && strstr(out, "retry-after: 1"), "%s", out);
     atomic_store(&release, 1);
@@ -342,10 +350,11 @@ static void test_slow_h2(uint16_t port)
     int fd = connect_local(port);
     static const uint8_t start[] =
         "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-        "\x00\x00\x00\x04\x00\x00\x00\x00\x00"              /* SETTINGS */
+        "\x00\x00\x00\x04\x00\x00\x00\x00\x00"                       /* SETTINGS */
         "\x00\x00\x06\x01\x04\x00\x00\x00\x01\x83\x86\x84\x41\x01x"; /* HEADERS POST / */
     CHECK(send(fd, start, sizeof start - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof start - 1));
-    static const uint8_t ping[] = "\x00\x00\x08\x06\x00\x00\x00\x00\x00" "12345678";
+    static const uint8_t ping[] = "\x00\x00\x08\x06\x00\x00\x00\x00\x00"
+                                  "12345678";
     bool dropped = false;
     for (int i = 0; i < 40 && !dropped; i++) {
         usleep(100000);
@@ -376,8 +385,9 @@ static void test_tls(uint16_t port, uint16_t mport)
     snprintf(extra, sizeof extra, "--cacert %s --data-binary hello", ca);
     curl_path(mport, "https", "/echo", extra, out, sizeof out);
     CHECK_MSG(starts(out, "000 "), "%s", out);
-    snprintf(extra, sizeof extra, "--cacert %s --cert %s/client.crt --key %s/client.key --data-binary hello",
-             ca, dir, dir);
+    snprintf(extra, sizeof extra,
+             "--cacert %s --cert %s/client.crt --key %s/client.key --data-binary hello", ca, dir,
+             dir);
     curl_path(mport, "https", "/echo", extra, out, sizeof out);
     CHECK_MSG(strcmp(out, "200 2\nhello") == 0, "%s", out);
 }
@@ -399,9 +409,9 @@ static void test_max_streams(uint16_t port)
     int fd = connect_local(port);
     static const uint8_t start[] =
         "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-        "\x00\x00\x00\x04\x00\x00\x00\x00\x00"                             /* SETTINGS */
-        "\x00\x00\x06\x01\x04\x00\x00\x00\x01\x83\x86\x84\x41\x01x"          /* stream 1 */
-        "\x00\x00\x06\x01\x04\x00\x00\x00\x03\x83\x86\x84\x41\x01x";         /* stream 3 */
+        "\x00\x00\x00\x04\x00\x00\x00\x00\x00"                       /* SETTINGS */
+        "\x00\x00\x06\x01\x04\x00\x00\x00\x01\x83\x86\x84\x41\x01x"  /* stream 1 */
+        "\x00\x00\x06\x01\x04\x00\x00\x00\x03\x83\x86\x84\x41\x01x"; /* stream 3 */
     CHECK(send(fd, start, sizeof start - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof start - 1));
     struct timeval tv = {5, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -429,7 +439,8 @@ static void test_max_streams(uint16_t port)
 static bool wait_open(pg_metrics *m, const char *name, int want)
 {
     char series[160];
-    snprintf(series, sizeof series, "profgate_http_server_open_connections{server=\"%s\"} %d\n", name, want);
+    snprintf(series, sizeof series, "profgate_http_server_open_connections{server=\"%s\"} %d\n",
+             name, want);
     for (int i = 0; i < 500; i++) {
         pg_buf t = {0};
         pg_metrics_write(m, &t);
@@ -466,11 +477,13 @@ static void make_certs(void)
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
              "cd %s && exec >log 2>&1 && "
-             "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=testca && "
+             "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj "
+             "/CN=testca && "
              "for n in server client; do "
              "openssl req -newkey rsa:2048 -nodes -keyout $n.key -out $n.csr -subj /CN=$n && "
              "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > $n.ext && "
-             "openssl x509 -req -in $n.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out $n.crt -days 2 -extfile $n.ext "
+             "openssl x509 -req -in $n.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out $n.crt "
+             "-days 2 -extfile $n.ext "
              "|| exit 1; done",
              dir);
     CHECK(system(cmd) == 0);
@@ -514,14 +527,22 @@ int main(int argc, char **argv)
     pg_buf_append(&text, "", 1);
     const char *t = (const char *)text.data;
     CHECK_MSG(strstr(t, "profgate_http_server_auth_failures_total{server=\"plain\"} 3"), "%s", t);
-    CHECK(strstr(t, "profgate_http_server_limit_hits_total{server=\"plain\",kind=\"read_timeout\"} 2"));
-    CHECK(strstr(t, "profgate_http_server_limit_hits_total{server=\"plain\",kind=\"decompression_budget\"} 3"));
-    CHECK(strstr(t, "profgate_http_server_limit_hits_total{server=\"plain\",kind=\"header_size\"} 2"));
-    CHECK(strstr(t, "profgate_http_server_limit_hits_total{server=\"plain\",kind=\"body_size\"} 5"));
-    CHECK(strstr(t, "profgate_http_server_requests_total{server=\"plain\",protocol=\"h2c\",code=\"200\"}"));
-    CHECK(strstr(t, "profgate_http_server_requests_total{server=\"tls\",protocol=\"h2\",code=\"200\"} 1"));
+    CHECK(strstr(
+        t, "profgate_http_server_limit_hits_total{server=\"plain\",kind=\"read_timeout\"} 2"));
+    CHECK(strstr(
+        t,
+        "profgate_http_server_limit_hits_total{server=\"plain\",kind=\"decompression_budget\"} 3"));
+    CHECK(strstr(t,
+                 "profgate_http_server_limit_hits_total{server=\"plain\",kind=\"header_size\"} 2"));
+    CHECK(
+        strstr(t, "profgate_http_server_limit_hits_total{server=\"plain\",kind=\"body_size\"} 5"));
+    CHECK(strstr(
+        t, "profgate_http_server_requests_total{server=\"plain\",protocol=\"h2c\",code=\"200\"}"));
+    CHECK(strstr(
+        t, "profgate_http_server_requests_total{server=\"tls\",protocol=\"h2\",code=\"200\"} 1"));
     CHECK(strstr(t, "profgate_http_server_open_connections{server=\"plain\"}"));
-    CHECK(strstr(t, "profgate_http_server_limit_hits_total{server=\"one\",kind=\"connections\"} 1"));
+    CHECK(
+        strstr(t, "profgate_http_server_limit_hits_total{server=\"one\",kind=\"connections\"} 1"));
     CHECK(strstr(t, "profgate_http_server_auth_failures_total{server=\"one\"} 4"));
     CHECK(strstr(t, "profgate_http_server_limit_hits_total{server=\"one\",kind=\"streams\"} 1"));
     pg_buf_free(&text);

@@ -32,7 +32,8 @@ static pg_batch *make_batch(size_t np)
 {
     pg_batch *b = pg_batch_new(0);
     pg_otlp_sprofiles *sp = pg_batch_add_scope(b, NULL);
-    for (size_t i = 0; i < np; i++) pg_profile_add(b, sp, 3);
+    for (size_t i = 0; i < np; i++)
+        pg_profile_add(b, sp, 3);
     return b;
 }
 
@@ -66,21 +67,34 @@ static void test_config(void)
     CHECK_MSG(pg_cfg_table_check(F->config.table, err, sizeof err) == 0, "%s", err);
     const int64_t S = 1000000000;
     CHECK(validate((pg_memory_limiter_config){.check_interval = S, .limit_mib = 100}, NULL) == 0);
-    CHECK(validate((pg_memory_limiter_config){.check_interval = S, .limit_mib = 100,
-                                              .spike_limit_mib = 30}, NULL) == 0);
-    CHECK(validate((pg_memory_limiter_config){.check_interval = S, .limit_percentage = 80,
-                                              .spike_limit_percentage = 20}, NULL) == 0);
-    CHECK(validate((pg_memory_limiter_config){.check_interval = S}, "limit_mib must be set") == PG_EINVAL);
+    CHECK(validate((pg_memory_limiter_config){.check_interval = S,
+                                              .limit_mib = 100,
+                                              .spike_limit_mib = 30},
+                   NULL) == 0);
+    CHECK(validate((pg_memory_limiter_config){.check_interval = S,
+                                              .limit_percentage = 80,
+                                              .spike_limit_percentage = 20},
+                   NULL) == 0);
+    CHECK(validate((pg_memory_limiter_config){.check_interval = S}, "limit_mib must be set") ==
+          PG_EINVAL);
     CHECK(validate((pg_memory_limiter_config){.check_interval = 0, .limit_mib = 1},
                    "check_interval") == PG_EINVAL);
-    CHECK(validate((pg_memory_limiter_config){.check_interval = S, .limit_mib = 100,
-                                              .spike_limit_mib = 100}, "smaller than limit_mib") == PG_EINVAL);
-    CHECK(validate((pg_memory_limiter_config){.check_interval = S, .limit_mib = 100,
-                                              .limit_percentage = 50}, "not both") == PG_EINVAL);
-    CHECK(validate((pg_memory_limiter_config){.check_interval = S, .limit_percentage = 50,
-                                              .spike_limit_percentage = 60}, "smaller") == PG_EINVAL);
-    CHECK(validate((pg_memory_limiter_config){.check_interval = S, .limit_mib = 100,
-                                              .spike_limit_percentage = 10}, "spike_limit_mib") == PG_EINVAL);
+    CHECK(validate((pg_memory_limiter_config){.check_interval = S,
+                                              .limit_mib = 100,
+                                              .spike_limit_mib = 100},
+                   "smaller than limit_mib") == PG_EINVAL);
+    CHECK(validate((pg_memory_limiter_config){.check_interval = S,
+                                              .limit_mib = 100,
+                                              .limit_percentage = 50},
+                   "not both") == PG_EINVAL);
+    CHECK(validate((pg_memory_limiter_config){.check_interval = S,
+                                              .limit_percentage = 50,
+                                              .spike_limit_percentage = 60},
+                   "smaller") == PG_EINVAL);
+    CHECK(validate((pg_memory_limiter_config){.check_interval = S,
+                                              .limit_mib = 100,
+                                              .spike_limit_percentage = 10},
+                   "spike_limit_mib") == PG_EINVAL);
     CHECK(pg_memory_limiter_total_memory() > 16 * MIB);
     /* what the process holds counts, and stops counting once freed */
     size_t ballast_n = 8 * MIB;
@@ -104,7 +118,9 @@ static void test_real_usage(void)
     pg_host *h = pg_host_new();
     int sunk = 0;
     char err[256] = "";
-    void *m = create(h, "memory_limiter", (pg_memory_limiter_config){.check_interval = 3600000000000LL, .limit_mib = 1}, &sunk);
+    void *m = create(h, "memory_limiter",
+                     (pg_memory_limiter_config){.check_interval = 3600000000000LL, .limit_mib = 1},
+                     &sunk);
     CHECK(!pg_host_memory_refusing(h));
     CHECK(F->start(m, err, sizeof err) == 0); /* evaluates at once */
     CHECK(pg_host_memory_refusing(h));
@@ -113,10 +129,12 @@ static void test_real_usage(void)
     CHECK_STR(err, "memory limit exceeded");
     CHECK(F->consume(m, make_batch(1), err, sizeof err) == PG_EAGAIN);
     CHECK(sunk == 0);
-    pg_counter *refused = pg_metrics_counter(pg_host_metrics(h), "profgate_processor_refused_profiles_total",
-                                             NULL, "processor=\"memory_limiter\"");
-    pg_counter *refused_s = pg_metrics_counter(pg_host_metrics(h), "profgate_processor_refused_samples_total",
-                                               NULL, "processor=\"memory_limiter\"");
+    pg_counter *refused =
+        pg_metrics_counter(pg_host_metrics(h), "profgate_processor_refused_profiles_total", NULL,
+                           "processor=\"memory_limiter\"");
+    pg_counter *refused_s =
+        pg_metrics_counter(pg_host_metrics(h), "profgate_processor_refused_samples_total", NULL,
+                           "processor=\"memory_limiter\"");
     CHECK(pg_counter_get(refused) == 3);
     CHECK(pg_counter_get(refused_s) == 9);
     pg_gauge *g = pg_metrics_gauge(pg_host_metrics(h), "profgate_memory_limiter_refusing", NULL,
@@ -168,7 +186,11 @@ static void test_hysteresis_and_log_once(void)
     pg_log_set_output(log);
     pg_host *h = pg_host_new();
     int sunk = 0;
-    void *m = create(h, "memory_limiter/h", (pg_memory_limiter_config){.check_interval = 3600000000000LL, .limit_mib = 100, .spike_limit_mib = 20}, &sunk);
+    void *m =
+        create(h, "memory_limiter/h",
+               (pg_memory_limiter_config){
+                   .check_interval = 3600000000000LL, .limit_mib = 100, .spike_limit_mib = 20},
+               &sunk);
     pg_memory_limiter_set_probe(m, fake_probe, NULL);
     fake_usage = 90 * MIB;
     CHECK(pg_memory_limiter_check(m) == 0);
@@ -188,8 +210,12 @@ static void test_hysteresis_and_log_once(void)
     CHECK(pg_memory_limiter_check(m) == 0);
     CHECK(!pg_host_memory_refusing(h));
     char *text = drain(log);
-    CHECK_MSG(count(text, "memory_limiter/h: memory in use 101.0 MiB is above the limit of 100.0 MiB: refusing data") == 1, "%s", text);
-    CHECK_MSG(count(text, "memory_limiter/h: memory in use 79.0 MiB is below 80.0 MiB (limit - spike): accepting data again") == 1, "%s", text);
+    CHECK_MSG(count(text, "memory_limiter/h: memory in use 101.0 MiB is above the limit of 100.0 "
+                          "MiB: refusing data") == 1,
+              "%s", text);
+    CHECK_MSG(count(text, "memory_limiter/h: memory in use 79.0 MiB is below 80.0 MiB (limit - "
+                          "spike): accepting data again") == 1,
+              "%s", text);
     CHECK(count(text, "refusing data") == 1);
     free(text);
     pg_log_set_output(NULL);
@@ -197,7 +223,9 @@ static void test_hysteresis_and_log_once(void)
     F->destroy(m);
 
     /* default spike: 20% of the limit */
-    m = create(h, "memory_limiter/d", (pg_memory_limiter_config){.check_interval = 3600000000000LL, .limit_mib = 10}, &sunk);
+    m = create(h, "memory_limiter/d",
+               (pg_memory_limiter_config){.check_interval = 3600000000000LL, .limit_mib = 10},
+               &sunk);
     pg_memory_limiter_set_probe(m, fake_probe, NULL);
     fake_usage = 11 * MIB;
     CHECK(pg_memory_limiter_check(m) == 1);
@@ -215,7 +243,9 @@ static void test_consume_checks(void)
     pg_host *h = pg_host_new();
     int sunk = 0;
     char err[256];
-    void *m = create(h, "memory_limiter", (pg_memory_limiter_config){.check_interval = 3600000000000LL, .limit_mib = 100}, &sunk);
+    void *m = create(
+        h, "memory_limiter",
+        (pg_memory_limiter_config){.check_interval = 3600000000000LL, .limit_mib = 100}, &sunk);
     pg_memory_limiter_set_probe(m, fake_probe, NULL);
     fake_usage = 50 * MIB;
     CHECK(F->start(m, err, sizeof err) == 0);
@@ -240,7 +270,9 @@ static void test_timer(void)
     pg_host *h = pg_host_new();
     int sunk = 0;
     char err[256];
-    void *m = create(h, "memory_limiter", (pg_memory_limiter_config){.check_interval = 10000000, .limit_mib = 100}, &sunk);
+    void *m =
+        create(h, "memory_limiter",
+               (pg_memory_limiter_config){.check_interval = 10000000, .limit_mib = 100}, &sunk);
     pg_memory_limiter_set_probe(m, fake_probe, NULL);
     fake_usage = 50 * MIB;
     CHECK(F->start(m, err, sizeof err) == 0);
@@ -275,8 +307,12 @@ static void test_two_limiters(void)
 {
     pg_host *h = pg_host_new();
     int sunk = 0;
-    void *a = create(h, "memory_limiter", (pg_memory_limiter_config){.check_interval = 3600000000000LL, .limit_mib = 100}, &sunk);
-    void *b = create(h, "memory_limiter/big", (pg_memory_limiter_config){.check_interval = 3600000000000LL, .limit_mib = 1000}, &sunk);
+    void *a = create(
+        h, "memory_limiter",
+        (pg_memory_limiter_config){.check_interval = 3600000000000LL, .limit_mib = 100}, &sunk);
+    void *b = create(
+        h, "memory_limiter/big",
+        (pg_memory_limiter_config){.check_interval = 3600000000000LL, .limit_mib = 1000}, &sunk);
     pg_memory_limiter_set_probe(a, fake_probe, NULL);
     pg_memory_limiter_set_probe(b, fake_probe2, NULL);
     fake_usage = 200 * MIB;
@@ -298,12 +334,17 @@ static void test_percentage(void)
 {
     pg_host *h = pg_host_new();
     int sunk = 0;
-    void *m = create(h, "memory_limiter/p", (pg_memory_limiter_config){.check_interval = 1000000000, .limit_percentage = 50, .spike_limit_percentage = 10}, &sunk);
+    void *m = create(h, "memory_limiter/p",
+                     (pg_memory_limiter_config){.check_interval = 1000000000,
+                                                .limit_percentage = 50,
+                                                .spike_limit_percentage = 10},
+                     &sunk);
     uint64_t total = pg_memory_limiter_total_memory();
-    pg_gauge *limit = pg_metrics_gauge(pg_host_metrics(h), "profgate_memory_limiter_limit_bytes", NULL,
-                                       "processor=\"memory_limiter/p\"");
-    pg_gauge *spike = pg_metrics_gauge(pg_host_metrics(h), "profgate_memory_limiter_spike_limit_bytes",
+    pg_gauge *limit = pg_metrics_gauge(pg_host_metrics(h), "profgate_memory_limiter_limit_bytes",
                                        NULL, "processor=\"memory_limiter/p\"");
+    pg_gauge *spike =
+        pg_metrics_gauge(pg_host_metrics(h), "profgate_memory_limiter_spike_limit_bytes", NULL,
+                         "processor=\"memory_limiter/p\"");
     CHECK((uint64_t)pg_gauge_get(limit) == total / 100 * 50);
     CHECK((uint64_t)pg_gauge_get(spike) == total / 100 * 10);
     CHECK(pg_memory_limiter_check(m) == 0); /* this test uses far less than half the memory */

@@ -381,7 +381,8 @@ static void test_quarantine_and_lock(hx_host *h)
              "    include: [\"%s/*.pb\"]\n    poll_interval: 50ms\n    max_file_size: 5000\n"
              "    quarantine_directory: %s\n    storage_directory: %s/state5",
              in, q, tmp);
-    rx r = {.cap = {.mu = PTHREAD_MUTEX_INITIALIZER}}, second = {.cap = {.mu = PTHREAD_MUTEX_INITIALIZER}};
+    rx r = {.cap = {.mu = PTHREAD_MUTEX_INITIALIZER}},
+       second = {.cap = {.mu = PTHREAD_MUTEX_INITIALIZER}};
     CHECK(rx_start(&r, h, opts) == 0);
     hx_sleep_ms(300);
     CHECK(access(path, F_OK) != 0);
@@ -391,8 +392,9 @@ static void test_quarantine_and_lock(hx_host *h)
                                          "receiver=\"file/in\",reason=\"malformed\"");
     pg_counter *big = pg_metrics_counter(m, "profgate_receiver_file_skipped_total", "",
                                          "receiver=\"file/in\",reason=\"too_large\"");
-    CHECK_MSG(pg_counter_get(mal) == 1 && pg_counter_get(big) == 1, "malformed %llu, too large %llu",
-              (unsigned long long)pg_counter_get(mal), (unsigned long long)pg_counter_get(big));
+    CHECK_MSG(pg_counter_get(mal) == 1 && pg_counter_get(big) == 1,
+              "malformed %llu, too large %llu", (unsigned long long)pg_counter_get(mal),
+              (unsigned long long)pg_counter_get(big));
     CHECK_MSG(rx_start(&second, h, opts) != 0, "a second instance on the same storage_directory");
     rx_stop(&second);
     rx_stop(&r);

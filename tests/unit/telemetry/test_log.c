@@ -53,7 +53,9 @@ static void test_text(FILE *f)
     free(s);
 
     /* a message with a newline and control characters stays one line */
-    pg_log(PG_LOG_ERROR, "x", "a\nb\tc\x01" "d \"q\" \\ é");
+    pg_log(PG_LOG_ERROR, "x",
+           "a\nb\tc\x01"
+           "d \"q\" \\ é");
     s = drain(f);
     CHECK_STR(s + 24, " error x: a\\nb\\tc\\x01d \"q\" \\ é\n");
     CHECK(count_lines(s) == 1);
@@ -141,8 +143,8 @@ static void test_threads(FILE *f)
         int i;
         char pad[100];
         if (!is_ts(line) ||
-            sscanf(line + 24, " info t: thread %ld line %d %99s", &id, &i, pad) != 3 ||
-            id < 0 || id >= THREADS || i != seen[id] ||
+            sscanf(line + 24, " info t: thread %ld line %d %99s", &id, &i, pad) != 3 || id < 0 ||
+            id >= THREADS || i != seen[id] ||
             strcmp(pad, "padding-padding-padding-padding-padding-padding-padding-padding") != 0)
             bad++;
         else

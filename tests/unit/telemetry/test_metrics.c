@@ -68,22 +68,37 @@ static void parse(expo *e, const char *text)
     for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char name[128];
         if (strncmp(line, "# HELP ", 7) == 0) {
-            if (sscanf(line + 7, "%127s", name) != 1) { e->errors++; continue; }
+            if (sscanf(line + 7, "%127s", name) != 1) {
+                e->errors++;
+                continue;
+            }
             family *f = fam(e, name);
-            if (!f || f->n_type) { e->errors++; continue; } /* HELP after TYPE */
+            if (!f || f->n_type) {
+                e->errors++;
+                continue;
+            } /* HELP after TYPE */
             f->n_help++;
             snprintf(f->help, sizeof f->help, "%s", line + 7 + strlen(name) + 1);
         } else if (strncmp(line, "# TYPE ", 7) == 0) {
             char type[16];
-            if (sscanf(line + 7, "%127s %15s", name, type) != 2) { e->errors++; continue; }
+            if (sscanf(line + 7, "%127s %15s", name, type) != 2) {
+                e->errors++;
+                continue;
+            }
             family *f = fam(e, name);
-            if (!f) { e->errors++; continue; }
+            if (!f) {
+                e->errors++;
+                continue;
+            }
             f->n_type++;
             snprintf(f->type, sizeof f->type, "%s", type);
         } else if (line[0] == '#') {
             e->errors++;
         } else {
-            if (e->ns == 512) { e->errors++; continue; }
+            if (e->ns == 512) {
+                e->errors++;
+                continue;
+            }
             sample *s = &e->s[e->ns];
             size_t n = strcspn(line, "{ ");
             snprintf(s->name, sizeof s->name, "%.*s", (int)n, line);
@@ -94,18 +109,30 @@ static void parse(expo *e, const char *text)
                 const char *q = p + 1;
                 int inq = 0;
                 for (; *q && (inq || *q != '}'); q++) {
-                    if (inq && *q == '\\' && q[1]) { q++; continue; }
+                    if (inq && *q == '\\' && q[1]) {
+                        q++;
+                        continue;
+                    }
                     if (*q == '"') inq = !inq;
                 }
-                if (*q != '}') { e->errors++; continue; }
+                if (*q != '}') {
+                    e->errors++;
+                    continue;
+                }
                 snprintf(s->labels, sizeof s->labels, "%.*s", (int)(q - p - 1), p + 1);
                 p = q + 1;
             }
-            if (*p != ' ') { e->errors++; continue; }
+            if (*p != ' ') {
+                e->errors++;
+                continue;
+            }
             char *end;
             s->value = strcmp(p + 1, "+Inf") == 0 ? INFINITY : strtod(p + 1, &end);
             family *f = fam_of_sample(e, s->name);
-            if (!f || !f->n_type) { e->errors++; continue; } /* sample before its TYPE */
+            if (!f || !f->n_type) {
+                e->errors++;
+                continue;
+            } /* sample before its TYPE */
             e->ns++;
         }
     }
@@ -144,7 +171,8 @@ static void test_exposition(void)
     pg_metrics *m = pg_metrics_new();
     pg_counter *a = pg_metrics_counter(m, "pg_test_requests_total", "Requests.\nSecond \\ line",
                                        "exporter=\"file/out\"");
-    pg_counter *b = pg_metrics_counter(m, "pg_test_requests_total", "ignored", "exporter=\"debug\"");
+    pg_counter *b =
+        pg_metrics_counter(m, "pg_test_requests_total", "ignored", "exporter=\"debug\"");
     CHECK(a && b && a != b);
     CHECK(pg_metrics_counter(m, "pg_test_requests_total", NULL, "exporter = \"file/out\"") == a);
     pg_counter_add(a, 5);
@@ -221,8 +249,8 @@ static void test_histogram(void)
 {
     pg_metrics *m = pg_metrics_new();
     const double bounds[] = {0.1, 1, 0.5, 1}; /* unsorted, duplicate: normalised */
-    pg_histogram *h = pg_metrics_histogram(m, "pg_test_latency_seconds", "Latency.",
-                                           "exporter=\"e\"", bounds, 4);
+    pg_histogram *h =
+        pg_metrics_histogram(m, "pg_test_latency_seconds", "Latency.", "exporter=\"e\"", bounds, 4);
     CHECK(h != NULL);
     CHECK(pg_metrics_histogram(m, "pg_test_latency_seconds", NULL, "exporter=\"e\"", NULL, 0) == h);
     CHECK(pg_metrics_histogram(m, "pg_test_latency_seconds", NULL, "le=\"1\"", bounds, 4) == NULL);
@@ -274,7 +302,8 @@ static void test_callbacks(void)
     double v1 = 12.5, v2 = 3;
     CHECK(pg_metrics_gauge_fn(m, "pg_test_fn", "Fn.", "q=\"1\"", fn_value, &v1) == 0);
     CHECK(pg_metrics_gauge_fn(m, "pg_test_fn", "Fn.", "q=\"2\"", fn_value, &v2) == 0);
-    CHECK(pg_metrics_counter_fn(m, "pg_test_fn_count_total", "Fn count.", NULL, fn_value, &v2) == 0);
+    CHECK(pg_metrics_counter_fn(m, "pg_test_fn_count_total", "Fn count.", NULL, fn_value, &v2) ==
+          0);
     expo e;
     render(m, &e);
     CHECK(e.errors == 0);
@@ -360,19 +389,29 @@ static void test_component_and_process(void)
     CHECK(e.errors == 0);
     for (size_t i = 0; i < e.nf; i++)
         CHECK_MSG(e.f[i].n_help == 1 && e.f[i].n_type == 1, "%s", e.f[i].name);
-    static const char *const names[] = {
-        "profgate_receiver_accepted_profiles_total", "profgate_receiver_accepted_samples_total",
-        "profgate_receiver_accepted_bytes_total", "profgate_receiver_refused_profiles_total",
-        "profgate_receiver_refused_samples_total", "profgate_processor_incoming_profiles_total",
-        "profgate_processor_outgoing_profiles_total", "profgate_processor_dropped_profiles_total",
-        "profgate_exporter_sent_profiles_total", "profgate_exporter_sent_samples_total",
-        "profgate_exporter_sent_bytes_total", "profgate_exporter_send_failed_profiles_total",
-        "profgate_exporter_send_failed_samples_total",
-        "profgate_exporter_enqueue_failed_profiles_total",
-        "profgate_exporter_enqueue_failed_samples_total", "profgate_exporter_retries_total",
-        "profgate_exporter_send_latency_seconds", "process_resident_memory_bytes",
-        "process_virtual_memory_bytes", "process_cpu_seconds_total", "process_start_time_seconds",
-        "process_open_fds", "process_max_fds"};
+    static const char *const names[] = {"profgate_receiver_accepted_profiles_total",
+                                        "profgate_receiver_accepted_samples_total",
+                                        "profgate_receiver_accepted_bytes_total",
+                                        "profgate_receiver_refused_profiles_total",
+                                        "profgate_receiver_refused_samples_total",
+                                        "profgate_processor_incoming_profiles_total",
+                                        "profgate_processor_outgoing_profiles_total",
+                                        "profgate_processor_dropped_profiles_total",
+                                        "profgate_exporter_sent_profiles_total",
+                                        "profgate_exporter_sent_samples_total",
+                                        "profgate_exporter_sent_bytes_total",
+                                        "profgate_exporter_send_failed_profiles_total",
+                                        "profgate_exporter_send_failed_samples_total",
+                                        "profgate_exporter_enqueue_failed_profiles_total",
+                                        "profgate_exporter_enqueue_failed_samples_total",
+                                        "profgate_exporter_retries_total",
+                                        "profgate_exporter_send_latency_seconds",
+                                        "process_resident_memory_bytes",
+                                        "process_virtual_memory_bytes",
+                                        "process_cpu_seconds_total",
+                                        "process_start_time_seconds",
+                                        "process_open_fds",
+                                        "process_max_fds"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         CHECK_MSG(family_named(&e, names[i]) != NULL, "missing %s", names[i]);
     CHECK(val(&e, "profgate_receiver_accepted_profiles_total", "receiver=\"file/in\"") == 2);

@@ -23,8 +23,8 @@ static void test_scrape(void)
 {
     pg_host *h = pg_host_new();
     char err[256] = "";
-    pg_counter *c = pg_metrics_counter(pg_host_metrics(h), "profgate_test_things_total",
-                                       "Things.", "receiver=\"file/in\"");
+    pg_counter *c = pg_metrics_counter(pg_host_metrics(h), "profgate_test_things_total", "Things.",
+                                       "receiver=\"file/in\"");
     pg_counter_add(c, 41);
     pg_telemetry_server *s = NULL;
     CHECK_MSG(pg_telemetry_server_start(h, "127.0.0.1", 0, &s, err, sizeof err) == 0, "%s", err);
@@ -41,7 +41,8 @@ static void test_scrape(void)
     free(ct);
     CHECK(r.body && has_line_starting(r.body, "# HELP profgate_test_things_total Things."));
     CHECK(r.body && has_line_starting(r.body, "# TYPE profgate_test_things_total counter"));
-    CHECK(r.body && has_line_starting(r.body, "profgate_test_things_total{receiver=\"file/in\"} 42"));
+    CHECK(r.body &&
+          has_line_starting(r.body, "profgate_test_things_total{receiver=\"file/in\"} 42"));
     CHECK(r.body && has_line_starting(r.body, "# TYPE process_resident_memory_bytes gauge"));
     CHECK(r.body && has_line_starting(r.body, "process_cpu_seconds_total "));
     http_resp_free(&r);

@@ -28,7 +28,8 @@ static inline void tb_value_type(pg_buf *b, uint32_t field, uint64_t type, uint6
     pg_buf_free(&t);
 }
 
-static inline void tb_function(pg_buf *b, uint64_t id, uint64_t name, uint64_t sys, uint64_t file, int64_t start)
+static inline void tb_function(pg_buf *b, uint64_t id, uint64_t name, uint64_t sys, uint64_t file,
+                               int64_t start)
 {
     pg_buf t = {0};
     pg_wire_put_uint(&t, 1, id);
@@ -71,7 +72,8 @@ static inline void tb_location(pg_buf *b, uint64_t id, uint64_t mapping, uint64_
 }
 
 /* A sample with packed location ids and values. */
-static inline void tb_sample(pg_buf *b, const uint64_t *locs, size_t nl, const int64_t *vals, size_t nv)
+static inline void tb_sample(pg_buf *b, const uint64_t *locs, size_t nl, const int64_t *vals,
+                             size_t nv)
 {
     pg_buf t = {0};
     pg_wire_put_packed_u64(&t, 1, locs, nl);

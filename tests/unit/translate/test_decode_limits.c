@@ -44,12 +44,14 @@ static int through(size_t n, size_t types, size_t limit, int *otlp_rc)
     int rc = pg_pprof_decode(b, in.data, in.len, &lim, NULL, err, sizeof err);
     *otlp_rc = 0;
     if (rc == 0) {
-        CHECK_MSG(pg_batch_sample_count(b) == n * (types ? types : 1), "%zu samples", pg_batch_sample_count(b));
+        CHECK_MSG(pg_batch_sample_count(b) == n * (types ? types : 1), "%zu samples",
+                  pg_batch_sample_count(b));
         CHECK(pg_otlp_encode(b, &otlp, err, sizeof err) == 0);
         *otlp_rc = pg_otlp_decode(back, otlp.data, otlp.len, &lim, err, sizeof err);
         CHECK_MSG(*otlp_rc == 0, "OTLP refused what pprof admitted: %s", err);
     } else {
-        CHECK_MSG(rc == PG_ELIMIT && strstr(err, "sample types exceed the limit"), "rc %d: %s", rc, err);
+        CHECK_MSG(rc == PG_ELIMIT && strstr(err, "sample types exceed the limit"), "rc %d: %s", rc,
+                  err);
     }
     pg_batch_free(b);
     pg_batch_free(back);

@@ -31,9 +31,9 @@ static pg_format_guess sniff(const void *s, size_t n, int whole)
     return g;
 }
 
-#define CHECK_GUESS(g, fmt)                                                                  \
-    CHECK_MSG((g).format == (fmt), "got %s (%s), want %s", pg_format_name((g).format),       \
-              (g).reason, pg_format_name(fmt))
+#define CHECK_GUESS(g, fmt)                                                                        \
+    CHECK_MSG((g).format == (fmt), "got %s (%s), want %s", pg_format_name((g).format), (g).reason, \
+              pg_format_name(fmt))
 
 static void test_names(void)
 {
@@ -125,8 +125,8 @@ static void test_first_bytes(void)
             continue;
         }
         pg_format_sniff_input(in.data, in.len, &g);
-        CHECK_MSG(g.format == files[i].want, "%s: %s (%s)", files[i].rel,
-                  pg_format_name(g.format), g.reason);
+        CHECK_MSG(g.format == files[i].want, "%s: %s (%s)", files[i].rel, pg_format_name(g.format),
+                  g.reason);
         CHECK_MSG(!g.truncated && !g.ambiguous, "%s: %s", files[i].rel, g.reason);
         pg_buf_free(&in);
     }
@@ -149,19 +149,21 @@ static void test_ambiguous_and_mixed(void)
     CHECK_GUESS(g, PG_FORMAT_UNKNOWN);
     CHECK_MSG(strstr(g.reason, "mixed") != NULL, "%s", g.reason);
     /* bytes neither writes: field 0, a group, field 1 as a varint, field 99, wrong wire type */
-    static const uint8_t bad[][3] = {{0x00, 0x01, 0x02}, {0x0b, 0x0c, 0x00},
-                                     {0x08, 0x01, 0x00}, {0x98, 0x06, 0x00},
+    static const uint8_t bad[][3] = {{0x00, 0x01, 0x02},
+                                     {0x0b, 0x0c, 0x00},
+                                     {0x08, 0x01, 0x00},
+                                     {0x98, 0x06, 0x00},
                                      {0x35, 0x00, 0x00}};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         g = sniff(bad[i], 3, 1);
-        CHECK_MSG(g.format == PG_FORMAT_UNKNOWN, "case %zu: %s (%s)", i,
-                  pg_format_name(g.format), g.reason);
+        CHECK_MSG(g.format == PG_FORMAT_UNKNOWN, "case %zu: %s (%s)", i, pg_format_name(g.format),
+                  g.reason);
     }
     /* a long input is judged on its first PG_FORMAT_SNIFF_BYTES only */
     size_t n = PG_FORMAT_SNIFF_BYTES * 3;
     uint8_t *big = calloc(1, n);
     for (size_t i = 0; i + 1 < PG_FORMAT_SNIFF_BYTES + 2; i += 2)
-        big[i] = 0x12; /* field 2, empty */
+        big[i] = 0x12;    /* field 2, empty */
     g = sniff(big, n, 1); /* zeros after the prefix would be "not protobuf" */
     CHECK(g.format == PG_FORMAT_OTLP_PROTO && g.ambiguous && !g.truncated);
     free(big);
@@ -271,15 +273,15 @@ static void test_compressed(void)
         CHECK_GUESS(g, PG_FORMAT_UNKNOWN);
         CHECK_MSG(strstr(g.reason, "not protobuf"), "%s", g.reason);
         b = pg_batch_new(0);
-        CHECK(pg_format_decode(b, bombs[i]->data, bombs[i]->len, PG_FORMAT_UNKNOWN, &lim, NULL,
-                               err, sizeof err) == PG_EINVAL);
+        CHECK(pg_format_decode(b, bombs[i]->data, bombs[i]->len, PG_FORMAT_UNKNOWN, &lim, NULL, err,
+                               sizeof err) == PG_EINVAL);
         CHECK_MSG(strstr(err, "cannot tell the format (") == err, "%s", err);
         pg_batch_free(b);
         /* forced: the decoder's inflate stops at the limit */
         lim.max_decompressed = 1 << 20;
         b = pg_batch_new(0);
-        CHECK(pg_format_decode(b, bombs[i]->data, bombs[i]->len, PG_FORMAT_PPROF, &lim, NULL,
-                               err, sizeof err) == PG_ELIMIT);
+        CHECK(pg_format_decode(b, bombs[i]->data, bombs[i]->len, PG_FORMAT_PPROF, &lim, NULL, err,
+                               sizeof err) == PG_ELIMIT);
         CHECK_MSG(strstr(err, "limit") != NULL, "%s", err);
         pg_batch_free(b);
         pg_decode_limits_default(&lim);

@@ -24,9 +24,10 @@ static int decode(const char *profile, const char *dict, char *err, size_t errle
     return rc;
 }
 
-static const char *DICT = "{\"stringTable\":[\"\",\"cpu\"],\"stackTable\":[{},{\"locationIndices\":[1]}],"
-                          "\"locationTable\":[{},{\"lines\":[{\"functionIndex\":1}]}],"
-                          "\"functionTable\":[{},{\"nameStrindex\":1}]}";
+static const char *DICT =
+    "{\"stringTable\":[\"\",\"cpu\"],\"stackTable\":[{},{\"locationIndices\":[1]}],"
+    "\"locationTable\":[{},{\"lines\":[{\"functionIndex\":1}]}],"
+    "\"functionTable\":[{},{\"nameStrindex\":1}]}";
 
 static void refused(const char *profile, const char *dict, const char *field)
 {
@@ -48,15 +49,18 @@ static void test_older_layouts(void)
     refused("{\"samples\":[{\"stackIndex\":1,\"values\":[1]}]}",
             "{\"stringTable\":[\"\"],\"locationTable\":[{},{\"line\":[{\"functionIndex\":0}]}]}",
             "Location.line");
-    refused("{\"locationIndices\":[1],\"stringTable\":[\"\",\"cpu\"]}", DICT, "Profile.locationIndices");
+    refused("{\"locationIndices\":[1],\"stringTable\":[\"\",\"cpu\"]}", DICT,
+            "Profile.locationIndices");
 }
 
 static void test_current_and_unknown(void)
 {
     char err[512];
-    CHECK_MSG(decode("{\"sampleType\":{\"typeStrindex\":1},\"samples\":[{\"stackIndex\":1,\"values\":[1]}]}",
-                     DICT, err, sizeof err) == 0,
-              "%s", err);
+    CHECK_MSG(
+        decode(
+            "{\"sampleType\":{\"typeStrindex\":1},\"samples\":[{\"stackIndex\":1,\"values\":[1]}]}",
+            DICT, err, sizeof err) == 0,
+        "%s", err);
     CHECK_MSG(decode("{\"samples\":[{\"stackIndex\":1,\"values\":[1],\"someFutureField\":3}],"
                      "\"anotherNewThing\":{\"x\":1}}",
                      DICT, err, sizeof err) == 0,

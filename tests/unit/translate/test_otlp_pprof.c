@@ -48,7 +48,8 @@ static int32_t stack(pg_batch *b, int base, int n)
 }
 
 /* A profile of n samples (empty stack, one value 0 each) appended to sp. */
-static pg_profile *profile(pg_batch *b, pg_otlp_sprofiles *sp, const char *t, const char *u, size_t n)
+static pg_profile *profile(pg_batch *b, pg_otlp_sprofiles *sp, const char *t, const char *u,
+                           size_t n)
 {
     pg_profile *pp = pg_profile_add(b, sp, n);
     pg_otlp_profile *p = &pp->msg;
@@ -100,7 +101,8 @@ static void test_values_only_roundtrip(void)
     int32_t num = pg_dict_attr_int(b, "bytes", 4096, "bytes");
     for (int i = 0; i < 3; i++) {
         int64_t c = i + 1, ns = (i + 1) * 10000000;
-        CHECK(pg_sample_set_stack(b, p1, (size_t)i, st[i]) == 0 && pg_sample_set_stack(b, p2, (size_t)i, st[i]) == 0);
+        CHECK(pg_sample_set_stack(b, p1, (size_t)i, st[i]) == 0 &&
+              pg_sample_set_stack(b, p2, (size_t)i, st[i]) == 0);
         set_values(b, p1, (size_t)i, &c, 1);
         set_values(b, p2, (size_t)i, &ns, 1);
         int32_t ix[2] = {attr, num};
@@ -112,7 +114,8 @@ static void test_values_only_roundtrip(void)
     pg_batch *back = through_pprof(b, &rc, err, sizeof err);
     CHECK_MSG(rc == 0, "%s", err);
     char *x = dump(b), *y = dump(back);
-    CHECK_MSG(strcmp(x, y) == 0, "values-only O -> pprof -> O differs:\n--- before\n%s--- after\n%s", x, y);
+    CHECK_MSG(strcmp(x, y) == 0,
+              "values-only O -> pprof -> O differs:\n--- before\n%s--- after\n%s", x, y);
     free(x);
     free(y);
     pg_batch_free(back);
@@ -127,7 +130,8 @@ static void test_shapes(void)
     pg_profile *p = profile(b, sp, "events", "count", 3);
     int32_t s0 = stack(b, 0, 2);
     uint64_t ts[3] = {1700000000000000001ull, 1700000000000000002ull, 1700000000000000003ull};
-    for (size_t i = 0; i < 3; i++) CHECK(pg_sample_set_stack(b, p, i, s0) == 0);
+    for (size_t i = 0; i < 3; i++)
+        CHECK(pg_sample_set_stack(b, p, i, s0) == 0);
     set_values(b, p, 0, NULL, 0);
     CHECK(pg_sample_set_timestamps(b, p, 0, ts, 3) == 0);
     int64_t v2[2] = {5, 7};
@@ -139,7 +143,8 @@ static void test_shapes(void)
     int rc;
     pg_batch *back = through_pprof(b, &rc, err, sizeof err);
     CHECK_MSG(rc == 0, "%s", err);
-    const pg_otlp_profile *q = pg_batch_data(back)->resource_profiles[0]->scope_profiles[0]->profiles[0];
+    const pg_otlp_profile *q =
+        pg_batch_data(back)->resource_profiles[0]->scope_profiles[0]->profiles[0];
     CHECK(pg_profile_sample_count(q) == 1);
     pg_sample_ref r = {0};
     if (pg_profile_sample_count(q) == 1) pg_sample_at(q, 0, &r);
@@ -162,8 +167,10 @@ static void test_links(void)
     pg_otlp_sprofiles *sp = pg_batch_add_scope(b, NULL);
     pg_profile *p = profile(b, sp, "samples", "count", 1);
     uint8_t trace[16], span[8];
-    for (int i = 0; i < 16; i++) trace[i] = (uint8_t)(0xa0 + i);
-    for (int i = 0; i < 8; i++) span[i] = (uint8_t)(0x10 + i);
+    for (int i = 0; i < 16; i++)
+        trace[i] = (uint8_t)(0xa0 + i);
+    for (int i = 0; i < 8; i++)
+        span[i] = (uint8_t)(0x10 + i);
     CHECK(pg_sample_set_link(b, p, 0, pg_dict_link(b, trace, 16, span, 8)) == 0);
     CHECK(pg_sample_set_stack(b, p, 0, stack(b, 0, 1)) == 0);
     int64_t one = 1;
@@ -173,7 +180,8 @@ static void test_links(void)
     pg_batch *back = through_pprof(b, &rc, err, sizeof err);
     CHECK_MSG(rc == 0, "%s", err);
     char *y = dump(back);
-    CHECK_MSG(strstr(y, "span_id=\"1011121314151617\"") && strstr(y, "trace_id=\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\""),
+    CHECK_MSG(strstr(y, "span_id=\"1011121314151617\"") &&
+                  strstr(y, "trace_id=\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\""),
               "link labels missing:\n%s", y);
     free(y);
     pg_batch_free(back);
@@ -235,9 +243,9 @@ static void test_malformed_otlp(void)
     pg_buf bomb = {0}, inner = {0};
     for (int i = 0; i < 10000; i++) {
         pg_buf next = {0};
-        pg_wire_put_bytes(&next, 1, inner.data, inner.len);     /* ArrayValue.values */
+        pg_wire_put_bytes(&next, 1, inner.data, inner.len); /* ArrayValue.values */
         pg_buf any = {0};
-        pg_wire_put_bytes(&any, 5, next.data, next.len);        /* AnyValue.array_value */
+        pg_wire_put_bytes(&any, 5, next.data, next.len); /* AnyValue.array_value */
         pg_buf_free(&inner);
         pg_buf_free(&next);
         inner = any;
@@ -261,7 +269,8 @@ static void test_merge_reindexes(void)
     pg_batch *a = pg_batch_new(0), *b = pg_batch_new(0), *m = pg_batch_new(0);
     pg_otlp_sprofiles *sa = pg_batch_add_scope(a, NULL), *sb = pg_batch_add_scope(b, NULL);
     S(b, "padding-to-shift-indices");
-    pg_profile *pa = profile(a, sa, "samples", "count", 1), *pb = profile(b, sb, "alloc", "bytes", 1);
+    pg_profile *pa = profile(a, sa, "samples", "count", 1),
+               *pb = profile(b, sb, "alloc", "bytes", 1);
     CHECK(pg_sample_set_stack(a, pa, 0, stack(a, 0, 3)) == 0);
     CHECK(pg_sample_set_stack(b, pb, 0, stack(b, 1, 3)) == 0);
     int64_t one = 1;
@@ -272,7 +281,8 @@ static void test_merge_reindexes(void)
     CHECK(pg_batch_merge(m, b, err, sizeof err) == 0);
     char *x = dump(a), *y = dump(b), *z = dump(m);
     size_t lx = strlen(x);
-    CHECK_MSG(strncmp(z, x, lx) == 0 && strcmp(z + lx, y) == 0, "merge differs:\n%s\n%s\n%s", x, y, z);
+    CHECK_MSG(strncmp(z, x, lx) == 0 && strcmp(z + lx, y) == 0, "merge differs:\n%s\n%s\n%s", x, y,
+              z);
     /* shared frames deduplicated: f1, f2 appear in both stacks */
     CHECK(pg_batch_dict(m)->n_function_table == 1 + 4);
     free(x);

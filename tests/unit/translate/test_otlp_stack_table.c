@@ -78,7 +78,8 @@ static void put_dict(pg_buf *out, size_t n_loc, const tstack *st, size_t n_st)
     str(&d, 5, "", 0);
     str(&d, 5, "samples", 7);
     str(&d, 5, "count", 5);
-    for (size_t i = 0; i < n_st; i++) put_stack(&d, &st[i]);
+    for (size_t i = 0; i < n_st; i++)
+        put_stack(&d, &st[i]);
     sub(out, 2, &d);
     pg_buf_free(&d);
     pg_buf_free(&l);
@@ -113,7 +114,8 @@ static void put_tree(pg_buf *out, const int32_t *stack, size_t n, const pg_buf *
 }
 
 /* Decodes a heap copy of in (ASan sees reads past the end); the batch is the caller's. */
-static int decode(pg_batch *b, const pg_buf *in, const pg_decode_limits *lim, char *err, size_t errlen)
+static int decode(pg_batch *b, const pg_buf *in, const pg_decode_limits *lim, char *err,
+                  size_t errlen)
 {
     uint8_t *copy = malloc(in->len ? in->len : 1);
     if (in->len) memcpy(copy, in->data, in->len);
@@ -142,20 +144,24 @@ static void same_as_protobuf_c(const pg_batch *b, const pg_buf *in, uint8_t widt
     CHECK_MSG(cols != NULL, "%s: stacks are not columns", what);
     CHECK_MSG(!cols || cols->width == width, "%s: pool %u bytes wide, want %u", what,
               cols ? cols->width : 0, width);
-    pg_otlp_data *ref = (pg_otlp_data *)protobuf_c_message_unpack(&PG_OTLP_DESC(profiles_data), NULL,
-                                                                  in->len, in->data);
+    pg_otlp_data *ref = (pg_otlp_data *)protobuf_c_message_unpack(&PG_OTLP_DESC(profiles_data),
+                                                                  NULL, in->len, in->data);
     CHECK_MSG(ref != NULL, "%s: protobuf-c rejects the input", what);
     if (!ref) return;
     size_t want_n = ref->dictionary ? ref->dictionary->n_stack_table : 0;
     if (want_n == 0) want_n = 1; /* the zero stack the validator adds */
-    CHECK_MSG(pg_dict_stack_count(d) == want_n, "%s: %zu stacks, want %zu", what, pg_dict_stack_count(d), want_n);
+    CHECK_MSG(pg_dict_stack_count(d) == want_n, "%s: %zu stacks, want %zu", what,
+              pg_dict_stack_count(d), want_n);
     for (size_t i = 0; i < want_n && i < pg_dict_stack_count(d); i++) {
         pg_stack_ref r;
         pg_dict_stack_at(d, i, &r);
-        const pg_otlp_stack *s = ref->dictionary && ref->dictionary->n_stack_table ? ref->dictionary->stack_table[i] : NULL;
+        const pg_otlp_stack *s = ref->dictionary && ref->dictionary->n_stack_table
+                                     ? ref->dictionary->stack_table[i]
+                                     : NULL;
         size_t n = s ? s->n_location_indices : 0;
         int eq = r.n == n;
-        for (size_t j = 0; eq && j < n; j++) eq = pg_stack_loc(&r, j) == s->location_indices[j];
+        for (size_t j = 0; eq && j < n; j++)
+            eq = pg_stack_loc(&r, j) == s->location_indices[j];
         CHECK_MSG(eq, "%s: stack %zu differs from protobuf-c's", what, i);
     }
     CHECK_MSG(ref->dictionary == NULL || d->n_location_table == ref->dictionary->n_location_table,
@@ -180,8 +186,8 @@ static void samples_are(const pg_batch *b, const int32_t *want, size_t n, const 
 }
 
 /* A whole input: tree with samples on `use`, dictionary with the stacks. */
-static void build(pg_buf *in, size_t n_loc, const tstack *st, size_t n_st, const int32_t *use, size_t n_use,
-                  int dict_first)
+static void build(pg_buf *in, size_t n_loc, const tstack *st, size_t n_st, const int32_t *use,
+                  size_t n_use, int dict_first)
 {
     in->len = 0;
     if (dict_first) put_dict(in, n_loc, st, n_st);
@@ -199,7 +205,8 @@ static void accept(size_t n_loc, const tstack *st, size_t n_st, const int32_t *u
         build(&in, n_loc, st, n_st, use, n_use, mode & 1);
         pg_batch *b = pg_batch_new(0);
         char err[256] = "";
-        int rc = mode & 2 ? decode_owned(b, &in, NULL, err, sizeof err) : decode(b, &in, NULL, err, sizeof err);
+        int rc = mode & 2 ? decode_owned(b, &in, NULL, err, sizeof err)
+                          : decode(b, &in, NULL, err, sizeof err);
         CHECK_MSG(rc == 0, "%s (mode %d): %s", what, mode, err);
         if (rc == 0) {
             same_as_protobuf_c(b, &in, width, what);
@@ -219,9 +226,10 @@ static void reject(size_t n_loc, const tstack *st, size_t n_st, const int32_t *u
         build(&in, n_loc, st, n_st, use, n_use, mode & 1);
         pg_batch *b = pg_batch_new(0);
         char err[256] = "";
-        int rc = mode & 2 ? decode_owned(b, &in, NULL, err, sizeof err) : decode(b, &in, NULL, err, sizeof err);
-        CHECK_MSG(rc != 0 && strstr(err, want), "%s (mode %d): rc=%d err=\"%s\", want \"%s\"", what, mode, rc,
-                  err, want);
+        int rc = mode & 2 ? decode_owned(b, &in, NULL, err, sizeof err)
+                          : decode(b, &in, NULL, err, sizeof err);
+        CHECK_MSG(rc != 0 && strstr(err, want), "%s (mode %d): rc=%d err=\"%s\", want \"%s\"", what,
+                  mode, rc, err, want);
         pg_batch_free(b);
         pg_buf_free(&in);
     }
@@ -230,7 +238,10 @@ static void reject(size_t n_loc, const tstack *st, size_t n_st, const int32_t *u
 static void test_forms(void)
 {
     for (int form = 0; form <= 3; form++) {
-        tstack st[] = {{NO_LOCS, form}, {LOCS(1, 2, 3), form}, {LOCS(3, 2), form}, {LOCS(4), form},
+        tstack st[] = {{NO_LOCS, form},
+                       {LOCS(1, 2, 3), form},
+                       {LOCS(3, 2), form},
+                       {LOCS(4), form},
                        {LOCS(1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4), form}};
         int32_t use[] = {1, 2, 2, 4, 3, 0};
         char what[32];
@@ -249,13 +260,15 @@ static void test_empty_table(void)
     accept(3, NULL, 0, use, 2, 1, "no stacks");
     tstack only_zero[] = {{NO_LOCS, 0}};
     accept(3, only_zero, 1, use, 2, 1, "only the zero stack");
-    reject(3, NULL, 0, (const int32_t[]){1}, 1, "stack index 1 out of range", "no stacks, sample uses 1");
+    reject(3, NULL, 0, (const int32_t[]){1}, 1, "stack index 1 out of range",
+           "no stacks, sample uses 1");
 }
 
 static void test_bad(void)
 {
     tstack zero[] = {{LOCS(1), 0}, {LOCS(1, 2), 0}};
-    reject(2, zero, 2, (const int32_t[]){1}, 1, "stack_table[0] must be the empty Stack", "non-empty element 0");
+    reject(2, zero, 2, (const int32_t[]){1}, 1, "stack_table[0] must be the empty Stack",
+           "non-empty element 0");
     tstack zero_unpacked[] = {{LOCS(2), 1}};
     reject(2, zero_unpacked, 1, (const int32_t[]){0}, 1, "stack_table[0] must be the empty Stack",
            "non-empty element 0, unpacked");
@@ -263,12 +276,15 @@ static void test_bad(void)
     reject(4, range, 3, (const int32_t[]){1, 2}, 2, "stack_table[2]: location index 5 out of range",
            "index past the table");
     tstack neg[] = {{NO_LOCS, 0}, {LOCS(1, -1), 0}};
-    reject(4, neg, 2, (const int32_t[]){1}, 1, "stack_table[1]: location index -1 out of range", "negative index");
+    reject(4, neg, 2, (const int32_t[]){1}, 1, "stack_table[1]: location index -1 out of range",
+           "negative index");
     tstack past[] = {{NO_LOCS, 0}, {LOCS(70000), 1}};
-    reject(300, past, 2, (const int32_t[]){1}, 1, "location index 70000 out of range", "wide index past the table");
+    reject(300, past, 2, (const int32_t[]){1}, 1, "location index 70000 out of range",
+           "wide index past the table");
     tstack wire[] = {{NO_LOCS, 0}, {LOCS(1), 4}};
     reject(2, wire, 2, (const int32_t[]){1}, 1, "malformed", "location_indices as fixed32");
-    reject(2, NULL, 0, (const int32_t[]){-1}, 1, "stack index -1 out of range", "negative stack index");
+    reject(2, NULL, 0, (const int32_t[]){-1}, 1, "stack index -1 out of range",
+           "negative stack index");
 }
 
 static void test_widths(void)
@@ -277,10 +293,15 @@ static void test_widths(void)
     int32_t use[] = {1, 2, 3};
     accept(300, w2, 4, use, 3, 2, "past 255");
     /* small stacks first, so the pool widens mid-table: 1 -> 4 bytes, then 1 -> 2 -> 4 */
-    tstack w4[] = {{NO_LOCS, 0}, {LOCS(1, 2, 3), 0}, {LOCS(65535, 65536), 0}, {LOCS(70000, 1), 1}, {LOCS(7), 2}};
+    tstack w4[] = {{NO_LOCS, 0},
+                   {LOCS(1, 2, 3), 0},
+                   {LOCS(65535, 65536), 0},
+                   {LOCS(70000, 1), 1},
+                   {LOCS(7), 2}};
     int32_t use4[] = {1, 2, 3, 4};
     accept(70000, w4, 5, use4, 4, 4, "past 65535");
-    tstack steps[] = {{NO_LOCS, 0}, {LOCS(5), 0}, {LOCS(1000, 5), 0}, {LOCS(5, 65536), 0}, {LOCS(65535), 0}};
+    tstack steps[] = {
+        {NO_LOCS, 0}, {LOCS(5), 0}, {LOCS(1000, 5), 0}, {LOCS(5, 65536), 0}, {LOCS(65535), 0}};
     accept(70000, steps, 5, use4, 4, 4, "1, 2, then 4 bytes");
 }
 
@@ -332,14 +353,17 @@ static void test_tree_merges(void)
         put_dict(&in, 1, st, 2);
         pg_batch *b = pg_batch_new(0);
         char err[256] = "";
-        int rc = owned ? decode_owned(b, &in, NULL, err, sizeof err) : decode(b, &in, NULL, err, sizeof err);
+        int rc = owned ? decode_owned(b, &in, NULL, err, sizeof err)
+                       : decode(b, &in, NULL, err, sizeof err);
         CHECK_MSG(rc == 0, "merges: %s", err);
         if (rc == 0) {
             const pg_otlp_rprofiles *rp = pg_batch_data(b)->resource_profiles[0];
             const pg_otlp_sprofiles *sp = rp->scope_profiles[0];
-            CHECK(sp->scope && !strcmp(sp->scope->name, "first") && !strcmp(sp->scope->version, "v2"));
+            CHECK(sp->scope && !strcmp(sp->scope->name, "first") &&
+                  !strcmp(sp->scope->version, "v2"));
             CHECK(sp->schema_url && !strcmp(sp->schema_url, "sch"));
-            CHECK(rp->resource && rp->resource->n_attributes == 1 && rp->resource->dropped_attributes_count == 3);
+            CHECK(rp->resource && rp->resource->n_attributes == 1 &&
+                  rp->resource->dropped_attributes_count == 3);
         }
         pg_batch_free(b);
         pg_buf_free(&in);
@@ -377,8 +401,10 @@ static void test_nesting(void)
         put_dict(&in, 1, st, 1);
         pg_batch *b = pg_batch_new(0);
         char err[256] = "";
-        int rc = mode == 1 ? decode_owned(b, &in, &lim, err, sizeof err) : decode(b, &in, &lim, err, sizeof err);
-        CHECK_MSG(rc != 0 && strstr(err, "nest deeper than 16"), "nesting (mode %d): %s", mode, err);
+        int rc = mode == 1 ? decode_owned(b, &in, &lim, err, sizeof err)
+                           : decode(b, &in, &lim, err, sizeof err);
+        CHECK_MSG(rc != 0 && strstr(err, "nest deeper than 16"), "nesting (mode %d): %s", mode,
+                  err);
         pg_batch_free(b);
         pg_buf_free(&in);
     }
@@ -399,7 +425,8 @@ static void test_owned_large(void)
     int64_t *locs = malloc((size_t)N * 4 * sizeof *locs);
     int32_t *use = malloc(N * sizeof *use);
     for (size_t i = 0; i < N; i++) {
-        for (size_t j = 0; j < 4; j++) locs[i * 4 + j] = (int64_t)((i * 7 + j * 13) % NLOC) + 1;
+        for (size_t j = 0; j < 4; j++)
+            locs[i * 4 + j] = (int64_t)((i * 7 + j * 13) % NLOC) + 1;
         st[i + 1] = (tstack){&locs[i * 4], 4, (int)(i % 3)};
         use[i] = (int32_t)(N - i);
     }

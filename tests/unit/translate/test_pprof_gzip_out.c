@@ -48,7 +48,8 @@ static void make_pprof(pg_buf *b, size_t n)
     pg_buf smp = {0}, lab = {0};
     for (size_t i = 0; i < n; i++) {
         uint64_t locs[8];
-        for (size_t j = 0; j < 8; j++) locs[j] = (i * 31 + j * 7) % 64 + 1;
+        for (size_t j = 0; j < 8; j++)
+            locs[j] = (i * 31 + j * 7) % 64 + 1;
         int64_t vals[2] = {(int64_t)(i % 5) + 1, (int64_t)(i * 1000003 % 99991)};
         pg_wire_put_packed_u64(&smp, 1, locs, 8);
         pg_wire_put_packed_i64(&smp, 2, vals, 2);
@@ -66,7 +67,8 @@ static void make_pprof(pg_buf *b, size_t n)
         tb_location(b, id, 0, 0x1000 + id, &fn, &line, 1);
     }
     tb_function(b, 1, 5, 5, 0, 0);
-    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) tb_str(b, s[i]);
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
+        tb_str(b, s[i]);
     for (int i = 0; i < 32; i++) {
         char t[8];
         snprintf(t, sizeof t, "v%d", i);
@@ -124,7 +126,8 @@ static void check(size_t n, int members, const char *what)
         pg_buf_append(&tail, gz.data + 3, gz.len - 3);
         int m = gunzip_members(&tail, &back);
         CHECK_MSG(m == members, "%s: %d gzip members", what, m);
-        CHECK_MSG(back.len == plain.len && (!plain.len || !memcmp(back.data, plain.data, plain.len)),
+        CHECK_MSG(back.len == plain.len &&
+                      (!plain.len || !memcmp(back.data, plain.data, plain.len)),
                   "%s: inflates to %zu bytes, plain is %zu", what, back.len, plain.len);
         char *x = render(plain.data, plain.len), *y = render(tail.data, tail.len);
         CHECK_MSG(x && y && !strcmp(x, y), "%s: gzip and plain decode differently", what);

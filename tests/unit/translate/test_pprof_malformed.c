@@ -22,7 +22,8 @@ static void valid_profile(pg_buf *b)
     tb_function(b, 1, 3, 3, 4, 1);
     tb_function(b, 2, 5, 5, 4, 1);
     const char *strs[] = {"", "samples", "count", "main", "main.go", "helper"};
-    for (size_t i = 0; i < 6; i++) tb_str(b, strs[i]);
+    for (size_t i = 0; i < 6; i++)
+        tb_str(b, strs[i]);
 }
 
 /* Decodes bytes and returns the status, printing the message. */
@@ -34,7 +35,9 @@ static int decode(const pg_buf *b, const char *expect)
     pg_decode_limits_default(&lim);
     lim.max_decompressed = 1 << 20;
     int rc = pg_pprof_decode(batch, b->data, b->len, &lim, NULL, err, sizeof err);
-    if (expect) CHECK_MSG(rc != 0 && strstr(err, expect), "expected \"%s\", got rc=%d \"%s\"", expect, rc, err);
+    if (expect)
+        CHECK_MSG(rc != 0 && strstr(err, expect), "expected \"%s\", got rc=%d \"%s\"", expect, rc,
+                  err);
     pg_batch_free(batch);
     return rc;
 }
@@ -175,7 +178,8 @@ int main(void)
         int64_t v = 1;
         tb_sample(&two, &loc, 1, &v, 1);
         rc = pg_pprof_decode(batch, two.data, two.len, &lim, NULL, err, sizeof err);
-        CHECK_MSG(rc == PG_ELIMIT && strstr(err, "sample types exceed the limit of 1 samples"), "%s", err);
+        CHECK_MSG(rc == PG_ELIMIT && strstr(err, "sample types exceed the limit of 1 samples"),
+                  "%s", err);
         pg_buf_free(&two);
         pg_batch_free(batch);
         batch = pg_batch_new(4096); /* arena cap far below what the profile needs */
@@ -183,7 +187,8 @@ int main(void)
         pg_decode_limits_default(&lim);
         pg_buf big = {0};
         valid_profile(&big);
-        for (int i = 0; i < 2000; i++) tb_sample(&big, &loc, 1, &v, 1);
+        for (int i = 0; i < 2000; i++)
+            tb_sample(&big, &loc, 1, &v, 1);
         rc = pg_pprof_decode(batch, big.data, big.len, &lim, NULL, err, sizeof err);
         CHECK_MSG(rc == PG_ELIMIT, "arena cap: rc=%d %s", rc, err);
         pg_buf_free(&big);

@@ -17,25 +17,29 @@
 /* A one-sample pprof: strings st[0..ns) (1 "samples", 2 "count", 3 the function, 4 its
  * file), mappings (start, limit, filename) m[0..nm), location 1 in mapping `used` at addr
  * calling function 1. Callers append more tables (fields may come in any order). */
-static void one_sample(pg_buf *b, const char *const *st, size_t ns, const uint64_t (*m)[3], size_t nm,
-                       uint64_t used, uint64_t addr)
+static void one_sample(pg_buf *b, const char *const *st, size_t ns, const uint64_t (*m)[3],
+                       size_t nm, uint64_t used, uint64_t addr)
 {
     tb_value_type(b, 1, 1, 2);
     const uint64_t locs[] = {1}, fn1[] = {1};
     const int64_t vals[] = {7}, ln[] = {12};
     tb_sample(b, locs, 1, vals, 1);
-    for (size_t i = 0; i < nm; i++) tb_mapping(b, i + 1, m[i][0], m[i][1], m[i][2]);
+    for (size_t i = 0; i < nm; i++)
+        tb_mapping(b, i + 1, m[i][0], m[i][1], m[i][2]);
     tb_location(b, 1, used, addr, fn1, ln, 1);
     tb_function(b, 1, 3, 3, 4, 10);
-    for (size_t i = 0; i < ns; i++) tb_str(b, st[i]);
+    for (size_t i = 0; i < ns; i++)
+        tb_str(b, st[i]);
 }
 
 /* pprof A: mapping[0] /bin/a (used), [vdso] and [vsyscall] (no location), function
  * orphan.fn (no location), location 2 (no sample). */
 static void pprof_a(pg_buf *b)
 {
-    static const char *const st[] = {"", "samples", "count", "a.main", "/bin/a", "[vdso]", "[vsyscall]", "orphan.fn"};
-    static const uint64_t m[][3] = {{0x400000, 0x500000, 4}, {0x7ffd0000, 0x7ffd2000, 5}, {0xff600000, 0xff601000, 6}};
+    static const char *const st[] = {"",       "samples", "count",      "a.main",
+                                     "/bin/a", "[vdso]",  "[vsyscall]", "orphan.fn"};
+    static const uint64_t m[][3] = {
+        {0x400000, 0x500000, 4}, {0x7ffd0000, 0x7ffd2000, 5}, {0xff600000, 0xff601000, 6}};
     one_sample(b, st, sizeof st / sizeof st[0], m, 3, 1, 0x401000);
     tb_location(b, 2, 1, 0x402000, NULL, NULL, 0);
     tb_function(b, 2, 7, 7, 0, 0);
@@ -45,8 +49,10 @@ static void pprof_a(pg_buf *b)
  * [vdso] equal to A's (one dictionary entry once merged); nothing else unreached. */
 static void pprof_b(pg_buf *b)
 {
-    static const char *const st[] = {"", "samples", "count", "b.main", "/bin/b", "/lib/libx.so", "[vdso]"};
-    static const uint64_t m[][3] = {{0x600000, 0x700000, 4}, {0x7f0000000000, 0x7f0000100000, 5}, {0x7ffd0000, 0x7ffd2000, 6}};
+    static const char *const st[] = {"",       "samples",      "count", "b.main",
+                                     "/bin/b", "/lib/libx.so", "[vdso]"};
+    static const uint64_t m[][3] = {
+        {0x600000, 0x700000, 4}, {0x7f0000000000, 0x7f0000100000, 5}, {0x7ffd0000, 0x7ffd2000, 6}};
     one_sample(b, st, sizeof st / sizeof st[0], m, 3, 2, 0x7f0000001000);
 }
 
@@ -73,7 +79,10 @@ static void tables_of(const pg_buf *pb, char *out, size_t outlen)
     uint32_t f, g;
     int wt, wt2;
     while (pg_wire_tag(&r, &f, &wt) == 1) {
-        if (wt != PG_WT_LEN) { pg_wire_skip(&r, wt); continue; }
+        if (wt != PG_WT_LEN) {
+            pg_wire_skip(&r, wt);
+            continue;
+        }
         pg_wire_len(&r, &sub);
         if (f == 6 && ns < 64) {
             char *s = calloc(1, (size_t)(sub.end - sub.p) + 1);
@@ -84,17 +93,28 @@ static void tables_of(const pg_buf *pb, char *out, size_t outlen)
         } else if ((f == 3 && nm < 16) || (f == 5 && nf < 16)) {
             uint64_t v = 0, want = f == 3 ? 5 : 2, got = 0;
             while (pg_wire_tag(&sub, &g, &wt2) == 1) {
-                if (wt2 == PG_WT_VARINT) pg_wire_varint(&sub, &v); else pg_wire_skip(&sub, wt2);
+                if (wt2 == PG_WT_VARINT)
+                    pg_wire_varint(&sub, &v);
+                else
+                    pg_wire_skip(&sub, wt2);
                 if (g == want) got = v;
             }
-            if (f == 3) mfile[nm++] = got; else fname[nf++] = got;
+            if (f == 3)
+                mfile[nm++] = got;
+            else
+                fname[nf++] = got;
         }
     }
     size_t o = (size_t)snprintf(out, outlen, "maps=");
-    for (size_t i = 0; i < nm; i++) o += (size_t)snprintf(out + o, outlen - o, "%s%s", i ? "," : "", mfile[i] < ns ? strs[mfile[i]] : "?");
+    for (size_t i = 0; i < nm; i++)
+        o += (size_t)snprintf(out + o, outlen - o, "%s%s", i ? "," : "",
+                              mfile[i] < ns ? strs[mfile[i]] : "?");
     o += (size_t)snprintf(out + o, outlen - o, " locs=%zu fns=", nl);
-    for (size_t i = 0; i < nf; i++) o += (size_t)snprintf(out + o, outlen - o, "%s%s", i ? "," : "", fname[i] < ns ? strs[fname[i]] : "?");
-    for (size_t i = 0; i < ns; i++) free((void *)strs[i]);
+    for (size_t i = 0; i < nf; i++)
+        o += (size_t)snprintf(out + o, outlen - o, "%s%s", i ? "," : "",
+                              fname[i] < ns ? strs[fname[i]] : "?");
+    for (size_t i = 0; i < ns; i++)
+        free((void *)strs[i]);
 }
 
 /* Decodes the pprof `build` writes into b (a new batch when NULL); returns b. */
@@ -125,7 +145,8 @@ static void check_out(const pg_batch *b, const char *const *want, size_t n, cons
         CHECK_MSG(rc == 0, "%s: encode: %s", what, err);
         char got[512];
         tables_of(&out, got, sizeof got);
-        CHECK_MSG(strcmp(got, want[i]) == 0, "%s, pprof %zu: got \"%s\", want \"%s\"", what, i, got, want[i]);
+        CHECK_MSG(strcmp(got, want[i]) == 0, "%s, pprof %zu: got \"%s\", want \"%s\"", what, i, got,
+                  want[i]);
         pg_buf_free(&out);
     }
     pg_pprof_groups_free(g, ng);
@@ -167,7 +188,8 @@ int main(void)
     pg_buf_free(&in);
     /* A's scope: its sample type, then the record */
     const pg_otlp_data *d = pg_batch_data(a);
-    CHECK(d->n_resource_profiles == 1 && d->resource_profiles[0]->scope_profiles[0]->n_profiles == 2);
+    CHECK(d->n_resource_profiles == 1 &&
+          d->resource_profiles[0]->scope_profiles[0]->n_profiles == 2);
 
     pg_batch_free(a);
     pg_batch_free(b);

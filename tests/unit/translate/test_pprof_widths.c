@@ -36,7 +36,8 @@ static void types(pg_buf *b, size_t n_types)
 static void strings(pg_buf *b, size_t n_labels)
 {
     static const char *const s[] = {"", "samples", "count", "alloc", "bytes", "fn", "k"};
-    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) tb_str(b, s[i]);
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
+        tb_str(b, s[i]);
     for (size_t i = 0; i < n_labels; i++) {
         char t[32];
         snprintf(t, sizeof t, "label-%zu", i);
@@ -112,7 +113,8 @@ typedef struct want {
 } want;
 
 /* Decodes a heap copy of in into b (caller owns both); returns pg_pprof_decode's status. */
-static int decode(pg_batch *b, const pg_buf *in, const pg_decode_limits *lim, char *err, size_t errlen)
+static int decode(pg_batch *b, const pg_buf *in, const pg_decode_limits *lim, char *err,
+                  size_t errlen)
 {
     uint8_t *copy = malloc(in->len ? in->len : 1); /* ASan sees reads past the end */
     if (in->len) memcpy(copy, in->data, in->len);
@@ -133,13 +135,15 @@ static const pg_otlp_profile *profile_of(const pg_batch *b, const char *type)
     for (size_t k = 0; k < sp->n_profiles; k++) {
         const pg_otlp_profile *p = sp->profiles[k];
         if (!type) return p;
-        if (p->sample_type && strcmp(dict->string_table[p->sample_type->type_strindex], type) == 0) return p;
+        if (p->sample_type && strcmp(dict->string_table[p->sample_type->type_strindex], type) == 0)
+            return p;
     }
     return NULL;
 }
 
 /* Checks b's last decoded pprof against w[0..n) with n_types values each. */
-static void check_batch(const pg_batch *b, size_t n_types, const want *w, size_t n, const char *what)
+static void check_batch(const pg_batch *b, size_t n_types, const want *w, size_t n,
+                        const char *what)
 {
     static const char *const names[2] = {"samples", "alloc"};
     const pg_otlp_dict *d = pg_batch_dict(b);
@@ -147,25 +151,31 @@ static void check_batch(const pg_batch *b, size_t n_types, const want *w, size_t
         const pg_otlp_profile *p = profile_of(b, n_types ? names[t] : NULL);
         CHECK_MSG(p != NULL, "%s: no profile for type %zu", what, t);
         if (!p) return;
-        CHECK_MSG(pg_profile_sample_count(p) == n, "%s: %zu samples, want %zu", what, pg_profile_sample_count(p), n);
+        CHECK_MSG(pg_profile_sample_count(p) == n, "%s: %zu samples, want %zu", what,
+                  pg_profile_sample_count(p), n);
         for (size_t i = 0; i < n && i < pg_profile_sample_count(p); i++) {
             pg_sample_ref r;
             pg_sample_at(p, i, &r);
-            CHECK_MSG(r.stack >= 0 && (size_t)r.stack < pg_dict_stack_count(d), "%s: sample %zu stack %d", what, i, r.stack);
+            CHECK_MSG(r.stack >= 0 && (size_t)r.stack < pg_dict_stack_count(d),
+                      "%s: sample %zu stack %d", what, i, r.stack);
             if (r.stack < 0 || (size_t)r.stack >= pg_dict_stack_count(d)) continue;
             pg_stack_ref s;
             pg_dict_stack_at(d, (size_t)r.stack, &s);
             int same = s.n == w[i].n;
             for (size_t j = 0; same && j < s.n; j++) {
                 int32_t li = pg_stack_loc(&s, j);
-                same = li > 0 && (size_t)li < d->n_location_table && d->location_table[li]->address == ADDR(w[i].ids[j]);
+                same = li > 0 && (size_t)li < d->n_location_table &&
+                       d->location_table[li]->address == ADDR(w[i].ids[j]);
             }
-            CHECK_MSG(same, "%s: sample %zu stack differs (%zu locations, want %zu)", what, i, s.n, w[i].n);
+            CHECK_MSG(same, "%s: sample %zu stack differs (%zu locations, want %zu)", what, i, s.n,
+                      w[i].n);
             if (n_types) {
-                CHECK_MSG(r.n_values == 1 && r.values[0] == w[i].v[t], "%s: sample %zu type %zu value %" PRId64
-                          " (%zu values), want %" PRId64, what, i, t, r.n_values ? r.values[0] : 0, r.n_values, w[i].v[t]);
+                CHECK_MSG(r.n_values == 1 && r.values[0] == w[i].v[t],
+                          "%s: sample %zu type %zu value %" PRId64 " (%zu values), want %" PRId64,
+                          what, i, t, r.n_values ? r.values[0] : 0, r.n_values, w[i].v[t]);
             } else {
-                CHECK_MSG(r.n_values == 0, "%s: sample %zu has %zu values, want none", what, i, r.n_values);
+                CHECK_MSG(r.n_values == 0, "%s: sample %zu has %zu values, want none", what, i,
+                          r.n_values);
             }
         }
     }
@@ -195,8 +205,8 @@ static pg_batch *re_decode(const pg_batch *b, const char *what)
 
 /* Decodes `in`, which must succeed, checks it (and that the stack pool is `width` bytes
  * wide), encodes it back and checks that too. */
-static void ok(const pg_buf *in, const pg_decode_limits *lim, size_t n_types, const want *w, size_t n,
-               uint8_t width, const char *what)
+static void ok(const pg_buf *in, const pg_decode_limits *lim, size_t n_types, const want *w,
+               size_t n, uint8_t width, const char *what)
 {
     pg_batch *b = pg_batch_new(0);
     char err[256] = "";
@@ -217,12 +227,14 @@ static void ok(const pg_buf *in, const pg_decode_limits *lim, size_t n_types, co
 }
 
 /* Decodes `in`, which must fail with `code` and a message containing `msg`. */
-static void fails(const pg_buf *in, const pg_decode_limits *lim, int code, const char *msg, const char *what)
+static void fails(const pg_buf *in, const pg_decode_limits *lim, int code, const char *msg,
+                  const char *what)
 {
     pg_batch *b = pg_batch_new(0);
     char err[256] = "";
     int rc = decode(b, in, lim, err, sizeof err);
-    CHECK_MSG(rc == code && strstr(err, msg), "%s: rc=%d \"%s\", want %d \"%s\"", what, rc, err, code, msg);
+    CHECK_MSG(rc == code && strstr(err, msg), "%s: rc=%d \"%s\", want %d \"%s\"", what, rc, err,
+              code, msg);
     pg_batch_free(b);
 }
 
@@ -262,11 +274,8 @@ static void test_field_forms(void)
     locations(&b, NULL, 4);
     strings(&b, 0);
     const want w[] = {
-        {NULL, 0, {5, 6}},
-        {IDS(3, 2, 1), {7, 8}},
-        {IDS(1, 2, 3, 4), {9, 10}},
-        {IDS(4, 1), {11, 12}},
-        {IDS(1, 2, 3, 4), {13, 14}},
+        {NULL, 0, {5, 6}},     {IDS(3, 2, 1), {7, 8}},      {IDS(1, 2, 3, 4), {9, 10}},
+        {IDS(4, 1), {11, 12}}, {IDS(1, 2, 3, 4), {13, 14}},
     };
     ok(&b, NULL, 2, w, 5, 1, "field forms");
     pg_buf_free(&b);
@@ -314,7 +323,8 @@ static void table_widths(size_t n, uint8_t width, const char *what)
     tb_sub(&b, 2, &s);
     locations(&b, NULL, n);
     strings(&b, 0);
-    const want w[] = {{st0, 4, {1, 0}}, {st1, 4, {2, 0}}, {st2, 3, {3, 0}}, {st3, 3, {4, 0}}, {st0, 4, {5, 0}}};
+    const want w[] = {
+        {st0, 4, {1, 0}}, {st1, 4, {2, 0}}, {st2, 3, {3, 0}}, {st3, 3, {4, 0}}, {st0, 4, {5, 0}}};
     ok(&b, NULL, 1, w, 5, width, what);
     pg_buf_free(&b);
     pg_buf_free(&s);
@@ -347,7 +357,8 @@ static void test_sparse_ids(void)
     tb_sub(&b, 2, &s);
     locations(&b, ids, 6);
     strings(&b, 0);
-    const want w[] = {{IDS(3, 1000, 1, 5000, (uint64_t)1 << 40, 2), {1, 0}}, {IDS(5000, 3), {2, 0}}};
+    const want w[] = {{IDS(3, 1000, 1, 5000, (uint64_t)1 << 40, 2), {1, 0}},
+                      {IDS(5000, 3), {2, 0}}};
     ok(&b, NULL, 1, w, 2, 1, "sparse ids");
     pg_buf_free(&b);
 
@@ -382,16 +393,57 @@ static void with_bad_sample(pg_buf *b, void (*bad)(pg_buf *s))
 }
 
 /* Builders of one bad sample each (fields appended to s). */
-static void bad_zero_packed(pg_buf *s) { ids_packed(s, IDS(1, 0, 2)); vals_packed(s, VALS(1)); }
-static void bad_zero_first(pg_buf *s) { ids_packed(s, IDS(0)); vals_packed(s, VALS(1)); }
-static void bad_zero_unpacked(pg_buf *s) { ids_unpacked(s, IDS(2, 0)); vals_packed(s, VALS(1)); }
-static void bad_unknown_small(pg_buf *s) { ids_packed(s, IDS(1, 4)); vals_packed(s, VALS(1)); }
-static void bad_unknown_big(pg_buf *s) { ids_packed(s, IDS(1, 300)); vals_packed(s, VALS(1)); }
-static void bad_unknown_unpacked(pg_buf *s) { ids_unpacked(s, IDS(99)); vals_packed(s, VALS(1)); }
-static void bad_unknown_huge(pg_buf *s) { ids_unpacked(s, IDS(UINT64_MAX)); vals_packed(s, VALS(1)); }
-static void bad_two_values(pg_buf *s) { ids_packed(s, IDS(1)); vals_packed(s, VALS(1, 2)); }
-static void bad_split_values(pg_buf *s) { ids_packed(s, IDS(1)); vals_packed(s, VALS(1)); vals_unpacked(s, VALS(2)); }
-static void bad_no_values(pg_buf *s) { ids_packed(s, IDS(1)); vals_packed(s, NULL, 0); }
+static void bad_zero_packed(pg_buf *s)
+{
+    ids_packed(s, IDS(1, 0, 2));
+    vals_packed(s, VALS(1));
+}
+static void bad_zero_first(pg_buf *s)
+{
+    ids_packed(s, IDS(0));
+    vals_packed(s, VALS(1));
+}
+static void bad_zero_unpacked(pg_buf *s)
+{
+    ids_unpacked(s, IDS(2, 0));
+    vals_packed(s, VALS(1));
+}
+static void bad_unknown_small(pg_buf *s)
+{
+    ids_packed(s, IDS(1, 4));
+    vals_packed(s, VALS(1));
+}
+static void bad_unknown_big(pg_buf *s)
+{
+    ids_packed(s, IDS(1, 300));
+    vals_packed(s, VALS(1));
+}
+static void bad_unknown_unpacked(pg_buf *s)
+{
+    ids_unpacked(s, IDS(99));
+    vals_packed(s, VALS(1));
+}
+static void bad_unknown_huge(pg_buf *s)
+{
+    ids_unpacked(s, IDS(UINT64_MAX));
+    vals_packed(s, VALS(1));
+}
+static void bad_two_values(pg_buf *s)
+{
+    ids_packed(s, IDS(1));
+    vals_packed(s, VALS(1, 2));
+}
+static void bad_split_values(pg_buf *s)
+{
+    ids_packed(s, IDS(1));
+    vals_packed(s, VALS(1));
+    vals_unpacked(s, VALS(2));
+}
+static void bad_no_values(pg_buf *s)
+{
+    ids_packed(s, IDS(1));
+    vals_packed(s, NULL, 0);
+}
 static void bad_ids_fixed64(pg_buf *s)
 {
     pg_wire_put_tag(s, 1, PG_WT_I64);
@@ -428,7 +480,12 @@ static void bad_many_unpacked(pg_buf *s)
 /* Location id 0, unknown ids, wrong value counts, wrong wire types. */
 static void test_errors(void)
 {
-    static const struct { void (*fn)(pg_buf *); int code; const char *msg; const char *what; } cases[] = {
+    static const struct {
+        void (*fn)(pg_buf *);
+        int code;
+        const char *msg;
+        const char *what;
+    } cases[] = {
         {bad_zero_packed, PG_EINVAL, "location id 0", "id 0 packed"},
         {bad_zero_first, PG_EINVAL, "location id 0", "id 0 alone"},
         {bad_zero_unpacked, PG_EINVAL, "location id 0", "id 0 unpacked"},
@@ -469,15 +526,21 @@ static void test_negative_values(void)
     pg_buf b = {0}, s = {0};
     types(&b, 2);
     const int64_t v[][2] = {
-        {-1, INT64_MIN}, {INT64_MAX, -128}, {-129, INT16_MIN}, {INT16_MIN - 1, INT32_MIN},
-        {(int64_t)INT32_MIN - 1, 0}, {0, -1},
+        {-1, INT64_MIN},
+        {INT64_MAX, -128},
+        {-129, INT16_MIN},
+        {INT16_MIN - 1, INT32_MIN},
+        {(int64_t)INT32_MIN - 1, 0},
+        {0, -1},
     };
     enum { N = sizeof v / sizeof v[0] };
     want w[N];
     for (size_t i = 0; i < N; i++) {
         ids_packed(&s, IDS(1));
-        if (i % 2) vals_unpacked(&s, v[i], 2);
-        else vals_packed(&s, v[i], 2);
+        if (i % 2)
+            vals_unpacked(&s, v[i], 2);
+        else
+            vals_packed(&s, v[i], 2);
         tb_sub(&b, 2, &s);
         w[i] = (want){one, 1, {v[i][0], v[i][1]}};
     }
@@ -516,7 +579,13 @@ static void test_depth_limit(void)
     pg_decode_limits lim;
     pg_decode_limits_default(&lim);
     lim.max_stack_depth = 3;
-    static const struct { int packed; size_t nlocs; int big_ids; int ok; const char *what; } cases[] = {
+    static const struct {
+        int packed;
+        size_t nlocs;
+        int big_ids;
+        int ok;
+        const char *what;
+    } cases[] = {
         {1, 3, 0, 1, "3 packed one-byte ids"},
         {1, 4, 0, 0, "4 packed one-byte ids"},
         {0, 3, 0, 1, "3 unpacked ids"},
@@ -531,17 +600,24 @@ static void test_depth_limit(void)
             pg_buf b = {0}, s = {0};
             types(&b, 1);
             uint64_t ids[4];
-            for (size_t j = 0; j < 4; j++) ids[j] = cases[k].big_ids ? 200 + j : 1 + j;
+            for (size_t j = 0; j < 4; j++)
+                ids[j] = cases[k].big_ids ? 200 + j : 1 + j;
             size_t n = cases[k].nlocs;
-            if (cases[k].packed == 1) ids_packed(&s, ids, n);
-            else if (cases[k].packed == 0) ids_unpacked(&s, ids, n);
-            else { ids_packed(&s, ids, 2); ids_unpacked(&s, ids + 2, n - 2); }
+            if (cases[k].packed == 1)
+                ids_packed(&s, ids, n);
+            else if (cases[k].packed == 0)
+                ids_unpacked(&s, ids, n);
+            else {
+                ids_packed(&s, ids, 2);
+                ids_unpacked(&s, ids + 2, n - 2);
+            }
             vals_packed(&s, VALS(1));
             tb_sub(&b, 2, &s);
             locations(&b, NULL, big_table ? 300 : 210); /* 2- and 1-byte stack indices */
             strings(&b, 0);
             char what[128];
-            snprintf(what, sizeof what, "depth limit: %s, %s table", cases[k].what, big_table ? "300" : "210");
+            snprintf(what, sizeof what, "depth limit: %s, %s table", cases[k].what,
+                     big_table ? "300" : "210");
             if (cases[k].ok) {
                 const want w[] = {{ids, n, {1, 0}}};
                 /* the samples' stacks fit one byte; the 300 table's locations above 255 are
@@ -618,7 +694,8 @@ static void test_large_gzip(void)
         CHECK_MSG(rc2 == 0, "large gzip: %s", err);
         if (rc1 == 0 && rc2 == 0) {
             char *d1 = dump(plain), *d2 = dump(zipped);
-            CHECK_MSG(strcmp(d1, d2) == 0, "large gzip (strings %s): decodes differ", strings_first ? "first" : "last");
+            CHECK_MSG(strcmp(d1, d2) == 0, "large gzip (strings %s): decodes differ",
+                      strings_first ? "first" : "last");
             free(d1);
             free(d2);
             CHECK(pg_batch_sample_count(zipped) == 2 * NS);
