@@ -53,21 +53,26 @@ size_t pg_labels_size(const pg_labels *l);
  * room; returns the end. */
 uint8_t *pg_labels_put(uint8_t *p, const pg_labels *l);
 
-/* The encoder's output (pprof_encode_out.c): plain into the caller's buffer, or one gzip stream
- * compressed chunk by chunk as the encoder writes. */
+/* The encoder's output (pprof_encode_out.c): plain into the caller's buffer, or one gzip
+ * member: compressed at once by libdeflate when the encoding fits the whole-output buffer,
+ * else by zlib's streaming deflate a chunk at a time. */
 struct z_stream_s;
 typedef struct pg_pprof_out {
-    pg_buf buf;                  /* gzip: the chunk being filled */
+    pg_buf buf;                  /* gzip: the uncompressed bytes not yet compressed */
     pg_buf *out;                 /* the caller's buffer */
-    struct z_stream_s *z;        /* NULL: plain */
+    int gzip;                    /* 0: plain */
+    struct z_stream_s *z;        /* set once the output outgrew buf: streaming from then on */
     size_t start, start_flushed; /* out's length and flushed count when opened */
 } pg_pprof_out;
 
-/* Opens the stream over out. Returns 0 or -1 (out of memory). */
+/* Bytes gathered before gzip output switches to streaming (default 16 MiB; 0 = default);
+ * for tests. */
+void pg_pprof_out_set_whole_limit(size_t n);
+/* Opens the stream over out. Returns 0 or PG_ENOMEM. */
 int pg_pprof_out_open(pg_pprof_out *s, pg_buf *out, int gzip);
 /* The buffer the encoder appends to. */
 pg_buf *pg_pprof_out_sink(pg_pprof_out *s);
-/* Finishes the output. Returns 0 or -1. */
+/* Finishes the output. Returns 0 or a PG_E* code. */
 int pg_pprof_out_close(pg_pprof_out *s);
 /* Frees the stream; `failed` takes back what was appended to out (when still there). */
 void pg_pprof_out_free(pg_pprof_out *s, int failed);

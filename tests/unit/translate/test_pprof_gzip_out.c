@@ -1,5 +1,5 @@
-/* The pprof encoder's gzip output (pipeline/translate/pprof_encode_out.c), streamed chunk by
- * chunk into one gzip member as Go writes it: any size, from empty to several MiB, is a
+/* The pprof encoder's gzip output (pipeline/translate/pprof_encode_out.c), compressed whole or
+ * streamed, always one gzip member as Go writes it: any size, from empty to several MiB, is a
  * single member that inflates to exactly the plain encoding; the output is appended after
  * what the buffer held; and the gzip bytes decode to the same profile. */
 #include "testlib.h"
@@ -7,6 +7,7 @@
 
 #include "pipeline/translate/otlp_dump.h"
 #include "pipeline/translate/pprof.h"
+#include "pipeline/translate/pprof_encode_int.h"
 
 #include <stdlib.h>
 #include <zlib.h>
@@ -147,5 +148,9 @@ int main(void)
     check(0, 1, "no samples");
     check(3, 1, "small");
     check(200000, 1, "several MiB");
+    pg_pprof_out_set_whole_limit(64 << 10); /* the streaming path: still one member */
+    check(3, 1, "small, streaming limit");
+    check(200000, 1, "several MiB, streamed");
+    pg_pprof_out_set_whole_limit(0);
     TEST_MAIN_END();
 }
