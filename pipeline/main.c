@@ -68,8 +68,9 @@ static int list_components(void)
     for (size_t i = 0; (f = pg_registry_at(i)); i++) {
         printf("%s %s\n", pg_cfg_kind_name(f->kind), f->type);
         for (const pg_cfg_field *k = f->config.table; k && k->key; k++)
-            printf("    %-24s %s%s%s%s\n", k->key, k->doc ? k->doc : "", k->def ? " (default " : "",
-                   k->def ? k->def : "", k->def ? ")" : "");
+            if (k->type != PG_CFG_PRESENT)
+                printf("    %-24s %s%s%s%s\n", k->key, k->doc ? k->doc : "",
+                       k->def ? " (default " : "", k->def ? k->def : "", k->def ? ")" : "");
     }
     return 0;
 }

@@ -54,7 +54,10 @@
  *   `250ms`, `500us`, `1h`, `0`) · SIZE uint64_t bytes (`100`, `512KiB`, `4MiB`, `10MB`) ·
  *   STRING char * (NULL when unset) · ENUM int (index into enum_values) · STRING_LIST
  *   pg_cfg_strlist · STRING_MAP pg_cfg_strmap · ENDPOINT pg_cfg_endpoint · SECTION a nested
- *   struct at `offset`, decoded with `section` (its offsets are relative to that struct). */
+ *   struct at `offset`, decoded with `section` (its offsets are relative to that struct) ·
+ *   PRESENT bool, not a YAML key: set to true when the mapping whose table holds it is given
+ *   (`http:`, `http: {}` or with keys), false when it is absent; for optional sections such
+ *   as the Collector's `protocols.grpc` / `protocols.http` (PG_CFG_PRESENT_FIELD). */
 typedef enum {
     PG_CFG_BOOL,
     PG_CFG_INT,
@@ -67,6 +70,7 @@ typedef enum {
     PG_CFG_STRING_MAP,
     PG_CFG_ENDPOINT,
     PG_CFG_SECTION,
+    PG_CFG_PRESENT,
 } pg_cfg_type;
 
 /* One key of a component's config. A table is a static const array ended by {0} (key NULL).
@@ -87,6 +91,14 @@ typedef struct pg_cfg_field {
     bool required;                      /* must be present and not null */
     const char *doc;                    /* one line for humans */
 } pg_cfg_field;
+
+/* The PRESENT field of a section table: member m (bool) of struct T. Its key never matches
+ * YAML and is not listed among the valid keys. */
+#define PG_CFG_PRESENT_FIELD(T, m)                                                                 \
+    {                                                                                              \
+        .key = "<present>", .type = PG_CFG_PRESENT, .offset = offsetof(T, m),                      \
+        .doc = "set when the section is given"                                                     \
+    }
 
 typedef struct pg_cfg_strlist {
     char **items;

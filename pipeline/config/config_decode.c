@@ -56,6 +56,8 @@ static const char *type_desc(pg_cfg_type t)
         return "an endpoint (host:port)";
     case PG_CFG_SECTION:
         return "a mapping";
+    case PG_CFG_PRESENT:
+        return "nothing (not a key)";
     }
     return "a value";
 }
@@ -303,7 +305,16 @@ static void decode_value(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_nod
     }
 }
 
-/* Fills every field of table under base from its default text. */
+/* True when table has a PRESENT field (an optional section). */
+static bool has_present(const pg_cfg_field *table)
+{
+    for (const pg_cfg_field *f = table; f && f->key; f++)
+        if (f->type == PG_CFG_PRESENT) return true;
+    return false;
+}
+
+/* Fills every field of table under base from its default text. The default endpoints of an
+ * optional section are port-checked only when the section is given (decode_map). */
 static int apply_defaults_at(pg_cfg_dctx *c, const pg_cfg_field *table, char *base,
                              const char *path, const pg_cfg_pos *owner)
 {
@@ -311,8 +322,11 @@ static int apply_defaults_at(pg_cfg_dctx *c, const pg_cfg_field *table, char *ba
         char cp[PATH_MAX_LEN];
         child_path(cp, path, f->key);
         if (f->type == PG_CFG_SECTION) {
-            if (f->section && apply_defaults_at(c, f->section, base + f->offset, cp, owner))
-                return PG_ENOMEM;
+            bool collect = c->collect_eps;
+            if (has_present(f->section)) c->collect_eps = false;
+            int rc = f->section ? apply_defaults_at(c, f->section, base + f->offset, cp, owner) : 0;
+            c->collect_eps = collect;
+            if (rc) return PG_ENOMEM;
             continue;
         }
         if (!f->def) continue;
@@ -346,11 +360,16 @@ static int decode_map(pg_cfg_dctx *c, const pg_cfg_field *table, const pg_cfg_no
         return 0;
     }
     size_t nmap = pg_cfg_node_is_null(map) ? 0 : map->n;
+    if (has_present(table)) { /* an optional section, given: its defaults count now */
+        if (apply_defaults_at(c, table, base, path, owner)) return PG_ENOMEM;
+        for (const pg_cfg_field *f = table; f->key; f++)
+            if (f->type == PG_CFG_PRESENT) *(bool *)(base + f->offset) = true;
+    }
     for (size_t i = 0; i < nmap; i++) {
         const pg_cfg_pair *p = &map->pairs[i];
         const char *key = p->key->str;
         const pg_cfg_field *f = table;
-        while (f->key && strcmp(f->key, key))
+        while (f->key && (f->type == PG_CFG_PRESENT || strcmp(f->key, key)))
             f++;
         if (f->key) {
             child_path(cp, path, key);
@@ -365,7 +384,7 @@ static int decode_map(pg_cfg_dctx *c, const pg_cfg_field *table, const pg_cfg_no
         const char *known[128];
         size_t nk = 0;
         for (const pg_cfg_field *t = table; t->key && nk < 120; t++)
-            known[nk++] = t->key;
+            if (t->type != PG_CFG_PRESENT) known[nk++] = t->key;
         for (size_t k = 0; skip && skip[k] && nk < 128; k++)
             known[nk++] = skip[k];
         const char *near = pg_cfg_suggest(key, known, nk);

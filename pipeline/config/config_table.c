@@ -14,6 +14,7 @@ static size_t table_extent(const pg_cfg_field *table)
         size_t sz;
         switch (f->type) {
         case PG_CFG_BOOL:
+        case PG_CFG_PRESENT:
             sz = sizeof(bool);
             break;
         case PG_CFG_INT:
@@ -76,8 +77,10 @@ static int check_structure(const pg_cfg_field *table, char *err, size_t errlen)
         for (const pg_cfg_field *g = table; g != f; g++)
             if (!strcmp(g->key, f->key))
                 return pg_err(err, errlen, PG_EINVAL, "%s: duplicate key in table", f->key);
-        if ((unsigned)f->type > PG_CFG_SECTION)
+        if ((unsigned)f->type > PG_CFG_PRESENT)
             return pg_err(err, errlen, PG_EINVAL, "%s: invalid type", f->key);
+        if (f->type == PG_CFG_PRESENT && (f->def || f->required))
+            return pg_err(err, errlen, PG_EINVAL, "%s: PRESENT takes no default", f->key);
         if (f->type == PG_CFG_ENUM && (!f->enum_values || !f->enum_values[0]))
             return pg_err(err, errlen, PG_EINVAL, "%s: ENUM without values", f->key);
         if (f->required && f->def)
