@@ -96,4 +96,13 @@ int32_t *pg_profile_stack_col(pg_batch *b, pg_profile *p);
  * NULL over the arena's cap or when the profile has no samples. */
 int32_t *pg_profile_link_col(pg_batch *b, pg_profile *p);
 
+/* ---- Stack prefixes (downscale's trim, aggregation) -------------------------------------
+ * A stack's locations are leaf first; its root-side prefix of length len is its last len
+ * locations, the caller chain above the leaf frames it drops. */
+
+/* Interns the root-side prefix of len locations of stack `stack` (< the stack count) of
+ * b's dictionary and returns its index (stack itself when len >= its length; 0, the empty
+ * stack, when len == 0), or a negative status (PG_EINVAL, PG_ELIMIT, PG_ENOMEM). */
+int32_t pg_dict_stack_root_prefix(pg_batch *b, int32_t stack, size_t len);
+
 #endif
