@@ -328,6 +328,7 @@ int pg_delta_batch(pg_delta *d, pg_batch *b, pg_delta_classify_fn fn, void *ud, 
     while (!rc && pg_profile_iter_next(&it)) {
         uint64_t key = 0;
         size_t at = idx++;
+        if (!it.profile->msg.sample_type) continue; /* a table-entries record: see below */
         if (fn(ud, b, &it, &key) != PG_DELTA_CUMULATIVE) {
             st->passed++;
             continue;
@@ -350,7 +351,17 @@ int pg_delta_batch(pg_delta *d, pg_batch *b, pg_delta_classify_fn fn, void *ud, 
         free(drop);
         return pg_err(err, errlen, rc, "cumulative to delta: %s", pg_status_name(rc));
     }
-    if (removed) prune(b, drop);
+    if (removed) {
+        /* what is left without a sample type (a table-entries record) goes with them when
+         * no typed profile is left */
+        size_t typed = 0;
+        idx = 0;
+        pg_profile_iter_init(&it, b);
+        while (pg_profile_iter_next(&it))
+            typed += !drop[idx++] && it.profile->msg.sample_type;
+        if (!typed) memset(drop, 1, np);
+        prune(b, drop);
+    }
     free(drop);
     if ((removed || changed) && pg_batch_profile_count(b))
         return pg_batch_compact(b, NULL, err, errlen);

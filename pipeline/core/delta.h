@@ -16,6 +16,8 @@
  *   (counted as primed).
  * - A value lower than the previous one for any identity means the process restarted:
  *   the state is re-primed from this profile, which is removed (counted as a restart).
+ * - Profiles without a sample type (the translator's table-entries record) are not
+ *   classified; they are removed with the others when no typed profile is left.
  * - Profiles the classifier calls PG_DELTA_PASS (inuse_* sample types, snapshots such
  *   as goroutine, profiles already delta) are left as they are.
  * - The delta profile's time is the previous profile's time and its duration the time
