@@ -7,17 +7,28 @@
 #include "extensions/health_check/health_check.h"
 #include "processors/aggregate/aggregate.h"
 #include "processors/downscale/downscale.h"
+#include "processors/cumulative_to_delta/cumulative_to_delta.h"
 #include "processors/memory_limiter/memory_limiter.h"
 #include "receivers/file/file_receiver.h"
 #include "receivers/otlp/otlp_receiver.h"
 
 #include <string.h>
 
+/* One line per component, unaligned (clang-format is off here so lines never re-pack). */
+// clang-format off
 static const pg_component_factory *const factories[] = {
-    &pg_file_receiver_factory, &pg_otlp_receiver_factory,       &pg_memory_limiter_factory,
-    &pg_file_exporter_factory, &pg_debug_exporter_factory,      &pg_nop_exporter_factory,
-    &pg_health_check_factory,  &pg_downscale_processor_factory, &pg_aggregate_processor_factory,
+    &pg_file_receiver_factory,
+    &pg_otlp_receiver_factory,
+    &pg_memory_limiter_factory,
+    &pg_file_exporter_factory,
+    &pg_debug_exporter_factory,
+    &pg_nop_exporter_factory,
+    &pg_health_check_factory,
+    &pg_downscale_processor_factory,
+    &pg_aggregate_processor_factory,
+    &pg_cumulative_to_delta_factory,
 };
+// clang-format on
 
 #define N_FACTORIES (sizeof factories / sizeof factories[0])
 
