@@ -305,3 +305,14 @@ pg_batch *pg_batch_clone(const pg_batch *src, size_t arena_limit)
     }
     return b;
 }
+
+/* See merge.h: deep copies for code that splits a tree within one batch. */
+pg_otlp_resource *pg_otlp_resource_copy(pg_arena *a, const pg_otlp_resource *s)
+{
+    return copy_resource(a, s);
+}
+
+pg_otlp_scope *pg_otlp_scope_copy(pg_arena *a, const pg_otlp_scope *s)
+{
+    return copy_scope(a, s);
+}

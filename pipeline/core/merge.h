@@ -14,4 +14,9 @@ int pg_batch_merge(pg_batch *dst, const pg_batch *src, char *err, size_t errlen)
 /* Returns a new batch holding a copy of src (same metadata), or NULL on OOM. */
 pg_batch *pg_batch_clone(const pg_batch *src, size_t arena_limit);
 
+/* Deep copies of a Resource / InstrumentationScope into arena a (keys copied as text:
+ * key_strindex references are not carried). NULL over the arena's cap. */
+pg_otlp_resource *pg_otlp_resource_copy(pg_arena *a, const pg_otlp_resource *s);
+pg_otlp_scope *pg_otlp_scope_copy(pg_arena *a, const pg_otlp_scope *s);
+
 #endif
