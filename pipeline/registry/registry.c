@@ -8,15 +8,17 @@
 #include "processors/filter/filter_processor.h"
 #include "processors/memory_limiter/memory_limiter.h"
 #include "processors/resource/resource_processor.h"
+#include "processors/tracelink/tracelink_processor.h"
 #include "receivers/file/file_receiver.h"
 #include "receivers/otlp/otlp_receiver.h"
 
 #include <string.h>
 
 static const pg_component_factory *const factories[] = {
-    &pg_file_receiver_factory, &pg_otlp_receiver_factory,    &pg_memory_limiter_factory,
-    &pg_file_exporter_factory, &pg_debug_exporter_factory,   &pg_nop_exporter_factory,
-    &pg_health_check_factory,  &pg_filter_processor_factory, &pg_resource_processor_factory,
+    &pg_file_receiver_factory,       &pg_otlp_receiver_factory,    &pg_memory_limiter_factory,
+    &pg_file_exporter_factory,       &pg_debug_exporter_factory,   &pg_nop_exporter_factory,
+    &pg_health_check_factory,        &pg_filter_processor_factory, &pg_resource_processor_factory,
+    &pg_tracelink_processor_factory,
 };
 
 #define N_FACTORIES (sizeof factories / sizeof factories[0])
