@@ -34,4 +34,9 @@ echo "bench: otlp gRPC receiver (Python grpcio load client -> otlp -> nop)"
 "$PYTHON" -B "$here/otlp_grpc.py" "$profgate" 10 || echo "bench: otlp_grpc.py failed"
 echo "bench: HTTP server stack (h2load, 50 KB POST bodies, 8 connections x 8 streams)"
 bash "$here/http.sh" "$build"
+echo
+echo "bench: processors resource, filter, tracelink (ns/sample on the 5 MB busy profile)"
+if [ -x "$build/bench/bench_processors" ] && [ -f "$work/busy_large.pb.gz" ]; then
+  "$build/bench/bench_processors" "$work/busy_large.pb.gz" || echo "bench: bench_processors failed"
+else echo "bench: bench_processors or busy_large.pb.gz missing"; fi
 exit 0

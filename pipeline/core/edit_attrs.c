@@ -204,6 +204,7 @@ int pg_profile_rewrite_attrs(pg_batch *b, pg_profile *p, size_t extra, pg_attrs_
         int k = fn(ctx, in, nin, pool + used, nin + extra);
         if (k < 0) return k;
         if ((size_t)k > nin + extra) return PG_EINTERNAL;
+        na = pg_batch_dict(b)->n_attribute_table; /* fn may intern attributes */
         for (int j = 0; j < k; j++)
             if (pool[used + (size_t)j] < 0 || (size_t)pool[used + (size_t)j] >= na)
                 return PG_EINVAL;

@@ -71,8 +71,8 @@ static int rewrite(pg_regex *re, const char *p, pg_buf *out, char *err, size_t e
                     if (!end || end == name)
                         return pg_err(err, errlen, PG_EINVAL, "bad group name at offset %zu", i);
                     for (const char *k = name; k < end; k++)
-                        if (!(*k == '_' || (*k >= '0' && *k <= '9') || (*k >= 'a' && *k <= 'z') ||
-                              (*k >= 'A' && *k <= 'Z')))
+                        if (!(*k == '_' || *k == '.' || (*k >= '0' && *k <= '9') ||
+                              (*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z')))
                             return pg_err(err, errlen, PG_EINVAL, "bad group name at offset %zu",
                                           i);
                     char *nm = strndup(name, (size_t)(end - name));

@@ -1,8 +1,9 @@
 /* Regular expressions for config-driven matching (processors resource and filter, the
  * config type PG_CFG_REGEX): POSIX extended syntax (glibc regcomp) plus the spellings
  * users bring from the Collector's Go patterns: named groups `(?P<name>...)` and
- * `(?<name>...)`, non-capturing `(?:...)`, and the classes `\d` `\D` outside brackets.
- * Other `(?` constructs (flags, lookaround) are refused with a message. Matching is
+ * `(?<name>...)` (names of letters, digits, '_' and '.', so that attribute keys such as
+ * `cloud.region` can be group names), non-capturing `(?:...)`, and the classes `\d` `\D` outside
+ * brackets. Other `(?` constructs (flags, lookaround) are refused with a message. Matching is
  * unanchored (like Go's MatchString); anchor with ^ and $. A compiled pattern is read-only
  * and may be used from several threads at once. */
 #ifndef PG_REGEX_H

@@ -8,7 +8,10 @@
 #include "processors/aggregate/aggregate.h"
 #include "processors/downscale/downscale.h"
 #include "processors/cumulative_to_delta/cumulative_to_delta.h"
+#include "processors/filter/filter_processor.h"
 #include "processors/memory_limiter/memory_limiter.h"
+#include "processors/resource/resource_processor.h"
+#include "processors/tracelink/tracelink_processor.h"
 #include "receivers/file/file_receiver.h"
 #include "receivers/otlp/otlp_receiver.h"
 
@@ -27,6 +30,9 @@ static const pg_component_factory *const factories[] = {
     &pg_downscale_processor_factory,
     &pg_aggregate_processor_factory,
     &pg_cumulative_to_delta_factory,
+    &pg_filter_processor_factory,
+    &pg_resource_processor_factory,
+    &pg_tracelink_processor_factory,
 };
 // clang-format on
 

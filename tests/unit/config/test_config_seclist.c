@@ -175,6 +175,11 @@ static void test_regex(void)
         CHECK(pg_regex_match(re, "x]a]7") == 1 && pg_regex_match(re, "b7") == 0);
         pg_regex_free(re);
     }
+    CHECK(pg_regex_compile("^(?P<cloud.region>[a-z]+-[0-9])", &re, err, sizeof err) == 0);
+    if (re) {
+        CHECK_STR(pg_regex_named_name(re, 0), "cloud.region");
+        pg_regex_free(re);
+    }
     CHECK(pg_regex_compile("(?=x)", &re, err, sizeof err) == PG_EINVAL && re == NULL);
     CHECK(strstr(err, "unsupported group syntax") != NULL);
     CHECK(pg_regex_compile("a\\", &re, err, sizeof err) == PG_EINVAL);
