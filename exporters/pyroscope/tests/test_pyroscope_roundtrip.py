@@ -1,4 +1,4 @@
-# ctest: TIMEOUT 300
+# ctest: TIMEOUT 300 SKIP_RETURN_CODE 77
 """Runtime round trip: profgate A (file receiver: Go and Node pprofs, an OTLP/JSON profile
 with a trace link) -> pyroscope exporter (push, then ingest) -> profgate B (pprof_push) ->
 file exporter (pprof). Every pprof B writes equals one source pprof under `go tool pprof
