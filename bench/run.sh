@@ -34,4 +34,10 @@ echo "bench: otlp gRPC receiver (Python grpcio load client -> otlp -> nop)"
 "$PYTHON" -B "$here/otlp_grpc.py" "$profgate" 10 || echo "bench: otlp_grpc.py failed"
 echo "bench: HTTP server stack (h2load, 50 KB POST bodies, 8 connections x 8 streams)"
 bash "$here/http.sh" "$build"
+echo
+echo "bench: pprof_push receiver (h2load: /ingest and Connect push.v1, ~50 KB pprof -> nop)"
+if [ -f "$work/busy_small.pb.gz" ]; then
+  "$PYTHON" -B "$here/pprof_push.py" "$profgate" "$work/busy_small.pb.gz" \
+    || echo "bench: pprof_push.py failed"
+else echo "bench: pprof_push skipped (no busy_small profile)"; fi
 exit 0
