@@ -31,7 +31,8 @@ static const char *type_name(const pg_otlp_dict *d, const pg_otlp_profile *p)
     return i > 0 && (size_t)i < d->n_string_table ? d->string_table[i] : "";
 }
 
-/* Leaves out of sp the profiles whose sample type types[0..n) does not name; counts them. */
+/* Leaves out of sp the profiles whose sample type types[0..n) does not name; counts them.
+ * A profile without a sample type (the translator's table-entries record) stays. */
 static void select_types(push_receiver *r, pg_batch *b, pg_otlp_sprofiles *sp, char *const *types,
                          size_t n)
 {
@@ -39,7 +40,7 @@ static void select_types(push_receiver *r, pg_batch *b, pg_otlp_sprofiles *sp, c
     size_t keep = 0;
     for (size_t i = 0; i < sp->n_profiles; i++) {
         const char *t = type_name(d, sp->profiles[i]);
-        int named = 0;
+        int named = !*t; /* no type: the translator's record of unreached table entries */
         for (size_t k = 0; k < n && !named; k++)
             named = strcmp(types[k], t) == 0;
         if (named)

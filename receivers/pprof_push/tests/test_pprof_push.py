@@ -126,6 +126,19 @@ def main():
                  ["-F", "profile=@%s" % HEAP, "-F", "sample_type_config=@%s;type=application/json" % stc],
                  base + "/ingest?name=locky")
     c.check(res and res[0][0].get("pyroscope.profile_name") == "mutex", "mutex told by display-name: %r" % res)
+    # a sample_type_config naming two of the four heap types keeps those two
+    bp = P.files(pdir)
+    code, body = curl(["-F", "profile=@%s" % HEAP, "-F", 'sample_type_config={"alloc_space":{},"inuse_space":{}}'],
+                      base + "/ingest?name=picky")
+    c.check(code == 200, "selecting sample types: %s %s" % (code, body))
+    if code == 200 and go:
+        text = P.pprof_raw(P.new_files(pdir, bp, 1)[0], tmp)
+        types = text.split("Samples:\n", 1)[1].splitlines()[0] if "Samples:\n" in text else ""
+        c.check(sorted(t.split("/")[0] for t in types.split()) == ["alloc_space", "inuse_space"],
+                "only the named sample types: %r" % types)
+    s = H.scrape(mport)
+    c.check(H.metric(s, "profgate_receiver_pprof_push_dropped_sample_types_total", receiver="pprof_push") == 2,
+            "left-out sample types counted")
     code, body = curl(["-F", "profile=@%s" % HEAP, "-F", "prev_profile=@%s" % HEAP], base + "/ingest?name=old")
     c.check(code == 400 and "prev_profile" in body, "non-empty prev_profile refused: %s %s" % (code, body))
     code, body = curl(["-F", "other=@%s" % HEAP], base + "/ingest?name=x")
