@@ -67,8 +67,8 @@ bench: build
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DPG_FUZZ=ON >/dev/null
-	cmake --build build-fuzz -j $(JOBS) --target fuzz_pprof fuzz_otlp fuzz_otlp_json
-	for t in pprof otlp otlp_json; do \
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_pprof fuzz_otlp fuzz_otlp_json fuzz_multipart fuzz_otlp_traces
+	for t in pprof otlp otlp_json multipart otlp_traces; do \
 	  mkdir -p build-fuzz/corpus/$$t && cp -n tests/fuzz/corpus/$$t/* build-fuzz/corpus/$$t/ 2>/dev/null; \
 	  build-fuzz/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 build-fuzz/corpus/$$t || exit 1; \
 	done

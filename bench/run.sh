@@ -39,4 +39,9 @@ echo "bench: processors resource, filter, tracelink (ns/sample on the 5 MB busy 
 if [ -x "$build/bench/bench_processors" ] && [ -f "$work/busy_large.pb.gz" ]; then
   "$build/bench/bench_processors" "$work/busy_large.pb.gz" || echo "bench: bench_processors failed"
 else echo "bench: bench_processors or busy_large.pb.gz missing"; fi
+echo "bench: pprof_push receiver (h2load: /ingest and Connect push.v1, ~50 KB pprof -> nop)"
+if [ -f "$work/busy_small.pb.gz" ]; then
+  "$PYTHON" -B "$here/pprof_push.py" "$profgate" "$work/busy_small.pb.gz" \
+    || echo "bench: pprof_push.py failed"
+else echo "bench: pprof_push skipped (no busy_small profile)"; fi
 exit 0

@@ -4,6 +4,7 @@
 #include "exporters/debug/debug_exporter.h"
 #include "exporters/file/file_exporter.h"
 #include "exporters/nop/nop_exporter.h"
+#include "exporters/pyroscope/pyroscope_exporter.h"
 #include "extensions/health_check/health_check.h"
 #include "processors/aggregate/aggregate.h"
 #include "processors/downscale/downscale.h"
@@ -14,6 +15,7 @@
 #include "processors/tracelink/tracelink_processor.h"
 #include "receivers/file/file_receiver.h"
 #include "receivers/otlp/otlp_receiver.h"
+#include "receivers/pprof_push/pprof_push_receiver.h"
 
 #include <string.h>
 
@@ -33,6 +35,8 @@ static const pg_component_factory *const factories[] = {
     &pg_filter_processor_factory,
     &pg_resource_processor_factory,
     &pg_tracelink_processor_factory,
+    &pg_pprof_push_receiver_factory,
+    &pg_pyroscope_exporter_factory,
 };
 // clang-format on
 
