@@ -222,6 +222,7 @@ static int send_batch(void *ctx, const pg_batch *b, int64_t deadline_ns, char *e
         a.message = terr;
         a.message_len = strlen(terr);
     } else {
+        a.answered = true;
         a.code = (int)rs.status;
         if (rs.retry_after != PG_HTTP_CLIENT_NO_RETRY_AFTER)
             a.retry_after_ns = rs.retry_after * 1000000000LL;

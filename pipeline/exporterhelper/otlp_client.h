@@ -116,8 +116,9 @@ size_t pg_otlp_client_max_headers(const pg_otlp_client *c);
 /* One attempt's result, as the transport saw it. */
 typedef struct pg_otlp_answer {
     bool grpc;
-    int code;               /* gRPC status code, or HTTP status; 0 with no answer */
-    int transport_status;   /* code 0: the PG_E* of the failure (timeout, I/O, ...) */
+    bool answered;          /* false: no answer came (see transport_status) */
+    int code;               /* gRPC status code, or HTTP status */
+    int transport_status;   /* not answered: the PG_E* of the failure (timeout, I/O, ...) */
     int64_t retry_after_ns; /* the server's delay (RetryInfo, Retry-After); -1 none */
     const char *message;    /* gRPC status message, HTTP body, or the transport error */
     size_t message_len;

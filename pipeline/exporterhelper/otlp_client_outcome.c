@@ -123,7 +123,7 @@ static void partial(pg_otlp_client *c, const pg_otlp_answer *a)
 /* The reason label and whether the answer is retryable. */
 static bool classify(const pg_otlp_answer *a, char *reason, size_t rlen)
 {
-    if (a->code == 0) {
+    if (!a->answered) {
         snprintf(reason, rlen, "%s",
                  a->transport_status == PG_ETIMEOUT ? "timeout" : "unreachable");
         return true;
@@ -173,7 +173,7 @@ static int permanent_status(const pg_otlp_answer *a)
 int pg_otlp_client_outcome(pg_otlp_client *c, const pg_otlp_answer *a, size_t profiles, char *err,
                            size_t errlen)
 {
-    if (a->code != 0 && (a->grpc ? a->code == PG_GRPC_OK : a->code >= 200 && a->code < 300)) {
+    if (a->answered && (a->grpc ? a->code == PG_GRPC_OK : a->code >= 200 && a->code < 300)) {
         partial(c, a);
         return 0;
     }

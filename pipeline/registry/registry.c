@@ -4,6 +4,7 @@
 #include "exporters/debug/debug_exporter.h"
 #include "exporters/file/file_exporter.h"
 #include "exporters/nop/nop_exporter.h"
+#include "exporters/otlp/otlp_exporter.h"
 #include "exporters/otlphttp/otlphttp_exporter.h"
 #include "extensions/health_check/health_check.h"
 #include "processors/memory_limiter/memory_limiter.h"
@@ -16,6 +17,7 @@ static const pg_component_factory *const factories[] = {
     &pg_file_receiver_factory, &pg_otlp_receiver_factory,     &pg_memory_limiter_factory,
     &pg_file_exporter_factory, &pg_debug_exporter_factory,    &pg_nop_exporter_factory,
     &pg_health_check_factory,  &pg_otlphttp_exporter_factory, /* exporters/otlphttp */
+    &pg_otlp_exporter_factory,                                /* exporters/otlp */
 };
 
 #define N_FACTORIES (sizeof factories / sizeof factories[0])
