@@ -34,4 +34,8 @@ echo "bench: otlp gRPC receiver (Python grpcio load client -> otlp -> nop)"
 "$PYTHON" -B "$here/otlp_grpc.py" "$profgate" 10 || echo "bench: otlp_grpc.py failed"
 echo "bench: HTTP server stack (h2load, 50 KB POST bodies, 8 connections x 8 streams)"
 bash "$here/http.sh" "$build"
+echo
+echo "bench: otlp exporter (grpcio client -> otlp -> otlp exporter -> profgate B -> nop), gzip then none"
+"$PYTHON" -B "$here/otlp_exporter.py" "$profgate" 10 || echo "bench: otlp_exporter.py failed"
+PG_BENCH_COMPRESSION=none "$PYTHON" -B "$here/otlp_exporter.py" "$profgate" 10 || echo "bench: otlp_exporter.py failed"
 exit 0
