@@ -44,4 +44,7 @@ if [ -f "$work/busy_small.pb.gz" ]; then
   "$PYTHON" -B "$here/pprof_push.py" "$profgate" "$work/busy_small.pb.gz" \
     || echo "bench: pprof_push.py failed"
 else echo "bench: pprof_push skipped (no busy_small profile)"; fi
+echo "bench: otlp exporter (grpcio client -> otlp -> otlp exporter -> profgate B -> nop), gzip then none"
+"$PYTHON" -B "$here/otlp_exporter.py" "$profgate" 10 || echo "bench: otlp_exporter.py failed"
+PG_BENCH_COMPRESSION=none "$PYTHON" -B "$here/otlp_exporter.py" "$profgate" 10 || echo "bench: otlp_exporter.py failed"
 exit 0

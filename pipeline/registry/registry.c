@@ -5,6 +5,8 @@
 #include "exporters/file/file_exporter.h"
 #include "exporters/nop/nop_exporter.h"
 #include "exporters/pyroscope/pyroscope_exporter.h"
+#include "exporters/otlp/otlp_exporter.h"
+#include "exporters/otlphttp/otlphttp_exporter.h"
 #include "extensions/health_check/health_check.h"
 #include "processors/aggregate/aggregate.h"
 #include "processors/downscale/downscale.h"
@@ -37,6 +39,8 @@ static const pg_component_factory *const factories[] = {
     &pg_tracelink_processor_factory,
     &pg_pprof_push_receiver_factory,
     &pg_pyroscope_exporter_factory,
+    &pg_otlphttp_exporter_factory,
+    &pg_otlp_exporter_factory,
 };
 // clang-format on
 
