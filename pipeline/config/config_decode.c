@@ -56,6 +56,8 @@ static const char *type_desc(pg_cfg_type t)
         return "an endpoint (host:port)";
     case PG_CFG_SECTION:
         return "a mapping";
+    case PG_CFG_COMPONENT:
+        return "a mapping of one component type to its settings";
     }
     return "a value";
 }
@@ -233,6 +235,49 @@ static void decode_scalar(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_no
 static int decode_map(pg_cfg_dctx *c, const pg_cfg_field *table, const pg_cfg_node *map,
                       const pg_cfg_pos *owner, char *base, const char *path,
                       const char *const *skip);
+static int apply_defaults_at(pg_cfg_dctx *c, const pg_cfg_field *table, char *base,
+                             const char *path, const pg_cfg_pos *owner);
+
+/* Decodes a COMPONENT value n (a mapping): its one key names a type of c->kind, whose
+ * value is decoded with that type's table (defaults, keys, required keys) and validate
+ * into a new struct in c->out; ref is set only when that type exists. */
+static void decode_component(pg_cfg_dctx *c, const pg_cfg_node *n, pg_cfg_component_ref *ref,
+                             const char *path)
+{
+    if (n->n != 1) {
+        pg_cfg_dctx_error(c, &n->pos, path,
+                          "expected exactly one component type (such as `otlp: {...}`), got %zu",
+                          n->n);
+        return;
+    }
+    const pg_cfg_pair *p = &n->pairs[0];
+    const char *type = p->key->str;
+    const pg_cfg_component_desc *desc = c->reg ? c->reg->lookup(c->reg->ud, c->kind, type) : NULL;
+    if (!desc) {
+        char msg[768] = "component types are not known here";
+        if (c->reg) pg_cfg_unknown_type_msg(msg, sizeof msg, c->reg, c->kind, type);
+        pg_cfg_dctx_error(c, &p->key->pos, path, "%s", msg);
+        return;
+    }
+    void *cfg = pg_arena_calloc(c->out, 1, desc->size ? desc->size : 1);
+    char *tcopy = copy_str(c, p->key);
+    if (!cfg || !tcopy) {
+        c->oom = true;
+        return;
+    }
+    char cp[PATH_MAX_LEN];
+    child_path(cp, path, type);
+    int before = c->errors;
+    if (apply_defaults_at(c, desc->table, cfg, cp, &p->key->pos) ||
+        decode_map(c, desc->table, p->value, &p->key->pos, cfg, cp, NULL))
+        return;
+    if (c->errors == before && desc->validate) {
+        char err[512] = "";
+        if (desc->validate(cfg, err, sizeof err))
+            pg_cfg_dctx_error(c, &p->key->pos, cp, "%s", err[0] ? err : "invalid config");
+    }
+    *ref = (pg_cfg_component_ref){tcopy, desc, cfg, p->key->pos};
+}
 
 /* Decodes one present value of field f into dst (null values keep the default). */
 static void decode_value(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_node *n, void *dst,
@@ -246,10 +291,11 @@ static void decode_value(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_nod
     }
     char got[64], ipath[PATH_MAX_LEN + 32];
     pg_cfg_node_describe(n, got, sizeof got);
-    pg_cfg_node_kind want = f->type == PG_CFG_SECTION || f->type == PG_CFG_STRING_MAP
-                                ? PG_CFG_NODE_MAP
-                            : f->type == PG_CFG_STRING_LIST ? PG_CFG_NODE_SEQ
-                                                            : PG_CFG_NODE_SCALAR;
+    pg_cfg_node_kind want =
+        f->type == PG_CFG_SECTION || f->type == PG_CFG_STRING_MAP || f->type == PG_CFG_COMPONENT
+            ? PG_CFG_NODE_MAP
+        : f->type == PG_CFG_STRING_LIST ? PG_CFG_NODE_SEQ
+                                        : PG_CFG_NODE_SCALAR;
     if (n->kind != want && f->type == PG_CFG_ENUM) {
         char list[256] = "";
         size_t nv = 0;
@@ -265,6 +311,8 @@ static void decode_value(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_nod
     }
     if (f->type == PG_CFG_SECTION) {
         decode_map(c, f->section, n, keypos, dst, path, NULL);
+    } else if (f->type == PG_CFG_COMPONENT) {
+        decode_component(c, n, dst, path);
     } else if (f->type == PG_CFG_STRING_LIST) {
         pg_cfg_strlist *l = dst;
         l->n = 0;

@@ -44,6 +44,9 @@ static size_t table_extent(const pg_cfg_field *table)
         case PG_CFG_SECTION:
             sz = f->section ? table_extent(f->section) : 0;
             break;
+        case PG_CFG_COMPONENT:
+            sz = sizeof(pg_cfg_component_ref);
+            break;
         default:
             sz = 0;
         }
@@ -76,7 +79,7 @@ static int check_structure(const pg_cfg_field *table, char *err, size_t errlen)
         for (const pg_cfg_field *g = table; g != f; g++)
             if (!strcmp(g->key, f->key))
                 return pg_err(err, errlen, PG_EINVAL, "%s: duplicate key in table", f->key);
-        if ((unsigned)f->type > PG_CFG_SECTION)
+        if ((unsigned)f->type > PG_CFG_COMPONENT)
             return pg_err(err, errlen, PG_EINVAL, "%s: invalid type", f->key);
         if (f->type == PG_CFG_ENUM && (!f->enum_values || !f->enum_values[0]))
             return pg_err(err, errlen, PG_EINVAL, "%s: ENUM without values", f->key);
@@ -91,6 +94,9 @@ static int check_structure(const pg_cfg_field *table, char *err, size_t errlen)
             return pg_err(err, errlen, PG_EINVAL, "%s: bad bound text", f->key);
         if (f->min && f->max && lo > hi)
             return pg_err(err, errlen, PG_EINVAL, "%s: min is above max", f->key);
+        if (f->type == PG_CFG_COMPONENT && (f->def || f->section))
+            return pg_err(err, errlen, PG_EINVAL, "%s: COMPONENT takes no default and no table",
+                          f->key);
         if (f->type == PG_CFG_SECTION) {
             if (!f->section || f->def)
                 return pg_err(err, errlen, PG_EINVAL, "%s: SECTION needs a table and no default",

@@ -3,6 +3,7 @@
 
 #include "exporters/debug/debug_exporter.h"
 #include "exporters/file/file_exporter.h"
+#include "exporters/loadbalancing/loadbalancing_exporter.h"
 #include "exporters/nop/nop_exporter.h"
 #include "extensions/health_check/health_check.h"
 #include "processors/memory_limiter/memory_limiter.h"
@@ -12,9 +13,9 @@
 #include <string.h>
 
 static const pg_component_factory *const factories[] = {
-    &pg_file_receiver_factory, &pg_otlp_receiver_factory,  &pg_memory_limiter_factory,
-    &pg_file_exporter_factory, &pg_debug_exporter_factory, &pg_nop_exporter_factory,
-    &pg_health_check_factory,
+    &pg_file_receiver_factory, &pg_otlp_receiver_factory,          &pg_memory_limiter_factory,
+    &pg_file_exporter_factory, &pg_debug_exporter_factory,         &pg_nop_exporter_factory,
+    &pg_health_check_factory,  &pg_loadbalancing_exporter_factory,
 };
 
 #define N_FACTORIES (sizeof factories / sizeof factories[0])
