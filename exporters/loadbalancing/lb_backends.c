@@ -169,47 +169,109 @@ static lb_backend *find(lb_backend **bs, size_t n, const char *name)
 }
 
 /* See lb_int.h. */
+lb_table *lb_table_acquire(lb_exporter *e)
+{
+    pthread_mutex_lock(&e->tmu);
+    lb_table *t = e->table;
+    t->refs++;
+    pthread_mutex_unlock(&e->tmu);
+    return t;
+}
+
+/* See lb_int.h. */
+void lb_table_release(lb_exporter *e, lb_table *t)
+{
+    pthread_mutex_lock(&e->tmu);
+    if (--t->refs == 0 && t != e->table) pthread_cond_broadcast(&e->tcv);
+    pthread_mutex_unlock(&e->tmu);
+}
+
+/* See lb_int.h. */
+int lb_table_init(lb_exporter *e)
+{
+    e->table = calloc(1, sizeof *e->table);
+    return e->table ? 0 : PG_ENOMEM;
+}
+
+/* Frees a table (not its backends). */
+static void table_free(lb_table *t)
+{
+    if (!t) return;
+    free(t->backends);
+    pg_ring_free(t->ring);
+    free(t);
+}
+
+/* See lb_int.h. */
+void lb_table_fini(lb_exporter *e)
+{
+    if (e->table) drain_all(e, e->table->backends, e->table->n, pg_now_mono_ns());
+    table_free(e->table);
+    e->table = NULL;
+}
+
+/* See lb_int.h. */
+size_t lb_backend_count(lb_exporter *e)
+{
+    lb_table *t = lb_table_acquire(e);
+    size_t n = t->n;
+    lb_table_release(e, t);
+    return n;
+}
+
+/* Makes next the current table, waits until no consumer uses the old one, and returns it
+ * (the caller frees it). Called under apply_mu. */
+static lb_table *publish(lb_exporter *e, lb_table *next)
+{
+    pthread_mutex_lock(&e->tmu);
+    lb_table *old = e->table;
+    e->table = next;
+    while (old->refs > 0)
+        pthread_cond_wait(&e->tcv, &e->tmu);
+    pthread_mutex_unlock(&e->tmu);
+    pg_gauge_set(e->nbackends, (int64_t)next->n);
+    return old;
+}
+
+/* See lb_int.h. */
 int lb_backends_apply(lb_exporter *e, const char *const *names, size_t n)
 {
     pthread_mutex_lock(&e->apply_mu);
-    lb_backend **next = calloc(n ? n : 1, sizeof *next);
-    lb_backend **gone = calloc(e->n ? e->n : 1, sizeof *gone);
+    lb_table *cur = e->table; /* only changed under apply_mu: safe to read */
+    lb_table *next = calloc(1, sizeof *next);
+    lb_backend **bs = calloc(n ? n : 1, sizeof *bs);
+    lb_backend **gone = calloc(cur->n + n + 1, sizeof *gone);
     const char **rnames = calloc(n ? n : 1, sizeof *rnames);
     size_t nn = 0, ngone = 0, added = 0;
-    int rc = next && gone && rnames ? 0 : PG_ENOMEM;
+    int rc = next && bs && gone && rnames ? 0 : PG_ENOMEM;
     for (size_t i = 0; i < n && !rc; i++) {
-        lb_backend *b = find(e->backends, e->n, names[i]);
+        lb_backend *b = find(cur->backends, cur->n, names[i]);
         if (!b && (b = backend_new(e, names[i]))) added++;
-        if (b) next[nn++] = b;
+        if (b) bs[nn++] = b;
     }
-    pg_ring *ring = NULL;
     if (!rc) {
-        qsort(next, nn, sizeof *next, cmp_backend);
+        qsort(bs, nn, sizeof *bs, cmp_backend);
         for (size_t i = 0; i < nn; i++)
-            rnames[i] = next[i]->name;
-        rc = pg_ring_new(rnames, nn, (unsigned)e->cfg->virtual_nodes, &ring);
+            rnames[i] = bs[i]->name;
+        rc = pg_ring_new(rnames, nn, (unsigned)e->cfg->virtual_nodes, &next->ring);
     }
     if (rc) { /* undo: drop what this call created */
-        for (size_t i = 0; next && i < nn; i++)
-            if (!find(e->backends, e->n, next[i]->name)) gone[ngone++] = next[i];
-        drain_all(e, gone, ngone, pg_now_mono_ns());
-        free(next);
+        for (size_t i = 0; bs && gone && i < nn; i++)
+            if (!find(cur->backends, cur->n, bs[i]->name)) gone[ngone++] = bs[i];
+        if (gone) drain_all(e, gone, ngone, pg_now_mono_ns());
+        free(bs);
         free(gone);
         free(rnames);
+        free(next);
         pthread_mutex_unlock(&e->apply_mu);
         pg_log(PG_LOG_ERROR, e->settings.id, "cannot change the backend set: out of memory");
         return rc;
     }
-    for (size_t i = 0; i < e->n; i++)
-        if (!find(next, nn, e->backends[i]->name)) gone[ngone++] = e->backends[i];
-    pthread_rwlock_wrlock(&e->lock);
-    lb_backend **old = e->backends;
-    pg_ring *old_ring = e->ring;
-    e->backends = next;
-    e->n = nn;
-    e->ring = ring;
-    pthread_rwlock_unlock(&e->lock);
-    pg_gauge_set(e->nbackends, (int64_t)nn);
+    next->backends = bs;
+    next->n = nn;
+    for (size_t i = 0; i < cur->n; i++)
+        if (!find(bs, nn, cur->backends[i]->name)) gone[ngone++] = cur->backends[i];
+    table_free(publish(e, next));
     if (added || ngone) {
         pg_counter_add(e->changes, 1);
         char list[1024] = "";
@@ -221,8 +283,6 @@ int lb_backends_apply(lb_exporter *e, const char *const *names, size_t n)
                added, ngone, nn, nn ? list : "(none)");
     }
     free(rnames);
-    free(old);
-    pg_ring_free(old_ring);
     drain_all(e, gone, ngone, pg_now_mono_ns() + e->cfg->drain_timeout);
     free(gone);
     pthread_mutex_unlock(&e->apply_mu);
@@ -233,16 +293,13 @@ int lb_backends_apply(lb_exporter *e, const char *const *names, size_t n)
 void lb_backends_close(lb_exporter *e, int64_t deadline_ns)
 {
     pthread_mutex_lock(&e->apply_mu);
-    pthread_rwlock_wrlock(&e->lock);
-    lb_backend **bs = e->backends;
-    size_t n = e->n;
-    e->backends = NULL;
-    e->n = 0;
-    pg_ring_free(e->ring);
-    e->ring = NULL;
-    pthread_rwlock_unlock(&e->lock);
-    pg_gauge_set(e->nbackends, 0);
-    drain_all(e, bs, n, deadline_ns);
-    free(bs);
+    lb_table *empty = calloc(1, sizeof *empty);
+    if (!empty) { /* keep the set; destroy frees it */
+        pthread_mutex_unlock(&e->apply_mu);
+        return;
+    }
+    lb_table *old = publish(e, empty);
+    drain_all(e, old->backends, old->n, deadline_ns);
+    table_free(old);
     pthread_mutex_unlock(&e->apply_mu);
 }

@@ -40,16 +40,26 @@ typedef struct lb_backend {
     pg_counter *routed_profiles;
 } lb_backend;
 
+/* A backend set: what one consume routes with. */
+typedef struct lb_table {
+    lb_backend **backends; /* sorted by name; ring member i is backends[i] */
+    size_t n;
+    pg_ring *ring;
+    int refs; /* consumers using it (under tmu) */
+} lb_table;
+
 typedef struct lb_exporter {
     pg_component_settings settings; /* id copied */
     pg_arena *arena;                /* owns cfg (a deep copy) */
     lb_config *cfg;
     const pg_component_factory *proto; /* the protocol exporter's factory */
 
-    pthread_rwlock_t lock; /* guards backends, n, ring: consume reads, changes write */
-    lb_backend **backends; /* sorted by name; ring member i is backends[i] */
-    size_t n;
-    pg_ring *ring;
+    /* The table consumers route with. A change publishes a new table, then waits until no
+     * consumer uses the old one (new consumers already take the new one, so a change is
+     * never starved by a stream of consumers), then drains the backends that left. */
+    pthread_mutex_t tmu; /* guards table and every table's refs */
+    pthread_cond_t tcv;  /* signalled when an old table's last consumer leaves */
+    struct lb_table *table;
     pthread_mutex_t apply_mu; /* one set change at a time */
 
     /* the DNS resolver's thread */
@@ -63,6 +73,16 @@ typedef struct lb_exporter {
     pg_counter *changes, *resolve_failures, *backend_failures;
     pg_gauge *nbackends;
 } lb_exporter;
+
+/* lb_backends.c: the current table with a reference for the caller (never NULL after
+ * lb_table_init), and its release. */
+lb_table *lb_table_acquire(lb_exporter *e);
+void lb_table_release(lb_exporter *e, lb_table *t);
+/* Makes the first, empty table; returns 0 or PG_ENOMEM. Frees the last one. */
+int lb_table_init(lb_exporter *e);
+void lb_table_fini(lb_exporter *e);
+/* Backends in the current table. */
+size_t lb_backend_count(lb_exporter *e);
 
 /* lb_backends.c: makes the backend set exactly names[0..n) (borrowed; "host:port",
  * distinct): creates and starts the exporters of new names, rebuilds the ring, then drains

@@ -88,7 +88,8 @@ static int resolve_once(lb_exporter *e)
     if (n < 0) {
         pg_counter_add(e->resolve_failures, 1);
         if (e->last_resolve_rc == 0)
-            pg_log(PG_LOG_WARN, e->settings.id, "%s; keeping the %zu current backends", err, e->n);
+            pg_log(PG_LOG_WARN, e->settings.id, "%s; keeping the %zu current backends", err,
+                   lb_backend_count(e));
         e->last_resolve_rc = n;
         return n;
     }
@@ -107,10 +108,7 @@ static int resolve_once(lb_exporter *e)
 static bool needs_rounds(lb_exporter *e)
 {
     if (e->cfg->resolver.dns.hostname) return true;
-    pthread_rwlock_rdlock(&e->lock);
-    bool missing = e->n < e->cfg->resolver.static_.hostnames.n;
-    pthread_rwlock_unlock(&e->lock);
-    return missing;
+    return lb_backend_count(e) < e->cfg->resolver.static_.hostnames.n;
 }
 
 static void *resolver_main(void *arg)

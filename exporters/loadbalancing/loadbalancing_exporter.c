@@ -133,8 +133,10 @@ static void destroy(void *self)
     lb_exporter *e = self;
     if (!e) return;
     lb_resolver_stop(e);
-    lb_backends_close(e, pg_now_mono_ns());
-    pthread_rwlock_destroy(&e->lock);
+    if (e->table) lb_backends_close(e, pg_now_mono_ns());
+    lb_table_fini(e);
+    pthread_cond_destroy(&e->tcv);
+    pthread_mutex_destroy(&e->tmu);
     pthread_mutex_destroy(&e->apply_mu);
     pthread_mutex_destroy(&e->mu);
     pg_arena_free(e->arena);
@@ -155,7 +157,8 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
                       c->protocol.type ? c->protocol.type : "");
     lb_exporter *e = calloc(1, sizeof *e);
     if (!e) return pg_err(err, errlen, PG_ENOMEM, "out of memory");
-    pthread_rwlock_init(&e->lock, NULL);
+    pthread_mutex_init(&e->tmu, NULL);
+    pthread_cond_init(&e->tcv, NULL);
     pthread_mutex_init(&e->apply_mu, NULL);
     pthread_mutex_init(&e->mu, NULL);
     e->settings = *s;
@@ -163,7 +166,7 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
     e->proto = proto;
     e->arena = pg_arena_new(0);
     e->cfg = e->arena ? pg_cfg_copy(e->arena, TABLE, sizeof(C), c, NULL, NULL) : NULL;
-    if (!e->settings.id || !e->cfg) {
+    if (!e->settings.id || !e->cfg || lb_table_init(e)) {
         destroy(e);
         return pg_err(err, errlen, PG_ENOMEM, "out of memory");
     }
@@ -201,9 +204,8 @@ static void shutdown_(void *self, int64_t deadline_ns)
 
 /* Hands part (owned) to backend i; counts what it routed or what was refused. Returns the
  * exporter's status. */
-static int hand_over(lb_exporter *e, size_t i, pg_batch *part, char *err, size_t errlen)
+static int hand_over(lb_exporter *e, lb_backend *be, pg_batch *part, char *err, size_t errlen)
 {
-    lb_backend *be = e->backends[i];
     size_t np = pg_batch_profile_count(part), ns = pg_batch_sample_count(part);
     int rc = e->proto->consume(be->self, part, err, errlen);
     if (!rc) pg_counter_add(be->routed_profiles, np);
@@ -227,36 +229,36 @@ static int consume(void *self, pg_batch *b, char *err, size_t errlen)
     uint32_t *group = malloc((np ? np : 1) * sizeof *group);
     int rc = hash && group ? 0 : pg_err(err, errlen, PG_EAGAIN, "out of memory");
     if (!rc) lb_routing_hashes(e->cfg, b, hash);
-    pthread_rwlock_rdlock(&e->lock);
-    if (!rc && e->n == 0) rc = pg_err(err, errlen, PG_EAGAIN, "no backend resolved yet");
+    lb_table *t = lb_table_acquire(e);
+    if (!rc && t->n == 0) rc = pg_err(err, errlen, PG_EAGAIN, "no backend resolved yet");
     size_t first = SIZE_MAX;
     bool one = true;
     for (size_t i = 0; i < np && !rc; i++) {
-        group[i] = (uint32_t)pg_ring_lookup(e->ring, hash[i]);
+        group[i] = (uint32_t)pg_ring_lookup(t->ring, hash[i]);
         if (first == SIZE_MAX) first = group[i];
         one &= group[i] == first;
     }
     if (!rc && (np == 0 || one)) {
         handed = np > 0;
-        rc = np ? hand_over(e, first, b, err, errlen) : 0;
+        rc = np ? hand_over(e, t->backends[first], b, err, errlen) : 0;
         if (!np) pg_batch_free(b);
         b = NULL;
     }
-    pg_batch **parts = !rc && b ? calloc(e->n, sizeof *parts) : NULL;
-    if (!rc && b && (!parts || pg_batch_split(b, group, e->n, parts)))
+    pg_batch **parts = !rc && b ? calloc(t->n, sizeof *parts) : NULL;
+    if (!rc && b && (!parts || pg_batch_split(b, group, t->n, parts)))
         rc = pg_err(err, errlen, PG_EAGAIN, "out of memory splitting a batch");
     int worst = 0;
     char perr[256];
     handed |= parts && !rc;
-    for (size_t i = 0; parts && !rc && i < e->n; i++) {
+    for (size_t i = 0; parts && !rc && i < t->n; i++) {
         if (!parts[i]) continue;
-        int prc = hand_over(e, i, parts[i], perr, sizeof perr);
+        int prc = hand_over(e, t->backends[i], parts[i], perr, sizeof perr);
         if (prc && (!worst || (prc == PG_EAGAIN && worst != PG_EAGAIN))) {
             worst = prc;
-            pg_err(err, errlen, prc, "backend %s: %s", e->backends[i]->name, perr);
+            pg_err(err, errlen, prc, "backend %s: %s", t->backends[i]->name, perr);
         }
     }
-    pthread_rwlock_unlock(&e->lock);
+    lb_table_release(e, t);
     if (!rc) rc = worst;
     if (rc && !handed) {
         pg_counter_add(e->cm.enqueue_failed_profiles, np);

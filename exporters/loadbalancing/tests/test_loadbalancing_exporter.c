@@ -158,7 +158,7 @@ static void test_static(hx_host *h)
     pg_config *cfg = NULL;
     lb_exporter *e = start_lb(h, body, &cfg);
     if (!e) return;
-    CHECK(e->n == 3);
+    CHECK(lb_backend_count(e) == 3);
     ack_box box = {0, -1};
     pg_batch *b = make_batch(0, NSVC);
     pg_ack *ack = pg_ack_new(on_ack, &box);
@@ -196,7 +196,7 @@ static void test_static(hx_host *h)
     /* backend 2 leaves: the same series again land where they did, except its own */
     const char *two[] = {"127.0.0.1:7001", "127.0.0.1:7003"};
     CHECK(lb_backends_apply(e, two, 2) == 0);
-    CHECK(e->n == 2);
+    CHECK(lb_backend_count(e) == 2);
     CHECK(counter(h, "profgate_loadbalancer_resolver_changes_total",
                   "exporter=\"loadbalancing\"") >= 2);
     CHECK(F->consume(e, make_batch(0, NSVC), err, sizeof err) == 0);
@@ -232,7 +232,7 @@ static void test_dns(hx_host *h)
     pg_config *cfg = NULL;
     lb_exporter *e = start_lb(h, body, &cfg);
     if (!e) return;
-    CHECK(e->n >= 1);
+    CHECK(lb_backend_count(e) >= 1);
     char err[512] = "";
     CHECK(F->consume(e, make_batch(0, 10), err, sizeof err) == 0);
     const char *lb = "exporter=\"loadbalancing\"";
@@ -255,7 +255,7 @@ static void test_dns(hx_host *h)
              tmp);
     e = start_lb(h, body, &cfg);
     if (!e) return;
-    CHECK(e->n == 0);
+    CHECK(lb_backend_count(e) == 0);
     pg_batch *b = make_batch(0, 3);
     CHECK(F->consume(e, b, err, sizeof err) == PG_EAGAIN);
     CHECK(strstr(err, "no backend") != NULL);
