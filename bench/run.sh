@@ -34,4 +34,7 @@ echo "bench: otlp gRPC receiver (Python grpcio load client -> otlp -> nop)"
 "$PYTHON" -B "$here/otlp_grpc.py" "$profgate" 10 || echo "bench: otlp_grpc.py failed"
 echo "bench: HTTP server stack (h2load, 50 KB POST bodies, 8 connections x 8 streams)"
 bash "$here/http.sh" "$build"
+echo
+echo "bench: loadbalancing exporter (file receiver -> loadbalancing over 4 nop backends vs -> nop)"
+"$PYTHON" -B "$here/loadbalancing.py" "$profgate" 200 100 || echo "bench: loadbalancing.py failed"
 exit 0
