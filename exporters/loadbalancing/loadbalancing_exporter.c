@@ -15,6 +15,7 @@
 typedef lb_config C;
 
 static const char *const KEYS[] = {"service", "resource", "attributes", NULL};
+static const char *const SET_PER_BACKEND[] = {"endpoint", NULL}; /* in the protocol section */
 
 static const pg_cfg_field STATIC_TABLE[] = {
     {.key = "hostnames",
@@ -85,6 +86,7 @@ static const pg_cfg_field TABLE[] = {
     {.key = "protocol",
      .type = PG_CFG_COMPONENT,
      .offset = offsetof(C, protocol),
+     .enum_values = SET_PER_BACKEND,
      .required = true,
      .doc = "the exporter of each backend: {otlp: {...}} (endpoint set per backend)"},
     {.key = "resolver",

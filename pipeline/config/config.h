@@ -59,7 +59,10 @@ typedef struct pg_arena pg_arena;
  *   struct at `offset`, decoded with `section` (its offsets are relative to that struct) ·
  *   COMPONENT pg_cfg_component_ref: another component's config, of the same kind as the
  *   component being decoded, written as a mapping of exactly one key, its type
- *   (`protocol: { otlp: {...} }`), decoded with that type's own table and validate. */
+ *   (`protocol: { otlp: {...} }`), decoded with that type's own table and validate. A
+ *   COMPONENT field's `enum_values` (NULL-terminated, may be NULL) names the nested keys its
+ *   owner sets itself (the loadbalancing exporter's `endpoint`): they are not required in
+ *   the section, and the nested validate sees a placeholder endpoint in them when unset. */
 typedef enum {
     PG_CFG_BOOL,
     PG_CFG_INT,

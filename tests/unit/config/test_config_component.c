@@ -49,10 +49,26 @@ static int inner_validate(const void *vcfg, char *err, size_t errlen)
     return 0;
 }
 
+/* An exporter whose endpoint is required, and checked by its validate. */
+static const pg_cfg_field NEEDY[] = {
+    {.key = "endpoint", .type = PG_CFG_ENDPOINT, .offset = 0, .required = true},
+    {0},
+};
+
+static int needy_validate(const void *vcfg, char *err, size_t errlen)
+{
+    const pg_cfg_endpoint *ep = vcfg;
+    if (!ep->text || !ep->port) return pg_err(err, errlen, PG_EINVAL, "endpoint: must be set");
+    return 0;
+}
+
 typedef struct {
     char *name;
     pg_cfg_component_ref protocol;
+    pg_cfg_component_ref per_backend; /* its endpoint is set by its owner */
 } outer_cfg;
+
+static const char *const OWNER_SETS[] = {"endpoint", NULL};
 
 static const pg_cfg_field OUTER[] = {
     {.key = "name", .type = PG_CFG_STRING, .offset = offsetof(outer_cfg, name)},
@@ -60,18 +76,24 @@ static const pg_cfg_field OUTER[] = {
      .type = PG_CFG_COMPONENT,
      .offset = offsetof(outer_cfg, protocol),
      .required = true},
+    {.key = "per_backend",
+     .type = PG_CFG_COMPONENT,
+     .offset = offsetof(outer_cfg, per_backend),
+     .enum_values = OWNER_SETS},
     {0},
 };
 
 static const pg_cfg_component_desc INNER_DESC = {INNER, sizeof(inner_cfg), inner_validate};
 static const pg_cfg_component_desc OUTER_DESC = {OUTER, sizeof(outer_cfg), NULL};
 static const pg_cfg_component_desc RCV_DESC = {INNER, sizeof(inner_cfg), NULL};
+static const pg_cfg_component_desc NEEDY_DESC = {NEEDY, sizeof(pg_cfg_endpoint), needy_validate};
 
 static const pg_cfg_component_desc *lookup(void *ud, pg_cfg_kind kind, const char *type)
 {
     (void)ud;
     if (kind == PG_CFG_EXPORTER && !strcmp(type, "inner")) return &INNER_DESC;
     if (kind == PG_CFG_EXPORTER && !strcmp(type, "outer")) return &OUTER_DESC;
+    if (kind == PG_CFG_EXPORTER && !strcmp(type, "needy")) return &NEEDY_DESC;
     if (kind == PG_CFG_RECEIVER && !strcmp(type, "rcv")) return &RCV_DESC;
     return NULL;
 }
@@ -79,9 +101,9 @@ static const pg_cfg_component_desc *lookup(void *ud, pg_cfg_kind kind, const cha
 static const char *type_at(void *ud, pg_cfg_kind kind, size_t i)
 {
     (void)ud;
-    static const char *const exp[] = {"inner", "outer", NULL};
+    static const char *const exp[] = {"inner", "outer", "needy", NULL};
     if (kind == PG_CFG_RECEIVER) return i == 0 ? "rcv" : NULL;
-    if (kind == PG_CFG_EXPORTER) return i < 2 ? exp[i] : NULL;
+    if (kind == PG_CFG_EXPORTER) return i < 3 ? exp[i] : NULL;
     return NULL;
 }
 
@@ -178,7 +200,7 @@ static void test_errors(void)
                                     "    protocol: {rcv: {dir: a}}\n" TAIL;
     static const char want[] =
         "c.yaml:6:7: exporter outer: protocol: unknown exporter type \"innr\" (did you mean "
-        "\"inner\"?); known: inner, outer\n"
+        "\"inner\"?); known: inner, outer, needy\n"
         "c.yaml:8:27: exporter outer/2: protocol.inner.n: \"11\" is out of range: must be "
         "between 1 and 10\n"
         "c.yaml:8:39: exporter outer/2: protocol.inner: unknown key \"bogus\"; valid keys: "
@@ -190,7 +212,7 @@ static void test_errors(void)
         "c.yaml:16:15: exporter outer/6: protocol: expected a mapping of one component type to "
         "its settings, got a list\n"
         "c.yaml:18:16: exporter outer/7: protocol: unknown exporter type \"rcv\"; known: inner, "
-        "outer";
+        "outer, needy";
     char got[8192];
     pg_config *cfg = load(text, got, sizeof got);
     CHECK(cfg == NULL);
@@ -202,6 +224,27 @@ static void test_errors(void)
     CHECK(cfg == NULL);
     CHECK_MSG(strstr(got, "c.yaml:4:3: exporter outer: protocol: missing required key") != NULL,
               "%s", got);
+    pg_config_free(cfg);
+}
+
+/* Keys the owner sets: not required, and the nested validate passes without them; the
+ * same exporter under a field without owner keys still needs its endpoint. */
+static void test_owner_keys(void)
+{
+    char got[4096];
+    pg_config *cfg = load(HEAD "  outer:\n    protocol: {inner: {dir: x}}\n"
+                               "    per_backend: {needy: {}}\n" TAIL,
+                          got, sizeof got);
+    CHECK_MSG(cfg != NULL, "%s", got);
+    if (cfg) {
+        const outer_cfg *o = pg_config_find(cfg, PG_CFG_EXPORTER, "outer")->cfg;
+        const pg_cfg_endpoint *ep = o->per_backend.cfg;
+        CHECK(ep && ep->text == NULL); /* the placeholder was only for validate */
+    }
+    pg_config_free(cfg);
+    cfg = load(HEAD "  outer:\n    protocol: {needy: {}}\n" TAIL, got, sizeof got);
+    CHECK(cfg == NULL);
+    CHECK_MSG(strstr(got, "protocol.needy.endpoint: missing required key") != NULL, "%s", got);
     pg_config_free(cfg);
 }
 
@@ -221,6 +264,7 @@ int main(void)
 {
     test_good();
     test_errors();
+    test_owner_keys();
     test_table_check();
     TEST_MAIN_END();
 }
