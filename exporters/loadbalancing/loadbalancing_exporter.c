@@ -114,9 +114,10 @@ static int validate(const void *vcfg, char *err, size_t errlen)
         uint16_t port;
         const char *h = r->static_.hostnames.items[i];
         int rc = pg_cfg_parse_endpoint(h, &host, &port, msg, sizeof msg);
+        bool no_host = !host || !*host;
         free(host);
         if (rc) return pg_err(err, errlen, PG_EINVAL, "resolver.static.hostnames[%zu]: %s", i, msg);
-        if (!port || !host || !*host)
+        if (!port || no_host)
             return pg_err(err, errlen, PG_EINVAL,
                           "resolver.static.hostnames[%zu]: \"%s\" needs a host and a port", i, h);
         for (size_t j = 0; j < i; j++)

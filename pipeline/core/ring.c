@@ -52,7 +52,7 @@ int pg_ring_new(const char *const *names, size_t n, unsigned vnodes, pg_ring **o
                 (point){pg_hash_bytes(k, sizeof k, RING_SEED), h, (uint32_t)m};
         }
     }
-    qsort(r->points, r->npoints, sizeof *r->points, cmp_point);
+    if (r->npoints) qsort(r->points, r->npoints, sizeof *r->points, cmp_point);
     *out = r;
     return 0;
 }
