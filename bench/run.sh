@@ -35,6 +35,10 @@ echo "bench: otlp gRPC receiver (Python grpcio load client -> otlp -> nop)"
 echo "bench: HTTP server stack (h2load, 50 KB POST bodies, 8 connections x 8 streams)"
 bash "$here/http.sh" "$build"
 echo
+echo "bench: otlp exporter (grpcio client -> otlp -> otlp exporter -> profgate B -> nop), gzip then none"
+"$PYTHON" -B "$here/otlp_exporter.py" "$profgate" 10 || echo "bench: otlp_exporter.py failed"
+PG_BENCH_COMPRESSION=none "$PYTHON" -B "$here/otlp_exporter.py" "$profgate" 10 || echo "bench: otlp_exporter.py failed"
+echo
 echo "bench: loadbalancing exporter (file receiver -> loadbalancing over 4 nop backends vs -> nop)"
 "$PYTHON" -B "$here/loadbalancing.py" "$profgate" 200 100 || echo "bench: loadbalancing.py failed"
 exit 0

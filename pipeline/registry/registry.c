@@ -5,6 +5,8 @@
 #include "exporters/file/file_exporter.h"
 #include "exporters/loadbalancing/loadbalancing_exporter.h"
 #include "exporters/nop/nop_exporter.h"
+#include "exporters/otlp/otlp_exporter.h"
+#include "exporters/otlphttp/otlphttp_exporter.h"
 #include "extensions/health_check/health_check.h"
 #include "processors/memory_limiter/memory_limiter.h"
 #include "receivers/file/file_receiver.h"
@@ -13,9 +15,11 @@
 #include <string.h>
 
 static const pg_component_factory *const factories[] = {
-    &pg_file_receiver_factory, &pg_otlp_receiver_factory,          &pg_memory_limiter_factory,
-    &pg_file_exporter_factory, &pg_debug_exporter_factory,         &pg_nop_exporter_factory,
-    &pg_health_check_factory,  &pg_loadbalancing_exporter_factory,
+    &pg_file_receiver_factory,          &pg_otlp_receiver_factory,     &pg_memory_limiter_factory,
+    &pg_file_exporter_factory,          &pg_debug_exporter_factory,    &pg_nop_exporter_factory,
+    &pg_health_check_factory,           &pg_otlphttp_exporter_factory, /* exporters/otlphttp */
+    &pg_otlp_exporter_factory,                                         /* exporters/otlp */
+    &pg_loadbalancing_exporter_factory,                                /* exporters/loadbalancing */
 };
 
 #define N_FACTORIES (sizeof factories / sizeof factories[0])
