@@ -47,4 +47,7 @@ else echo "bench: pprof_push skipped (no busy_small profile)"; fi
 echo "bench: otlp exporter (grpcio client -> otlp -> otlp exporter -> profgate B -> nop), gzip then none"
 "$PYTHON" -B "$here/otlp_exporter.py" "$profgate" 10 || echo "bench: otlp_exporter.py failed"
 PG_BENCH_COMPRESSION=none "$PYTHON" -B "$here/otlp_exporter.py" "$profgate" 10 || echo "bench: otlp_exporter.py failed"
+echo
+echo "bench: loadbalancing exporter (file receiver -> loadbalancing over 4 nop backends vs -> nop)"
+"$PYTHON" -B "$here/loadbalancing.py" "$profgate" 200 100 || echo "bench: loadbalancing.py failed"
 exit 0

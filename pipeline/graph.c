@@ -175,6 +175,7 @@ int pg_graph_build(const pg_config *cfg, pg_factory_lookup lookup, pg_host *h, p
     pg_graph *g = calloc(1, sizeof *g);
     if (!g) return pg_err(err, errlen, PG_ENOMEM, "graph: out of memory");
     g->host = h;
+    pg_host_set_factories(h, lookup);
     size_t np = pg_config_pipeline_count(cfg), nc = pg_config_component_count(cfg), procs = 0;
     for (size_t i = 0; i < np; i++)
         procs += pg_config_pipeline_at(cfg, i)->nprocessors;

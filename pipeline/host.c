@@ -12,6 +12,7 @@ struct pg_host {
     struct event_base *base;
     pg_metrics *metrics;
     atomic_bool refusing, ready, failed;
+    _Atomic(pg_host_factory_lookup) lookup;
     char fatal[512];
 };
 
@@ -114,4 +115,15 @@ uint64_t pg_now_unix_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void pg_host_set_factories(pg_host *h, pg_host_factory_lookup lookup)
+{
+    atomic_store(&h->lookup, lookup);
+}
+
+const pg_component_factory *pg_host_factory(const pg_host *h, pg_cfg_kind kind, const char *type)
+{
+    pg_host_factory_lookup f = atomic_load(&h->lookup);
+    return f ? f(kind, type) : NULL;
 }

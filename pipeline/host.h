@@ -38,6 +38,14 @@ void pg_host_set_memory_refusing(pg_host *h, bool refusing);
 /* 1 once every component started (health_check's readiness). */
 bool pg_host_ready(const pg_host *h);
 
+/* The component factories known to the runtime (the registry), for components that
+ * create others by type name (the loadbalancing exporter's per-backend exporters). Set
+ * by whoever builds the graph; lookup returns NULL for an unknown type, and always NULL
+ * before it was set. */
+typedef const pg_component_factory *(*pg_host_factory_lookup)(pg_cfg_kind kind, const char *type);
+void pg_host_set_factories(pg_host *h, pg_host_factory_lookup lookup);
+const pg_component_factory *pg_host_factory(const pg_host *h, pg_cfg_kind kind, const char *type);
+
 /* Reports that a component cannot go on (the runtime logs it and shuts down). */
 void pg_host_fatal(pg_host *h, const char *component_id, const char *message);
 

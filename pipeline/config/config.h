@@ -47,6 +47,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+typedef struct pg_arena pg_arena;
+
 /* ---- Config tables --------------------------------------------------------------------- */
 
 /* Field types and what each stores at `offset`:
@@ -62,7 +64,13 @@
  *   one struct per item (defaults applied per item; no `def`); the item table's terminator
  *   gives the item struct's size in `offset`: `{.offset = sizeof(struct item)}` · REGEX char *
  *   (the pattern text), checked at load with pg_regex_compile (pipeline/core/regex.h) so a
- *   bad pattern is reported at its file:line:column. */
+ *   bad pattern is reported at its file:line:column ·
+ *   COMPONENT pg_cfg_component_ref: another component's config, of the same kind as the
+ *   component being decoded, written as a mapping of exactly one key, its type
+ *   (`protocol: { otlp: {...} }`), decoded with that type's own table and validate. A
+ *   COMPONENT field's `enum_values` (NULL-terminated, may be NULL) names the nested keys its
+ *   owner sets itself (the loadbalancing exporter's `endpoint`): they are not required in
+ *   the section, and the nested validate sees a placeholder endpoint in them when unset. */
 typedef enum {
     PG_CFG_BOOL,
     PG_CFG_INT,
@@ -78,6 +86,7 @@ typedef enum {
     PG_CFG_PRESENT,
     PG_CFG_SECTION_LIST,
     PG_CFG_REGEX,
+    PG_CFG_COMPONENT,
 } pg_cfg_type;
 
 /* One key of a component's config. A table is a static const array ended by {0} (key NULL).
@@ -136,6 +145,17 @@ typedef struct pg_cfg_pos {
     int line, column;
 } pg_cfg_pos;
 
+struct pg_cfg_component_desc;
+
+/* A COMPONENT field: the nested component's type, its descriptor (borrowed from the
+ * registry) and its decoded config (desc->size bytes). All NULL when the key is absent. */
+typedef struct pg_cfg_component_ref {
+    const char *type;
+    const struct pg_cfg_component_desc *desc;
+    void *cfg;
+    pg_cfg_pos pos; /* of the type key */
+} pg_cfg_component_ref;
+
 /* Checks a table for programming errors (bad default or bound text, default out of bounds,
  * ENUM without values, SECTION without table, duplicate keys, required with a default).
  * Borrows table; writes the first problem to err; returns 0 or PG_EINVAL. Meant for the unit
@@ -148,6 +168,23 @@ int pg_cfg_parse_duration(const char *s, int64_t *ns, char *err, size_t errlen);
 int pg_cfg_parse_size(const char *s, uint64_t *bytes, char *err, size_t errlen);
 /* `host` receives a malloc'd copy (brackets removed) owned by the caller. */
 int pg_cfg_parse_endpoint(const char *s, char **host, uint16_t *port, char *err, size_t errlen);
+
+/* ---- Copies of decoded configs (config_copy.c) --------------------------------------- */
+
+/* Rewrites one STRING value while copying: returns the new text (allocated from a) or s
+ * itself (borrowed) to keep it; NULL when out of memory. */
+typedef char *(*pg_cfg_str_fn)(void *ud, pg_arena *a, const char *s);
+
+/* Deep-copies the decoded struct src (size bytes, described by table) into a new struct
+ * allocated from a, with every string, list, map, endpoint, section and nested COMPONENT
+ * config copied into a too; STRING values go through fn (may be NULL). A component that
+ * creates others after its own create returned keeps its nested configs this way. Returns
+ * the copy, or NULL when out of memory. */
+void *pg_cfg_copy(pg_arena *a, const pg_cfg_field *table, size_t size, const void *src,
+                  pg_cfg_str_fn fn, void *ud);
+
+/* The top-level field of table named key, or NULL. */
+const pg_cfg_field *pg_cfg_field_find(const pg_cfg_field *table, const char *key);
 
 /* ---- Diagnostics ----------------------------------------------------------------------- */
 

@@ -63,6 +63,8 @@ static const char *type_desc(pg_cfg_type t)
         return "a list of mappings";
     case PG_CFG_REGEX:
         return "a regular expression";
+    case PG_CFG_COMPONENT:
+        return "a mapping of one component type to its settings";
     }
     return "a value";
 }
@@ -283,6 +285,86 @@ static void decode_section_list(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_
     }
 }
 
+/* The nested table for a COMPONENT field f: desc's own, or (when f names keys its owner
+ * sets itself, in f->enum_values) a copy in c->tmp where those keys are not required. */
+static const pg_cfg_field *component_table(pg_cfg_dctx *c, const pg_cfg_field *f,
+                                           const pg_cfg_component_desc *desc)
+{
+    if (!f->enum_values) return desc->table;
+    size_t n = 0;
+    while (desc->table[n].key)
+        n++;
+    pg_cfg_field *t = pg_arena_memdup(c->tmp, desc->table, (n + 1) * sizeof *t);
+    if (!t) return NULL;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; f->enum_values[k]; k++)
+            if (!strcmp(t[i].key, f->enum_values[k])) t[i].required = false;
+    return t;
+}
+
+/* Runs desc->validate on cfg, or, when f names keys its owner sets, on a copy where those
+ * that are unset (STRING, ENDPOINT) hold a placeholder endpoint. Returns its status. */
+static int component_validate(pg_cfg_dctx *c, const pg_cfg_field *f,
+                              const pg_cfg_component_desc *desc, const void *cfg, char *err,
+                              size_t errlen)
+{
+    if (!f->enum_values) return desc->validate(cfg, err, errlen);
+    char *copy = pg_arena_memdup(c->tmp, cfg, desc->size ? desc->size : 1);
+    if (!copy) return pg_err(err, errlen, PG_ENOMEM, "out of memory");
+    static char host[] = "localhost", text[] = "localhost:4317";
+    for (size_t k = 0; f->enum_values[k]; k++) {
+        const pg_cfg_field *g = pg_cfg_field_find(desc->table, f->enum_values[k]);
+        if (g && g->type == PG_CFG_STRING && !*(char **)(copy + g->offset))
+            *(char **)(copy + g->offset) = text;
+        if (g && g->type == PG_CFG_ENDPOINT && !((pg_cfg_endpoint *)(copy + g->offset))->text)
+            *(pg_cfg_endpoint *)(copy + g->offset) = (pg_cfg_endpoint){text, host, 4317};
+    }
+    return desc->validate(copy, err, errlen);
+}
+
+/* Decodes a COMPONENT value n (a mapping) of field f: its one key names a type of c->kind,
+ * whose value is decoded with that type's table (defaults, keys, required keys but those
+ * the owner sets) and validate into a new struct in c->out; ref is set only when that type
+ * exists. */
+static void decode_component(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_node *n,
+                             pg_cfg_component_ref *ref, const char *path)
+{
+    if (n->n != 1) {
+        pg_cfg_dctx_error(c, &n->pos, path,
+                          "expected exactly one component type (such as `otlp: {...}`), got %zu",
+                          n->n);
+        return;
+    }
+    const pg_cfg_pair *p = &n->pairs[0];
+    const char *type = p->key->str;
+    const pg_cfg_component_desc *desc = c->reg ? c->reg->lookup(c->reg->ud, c->kind, type) : NULL;
+    if (!desc) {
+        char msg[768] = "component types are not known here";
+        if (c->reg) pg_cfg_unknown_type_msg(msg, sizeof msg, c->reg, c->kind, type);
+        pg_cfg_dctx_error(c, &p->key->pos, path, "%s", msg);
+        return;
+    }
+    void *cfg = pg_arena_calloc(c->out, 1, desc->size ? desc->size : 1);
+    char *tcopy = copy_str(c, p->key);
+    const pg_cfg_field *table = component_table(c, f, desc);
+    if (!cfg || !tcopy || !table) {
+        c->oom = true;
+        return;
+    }
+    char cp[PATH_MAX_LEN];
+    child_path(cp, path, type);
+    int before = c->errors;
+    if (apply_defaults_at(c, table, cfg, cp, &p->key->pos) ||
+        decode_map(c, table, p->value, &p->key->pos, cfg, cp, NULL))
+        return;
+    if (c->errors == before && desc->validate) {
+        char err[512] = "";
+        if (component_validate(c, f, desc, cfg, err, sizeof err))
+            pg_cfg_dctx_error(c, &p->key->pos, cp, "%s", err[0] ? err : "invalid config");
+    }
+    *ref = (pg_cfg_component_ref){tcopy, desc, cfg, p->key->pos};
+}
+
 /* Decodes one present value of field f into dst (null values keep the default). */
 static void decode_value(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_node *n, void *dst,
                          const char *path, const pg_cfg_pos *keypos)
@@ -296,7 +378,8 @@ static void decode_value(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_nod
     char got[64], ipath[PATH_MAX_LEN + 32];
     pg_cfg_node_describe(n, got, sizeof got);
     pg_cfg_node_kind want =
-        f->type == PG_CFG_SECTION || f->type == PG_CFG_STRING_MAP         ? PG_CFG_NODE_MAP
+        f->type == PG_CFG_SECTION || f->type == PG_CFG_STRING_MAP || f->type == PG_CFG_COMPONENT
+            ? PG_CFG_NODE_MAP
         : f->type == PG_CFG_STRING_LIST || f->type == PG_CFG_SECTION_LIST ? PG_CFG_NODE_SEQ
                                                                           : PG_CFG_NODE_SCALAR;
     if (n->kind != want && f->type == PG_CFG_ENUM) {
@@ -316,6 +399,8 @@ static void decode_value(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_nod
         decode_map(c, f->section, n, keypos, dst, path, NULL);
     } else if (f->type == PG_CFG_SECTION_LIST) {
         decode_section_list(c, f, n, dst, path);
+    } else if (f->type == PG_CFG_COMPONENT) {
+        decode_component(c, f, n, dst, path);
     } else if (f->type == PG_CFG_STRING_LIST) {
         pg_cfg_strlist *l = dst;
         l->n = 0;

@@ -134,6 +134,10 @@ typedef struct pg_cfg_dctx {
     bool collect_eps;
     bool in_default;   /* decoding a default (set by the decoder) */
     const void *owner; /* copied into endpoint refs */
+    /* COMPONENT fields: where nested types are looked up (NULL: such fields are errors)
+     * and the kind they have (the kind of the component being decoded) */
+    const pg_cfg_registry *reg;
+    pg_cfg_kind kind;
 } pg_cfg_dctx;
 
 /* Fills `out` (already zeroed) from the table's defaults, then from `map` (NULL or null:
@@ -177,6 +181,10 @@ int pg_cfg_validate_service(pg_config *cfg, pg_cfg_dctx *c, const pg_cfg_pair *s
  * pipelines section is reported. Returns 0 or PG_ENOMEM. */
 int pg_cfg_validate_pipelines(pg_config *cfg, const pg_cfg_pair *service, const pg_cfg_pos *at,
                               pg_cfg_diags *d);
+
+/* Writes "unknown <kind> type ..." into buf, listing the known types and the nearest one. */
+void pg_cfg_unknown_type_msg(char *buf, size_t len, const pg_cfg_registry *reg, pg_cfg_kind kind,
+                             const char *type);
 
 /* The component of kind with id among cfg->components, or NULL. */
 pg_cfg_component *pg_cfg_find_component(pg_config *cfg, pg_cfg_kind kind, const char *id);

@@ -51,6 +51,9 @@ static size_t table_extent(const pg_cfg_field *table)
         case PG_CFG_REGEX:
             sz = sizeof(char *);
             break;
+        case PG_CFG_COMPONENT:
+            sz = sizeof(pg_cfg_component_ref);
+            break;
         default:
             sz = 0;
         }
@@ -83,7 +86,7 @@ static int check_structure(const pg_cfg_field *table, char *err, size_t errlen)
         for (const pg_cfg_field *g = table; g != f; g++)
             if (!strcmp(g->key, f->key))
                 return pg_err(err, errlen, PG_EINVAL, "%s: duplicate key in table", f->key);
-        if ((unsigned)f->type > PG_CFG_REGEX)
+        if ((unsigned)f->type > PG_CFG_COMPONENT)
             return pg_err(err, errlen, PG_EINVAL, "%s: invalid type", f->key);
         if (f->type == PG_CFG_PRESENT && (f->def || f->required))
             return pg_err(err, errlen, PG_EINVAL, "%s: PRESENT takes no default", f->key);
@@ -112,6 +115,9 @@ static int check_structure(const pg_cfg_field *table, char *err, size_t errlen)
                 return rc;
             }
         }
+        if (f->type == PG_CFG_COMPONENT && (f->def || f->section))
+            return pg_err(err, errlen, PG_EINVAL, "%s: COMPONENT takes no default and no table",
+                          f->key);
         if (f->type == PG_CFG_SECTION) {
             if (!f->section || f->def)
                 return pg_err(err, errlen, PG_EINVAL, "%s: SECTION needs a table and no default",

@@ -52,11 +52,11 @@ static bool valid_id(pg_cfg_diags *d, const pg_cfg_node *key, const char *sectio
     return !why;
 }
 
-/* Reports an unknown type, listing the known ones from the registry. */
-static void unknown_type(pg_cfg_diags *d, const pg_cfg_registry *reg, pg_cfg_kind kind,
-                         const char *type, const pg_cfg_pos *pos)
+/* See config_int.h: "unknown <kind> type ..." with the known types and the nearest one. */
+void pg_cfg_unknown_type_msg(char *buf, size_t len, const pg_cfg_registry *reg, pg_cfg_kind kind,
+                             const char *type)
 {
-    const char *known[64];
+    const char *known[64] = {0};
     size_t n = 0;
     while (reg->type_at && n < 64 && (known[n] = reg->type_at(reg->ud, kind, n)))
         n++;
@@ -66,11 +66,20 @@ static void unknown_type(pg_cfg_diags *d, const pg_cfg_registry *reg, pg_cfg_kin
     char hint[128] = "";
     if (near) snprintf(hint, sizeof hint, " (did you mean \"%s\"?)", near);
     if (n)
-        pg_cfg_diag_add(d, PG_CFG_ERROR, pos, "unknown %s type \"%s\"%s; known: %s",
-                        pg_cfg_kind_name(kind), type, hint, list);
+        snprintf(buf, len, "unknown %s type \"%s\"%s; known: %s", pg_cfg_kind_name(kind), type,
+                 hint, list);
     else
-        pg_cfg_diag_add(d, PG_CFG_ERROR, pos, "unknown %s type \"%s\"; no %s types are known",
-                        pg_cfg_kind_name(kind), type, pg_cfg_kind_name(kind));
+        snprintf(buf, len, "unknown %s type \"%s\"; no %s types are known", pg_cfg_kind_name(kind),
+                 type, pg_cfg_kind_name(kind));
+}
+
+/* Reports an unknown type at pos. */
+static void unknown_type(pg_cfg_diags *d, const pg_cfg_registry *reg, pg_cfg_kind kind,
+                         const char *type, const pg_cfg_pos *pos)
+{
+    char msg[768];
+    pg_cfg_unknown_type_msg(msg, sizeof msg, reg, kind, type);
+    pg_cfg_diag_add(d, PG_CFG_ERROR, pos, "%s", msg);
 }
 
 /* Copies s into the config arena; NULL when out of memory. */
@@ -113,6 +122,7 @@ static int decode_section(pg_config *cfg, pg_cfg_dctx *c, const pg_cfg_registry 
         snprintf(what, sizeof what, "%s %s", pg_cfg_kind_name(kind), id);
         if (!(c->what = pg_arena_strndup(c->tmp, what, strlen(what)))) return PG_ENOMEM;
         c->owner = comp;
+        c->kind = kind;
         int before = c->errors;
         int rc = pg_cfg_decode(c, comp->desc->table, val, &key->pos, comp->cfg, NULL);
         c->owner = NULL;
@@ -240,7 +250,7 @@ int pg_cfg_validate_document(pg_config *cfg, pg_arena *tmp, const pg_cfg_node *r
     }
     cfg->components = pg_arena_calloc(cfg->arena, total ? total : 1, sizeof *cfg->components);
     if (!cfg->components) return PG_ENOMEM;
-    pg_cfg_dctx c = {.out = cfg->arena, .tmp = tmp, .diags = d, .collect_eps = true};
+    pg_cfg_dctx c = {.out = cfg->arena, .tmp = tmp, .diags = d, .collect_eps = true, .reg = reg};
     for (int k = 0; k < 4; k++) {
         const pg_cfg_pair *p = pg_cfg_map_find(root, SECTION_KEYS[k]);
         int rc = p ? decode_section(cfg, &c, reg, (pg_cfg_kind)k, p) : 0;

@@ -1,118 +1,36 @@
-/* Splitting a batch by profiles for batch.max_size. The source's profiles are walked with
- * the edit API's iterator; each part is built by merging a "view" of the source into a
- * fresh batch (a tree of shallow copies of the source's resources and scopes holding a
- * subset of its profiles, over the source's dictionary, borrowed), then compacted so that
- * it carries only the dictionary entries its own profiles use. */
-#include "pipeline/core/compact.h"
+/* Splitting a batch by profiles for batch.max_size: consecutive profiles are grouped while
+ * their samples fit, and pg_batch_split (pipeline/core/split.h) builds the parts. */
 #include "pipeline/core/edit.h"
-#include "pipeline/core/merge.h"
 #include "pipeline/core/err.h"
-#include "pipeline/core/samples.h"
-#include "pipeline/core/vec.h"
+#include "pipeline/core/split.h"
 #include "pipeline/exporterhelper/exporterhelper_int.h"
 
 #include <stdlib.h>
-#include <string.h>
-
-typedef struct view {
-    pg_batch *b; /* owns only the shallow copies */
-    pg_otlp_rprofiles *rp;
-    pg_otlp_sprofiles *sp;
-    size_t r, s; /* source indices of rp and sp */
-    size_t samples;
-} view;
-
-static int view_open(view *v, const pg_otlp_data *src)
-{
-    memset(v, 0, sizeof *v);
-    v->b = pg_batch_new(0);
-    pg_otlp_data *d = v->b ? pg_otlp_data_new(pg_batch_arena(v->b)) : NULL;
-    if (!d) return PG_ENOMEM;
-    d->dictionary = src->dictionary;
-    pg_batch_set_data(v->b, d);
-    return 0;
-}
-
-/* Adds profile (r, s, p) of src to the view, opening shallow resource/scope copies. */
-static int view_add(view *v, const pg_otlp_data *src, const pg_profile_iter *it)
-{
-    size_t r = it->r, s = it->s;
-    pg_arena *a = pg_batch_arena(v->b);
-    pg_otlp_data *d = pg_batch_data(v->b);
-    if (!v->rp || v->r != r) {
-        v->rp = pg_arena_memdup(a, src->resource_profiles[r], sizeof *v->rp);
-        if (!v->rp) return pg_arena_status(a);
-        v->rp->scope_profiles = NULL;
-        v->rp->n_scope_profiles = 0;
-        v->r = r;
-        v->sp = NULL;
-        if (pg_otlp_push(a, (void ***)&d->resource_profiles, &d->n_resource_profiles, v->rp))
-            return pg_arena_status(a);
-    }
-    if (!v->sp || v->s != s) {
-        v->sp = pg_arena_memdup(a, src->resource_profiles[r]->scope_profiles[s], sizeof *v->sp);
-        if (!v->sp) return pg_arena_status(a);
-        v->sp->profiles = NULL;
-        v->sp->n_profiles = 0;
-        v->s = s;
-        if (pg_otlp_push(a, (void ***)&v->rp->scope_profiles, &v->rp->n_scope_profiles, v->sp))
-            return pg_arena_status(a);
-    }
-    v->samples += it->profile->samples.n;
-    return pg_otlp_push(a, (void ***)&v->sp->profiles, &v->sp->n_profiles, &it->profile->msg);
-}
-
-/* Copies the view into a new batch carrying what src carries (pg_batch_inherit); frees
- * the view. */
-static pg_batch *view_close(view *v, const pg_batch *src)
-{
-    pg_batch *part = pg_batch_new(0);
-    int bad = !part || pg_batch_merge(part, v->b, NULL, 0) ||
-              pg_batch_compact(part, NULL, NULL, 0) || pg_batch_inherit(part, src);
-    pg_batch_free(v->b);
-    v->b = NULL;
-    if (bad) {
-        pg_batch_free(part);
-        return NULL;
-    }
-    return part;
-}
 
 /* See exporterhelper_int.h. */
 int pg_eh_split(const pg_batch *b, size_t max_samples, pg_batch ***parts)
 {
-    const pg_otlp_data *src = pg_batch_data(b);
-    pg_batch **out = NULL;
-    size_t n = 0, cap = 0;
-    view v = {0};
-    int fail = 0;
+    *parts = NULL;
+    size_t np = pg_batch_profile_count(b), ng = 0, in_group = 0, i = 0;
+    uint32_t *group = malloc((np ? np : 1) * sizeof *group);
+    if (!group) return PG_ENOMEM;
     pg_profile_iter it;
-    for (pg_profile_iter_init(&it, b); !fail && pg_profile_iter_next(&it);) {
+    for (pg_profile_iter_init(&it, b); pg_profile_iter_next(&it) && i < np; i++) {
         size_t ns = it.profile->samples.n;
-        if (v.b && v.samples && v.samples + ns > max_samples) {
-            if ((fail = PG_VEC_RESERVE(out, cap, n + 1, 4))) break;
-            if (!(out[n] = view_close(&v, b))) {
-                fail = PG_ENOMEM;
-                break;
-            }
-            n++;
+        if (ng == 0 || (in_group && in_group + ns > max_samples)) {
+            ng++;
+            in_group = 0;
         }
-        if (!v.b && (fail = view_open(&v, src))) break;
-        fail = view_add(&v, src, &it);
+        in_group += ns;
+        group[i] = (uint32_t)(ng - 1);
     }
-    if (!fail && v.b) {
-        if (!(fail = PG_VEC_RESERVE(out, cap, n + 1, 4)) && !(out[n] = view_close(&v, b)))
-            fail = PG_ENOMEM;
-        if (!fail) n++;
-    }
-    if (fail) {
-        pg_batch_free(v.b);
-        for (size_t i = 0; i < n; i++)
-            pg_batch_free(out[i]);
+    pg_batch **out = ng ? malloc(ng * sizeof *out) : NULL;
+    int rc = ng && !out ? PG_ENOMEM : pg_batch_split(b, group, ng, out);
+    free(group);
+    if (rc) {
         free(out);
-        *parts = NULL;
-        return fail;
+        return rc;
     }
     *parts = out;
-    return (int)n;
+    return (int)ng;
 }

@@ -3,6 +3,7 @@
 
 #include "exporters/debug/debug_exporter.h"
 #include "exporters/file/file_exporter.h"
+#include "exporters/loadbalancing/loadbalancing_exporter.h"
 #include "exporters/nop/nop_exporter.h"
 #include "exporters/pyroscope/pyroscope_exporter.h"
 #include "exporters/otlp/otlp_exporter.h"
@@ -41,6 +42,7 @@ static const pg_component_factory *const factories[] = {
     &pg_pyroscope_exporter_factory,
     &pg_otlphttp_exporter_factory,
     &pg_otlp_exporter_factory,
+    &pg_loadbalancing_exporter_factory,
 };
 // clang-format on
 
