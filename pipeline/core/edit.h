@@ -162,6 +162,12 @@ typedef int (*pg_attrs_rewrite_fn)(void *ctx, const int32_t *in, size_t n, int32
 int pg_profile_rewrite_attrs(pg_batch *b, pg_profile *p, size_t extra, pg_attrs_rewrite_fn fn,
                              void *ctx);
 
+/* pg_profile_rewrite_attrs over every profile of b, where profiles that share their
+ * attribute column (the profiles decoded from one pprof) share the rewritten one too: fn
+ * runs once per distinct column, so it must depend on the attributes only. The shared
+ * result is read-only for each of them (copied on the next edit). */
+int pg_batch_rewrite_attrs(pg_batch *b, size_t extra, pg_attrs_rewrite_fn fn, void *ctx);
+
 /* Sets the attribute list of profile p (the message's attribute_indices) to a copy of
  * attrs[0..n). Returns 0, PG_EINVAL or the arena's status. */
 int pg_profile_set_attrs(pg_batch *b, pg_profile *p, const int32_t *attrs, size_t n);

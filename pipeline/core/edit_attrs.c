@@ -222,6 +222,57 @@ int pg_profile_rewrite_attrs(pg_batch *b, pg_profile *p, size_t extra, pg_attrs_
     return 0;
 }
 
+/* Rewrites every profile's attributes once per distinct shared column (see edit.h). */
+int pg_batch_rewrite_attrs(pg_batch *b, size_t extra, pg_attrs_rewrite_fn fn, void *ctx)
+{
+    enum { MEMO = 16 };
+    struct {
+        const uint32_t *in_off, *out_off;
+        const int32_t *in_attrs, *out_attrs;
+        size_t n;
+    } memo[MEMO];
+    size_t nmemo = 0;
+    pg_profile_iter it;
+    for (pg_profile_iter_init(&it, b); pg_profile_iter_next(&it);) {
+        pg_samples *c = &it.profile->samples;
+        size_t k = 0;
+        while (k < nmemo && !(memo[k].n == c->n && memo[k].in_off == c->attr_off &&
+                              memo[k].in_attrs == c->attrs))
+            k++;
+        if (k < nmemo && c->attr_off) { /* the same column as an earlier profile's */
+            c->attr_off = memo[k].out_off;
+            c->attrs = memo[k].out_attrs;
+            c->owned &= (uint8_t)~PG_COL_ATTRS;
+            continue;
+        }
+        const uint32_t *in_off = c->attr_off;
+        const int32_t *in_attrs = c->attrs;
+        int rc = pg_profile_rewrite_attrs(b, it.profile, extra, fn, ctx);
+        if (rc) return rc;
+        if (in_off && nmemo < MEMO) {
+            memo[nmemo].in_off = in_off;
+            memo[nmemo].in_attrs = in_attrs;
+            memo[nmemo].out_off = c->attr_off;
+            memo[nmemo].out_attrs = c->attrs;
+            memo[nmemo++].n = c->n;
+        }
+    }
+    /* a column handed to several profiles is nobody's own */
+    for (size_t k = 0; k < nmemo; k++) {
+        size_t users = 0;
+        pg_profile_iter_init(&it, b);
+        while (pg_profile_iter_next(&it))
+            users += it.profile->samples.attr_off == memo[k].out_off &&
+                     it.profile->samples.attrs == memo[k].out_attrs;
+        if (users < 2) continue;
+        pg_profile_iter_init(&it, b);
+        while (pg_profile_iter_next(&it))
+            if (it.profile->samples.attr_off == memo[k].out_off)
+                it.profile->samples.owned &= (uint8_t)~PG_COL_ATTRS;
+    }
+    return 0;
+}
+
 /* Replaces the profile message's attribute indices. */
 int pg_profile_set_attrs(pg_batch *b, pg_profile *p, const int32_t *attrs, size_t n)
 {

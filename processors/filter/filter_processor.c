@@ -39,7 +39,9 @@ static const pg_cfg_field RULE_FIELDS[] = {
     {.key = "exists",
      .type = PG_CFG_BOOL,
      .offset = offsetof(rule_cfg, exists),
-     .doc = "matches when the attribute is present (the default without equals/regex)"},
+     .def = "true",
+     .doc = "attributes: true matches when present (the default without equals/regex), false "
+            "when absent"},
     {.offset = sizeof(rule_cfg)},
 };
 
@@ -65,7 +67,7 @@ static int validate_list(const pg_cfg_seclist *l, const char *name, char *err, s
     for (size_t i = 0; i < l->n; i++, r++) {
         int attr =
             r->on == PG_FILTER_ON_RESOURCE_ATTRIBUTE || r->on == PG_FILTER_ON_SAMPLE_ATTRIBUTE;
-        int conds = (r->equals != NULL) + (r->regex != NULL) + (r->exists ? 1 : 0);
+        int conds = (r->equals != NULL) + (r->regex != NULL) + (r->exists ? 0 : 1);
         if (attr && (!r->key || !*r->key))
             return pg_err(err, errlen, PG_EINVAL, "%s[%zu]: on: %s needs a key", name, i,
                           ON[r->on]);
@@ -73,8 +75,11 @@ static int validate_list(const pg_cfg_seclist *l, const char *name, char *err, s
             return pg_err(err, errlen, PG_EINVAL, "%s[%zu]: key does not apply to on: %s", name, i,
                           ON[r->on]);
         if (conds > 1)
-            return pg_err(err, errlen, PG_EINVAL, "%s[%zu]: give one of equals, regex, exists",
-                          name, i);
+            return pg_err(err, errlen, PG_EINVAL,
+                          "%s[%zu]: give one of equals, regex, exists: false", name, i);
+        if (!attr && !r->exists)
+            return pg_err(err, errlen, PG_EINVAL, "%s[%zu]: exists does not apply to on: %s", name,
+                          i, ON[r->on]);
         if (!attr && !r->equals && !r->regex)
             return pg_err(err, errlen, PG_EINVAL, "%s[%zu]: on: %s needs equals or regex", name, i,
                           ON[r->on]);

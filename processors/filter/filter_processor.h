@@ -3,10 +3,10 @@
  * (pprof labels) or a frame (a function name anywhere in the sample's stack).
  *
  * Each rule names what it looks at (`on`), a `key` for attributes, and one condition:
- * `equals` (text), `regex` (pipeline/core/regex.h) or `exists` (the default for
- * attributes). A sample is kept when `include` is empty or some include rule matches it
- * (profile-level rules match every sample of their profile), and no exclude rule matches
- * it. A profile left without samples is dropped; rules on resource attributes and the
+ * `equals` (text), `regex` (pipeline/core/regex.h), or for attributes `exists: true` (the
+ * default: present) or `exists: false` (absent). A sample is kept when `include` is empty or some
+ * include rule matches it (profile-level rules match every sample of their profile), and no exclude
+ * rule matches it. A profile left without samples is dropped; rules on resource attributes and the
  * profile type alone decide whole profiles without looking at samples. The dictionary is
  * compacted after anything was dropped. Dropped profiles and samples are counted
  * (profgate_filter_dropped_{profiles,samples}_total{processor, reason="include|exclude"})

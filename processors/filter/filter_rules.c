@@ -22,6 +22,7 @@ static int compile_list(const pg_cfg_seclist *l, fr_rule **out, size_t *n, int *
         fr_rule *r = &(*out)[i];
         *n = i + 1;
         r->on = c->on;
+        r->absent = !c->exists;
         if ((c->key && !(r->key = strdup(c->key))) ||
             (c->equals && !(r->equals = strdup(c->equals))))
             return pg_err(err, errlen, PG_ENOMEM, "out of memory");
@@ -149,8 +150,9 @@ static int profile_hit(const fr_rule *l, size_t n, const pg_batch *b, const pg_o
         const fr_rule *r = &l[i];
         if (r->on == PG_FILTER_ON_RESOURCE_ATTRIBUTE) {
             int at = pg_resource_attr_find(b, rp, r->key);
-            if (at >= 0 &&
-                cond(r, pg_any_text(b, rp->resource->attributes[at]->value, buf, sizeof buf)))
+            if (r->absent ? at < 0
+                          : at >= 0 && cond(r, pg_any_text(b, rp->resource->attributes[at]->value,
+                                                           buf, sizeof buf)))
                 return 1;
         } else if (r->on == PG_FILTER_ON_PROFILE_TYPE) {
             const pg_otlp_valuetype *t = p->msg.sample_type;
@@ -169,9 +171,12 @@ static int sample_hit(const fr_rule *l, size_t n, const fr_eval *ev, const pg_sa
 {
     for (size_t i = 0; i < n; i++) {
         if (l[i].on == PG_FILTER_ON_FRAME && ev[i].hit[s->stack]) return 1;
-        if (l[i].on == PG_FILTER_ON_SAMPLE_ATTRIBUTE)
-            for (size_t k = 0; k < s->n_attrs; k++)
-                if (ev[i].hit[s->attrs[k]]) return 1;
+        if (l[i].on == PG_FILTER_ON_SAMPLE_ATTRIBUTE) {
+            int present = 0;
+            for (size_t k = 0; k < s->n_attrs && !present; k++)
+                present = ev[i].hit[s->attrs[k]];
+            if (present != l[i].absent) return 1;
+        }
     }
     return 0;
 }

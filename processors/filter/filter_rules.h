@@ -15,6 +15,7 @@ typedef struct fr_rule {
     char *key;    /* malloc'd or NULL */
     char *equals; /* malloc'd or NULL */
     pg_regex *re; /* or NULL */
+    int absent;   /* exists: false: matches when the attribute is missing */
 } fr_rule;
 
 typedef struct fr_rules {

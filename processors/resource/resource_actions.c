@@ -326,9 +326,7 @@ static int sample_action(const ra_action *a, pg_batch *b)
         if (!c.ext || !c.next) rc = PG_ENOMEM;
     }
     if (!c.memo) rc = PG_ENOMEM;
-    pg_profile_iter it;
-    for (pg_profile_iter_init(&it, b); !rc && pg_profile_iter_next(&it);)
-        rc = pg_profile_rewrite_attrs(b, it.profile, extra, sample_step, &c);
+    if (!rc) rc = pg_batch_rewrite_attrs(b, extra, sample_step, &c);
     for (size_t i = 0; c.ext && i < na; i++)
         free(c.ext[i]);
     free(c.ext);

@@ -220,9 +220,43 @@ static int link_profile(const cls *c, pg_span_index *ix, pg_batch *b, pg_profile
     return 0;
 }
 
+/* Identity columns of one profile before linking and after (profiles decoded from one
+ * pprof share them: linking the first serves the others). */
+typedef struct shared_cols {
+    const int32_t *in_link, *in_attrs, *out_link, *out_attrs;
+    const uint32_t *in_off, *out_off;
+    size_t n;
+    pg_profile *first;
+    tl_result got; /* what linking it counted */
+} shared_cols;
+
+/* Gives p the linked columns of an earlier profile with the same inputs; 1 when it did. */
+static int reuse(shared_cols *m, size_t nm, pg_profile *p, tl_result *res)
+{
+    pg_samples *c = &p->samples;
+    for (size_t k = 0; k < nm; k++)
+        if (m[k].n == c->n && m[k].in_link == c->link && m[k].in_attrs == c->attrs &&
+            m[k].in_off == c->attr_off && m[k].in_attrs) {
+            c->link = m[k].out_link;
+            c->attrs = m[k].out_attrs;
+            c->attr_off = m[k].out_off;
+            c->owned &= (uint8_t) ~(PG_COL_LINK | PG_COL_ATTRS);
+            m[k].first->samples.owned &= (uint8_t) ~(PG_COL_LINK | PG_COL_ATTRS);
+            res->linked += m[k].got.linked;
+            res->unparsable += m[k].got.unparsable;
+            res->resolved += m[k].got.resolved;
+            res->unresolved += m[k].got.unresolved;
+            return 1;
+        }
+    return 0;
+}
+
 int tl_link_batch(const tl_keys *k, pg_span_index *ix, pg_batch *b, int64_t now_ns, tl_result *res,
                   char *err, size_t errlen)
 {
+    enum { MEMO = 16 };
+    shared_cols memo[MEMO];
+    size_t nmemo = 0;
     cls c = {0};
     uint8_t *linked = NULL;
     size_t cap = 0;
@@ -231,7 +265,7 @@ int tl_link_batch(const tl_keys *k, pg_span_index *ix, pg_batch *b, int64_t now_
     pg_profile_iter it;
     for (pg_profile_iter_init(&it, b); !rc && pg_profile_iter_next(&it);) {
         pg_profile *p = it.profile;
-        if (!p->samples.n) continue;
+        if (!p->samples.n || reuse(memo, nmemo, p, res)) continue;
         if (p->samples.n > cap) {
             free(linked);
             cap = p->samples.n;
@@ -240,13 +274,27 @@ int tl_link_batch(const tl_keys *k, pg_span_index *ix, pg_batch *b, int64_t now_
                 break;
             }
         }
-        uint64_t before = res->linked;
+        shared_cols m = {p->samples.link,
+                         p->samples.attrs,
+                         NULL,
+                         NULL,
+                         p->samples.attr_off,
+                         NULL,
+                         p->samples.n,
+                         p,
+                         *res};
         rc = link_profile(&c, ix, b, p, now_ns, linked, res);
-        if (!rc && k->remove_labels && res->linked > before) {
+        if (!rc && k->remove_labels && res->linked > m.got.linked) {
             strip st = {&c, linked, 0};
             rc = pg_profile_rewrite_attrs(b, p, 0, strip_step, &st);
             stripped = 1;
         }
+        m.got = (tl_result){res->linked - m.got.linked, res->unparsable - m.got.unparsable,
+                            res->resolved - m.got.resolved, res->unresolved - m.got.unresolved, 0};
+        m.out_link = p->samples.link;
+        m.out_attrs = p->samples.attrs;
+        m.out_off = p->samples.attr_off;
+        if (!rc && nmemo < MEMO) memo[nmemo++] = m;
     }
     if (!rc && (stripped || res->completed)) {
         cls_free(&c);

@@ -10,7 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    pg_span_index *ix = pg_span_index_new(1u << 16, 60000000000LL);
+    pg_span_index *ix = pg_span_index_new(1u << 12, 60000000000LL);
     if (!ix) return 0;
     char err[256];
     size_t added = 0, skipped = 0;

@@ -63,6 +63,10 @@ static void test_rules(void)
            "[service.name=b] samples:count: 2{thread=main}\n"
            "[service.name=b] cpu:nanoseconds: 1001{thread=main}\n");
     expect("    include:\n      - {on: resource_attribute, key: service.name, equals: c}\n", "");
+    expect("    include:\n      - {on: sample_attribute, key: thread, exists: false}\n"
+           "    exclude:\n      - {on: resource_attribute, key: service.name, exists: false}\n",
+           "[service.name=a] samples:count: 1 3\n[service.name=a] cpu:nanoseconds: 1000 1002\n"
+           "[service.name=b] samples:count: 1 3\n[service.name=b] cpu:nanoseconds: 1000 1002\n");
     expect("    exclude:\n      - {on: sample_attribute, key: absent}\n",
            "[service.name=a] samples:count: 1 2{thread=main} 3 4{thread=main}\n"
            "[service.name=a] cpu:nanoseconds: 1000 1001{thread=main} 1002 1003{thread=main}\n"
@@ -108,7 +112,9 @@ static void test_config_errors(void)
          "include[0]: on: sample_attribute needs a key"},
         {"    include:\n      - {on: frame}\n", "include[0]: on: frame needs equals or regex"},
         {"    include:\n      - {on: sample_attribute, key: k, equals: a, regex: b}\n",
-         "give one of equals, regex, exists"},
+         "give one of equals, regex, exists: false"},
+        {"    include:\n      - {on: frame, exists: false}\n",
+         "exists does not apply to on: frame"},
         {"    include:\n      - {on: stack}\n", "invalid value \"stack\""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

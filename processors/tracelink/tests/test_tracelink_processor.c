@@ -106,6 +106,40 @@ static void test_index_and_remove(void)
     pf_close(&p);
 }
 
+/* Two profiles sharing their identity columns (as decoded from one pprof): linked once,
+ * the result shared, counted for each. */
+static void test_shared_columns(void)
+{
+    pf_proc p;
+    CHECK(pf_open(&p, &H, "tracelink/s", "    remove_labels: true\n") == 0);
+    if (!p.self) return;
+    pg_batch *b = labelled();
+    pg_profile *p0 = fx_nth(b, 0);
+    pg_otlp_sprofiles *sp = pg_batch_data(b)->resource_profiles[0]->scope_profiles[0];
+    pg_profile *p1 = pg_profile_new(pg_batch_arena(b));
+    p1->msg.sample_type = fx_vt(b, "samples", "count");
+    pg_samples cols = p0->samples;
+    cols.owned = 0;
+    p0->samples.owned = 0;
+    pg_profile_set_samples(&p1->msg, &cols);
+    pg_otlp_push(pg_batch_arena(b), (void ***)&sp->profiles, &sp->n_profiles, &p1->msg);
+    CHECK(pf_run(&p, b) == 0);
+    const char *line = "1|" T1 "/" S1 " 2{span id=12345} 3{span_id=zz} "
+                       "4|0af7651916cd43dd8448eb211c80319d/00000000000000ff 5 "
+                       "6{span_id=0000000000000000}\n";
+    char want[1024];
+    snprintf(want, sizeof want, "[] cpu:nanoseconds: %s[] samples:count: %s", line, line);
+    CHECK(pf_is(p.out.last, want));
+    pg_profile *q0 = p.out.last ? fx_nth(p.out.last, 0) : NULL,
+               *q1 = q0 ? fx_nth(p.out.last, 1) : NULL;
+    CHECK(q0 && q1 && q0->samples.link == q1->samples.link &&
+          q0->samples.attrs == q1->samples.attrs);
+    CHECK(q0 && !(q0->samples.owned & PG_COL_LINK) && !(q1->samples.owned & PG_COL_LINK));
+    CHECK(p.out.last && dc_valid(p.out.last));
+    CHECK(counter("tracelink/s", "profgate_tracelink_samples_linked_total") == 4);
+    pf_close(&p);
+}
+
 typedef struct later {
     pg_span_index *ix;
 } later;
@@ -191,6 +225,7 @@ int main(void)
     test_parse();
     test_labels();
     test_index_and_remove();
+    test_shared_columns();
     test_wait();
     test_config_errors();
     hx_host_stop(&H);

@@ -108,6 +108,42 @@ static void test_sample_attrs(void)
     pg_batch_free(b);
 }
 
+static int calls;
+
+/* Appends attribute ctx to every sample, counting calls. */
+static int add_one(void *ctx, const int32_t *in, size_t n, int32_t *out, size_t cap)
+{
+    (void)cap;
+    calls++;
+    memcpy(out, in, n * sizeof *in);
+    out[n] = *(const int32_t *)ctx;
+    return (int)n + 1;
+}
+
+static void test_batch_rewrite_shared(void)
+{
+    pg_batch *b = fx_pprof_batch(4); /* two profiles sharing their attribute column */
+    pg_profile *p0 = fx_nth(b, 0), *p1 = fx_nth(b, 1);
+    CHECK(p0->samples.attrs == p1->samples.attrs);
+    int32_t tenant = pg_dict_attr_str(b, "tenant", "t1", 2);
+    calls = 0;
+    CHECK(pg_batch_rewrite_attrs(b, 1, add_one, &tenant) == 0);
+    CHECK(calls == 4); /* once per sample of the shared column, not per profile */
+    CHECK(p0->samples.attrs == p1->samples.attrs && p0->samples.attr_off == p1->samples.attr_off);
+    CHECK(!(p0->samples.owned & PG_COL_ATTRS) && !(p1->samples.owned & PG_COL_ATTRS));
+    pg_sample_ref r;
+    pg_sample_at(&p1->msg, 1, &r);
+    CHECK(r.n_attrs == 2 && r.attrs[1] == tenant);
+    /* editing one afterwards copies: the other keeps the shared result */
+    CHECK(pg_sample_set_attrs(b, p0, 1, &tenant, 1) == 0);
+    pg_sample_at(&p1->msg, 1, &r);
+    CHECK(r.n_attrs == 2);
+    char err[256];
+    CHECK(pg_batch_compact(b, NULL, err, sizeof err) == 0);
+    CHECK(dc_valid(b));
+    pg_batch_free(b);
+}
+
 static void test_clone_empty(void)
 {
     pg_batch *b = pg_batch_new(0);
@@ -134,6 +170,7 @@ int main(void)
 {
     test_resource_attrs();
     test_sample_attrs();
+    test_batch_rewrite_shared();
     test_clone_empty();
     TEST_MAIN_END();
 }
