@@ -266,6 +266,7 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
     pg_http_client_config_default(&hc);
     hc.version = c->http_version;
     hc.tls = &c->otlp.tls;
+    hc.timeout = c->helper.timeout; /* a send without deadline (timeout 0) waits as long */
     hc.connect_timeout = c->connect_timeout;
     hc.max_response_body = (size_t)c->max_response_size;
     hc.pool_size = c->max_connections > 0 ? (size_t)c->max_connections

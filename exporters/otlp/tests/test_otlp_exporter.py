@@ -10,7 +10,8 @@
   not retried, counted, logged with the server's message); partial_success (counted,
   logged); a version refusal (logged naming the version the server wants);
 - the backend killed mid-stream and brought back: every accepted profile delivered;
-- TLS with a CA made here by openssl; a wrong CA fails with a clear log line."""
+- TLS with a CA made here by openssl; a wrong CA fails with a clear log line;
+- balancer_name over a target of two backends: round_robin reaches both, pick_first one."""
 import glob
 import os
 import shutil
@@ -297,6 +298,40 @@ def test_backend_restart(c, binary, pb, files):
             print(pg.logs()[-3000:])
 
 
+BALANCED = """
+receivers:
+  file:
+    include: [ "{dir}/in/*" ]
+    poll_interval: 50ms
+exporters:
+  otlp:
+    endpoint: "ipv4:127.0.0.1:{p1},127.0.0.1:{p2}"
+    balancer_name: {lb}
+    tls:
+      insecure: true
+    sending_queue:
+      num_consumers: 1
+""" + H.service_yaml("{metrics}", ["file"], ["otlp"])
+
+
+def test_balancer(c, binary, files):
+    """Two backends behind one target: round_robin uses both, pick_first one."""
+    for lb, both in (("round_robin", True), ("pick_first", False)):
+        b1, b2 = Backend(), Backend()
+        pg, _ = H.start_with_metrics(binary, BALANCED, p1=b1.port, p2=b2.port, lb=lb)
+        try:
+            for i in range(8):
+                drop(pg, "lb%d.otlp" % i, files[0])
+                H.wait_until(lambda: len(b1.requests()) + len(b2.requests()) >= i + 1, what="%s call %d" % (lb, i))
+            n1, n2 = len(b1.requests()), len(b2.requests())
+            c.check((n1 > 0 and n2 > 0) == both and n1 + n2 == 8,
+                    "%s: calls spread %d / %d" % (lb, n1, n2))
+        finally:
+            c.check(pg.stop() == 0, "%s instance stops" % lb)
+            b1.close()
+            b2.close()
+
+
 def make_certs(d):
     cmd = ("cd %s && exec >log 2>&1 && "
            "for c in ca other; do openssl req -x509 -newkey rsa:2048 -nodes -keyout $c.key -out $c.crt "
@@ -344,12 +379,14 @@ def main():
     files = inputs(binary, tmp)
     only = os.environ.get("PG_TEST_ONLY")
     if only:
-        globals()["test_" + only](c, binary, *{"backend_restart": (pb, files), "tls": (files,)}[only])
+        globals()["test_" + only](c, binary, *{"backend_restart": (pb, files), "tls": (files,),
+                                               "balancer": (files,)}[only])
         c.finish()
     test_profgate_to_profgate(c, binary, pb, files)
     test_rules(c, binary, pb, svc, files)
     test_backend_restart(c, binary, pb, files)
     test_tls(c, binary, files)
+    test_balancer(c, binary, files)
     shutil.rmtree(tmp, ignore_errors=True)
     c.finish()
 
