@@ -34,4 +34,7 @@ echo "bench: otlp gRPC receiver (Python grpcio load client -> otlp -> nop)"
 "$PYTHON" -B "$here/otlp_grpc.py" "$profgate" 10 || echo "bench: otlp_grpc.py failed"
 echo "bench: HTTP server stack (h2load, 50 KB POST bodies, 8 connections x 8 streams)"
 bash "$here/http.sh" "$build"
+echo
+echo "bench: otlp HTTP receiver (h2load, h2c and HTTP/1.1, 50 KB and 1 MB gzip OTLP -> otlp -> nop)"
+"$PYTHON" -B "$here/otlp_http.py" "$profgate" 5 || echo "bench: otlp_http.py failed"
 exit 0
