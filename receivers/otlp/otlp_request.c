@@ -21,8 +21,9 @@ static const double LATENCY_BOUNDS[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02
                                         0.05,   0.1,   0.25,   0.5,   1,    2.5};
 
 /* Registers the series; borrows m and id (the registry copies names and labels). */
-void pg_otlp_stats_init(pg_otlp_stats *st, pg_metrics *m, const char *id)
+void pg_otlp_stats_init(pg_otlp_stats *st, pg_metrics *m, const char *id, unsigned transports)
 {
+    static const char *const NAMES[PG_OTLP_TRANSPORTS] = {"grpc", "http"};
     memset(st, 0, sizeof *st);
     pg_component_metrics_init(&st->cm, m, "receiver", id);
     char lab[256] = "";
@@ -37,21 +38,28 @@ void pg_otlp_stats_init(pg_otlp_stats *st, pg_metrics *m, const char *id)
         pg_metrics_histogram(m, "profgate_receiver_request_duration_seconds",
                              "Time from a request's arrival to its answer.", lab, LATENCY_BOUNDS,
                              sizeof LATENCY_BOUNDS / sizeof LATENCY_BOUNDS[0]);
-    for (int code = PG_OK; code >= PG_STATUS_MIN; code--) {
-        if (code == -1) continue; /* not a status code */
-        char l2[320];
-        memcpy(l2, lab, sizeof lab);
-        pg_metrics_label(l2, sizeof l2, "status", pg_status_name(code));
-        st->requests[-code] = pg_metrics_counter(m, "profgate_receiver_requests_total",
-                                                 "Export requests answered, by status.", l2);
+    for (int t = 0; t < PG_OTLP_TRANSPORTS; t++) {
+        if (!(transports & (1u << t))) continue;
+        for (int code = PG_OK; code >= PG_STATUS_MIN; code--) {
+            if (code == -1) continue; /* not a status code */
+            char l2[384];
+            snprintf(l2, sizeof l2, "%s", lab);
+            pg_metrics_label(l2, sizeof l2, "transport", NAMES[t]);
+            pg_metrics_label(l2, sizeof l2, "status", pg_status_name(code));
+            st->requests[t][-code] =
+                pg_metrics_counter(m, "profgate_receiver_requests_total",
+                                   "Export requests answered, by transport and status.", l2);
+        }
     }
 }
 
 /* Counts one answered request; st may be NULL. */
-void pg_otlp_stats_request(pg_otlp_stats *st, int status, size_t bytes, double seconds)
+void pg_otlp_stats_request(pg_otlp_stats *st, pg_otlp_transport t, int status, size_t bytes,
+                           double seconds)
 {
     if (!st) return;
-    if (pg_status_valid(status)) pg_counter_add(st->requests[-status], 1);
+    if (pg_status_valid(status) && t < PG_OTLP_TRANSPORTS && st->requests[t][-status])
+        pg_counter_add(st->requests[t][-status], 1);
     pg_counter_add(st->request_bytes, bytes);
     pg_histogram_observe(st->latency, seconds);
 }
@@ -274,7 +282,7 @@ int pg_otlp_request_handle(const pg_otlp_req_config *c, const uint8_t *body, siz
     res->status = handle(c, body, len, wire_len, ct, md, n, res);
     if (res->status) res->response.len = 0;
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    pg_otlp_stats_request(c->stats, res->status, wire_len,
+    pg_otlp_stats_request(c->stats, c->transport, res->status, wire_len,
                           (double)(t1.tv_sec - t0.tv_sec) +
                               (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     return res->status;
