@@ -12,6 +12,7 @@ import gzip
 import http.client
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -169,6 +170,7 @@ def test_roundtrip(c, binary, pb2, curl, reqs, jsons):
             ("HTTP/1.1 JSON", ["--http1.1"], None, True),
             ("h2c JSON gzip", ["--http2-prior-knowledge"], "gzip", True),
             ("HTTP/1.1 JSON zstd", ["--http1.1"], "zstd", True),
+            ("h2c by Upgrade protobuf gzip", ["--http2"], "gzip", False),
         ]
         sent, wire_total = [], 0
         for v, (name, args, enc, use_json) in enumerate(variants):
@@ -327,6 +329,15 @@ def test_auth_tls(c, binary, curl, reqs):
         code, _, _, _ = curl(url, reqs[0], ["Content-Type: " + PB, "Authorization: Bearer s3cret"])
         c.check(code == 0, "a client without the CA refuses the certificate (%s)" % code)
         H.wait_until(lambda: len(out_files(pg)) >= 2, what="TLS requests written")
+        # a reload re-reads the token and the certificates and listens again on the same port
+        with open(os.path.join(d, "token"), "w") as f:
+            f.write("n3w\n")
+        pg.send_signal(signal.SIGHUP)
+        H.wait_until(lambda: "reloaded" in pg.logs(), what="reload")
+        code, _, _, _ = curl(url, reqs[0], ["Content-Type: " + PB, "Authorization: Bearer s3cret"], ca)
+        c.check(code == 401, "old token refused after a reload (%s)" % code)
+        code, _, _, _ = curl(url, reqs[0], ["Content-Type: " + PB, "Authorization: Bearer n3w"], ca)
+        c.check(code == 200, "new token accepted after a reload (%s)" % code)
     finally:
         c.check(pg.stop() == 0, "TLS instance stops cleanly")
 
