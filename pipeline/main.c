@@ -25,13 +25,21 @@ static void print_version(void)
         PG_VERSION);
 }
 
+/* Prints the command summary (the man page, docs/profgate.1, has the long form). */
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: profgate --config FILE [--config FILE ...]     run the collector\n"
-               "       profgate validate --config FILE [--config FILE ...]\n"
-               "       profgate convert [--from F] [--to F] IN OUT   convert profile files\n"
-               "       profgate components                           list component types\n"
-               "       profgate --version\n");
+    fprintf(f,
+            "usage: profgate --config FILE [--config FILE ...]     run the collector\n"
+            "       profgate validate --config FILE [--config FILE ...]\n"
+            "       profgate convert [--from F] [--to F] IN OUT   convert profile files\n"
+            "       profgate components                           list component types\n"
+            "       profgate --version | --help\n"
+            "\n"
+            "Several --config files merge, later over earlier; values may use ${env:VAR} and\n"
+            "${env:VAR:-default}. Signals: SIGHUP reloads the configuration (and TLS\n"
+            "certificates), SIGTERM/SIGINT drain the queues and stop. Under systemd\n"
+            "(Type=notify) readiness is reported once every pipeline has started.\n"
+            "Formats for convert: pprof, otlp_proto, otlp_json (sniffed when --from is absent).\n");
 }
 
 /* The collector's malloc policy (glibc): a thread's heap top is handed back to the kernel only
@@ -89,6 +97,11 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))) {
         print_version();
+        return 0;
+    }
+    if (argc >= 2 &&
+        (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
+        usage(stdout);
         return 0;
     }
     if (argc >= 2 && !strcmp(argv[1], "convert")) return pg_cmd_convert(argc - 2, argv + 2);

@@ -45,6 +45,12 @@ static size_t table_extent(const pg_cfg_field *table)
         case PG_CFG_SECTION:
             sz = f->section ? table_extent(f->section) : 0;
             break;
+        case PG_CFG_SECTION_LIST:
+            sz = sizeof(pg_cfg_seclist);
+            break;
+        case PG_CFG_REGEX:
+            sz = sizeof(char *);
+            break;
         default:
             sz = 0;
         }
@@ -77,7 +83,7 @@ static int check_structure(const pg_cfg_field *table, char *err, size_t errlen)
         for (const pg_cfg_field *g = table; g != f; g++)
             if (!strcmp(g->key, f->key))
                 return pg_err(err, errlen, PG_EINVAL, "%s: duplicate key in table", f->key);
-        if ((unsigned)f->type > PG_CFG_PRESENT)
+        if ((unsigned)f->type > PG_CFG_REGEX)
             return pg_err(err, errlen, PG_EINVAL, "%s: invalid type", f->key);
         if (f->type == PG_CFG_PRESENT && (f->def || f->required))
             return pg_err(err, errlen, PG_EINVAL, "%s: PRESENT takes no default", f->key);
@@ -94,6 +100,18 @@ static int check_structure(const pg_cfg_field *table, char *err, size_t errlen)
             return pg_err(err, errlen, PG_EINVAL, "%s: bad bound text", f->key);
         if (f->min && f->max && lo > hi)
             return pg_err(err, errlen, PG_EINVAL, "%s: min is above max", f->key);
+        if (f->type == PG_CFG_SECTION_LIST) {
+            if (!f->section || f->def || !pg_cfg_item_size(f->section) || f->required)
+                return pg_err(err, errlen, PG_EINVAL,
+                              "%s: SECTION_LIST needs a table, an item size, no default and is "
+                              "never required",
+                              f->key);
+            int rc = check_structure(f->section, err, errlen);
+            if (rc) {
+                pg_err_prefix(err, errlen, f->key);
+                return rc;
+            }
+        }
         if (f->type == PG_CFG_SECTION) {
             if (!f->section || f->def)
                 return pg_err(err, errlen, PG_EINVAL, "%s: SECTION needs a table and no default",

@@ -219,7 +219,7 @@ static void handle_export(call *c)
     }
     pg_buf_free(&body);
     free(store);
-    pg_otlp_stats_request(&r->stats, PG_OTLP_GRPC, rc, wire, (double)(pg_now_mono_ns() - t0) / 1e9);
+    pg_otlp_stats_request(&r->stats, rc, wire, (double)(pg_now_mono_ns() - t0) / 1e9);
     answer(c, pg_status_grpc(rc), err, NULL);
 }
 

@@ -101,7 +101,7 @@ static void on_export(void *ctx, const pg_http_request *req, pg_http_reply *repl
         char msg[160];
         snprintf(msg, sizeof msg, "unsupported Content-Type; use %s or %s", CT_PROTOBUF, CT_JSON);
         pg_http_reply_set(reply, 415, "text/plain; charset=utf-8", msg, strlen(msg));
-        pg_otlp_stats_request(&r->stats, PG_OTLP_HTTP, PG_EUNSUP, req->wire_len, 0);
+        pg_otlp_stats_request(&r->stats, PG_EUNSUP, req->wire_len, 0);
         pg_http_reply_send(reply);
         return;
     }
@@ -114,7 +114,7 @@ static void on_export(void *ctx, const pg_http_request *req, pg_http_reply *repl
     for (size_t i = 0; i < req->nheaders; i++)
         md[i] = (pg_otlp_md){req->header_names[i], req->header_values[i]};
     pg_otlp_result res;
-    int rc = pg_otlp_request_handle(&r->req_http, req->body, req->body_len, req->wire_len,
+    int rc = pg_otlp_request_handle(&r->req, req->body, req->body_len, req->wire_len,
                                     (pg_otlp_content)ct, md, req->nheaders, &res);
     if (md != stack_md) free(md);
     if (rc == 0)

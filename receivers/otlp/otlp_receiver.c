@@ -248,14 +248,9 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
         return pg_err(err, errlen, PG_ENOMEM, "out of memory");
     }
     r->req.id = r->id;
-    r->grpc_on = g->present;
-    pg_otlp_stats_init(&r->stats, pg_host_metrics(s->host), r->id,
-                       (g->present ? 1u << PG_OTLP_GRPC : 0) |
-                           (c->protocols.http.present ? 1u << PG_OTLP_HTTP : 0));
+    pg_otlp_stats_init(&r->stats, pg_host_metrics(s->host), r->id);
     r->req.stats = &r->stats;
-    r->req.transport = PG_OTLP_GRPC;
-    r->req_http = r->req; /* borrows the keys r->req owns */
-    r->req_http.transport = PG_OTLP_HTTP;
+    r->grpc_on = g->present;
     if (c->protocols.http.present &&
         (rc = pg_otlp_http_create(r, s->host, &c->protocols.http, err, errlen))) {
         destroy(r);

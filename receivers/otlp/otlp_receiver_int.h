@@ -73,8 +73,7 @@ typedef struct otlp_grpc otlp_grpc; /* otlp_grpc.c */
 
 typedef struct otlp_receiver {
     char *id;
-    pg_otlp_req_config req;      /* borrowed by every gRPC request (owns metadata_keys) */
-    pg_otlp_req_config req_http; /* the same for HTTP requests (transport label) */
+    pg_otlp_req_config req; /* borrowed by every request */
     pg_otlp_stats stats;
     /* the gRPC side's settings, copied from the config (strings owned) */
     char *target; /* "host:port" */

@@ -12,6 +12,7 @@
 #include "pipeline/component.h"
 #include "pipeline/core/buf.h"
 #include "pipeline/core/err.h"
+#include "pipeline/receiverhelper.h"
 #include "pipeline/telemetry/metrics.h"
 #include "pipeline/translate/decode_limits.h"
 
@@ -24,23 +25,10 @@
 typedef enum { PG_OTLP_CT_PROTOBUF = 0, PG_OTLP_CT_JSON = 1 } pg_otlp_content;
 
 /* One request metadata entry (HTTP header or gRPC metadata), key lower-cased. Borrowed. */
-typedef struct pg_otlp_md {
-    const char *key;
-    const char *value;
-} pg_otlp_md;
+typedef pg_rx_md pg_otlp_md;
 
-/* The transport a request came over (label transport="grpc" / "http"). */
-typedef enum { PG_OTLP_GRPC = 0, PG_OTLP_HTTP = 1, PG_OTLP_TRANSPORTS } pg_otlp_transport;
-
-/* Self-metrics of one receiver (registered by pg_otlp_stats_init; owned by the registry). */
-typedef struct pg_otlp_stats {
-    pg_component_metrics cm;
-    /* [transport][-status]: {receiver, transport, status}; NULL for a transport not served */
-    pg_counter *requests[PG_OTLP_TRANSPORTS][1 - PG_STATUS_MIN];
-    pg_counter *request_bytes;     /* bytes as received (compressed) */
-    pg_counter *rejected_profiles; /* dropped by partial_success */
-    pg_histogram *latency;         /* seconds per request */
-} pg_otlp_stats;
+/* Self-metrics of one receiver (pipeline/receiverhelper.h). */
+typedef pg_rx_stats pg_otlp_stats;
 
 /* What the request logic needs; borrowed by every call, set up once by the receiver. */
 typedef struct pg_otlp_req_config {
@@ -53,8 +41,7 @@ typedef struct pg_otlp_req_config {
     size_t n_metadata_keys;
     size_t max_metadata_value; /* bytes of one kept value (joined when repeated) */
     pg_consumer next;
-    pg_otlp_stats *stats;        /* may be NULL (no metrics) */
-    pg_otlp_transport transport; /* the label of this config's requests */
+    pg_otlp_stats *stats; /* may be NULL (no metrics) */
 } pg_otlp_req_config;
 
 /* The outcome of one request. */
@@ -66,9 +53,8 @@ typedef struct pg_otlp_result {
     pg_buf response;           /* the encoded response (status 0): protobuf or JSON as asked */
 } pg_otlp_result;
 
-/* Registers the receiver's series in m under id; request counters for the transports whose
- * bit (1 << PG_OTLP_GRPC, 1 << PG_OTLP_HTTP) is set in transports. */
-void pg_otlp_stats_init(pg_otlp_stats *st, pg_metrics *m, const char *id, unsigned transports);
+/* Registers the receiver's series in m under id. */
+void pg_otlp_stats_init(pg_otlp_stats *st, pg_metrics *m, const char *id);
 
 /* Parses the version header of md[0..n): missing means 1; one positive decimal integer in
  * the accepted set, else PG_EINVAL naming the accepted set. Writes *version. */
@@ -92,7 +78,6 @@ int pg_otlp_request_handle(const pg_otlp_req_config *c, const uint8_t *body, siz
 void pg_otlp_result_free(pg_otlp_result *res);
 
 /* Counts a request refused before the request logic saw it (auth, transport limits). */
-void pg_otlp_stats_request(pg_otlp_stats *st, pg_otlp_transport t, int status, size_t bytes,
-                           double seconds);
+void pg_otlp_stats_request(pg_otlp_stats *st, int status, size_t bytes, double seconds);
 
 #endif

@@ -125,7 +125,7 @@ def test_roundtrip(c, binary, pb2, reqs):
         c.check(code == grpc.StatusCode.RESOURCE_EXHAUSTED, "gzip bomb -> RESOURCE_EXHAUSTED (%s %s)" % (code, det))
         c.check(grown < 48 * 1024, "gzip bomb did not grow RSS (+%d KiB)" % grown)
         s = H.scrape(mport)
-        ok = H.metric(s, "profgate_receiver_requests_total", receiver="otlp", transport="grpc", status="ok")
+        ok = H.metric(s, "profgate_receiver_requests_total", receiver="otlp", status="ok")
         bad = H.metric(s, "profgate_receiver_requests_total", receiver="otlp", status="invalid input")
         c.check(ok == len(reqs) + 1 and bad == 3, "requests counted by status (%s ok, %s invalid)" % (ok, bad))
         acc = H.metric(s, "profgate_receiver_accepted_profiles_total", receiver="otlp")
