@@ -50,4 +50,6 @@ PG_BENCH_COMPRESSION=none "$PYTHON" -B "$here/otlp_exporter.py" "$profgate" 10 |
 echo
 echo "bench: loadbalancing exporter (file receiver -> loadbalancing over 4 nop backends vs -> nop)"
 "$PYTHON" -B "$here/loadbalancing.py" "$profgate" 200 100 || echo "bench: loadbalancing.py failed"
+echo "bench: otlp HTTP receiver (h2load, h2c and HTTP/1.1, 50 KB and 1 MB gzip OTLP -> otlp -> nop)"
+"$PYTHON" -B "$here/otlp_http.py" "$profgate" 5 || echo "bench: otlp_http.py failed"
 exit 0

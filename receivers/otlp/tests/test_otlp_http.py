@@ -12,6 +12,7 @@ import gzip
 import http.client
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -169,6 +170,7 @@ def test_roundtrip(c, binary, pb2, curl, reqs, jsons):
             ("HTTP/1.1 JSON", ["--http1.1"], None, True),
             ("h2c JSON gzip", ["--http2-prior-knowledge"], "gzip", True),
             ("HTTP/1.1 JSON zstd", ["--http1.1"], "zstd", True),
+            ("h2c by Upgrade protobuf gzip", ["--http2"], "gzip", False),
         ]
         sent, wire_total = [], 0
         for v, (name, args, enc, use_json) in enumerate(variants):
@@ -325,6 +327,15 @@ def test_auth_tls(c, binary, curl, reqs):
         code, _, _, _ = curl(url, reqs[0], ["Content-Type: " + PB, "Authorization: Bearer s3cret"])
         c.check(code == 0, "a client without the CA refuses the certificate (%s)" % code)
         H.wait_until(lambda: len(out_files(pg)) >= 2, what="TLS requests written")
+        # a reload re-reads the token and the certificates and listens again on the same port
+        with open(os.path.join(d, "token"), "w") as f:
+            f.write("n3w\n")
+        pg.send_signal(signal.SIGHUP)
+        H.wait_until(lambda: "reloaded" in pg.logs(), what="reload")
+        code, _, _, _ = curl(url, reqs[0], ["Content-Type: " + PB, "Authorization: Bearer s3cret"], ca)
+        c.check(code == 401, "old token refused after a reload (%s)" % code)
+        code, _, _, _ = curl(url, reqs[0], ["Content-Type: " + PB, "Authorization: Bearer n3w"], ca)
+        c.check(code == 200, "new token accepted after a reload (%s)" % code)
     finally:
         c.check(pg.stop() == 0, "TLS instance stops cleanly")
 
@@ -418,9 +429,11 @@ def test_load(c, binary, pb2, reqs):
         c.check(pg.stop() == 0, "load instance stops cleanly")
 
 
-def test_pipeline_refuses(c, binary, curl, reqs):
-    """The memory limiter refusing: 503, Retry-After, Status UNAVAILABLE (14)."""
+def test_pipeline_refuses(c, binary, pb2, curl, reqs):
+    """The memory limiter refusing: 503, Retry-After, Status UNAVAILABLE (14); once the exporter's
+    target is back the client's retry is accepted and every accepted profile is written."""
     pg, port, mport = start(binary, ml=True)
+    counts = [profile_count(pb2, r) for r in reqs]
     url = "http://127.0.0.1:%d%s" % (port, PATH)
     try:
         out = os.path.join(pg.dir, "out")  # the exporter's target goes away: data piles up
@@ -430,20 +443,36 @@ def test_pipeline_refuses(c, binary, curl, reqs):
         with open(out, "w") as f:
             f.write("not a folder")
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        accepted, status, end = 0, 200, time.time() + 60
+        accepted, profiles, status, end = 0, 0, 200, time.time() + 60
         while status == 200 and time.time() < end and accepted < 2000:
             conn.request("POST", PATH, reqs[accepted % len(reqs)], {"Content-Type": PB})
             resp = conn.getresponse()
             body, status = resp.read(), resp.status
-            accepted += status == 200
+            if status == 200:
+                profiles += counts[accepted % len(reqs)]
+                accepted += 1
             time.sleep(0.02)
-        conn.close()
         gcode, msg = status_message(resp.getheader("Content-Type") or "", body)
         c.check(accepted > 0, "requests accepted before the limit (%d)" % accepted)
         c.check(status == 503 and resp.getheader("Retry-After") == "1" and gcode == 14,
                 "memory_limiter refusing -> 503, Retry-After, UNAVAILABLE (%s %s %r)" % (status, gcode, msg))
-        code, _, rh, out = curl(url, b"{}", ["Content-Type: " + JS])
+        code, _, rh, _ = curl(url, b"{}", ["Content-Type: " + JS])
         c.check(code == 200, "an empty request still answers 200 (nothing to refuse) (%s)" % code)
+        os.unlink(out)  # the target is back: the queue drains, memory falls, the retry gets in
+        os.mkdir(out)
+        refused, retried, end = reqs[accepted % len(reqs)], 0, time.time() + 60
+        while status == 503 and time.time() < end:
+            time.sleep(0.2)
+            conn.request("POST", PATH, refused, {"Content-Type": PB})
+            resp = conn.getresponse()
+            resp.read()
+            status, retried = resp.status, retried + 1
+        conn.close()
+        c.check(status == 200, "the refused request accepted on retry %d (%s)" % (retried, status))
+        profiles += counts[accepted % len(reqs)]
+        written = lambda: sum(profile_count(pb2, open(p, "rb").read()) for p in out_files(pg))  # noqa: E731
+        H.wait_until(lambda: written() >= profiles, timeout=60, what="accepted profiles written")
+        c.check(written() == profiles, "every accepted profile written once (%d of %d)" % (written(), profiles))
         s = H.scrape(mport)
         c.check((H.metric(s, "profgate_receiver_requests_total", receiver="otlp", status="try again") or 0) >= 1,
                 "refusal counted as try again")
@@ -486,7 +515,7 @@ def main():
     test_auth_tls(c, binary, curl, reqs)
     test_slowloris(c, binary, curl, reqs)
     test_load(c, binary, pb2, reqs)
-    test_pipeline_refuses(c, binary, curl, reqs)
+    test_pipeline_refuses(c, binary, pb2, curl, reqs)
     test_both_protocols(c, binary, curl, reqs)
     c.finish()
 
