@@ -31,9 +31,9 @@ typedef struct pyro_series {
 /* Splits b (borrowed) into series: one pprof per group of profiles the translator makes
  * (pg_pprof_plan), links as span_id / trace_id labels; labels from the resource attributes
  * (`service.name` -> service_name, pyroscope.profile_name -> __name__, others with
- * characters outside [A-Za-z0-9_] replaced by `_`), `__name__` derived from the sample
- * types when not given, then `external` (overriding). Returns 0 with *out (free with
- * pyro_series_free) or a status. */
+ * characters outside [A-Za-z0-9_] replaced by `_`); without a profile name, `__name__` is
+ * the first sample type pyro_profile_name knows; then `external` (overriding). Returns 0
+ * with *out (free with pyro_series_free) or a status. */
 int pyro_series_build(const pg_batch *b, const pg_cfg_strmap *external, pyro_series **out,
                       size_t *n, char *err, size_t errlen);
 void pyro_series_free(pyro_series *s, size_t n);
