@@ -1,7 +1,7 @@
 /* The `pyroscope` exporter's factory and send: config (endpoint, protocol, labels, tenant,
  * headers, auth, TLS, the exporter helper's queue and retry), the HTTP client, and the
- * answer's meaning (2xx sent; 408, 429, 5xx and transport errors retried, Retry-After
- * waited for within the send's deadline; other statuses dropped for good). */
+ * answer's meaning (2xx sent; 408, 429, 5xx and transport errors retried, a Retry-After
+ * handed to the exporter helper's backoff; other statuses dropped for good). */
 #include "exporters/pyroscope/pyroscope_exporter.h"
 #include "exporters/pyroscope/pyroscope_int.h"
 
@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 enum { PROTO_PUSH, PROTO_INGEST };
 static const char *const PROTOCOLS[] = {"push", "ingest", NULL};
@@ -242,22 +241,15 @@ static int start(void *self, char *err, size_t errlen)
     return pg_exporter_base_start(self, err, errlen);
 }
 
-/* Maps an answer to a status: 0 for 2xx; PG_EAGAIN for 408, 429, 5xx (after waiting for
- * Retry-After within the deadline); PG_EINVAL otherwise (dropped), with the body quoted. */
-static int answer_status(const pg_http_client_resp *rs, int64_t deadline_ns, char *err,
-                         size_t errlen)
+/* Maps an answer to a status: 0 for 2xx; PG_EAGAIN for 408, 429, 5xx (a Retry-After is
+ * handed to the helper, which waits the longer of it and its backoff); PG_EINVAL otherwise
+ * (dropped), with the body quoted. */
+static int answer_status(const pg_http_client_resp *rs, char *err, size_t errlen)
 {
     if (rs->status >= 200 && rs->status < 300) return 0;
     int retry = rs->status == 408 || rs->status == 429 || rs->status >= 500;
-    if (retry && rs->retry_after > 0) { /* honour it as far as the send may wait */
-        int64_t until = pg_now_mono_ns() + rs->retry_after * 1000000000ll;
-        if (deadline_ns && until > deadline_ns) until = deadline_ns;
-        int64_t wait = until - pg_now_mono_ns();
-        if (wait > 0) {
-            struct timespec ts = {wait / 1000000000ll, wait % 1000000000ll};
-            nanosleep(&ts, NULL);
-        }
-    }
+    if (retry && rs->retry_after > 0)
+        pg_exporter_helper_retry_after(rs->retry_after * 1000000000ll);
     return pg_err(err, errlen, retry ? PG_EAGAIN : PG_EINVAL, "HTTP %ld: %.*s", rs->status,
                   (int)(rs->body.len > 300 ? 300 : rs->body.len), (const char *)rs->body.data);
 }
@@ -294,7 +286,7 @@ static int post(pyro_exporter *e, const pg_batch *b, const char *url, const char
     int rc = pg_http_client_do(e->client, &rq, &rs, err, errlen);
     free(h);
     if (rc) return rc == PG_EINVAL ? rc : PG_EAGAIN; /* unreachable, timed out: retry */
-    rc = answer_status(&rs, deadline_ns, err, errlen);
+    rc = answer_status(&rs, err, errlen);
     pg_http_client_resp_free(&rs);
     return rc;
 }
