@@ -7,6 +7,7 @@
 
 #include "pipeline/core/err.h"
 #include "pipeline/exporterhelper/exporter_base.h"
+#include "pipeline/host.h"
 #include "pipeline/net/http_client.h"
 #include "pipeline/net/http_server.h"
 #include "pipeline/net/multipart.h"
@@ -31,8 +32,21 @@ typedef struct pyro_config {
     pg_http_auth_config auth;
     pg_tls_client_config tls;
     uint64_t max_response_body;
+    pyro_limits limits;
     pg_exporter_helper_config helper;
 } C;
+
+static const pg_cfg_field LIMITS[] = {
+    {"enabled", PG_CFG_BOOL, offsetof(pyro_limits, enabled), "false",
+     .doc = "reshape profiles over Pyroscope's limits before sending (counted)"},
+    {"max_samples", PG_CFG_INT, offsetof(pyro_limits, max_samples), "16000", "1",
+     .doc = "samples of one pprof; more are split over several (Pyroscope: 16000)"},
+    {"max_stack_depth", PG_CFG_INT, offsetof(pyro_limits, max_stack_depth), "1000", "1",
+     .doc = "frames of one stack; deeper ones keep the leaf-most (Pyroscope: 1000)"},
+    {"max_labels_per_sample", PG_CFG_INT, offsetof(pyro_limits, max_labels), "100", "1",
+     .doc = "labels of one sample; the first ones are kept (Pyroscope: 100)"},
+    {0},
+};
 
 static const pg_cfg_field TABLE[] = {
     {"endpoint", PG_CFG_STRING, offsetof(C, endpoint), .required = true,
@@ -52,6 +66,8 @@ static const pg_cfg_field TABLE[] = {
      .doc = "CA, client certificate (mTLS), server name"},
     {"max_response_body", PG_CFG_SIZE, offsetof(C, max_response_body), "64KiB", "1", "16MiB",
      .doc = "bytes of an answer kept (error messages)"},
+    {"limits", PG_CFG_SECTION, offsetof(C, limits), .section = LIMITS,
+     .doc = "Pyroscope's ingestion limits applied here (off by default)"},
     PG_EXPORTER_HELPER_FIELDS(C, helper),
     {0},
 };
@@ -88,6 +104,8 @@ typedef struct pyro_exporter {
     size_t max_response_body;
     pg_http_client *client;
     atomic_uint_fast64_t seq;
+    pyro_limits limits;
+    pg_counter *limit_splits, *limit_stacks, *limit_labels;
 } pyro_exporter;
 
 static char *dup0(const char *s)
@@ -158,6 +176,19 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
     if (!e) return pg_err(err, errlen, PG_ENOMEM, "out of memory");
     e->protocol = c->protocol;
     e->max_response_body = c->max_response_body;
+    e->limits = c->limits;
+    pg_metrics *m = pg_host_metrics(s->host);
+    char lab[256] = "";
+    pg_metrics_label(lab, sizeof lab, "exporter", s->id);
+    e->limit_splits =
+        pg_metrics_counter(m, "profgate_exporter_pyroscope_limit_splits_total",
+                           "Extra pprofs made by splitting profiles over max_samples.", lab);
+    e->limit_stacks =
+        pg_metrics_counter(m, "profgate_exporter_pyroscope_limit_trimmed_stacks_total",
+                           "Samples whose stack was cut to max_stack_depth.", lab);
+    e->limit_labels =
+        pg_metrics_counter(m, "profgate_exporter_pyroscope_limit_trimmed_labels_total",
+                           "Samples whose labels were cut to max_labels_per_sample.", lab);
     size_t ul = strlen(c->endpoint) + 40;
     int ok = (e->url = malloc(ul)) != NULL;
     if (ok) {
@@ -329,13 +360,54 @@ static int send_ingest(pyro_exporter *e, const pg_batch *b, const pyro_series *s
     return rc;
 }
 
+/* The series of b (borrowed): under the limits when they are on. */
+static int build_series(pyro_exporter *e, const pg_batch *b, pyro_series **out, size_t *n,
+                        char *err, size_t errlen)
+{
+    if (!e->limits.enabled) return pyro_series_build(b, &e->external, out, n, err, errlen);
+    pg_batch **parts = NULL;
+    size_t np = 0;
+    pyro_limit_counts cnt = {0};
+    int rc = pyro_limits_apply(b, &e->limits, &parts, &np, &cnt, err, errlen);
+    if (rc) return rc;
+    pg_counter_add(e->limit_splits, cnt.splits);
+    pg_counter_add(e->limit_stacks, cnt.trimmed_stacks);
+    pg_counter_add(e->limit_labels, cnt.trimmed_labels);
+    pyro_series *all = NULL;
+    size_t total = 0;
+    for (size_t i = 0; i < np && rc == 0; i++) {
+        pyro_series *s = NULL;
+        size_t ns = 0;
+        rc = pyro_series_build(parts[i], &e->external, &s, &ns, err, errlen);
+        pyro_series *grown = rc ? NULL : realloc(all, (total + ns + 1) * sizeof *all);
+        if (rc == 0 && !grown) rc = pg_err(err, errlen, PG_ENOMEM, "out of memory");
+        if (rc == 0) {
+            all = grown;
+            memcpy(all + total, s, ns * sizeof *s);
+            total += ns;
+            free(s); /* its elements moved */
+        } else
+            pyro_series_free(s, ns);
+    }
+    for (size_t i = 0; i < np; i++)
+        pg_batch_free(parts[i]);
+    free(parts);
+    if (rc) {
+        pyro_series_free(all, total);
+        return rc;
+    }
+    *out = all;
+    *n = total;
+    return 0;
+}
+
 /* pg_send_fn: b borrowed. */
 static int send_batch(void *ctx, const pg_batch *b, int64_t deadline_ns, char *err, size_t errlen)
 {
     pyro_exporter *e = ctx;
     pyro_series *s = NULL;
     size_t n = 0;
-    int rc = pyro_series_build(b, &e->external, &s, &n, err, errlen);
+    int rc = build_series(e, b, &s, &n, err, errlen);
     if (rc) return rc == PG_ENOMEM ? PG_EAGAIN : rc;
     if (n == 0) {
         pyro_series_free(s, n);
