@@ -115,12 +115,19 @@ static int series_labels(const pg_batch *b, const pg_pprof_group *g, const pg_cf
             rc = set_label(s, kv->key, val, 0);
     }
     if (rc == 0 && !get_label(s, "__name__")) {
-        const char *type = "";
-        const pg_otlp_profile *p = g->n_profiles ? g->profiles[0] : NULL;
-        if (p && p->sample_type && p->sample_type->type_strindex > 0 &&
-            (size_t)p->sample_type->type_strindex < d->n_string_table)
-            type = d->string_table[p->sample_type->type_strindex];
-        rc = set_label(s, "__name__", *type ? pyro_profile_name(type) : "unknown", 1);
+        /* the first sample type Pyroscope knows names it, else the first type's name */
+        const char *name = NULL, *first = NULL;
+        for (size_t i = 0; i < g->n_profiles && !name; i++) {
+            const pg_otlp_profile *p = g->profiles[i];
+            if (!p->sample_type || p->sample_type->type_strindex <= 0 ||
+                (size_t)p->sample_type->type_strindex >= d->n_string_table)
+                continue;
+            const char *type = d->string_table[p->sample_type->type_strindex];
+            if (!first) first = type;
+            if (strcmp(pyro_profile_name(type), type) != 0 || strcmp(type, "wall") == 0)
+                name = pyro_profile_name(type);
+        }
+        rc = set_label(s, "__name__", name ? name : first && *first ? first : "unknown", 1);
     }
     if (rc == 0 && !get_label(s, "service_name"))
         rc = set_label(s, "service_name", "unknown_service", 1);

@@ -1,12 +1,13 @@
 /* The `pyroscope` exporter's factory and send: config (endpoint, protocol, labels, tenant,
  * headers, auth, TLS, the exporter helper's queue and retry), the HTTP client, and the
- * answer's meaning (2xx sent; 408, 429, 5xx and transport errors retried, Retry-After
- * waited for within the send's deadline; other statuses dropped for good). */
+ * answer's meaning (2xx sent; 408, 429, 5xx and transport errors retried, a Retry-After
+ * handed to the exporter helper's backoff; other statuses dropped for good). */
 #include "exporters/pyroscope/pyroscope_exporter.h"
 #include "exporters/pyroscope/pyroscope_int.h"
 
 #include "pipeline/core/err.h"
 #include "pipeline/exporterhelper/exporter_base.h"
+#include "pipeline/host.h"
 #include "pipeline/net/http_client.h"
 #include "pipeline/net/http_server.h"
 #include "pipeline/net/multipart.h"
@@ -17,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 enum { PROTO_PUSH, PROTO_INGEST };
 static const char *const PROTOCOLS[] = {"push", "ingest", NULL};
@@ -32,8 +32,21 @@ typedef struct pyro_config {
     pg_http_auth_config auth;
     pg_tls_client_config tls;
     uint64_t max_response_body;
+    pyro_limits limits;
     pg_exporter_helper_config helper;
 } C;
+
+static const pg_cfg_field LIMITS[] = {
+    {"enabled", PG_CFG_BOOL, offsetof(pyro_limits, enabled), "false",
+     .doc = "reshape profiles over Pyroscope's limits before sending (counted)"},
+    {"max_samples", PG_CFG_INT, offsetof(pyro_limits, max_samples), "16000", "1",
+     .doc = "samples of one pprof; more are split over several (Pyroscope: 16000)"},
+    {"max_stack_depth", PG_CFG_INT, offsetof(pyro_limits, max_stack_depth), "1000", "1",
+     .doc = "frames of one stack; deeper ones keep the leaf-most (Pyroscope: 1000)"},
+    {"max_labels_per_sample", PG_CFG_INT, offsetof(pyro_limits, max_labels), "100", "1",
+     .doc = "labels of one sample; the first ones are kept (Pyroscope: 100)"},
+    {0},
+};
 
 static const pg_cfg_field TABLE[] = {
     {"endpoint", PG_CFG_STRING, offsetof(C, endpoint), .required = true,
@@ -53,6 +66,8 @@ static const pg_cfg_field TABLE[] = {
      .doc = "CA, client certificate (mTLS), server name"},
     {"max_response_body", PG_CFG_SIZE, offsetof(C, max_response_body), "64KiB", "1", "16MiB",
      .doc = "bytes of an answer kept (error messages)"},
+    {"limits", PG_CFG_SECTION, offsetof(C, limits), .section = LIMITS,
+     .doc = "Pyroscope's ingestion limits applied here (off by default)"},
     PG_EXPORTER_HELPER_FIELDS(C, helper),
     {0},
 };
@@ -89,6 +104,8 @@ typedef struct pyro_exporter {
     size_t max_response_body;
     pg_http_client *client;
     atomic_uint_fast64_t seq;
+    pyro_limits limits;
+    pg_counter *limit_splits, *limit_stacks, *limit_labels;
 } pyro_exporter;
 
 static char *dup0(const char *s)
@@ -159,6 +176,19 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
     if (!e) return pg_err(err, errlen, PG_ENOMEM, "out of memory");
     e->protocol = c->protocol;
     e->max_response_body = c->max_response_body;
+    e->limits = c->limits;
+    pg_metrics *m = pg_host_metrics(s->host);
+    char lab[256] = "";
+    pg_metrics_label(lab, sizeof lab, "exporter", s->id);
+    e->limit_splits =
+        pg_metrics_counter(m, "profgate_exporter_pyroscope_limit_splits_total",
+                           "Extra pprofs made by splitting profiles over max_samples.", lab);
+    e->limit_stacks =
+        pg_metrics_counter(m, "profgate_exporter_pyroscope_limit_trimmed_stacks_total",
+                           "Samples whose stack was cut to max_stack_depth.", lab);
+    e->limit_labels =
+        pg_metrics_counter(m, "profgate_exporter_pyroscope_limit_trimmed_labels_total",
+                           "Samples whose labels were cut to max_labels_per_sample.", lab);
     size_t ul = strlen(c->endpoint) + 40;
     int ok = (e->url = malloc(ul)) != NULL;
     if (ok) {
@@ -242,22 +272,15 @@ static int start(void *self, char *err, size_t errlen)
     return pg_exporter_base_start(self, err, errlen);
 }
 
-/* Maps an answer to a status: 0 for 2xx; PG_EAGAIN for 408, 429, 5xx (after waiting for
- * Retry-After within the deadline); PG_EINVAL otherwise (dropped), with the body quoted. */
-static int answer_status(const pg_http_client_resp *rs, int64_t deadline_ns, char *err,
-                         size_t errlen)
+/* Maps an answer to a status: 0 for 2xx; PG_EAGAIN for 408, 429, 5xx (a Retry-After is
+ * handed to the helper, which waits the longer of it and its backoff); PG_EINVAL otherwise
+ * (dropped), with the body quoted. */
+static int answer_status(const pg_http_client_resp *rs, char *err, size_t errlen)
 {
     if (rs->status >= 200 && rs->status < 300) return 0;
     int retry = rs->status == 408 || rs->status == 429 || rs->status >= 500;
-    if (retry && rs->retry_after > 0) { /* honour it as far as the send may wait */
-        int64_t until = pg_now_mono_ns() + rs->retry_after * 1000000000ll;
-        if (deadline_ns && until > deadline_ns) until = deadline_ns;
-        int64_t wait = until - pg_now_mono_ns();
-        if (wait > 0) {
-            struct timespec ts = {wait / 1000000000ll, wait % 1000000000ll};
-            nanosleep(&ts, NULL);
-        }
-    }
+    if (retry && rs->retry_after > 0)
+        pg_exporter_helper_retry_after(rs->retry_after * 1000000000ll);
     return pg_err(err, errlen, retry ? PG_EAGAIN : PG_EINVAL, "HTTP %ld: %.*s", rs->status,
                   (int)(rs->body.len > 300 ? 300 : rs->body.len), (const char *)rs->body.data);
 }
@@ -294,7 +317,7 @@ static int post(pyro_exporter *e, const pg_batch *b, const char *url, const char
     int rc = pg_http_client_do(e->client, &rq, &rs, err, errlen);
     free(h);
     if (rc) return rc == PG_EINVAL ? rc : PG_EAGAIN; /* unreachable, timed out: retry */
-    rc = answer_status(&rs, deadline_ns, err, errlen);
+    rc = answer_status(&rs, err, errlen);
     pg_http_client_resp_free(&rs);
     return rc;
 }
@@ -337,13 +360,54 @@ static int send_ingest(pyro_exporter *e, const pg_batch *b, const pyro_series *s
     return rc;
 }
 
+/* The series of b (borrowed): under the limits when they are on. */
+static int build_series(pyro_exporter *e, const pg_batch *b, pyro_series **out, size_t *n,
+                        char *err, size_t errlen)
+{
+    if (!e->limits.enabled) return pyro_series_build(b, &e->external, out, n, err, errlen);
+    pg_batch **parts = NULL;
+    size_t np = 0;
+    pyro_limit_counts cnt = {0};
+    int rc = pyro_limits_apply(b, &e->limits, &parts, &np, &cnt, err, errlen);
+    if (rc) return rc;
+    pg_counter_add(e->limit_splits, cnt.splits);
+    pg_counter_add(e->limit_stacks, cnt.trimmed_stacks);
+    pg_counter_add(e->limit_labels, cnt.trimmed_labels);
+    pyro_series *all = NULL;
+    size_t total = 0;
+    for (size_t i = 0; i < np && rc == 0; i++) {
+        pyro_series *s = NULL;
+        size_t ns = 0;
+        rc = pyro_series_build(parts[i], &e->external, &s, &ns, err, errlen);
+        pyro_series *grown = rc ? NULL : realloc(all, (total + ns + 1) * sizeof *all);
+        if (rc == 0 && !grown) rc = pg_err(err, errlen, PG_ENOMEM, "out of memory");
+        if (rc == 0) {
+            all = grown;
+            memcpy(all + total, s, ns * sizeof *s);
+            total += ns;
+            free(s); /* its elements moved */
+        } else
+            pyro_series_free(s, ns);
+    }
+    for (size_t i = 0; i < np; i++)
+        pg_batch_free(parts[i]);
+    free(parts);
+    if (rc) {
+        pyro_series_free(all, total);
+        return rc;
+    }
+    *out = all;
+    *n = total;
+    return 0;
+}
+
 /* pg_send_fn: b borrowed. */
 static int send_batch(void *ctx, const pg_batch *b, int64_t deadline_ns, char *err, size_t errlen)
 {
     pyro_exporter *e = ctx;
     pyro_series *s = NULL;
     size_t n = 0;
-    int rc = pyro_series_build(b, &e->external, &s, &n, err, errlen);
+    int rc = build_series(e, b, &s, &n, err, errlen);
     if (rc) return rc == PG_ENOMEM ? PG_EAGAIN : rc;
     if (n == 0) {
         pyro_series_free(s, n);

@@ -3,6 +3,7 @@
 #ifndef PG_PYROSCOPE_INT_H
 #define PG_PYROSCOPE_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,9 +32,9 @@ typedef struct pyro_series {
 /* Splits b (borrowed) into series: one pprof per group of profiles the translator makes
  * (pg_pprof_plan), links as span_id / trace_id labels; labels from the resource attributes
  * (`service.name` -> service_name, pyroscope.profile_name -> __name__, others with
- * characters outside [A-Za-z0-9_] replaced by `_`), `__name__` derived from the sample
- * types when not given, then `external` (overriding). Returns 0 with *out (free with
- * pyro_series_free) or a status. */
+ * characters outside [A-Za-z0-9_] replaced by `_`); without a profile name, `__name__` is
+ * the first sample type pyro_profile_name knows; then `external` (overriding). Returns 0
+ * with *out (free with pyro_series_free) or a status. */
 int pyro_series_build(const pg_batch *b, const pg_cfg_strmap *external, pyro_series **out,
                       size_t *n, char *err, size_t errlen);
 void pyro_series_free(pyro_series *s, size_t n);
@@ -52,5 +53,27 @@ int pyro_push_encode(const pyro_series *s, size_t n, pg_buf *out);
  * out (NUL-terminated). Labels whose value holds `,{}=` cannot be written and are left
  * out (counted in *skipped). 0 or PG_ENOMEM. */
 int pyro_ingest_query(const pyro_series *s, pg_buf *out, size_t *skipped);
+
+/* Pyroscope's ingestion limits, applied before sending when enabled (pyro_limits.c). */
+typedef struct pyro_limits {
+    bool enabled;
+    int64_t max_samples;     /* samples of one pprof: more are split over several pprofs */
+    int64_t max_stack_depth; /* frames of one stack: deeper stacks keep their leaf-most ones */
+    int64_t max_labels;      /* labels of one sample: the first ones are kept */
+} pyro_limits;
+
+/* What applying the limits changed (added to by pyro_limits_apply). */
+typedef struct pyro_limit_counts {
+    uint64_t splits;         /* extra pprofs made by splitting */
+    uint64_t trimmed_stacks; /* samples whose stack was cut */
+    uint64_t trimmed_labels; /* samples whose labels were cut */
+} pyro_limit_counts;
+
+/* Makes the batches to send for b (borrowed) under l: copies of b with deep stacks cut and
+ * surplus labels dropped (values kept: totals do not change), split by sample position so
+ * that no profile holds more than max_samples samples. Returns 0 with *parts (malloc'd
+ * array of owned batches; free each with pg_batch_free, then the array) or a status. */
+int pyro_limits_apply(const pg_batch *b, const pyro_limits *l, pg_batch ***parts, size_t *n,
+                      pyro_limit_counts *counts, char *err, size_t errlen);
 
 #endif
