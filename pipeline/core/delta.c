@@ -192,14 +192,19 @@ static int sum_profile(pg_delta_keys *k, const pg_profile *p, uint64_t *hash, dt
     return 0;
 }
 
-/* 1 when some identity of cur is below its previous value. */
+/* 1 when the process behind the series restarted: some identity of cur is below its
+ * previous value, or most previous identities are gone (a cumulative profile never loses
+ * one; a restarted position-independent binary has new addresses for every frame). */
 static int went_down(const dtab *prev, const dtab *cur)
 {
+    size_t found = 0;
     for (size_t i = 0; i < cur->cap; i++) {
         int64_t pv;
-        if (cur->keys[i] && dtab_get(prev, cur->keys[i], &pv) && cur->vals[i] < pv) return 1;
+        if (!cur->keys[i] || !dtab_get(prev, cur->keys[i], &pv)) continue;
+        if (cur->vals[i] < pv) return 1;
+        found++;
     }
-    return 0;
+    return prev->count > 0 && found * 2 < prev->count;
 }
 
 /* Writes the deltas into p: the first sample of each identity carries cur - prev, the

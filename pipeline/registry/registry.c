@@ -9,6 +9,7 @@
 #include "processors/memory_limiter/memory_limiter.h"
 #include "receivers/file/file_receiver.h"
 #include "receivers/otlp/otlp_receiver.h"
+#include "receivers/pprof_scrape/pprof_scrape.h"
 
 #include <string.h>
 
@@ -17,6 +18,7 @@ static const pg_component_factory *const factories[] = {
     &pg_file_exporter_factory,       &pg_debug_exporter_factory, &pg_nop_exporter_factory,
     &pg_health_check_factory,
     &pg_cumulative_to_delta_factory, // processors/cumulative_to_delta
+    &pg_pprof_scrape_factory,        // receivers/pprof_scrape
 };
 
 #define N_FACTORIES (sizeof factories / sizeof factories[0])
