@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define CURL_SOCKET_CB_ERROR (-1) /* CURLMOPT_SOCKETFUNCTION's failure value */
+
 /* Collects finished transfers: removes each from the multi (its connection goes back to
  * the cache) and hands it to pg_scrape_done. */
 static void check_done(scrape_rx *rx)
@@ -81,7 +83,7 @@ static int socket_cb(CURL *e, curl_socket_t s, int what, void *userp, void *sock
         event_assign(ev, rx->base, s, kind, on_socket, rx);
     } else {
         ev = event_new(rx->base, s, kind, on_socket, rx);
-        if (!ev) return -1;
+        if (!ev) return CURL_SOCKET_CB_ERROR;
         curl_multi_assign(rx->multi, s, ev);
     }
     event_add(ev, NULL);
