@@ -2,7 +2,7 @@
 // net/http/pprof on every address given, burns CPU (cpuBurn), allocates (allocSmall,
 // allocLarge), and makes mutex and block contention (mutexFight, blockWait), so that every
 // profile type has samples that grow between scrapes. With -save DIR, every allocs, mutex
-// and block profile it serves is also written to DIR/<kind>-<unix ns>.pb.gz: the test's
+// and block profile it serves is also written to DIR/<kind>-<port>-<unix ns>.pb.gz: the test's
 // oracle diffs consecutive ones with `go tool pprof -raw -base`. Extra paths for failure
 // tests: /garbage (200, text), /slow (answers after 30 s).
 package main
@@ -139,7 +139,8 @@ func main() {
 		defer seq.Unlock()
 		http.DefaultServeMux.ServeHTTP(s, r)
 		if s.status == 200 {
-			name := filepath.Join(*save, fmt.Sprintf("%s-%d.pb.gz", kind, time.Now().UnixNano()))
+			_, port, _ := net.SplitHostPort(r.Host)
+			name := filepath.Join(*save, fmt.Sprintf("%s-%s-%d.pb.gz", kind, port, time.Now().UnixNano()))
 			if err := os.WriteFile(name, s.buf.Bytes(), 0o644); err != nil {
 				log.Print(err)
 			}
