@@ -34,4 +34,8 @@ echo "bench: otlp gRPC receiver (Python grpcio load client -> otlp -> nop)"
 "$PYTHON" -B "$here/otlp_grpc.py" "$profgate" 10 || echo "bench: otlp_grpc.py failed"
 echo "bench: HTTP server stack (h2load, 50 KB POST bodies, 8 connections x 8 streams)"
 bash "$here/http.sh" "$build"
+echo
+echo "bench: pprof_scrape (one Go scrapetarget on N ports -> pprof_scrape -> nop)"
+"$PYTHON" -B "$here/scrape.py" "$profgate" 100 2 20 || echo "bench: scrape.py failed"
+"$PYTHON" -B "$here/scrape.py" "$profgate" 1000 15 40 2 || echo "bench: scrape.py failed"
 exit 0

@@ -248,3 +248,15 @@ def otlp_proto_modules(tmp):
     subprocess.run(["protoc", "-I", root, "--python_out", tmp] + sorted(files), check=True)
     if tmp not in sys.path:
         sys.path.insert(0, tmp)
+
+
+def build_go(profgate, name):
+    """Builds tests/go/<name> offline (standard library only) into the build tree next to
+    profgate, Go caches there too; returns the binary's path."""
+    cache = os.path.join(os.path.dirname(os.path.abspath(profgate)), "go-" + name)
+    out = os.path.join(cache, name)
+    env = dict(os.environ, GOCACHE=cache + "/gocache", GOPATH=cache + "/gopath", GOFLAGS="-mod=mod",
+               GOPROXY="off", GOSUMDB="off", GOENV="off", CGO_ENABLED="0", GOTOOLCHAIN="local")
+    subprocess.run(["go", "build", "-o", out, "."], cwd=os.path.join(SRC, "tests", "go", name),
+                   env=env, check=True, timeout=300)
+    return out

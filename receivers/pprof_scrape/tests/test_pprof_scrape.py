@@ -60,18 +60,6 @@ exporters:
 """
 
 
-def build_target(profgate):
-    """Builds tests/go/scrapetarget (offline, caches under the build tree)."""
-    build = os.path.dirname(os.path.abspath(profgate))
-    out = os.path.join(build, "go-scrapetarget", "scrapetarget")
-    cache = os.path.join(build, "go-scrapetarget")
-    env = dict(os.environ, GOCACHE=cache + "/gocache", GOPATH=cache + "/gopath", GOFLAGS="-mod=mod",
-               GOPROXY="off", GOSUMDB="off", GOENV="off", CGO_ENABLED="0", GOTOOLCHAIN="local")
-    subprocess.run(["go", "build", "-o", out, "."], cwd=os.path.join(H.SRC, "tests", "go", "scrapetarget"),
-                   env=env, check=True, timeout=300)
-    return out
-
-
 def start_target(binary, ports, save):
     p = subprocess.Popen([binary, "-addr", ",".join("127.0.0.1:%d" % x for x in ports), "-save", save],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -163,7 +151,7 @@ def main():
                        stderr=subprocess.STDOUT, timeout=60)
     c.check(r.returncode != 0 and b"scrape_timeout" in r.stdout, "timeout > interval rejected: %r" % r.stdout)
 
-    binary = build_target(profgate)
+    binary = H.build_go(profgate, "scrapetarget")
     p1, p2, dead = H.free_port(), H.free_port(), H.free_port()
     pg, mport = None, None
     work = None

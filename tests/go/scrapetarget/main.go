@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -47,7 +48,7 @@ func allocSmall() []byte { return make([]byte, 512) }
 //go:noinline
 func allocLarge() []byte { return make([]byte, 64<<10) }
 
-func allocator() {
+func allocator(every time.Duration) {
 	for {
 		sinkMu.Lock()
 		for i := 0; i < 200; i++ {
@@ -59,7 +60,7 @@ func allocator() {
 		}
 		sinkMu.Unlock()
 		runtime.GC() // publishes the allocation profile
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(every)
 	}
 }
 
@@ -102,16 +103,61 @@ func (s *saver) Write(p []byte) (int, error) {
 	return s.ResponseWriter.Write(p)
 }
 
+// profileCache holds the latest encoded allocs, heap, goroutine, mutex and block profiles,
+// remade every interval (nil when off).
+type profileCache struct {
+	mu sync.RWMutex
+	m  map[string][]byte
+}
+
+func newCache(every time.Duration) *profileCache {
+	if every <= 0 {
+		return nil
+	}
+	c := &profileCache{m: map[string][]byte{}}
+	fill := func() {
+		for _, k := range []string{"allocs", "heap", "goroutine", "mutex", "block"} {
+			var b bytes.Buffer
+			if err := pprof.Lookup(k).WriteTo(&b, 0); err == nil {
+				c.mu.Lock()
+				c.m[k] = b.Bytes()
+				c.mu.Unlock()
+			}
+		}
+	}
+	fill()
+	go func() {
+		for range time.Tick(every) {
+			fill()
+		}
+	}()
+	return c
+}
+
+func (c *profileCache) get(kind string) []byte {
+	if c == nil {
+		return nil
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.m[kind]
+}
+
 func main() {
 	addrs := flag.String("addr", "127.0.0.1:6060", "comma-separated listen addresses")
 	save := flag.String("save", "", "directory to save the served allocs/mutex/block profiles in")
+	burn := flag.Bool("burn", true, "burn CPU (off for benchmarks, where profgate's CPU is measured)")
+	gcEvery := flag.Duration("gc", 50*time.Millisecond, "allocate and collect this often")
+	cacheEvery := flag.Duration("cache", 0, "serve profiles made this often instead of one per request (benchmarks: the target stays cheap)")
 	flag.Parse()
 	runtime.SetMutexProfileFraction(1)
 	runtime.SetBlockProfileRate(1)
 	runtime.MemProfileRate = 4096
 	stop := make(chan struct{})
-	go cpuBurn(stop)
-	go allocator()
+	if *burn {
+		go cpuBurn(stop)
+	}
+	go allocator(*gcEvery)
 	go mutexFight()
 	go mutexFight()
 	go blockWait()
@@ -128,8 +174,14 @@ func main() {
 		}
 	})
 	var seq sync.Mutex
+	cache := newCache(*cacheEvery)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		kind := strings.TrimPrefix(r.URL.Path, "/debug/pprof/")
+		if b := cache.get(kind); b != nil {
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Write(b)
+			return
+		}
 		if *save == "" || (kind != "allocs" && kind != "mutex" && kind != "block") {
 			http.DefaultServeMux.ServeHTTP(w, r)
 			return
