@@ -45,7 +45,7 @@ typedef struct scrape_kind {
 typedef struct scrape_rx scrape_rx;
 typedef struct scrape_target scrape_target;
 
-/* One target x profile type: its easy handle (reused), timer, body and health. */
+/* One target x profile type: its timer, easy handle while scraping, body and health. */
 typedef struct scrape_job {
     scrape_rx *rx;
     scrape_target *t;
@@ -128,7 +128,8 @@ void pg_scrape_targets_arm(scrape_rx *rx);
 int pg_scrape_http_init(scrape_rx *rx, char *err, size_t errlen);
 /* Removes every transfer and frees the multi handle. */
 void pg_scrape_http_free(scrape_rx *rx);
-/* Sets up a job's easy handle (URL, limits, credentials). Returns 0 or PG_ENOMEM. */
+/* Sets up a job's easy handle (URL, limits, credentials) for one scrape (freed when it
+ * is done). Returns 0 or PG_ENOMEM. */
 int pg_scrape_http_job_init(scrape_rx *rx, scrape_job *j);
 /* Starts one scrape of j. */
 void pg_scrape_http_start(scrape_rx *rx, scrape_job *j);

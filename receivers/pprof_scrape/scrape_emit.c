@@ -193,4 +193,8 @@ void pg_scrape_done(scrape_rx *rx, scrape_job *j, CURLcode res)
         }
     }
     pg_buf_free(&j->body);
+    if (j->easy && !j->in_flight) { /* the connection stays in the multi's cache */
+        curl_easy_cleanup(j->easy);
+        j->easy = NULL;
+    }
 }

@@ -136,7 +136,7 @@ static scrape_target *target_new(scrape_rx *rx, const pg_scrape_target_cfg *c, c
         j->state = -1;
         j->url = job_url(rx, t->endpoint, &rx->kinds[k]);
         j->timer = evtimer_new(rx->base, on_tick, j);
-        ok = j->url && j->timer && pg_scrape_http_job_init(rx, j) == 0;
+        ok = j->url && j->timer;
         if (ok) pg_scrape_job_metrics(rx, j);
     }
     if (!ok) {
