@@ -216,8 +216,8 @@ def main():
         H.wait_until(lambda: (series(mport, "profgate_delta_restarts_total", **good) or 0) >= 1, timeout=30,
                      what="a restart detected")
         emitted = series(mport, "profgate_delta_emitted_profiles_total", **good)
-        H.wait_until(lambda: series(mport, "profgate_delta_emitted_profiles_total", **good) >= emitted + 3,
-                     timeout=30, what="deltas after the restart")
+        H.wait_until(lambda: series(mport, "profgate_delta_emitted_profiles_total", **good) >= emitted + 18,
+                     timeout=60, what="three rounds of deltas after the restart")
         c.check(any("is up again" in ln for ln in pg.logs().splitlines()), "a log line when the target is back")
     finally:
         if pg and pg.alive():
