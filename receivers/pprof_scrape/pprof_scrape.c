@@ -52,7 +52,6 @@ static void rx_free(scrape_rx *rx)
     free(rx->ca);
     free(rx->cert);
     free(rx->key);
-    free(rx->servername);
     free(rx->scheme);
     free(rx->job);
     free(rx->id);
@@ -185,7 +184,6 @@ static int rx_create(const pg_component_settings *s, const void *cfg, pg_consume
     rx->ca = dup_or_null(c->tls.ca_file);
     rx->cert = dup_or_null(c->tls.cert_file);
     rx->key = dup_or_null(c->tls.key_file);
-    rx->servername = dup_or_null(c->tls.server_name);
     rx->sd_globs = calloc(c->file_sd.files.n + 1, sizeof(char *));
     bool ok = rx->id && rx->job && rx->scheme && rx->sd_globs;
     for (size_t i = 0; ok && i < c->file_sd.files.n; i++)

@@ -41,7 +41,7 @@ typedef struct pg_scrape_file_sd_cfg {
 } pg_scrape_file_sd_cfg;
 
 typedef struct pg_scrape_tls_cfg {
-    char *ca_file, *cert_file, *key_file, *server_name;
+    char *ca_file, *cert_file, *key_file;
     bool insecure_skip_verify;
 } pg_scrape_tls_cfg;
 

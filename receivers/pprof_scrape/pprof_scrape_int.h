@@ -85,9 +85,9 @@ struct scrape_rx {
     pg_pprof_scrape_config cfg; /* scalars only: pointers inside are not kept */
     char *scheme;
     struct curl_slist *headers;
-    char *params;                       /* "k=v&k2=v2" (escaped), or "" */
-    char *bearer, *user, *pass;         /* credentials, or NULL */
-    char *ca, *cert, *key, *servername; /* TLS, or NULL */
+    char *params;               /* "k=v&k2=v2" (escaped), or "" */
+    char *bearer, *user, *pass; /* credentials, or NULL */
+    char *ca, *cert, *key;      /* TLS, or NULL */
     CURLM *multi;
     struct event *curl_timer;
     scrape_kind *kinds;
