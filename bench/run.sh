@@ -52,4 +52,7 @@ echo "bench: loadbalancing exporter (file receiver -> loadbalancing over 4 nop b
 "$PYTHON" -B "$here/loadbalancing.py" "$profgate" 200 100 || echo "bench: loadbalancing.py failed"
 echo "bench: otlp HTTP receiver (h2load, h2c and HTTP/1.1, 50 KB and 1 MB gzip OTLP -> otlp -> nop)"
 "$PYTHON" -B "$here/otlp_http.py" "$profgate" 5 || echo "bench: otlp_http.py failed"
+echo "bench: pprof_scrape (one Go scrapetarget on N ports -> pprof_scrape -> nop)"
+"$PYTHON" -B "$here/scrape.py" "$profgate" 100 2 20 || echo "bench: scrape.py failed"
+"$PYTHON" -B "$here/scrape.py" "$profgate" 1000 15 40 2 || echo "bench: scrape.py failed"
 exit 0

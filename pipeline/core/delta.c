@@ -17,11 +17,25 @@ typedef struct dtab {
     size_t cap, count; /* cap a power of two, or 0 */
 } dtab;
 
+/* The previous values of a series: identities sorted, for binary search (16 bytes per
+ * identity: a hash table at a useful load takes two to four times that, and 1,000
+ * targets hold 4,000 series). */
+typedef struct dpair {
+    uint64_t k;
+    int64_t v;
+} dpair;
+
+typedef struct dprev {
+    dpair *p;
+    size_t n;
+    int primed;
+} dprev;
+
 typedef struct dseries {
     uint64_t key;
     uint64_t last_seen; /* now_ns of the last profile */
     uint64_t prev_time; /* time_unix_nano of the previous profile */
-    dtab prev;
+    dprev prev;
 } dseries;
 
 struct pg_delta {
@@ -66,14 +80,42 @@ static size_t dtab_slot(const dtab *t, uint64_t key)
     return i;
 }
 
-/* Value of key in t into *v; returns 1 when present. */
-static int dtab_get(const dtab *t, uint64_t key, int64_t *v)
+/* Value of key in the previous values into *v; returns 1 when present. */
+static int prev_get(const dprev *pr, uint64_t key, int64_t *v)
 {
-    if (!t->cap) return 0;
-    size_t i = dtab_slot(t, key);
-    if (!t->keys[i]) return 0;
-    *v = t->vals[i];
+    size_t lo = 0, hi = pr->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (pr->p[mid].k < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == pr->n || pr->p[lo].k != key) return 0;
+    *v = pr->p[lo].v;
     return 1;
+}
+
+static int pair_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const dpair *)a)->k, y = ((const dpair *)b)->k;
+    return x < y ? -1 : x > y;
+}
+
+/* Replaces pr with the entries of t, sorted. Returns 0 or PG_ENOMEM. */
+static int prev_from(dprev *pr, const dtab *t)
+{
+    dpair *p = malloc((t->count ? t->count : 1) * sizeof *p);
+    if (!p) return PG_ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->keys[i]) p[n++] = (dpair){t->keys[i], t->vals[i]};
+    qsort(p, n, sizeof *p, pair_cmp);
+    free(pr->p);
+    pr->p = p;
+    pr->n = n;
+    pr->primed = 1;
+    return 0;
 }
 
 /* See delta.h. */
@@ -91,7 +133,7 @@ pg_delta *pg_delta_new(const pg_delta_opts *o)
 static void series_free(dseries *s)
 {
     if (!s) return;
-    dtab_free(&s->prev);
+    free(s->prev.p);
     free(s);
 }
 
@@ -192,19 +234,24 @@ static int sum_profile(pg_delta_keys *k, const pg_profile *p, uint64_t *hash, dt
     return 0;
 }
 
-/* 1 when some identity of cur is below its previous value. */
-static int went_down(const dtab *prev, const dtab *cur)
+/* 1 when the process behind the series restarted: some identity of cur is below its
+ * previous value, or most previous identities are gone (a cumulative profile never loses
+ * one; a restarted position-independent binary has new addresses for every frame). */
+static int went_down(const dprev *prev, const dtab *cur)
 {
+    size_t found = 0;
     for (size_t i = 0; i < cur->cap; i++) {
         int64_t pv;
-        if (cur->keys[i] && dtab_get(prev, cur->keys[i], &pv) && cur->vals[i] < pv) return 1;
+        if (!cur->keys[i] || !prev_get(prev, cur->keys[i], &pv)) continue;
+        if (cur->vals[i] < pv) return 1;
+        found++;
     }
-    return 0;
+    return prev->n > 0 && found * 2 < prev->n;
 }
 
 /* Writes the deltas into p: the first sample of each identity carries cur - prev, the
  * rest and zero deltas are removed. `done` is scratch of cur->cap bytes. */
-static int write_deltas(pg_batch *b, pg_profile *p, const uint64_t *hash, const dtab *prev,
+static int write_deltas(pg_batch *b, pg_profile *p, const uint64_t *hash, const dprev *prev,
                         const dtab *cur, uint8_t *done, uint8_t *keep, pg_delta_stats *st)
 {
     size_t n = p->samples.n, kept = 0;
@@ -221,7 +268,7 @@ static int write_deltas(pg_batch *b, pg_profile *p, const uint64_t *hash, const 
         if (done[s]) continue;
         done[s] = 1;
         int64_t pv = 0, dv;
-        dtab_get(prev, hash[i], &pv);
+        prev_get(prev, hash[i], &pv);
         dv = cur->vals[s] - pv;
         if (!dv) continue;
         if (dv != r.values[0]) {
@@ -246,7 +293,7 @@ static int apply_one(pg_delta *d, dseries *s, pg_delta_keys *k, pg_batch *b, pg_
     int rc = hash && keep ? sum_profile(k, p, hash, &cur) : PG_ENOMEM;
     uint8_t *done = rc ? NULL : calloc(cur.cap, 1);
     if (!rc && !done) rc = PG_ENOMEM;
-    int primed = s->prev.cap == 0 && s->last_seen == 0;
+    int primed = !s->prev.primed;
     if (!rc && primed) {
         *out = OUT_REMOVE;
         st->primed++;
@@ -265,13 +312,12 @@ static int apply_one(pg_delta *d, dseries *s, pg_delta_keys *k, pg_batch *b, pg_
         s->prev_time = t;
     }
     if (*out == OUT_REMOVE) s->prev_time = p->msg.time_unix_nano;
-    dtab_free(&s->prev);
-    if (!rc) {
-        s->prev = cur; /* the new baseline */
-        s->last_seen = now ? now : 1;
-    } else {
-        dtab_free(&cur);
-        s->last_seen = 0; /* reset: the next profile primes */
+    if (!rc) rc = prev_from(&s->prev, &cur); /* the new baseline */
+    dtab_free(&cur);
+    s->last_seen = now ? now : 1;
+    if (rc) { /* reset: the next profile primes */
+        free(s->prev.p);
+        s->prev = (dprev){0};
         s->prev_time = 0;
     }
     free(hash);
@@ -383,7 +429,7 @@ size_t pg_delta_state_bytes(pg_delta *d)
     pthread_mutex_lock(&d->mu);
     size_t bytes = d->cap * sizeof *d->series;
     for (size_t i = 0; i < d->n; i++)
-        bytes += sizeof(dseries) + d->series[i]->prev.cap * (sizeof(uint64_t) + sizeof(int64_t));
+        bytes += sizeof(dseries) + d->series[i]->prev.n * sizeof(dpair);
     pthread_mutex_unlock(&d->mu);
     return bytes;
 }

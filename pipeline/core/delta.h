@@ -14,7 +14,9 @@
  *   delta is 0.
  * - The first profile of a series primes the state and is removed from the batch
  *   (counted as primed).
- * - A value lower than the previous one for any identity means the process restarted:
+ * - A value lower than the previous one for any identity, or more than half of the
+ *   previous identities missing (a cumulative profile never loses one; a restarted
+ *   position-independent binary has new frame addresses), means the process restarted:
  *   the state is re-primed from this profile, which is removed (counted as a restart).
  * - Profiles without a sample type (the translator's table-entries record) are not
  *   classified; they are removed with the others when no typed profile is left.

@@ -19,6 +19,7 @@
 #include "receivers/file/file_receiver.h"
 #include "receivers/otlp/otlp_receiver.h"
 #include "receivers/pprof_push/pprof_push_receiver.h"
+#include "receivers/pprof_scrape/pprof_scrape.h"
 
 #include <string.h>
 
@@ -43,6 +44,7 @@ static const pg_component_factory *const factories[] = {
     &pg_otlphttp_exporter_factory,
     &pg_otlp_exporter_factory,
     &pg_loadbalancing_exporter_factory,
+    &pg_pprof_scrape_factory,
 };
 // clang-format on
 

@@ -259,3 +259,15 @@ def profgen(binary):
     r = subprocess.run(["bash", "-c", 'source "$0"; pg_build_profgen "$1" "$2"', lib,
                         os.path.join(build, "profgen-cache"), out])
     return out if r.returncode == 0 else None
+
+
+def build_go(profgate, name):
+    """Builds tests/go/<name> offline (standard library only) into the build tree next to
+    profgate, Go caches there too; returns the binary's path."""
+    cache = os.path.join(os.path.dirname(os.path.abspath(profgate)), "go-" + name)
+    out = os.path.join(cache, name)
+    env = dict(os.environ, GOCACHE=cache + "/gocache", GOPATH=cache + "/gopath", GOFLAGS="-mod=mod",
+               GOPROXY="off", GOSUMDB="off", GOENV="off", CGO_ENABLED="0", GOTOOLCHAIN="local")
+    subprocess.run(["go", "build", "-o", out, "."], cwd=os.path.join(SRC, "tests", "go", name),
+                   env=env, check=True, timeout=300)
+    return out

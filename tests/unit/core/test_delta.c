@@ -149,6 +149,15 @@ static void test_sequence(void)
         CHECK(value_of(b, 10, "main") == 1);
         pg_batch_free(b);
     }
+    /* every identity new (a restarted binary at other addresses): a restart too */
+    hs s6[] = {{40, 2, 50, {0}}, {50, 3, 60, {0}}};
+    CHECK(run(d, mk("alloc_space", t0 + 50, s6, 2, 0), 6, &st) == NULL);
+    CHECK(st.restarts == 2);
+    /* one identity of two missing, the other grown: a delta */
+    hs s7[] = {{40, 2, 55, {0}}};
+    b = run(d, mk("alloc_space", t0 + 60, s7, 1, 0), 7, &st);
+    CHECK(b && value_of(b, 40, NULL) == 5);
+    pg_batch_free(b);
     CHECK(pg_delta_series_count(d) == 1);
     CHECK(pg_delta_state_bytes(d) > 0);
     pg_delta_free(d);

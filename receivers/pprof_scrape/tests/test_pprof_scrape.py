@@ -1,0 +1,235 @@
+# ctest: TIMEOUT 600 RUN_SERIAL TRUE
+"""Runtime: the pprof_scrape receiver against a real Go service (tests/go/scrapetarget:
+net/http/pprof, a CPU burner, an allocator, mutex and block contention) on two ports.
+
+- CPU profiles hold the burner's frames;
+- every delta profgate emits for allocs, mutex and block equals Go's own diff of the two
+  profiles it was made from (`go tool pprof -raw -base prev cur`; the target saves every
+  profile it serves), is never negative, keeps inuse_* as the newer profile has them, and
+  spans prev..cur in time;
+- file_sd: a target added to a watched file is scraped without a restart, and dropped when
+  removed;
+- unreachable, 404, garbage and slow (timeout) targets are counted by reason, logged once
+  each, and the good target keeps being scraped;
+- a restarted target re-primes (profgate_delta_restarts_total);
+- scrape_timeout above scrape_interval is rejected by `profgate validate`."""
+import glob
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import gooracle
+import harness as H
+import pprofcmp
+
+CUMULATIVE = ("alloc_objects", "alloc_space", "contentions", "delay")
+
+CONFIG = """
+receivers:
+  pprof_scrape/good:
+    scrape_interval: 2s
+    scrape_timeout: 1s
+    targets:
+      - endpoint: 127.0.0.1:{p1}
+        labels: {{service_name: scrapetest, env: test}}
+    file_sd:
+      files: ["{dir}/sd/*.json", "{dir}/sd/*.yaml"]
+      refresh_interval: 200ms
+  pprof_scrape/bad:
+    scrape_interval: 1s
+    scrape_timeout: 500ms
+    targets:
+      - endpoint: 127.0.0.1:{dead}
+      - endpoint: 127.0.0.1:{p1}
+    profiling_config:
+      process_cpu: {{enabled: false}}
+      memory: {{enabled: false}}
+      goroutine: {{enabled: false}}
+      mutex: {{enabled: false}}
+      block: {{enabled: false}}
+      custom:
+        - {{name: nf, path: /nope}}
+        - {{name: garbage, path: /garbage}}
+        - {{name: slow, path: /slow}}
+exporters:
+  file:
+    directory: {dir}/out
+    format: pprof
+"""
+
+
+def start_target(binary, ports, save):
+    p = subprocess.Popen([binary, "-addr", ",".join("127.0.0.1:%d" % x for x in ports), "-save", save],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert p.stdout.readline().strip() == b"ready"
+    return p
+
+
+def series(mport, name, **labels):
+    return H.metric(H.scrape(mport), name, **labels)
+
+
+def aggregate(raw_text):
+    """{(stack, labels): {type: value}} from `go tool pprof -raw`, zero values dropped."""
+    _, types, samples, _ = gooracle.parse_raw(raw_text)
+    names = [t.split("/")[0] for t in types.replace("[dflt]", "").split()]
+    out = {}
+    for vals, stack, labels in samples:
+        key = (tuple(stack), tuple(sorted(labels)))
+        d = out.setdefault(key, {})
+        for n, v in zip(names, vals):
+            d[n] = d.get(n, 0) + v
+    for d in out.values():
+        for n in [n for n, v in d.items() if v == 0]:
+            del d[n]
+    return {k: d for k, d in out.items() if d}, names
+
+
+def only(agg, types):
+    out = {}
+    for k, d in agg.items():
+        x = {n: v for n, v in d.items() if n in types}
+        if x:
+            out[k] = x
+    return out
+
+
+def info(path):
+    p = pprofcmp.decode(pprofcmp.raw_bytes(path))
+    st = p["string_table"]
+    types = [st[t["type"]] for t in p["sample_type"]]
+    return p["time_nanos"], p["duration_nanos"], types
+
+
+def check_deltas(c, work, port):
+    """Every emitted cumulative profile against Go's own diff of the saved pair."""
+    saved = {}
+    for f in glob.glob(os.path.join(work, "save", "*-%d-*.pb.gz" % port)):
+        kind = os.path.basename(f).split("-")[0]
+        saved.setdefault(kind, []).append((info(f)[0], f))
+    by_time = {}
+    for kind, lst in saved.items():
+        lst.sort()
+        for i, (t, f) in enumerate(lst[:-1]):
+            by_time[t] = (kind, f, lst[i + 1][1], lst[i + 1][0])
+    checked = {"allocs": 0, "mutex": 0, "block": 0}
+    negatives = 0
+    for out in sorted(glob.glob(os.path.join(work, "out", "*.pb.gz"))):
+        t, dur, types = info(out)
+        if not any(x in CUMULATIVE for x in types) or t not in by_time:
+            continue
+        kind, prev, cur, tcur = by_time[t]
+        c.check(dur == tcur - t, "%s: duration %d is the time between the two scrapes (%d)" % (out, dur, tcur - t))
+        ours, _ = aggregate(gooracle.go_pprof(["-raw"], out))
+        diff, _ = aggregate(gooracle.go_pprof(["-raw", "-base", prev], cur))
+        newer, _ = aggregate(gooracle.go_pprof(["-raw"], cur))
+        cum = [x for x in types if x in CUMULATIVE]
+        a, b = only(ours, cum), only(diff, cum)
+        first = next((k for k in sorted(set(a) | set(b), key=str) if a.get(k) != b.get(k)), None)
+        c.check(a == b, "%s (%s): the delta equals go tool pprof -base (%d vs %d stacks; first difference %s: %s vs %s)"
+                % (out, kind, len(a), len(b), first, a.get(first), b.get(first)))
+        negatives += sum(1 for d in a.values() for v in d.values() if v < 0)
+        inuse = [x for x in types if x.startswith("inuse_")]
+        if inuse:
+            c.check(only(ours, inuse) == only(newer, inuse), "%s: inuse_* as the newer profile has them" % out)
+        checked[kind] += 1
+    c.check(negatives == 0, "no negative delta (%d)" % negatives)
+    c.check(all(n >= 2 for n in checked.values()), "deltas checked against Go for every kind: %s" % checked)
+
+
+def main():
+    profgate = sys.argv[1]
+    c = H.Checks()
+
+    # a timeout above the interval is refused at validate
+    pg = H.Profgate(profgate, "receivers:\n  pprof_scrape:\n    scrape_interval: 2s\n    scrape_timeout: 5s\n"
+                    "    targets: [{endpoint: 127.0.0.1:1}]\nexporters:\n  nop:\n" +
+                    H.service_yaml(None, ["pprof_scrape"], ["nop"]))
+    r = subprocess.run([profgate, "validate", "--config", pg.config], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    c.check(r.returncode != 0 and b"scrape_timeout" in r.stdout, "timeout > interval rejected: %r" % r.stdout)
+
+    binary = H.build_go(profgate, "scrapetarget")
+    p1, p2, dead = H.free_port(), H.free_port(), H.free_port()
+    pg, mport = None, None
+    work = None
+    target = None
+    try:
+        mport = H.free_port()
+        pg = H.Profgate(profgate, "")
+        work = pg.dir
+        for d in ("out", "save", "sd"):
+            os.makedirs(os.path.join(work, d))
+        with open(os.path.join(work, "sd", "targets.yaml"), "w") as f:
+            f.write("[]\n")
+        target = start_target(binary, (p1, p2), os.path.join(work, "save"))
+        pg.write_config(CONFIG.format(dir=work, p1=p1, dead=dead) +
+                        H.service_yaml(mport, ["pprof_scrape/good", "pprof_scrape/bad"], ["file"]))
+        pg.start()
+        H.wait_until(lambda: H.scrape(mport), what="metrics endpoint")
+        good = {"receiver": "pprof_scrape/good"}
+        H.wait_until(lambda: (series(mport, "profgate_delta_emitted_profiles_total", **good) or 0) >= 6,
+                     timeout=30, what="deltas emitted")
+
+        # CPU profiles hold the burner's frames
+        cpu = [f for f in glob.glob(os.path.join(work, "out", "*.pb.gz")) if "cpu" in info(f)[2]]
+        c.check(bool(cpu), "CPU profiles written")
+        c.check(any("main.cpuBurn" in gooracle.go_pprof(["-raw"], f) for f in cpu), "CPU profiles hold main.cpuBurn")
+        m = H.scrape(mport)
+        c.check(H.metric(m, "profgate_scrape_target_up", receiver="pprof_scrape/good", profile="process_cpu") == 1,
+                "the CPU job is up")
+
+        # failures, counted by reason; the good target keeps being scraped
+        bad = {"receiver": "pprof_scrape/bad"}
+        for reason in ("connect", "http_status", "decode", "timeout"):
+            c.check((H.metric(m, "profgate_scrape_errors_total", reason=reason, **bad) or 0) >= 1,
+                    "bad targets: errors with reason %s" % reason)
+        c.check(H.metric(m, "profgate_scrape_target_up", **bad) == 0, "every bad job is down")
+        before = H.metric(m, "profgate_receiver_accepted_profiles_total", **good)
+        H.wait_until(lambda: series(mport, "profgate_receiver_accepted_profiles_total", **good) > before,
+                     timeout=10, what="the good target still scraped")
+        downs = [ln for ln in pg.logs().splitlines() if "pprof_scrape/bad:" in ln and " is down: " in ln]
+        urls = [ln.split("pprof_scrape/bad: ", 1)[1].split(" is down")[0] for ln in downs]
+        c.check(len(urls) == 6 and len(set(urls)) == 6, "one log line per failing job: %s" % downs)
+
+        # file_sd: a target added, scraped, removed
+        with open(os.path.join(work, "sd", "more.json"), "w") as f:
+            f.write('[{"targets": ["127.0.0.1:%d"], "labels": {"service_name": "fromsd"}}]\n' % p2)
+        H.wait_until(lambda: series(mport, "profgate_scrape_targets", **good) == 2, timeout=10,
+                     what="file_sd target added")
+        inst2 = "127.0.0.1:%d" % p2
+        H.wait_until(lambda: series(mport, "profgate_scrape_target_up", instance=inst2, profile="goroutine",
+                                    **good) == 1, timeout=10, what="file_sd target scraped")
+        os.unlink(os.path.join(work, "sd", "more.json"))
+        H.wait_until(lambda: series(mport, "profgate_scrape_targets", **good) == 1, timeout=10,
+                     what="file_sd target removed")
+        c.check(series(mport, "profgate_scrape_target_up", instance=inst2, **good) is None,
+                "the removed target's series are gone")
+
+        # a restarted target re-primes
+        target.send_signal(signal.SIGKILL)
+        target.wait()
+        time.sleep(3)
+        target = start_target(binary, (p1, p2), os.path.join(work, "save"))
+        H.wait_until(lambda: (series(mport, "profgate_delta_restarts_total", **good) or 0) >= 1, timeout=30,
+                     what="a restart detected")
+        emitted = series(mport, "profgate_delta_emitted_profiles_total", **good)
+        H.wait_until(lambda: series(mport, "profgate_delta_emitted_profiles_total", **good) >= emitted + 18,
+                     timeout=60, what="three rounds of deltas after the restart")
+        c.check(any("is up again" in ln for ln in pg.logs().splitlines()), "a log line when the target is back")
+    finally:
+        if pg and pg.alive():
+            c.check(pg.stop() == 0, "profgate exits 0")
+        if target:
+            target.send_signal(signal.SIGKILL)
+            target.wait()
+    check_deltas(c, work, p1)
+    if c.failed and pg:
+        print(pg.logs()[-4000:])
+    c.finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+module scrapetarget
+
+go 1.19
