@@ -8,15 +8,18 @@
 #include "processors/aggregate/aggregate.h"
 #include "processors/downscale/downscale.h"
 #include "processors/memory_limiter/memory_limiter.h"
+#include "processors/profiler_overhead/profiler_overhead.h"
 #include "receivers/file/file_receiver.h"
 #include "receivers/otlp/otlp_receiver.h"
 
 #include <string.h>
 
 static const pg_component_factory *const factories[] = {
-    &pg_file_receiver_factory, &pg_otlp_receiver_factory,       &pg_memory_limiter_factory,
-    &pg_file_exporter_factory, &pg_debug_exporter_factory,      &pg_nop_exporter_factory,
-    &pg_health_check_factory,  &pg_downscale_processor_factory, &pg_aggregate_processor_factory,
+    &pg_file_receiver_factory,       &pg_otlp_receiver_factory,
+    &pg_memory_limiter_factory,      &pg_file_exporter_factory,
+    &pg_debug_exporter_factory,      &pg_nop_exporter_factory,
+    &pg_health_check_factory,        &pg_downscale_processor_factory,
+    &pg_aggregate_processor_factory, &pg_profiler_overhead_processor_factory,
 };
 
 #define N_FACTORIES (sizeof factories / sizeof factories[0])
