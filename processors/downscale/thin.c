@@ -52,11 +52,21 @@ static int64_t scale_value(pg_ds_rng *rng, int64_t v, double p)
     return (int64_t)llround((double)v / p);
 }
 
+/* a x b, saturated at the int64 range. */
+static int64_t mul_sat(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (!__builtin_mul_overflow(a, b, &r)) return r;
+    return (a < 0) != (b < 0) ? INT64_MIN : INT64_MAX;
+}
+
 /* v rescaled from (c events at `period`) to (k events at `new_period`): stays k x
  * new_period when v was c x period. */
 static int64_t rescale(int64_t v, int64_t c, int64_t k, const pg_ds_group *g)
 {
-    if (g->period > 0 && v == c * g->period) return k * g->new_period;
+    int64_t cp;
+    if (g->period > 0 && !__builtin_mul_overflow(c, g->period, &cp) && v == cp)
+        return mul_sat(k, g->new_period);
     long double x = (long double)v * (long double)k * (long double)g->new_period /
                     ((long double)c * (long double)g->period);
     return (int64_t)llroundl(x);
@@ -70,7 +80,7 @@ static int64_t thin_alone(const pg_ds_group *g, pg_ds_rng *rng, int64_t v, int i
     if (g->mode == PG_DS_SCALE) return scale_value(rng, v, g->p);
     if (is_count) return thin_count(rng, v, g->p);
     if (g->period > 0 && v % g->period == 0)
-        return thin_count(rng, v / g->period, g->p) * g->new_period;
+        return mul_sat(thin_count(rng, v / g->period, g->p), g->new_period);
     return scale_value(rng, v, g->p);
 }
 
