@@ -36,9 +36,9 @@ echo "bench: HTTP server stack (h2load, 50 KB POST bodies, 8 connections x 8 str
 bash "$here/http.sh" "$build"
 echo
 echo "bench: processors (downscale, aggregate: ns/sample on the 5 MB busy profile; aggregate RSS for 1,000 services)"
-if [ -x "$build/bench/bench_processors" ] && [ -f "$work/busy_large.pb.gz" ]; then
-  "$build/bench/bench_processors" "$work/busy_large.pb.gz" "$work/busy_small.pb.gz" || echo "bench: bench_processors failed"
+if [ -x "$build/bench/bench_processors_volume" ] && [ -f "$work/busy_large.pb.gz" ]; then
+  "$build/bench/bench_processors_volume" "$work/busy_large.pb.gz" "$work/busy_small.pb.gz" || echo "bench: bench_processors_volume failed"
 else
-  echo "bench: bench_processors or the busy profiles missing"
+  echo "bench: bench_processors_volume or the busy profiles missing"
 fi
 exit 0

@@ -1,4 +1,4 @@
-/* bench_processors PPROF [SMALL_PPROF] — ns per input sample of the downscale (factor 5,
+/* bench_processors_volume PPROF [SMALL_PPROF] — ns per input sample of the downscale (factor 5,
  * trim off and 0.001) and aggregate (5 copies of one series) processors on PPROF (the
  * 5 MB busy-service profile), and the memory the aggregate window holds for 1,000
  * services of SMALL_PPROF each (RSS growth and the processor's own bytes gauge). Decoding
@@ -163,7 +163,7 @@ static void bench_services(pg_host *h, const pg_buf *buf)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_processors PPROF [SMALL_PPROF]\n");
+        fprintf(stderr, "usage: bench_processors_volume PPROF [SMALL_PPROF]\n");
         return 2;
     }
     pg_log_configure(PG_LOG_ERROR, 0);
