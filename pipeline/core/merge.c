@@ -316,6 +316,7 @@ void pg_dict_remap_free(pg_dict_remap *r)
     memset(r, 0, sizeof *r);
 }
 
+/* See merge.h: deep copies for code that splits a tree within one batch. */
 pg_otlp_resource *pg_otlp_resource_copy(pg_arena *a, const pg_otlp_resource *s)
 {
     return copy_resource(a, s);

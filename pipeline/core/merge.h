@@ -30,7 +30,8 @@ typedef struct pg_dict_remap {
 int pg_dict_remap_build(pg_batch *dst, const pg_otlp_dict *src, pg_dict_remap *r);
 void pg_dict_remap_free(pg_dict_remap *r);
 
-/* Deep copies of a Resource and an InstrumentationScope into a (NULL over its cap). */
+/* Deep copies of a Resource / InstrumentationScope into arena a (keys copied as text:
+ * key_strindex references are not carried). NULL over the arena's cap. */
 pg_otlp_resource *pg_otlp_resource_copy(pg_arena *a, const pg_otlp_resource *s);
 pg_otlp_scope *pg_otlp_scope_copy(pg_arena *a, const pg_otlp_scope *s);
 

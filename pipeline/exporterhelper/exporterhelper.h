@@ -90,6 +90,12 @@ typedef int (*pg_send_fn)(void *ctx, const pg_batch *b, int64_t deadline_ns, cha
 
 typedef struct pg_exporter_helper pg_exporter_helper;
 
+/* Called by a send function, on the thread the helper runs it on, before it returns
+ * PG_EAGAIN: the server asked for delay_ns before the next attempt (Retry-After, gRPC
+ * RetryInfo). The helper then waits the longer of that and its backoff; a delay that would
+ * pass retry_on_failure.max_elapsed_time ends the retries (dropped, logged). */
+void pg_exporter_helper_retry_after(int64_t delay_ns);
+
 /* Creates a helper for exporter `s->id`; borrows s, cfg and send_ctx for its life.
  * Registers the exporter's standard metrics (pg_component_metrics_init) and the gauges
  * profgate_exporter_queue_{size,capacity,size_bytes,capacity_bytes}{exporter="<id>"}

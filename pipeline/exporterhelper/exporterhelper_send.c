@@ -144,6 +144,14 @@ int pg_eh_item_load(pg_exporter_helper *h, pg_eh_item *it)
     return 0;
 }
 
+/* The delay the current send asked for (0 = none); per consumer thread. */
+static _Thread_local int64_t retry_hint;
+
+void pg_exporter_helper_retry_after(int64_t delay_ns)
+{
+    retry_hint = delay_ns > 0 ? delay_ns : 0;
+}
+
 /* Sends with retries; see exporterhelper_int.h. */
 pg_eh_outcome pg_eh_unit_send(pg_exporter_helper *h, pg_eh_unit *u, bool free_u, int *status,
                               char *err, size_t errlen)
@@ -157,6 +165,7 @@ pg_eh_outcome pg_eh_unit_send(pg_exporter_helper *h, pg_eh_unit *u, bool free_u,
     for (int attempt = 1;; attempt++) {
         int64_t dl = pg_eh_send_deadline(h), t0 = pg_now_mono_ns();
         msg[0] = 0;
+        retry_hint = 0;
         st = h->send(h->send_ctx, u->b, dl, msg, sizeof msg);
         int64_t now = pg_now_mono_ns();
         pg_histogram_observe(h->cm.send_latency, (double)(now - t0) / 1e9);
@@ -173,6 +182,11 @@ pg_eh_outcome pg_eh_unit_send(pg_exporter_helper *h, pg_eh_unit *u, bool free_u,
         }
         if (attempt == 1) pg_backoff_init(&bo, rc, first, (uint64_t)(uintptr_t)u ^ (uint64_t)first);
         int64_t wait = pg_backoff_next(&bo, now);
+        if (wait >= 0 && retry_hint > wait) {
+            wait = retry_hint;
+            if (rc->max_elapsed_time > 0 && now + wait - first > rc->max_elapsed_time)
+                wait = PG_BACKOFF_STOP; /* the server's delay is past the retry budget */
+        }
         if (wait < 0) {
             pg_log(PG_LOG_ERROR, h->id,
                    "dropping %zu profiles (%zu samples) after %d attempts in %.3fs: %s",
