@@ -12,15 +12,17 @@ int pg_po_matcher_init(pg_po_matcher *m, char *const *pats, size_t n)
     m->n = 0;
     m->re = calloc(n ? n : 1, sizeof *m->re);
     if (!m->re) return PG_ENOMEM;
-    for (; m->n < n; m->n++)
-        if (regcomp(&m->re[m->n], pats[m->n], REG_EXTENDED | REG_NOSUB)) return PG_EINVAL;
+    for (; m->n < n; m->n++) {
+        int rc = pg_regex_compile(pats[m->n], &m->re[m->n], NULL, 0);
+        if (rc) return rc;
+    }
     return 0;
 }
 
 void pg_po_matcher_free(pg_po_matcher *m)
 {
     for (size_t i = 0; i < m->n; i++)
-        regfree(&m->re[i]);
+        pg_regex_free(m->re[i]);
     free(m->re);
     m->re = NULL;
     m->n = 0;
@@ -66,7 +68,7 @@ static int fn_matches(const pg_po_matcher *m, pg_po_memo *memo, const pg_otlp_di
         const char *name = str_at(d, d->function_table[f]->name_strindex);
         int hit = 0;
         for (size_t i = 0; i < m->n && !hit; i++)
-            hit = regexec(&m->re[i], name, 0, NULL, 0) == 0;
+            hit = pg_regex_match(m->re[i], name);
         memo->fn[f] = (uint8_t)(hit ? 2 : 1);
     }
     return memo->fn[f] == 2;

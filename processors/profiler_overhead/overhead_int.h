@@ -3,11 +3,11 @@
 #ifndef PG_OVERHEAD_INT_H
 #define PG_OVERHEAD_INT_H
 
-#include <regex.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "pipeline/core/otlp_types.h"
+#include "pipeline/core/regex.h"
 
 #define PG_PO_ATTRIBUTE "profiler.overhead.ratio"
 
@@ -22,11 +22,12 @@
     "'^io[./]pyroscope[./]', '^pyroscope[._:]'"
 
 typedef struct pg_po_matcher {
-    regex_t *re;
+    pg_regex **re;
     size_t n;
 } pg_po_matcher;
 
-/* Compiles pats[0..n) (already validated). Returns 0 or PG_ENOMEM. */
+/* Compiles pats[0..n) (pipeline/core/regex.h syntax; already validated). Returns 0,
+ * PG_EINVAL or PG_ENOMEM. */
 int pg_po_matcher_init(pg_po_matcher *m, char *const *pats, size_t n);
 void pg_po_matcher_free(pg_po_matcher *m);
 

@@ -11,7 +11,6 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +21,8 @@ static const pg_cfg_field PO_FIELDS[] = {
      .type = PG_CFG_STRING_LIST,
      .offset = offsetof(po_config, frames),
      .def = "[" PG_PO_DEFAULT_FRAMES "]",
-     .doc = "regular expressions (POSIX extended) for the profiler's own function names"},
+     .doc = "regular expressions (pipeline/core/regex.h, unanchored) for the profiler's own "
+            "function names"},
     {.key = "add_attribute",
      .type = PG_CFG_BOOL,
      .offset = offsetof(po_config, add_attribute),
@@ -42,15 +42,11 @@ static int po_validate(const void *cfg, char *err, size_t errlen)
 {
     const po_config *c = cfg;
     for (size_t i = 0; i < c->frames.n; i++) {
-        regex_t re;
-        int rc = regcomp(&re, c->frames.items[i], REG_EXTENDED | REG_NOSUB);
-        if (rc) {
-            char msg[128];
-            regerror(rc, &re, msg, sizeof msg);
-            return pg_err(err, errlen, PG_EINVAL, "frames[%zu]: %s: %s", i, c->frames.items[i],
-                          msg);
-        }
-        regfree(&re);
+        pg_regex *re = NULL;
+        char msg[256] = "";
+        int rc = pg_regex_compile(c->frames.items[i], &re, msg, sizeof msg);
+        if (rc) return pg_err(err, errlen, rc, "frames[%zu]: %s", i, msg);
+        pg_regex_free(re);
     }
     return 0;
 }

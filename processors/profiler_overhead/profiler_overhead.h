@@ -1,7 +1,7 @@
 /* profiler_overhead processor: for CPU profiles, the share of samples whose stacks hold
  * the profiler's own frames (Go's runtime/pprof.* and runtime.sigprof, async-profiler,
- * JFR, pprof-rs, py-spy, the Datadog and Pyroscope agents; a configurable list of POSIX
- * extended regular expressions matched against function names) estimates what profiling
+ * JFR, pprof-rs, py-spy, the Datadog and Pyroscope agents; a configurable list of regular
+ * expressions, pipeline/core/regex.h, matched against function names) estimates what profiling
  * costs that service. Exposed per service.name as profgate_profiler_overhead_ratio (the
  * latest CPU profile) with cumulative sample counters, and optionally as the profile
  * attribute profiler.overhead.ratio. Data passes on otherwise unchanged. See
