@@ -55,4 +55,10 @@ echo "bench: otlp HTTP receiver (h2load, h2c and HTTP/1.1, 50 KB and 1 MB gzip O
 echo "bench: pprof_scrape (one Go scrapetarget on N ports -> pprof_scrape -> nop)"
 "$PYTHON" -B "$here/scrape.py" "$profgate" 100 2 20 || echo "bench: scrape.py failed"
 "$PYTHON" -B "$here/scrape.py" "$profgate" 1000 15 40 2 || echo "bench: scrape.py failed"
+echo "bench: processors (downscale, aggregate: ns/sample on the 5 MB busy profile; aggregate RSS for 1,000 services)"
+if [ -x "$build/bench/bench_processors_volume" ] && [ -f "$work/busy_large.pb.gz" ]; then
+  "$build/bench/bench_processors_volume" "$work/busy_large.pb.gz" "$work/busy_small.pb.gz" || echo "bench: bench_processors_volume failed"
+else
+  echo "bench: bench_processors_volume or the busy profiles missing"
+fi
 exit 0

@@ -14,6 +14,7 @@
 #include "processors/cumulative_to_delta/cumulative_to_delta.h"
 #include "processors/filter/filter_processor.h"
 #include "processors/memory_limiter/memory_limiter.h"
+#include "processors/profiler_overhead/profiler_overhead.h"
 #include "processors/resource/resource_processor.h"
 #include "processors/tracelink/tracelink_processor.h"
 #include "receivers/file/file_receiver.h"
@@ -45,6 +46,7 @@ static const pg_component_factory *const factories[] = {
     &pg_otlp_exporter_factory,
     &pg_loadbalancing_exporter_factory,
     &pg_pprof_scrape_factory,
+    &pg_profiler_overhead_processor_factory,
 };
 // clang-format on
 

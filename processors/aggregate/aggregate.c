@@ -170,11 +170,16 @@ static void holds_fire(void *ctx, pg_ack_outcome outcome)
     free(h);
 }
 
-/* Turns g into its merged batch and hands it on, outside the lock. The merged batch
+/* Turns g into its merged batch and hands it on, outside the lock (an empty g only settles
+ * its holds). The merged batch
  * carries a new ack whose outcome settles every input hold. Frees g. */
 static void flush_group(ag *x, ag_group *g, int reason)
 {
     char err[256] = "";
+    if (!g->n_series) { /* nothing merged (no profiles, or only records): nothing to send */
+        group_drop(g, PG_ACK_DELIVERED);
+        return;
+    }
     pg_counter_add(x->flushes[reason], 1);
     pg_batch *b = pg_ag_group_finish(g, err, sizeof err);
     holds *h = calloc(1, sizeof *h);
@@ -309,8 +314,9 @@ static size_t bytes_locked(const ag *x)
 }
 
 /* Merges b into its window and frees it; the window's ack hold keeps b's acknowledgement
- * open until the merged batch is final. Flushes first when b would pass max_series, after
- * when the windows hold more than max_bytes. */
+ * open until the merged batch is final. Flushes first when b's new series would pass
+ * max_series, after when the windows hold more than max_bytes (or max_series, when b
+ * alone brought more). */
 static int ag_consume(void *self, pg_batch *b, char *err, size_t errlen)
 {
     ag *x = self;
@@ -320,8 +326,9 @@ static int ag_consume(void *self, pg_batch *b, char *err, size_t errlen)
     int rc = 0;
     pthread_mutex_lock(&x->mu);
     take_groups(x, now, 0, &early); /* ended windows go out first */
-    size_t incoming = pg_batch_profile_count(b);
-    if (x->n_series && x->n_series + incoming > x->max_series) {
+    ag_group *g = group_for(x, b, now);
+    size_t fresh = g ? pg_ag_group_new_series(g, b, &x->o) : 0;
+    if (g && x->n_series && x->n_series + fresh > x->max_series) {
         if (early) { /* flush what ended now, with its own reason, before the forced ones */
             pthread_mutex_unlock(&x->mu);
             flush_list(x, early, F_WINDOW);
@@ -330,8 +337,8 @@ static int ag_consume(void *self, pg_batch *b, char *err, size_t errlen)
         }
         take_groups(x, now, 1, &early);
         early_reason = F_MAX_SERIES;
+        g = group_for(x, b, now);
     }
-    ag_group *g = group_for(x, b, now);
     ag_counts c = {0};
     if (!g) {
         rc = pg_err(err, errlen, PG_ENOMEM, "aggregate: out of memory");

@@ -71,6 +71,10 @@ ag_group *pg_ag_group_new(const pg_batch *src, const uint8_t *meta_key, size_t m
 int pg_ag_group_add(ag_group *g, const pg_batch *src, const ag_opts *o, ag_counts *c, char *err,
                     size_t errlen);
 
+/* How many of src's profiles would start a series g does not hold yet (all of them when
+ * the keys cannot be built). Borrows both; changes nothing. */
+size_t pg_ag_group_new_series(ag_group *g, const pg_batch *src, const ag_opts *o);
+
 /* Memory g holds: its batch's arena and its builders and indexes. */
 size_t pg_ag_group_bytes(const ag_group *g);
 

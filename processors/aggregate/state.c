@@ -303,9 +303,19 @@ static void scope_key(pg_buf *k, const pg_otlp_dict *d, const pg_otlp_rprofiles 
     pg_ag_put_str(k, sp->schema_url, fail);
 }
 
-/* Walks src's tree: keys, series, samples. */
-int pg_ag_group_add(ag_group *g, const pg_batch *src, const ag_opts *o, ag_counts *c, char *err,
-                    size_t errlen)
+/* 1 when the key is already a scope (series) of g. */
+static int has_key(const ag_group *g, const pg_buf *key, int series)
+{
+    keyprobe k = {key->data, key->len};
+    uint64_t h = pg_hash_bytes(k.p, k.n, series ? 29 : 17);
+    return pg_index_find(series ? &g->series_ix : &g->scope_ix, h, series ? series_eq : scope_eq, g,
+                         &k) != UINT32_MAX;
+}
+
+/* Walks src's tree: keys, then (add) series and samples, or (!add) only counts in *fresh
+ * the profiles whose series g does not hold yet. */
+static int walk(ag_group *g, const pg_batch *src, const ag_opts *o, int add, ag_counts *c,
+                size_t *fresh)
 {
     const pg_otlp_data *sd = pg_batch_data(src);
     const pg_otlp_dict *d = sd->dictionary;
@@ -313,8 +323,8 @@ int pg_ag_group_add(ag_group *g, const pg_batch *src, const ag_opts *o, ag_count
     pg_buf sk = {0}, k = {0};
     int32_t *attr_map = malloc((d->n_attribute_table + 1) * sizeof *attr_map);
     int32_t *chosen = malloc((o->n_group_by + 1) * sizeof *chosen);
-    int rc = !attr_map || !chosen ? PG_ENOMEM : pg_dict_remap_build(g->b, d, &r);
-    for (size_t i = 0; !rc && i < d->n_attribute_table; i++)
+    int rc = !attr_map || !chosen ? PG_ENOMEM : add ? pg_dict_remap_build(g->b, d, &r) : 0;
+    for (size_t i = 0; add && !rc && i < d->n_attribute_table; i++)
         attr_map[i] =
             i > 0 && in_list(o->drop, o->n_drop, attr_key(d, (int32_t)i)) ? -1 : r.attr[i];
     for (size_t ri = 0; ri < sd->n_resource_profiles && !rc; ri++) {
@@ -324,7 +334,7 @@ int pg_ag_group_add(ag_group *g, const pg_batch *src, const ag_opts *o, ag_count
             int fail = 0;
             sk.len = 0;
             scope_key(&sk, d, rp, sp, &fail);
-            int64_t sc = fail ? PG_ENOMEM : find_scope(g, &sk, rp, sp);
+            int64_t sc = fail ? PG_ENOMEM : add ? find_scope(g, &sk, rp, sp) : has_key(g, &sk, 0);
             if (sc < 0) {
                 rc = (int)sc;
                 break;
@@ -332,14 +342,21 @@ int pg_ag_group_add(ag_group *g, const pg_batch *src, const ag_opts *o, ag_count
             for (size_t pi = 0; pi < sp->n_profiles && !rc; pi++) {
                 const pg_otlp_profile *p = sp->profiles[pi];
                 if (pg_pprof_tables_is_marker(d, p)) {
-                    c->skipped++;
+                    if (add) c->skipped++;
                     continue;
                 }
                 size_t n_chosen = 0;
                 k.len = 0;
                 series_key(&k, &sk, d, p, o, chosen, &n_chosen, &fail);
-                int64_t se =
-                    fail ? PG_ENOMEM : find_series(g, &k, (size_t)sc, p, chosen, n_chosen, &r, o);
+                if (fail) {
+                    rc = PG_ENOMEM;
+                    break;
+                }
+                if (!add) {
+                    *fresh += !sc || !has_key(g, &k, 1);
+                    continue;
+                }
+                int64_t se = find_series(g, &k, (size_t)sc, p, chosen, n_chosen, &r, o);
                 if (se < 0) {
                     rc = (int)se;
                     break;
@@ -354,8 +371,24 @@ int pg_ag_group_add(ag_group *g, const pg_batch *src, const ag_opts *o, ag_count
     pg_buf_free(&k);
     free(attr_map);
     free(chosen);
+    return rc;
+}
+
+/* See aggregate_int.h. */
+int pg_ag_group_add(ag_group *g, const pg_batch *src, const ag_opts *o, ag_counts *c, char *err,
+                    size_t errlen)
+{
+    int rc = walk(g, src, o, 1, c, NULL);
     if (rc) return pg_err(err, errlen, rc, "aggregate: %s", pg_status_name(rc));
     return 0;
+}
+
+/* See aggregate_int.h. */
+size_t pg_ag_group_new_series(ag_group *g, const pg_batch *src, const ag_opts *o)
+{
+    size_t fresh = 0;
+    if (walk(g, src, o, 0, NULL, &fresh)) return pg_batch_profile_count(src);
+    return fresh;
 }
 
 /* Arena bytes plus the builders' and indexes' capacities. */

@@ -91,7 +91,7 @@ typedef struct ds {
     size_t n_estimate_types;
     int estimates, unknown_rate;
     _Atomic uint64_t batches;
-    pg_counter *results[R_N], *removed, *trimmed;
+    pg_counter *results[R_N], *removed, *trimmed, *merged;
 } ds;
 
 static void ds_destroy(void *self)
@@ -140,6 +140,8 @@ static int ds_create(const pg_component_settings *s, const void *cfg, pg_consume
                                     "Samples removed because thinning took them to zero.", labels);
     d->trimmed = pg_metrics_counter(reg, "profgate_downscale_trimmed_samples_total",
                                     "Samples whose stack trim folded into a prefix.", labels);
+    d->merged = pg_metrics_counter(reg, "profgate_downscale_merged_samples_total",
+                                   "Samples summed into an equal one after trim.", labels);
     *self = d;
     return 0;
 oom:
@@ -245,6 +247,7 @@ static int ds_consume(void *self, pg_batch *b, char *err, size_t errlen)
     if (!rc && (counts.removed || counts.trimmed)) rc = pg_batch_compact(b, NULL, err, errlen);
     pg_counter_add(x->removed, counts.removed);
     pg_counter_add(x->trimmed, counts.trimmed);
+    pg_counter_add(x->merged, counts.merged);
     if (rc) {
         pg_batch_free(b);
         return rc;

@@ -32,6 +32,7 @@ typedef struct pg_ds_group {
 typedef struct pg_ds_counts {
     uint64_t removed; /* samples removed (zero after thinning) */
     uint64_t trimmed; /* samples whose stack was folded into a prefix */
+    uint64_t merged;  /* samples summed into an equal one after the trim */
 } pg_ds_counts;
 
 /* Thins and trims the group's members in b (held alone): new columns built per member,

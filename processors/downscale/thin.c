@@ -2,6 +2,7 @@
  * then the trim, then new columns through pg_samples_builder. */
 #include "pipeline/core/edit.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/hash.h"
 #include "pipeline/core/vec.h"
 #include "processors/downscale/downscale_int.h"
 
@@ -52,11 +53,21 @@ static int64_t scale_value(pg_ds_rng *rng, int64_t v, double p)
     return (int64_t)llround((double)v / p);
 }
 
+/* a x b, saturated at the int64 range. */
+static int64_t mul_sat(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (!__builtin_mul_overflow(a, b, &r)) return r;
+    return (a < 0) != (b < 0) ? INT64_MIN : INT64_MAX;
+}
+
 /* v rescaled from (c events at `period`) to (k events at `new_period`): stays k x
  * new_period when v was c x period. */
 static int64_t rescale(int64_t v, int64_t c, int64_t k, const pg_ds_group *g)
 {
-    if (g->period > 0 && v == c * g->period) return k * g->new_period;
+    int64_t cp;
+    if (g->period > 0 && !__builtin_mul_overflow(c, g->period, &cp) && v == cp)
+        return mul_sat(k, g->new_period);
     long double x = (long double)v * (long double)k * (long double)g->new_period /
                     ((long double)c * (long double)g->period);
     return (int64_t)llroundl(x);
@@ -70,7 +81,7 @@ static int64_t thin_alone(const pg_ds_group *g, pg_ds_rng *rng, int64_t v, int i
     if (g->mode == PG_DS_SCALE) return scale_value(rng, v, g->p);
     if (is_count) return thin_count(rng, v, g->p);
     if (g->period > 0 && v % g->period == 0)
-        return thin_count(rng, v / g->period, g->p) * g->new_period;
+        return mul_sat(thin_count(rng, v / g->period, g->p), g->new_period);
     return scale_value(rng, v, g->p);
 }
 
@@ -144,6 +155,60 @@ static int thin_row(const pg_ds_group *g, pg_ds_rng *rng, size_t i, int is_count
         if (!any) r->n_vals = v0, r->n_ts = t0;
     }
     return any;
+}
+
+/* Duplicates after the trim: kept samples equal in (new) stack, link and attributes, each
+ * with one value and no timestamps. */
+typedef struct dup_ctx {
+    const pg_samples *c;
+    const int32_t *stacks;
+} dup_ctx;
+
+static int dup_eq(const void *ctx, const void *key, uint32_t id)
+{
+    const dup_ctx *d = ctx;
+    size_t i = *(const size_t *)key;
+    if (d->stacks[i] != d->stacks[id]) return 0;
+    pg_sample_ref a, b;
+    pg_samples_at(d->c, i, &a);
+    pg_samples_at(d->c, id, &b);
+    return a.link == b.link && a.n_attrs == b.n_attrs &&
+           (!a.n_attrs || memcmp(a.attrs, b.attrs, a.n_attrs * 4) == 0);
+}
+
+/* Sums every later duplicate into its first occurrence (all members alike) and drops it. */
+static int fold_duplicates(const pg_ds_group *g, uint8_t *keep, const int32_t *stacks,
+                           int64_t *single, rows *r, uint64_t *merged)
+{
+    const pg_samples *c = &g->members[0]->samples;
+    size_t M = g->n_members;
+    dup_ctx d = {c, stacks};
+    pg_index ix = {0};
+    int rc = 0;
+    for (size_t i = 0; i < c->n && !rc; i++) {
+        if (!keep[i]) continue;
+        if (r && (r->val_off[i + 1] - r->val_off[i] != 1 || r->ts_off[i + 1] != r->ts_off[i]))
+            continue;
+        pg_sample_ref s;
+        pg_samples_at(c, i, &s);
+        uint64_t h = pg_hash_mix((uint64_t)(uint32_t)stacks[i], (uint64_t)(uint32_t)s.link);
+        for (size_t j = 0; j < s.n_attrs; j++)
+            h = pg_hash_mix(h, (uint64_t)(uint32_t)s.attrs[j]);
+        uint32_t first = pg_index_find(&ix, h, dup_eq, &d, &i);
+        if (first == UINT32_MAX) {
+            rc = pg_index_insert(&ix, h, (uint32_t)i);
+            continue;
+        }
+        if (r)
+            r->vals[r->val_off[first]] += r->vals[r->val_off[i]];
+        else
+            for (size_t m = 0; m < M; m++)
+                single[first * M + m] += single[i * M + m];
+        keep[i] = 0;
+        (*merged)++;
+    }
+    pg_index_free(&ix);
+    return rc;
 }
 
 /* Builds member m's columns from the kept samples, new values and stacks. */
@@ -229,9 +294,14 @@ int pg_ds_group_apply(pg_batch *b, const pg_ds_group *g, pg_ds_rng *rng, pg_ds_c
         rc = PG_ENOMEM;
         goto out;
     }
+    uint64_t trimmed = 0;
     if (g->trim > 0 &&
-        (rc = pg_ds_trim(b, &g->members[0]->samples, w, keep, g->trim, stacks, &counts->trimmed)))
+        (rc = pg_ds_trim(b, &g->members[0]->samples, w, keep, g->trim, stacks, &trimmed)))
         goto out;
+    if (trimmed &&
+        (rc = fold_duplicates(g, keep, stacks, single, positional ? NULL : &r, &counts->merged)))
+        goto out;
+    counts->trimmed += trimmed;
     for (size_t m = 0; m < M && !rc; m++)
         rc = build(b, g, m, keep, stacks, single, positional ? NULL : &r);
     if (!rc && g->mode == PG_DS_THIN)

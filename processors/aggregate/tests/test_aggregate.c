@@ -246,6 +246,9 @@ static void test_bounds_and_acks(void)
     consume(&p, b2);
     pg_ack_release(a2);
     CHECK(s1.calls == 0 && s2.calls == 0 && p.out.n == 0);
+    consume(&p, svc_batch("a", NULL, 5, "r")); /* series held already: no flush */
+    consume(&p, pg_batch_new(0));              /* nothing in it: no flush, nothing sent */
+    CHECK(p.out.n == 0);
     consume(&p, b3); /* 4 series held + 2 more > 4: flush a and b first */
     pg_ack_release(a3);
     CHECK_MSG(p.out.n == 1 && s1.calls == 0 && s3.calls == 0, "%d %d %d", p.out.n, s1.calls,

@@ -249,40 +249,47 @@ static void test_untouched(void)
     proc_close(&p);
 }
 
-/* trim: stacks r<-a<-x (weight 80), r<-a<-y (3), r<-b (2), r<-a<-z (15) with trim 0.05
- * of 100: y folds into r<-a, b into r; totals equal. */
+/* trim: stacks r<-a<-x (weight 80), r<-a<-y (3), r<-b (2), r<-a<-z (14), r<-a<-w (1) with
+ * trim 0.05 of 100: y and w fold into r<-a (and are summed there), b into r; the total
+ * stays 100. */
 static void test_trim(void)
 {
     proc p;
     if (proc_open(&p, "    factor: 1\n    trim: 0.05\n")) return;
     pg_batch *b = pg_batch_new(0);
     pg_otlp_sprofiles *sp = pg_batch_add_scope(b, NULL);
-    pg_profile *x = fx_profile(b, sp, "samples", "count", 4, 0);
+    pg_profile *x = fx_profile(b, sp, "samples", "count", 5, 0);
     int32_t r = fx_loc(b, 1), la = fx_loc(b, 2), lx = fx_loc(b, 3), ly = fx_loc(b, 4),
-            lb = fx_loc(b, 5), lz = fx_loc(b, 6);
-    int32_t s1[] = {lx, la, r}, s2[] = {ly, la, r}, s3[] = {lb, r}, s4[] = {lz, la, r};
-    int32_t st[4] = {pg_dict_stack(b, s1, 3), pg_dict_stack(b, s2, 3), pg_dict_stack(b, s3, 2),
-                     pg_dict_stack(b, s4, 3)};
-    int64_t w[4] = {80, 3, 2, 15};
-    for (int i = 0; i < 4; i++) {
+            lb = fx_loc(b, 5), lz = fx_loc(b, 6), lw = fx_loc(b, 7);
+    int32_t s1[] = {lx, la, r}, s2[] = {ly, la, r}, s3[] = {lb, r}, s4[] = {lz, la, r},
+            s5[] = {lw, la, r};
+    int32_t st[5] = {pg_dict_stack(b, s1, 3), pg_dict_stack(b, s2, 3), pg_dict_stack(b, s3, 2),
+                     pg_dict_stack(b, s4, 3), pg_dict_stack(b, s5, 3)};
+    int64_t w[5] = {80, 3, 2, 14, 1};
+    for (int i = 0; i < 5; i++) {
         pg_sample_set_stack(b, x, (size_t)i, st[i]);
         pg_sample_set_value(b, x, (size_t)i, 0, w[i]);
+        pg_sample_set_attrs(b, x, (size_t)i, NULL, 0);
     }
     pg_batch *out = run(&p, b);
     pg_profile *y = out ? fx_nth(out, 0) : NULL;
     if (!y) return;
     const pg_otlp_dict *d = pg_batch_dict(out);
-    int64_t total = 0;
+    int64_t total = 0, v[4] = {0};
     size_t lens[4] = {0};
     for (size_t i = 0; i < y->samples.n && i < 4; i++) {
-        total += pg_sample_value(y, i, 0);
+        total += v[i] = pg_sample_value(y, i, 0);
         pg_stack_ref sr;
         pg_dict_stack_at(d, (size_t)y->samples.stack[i], &sr);
         lens[i] = sr.n;
     }
-    CHECK(y->samples.n == 4 && total == 100);
+    CHECK_MSG(y->samples.n == 4 && total == 100, "%zu samples, total %lld", y->samples.n,
+              (long long)total);
     CHECK_MSG(lens[0] == 3 && lens[1] == 2 && lens[2] == 1 && lens[3] == 3, "%zu %zu %zu %zu",
               lens[0], lens[1], lens[2], lens[3]);
+    CHECK_MSG(v[0] == 80 && v[1] == 4 && v[2] == 2 && v[3] == 14, "%lld %lld %lld %lld",
+              (long long)v[0], (long long)v[1], (long long)v[2], (long long)v[3]);
+    CHECK(pg_dict_stack_count(d) == 5); /* zero stack + the 4 kept: compacted */
     proc_close(&p);
 }
 
