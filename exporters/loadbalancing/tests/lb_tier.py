@@ -10,11 +10,15 @@ Backend transport, by variant:
   otlp: the backends are `otlp` exporters, and gateway i listens with an otlp receiver.
 
 Checks: each series (service.name) lands on exactly one gateway; after a reload that drops
-one backend from the static list, only that backend's series move; every profile accepted
-comes out exactly once."""
+one backend from the static list, only that backend's series move; nothing is lost or
+doubled by the tier: it routes exactly what its receiver accepted, and the gateways write
+exactly what it routed (over otlp; over files at least that: the gateways' file receivers
+are at-least-once). The tier's own file receiver may offer a file again (docs/delivery.md):
+it is then routed again, to the same gateway, and counted as accepted and routed again."""
 import glob
 import json
 import os
+import shutil
 import signal
 import tempfile
 
@@ -114,6 +118,18 @@ def count(seen, phase):
     return sum(len(v) for (p, _), v in seen.items() if p == phase)
 
 
+def settled(mport, gw_out):
+    """Waits until the gateways wrote every profile the tier routed; returns (accepted,
+    routed, delivered)."""
+    def check():
+        m = H.scrape(mport)
+        routed = H.metric(m, "profgate_loadbalancer_routed_profiles_total") or 0
+        delivered = sum(len(v) for v in outputs(gw_out).values())
+        return (H.metric(m, "profgate_receiver_accepted_profiles_total") or 0, routed,
+                delivered) if delivered >= routed else None
+    return H.wait_until(check, timeout=60, what="gateways to write what was routed")
+
+
 def run(binary, variant):
     c = H.Checks()
     root = tempfile.mkdtemp(prefix="pg-lb-")
@@ -151,18 +167,19 @@ def run(binary, variant):
         # phase 1: every series on exactly one gateway
         feed(d, 1)
         H.wait_until(lambda: count(outputs(gw_out), 1) >= NSVC, timeout=60, what="phase 1 output")
+        accepted, routed, delivered = settled(mport, gw_out)
+        c.check(accepted == routed and (delivered == routed or variant == "file"),
+                "phase 1: accepted %d, routed %d, written %d" % (accepted, routed, delivered))
         seen = outputs(gw_out)
         owner = {}
         for s in range(NSVC):
             gw = seen.get((1, s), [])
-            c.check(len(gw) == 1, "phase 1: svc-%d delivered %d times" % (s, len(gw)))
+            c.check(len(set(gw)) == 1, "phase 1: svc-%d on gateways %s" % (s, gw))
             if gw:
                 owner[s] = gw[0]
         spread = [list(owner.values()).count(i) for i in range(3)]
         c.check(all(spread), "every gateway got series: %s" % spread)
-        m = H.scrape(mport)
-        c.check(H.metric(m, "profgate_loadbalancer_routed_profiles_total") == NSVC,
-                "routed_profiles counts every profile")
+        c.check(routed >= NSVC, "routed_profiles counts every profile")
 
         # phase 2: backend 1 leaves the static list (reload); only its series move
         tier.write_config(tier_config([names[0], names[2]]))
@@ -172,11 +189,14 @@ def run(binary, variant):
                                       exporter="loadbalancing") == 2, what="two backends")
         feed(d, 2)
         H.wait_until(lambda: count(outputs(gw_out), 2) >= NSVC, timeout=60, what="phase 2 output")
+        accepted, routed, delivered = settled(mport, gw_out)
+        c.check(accepted == routed and (delivered == routed or variant == "file"),
+                "phase 2: accepted %d, routed %d, written %d" % (accepted, routed, delivered))
         seen = outputs(gw_out)
         moved = 0
         for s in range(NSVC):
             gw = seen.get((2, s), [])
-            c.check(len(gw) == 1, "phase 2: svc-%d delivered %d times" % (s, len(gw)))
+            c.check(len(set(gw)) == 1, "phase 2: svc-%d on gateways %s" % (s, gw))
             if not gw or s not in owner:
                 continue
             if owner[s] == 1:
@@ -186,11 +206,20 @@ def run(binary, variant):
                 c.check(gw[0] == owner[s], "svc-%d moved from %d to %d" % (s, owner[s], gw[0]))
         print("series per gateway %s; %d moved on reload" % (spread, moved))
         c.check(moved == spread[1], "moved %d series, gateway 1 had %d" % (moved, spread[1]))
-        c.check(count(seen, 1) == NSVC and count(seen, 2) == NSVC,
-                "nothing lost or doubled: %d + %d" % (count(seen, 1), count(seen, 2)))
+        lost = [k for k in ((p, s) for p in (1, 2) for s in range(NSVC)) if k not in seen]
+        c.check(not lost, "nothing lost: missing %s" % lost)
+        if delivered > 2 * NSVC:
+            print("note: %d profiles were offered again by a file receiver (accepted %d)"
+                  % (delivered - 2 * NSVC, accepted))
         c.check(H.metric(H.scrape(mport), "profgate_loadbalancer_resolver_changes_total") >= 2,
                 "backend set changes counted")
         c.check("backends changed" in tier.logs(), "changes logged")
+        if c.failed:
+            m = H.scrape(mport)
+            print("\n".join("%s{%s} %s" % (n, lab, v) for (n, lab), v in sorted(m.items())
+                            if ("loadbalanc" in n or "loadbalanc" in lab or "receiver" in n) and v))
+            print("\n".join(x for x in tier.logs().splitlines() if " info " not in x))
+            print("doubled: %s" % sorted((k, v) for k, v in seen.items() if len(v) > 1))
     except AssertionError as e:
         c.check(False, str(e))
         for g in gws:
@@ -198,4 +227,8 @@ def run(binary, variant):
     finally:
         for g in gws:
             g.stop()
+    if not c.failed:  # keep everything for a look when a check failed
+        shutil.rmtree(root, ignore_errors=True)
+        for g in gws:
+            shutil.rmtree(g.dir, ignore_errors=True)
     H.finish(c, tier)
