@@ -3,6 +3,7 @@
 #include "exporters/pyroscope/pyroscope_int.h"
 
 #include "pipeline/core/err.h"
+#include "pipeline/core/samples.h"
 #include "pipeline/translate/pprof.h"
 #include "pyroscope/push/v1/push.pb-c.h"
 
@@ -137,16 +138,21 @@ static int series_labels(const pg_batch *b, const pg_pprof_group *g, const pg_cf
     return rc;
 }
 
+/* Frees what one series owns (not s itself). */
+void pyro_series_free_one(pyro_series *s)
+{
+    for (size_t k = 0; k < s->n_labels; k++) {
+        free(s->labels[k].name);
+        free(s->labels[k].value);
+    }
+    free(s->labels);
+    pg_buf_free(&s->pprof);
+}
+
 void pyro_series_free(pyro_series *s, size_t n)
 {
-    for (size_t i = 0; s && i < n; i++) {
-        for (size_t k = 0; k < s[i].n_labels; k++) {
-            free(s[i].labels[k].name);
-            free(s[i].labels[k].value);
-        }
-        free(s[i].labels);
-        pg_buf_free(&s[i].pprof);
-    }
+    for (size_t i = 0; s && i < n; i++)
+        pyro_series_free_one(&s[i]);
     free(s);
 }
 
@@ -167,6 +173,9 @@ int pyro_series_build(const pg_batch *b, const pg_cfg_strmap *external, pyro_ser
         rc = pg_pprof_encode(b, &g[i], &o, &s[i].pprof, err, errlen);
         if (rc == 0 && series_labels(b, &g[i], external, &s[i]))
             rc = pg_err(err, errlen, PG_ENOMEM, "out of memory");
+        for (size_t k = 0; rc == 0 && k < g[i].n_profiles; k++) /* data profiles only */
+            if (g[i].profiles[k]->sample_type && g[i].profiles[k]->sample_type->type_strindex > 0)
+                s[i].samples += pg_profile_sample_count(g[i].profiles[k]);
         if (rc == 0 && g[i].n_profiles) {
             s[i].time_ns = g[i].profiles[0]->time_unix_nano;
             s[i].duration_ns = g[i].profiles[0]->duration_nano;

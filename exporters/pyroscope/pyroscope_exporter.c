@@ -381,11 +381,14 @@ static int build_series(pyro_exporter *e, const pg_batch *b, pyro_series **out, 
         rc = pyro_series_build(parts[i], &e->external, &s, &ns, err, errlen);
         pyro_series *grown = rc ? NULL : realloc(all, (total + ns + 1) * sizeof *all);
         if (rc == 0 && !grown) rc = pg_err(err, errlen, PG_ENOMEM, "out of memory");
-        if (rc == 0) {
+        if (rc == 0) { /* a split can leave a pprof without samples: not sent */
             all = grown;
-            memcpy(all + total, s, ns * sizeof *s);
-            total += ns;
-            free(s); /* its elements moved */
+            for (size_t k = 0; k < ns; k++)
+                if (s[k].samples)
+                    all[total++] = s[k];
+                else
+                    pyro_series_free_one(&s[k]);
+            free(s); /* its elements moved or freed */
         } else
             pyro_series_free(s, ns);
     }

@@ -27,6 +27,7 @@ typedef struct pyro_series {
     uint64_t time_ns; /* the profile's time (0 = none) */
     uint64_t duration_ns;
     const char *spy; /* borrowed from the labels, or NULL */
+    size_t samples;  /* samples of the group's profiles */
 } pyro_series;
 
 /* Splits b (borrowed) into series: one pprof per group of profiles the translator makes
@@ -38,6 +39,7 @@ typedef struct pyro_series {
 int pyro_series_build(const pg_batch *b, const pg_cfg_strmap *external, pyro_series **out,
                       size_t *n, char *err, size_t errlen);
 void pyro_series_free(pyro_series *s, size_t n);
+void pyro_series_free_one(pyro_series *s);
 
 /* The profile type name Pyroscope gives a pprof whose first sample type is `type`:
  * process_cpu, wall, memory, goroutines, mutex, exceptions; else `type` itself. */

@@ -68,16 +68,29 @@ def main():
         c.check(r.stdout == b"200", what + "pushed")
         want = -(-src_n // samples) if samples < src_n else 1
         out = os.path.join(b.dir, "out")
-        files = P.new_files(out, set(), want, timeout=30)
-        H.wait_until(lambda: H.metric(H.scrape(am), "profgate_exporter_sent_profiles_total", exporter="pyroscope"),
-                     what="sent")
-        parsed = [parse(P.pprof_raw(f, b.dir)) for f in sorted(P.files(out))]
+        cache = {}
+
+        def outputs():
+            for f in sorted(P.files(out)):
+                if f not in cache:
+                    cache[f] = parse(P.pprof_raw(f, b.dir))
+            return [cache[f] for f in sorted(cache)]
+        # B writes through its exporter queue: wait until every sample has arrived
+        try:
+            H.wait_until(lambda: sum(n for _, n, _ in outputs()) >= src_n, timeout=30, what="all samples")
+        except AssertionError:
+            pass
+        parsed = outputs()
         tot = None
+        # known gap (docs/pyroscope.md): a split also sends pprofs without samples
+        c.check(sum(n for _, n, _ in parsed) == src_n, what + "every sample sent once: %r" % [n for _, n, _ in parsed])
         for s, n, d in parsed:
+            if s is None:
+                continue
             tot = s if tot is None else [x + y for x, y in zip(tot, s)]
             c.check(n <= samples, what + "a pprof of %d samples" % n)
             c.check(d <= depth, what + "a stack of %d frames" % d)
-        c.check(tot == src_sums, what + "totals %r == %r" % (tot, src_sums))
+        c.check(tot == src_sums, what + "totals %r == %r (%r)" % (tot, src_sums, parsed))
         if samples < src_n:
             c.check(len(parsed) >= want, what + "%d pprofs for %d samples" % (len(parsed), src_n))
             c.check((H.metric(H.scrape(am), "profgate_exporter_pyroscope_limit_splits_total") or 0) >= want - 1,
