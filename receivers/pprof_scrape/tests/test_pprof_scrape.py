@@ -12,6 +12,7 @@ net/http/pprof, a CPU burner, an allocator, mutex and block contention) on two p
 - unreachable, 404, garbage and slow (timeout) targets are counted by reason, logged once
   each, and the good target keeps being scraped;
 - a restarted target re-primes (profgate_delta_restarts_total);
+- bearer and basic credentials reach the target (it answers 401 without them);
 - scrape_timeout above scrape_interval is rejected by `profgate validate`."""
 import glob
 import os
@@ -31,6 +32,7 @@ receivers:
   pprof_scrape/good:
     scrape_interval: 2s
     scrape_timeout: 1s
+    bearer_token: s3cret
     targets:
       - endpoint: 127.0.0.1:{p1}
         labels: {{service_name: scrapetest, env: test}}
@@ -40,6 +42,7 @@ receivers:
   pprof_scrape/bad:
     scrape_interval: 1s
     scrape_timeout: 500ms
+    basic_auth: {{username: u, password: s3cret}}
     targets:
       - endpoint: 127.0.0.1:{dead}
       - endpoint: 127.0.0.1:{p1}
@@ -53,6 +56,15 @@ receivers:
         - {{name: nf, path: /nope}}
         - {{name: garbage, path: /garbage}}
         - {{name: slow, path: /slow}}
+  pprof_scrape/noauth:
+    scrape_interval: 1s
+    scrape_timeout: 500ms
+    targets: [{{endpoint: "127.0.0.1:{p1}"}}]
+    profiling_config:
+      process_cpu: {{enabled: false}}
+      memory: {{enabled: false}}
+      mutex: {{enabled: false}}
+      block: {{enabled: false}}
 exporters:
   file:
     directory: {dir}/out
@@ -61,7 +73,7 @@ exporters:
 
 
 def start_target(binary, ports, save):
-    p = subprocess.Popen([binary, "-addr", ",".join("127.0.0.1:%d" % x for x in ports), "-save", save],
+    p = subprocess.Popen([binary, "-token", "s3cret", "-addr", ",".join("127.0.0.1:%d" % x for x in ports), "-save", save],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert p.stdout.readline().strip() == b"ready"
     return p
@@ -166,7 +178,8 @@ def main():
             f.write("[]\n")
         target = start_target(binary, (p1, p2), os.path.join(work, "save"))
         pg.write_config(CONFIG.format(dir=work, p1=p1, dead=dead) +
-                        H.service_yaml(mport, ["pprof_scrape/good", "pprof_scrape/bad"], ["file"]))
+                        H.service_yaml(mport, ["pprof_scrape/good", "pprof_scrape/bad", "pprof_scrape/noauth"],
+                                       ["file"]))
         pg.start()
         H.wait_until(lambda: H.scrape(mport), what="metrics endpoint")
         good = {"receiver": "pprof_scrape/good"}
@@ -187,6 +200,11 @@ def main():
             c.check((H.metric(m, "profgate_scrape_errors_total", reason=reason, **bad) or 0) >= 1,
                     "bad targets: errors with reason %s" % reason)
         c.check(H.metric(m, "profgate_scrape_target_up", **bad) == 0, "every bad job is down")
+        # credentials: bearer (good) and basic (bad: /garbage reached, a decode error) work;
+        # without them the target answers 401
+        noauth = {"receiver": "pprof_scrape/noauth"}
+        c.check((H.metric(m, "profgate_scrape_errors_total", reason="http_status", **noauth) or 0) >= 1 and
+                H.metric(m, "profgate_scrape_target_up", **noauth) == 0, "no credentials: 401, down")
         before = H.metric(m, "profgate_receiver_accepted_profiles_total", **good)
         H.wait_until(lambda: series(mport, "profgate_receiver_accepted_profiles_total", **good) > before,
                      timeout=10, what="the good target still scraped")

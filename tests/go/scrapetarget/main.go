@@ -4,7 +4,8 @@
 // profile type has samples that grow between scrapes. With -save DIR, every allocs, mutex
 // and block profile it serves is also written to DIR/<kind>-<port>-<unix ns>.pb.gz: the test's
 // oracle diffs consecutive ones with `go tool pprof -raw -base`. Extra paths for failure
-// tests: /garbage (200, text), /slow (answers after 30 s).
+// tests: /garbage (200, text), /slow (answers after 30 s). With -token, requests need it
+// (bearer or basic auth password).
 package main
 
 import (
@@ -148,6 +149,7 @@ func main() {
 	save := flag.String("save", "", "directory to save the served allocs/mutex/block profiles in")
 	burn := flag.Bool("burn", true, "burn CPU (off for benchmarks, where profgate's CPU is measured)")
 	gcEvery := flag.Duration("gc", 50*time.Millisecond, "allocate and collect this often")
+	token := flag.String("token", "", "when set, every request needs Authorization: Bearer <token> or basic auth with password <token> (401 otherwise)")
 	cacheEvery := flag.Duration("cache", 0, "serve profiles made this often instead of one per request (benchmarks: the target stays cheap)")
 	flag.Parse()
 	runtime.SetMutexProfileFraction(1)
@@ -198,6 +200,17 @@ func main() {
 			}
 		}
 	})
+	var handler http.Handler = mux
+	if *token != "" {
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, pass, basic := r.BasicAuth()
+			if r.Header.Get("Authorization") != "Bearer "+*token && !(basic && pass == *token) {
+				http.Error(w, "unauthorized", http.StatusUnauthorized)
+				return
+			}
+			mux.ServeHTTP(w, r)
+		})
+	}
 	var wg sync.WaitGroup
 	for _, a := range strings.Split(*addrs, ",") {
 		ln, err := net.Listen("tcp", a)
@@ -205,7 +218,7 @@ func main() {
 			log.Fatal(err)
 		}
 		wg.Add(1)
-		go func() { defer wg.Done(); log.Print(http.Serve(ln, mux)) }()
+		go func() { defer wg.Done(); log.Print(http.Serve(ln, handler)) }()
 	}
 	fmt.Println("ready")
 	wg.Wait()
