@@ -17,7 +17,7 @@ BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc)
 CONFIG     ?= configs/default.yaml
 
-.PHONY: all deps build build-asan run test test-unit test-asan bench fuzz format format-check clean
+.PHONY: all deps build build-asan run test test-unit test-asan bench fuzz format format-check install uninstall clean
 
 all: build
 
@@ -67,8 +67,8 @@ bench: build
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DPG_FUZZ=ON >/dev/null
-	cmake --build build-fuzz -j $(JOBS) --target fuzz_pprof fuzz_otlp fuzz_otlp_json
-	for t in pprof otlp otlp_json; do \
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_pprof fuzz_otlp fuzz_otlp_json fuzz_multipart fuzz_otlp_traces
+	for t in pprof otlp otlp_json multipart otlp_traces; do \
 	  mkdir -p build-fuzz/corpus/$$t && cp -n tests/fuzz/corpus/$$t/* build-fuzz/corpus/$$t/ 2>/dev/null; \
 	  build-fuzz/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 build-fuzz/corpus/$$t || exit 1; \
 	done
@@ -80,6 +80,34 @@ format:
 
 format-check:
 	bash tests/lint/format_check.sh .
+
+# Installs what `make build` built (build first; install never compiles, so it can run as
+# root on a tree built by another user): the binary, the man page, the default config as
+# $(SYSCONFDIR)/profgate/config.yaml (kept when one is there), every ready config and the
+# docs under $(PREFIX)/share, and the systemd unit with these paths written in.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+install:
+	@test -x $(BUILD)/profgate || { echo "install: $(BUILD)/profgate is missing; run make build"; exit 1; }
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/profgate/configs $(DESTDIR)$(PREFIX)/share/doc/profgate \
+	  $(DESTDIR)$(SYSCONFDIR)/profgate $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BUILD)/profgate $(DESTDIR)$(PREFIX)/bin/profgate
+	install -m 0644 docs/profgate.1 $(DESTDIR)$(PREFIX)/share/man/man1/profgate.1
+	install -m 0644 configs/*.yaml $(DESTDIR)$(PREFIX)/share/profgate/configs/
+	install -m 0644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/profgate/
+	test -e $(DESTDIR)$(SYSCONFDIR)/profgate/config.yaml || \
+	  install -m 0644 configs/default.yaml $(DESTDIR)$(SYSCONFDIR)/profgate/config.yaml
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	  deploy/systemd/profgate.service.in > $(DESTDIR)$(UNITDIR)/profgate.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/profgate.service
+
+# Removes what install wrote, except the config in $(SYSCONFDIR) (a user's edits).
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/profgate $(DESTDIR)$(PREFIX)/share/man/man1/profgate.1 \
+	  $(DESTDIR)$(UNITDIR)/profgate.service
+	rm -rf $(DESTDIR)$(PREFIX)/share/profgate $(DESTDIR)$(PREFIX)/share/doc/profgate
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)

@@ -35,6 +35,15 @@ echo "bench: otlp gRPC receiver (Python grpcio load client -> otlp -> nop)"
 echo "bench: HTTP server stack (h2load, 50 KB POST bodies, 8 connections x 8 streams)"
 bash "$here/http.sh" "$build"
 echo
+echo "bench: processors resource, filter, tracelink (ns/sample on the 5 MB busy profile)"
+if [ -x "$build/bench/bench_processors" ] && [ -f "$work/busy_large.pb.gz" ]; then
+  "$build/bench/bench_processors" "$work/busy_large.pb.gz" || echo "bench: bench_processors failed"
+else echo "bench: bench_processors or busy_large.pb.gz missing"; fi
+echo "bench: pprof_push receiver (h2load: /ingest and Connect push.v1, ~50 KB pprof -> nop)"
+if [ -f "$work/busy_small.pb.gz" ]; then
+  "$PYTHON" -B "$here/pprof_push.py" "$profgate" "$work/busy_small.pb.gz" \
+    || echo "bench: pprof_push.py failed"
+else echo "bench: pprof_push skipped (no busy_small profile)"; fi
 echo "bench: otlp exporter (grpcio client -> otlp -> otlp exporter -> profgate B -> nop), gzip then none"
 "$PYTHON" -B "$here/otlp_exporter.py" "$profgate" 10 || echo "bench: otlp_exporter.py failed"
 PG_BENCH_COMPRESSION=none "$PYTHON" -B "$here/otlp_exporter.py" "$profgate" 10 || echo "bench: otlp_exporter.py failed"

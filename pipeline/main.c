@@ -22,13 +22,21 @@ static void print_version(void)
         PG_VERSION);
 }
 
+/* Prints the command summary (the man page, docs/profgate.1, has the long form). */
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: profgate --config FILE [--config FILE ...]     run the collector\n"
-               "       profgate validate --config FILE [--config FILE ...]\n"
-               "       profgate convert [--from F] [--to F] IN OUT   convert profile files\n"
-               "       profgate components                           list component types\n"
-               "       profgate --version\n");
+    fprintf(f,
+            "usage: profgate --config FILE [--config FILE ...]     run the collector\n"
+            "       profgate validate --config FILE [--config FILE ...]\n"
+            "       profgate convert [--from F] [--to F] IN OUT   convert profile files\n"
+            "       profgate components                           list component types\n"
+            "       profgate --version | --help\n"
+            "\n"
+            "Several --config files merge, later over earlier; values may use ${env:VAR} and\n"
+            "${env:VAR:-default}. Signals: SIGHUP reloads the configuration (and TLS\n"
+            "certificates), SIGTERM/SIGINT drain the queues and stop. Under systemd\n"
+            "(Type=notify) readiness is reported once every pipeline has started.\n"
+            "Formats for convert: pprof, otlp_proto, otlp_json (sniffed when --from is absent).\n");
 }
 
 /* Collects every --config value (later files merge over earlier ones). Returns 0, PG_ENOMEM,
@@ -60,8 +68,9 @@ static int list_components(void)
     for (size_t i = 0; (f = pg_registry_at(i)); i++) {
         printf("%s %s\n", pg_cfg_kind_name(f->kind), f->type);
         for (const pg_cfg_field *k = f->config.table; k && k->key; k++)
-            printf("    %-24s %s%s%s%s\n", k->key, k->doc ? k->doc : "", k->def ? " (default " : "",
-                   k->def ? k->def : "", k->def ? ")" : "");
+            if (k->type != PG_CFG_PRESENT)
+                printf("    %-24s %s%s%s%s\n", k->key, k->doc ? k->doc : "",
+                       k->def ? " (default " : "", k->def ? k->def : "", k->def ? ")" : "");
     }
     return 0;
 }
@@ -70,6 +79,11 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))) {
         print_version();
+        return 0;
+    }
+    if (argc >= 2 &&
+        (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
+        usage(stdout);
         return 0;
     }
     if (argc >= 2 && !strcmp(argv[1], "convert")) return pg_cmd_convert(argc - 2, argv + 2);

@@ -2,6 +2,7 @@
 #include "pipeline/core/err.h"
 #include "pipeline/host.h"
 #include "pipeline/telemetry/log.h"
+#include "pipeline/telemetry/sd_notify.h"
 #include "pipeline/telemetry/telemetry.h"
 
 #include <event2/event.h>
@@ -118,9 +119,11 @@ int pg_service_run(const char *const *paths, size_t n, pg_factory_lookup lookup,
         sigs[i] = evsignal_new(pg_host_event_base(h), signos[i], on_signal, &st);
         if (sigs[i]) evsignal_add(sigs[i], NULL);
     }
-    if (g)
+    if (g) {
         pg_log(PG_LOG_INFO, NULL, "profgate is running (%zu pipelines)",
                pg_config_pipeline_count(cfg));
+        pg_sd_notify("READY=1");
+    }
     while (g) {
         pg_host_run_loop(h);
         const char *why = NULL;
@@ -131,14 +134,17 @@ int pg_service_run(const char *const *paths, size_t n, pg_factory_lookup lookup,
         }
         if (st.stop) {
             pg_log(PG_LOG_INFO, NULL, "signal received: draining and shutting down");
+            pg_sd_notify("STOPPING=1");
             break;
         }
         if (st.reload) {
             st.reload = 0;
             pg_log(PG_LOG_INFO, NULL, "SIGHUP: reloading the configuration");
+            pg_sd_notify("RELOADING=1");
             pg_config *next = load(paths, n, reg);
             if (!next) {
                 pg_log(PG_LOG_ERROR, NULL, "reload failed: keeping the running configuration");
+                pg_sd_notify("READY=1");
                 continue;
             }
             bring_down(g, cfg);
@@ -148,6 +154,7 @@ int pg_service_run(const char *const *paths, size_t n, pg_factory_lookup lookup,
                 pg_config_free(cfg);
                 cfg = next;
                 pg_log(PG_LOG_INFO, NULL, "reloaded: %zu pipelines", pg_config_pipeline_count(cfg));
+                pg_sd_notify("READY=1");
                 continue;
             }
             pg_log(PG_LOG_ERROR, NULL,
@@ -155,7 +162,10 @@ int pg_service_run(const char *const *paths, size_t n, pg_factory_lookup lookup,
             pg_config_free(next);
             configure_logs(cfg);
             g = bring_up(cfg, lookup, h);
-            if (!g) code = 1;
+            if (g)
+                pg_sd_notify("READY=1");
+            else
+                code = 1;
         }
     }
     if (g) bring_down(g, cfg);

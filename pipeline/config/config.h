@@ -57,6 +57,14 @@ typedef struct pg_arena pg_arena;
  *   STRING char * (NULL when unset) · ENUM int (index into enum_values) · STRING_LIST
  *   pg_cfg_strlist · STRING_MAP pg_cfg_strmap · ENDPOINT pg_cfg_endpoint · SECTION a nested
  *   struct at `offset`, decoded with `section` (its offsets are relative to that struct) ·
+ *   PRESENT bool, not a YAML key: set to true when the mapping whose table holds it is given
+ *   (`http:`, `http: {}` or with keys), false when it is absent; for optional sections such
+ *   as the Collector's `protocols.grpc` / `protocols.http` (PG_CFG_PRESENT_FIELD) ·
+ *   SECTION_LIST pg_cfg_seclist: a YAML list of mappings, each decoded with `section` into
+ *   one struct per item (defaults applied per item; no `def`); the item table's terminator
+ *   gives the item struct's size in `offset`: `{.offset = sizeof(struct item)}` · REGEX char *
+ *   (the pattern text), checked at load with pg_regex_compile (pipeline/core/regex.h) so a
+ *   bad pattern is reported at its file:line:column ·
  *   COMPONENT pg_cfg_component_ref: another component's config, of the same kind as the
  *   component being decoded, written as a mapping of exactly one key, its type
  *   (`protocol: { otlp: {...} }`), decoded with that type's own table and validate. A
@@ -75,6 +83,9 @@ typedef enum {
     PG_CFG_STRING_MAP,
     PG_CFG_ENDPOINT,
     PG_CFG_SECTION,
+    PG_CFG_PRESENT,
+    PG_CFG_SECTION_LIST,
+    PG_CFG_REGEX,
     PG_CFG_COMPONENT,
 } pg_cfg_type;
 
@@ -97,6 +108,14 @@ typedef struct pg_cfg_field {
     const char *doc;                    /* one line for humans */
 } pg_cfg_field;
 
+/* The PRESENT field of a section table: member m (bool) of struct T. Its key never matches
+ * YAML and is not listed among the valid keys. */
+#define PG_CFG_PRESENT_FIELD(T, m)                                                                 \
+    {                                                                                              \
+        .key = "<present>", .type = PG_CFG_PRESENT, .offset = offsetof(T, m),                      \
+        .doc = "set when the section is given"                                                     \
+    }
+
 typedef struct pg_cfg_strlist {
     char **items;
     size_t n;
@@ -107,6 +126,12 @@ typedef struct pg_cfg_strmap {
     char **values;
     size_t n;
 } pg_cfg_strmap;
+
+/* A decoded SECTION_LIST: n structs of the field's item_size bytes, contiguous. */
+typedef struct pg_cfg_seclist {
+    void *items;
+    size_t n;
+} pg_cfg_seclist;
 
 typedef struct pg_cfg_endpoint {
     char *text; /* as written: "host:port", "[::1]:4317", ":8888"; NULL when unset */

@@ -4,6 +4,7 @@
  * first. Decoded strings and arrays live in the config's arena. */
 #include "pipeline/config/config_int.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/regex.h"
 #include "pipeline/core/vec.h"
 
 #include <stdlib.h>
@@ -56,6 +57,12 @@ static const char *type_desc(pg_cfg_type t)
         return "an endpoint (host:port)";
     case PG_CFG_SECTION:
         return "a mapping";
+    case PG_CFG_PRESENT:
+        return "nothing (not a key)";
+    case PG_CFG_SECTION_LIST:
+        return "a list of mappings";
+    case PG_CFG_REGEX:
+        return "a regular expression";
     case PG_CFG_COMPONENT:
         return "a mapping of one component type to its settings";
     }
@@ -176,6 +183,17 @@ static void decode_scalar(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_no
     case PG_CFG_STRING:
         *(char **)dst = copy_str(c, n);
         return;
+    case PG_CFG_REGEX: {
+        pg_regex *re = NULL;
+        int rc = pg_regex_compile(s, &re, msg, sizeof msg);
+        pg_regex_free(re);
+        if (rc == PG_ENOMEM) c->oom = true;
+        if (rc)
+            pg_cfg_dctx_error(c, &n->pos, path, "%s", msg);
+        else
+            *(char **)dst = copy_str(c, n);
+        return;
+    }
     case PG_CFG_ENUM: {
         for (int i = 0; f->enum_values && f->enum_values[i]; i++)
             if (!strcasecmp(f->enum_values[i], s)) {
@@ -318,6 +336,35 @@ static void decode_component(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg
     *ref = (pg_cfg_component_ref){tcopy, desc, cfg, p->key->pos};
 }
 
+/* Decodes a list of mappings (SECTION_LIST) into one struct per item, defaults first. */
+static void decode_section_list(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_node *n,
+                                void *dst, const char *path)
+{
+    char ipath[PATH_MAX_LEN + 32];
+    pg_cfg_seclist *l = dst;
+    l->n = 0;
+    l->items = pg_arena_calloc(c->out, n->n ? n->n : 1, pg_cfg_item_size(f->section));
+    if (!l->items) {
+        c->oom = true;
+        return;
+    }
+    for (size_t i = 0; i < n->n; i++) {
+        const pg_cfg_node *it = n->items[i];
+        char *item = (char *)l->items + l->n * pg_cfg_item_size(f->section);
+        snprintf(ipath, sizeof ipath, "%s[%zu]", path, i);
+        if (it->bad) continue;
+        if (apply_defaults_at(c, f->section, item, ipath, &it->pos)) return;
+        if (it->kind != PG_CFG_NODE_MAP) {
+            char got[64];
+            pg_cfg_node_describe(it, got, sizeof got);
+            pg_cfg_dctx_error(c, &it->pos, ipath, "expected a mapping, got %s", got);
+            continue;
+        }
+        if (decode_map(c, f->section, it, &it->pos, item, ipath, NULL)) return;
+        l->n++;
+    }
+}
+
 /* Decodes one present value of field f into dst (null values keep the default). */
 static void decode_value(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_node *n, void *dst,
                          const char *path, const pg_cfg_pos *keypos)
@@ -333,8 +380,8 @@ static void decode_value(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_nod
     pg_cfg_node_kind want =
         f->type == PG_CFG_SECTION || f->type == PG_CFG_STRING_MAP || f->type == PG_CFG_COMPONENT
             ? PG_CFG_NODE_MAP
-        : f->type == PG_CFG_STRING_LIST ? PG_CFG_NODE_SEQ
-                                        : PG_CFG_NODE_SCALAR;
+        : f->type == PG_CFG_STRING_LIST || f->type == PG_CFG_SECTION_LIST ? PG_CFG_NODE_SEQ
+                                                                          : PG_CFG_NODE_SCALAR;
     if (n->kind != want && f->type == PG_CFG_ENUM) {
         char list[256] = "";
         size_t nv = 0;
@@ -352,6 +399,8 @@ static void decode_value(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_nod
         decode_map(c, f->section, n, keypos, dst, path, NULL);
     } else if (f->type == PG_CFG_COMPONENT) {
         decode_component(c, f, n, dst, path);
+    } else if (f->type == PG_CFG_SECTION_LIST) {
+        decode_section_list(c, f, n, dst, path);
     } else if (f->type == PG_CFG_STRING_LIST) {
         pg_cfg_strlist *l = dst;
         l->n = 0;
@@ -390,7 +439,16 @@ static void decode_value(pg_cfg_dctx *c, const pg_cfg_field *f, const pg_cfg_nod
     }
 }
 
-/* Fills every field of table under base from its default text. */
+/* True when table has a PRESENT field (an optional section). */
+static bool has_present(const pg_cfg_field *table)
+{
+    for (const pg_cfg_field *f = table; f && f->key; f++)
+        if (f->type == PG_CFG_PRESENT) return true;
+    return false;
+}
+
+/* Fills every field of table under base from its default text. The default endpoints of an
+ * optional section are port-checked only when the section is given (decode_map). */
 static int apply_defaults_at(pg_cfg_dctx *c, const pg_cfg_field *table, char *base,
                              const char *path, const pg_cfg_pos *owner)
 {
@@ -398,8 +456,11 @@ static int apply_defaults_at(pg_cfg_dctx *c, const pg_cfg_field *table, char *ba
         char cp[PATH_MAX_LEN];
         child_path(cp, path, f->key);
         if (f->type == PG_CFG_SECTION) {
-            if (f->section && apply_defaults_at(c, f->section, base + f->offset, cp, owner))
-                return PG_ENOMEM;
+            bool collect = c->collect_eps;
+            if (has_present(f->section)) c->collect_eps = false;
+            int rc = f->section ? apply_defaults_at(c, f->section, base + f->offset, cp, owner) : 0;
+            c->collect_eps = collect;
+            if (rc) return PG_ENOMEM;
             continue;
         }
         if (!f->def) continue;
@@ -433,11 +494,16 @@ static int decode_map(pg_cfg_dctx *c, const pg_cfg_field *table, const pg_cfg_no
         return 0;
     }
     size_t nmap = pg_cfg_node_is_null(map) ? 0 : map->n;
+    if (has_present(table)) { /* an optional section, given: its defaults count now */
+        if (apply_defaults_at(c, table, base, path, owner)) return PG_ENOMEM;
+        for (const pg_cfg_field *f = table; f->key; f++)
+            if (f->type == PG_CFG_PRESENT) *(bool *)(base + f->offset) = true;
+    }
     for (size_t i = 0; i < nmap; i++) {
         const pg_cfg_pair *p = &map->pairs[i];
         const char *key = p->key->str;
         const pg_cfg_field *f = table;
-        while (f->key && strcmp(f->key, key))
+        while (f->key && (f->type == PG_CFG_PRESENT || strcmp(f->key, key)))
             f++;
         if (f->key) {
             child_path(cp, path, key);
@@ -452,7 +518,7 @@ static int decode_map(pg_cfg_dctx *c, const pg_cfg_field *table, const pg_cfg_no
         const char *known[128];
         size_t nk = 0;
         for (const pg_cfg_field *t = table; t->key && nk < 120; t++)
-            known[nk++] = t->key;
+            if (t->type != PG_CFG_PRESENT) known[nk++] = t->key;
         for (size_t k = 0; skip && skip[k] && nk < 128; k++)
             known[nk++] = skip[k];
         const char *near = pg_cfg_suggest(key, known, nk);

@@ -103,6 +103,15 @@ int pg_cfg_parse_double(const char *s, double *v, char *err, size_t errlen);
 
 /* ---- Table decoding (config_decode.c) -------------------------------------------------- */
 
+/* The item size of a SECTION_LIST's table: the `offset` of its {0}-keyed terminator. */
+static inline size_t pg_cfg_item_size(const pg_cfg_field *table)
+{
+    const pg_cfg_field *f = table;
+    while (f->key)
+        f++;
+    return f->offset;
+}
+
 /* A decoded ENDPOINT field, remembered for the port-conflict check. */
 typedef struct pg_cfg_epref {
     const pg_cfg_endpoint *ep;

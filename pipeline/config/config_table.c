@@ -14,6 +14,7 @@ static size_t table_extent(const pg_cfg_field *table)
         size_t sz;
         switch (f->type) {
         case PG_CFG_BOOL:
+        case PG_CFG_PRESENT:
             sz = sizeof(bool);
             break;
         case PG_CFG_INT:
@@ -43,6 +44,12 @@ static size_t table_extent(const pg_cfg_field *table)
             break;
         case PG_CFG_SECTION:
             sz = f->section ? table_extent(f->section) : 0;
+            break;
+        case PG_CFG_SECTION_LIST:
+            sz = sizeof(pg_cfg_seclist);
+            break;
+        case PG_CFG_REGEX:
+            sz = sizeof(char *);
             break;
         case PG_CFG_COMPONENT:
             sz = sizeof(pg_cfg_component_ref);
@@ -81,6 +88,8 @@ static int check_structure(const pg_cfg_field *table, char *err, size_t errlen)
                 return pg_err(err, errlen, PG_EINVAL, "%s: duplicate key in table", f->key);
         if ((unsigned)f->type > PG_CFG_COMPONENT)
             return pg_err(err, errlen, PG_EINVAL, "%s: invalid type", f->key);
+        if (f->type == PG_CFG_PRESENT && (f->def || f->required))
+            return pg_err(err, errlen, PG_EINVAL, "%s: PRESENT takes no default", f->key);
         if (f->type == PG_CFG_ENUM && (!f->enum_values || !f->enum_values[0]))
             return pg_err(err, errlen, PG_EINVAL, "%s: ENUM without values", f->key);
         if (f->required && f->def)
@@ -97,6 +106,18 @@ static int check_structure(const pg_cfg_field *table, char *err, size_t errlen)
         if (f->type == PG_CFG_COMPONENT && (f->def || f->section))
             return pg_err(err, errlen, PG_EINVAL, "%s: COMPONENT takes no default and no table",
                           f->key);
+        if (f->type == PG_CFG_SECTION_LIST) {
+            if (!f->section || f->def || !pg_cfg_item_size(f->section) || f->required)
+                return pg_err(err, errlen, PG_EINVAL,
+                              "%s: SECTION_LIST needs a table, an item size, no default and is "
+                              "never required",
+                              f->key);
+            int rc = check_structure(f->section, err, errlen);
+            if (rc) {
+                pg_err_prefix(err, errlen, f->key);
+                return rc;
+            }
+        }
         if (f->type == PG_CFG_SECTION) {
             if (!f->section || f->def)
                 return pg_err(err, errlen, PG_EINVAL, "%s: SECTION needs a table and no default",

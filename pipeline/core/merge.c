@@ -9,10 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Index maps from the source dictionary's tables to the destination's (malloc-owned). */
-typedef struct remap {
-    int32_t *str, *fn, *map, *loc, *stack, *attr, *link;
-} remap;
+/* Index maps from the source dictionary's tables to the destination's (merge.h). */
+typedef pg_dict_remap remap;
 
 static void remap_free(remap *r)
 {
@@ -304,4 +302,27 @@ pg_batch *pg_batch_clone(const pg_batch *src, size_t arena_limit)
         return NULL;
     }
     return b;
+}
+
+/* Public names of the pieces above (see merge.h). */
+int pg_dict_remap_build(pg_batch *dst, const pg_otlp_dict *src, pg_dict_remap *r)
+{
+    return build_remap(dst, src, r);
+}
+
+void pg_dict_remap_free(pg_dict_remap *r)
+{
+    remap_free(r);
+    memset(r, 0, sizeof *r);
+}
+
+/* See merge.h: deep copies for code that splits a tree within one batch. */
+pg_otlp_resource *pg_otlp_resource_copy(pg_arena *a, const pg_otlp_resource *s)
+{
+    return copy_resource(a, s);
+}
+
+pg_otlp_scope *pg_otlp_scope_copy(pg_arena *a, const pg_otlp_scope *s)
+{
+    return copy_scope(a, s);
 }

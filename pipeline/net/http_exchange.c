@@ -210,6 +210,10 @@ void pg_http_ex_headers_done(pg_http_ex *ex)
         path_match = &s->routes[i];
         if (strcmp(s->routes[i].method, ex->req.method) == 0) ex->route = &s->routes[i];
     }
+    if (!ex->route && pg_http_cors_is_preflight(ex, path_match != NULL)) {
+        ex->preflight = true; /* browsers send no credentials with a preflight */
+        early(ex, 204, NULL);
+    }
     if (pg_http_auth_check(s, pg_http_header(&ex->req, "authorization"))) {
         pg_counter_add(s->auth_failures, 1);
         early(ex, 401, "unauthorized");
@@ -289,6 +293,7 @@ static void work(void *arg)
 {
     pg_http_ex *ex = arg;
     char err[256];
+    ex->req.wire_len = ex->body.len;
     int rc = inflate_body(ex, err, sizeof err);
     if (rc) {
         pg_http_reply_error(ex, rc, err);
@@ -322,9 +327,12 @@ void pg_http_ex_complete(pg_http_ex *ex)
         c->exs = ex;
         pg_http_count_limit(ex->srv, LIM_WORKERS);
         pg_http_reply_error(ex, PG_EAGAIN, "server busy, retry later");
+    } else if (ex->preflight && ex->early_status == 204) {
+        pg_http_cors_preflight(ex);
     } else {
         pg_http_ex_fail(ex, ex->early_status, ex->early_msg);
     }
+    if (!ex->preflight) pg_http_cors_decorate(ex);
     ex->state = EX_SEND;
     if (c->h2)
         pg_http_h2_respond(c, ex);
@@ -402,6 +410,7 @@ int pg_http_reply_error(pg_http_reply *r, int code, const char *msg)
 void pg_http_reply_send(pg_http_reply *r)
 {
     if (r->status == 0) pg_http_ex_fail(r, 500, "handler sent no status");
+    pg_http_cors_decorate(r);
     pg_http_server *s = r->srv;
     pthread_mutex_lock(&s->done_mu);
     r->next = NULL;
@@ -418,9 +427,12 @@ void pg_http_reply_send(pg_http_reply *r)
 int pg_http_h1_head(const pg_http_ex *ex, bool close, pg_buf *out)
 {
     char line[160];
-    int n = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\ncontent-length: %zu\r\n%s", ex->status,
-                     ex->status < 300 ? "OK" : "Error", ex->rbody.len,
-                     close ? "connection: close\r\n" : "");
+    int n = ex->status == 204 /* no Content-Length in a 204 (RFC 9110 8.6) */
+                ? snprintf(line, sizeof line, "HTTP/1.1 204 No Content\r\n%s",
+                           close ? "connection: close\r\n" : "")
+                : snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\ncontent-length: %zu\r\n%s",
+                           ex->status, ex->status < 300 ? "OK" : "Error", ex->rbody.len,
+                           close ? "connection: close\r\n" : "");
     pg_buf_append(out, line, (size_t)n);
     if (ex->ctype) {
         pg_buf_append(out, "content-type: ", 14);

@@ -47,6 +47,7 @@ struct pg_http_reply {
     int early_status; /* decided before the body: 401/404/405/413/415/431; body discarded */
     const char *early_msg;
     bool expect_continue;
+    bool preflight; /* a CORS preflight, answered by http_cors.c */
     const pg_http_route *route;
     /* the reply */
     int status;
@@ -114,6 +115,7 @@ struct pg_http_server {
     int64_t nconns;
     pg_gauge *open_conns;
     pg_counter *bytes_in, *auth_failures, *limits[LIM_COUNT];
+    struct pg_http_cors *cors; /* NULL: CORS off (http_cors.c) */
 };
 
 /* ---- core (http_server.c, http_exchange.c) ---- */
@@ -147,6 +149,15 @@ void pg_http_conn_deadline(pg_http_conn *c);
 int64_t pg_http_now_ns(void);
 /* Serialises a reply's header block for HTTP/1.1 (status line, headers, blank line). */
 int pg_http_h1_head(const pg_http_ex *ex, bool close, pg_buf *out);
+
+/* ---- CORS (http_cors.c) ---- */
+/* True when ex (headers done) is a preflight to a routed path and CORS is on. */
+bool pg_http_cors_is_preflight(const pg_http_ex *ex, bool path_known);
+/* Fills ex's reply with the preflight answer (204, Access-Control-Allow-* when allowed). */
+void pg_http_cors_preflight(pg_http_ex *ex);
+/* Adds Access-Control-Allow-Origin (and Vary) to ex's reply when its Origin is allowed. */
+void pg_http_cors_decorate(pg_http_ex *ex);
+void pg_http_cors_free(pg_http_server *s);
 
 /* ---- protocols ---- */
 int pg_http_h1_start(pg_http_conn *c);

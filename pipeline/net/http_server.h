@@ -33,6 +33,7 @@
 #ifndef PG_NET_HTTP_SERVER_H
 #define PG_NET_HTTP_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -182,6 +183,23 @@ extern const pg_cfg_field pg_http_auth_fields[];
             "process-wide bytes of request bodies held at once, raw and inflated (503 above)"        \
     }
 
+/* CORS (the Collector's confighttp `cors`), for servers browsers post to. */
+typedef struct pg_http_cors_config {
+    pg_cfg_strlist allowed_origins; /* exact, one `*` wildcard, or "*"; empty: CORS off */
+    pg_cfg_strlist allowed_headers; /* besides Accept, Content-Type, X-Requested-With, Origin */
+    int64_t max_age;                /* seconds (Access-Control-Max-Age); 0: not sent */
+} pg_http_cors_config;
+
+extern const pg_cfg_field pg_http_cors_fields[];
+
+/* The `cors` key for member m (pg_http_cors_config) of config struct T. */
+#define PG_HTTP_CORS_FIELD(T, m)                                                                   \
+    {                                                                                              \
+        .key = "cors", .type = PG_CFG_SECTION, .offset = offsetof(T, m),                           \
+        .section = pg_http_cors_fields,                                                            \
+        .doc = "CORS: allowed_origins, allowed_headers, max_age (preflight OPTIONS answered)"      \
+    }
+
 /* Fills cfg with the defaults (for tests and components building a config by hand); the
  * endpoint is left unset. */
 void pg_http_server_config_default(pg_http_server_config *cfg);
@@ -204,6 +222,7 @@ typedef struct pg_http_request {
     const char *const *header_values; /* as sent */
     const uint8_t *body;              /* decompressed (Content-Encoding removed) */
     size_t body_len;
+    size_t wire_len; /* body bytes as received (before decompression) */
     pg_http_proto proto;
     const char *peer; /* "127.0.0.1:53412" */
 } pg_http_request;
@@ -251,6 +270,17 @@ int pg_http_server_new(struct event_base *base, pg_metrics *m, const char *name,
  * 405, an unknown path 404. Returns 0, PG_EINVAL (after start, duplicate) or PG_ENOMEM. */
 int pg_http_server_route(pg_http_server *s, const char *method, const char *path,
                          pg_http_handler fn, void *ctx);
+
+/* Turns CORS on for every route (before start; cfg copied; no allowed_origins: off). A
+ * preflight (OPTIONS with Origin and Access-Control-Request-Method to a routed path) gets 204,
+ * with Access-Control-Allow-Origin/-Methods/-Headers/-Max-Age when the origin, a method routed
+ * on that path and every requested header are allowed, without them otherwise; it needs no
+ * credentials. Every other reply to an allowed Origin carries Access-Control-Allow-Origin.
+ * Returns 0, PG_EINVAL (after start) or PG_ENOMEM. */
+int pg_http_server_cors(pg_http_server *s, const pg_http_cors_config *cfg);
+
+/* True when origin (borrowed) matches the server's allowed_origins. */
+bool pg_http_cors_origin_allowed(const pg_http_server *s, const char *origin);
 
 /* Reads the TLS files and the auth secrets, starts the workers and listens (from any
  * thread). Returns 0, or PG_EIO / PG_EINVAL / PG_ENOMEM with a message naming the file or

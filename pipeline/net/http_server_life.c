@@ -238,6 +238,7 @@ void pg_http_server_free(pg_http_server *s)
         free(s->routes[i].path);
     }
     free(s->routes);
+    pg_http_cors_free(s);
     if (s->ssl) SSL_CTX_free(s->ssl);
     if (s->bearer) {
         OPENSSL_cleanse(s->bearer, strlen(s->bearer));

@@ -5,22 +5,46 @@
 #include "exporters/file/file_exporter.h"
 #include "exporters/loadbalancing/loadbalancing_exporter.h"
 #include "exporters/nop/nop_exporter.h"
+#include "exporters/pyroscope/pyroscope_exporter.h"
 #include "exporters/otlp/otlp_exporter.h"
 #include "exporters/otlphttp/otlphttp_exporter.h"
 #include "extensions/health_check/health_check.h"
+#include "processors/aggregate/aggregate.h"
+#include "processors/downscale/downscale.h"
+#include "processors/cumulative_to_delta/cumulative_to_delta.h"
+#include "processors/filter/filter_processor.h"
 #include "processors/memory_limiter/memory_limiter.h"
+#include "processors/resource/resource_processor.h"
+#include "processors/tracelink/tracelink_processor.h"
 #include "receivers/file/file_receiver.h"
 #include "receivers/otlp/otlp_receiver.h"
+#include "receivers/pprof_push/pprof_push_receiver.h"
 
 #include <string.h>
 
+/* One line per component, unaligned (clang-format is off here so lines never re-pack). */
+// clang-format off
 static const pg_component_factory *const factories[] = {
-    &pg_file_receiver_factory,          &pg_otlp_receiver_factory,     &pg_memory_limiter_factory,
-    &pg_file_exporter_factory,          &pg_debug_exporter_factory,    &pg_nop_exporter_factory,
-    &pg_health_check_factory,           &pg_otlphttp_exporter_factory, /* exporters/otlphttp */
-    &pg_otlp_exporter_factory,                                         /* exporters/otlp */
-    &pg_loadbalancing_exporter_factory,                                /* exporters/loadbalancing */
+    &pg_file_receiver_factory,
+    &pg_otlp_receiver_factory,
+    &pg_memory_limiter_factory,
+    &pg_file_exporter_factory,
+    &pg_debug_exporter_factory,
+    &pg_nop_exporter_factory,
+    &pg_health_check_factory,
+    &pg_downscale_processor_factory,
+    &pg_aggregate_processor_factory,
+    &pg_cumulative_to_delta_factory,
+    &pg_filter_processor_factory,
+    &pg_resource_processor_factory,
+    &pg_tracelink_processor_factory,
+    &pg_pprof_push_receiver_factory,
+    &pg_pyroscope_exporter_factory,
+    &pg_otlphttp_exporter_factory,
+    &pg_otlp_exporter_factory,
+    &pg_loadbalancing_exporter_factory,
 };
+// clang-format on
 
 #define N_FACTORIES (sizeof factories / sizeof factories[0])
 

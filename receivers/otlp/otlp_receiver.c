@@ -1,6 +1,8 @@
 /* The `otlp` receiver's factory: config table (Collector-shaped: protocols.grpc with
  * endpoint, max_recv_msg_size_mib, keepalive.server_parameters / enforcement_policy, tls,
- * auth), validation, lifecycle. The server is otlp_grpc.c, the request logic otlp_request.c. */
+ * auth; protocols.http with the listener stack's keys, profiles_url_path and cors),
+ * validation, lifecycle. The servers are otlp_grpc.c and otlp_http.c, the request logic
+ * otlp_request.c. */
 #include "receivers/otlp/otlp_receiver.h"
 #include "receivers/otlp/otlp_receiver_int.h"
 
@@ -15,6 +17,7 @@
 
 #define C otlp_config
 #define G otlp_grpc_config
+#define H otlp_http_config
 
 static const pg_cfg_field KEEPALIVE_SERVER[] = {
     {"max_connection_idle", PG_CFG_DURATION, offsetof(otlp_keepalive_server, max_connection_idle),
@@ -63,6 +66,7 @@ static const pg_cfg_field AUTH[] = {
 };
 
 static const pg_cfg_field GRPC[] = {
+    PG_CFG_PRESENT_FIELD(G, present),
     {"endpoint", PG_CFG_ENDPOINT, offsetof(G, endpoint), "localhost:4317",
      .doc = "host:port to listen on for gRPC"},
     {"max_recv_msg_size_mib", PG_CFG_INT, offsetof(G, max_recv_msg_size_mib), "4", "1", "2047",
@@ -78,15 +82,26 @@ static const pg_cfg_field GRPC[] = {
     {0},
 };
 
+static const pg_cfg_field HTTP[] = {
+    PG_CFG_PRESENT_FIELD(H, present),
+    PG_HTTP_SERVER_FIELDS(H, server, "localhost:4318"),
+    {"profiles_url_path", PG_CFG_STRING, offsetof(H, profiles_url_path), PG_OTLP_HTTP_PATH,
+     .doc = "path of the export route (POST)"},
+    PG_HTTP_CORS_FIELD(H, cors),
+    {0},
+};
+
 static const pg_cfg_field PROTOCOLS[] = {
     {"grpc", PG_CFG_SECTION, offsetof(otlp_protocols, grpc), .section = GRPC,
-     .doc = "the gRPC server"},
+     .doc = "the gRPC server (started when given)"},
+    {"http", PG_CFG_SECTION, offsetof(otlp_protocols, http), .section = HTTP,
+     .doc = "the OTLP/HTTP server on the shared listener stack (started when given)"},
     {0},
 };
 
 static const pg_cfg_field TABLE[] = {
     {"protocols", PG_CFG_SECTION, offsetof(C, protocols), .section = PROTOCOLS,
-     .doc = "transports (grpc; http is served by the shared listener stack)"},
+     .doc = "transports: grpc, http or both"},
     {"accepted_versions", PG_CFG_STRING_LIST, offsetof(C, accepted_versions), "[1]",
      .doc = "accepted OTLP-Profiles-Development-Version values (positive integers; missing header "
             "= 1)"},
@@ -134,6 +149,18 @@ static int validate(const void *vcfg, char *err, size_t errlen)
     if (c->include_metadata && c->metadata_keys.n == 0)
         return pg_err(err, errlen, PG_EINVAL,
                       "include_metadata: name the keys to keep in metadata_keys");
+    if (!c->protocols.grpc.present && !c->protocols.http.present)
+        return pg_err(err, errlen, PG_EINVAL, "protocols: give grpc, http or both");
+    if (c->protocols.http.present) {
+        const char *p = c->protocols.http.profiles_url_path;
+        if (!p || p[0] != '/' || strpbrk(p, "?# "))
+            return pg_err(err, errlen, PG_EINVAL,
+                          "protocols.http.profiles_url_path: a path starting with /");
+        if ((rc = pg_http_server_config_validate(&c->protocols.http.server, err, errlen))) {
+            pg_err_prefix(err, errlen, "protocols.http");
+            return rc;
+        }
+    }
     const otlp_tls *t = &c->protocols.grpc.tls;
     if (!t->cert_file != !t->key_file)
         return pg_err(err, errlen, PG_EINVAL,
@@ -148,7 +175,9 @@ static void destroy(void *self)
 {
     otlp_receiver *r = self;
     if (!r) return;
-    pg_otlp_grpc_destroy(r);
+    pg_otlp_http_shutdown(r);
+    free(r->http_path);
+    if (r->grpc_on) pg_otlp_grpc_destroy(r);
     for (size_t i = 0; i < r->req.n_metadata_keys; i++)
         free(r->req.metadata_keys[i]);
     free(r->req.metadata_keys);
@@ -221,6 +250,12 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
     r->req.id = r->id;
     pg_otlp_stats_init(&r->stats, pg_host_metrics(s->host), r->id);
     r->req.stats = &r->stats;
+    r->grpc_on = g->present;
+    if (c->protocols.http.present &&
+        (rc = pg_otlp_http_create(r, s->host, &c->protocols.http, err, errlen))) {
+        destroy(r);
+        return rc;
+    }
     *self = r;
     return 0;
 }
@@ -244,7 +279,8 @@ static int read_small(const char *path, char **out, const char *what, char *err,
 static int start(void *self, char *err, size_t errlen)
 {
     otlp_receiver *r = self;
-    int rc = 0;
+    int rc = r->http ? pg_otlp_http_start(r, err, errlen) : 0;
+    if (rc || !r->grpc_on) return rc;
     if (r->paths[0] &&
         ((rc = read_small(r->paths[0], &r->cert_pem, "tls.cert_file", err, errlen)) ||
          (rc = read_small(r->paths[1], &r->key_pem, "tls.key_file", err, errlen))))
@@ -277,7 +313,9 @@ static int start(void *self, char *err, size_t errlen)
 
 static void shutdown_(void *self, int64_t deadline_ns)
 {
-    pg_otlp_grpc_shutdown(self, deadline_ns);
+    otlp_receiver *r = self;
+    pg_otlp_http_shutdown(r);
+    if (r->grpc_on) pg_otlp_grpc_shutdown(r, deadline_ns);
 }
 
 const pg_component_factory pg_otlp_receiver_factory = {

@@ -1,9 +1,12 @@
 /* Private: the `otlp` receiver's config and state, shared by otlp_receiver.c (factory,
- * config) and otlp_grpc.c (the gRPC server). */
+ * config), otlp_grpc.c (the gRPC server) and otlp_http.c (OTLP/HTTP on pipeline/net). */
 #ifndef PG_OTLP_RECEIVER_INT_H
 #define PG_OTLP_RECEIVER_INT_H
 
+#include "pipeline/component.h"
 #include "pipeline/config/config.h"
+#include "pipeline/host.h"
+#include "pipeline/net/http_server.h"
 #include "receivers/otlp/otlp_request.h"
 
 #include <pthread.h>
@@ -31,7 +34,17 @@ typedef struct otlp_auth {
     char *bearer_token_file;
 } otlp_auth;
 
+#define PG_OTLP_HTTP_PATH "/v1development/profiles"
+
+typedef struct otlp_http_config {
+    bool present; /* protocols.http given */
+    pg_http_server_config server;
+    char *profiles_url_path;
+    pg_http_cors_config cors;
+} otlp_http_config;
+
 typedef struct otlp_grpc_config {
+    bool present; /* protocols.grpc given */
     pg_cfg_endpoint endpoint;
     int64_t max_recv_msg_size_mib;
     int64_t max_concurrent_streams;
@@ -43,6 +56,7 @@ typedef struct otlp_grpc_config {
 
 typedef struct otlp_protocols {
     otlp_grpc_config grpc;
+    otlp_http_config http;
 } otlp_protocols;
 
 typedef struct otlp_config {
@@ -71,6 +85,9 @@ typedef struct otlp_receiver {
     char *paths[4]; /* cert, key, client CA, bearer token file (NULL when unset) */
     otlp_grpc *grpc;
     int port; /* bound port after start */
+    bool grpc_on;
+    pg_http_server *http; /* NULL: no protocols.http */
+    char *http_path;
 } otlp_receiver;
 
 /* Starts the gRPC server on r->target (initialises the gRPC core); 0 or PG_E* with err. */
@@ -79,5 +96,13 @@ int pg_otlp_grpc_start(otlp_receiver *r, char *err, size_t errlen);
 void pg_otlp_grpc_shutdown(otlp_receiver *r, int64_t deadline_ns);
 /* Frees the server's state (after shutdown) and releases the gRPC core. */
 void pg_otlp_grpc_destroy(otlp_receiver *r);
+
+/* Builds the HTTP server for h (borrowed) with its route and CORS; no I/O. 0 or PG_E*. */
+int pg_otlp_http_create(otlp_receiver *r, pg_host *host, const otlp_http_config *h, char *err,
+                        size_t errlen);
+/* Listens (reads TLS files and secrets); 0 or PG_E* with err. */
+int pg_otlp_http_start(otlp_receiver *r, char *err, size_t errlen);
+/* Stops listening, lets running requests answer, frees the server. */
+void pg_otlp_http_shutdown(otlp_receiver *r);
 
 #endif

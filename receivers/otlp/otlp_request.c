@@ -16,44 +16,16 @@
     Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceResponse
 #define PS_PB Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesPartialSuccess
 
-/* Request latency buckets (seconds). */
-static const double LATENCY_BOUNDS[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                        0.05,   0.1,   0.25,   0.5,   1,    2.5};
-
-/* Registers the series; borrows m and id (the registry copies names and labels). */
+/* Registers the series (pg_rx_stats_init). */
 void pg_otlp_stats_init(pg_otlp_stats *st, pg_metrics *m, const char *id)
 {
-    memset(st, 0, sizeof *st);
-    pg_component_metrics_init(&st->cm, m, "receiver", id);
-    char lab[256] = "";
-    pg_metrics_label(lab, sizeof lab, "receiver", id);
-    st->request_bytes =
-        pg_metrics_counter(m, "profgate_receiver_request_bytes_total",
-                           "Bytes of export requests as received (before inflating).", lab);
-    st->rejected_profiles = pg_metrics_counter(
-        m, "profgate_receiver_partial_rejected_profiles_total",
-        "Profiles dropped from accepted requests and reported in partial_success.", lab);
-    st->latency =
-        pg_metrics_histogram(m, "profgate_receiver_request_duration_seconds",
-                             "Time from a request's arrival to its answer.", lab, LATENCY_BOUNDS,
-                             sizeof LATENCY_BOUNDS / sizeof LATENCY_BOUNDS[0]);
-    for (int code = PG_OK; code >= PG_STATUS_MIN; code--) {
-        if (code == -1) continue; /* not a status code */
-        char l2[320];
-        memcpy(l2, lab, sizeof lab);
-        pg_metrics_label(l2, sizeof l2, "status", pg_status_name(code));
-        st->requests[-code] = pg_metrics_counter(m, "profgate_receiver_requests_total",
-                                                 "Export requests answered, by status.", l2);
-    }
+    pg_rx_stats_init(st, m, id);
 }
 
-/* Counts one answered request; st may be NULL. */
+/* Counts one answered request (pg_rx_stats_request); st may be NULL. */
 void pg_otlp_stats_request(pg_otlp_stats *st, int status, size_t bytes, double seconds)
 {
-    if (!st) return;
-    if (pg_status_valid(status)) pg_counter_add(st->requests[-status], 1);
-    pg_counter_add(st->request_bytes, bytes);
-    pg_histogram_observe(st->latency, seconds);
+    pg_rx_stats_request(st, status, bytes, seconds);
 }
 
 /* Parses a positive decimal integer without sign, spaces or overflow; 0 on success. */
@@ -153,38 +125,13 @@ static int check_and_trim(pg_batch *b, int64_t *rejected, char *err, size_t errl
     return 0;
 }
 
-/* Keeps the configured metadata keys on b: repeated values joined with ",", bounded by
- * max_metadata_value (PG_ELIMIT). Borrows md. */
+/* Keeps the configured metadata keys on b (pg_rx_keep_metadata). Borrows md. */
 static int keep_metadata(const pg_otlp_req_config *c, pg_batch *b, const pg_otlp_md *md, size_t n,
                          char *err, size_t errlen)
 {
-    if (!c->include_metadata) return 0;
-    size_t cap = c->max_metadata_value ? c->max_metadata_value : 4096;
-    char *val = malloc(cap + 1);
-    if (!val) return pg_err(err, errlen, PG_ENOMEM, "out of memory");
-    int rc = 0;
-    for (size_t k = 0; k < c->n_metadata_keys && rc == 0; k++) {
-        size_t at = 0;
-        int found = 0;
-        for (size_t i = 0; i < n && rc == 0; i++) {
-            if (strcasecmp(md[i].key, c->metadata_keys[k]) != 0) continue;
-            size_t vl = strlen(md[i].value);
-            if (at + (found ? 1 : 0) + vl > cap)
-                rc = pg_err(err, errlen, PG_ELIMIT, "metadata %s: over %zu bytes",
-                            c->metadata_keys[k], cap);
-            else {
-                if (found) val[at++] = ',';
-                memcpy(val + at, md[i].value, vl);
-                at += vl;
-                found = 1;
-            }
-        }
-        val[at] = '\0';
-        if (rc == 0 && found && pg_batch_meta_set(b, c->metadata_keys[k], val))
-            rc = pg_err(err, errlen, PG_ENOMEM, "out of memory keeping metadata");
-    }
-    free(val);
-    return rc;
+    pg_rx_metadata m = {c->include_metadata, c->metadata_keys, c->n_metadata_keys,
+                        c->max_metadata_value};
+    return pg_rx_keep_metadata(&m, b, md, n, err, errlen);
 }
 
 /* Encodes the response (partial_success when something was rejected) into res->response. */
@@ -236,28 +183,12 @@ static int handle(const pg_otlp_req_config *c, const uint8_t *body, size_t len, 
     if (res->rejected_profiles)
         snprintf(res->reject_reason, sizeof res->reject_reason,
                  "%lld profiles without samples dropped", (long long)res->rejected_profiles);
-    size_t profiles = pg_batch_profile_count(b), samples = pg_batch_sample_count(b);
-    pg_otlp_stats *st = c->stats;
-    if (profiles == 0) { /* nothing left to hand on */
+    if (pg_batch_profile_count(b) == 0) { /* nothing left to hand on */
         pg_batch_free(b);
         return encode_response(ct, res);
     }
-    pg_batch_set_origin(b, pg_arena_strndup(pg_batch_arena(b), c->id, strlen(c->id)),
-                        pg_now_unix_ns());
-    pg_ack *ack = pg_ack_new(NULL, NULL);
-    if (!ack) {
-        pg_batch_free(b);
-        return pg_err(err, errlen, PG_ENOMEM, "out of memory");
-    }
-    pg_batch_set_ack(b, ack);
-    rc = pg_consume(&c->next, b, err, errlen); /* b is not ours any more */
-    pg_ack_release(ack);
-    if (st) {
-        pg_counter_add(rc ? st->cm.refused_profiles : st->cm.accepted_profiles, profiles);
-        pg_counter_add(rc ? st->cm.refused_samples : st->cm.accepted_samples, samples);
-        if (rc == 0) pg_counter_add(st->cm.accepted_bytes, wire_len);
-        pg_counter_add(st->rejected_profiles, (uint64_t)res->rejected_profiles);
-    }
+    rc = pg_rx_hand_on(b, c->id, &c->next, c->stats, wire_len, err, errlen);
+    if (c->stats) pg_counter_add(c->stats->rejected_profiles, (uint64_t)res->rejected_profiles);
     if (rc) return rc;
     return encode_response(ct, res);
 }

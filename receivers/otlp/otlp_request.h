@@ -12,6 +12,7 @@
 #include "pipeline/component.h"
 #include "pipeline/core/buf.h"
 #include "pipeline/core/err.h"
+#include "pipeline/receiverhelper.h"
 #include "pipeline/telemetry/metrics.h"
 #include "pipeline/translate/decode_limits.h"
 
@@ -24,19 +25,10 @@
 typedef enum { PG_OTLP_CT_PROTOBUF = 0, PG_OTLP_CT_JSON = 1 } pg_otlp_content;
 
 /* One request metadata entry (HTTP header or gRPC metadata), key lower-cased. Borrowed. */
-typedef struct pg_otlp_md {
-    const char *key;
-    const char *value;
-} pg_otlp_md;
+typedef pg_rx_md pg_otlp_md;
 
-/* Self-metrics of one receiver (registered by pg_otlp_stats_init; owned by the registry). */
-typedef struct pg_otlp_stats {
-    pg_component_metrics cm;
-    pg_counter *requests[1 - PG_STATUS_MIN]; /* indexed by -status: {receiver, status} */
-    pg_counter *request_bytes;               /* bytes as received (compressed) */
-    pg_counter *rejected_profiles;           /* dropped by partial_success */
-    pg_histogram *latency;                   /* seconds per request */
-} pg_otlp_stats;
+/* Self-metrics of one receiver (pipeline/receiverhelper.h). */
+typedef pg_rx_stats pg_otlp_stats;
 
 /* What the request logic needs; borrowed by every call, set up once by the receiver. */
 typedef struct pg_otlp_req_config {

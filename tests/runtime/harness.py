@@ -248,3 +248,14 @@ def otlp_proto_modules(tmp):
     subprocess.run(["protoc", "-I", root, "--python_out", tmp] + sorted(files), check=True)
     if tmp not in sys.path:
         sys.path.insert(0, tmp)
+
+
+def profgen(binary):
+    """Builds tests/go/profgen (offline, Go caches under the build tree next to binary) and
+    returns its path, or None when Go is missing."""
+    build = os.path.dirname(os.path.abspath(binary))
+    out = os.path.join(build, "profgen-bin", "profgen")
+    lib = os.path.join(SRC, "tests", "roundtrip", "lib.sh")
+    r = subprocess.run(["bash", "-c", 'source "$0"; pg_build_profgen "$1" "$2"', lib,
+                        os.path.join(build, "profgen-cache"), out])
+    return out if r.returncode == 0 else None

@@ -230,16 +230,31 @@ static void test_config(void)
 #define PIPE                                                                                       \
     "exporters:\n  nop:\nservice:\n  pipelines:\n    profiles:\n      receivers: [otlp]\n      "   \
     "exporters: [nop]\n"
-    char *e = hx_load_error("receivers:\n  otlp:\n" PIPE);
-    CHECK_MSG(e == NULL, "%s", e);
-    free(e);
+    const char *good[] = {
+        "receivers:\n  otlp:\n    protocols:\n      grpc:\n" PIPE,
+        "receivers:\n  otlp:\n    protocols:\n      http:\n" PIPE,
+        "receivers:\n  otlp:\n    protocols:\n      grpc:\n      http: {profiles_url_path: /p, "
+        "cors: {allowed_origins: [\"https://*.example.com\"], max_age: 60}}\n" PIPE,
+    };
+    char *e;
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        e = hx_load_error(good[i]);
+        CHECK_MSG(e == NULL, "good %zu: %s", i, e);
+        free(e);
+    }
     const char *bad[][2] = {
         {"receivers:\n  otlp:\n    accepted_versions: [0]\n" PIPE, "positive integer"},
         {"receivers:\n  otlp:\n    include_metadata: true\n" PIPE, "metadata_keys"},
         {"receivers:\n  otlp:\n    protocols:\n      grpc:\n        tls:\n          cert_file: "
          "a\n" PIPE,
          "key_file"},
-        {"receivers:\n  otlp:\n    protocols:\n      http:\n" PIPE, "http"},
+        {"receivers:\n  otlp:\n" PIPE, "give grpc, http or both"},
+        {"receivers:\n  otlp:\n    protocols:\n      http: {profiles_url_path: v1}\n" PIPE,
+         "profiles_url_path"},
+        {"receivers:\n  otlp:\n    protocols:\n      http: {tls: {cert_file: a}}\n" PIPE,
+         "protocols.http: tls: cert_file and key_file go together"},
+        {"receivers:\n  otlp:\n    protocols:\n      http: {cors: {max_age: -1}}\n" PIPE,
+         "max_age"},
         {"receivers:\n  otlp:\n    protocols:\n      grpc:\n        max_recv_msg_size_mib: "
          "0\n" PIPE,
          "max_recv_msg_size_mib"},

@@ -6,6 +6,8 @@
 //	profgen pairs DIR   pairs of profiles for the comparator self-test: eq-NAME.{a,b}.pb.gz are
 //	                    semantically equal, ne-NAME.{a,b}.pb.gz differ in exactly one respect
 //	profgen large FILE  a large real heap profile (>= 50k samples, >= 5 MB uncompressed)
+//	profgen cpus DIR    three CPU profiles of the same labelled work, cpu-{0,1,2}.pb.gz
+//	profgen selfprof FILE  a CPU profile of a program busy in runtime/pprof itself
 //	profgen busy SIZE FILE  a label-heavy busy-service profile, SIZE small|medium|large
 //	                    (about 50 KB, 1 MB, 5 MB uncompressed; see busy.go)
 //
@@ -37,6 +39,10 @@ func main() {
 		err = writeLarge(os.Args[2])
 	case "busy":
 		err = writeBusy(os.Args[2], os.Args[3])
+	case "cpus":
+		err = writeCPUs(os.Args[2], 3)
+	case "selfprof":
+		err = writeSelfProf(os.Args[2])
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}

@@ -1,0 +1,334 @@
+/* tracelink processor (see tracelink_processor.h): config, the span index and its
+ * listener, consume and counters. */
+#include "processors/tracelink/tracelink_processor.h"
+#include "pipeline/core/err.h"
+#include "pipeline/host.h"
+#include "pipeline/telemetry/log.h"
+#include "pipeline/telemetry/metrics.h"
+#include "processors/tracelink/tracelink_int.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef pg_tracelink_index_config idx_cfg;
+
+static const pg_cfg_field INDEX_FIELDS[] = {
+    {.key = "enabled",
+     .type = PG_CFG_BOOL,
+     .offset = offsetof(idx_cfg, enabled),
+     .def = "false",
+     .doc = "keep span_id -> trace_id of spans sent to POST /v1/traces on endpoint"},
+    {.key = "ttl",
+     .type = PG_CFG_DURATION,
+     .offset = offsetof(idx_cfg, ttl),
+     .def = "5m",
+     .min = "1s",
+     .doc = "how long a span is remembered"},
+    {.key = "max_entries",
+     .type = PG_CFG_INT,
+     .offset = offsetof(idx_cfg, max_entries),
+     .def = "1000000",
+     .min = "1",
+     .max = "100000000",
+     .doc = "spans remembered at most (the oldest go first)"},
+    {.key = "max_bytes",
+     .type = PG_CFG_SIZE,
+     .offset = offsetof(idx_cfg, max_bytes),
+     .def = "64MiB",
+     .min = "1KiB",
+     .doc = "memory the index may hold (48 bytes per span)"},
+    {.key = "wait",
+     .type = PG_CFG_DURATION,
+     .offset = offsetof(idx_cfg, wait),
+     .def = "0",
+     .max = "10s",
+     .doc = "how long a batch whose spans are not known yet waits for them"},
+    PG_HTTP_SERVER_FIELDS(idx_cfg, http, NULL),
+    {0},
+};
+
+static const pg_cfg_field TRACELINK_FIELDS[] = {
+    {.key = "trace_id_labels",
+     .type = PG_CFG_STRING_LIST,
+     .offset = offsetof(pg_tracelink_config, trace_id_labels),
+     .def = "[trace_id, otel.trace_id, otel.traceid]",
+     .doc = "labels holding a trace id (32 hex digits), preferred first"},
+    {.key = "span_id_labels",
+     .type = PG_CFG_STRING_LIST,
+     .offset = offsetof(pg_tracelink_config, span_id_labels),
+     .def = "[span_id, profile_id, otel.span_id, otel.spanid, 'span id', 'local root span id']",
+     .doc = "labels holding a span id (16 hex digits), preferred first"},
+    {.key = "decimal_labels",
+     .type = PG_CFG_STRING_LIST,
+     .offset = offsetof(pg_tracelink_config, decimal_labels),
+     .def = "['span id', 'local root span id']",
+     .doc = "id labels written in decimal (Datadog)"},
+    {.key = "remove_labels",
+     .type = PG_CFG_BOOL,
+     .offset = offsetof(pg_tracelink_config, remove_labels),
+     .def = "false",
+     .doc = "remove the id labels of samples that got a link"},
+    {.key = "span_index",
+     .type = PG_CFG_SECTION,
+     .offset = offsetof(pg_tracelink_config, span_index),
+     .section = INDEX_FIELDS,
+     .doc = "an index of recent spans filling trace ids of span-only labels"},
+    {0},
+};
+
+static int tracelink_validate(const void *cfg, char *err, size_t errlen)
+{
+    const pg_tracelink_config *c = cfg;
+    if (!c->span_index.enabled) return 0;
+    if (!c->span_index.http.endpoint.text)
+        return pg_err(err, errlen, PG_EINVAL,
+                      "span_index: endpoint is required when span_index is enabled");
+    int rc = pg_http_server_config_validate(&c->span_index.http, err, errlen);
+    if (rc) pg_err_prefix(err, errlen, "span_index");
+    return rc;
+}
+
+typedef struct tracelink {
+    char *id;
+    pg_consumer next;
+    tl_keys keys;
+    pg_span_index *ix;
+    int64_t wait;
+    pg_http_server *srv;
+    pg_metrics *metrics; /* the host's, borrowed */
+    pg_counter *linked, *unparsable, *resolved, *unresolved, *indexed, *skipped, *bad_requests;
+} tracelink;
+
+/* A malloc'd copy of l's items into *out, *n. */
+static int copy_list(const pg_cfg_strlist *l, char ***out, size_t *n)
+{
+    *out = calloc(l->n ? l->n : 1, sizeof **out);
+    if (!*out) return PG_ENOMEM;
+    for (size_t i = 0; i < l->n; i++) {
+        if (!((*out)[i] = strdup(l->items[i]))) return PG_ENOMEM;
+        *n = i + 1;
+    }
+    return 0;
+}
+
+static void free_list(char **l, size_t n)
+{
+    for (size_t i = 0; l && i < n; i++)
+        free(l[i]);
+    free(l);
+}
+
+static void tracelink_destroy(void *self)
+{
+    tracelink *t = self;
+    if (!t) return;
+    pg_http_server_free(t->srv);
+    if (t->ix && t->metrics) pg_metrics_forget(t->metrics, t->ix); /* callback series */
+    pg_span_index_free(t->ix);
+    free_list(t->keys.trace, t->keys.ntrace);
+    free_list(t->keys.span, t->keys.nspan);
+    free_list(t->keys.decimal, t->keys.ndecimal);
+    free(t->id);
+    free(t);
+}
+
+/* POST /v1/traces: indexes the spans of an OTLP protobuf body. */
+static void on_traces(void *ctx, const pg_http_request *req, pg_http_reply *reply)
+{
+    tracelink *t = ctx;
+    const char *ct = pg_http_header(req, "content-type");
+    if (ct && strncasecmp(ct, "application/x-protobuf", 22)) {
+        pg_counter_add(t->bad_requests, 1);
+        pg_http_reply_error(reply, PG_EUNSUP,
+                            "tracelink span index: only application/x-protobuf is accepted");
+        pg_http_reply_send(reply);
+        return;
+    }
+    char err[256];
+    size_t added = 0, skipped = 0;
+    int rc = pg_span_index_add_otlp(t->ix, req->body, req->body_len, pg_now_mono_ns(), &added,
+                                    &skipped, err, sizeof err);
+    pg_counter_add(t->indexed, added);
+    pg_counter_add(t->skipped, skipped);
+    if (rc) {
+        pg_counter_add(t->bad_requests, 1);
+        pg_http_reply_error(reply, rc, err);
+    } else {
+        pg_http_reply_set(reply, 200, "application/x-protobuf", "", 0);
+    }
+    pg_http_reply_send(reply);
+}
+
+/* Callback gauges over the index's own counters. */
+static double g_entries(void *ctx)
+{
+    pg_span_index_stats st;
+    pg_span_index_stats_get(ctx, &st);
+    return (double)st.entries;
+}
+static double c_ttl(void *ctx)
+{
+    pg_span_index_stats st;
+    pg_span_index_stats_get(ctx, &st);
+    return (double)st.evicted_ttl;
+}
+static double c_full(void *ctx)
+{
+    pg_span_index_stats st;
+    pg_span_index_stats_get(ctx, &st);
+    return (double)st.evicted_full;
+}
+
+/* Registers the series (labels: processor=<id>). */
+static void register_metrics(tracelink *t, pg_metrics *m)
+{
+    char l[512] = "", lt[512], lf[512];
+    pg_metrics_label(l, sizeof l, "processor", t->id);
+    t->linked = pg_metrics_counter(m, "profgate_tracelink_samples_linked_total",
+                                   "Samples that got a link from their id labels.", l);
+    t->unparsable = pg_metrics_counter(m, "profgate_tracelink_ids_unparsable_total",
+                                       "Id labels whose value is not a valid id.", l);
+    t->resolved = pg_metrics_counter(m, "profgate_tracelink_links_resolved_total",
+                                     "Links whose trace id came from the span index.", l);
+    t->unresolved = pg_metrics_counter(m, "profgate_tracelink_unresolved_total",
+                                       "Samples with a span id but no trace id.", l);
+    t->indexed = pg_metrics_counter(m, "profgate_tracelink_spans_indexed_total",
+                                    "Spans added to the span index.", l);
+    t->skipped = pg_metrics_counter(m, "profgate_tracelink_spans_skipped_total",
+                                    "Spans not indexed (ids of the wrong size).", l);
+    t->bad_requests = pg_metrics_counter(m, "profgate_tracelink_bad_requests_total",
+                                         "Trace requests refused (malformed, wrong type).", l);
+    if (!t->ix) return;
+    snprintf(lt, sizeof lt, "%s", l);
+    snprintf(lf, sizeof lf, "%s", l);
+    pg_metrics_label(lt, sizeof lt, "reason", "ttl");
+    pg_metrics_label(lf, sizeof lf, "reason", "capacity");
+    pg_metrics_gauge_fn(m, "profgate_tracelink_span_index_entries", "Spans in the span index.", l,
+                        g_entries, t->ix);
+    pg_metrics_counter_fn(m, "profgate_tracelink_spans_evicted_total",
+                          "Spans the index forgot, by reason.", lt, c_ttl, t->ix);
+    pg_metrics_counter_fn(m, "profgate_tracelink_spans_evicted_total",
+                          "Spans the index forgot, by reason.", lf, c_full, t->ix);
+}
+
+/* Copies the keys (cfg borrowed), makes the index and its listener (not started). */
+static int tracelink_create(const pg_component_settings *s, const void *cfg, pg_consumer next,
+                            void **self, char *err, size_t errlen)
+{
+    const pg_tracelink_config *c = cfg;
+    int rc = tracelink_validate(c, err, errlen);
+    if (rc) return rc;
+    tracelink *t = calloc(1, sizeof *t);
+    if (!t || !(t->id = strdup(s->id ? s->id : "tracelink"))) {
+        free(t);
+        return pg_err(err, errlen, PG_ENOMEM, "out of memory");
+    }
+    t->next = next;
+    t->keys.remove_labels = c->remove_labels;
+    t->wait = c->span_index.wait;
+    if (copy_list(&c->trace_id_labels, &t->keys.trace, &t->keys.ntrace) ||
+        copy_list(&c->span_id_labels, &t->keys.span, &t->keys.nspan) ||
+        copy_list(&c->decimal_labels, &t->keys.decimal, &t->keys.ndecimal)) {
+        tracelink_destroy(t);
+        return pg_err(err, errlen, PG_ENOMEM, "out of memory");
+    }
+    if (c->span_index.enabled) {
+        uint64_t by_bytes = c->span_index.max_bytes / PG_SPAN_INDEX_ENTRY_BYTES;
+        uint64_t n = (uint64_t)c->span_index.max_entries;
+        if (by_bytes < n) n = by_bytes ? by_bytes : 1;
+        t->ix = pg_span_index_new((size_t)n, c->span_index.ttl);
+        if (!t->ix) {
+            tracelink_destroy(t);
+            return pg_err(err, errlen, PG_ENOMEM, "span_index: out of memory");
+        }
+        rc = pg_http_server_new(pg_host_event_base(s->host), pg_host_metrics(s->host), t->id,
+                                &c->span_index.http, &t->srv, err, errlen);
+        if (!rc) rc = pg_http_server_route(t->srv, "POST", "/v1/traces", on_traces, t);
+        if (rc) {
+            pg_err_prefix(err, errlen, "span_index");
+            tracelink_destroy(t);
+            return rc;
+        }
+    }
+    t->metrics = pg_host_metrics(s->host);
+    register_metrics(t, t->metrics);
+    *self = t;
+    return 0;
+}
+
+static int tracelink_start(void *self, char *err, size_t errlen)
+{
+    tracelink *t = self;
+    if (!t->srv) return 0;
+    int rc = pg_http_server_start(t->srv, err, errlen);
+    if (rc) return rc;
+    pg_log(PG_LOG_INFO, t->id, "span index listening on port %u (POST /v1/traces)",
+           (unsigned)pg_http_server_port(t->srv));
+    return 0;
+}
+
+static void tracelink_shutdown(void *self, int64_t deadline_ns)
+{
+    tracelink *t = self;
+    (void)deadline_ns;
+    pg_http_server_free(t->srv);
+    t->srv = NULL;
+}
+
+/* Takes b: waits for its spans (at most `wait`), links, hands it on. */
+static int tracelink_consume(void *self, pg_batch *b, char *err, size_t errlen)
+{
+    tracelink *t = self;
+    int64_t now = pg_now_mono_ns();
+    if (t->ix && t->wait > 0) {
+        int64_t deadline = now + t->wait;
+        while (tl_count_unresolved(&t->keys, t->ix, b, now) && now < deadline) {
+            pg_span_index_wait(t->ix, deadline);
+            now = pg_now_mono_ns();
+        }
+    }
+    tl_result r = {0};
+    int rc = tl_link_batch(&t->keys, t->ix, b, now, &r, err, errlen);
+    pg_counter_add(t->linked, r.linked);
+    pg_counter_add(t->unparsable, r.unparsable);
+    pg_counter_add(t->resolved, r.resolved);
+    pg_counter_add(t->unresolved, r.unresolved);
+    if (rc) {
+        pg_log(PG_LOG_WARN, t->id, "dropping a batch of %zu profiles: %s",
+               pg_batch_profile_count(b), err);
+        pg_batch_free(b);
+        return rc;
+    }
+    if (!t->next.consume) {
+        pg_batch_free(b);
+        return 0;
+    }
+    return pg_consume(&t->next, b, err, errlen);
+}
+
+struct pg_span_index *pg_tracelink_span_index(void *self)
+{
+    return ((tracelink *)self)->ix;
+}
+
+uint16_t pg_tracelink_port(void *self)
+{
+    tracelink *t = self;
+    return t->srv ? pg_http_server_port(t->srv) : 0;
+}
+
+const pg_component_factory pg_tracelink_processor_factory = {
+    .type = "tracelink",
+    .kind = PG_CFG_PROCESSOR,
+    .config = {.table = TRACELINK_FIELDS,
+               .size = sizeof(pg_tracelink_config),
+               .validate = tracelink_validate},
+    .create = tracelink_create,
+    .start = tracelink_start,
+    .shutdown = tracelink_shutdown,
+    .destroy = tracelink_destroy,
+    .consume = tracelink_consume,
+    .mutates = 1,
+};

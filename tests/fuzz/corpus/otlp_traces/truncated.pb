@@ -1,0 +1,8 @@
+
+¡
+
+
+service.name
+cart„
+
+trac

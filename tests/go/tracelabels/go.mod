@@ -1,0 +1,3 @@
+module tracelabels
+
+go 1.19
