@@ -63,9 +63,24 @@ static void copy_fields(pg_arena *a, const pg_cfg_field *table, char *base, pg_c
             e->host = dup_str(a, e->host, oom);
             break;
         }
+        case PG_CFG_REGEX: {
+            char **s = p;
+            *s = dup_str(a, *s, oom); /* a pattern: never rewritten */
+            break;
+        }
         case PG_CFG_SECTION:
             if (f->section) copy_fields(a, f->section, p, fn, ud, oom);
             break;
+        case PG_CFG_SECTION_LIST: {
+            pg_cfg_seclist *l = p;
+            size_t isz = pg_cfg_item_size(f->section);
+            if (!l->items) break;
+            l->items = pg_arena_memdup(a, l->items, (l->n ? l->n : 1) * isz);
+            if (!l->items) *oom = true;
+            for (size_t i = 0; l->items && i < l->n && !*oom; i++)
+                copy_fields(a, f->section, (char *)l->items + i * isz, fn, ud, oom);
+            break;
+        }
         case PG_CFG_COMPONENT: {
             pg_cfg_component_ref *r = p;
             if (!r->cfg) break;

@@ -248,6 +248,47 @@ static void test_owner_keys(void)
     pg_config_free(cfg);
 }
 
+/* pg_cfg_copy through SECTION_LIST items (strings rewritten) and REGEX (kept as written). */
+typedef struct {
+    char *k;
+} item_t;
+typedef struct {
+    pg_cfg_seclist list;
+    char *re;
+} list_cfg;
+static const pg_cfg_field ITEM[] = {
+    {.key = "k", .type = PG_CFG_STRING, .offset = offsetof(item_t, k)},
+    {.offset = sizeof(item_t)},
+};
+static const pg_cfg_field LIST[] = {
+    {.key = "list",
+     .type = PG_CFG_SECTION_LIST,
+     .offset = offsetof(list_cfg, list),
+     .section = ITEM},
+    {.key = "re", .type = PG_CFG_REGEX, .offset = offsetof(list_cfg, re)},
+    {0},
+};
+
+static void test_copy_lists(void)
+{
+    char a0[] = "a-%s", a1[] = "b", re[] = "x%s";
+    item_t items[2] = {{a0}, {a1}};
+    list_cfg src = {{items, 2}, re};
+    pg_arena *a = pg_arena_new(0);
+    list_cfg *c = pg_cfg_copy(a, LIST, sizeof src, &src, subst, NULL);
+    CHECK(c != NULL);
+    if (c) {
+        item_t *it = c->list.items;
+        CHECK(c->list.n == 2 && it != items);
+        CHECK_STR(it[0].k, "a-B1");
+        CHECK_STR(it[1].k, "b");
+        CHECK(it[1].k != a1);
+        CHECK_STR(c->re, "x%s");
+        CHECK(c->re != re);
+    }
+    pg_arena_free(a);
+}
+
 static void test_table_check(void)
 {
     char err[256];
@@ -265,6 +306,7 @@ int main(void)
     test_good();
     test_errors();
     test_owner_keys();
+    test_copy_lists();
     test_table_check();
     TEST_MAIN_END();
 }
