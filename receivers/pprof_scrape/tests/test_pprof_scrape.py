@@ -231,7 +231,7 @@ def main():
         target.wait()
         time.sleep(3)
         target = start_target(binary, (p1, p2), os.path.join(work, "save"))
-        H.wait_until(lambda: (series(mport, "profgate_delta_restarts_total", **good) or 0) >= 1, timeout=30,
+        H.wait_until(lambda: (series(mport, "profgate_delta_restarts_total", **good) or 0) >= 1, timeout=90,
                      what="a restart detected")
         emitted = series(mport, "profgate_delta_emitted_profiles_total", **good)
         H.wait_until(lambda: series(mport, "profgate_delta_emitted_profiles_total", **good) >= emitted + 18,
