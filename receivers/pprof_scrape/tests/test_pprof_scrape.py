@@ -235,7 +235,7 @@ def main():
                      what="a restart detected")
         emitted = series(mport, "profgate_delta_emitted_profiles_total", **good)
         H.wait_until(lambda: series(mport, "profgate_delta_emitted_profiles_total", **good) >= emitted + 18,
-                     timeout=60, what="three rounds of deltas after the restart")
+                     timeout=120, what="three rounds of deltas after the restart")
         c.check(any("is up again" in ln for ln in pg.logs().splitlines()), "a log line when the target is back")
     finally:
         if pg and pg.alive():
