@@ -7,7 +7,7 @@ DEBIAN_PACKAGES := \
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler \
   libyaml-dev libjansson-dev libdeflate-dev zlib1g-dev libzstd-dev \
   libssl-dev libevent-dev libnghttp2-dev libhttp-parser-dev libcurl4-openssl-dev libgrpc-dev \
-  golang-go python3 python3-grpcio python3-protobuf curl nghttp2-client openssl gzip zstd procps time
+  golang-go python3 python3-grpcio python3-protobuf python3-yaml curl nghttp2-client openssl gzip zstd procps time
 # Node.js and npm (test clients only) come from Debian when the machine has none; a
 # machine whose Node.js ships its own npm keeps it (Debian's npm would conflict).
 NODE_PACKAGES := nodejs npm

@@ -123,6 +123,37 @@ def check_runtime_packages(c, binary):
             "Dockerfile: two Debian 12 stages, non-root, health check")
 
 
+def check_kubernetes(c, binary):
+    """Every ConfigMap's config.yaml in deploy/kubernetes/ is one profgate validates; the
+    gateway tier's DNS resolver names its headless Service."""
+    try:
+        import yaml
+    except ImportError:
+        print("skip: python3-yaml not installed (make deps)")
+        return
+    tmp = tempfile.mkdtemp(prefix="pg-k8s-")
+    docs = []
+    for f in sorted(glob.glob(ROOT + "/deploy/kubernetes/*.yaml")):
+        docs += [(os.path.basename(f), d) for d in yaml.safe_load_all(open(f)) if d]
+    maps = [(f, d) for f, d in docs if d["kind"] == "ConfigMap"]
+    c.check(len(maps) >= 4, "manifests embed the sidecar, node, lb and gateway configs (%d)" % len(maps))
+    for f, d in maps:
+        path = os.path.join(tmp, d["metadata"]["name"] + ".yaml")
+        open(path, "w").write(d["data"]["config.yaml"])
+        r = run([binary, "validate", "--config", path])
+        c.check(r.returncode == 0, "%s: ConfigMap %s validates: %s" % (f, d["metadata"]["name"], r.stderr[-300:]))
+    headless = [d for f, d in docs if d["kind"] == "Service" and d["spec"].get("clusterIP") == "None"]
+    c.check(len(headless) == 1, "the gateway tier has one headless Service")
+    lb = [d for f, d in maps if "loadbalancing" in d["data"]["config.yaml"]]
+    if headless and lb:
+        cfg = yaml.safe_load(lb[0]["data"]["config.yaml"])
+        host = cfg["exporters"]["loadbalancing"]["resolver"]["dns"]["hostname"]
+        c.check(host.startswith(headless[0]["metadata"]["name"] + "."), "the lb tier resolves the headless Service")
+    kinds = {d["kind"] for f, d in docs}
+    c.check({"DaemonSet", "Deployment", "Service"} <= kinds, "a DaemonSet, Deployments and Services are shipped")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def check_uninstall(c, binary, dest):
     r = run(["make", "-s", "-C", ROOT, "uninstall", "BUILD=" + os.path.dirname(binary), "DESTDIR=" + dest, "PREFIX=/usr"])
     c.check(r.returncode == 0, "make uninstall exits 0")
@@ -140,6 +171,7 @@ def main():
         check_unit_verifies(c, dest, unit)
         check_notify(c, binary)
         check_runtime_packages(c, binary)
+        check_kubernetes(c, binary)
         check_uninstall(c, binary, dest)
     finally:
         shutil.rmtree(dest, ignore_errors=True)
