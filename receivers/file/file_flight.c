@@ -72,14 +72,16 @@ void pg_file_flight_consumed(pg_file_receiver *r, pg_file_flight *f, int rc)
     pthread_mutex_unlock(&r->flights_mu);
 }
 
-/* True when this version was accepted and is still waiting for its ack. */
+/* True when this version was accepted and is still waiting for its ack, or its ack fired
+ * (delivered, queued, dropped) and the loop has not committed it yet: an ack settling on an
+ * exporter thread while a poll runs must not let the poll read the file a second time. */
 bool pg_file_flight_pending(pg_file_receiver *r, const pg_file_ident *id)
 {
     bool found = false;
     pthread_mutex_lock(&r->flights_mu);
     for (const pg_file_flight *f = r->flights; f && !found; f = f->next)
-        found = !f->settled && f->consume_rc == 0 && f->id.ino == id->ino &&
-                f->id.size == id->size && f->id.mtime_ns == id->mtime_ns;
+        found = (!f->settled || f->outcome != PG_ACK_ABANDONED) && f->consume_rc == 0 &&
+                f->id.ino == id->ino && f->id.size == id->size && f->id.mtime_ns == id->mtime_ns;
     pthread_mutex_unlock(&r->flights_mu);
     return found;
 }
