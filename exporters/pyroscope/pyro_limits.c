@@ -1,13 +1,15 @@
 /* Pyroscope's ingestion limits applied before sending, so that a profile over them is
  * reshaped here (and counted) instead of being refused by the backend: stacks cut to their
- * leaf-most frames, surplus sample labels dropped, profiles split by sample position
- * (see pyroscope_int.h). Values are never changed: the totals stay. */
+ * leaf-most frames and surplus sample labels dropped on a copy of the batch, then each
+ * translator group written as pprofs that fit (pyro_split.c) and series labels cut to
+ * their lengths (pyro_label_limits.c); see pyroscope_int.h. Values are never changed. */
 #include "exporters/pyroscope/pyroscope_int.h"
 
 #include "pipeline/core/dict.h"
 #include "pipeline/core/edit.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/merge.h"
+#include "pipeline/core/samples.h"
 #include "pipeline/core/stacks.h"
 
 #include <stdlib.h>
@@ -62,52 +64,12 @@ static int trim(pg_batch *b, const pyro_limits *l, pyro_limit_counts *cnt)
     return rc;
 }
 
-/* The most samples a data profile of b holds. */
-static size_t most_samples(const pg_batch *b)
-{
-    size_t most = 0;
-    pg_profile_iter it;
-    pg_profile_iter_init(&it, b);
-    while (pg_profile_iter_next(&it))
-        if (!is_record(&it.profile->msg) && pg_profile_sample_count(&it.profile->msg) > most)
-            most = pg_profile_sample_count(&it.profile->msg);
-    return most;
-}
-
-/* Keeps samples [from, from + count) of every data profile of b and removes the data
- * profiles left without samples. */
-static int keep_range(pg_batch *b, size_t from, size_t count)
-{
-    pg_otlp_data *d = pg_batch_data(b);
-    for (size_t r = 0; r < d->n_resource_profiles; r++)
-        for (size_t s = 0; s < d->resource_profiles[r]->n_scope_profiles; s++) {
-            pg_otlp_sprofiles *sp = d->resource_profiles[r]->scope_profiles[s];
-            size_t out = 0;
-            for (size_t k = 0; k < sp->n_profiles; k++) {
-                pg_otlp_profile *m = sp->profiles[k];
-                if (!is_record(m)) {
-                    size_t n = pg_profile_sample_count(m);
-                    uint8_t *keep = calloc(n ? n : 1, 1);
-                    if (!keep) return PG_ENOMEM;
-                    for (size_t i = from; i < n && i < from + count; i++)
-                        keep[i] = 1;
-                    int rc = pg_profile_keep(b, pg_profile_of(m), keep);
-                    free(keep);
-                    if (rc) return rc;
-                    if (pg_profile_sample_count(m) == 0) continue;
-                }
-                sp->profiles[out++] = m;
-            }
-            sp->n_profiles = out;
-        }
-    return 0;
-}
-
 /* See pyroscope_int.h. */
-int pyro_limits_apply(const pg_batch *b, const pyro_limits *l, pg_batch ***parts, size_t *n,
-                      pyro_limit_counts *cnt, char *err, size_t errlen)
+int pyro_limits_series(const pg_batch *b, const pyro_limits *l, const pg_cfg_strmap *external,
+                       pyro_series **out, size_t *n, pyro_limit_counts *cnt, char *err,
+                       size_t errlen)
 {
-    *parts = NULL;
+    *out = NULL;
     *n = 0;
     pg_batch *work = pg_batch_clone(b, 0);
     if (!work) return pg_err(err, errlen, PG_ENOMEM, "out of memory copying the batch");
@@ -116,32 +78,21 @@ int pyro_limits_apply(const pg_batch *b, const pyro_limits *l, pg_batch ***parts
         pg_batch_free(work);
         return pg_err(err, errlen, rc, "applying the limits");
     }
-    size_t most = most_samples(work), per = (size_t)l->max_samples;
-    size_t k = per && most > per ? (most + per - 1) / per : 1;
-    pg_batch **out = calloc(k, sizeof *out);
-    if (!out) {
-        pg_batch_free(work);
-        return pg_err(err, errlen, PG_ENOMEM, "out of memory");
-    }
-    if (k == 1) {
-        out[0] = work;
-        *parts = out;
-        *n = 1;
-        return 0;
-    }
-    for (size_t c = 0; c < k && rc == 0; c++) {
-        if (!(out[c] = pg_batch_clone(work, 0))) rc = PG_ENOMEM;
-        if (rc == 0) rc = keep_range(out[c], c * per, per);
-    }
+    pg_pprof_group *g = NULL;
+    size_t ng = 0;
+    pyro_series_vec v = {0};
+    rc = pg_pprof_plan(work, &g, &ng, err, errlen);
+    for (size_t i = 0; rc == 0 && i < ng; i++)
+        rc = pyro_split_group(work, &g[i], l, external, &v, cnt, err, errlen);
+    for (size_t i = 0; rc == 0 && i < v.n; i++)
+        pyro_labels_fit(&v.v[i], l, cnt);
+    pg_pprof_groups_free(g, ng);
     pg_batch_free(work);
     if (rc) {
-        for (size_t c = 0; c < k; c++)
-            pg_batch_free(out[c]);
-        free(out);
-        return pg_err(err, errlen, rc, "splitting the batch");
+        pyro_series_free(v.v, v.n);
+        return rc;
     }
-    cnt->splits += k - 1;
-    *parts = out;
-    *n = k;
+    *out = v.v;
+    *n = v.n;
     return 0;
 }

@@ -138,6 +138,21 @@ static int series_labels(const pg_batch *b, const pg_pprof_group *g, const pg_cf
     return rc;
 }
 
+/* See pyroscope_int.h. Borrows b, g and external. */
+int pyro_series_init(const pg_batch *b, const pg_pprof_group *g, const pg_cfg_strmap *external,
+                     pyro_series *s)
+{
+    int rc = series_labels(b, g, external, s);
+    for (size_t k = 0; rc == 0 && k < g->n_profiles; k++) /* data profiles only */
+        if (g->profiles[k]->sample_type && g->profiles[k]->sample_type->type_strindex > 0)
+            s->samples += pg_profile_sample_count(g->profiles[k]);
+    if (rc == 0 && g->n_profiles) {
+        s->time_ns = g->profiles[0]->time_unix_nano;
+        s->duration_ns = g->profiles[0]->duration_nano;
+    }
+    return rc;
+}
+
 /* Frees what one series owns (not s itself). */
 void pyro_series_free_one(pyro_series *s)
 {
@@ -171,15 +186,8 @@ int pyro_series_build(const pg_batch *b, const pg_cfg_strmap *external, pyro_ser
     pg_pprof_encode_opts o = {.gzip = 1, .resource_as_labels = 0, .links_as_labels = 1};
     for (size_t i = 0; rc == 0 && i < ng; i++) {
         rc = pg_pprof_encode(b, &g[i], &o, &s[i].pprof, err, errlen);
-        if (rc == 0 && series_labels(b, &g[i], external, &s[i]))
+        if (rc == 0 && pyro_series_init(b, &g[i], external, &s[i]))
             rc = pg_err(err, errlen, PG_ENOMEM, "out of memory");
-        for (size_t k = 0; rc == 0 && k < g[i].n_profiles; k++) /* data profiles only */
-            if (g[i].profiles[k]->sample_type && g[i].profiles[k]->sample_type->type_strindex > 0)
-                s[i].samples += pg_profile_sample_count(g[i].profiles[k]);
-        if (rc == 0 && g[i].n_profiles) {
-            s[i].time_ns = g[i].profiles[0]->time_unix_nano;
-            s[i].duration_ns = g[i].profiles[0]->duration_nano;
-        }
     }
     pg_pprof_groups_free(g, ng);
     if (rc) {
@@ -304,4 +312,10 @@ int pyro_ingest_query(const pyro_series *s, pg_buf *out, size_t *skipped)
 const char *pyro_series_name(const pyro_series *s)
 {
     return get_label(s, "__name__");
+}
+
+/* See pyroscope_int.h. */
+const char *pyro_series_label(const pyro_series *s, const char *name)
+{
+    return get_label(s, name);
 }

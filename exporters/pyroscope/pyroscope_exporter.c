@@ -45,6 +45,12 @@ static const pg_cfg_field LIMITS[] = {
      .doc = "frames of one stack; deeper ones keep the leaf-most (Pyroscope: 1000)"},
     {"max_labels_per_sample", PG_CFG_INT, offsetof(pyro_limits, max_labels), "100", "1",
      .doc = "labels of one sample; the first ones are kept (Pyroscope: 100)"},
+    {"max_profile_size", PG_CFG_SIZE, offsetof(pyro_limits, max_profile_size), "4MiB", "1KiB",
+     .doc = "bytes of one uncompressed pprof; larger ones are split (Pyroscope: 4MiB)"},
+    {"max_label_name_length", PG_CFG_INT, offsetof(pyro_limits, max_label_name), "1024", "1",
+     .doc = "bytes of a series label name; longer ones are cut (Pyroscope: 1024)"},
+    {"max_label_value_length", PG_CFG_INT, offsetof(pyro_limits, max_label_value), "2048", "1",
+     .doc = "bytes of a series label value; longer ones are cut (Pyroscope: 2048)"},
     {0},
 };
 
@@ -105,7 +111,8 @@ typedef struct pyro_exporter {
     pg_http_client *client;
     atomic_uint_fast64_t seq;
     pyro_limits limits;
-    pg_counter *limit_splits, *limit_stacks, *limit_labels;
+    pg_counter *limit_splits, *limit_stacks, *limit_labels, *limit_zero, *limit_oversize,
+        *limit_cut_labels, *limit_dropped_labels;
 } pyro_exporter;
 
 static char *dup0(const char *s)
@@ -189,6 +196,18 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
     e->limit_labels =
         pg_metrics_counter(m, "profgate_exporter_pyroscope_limit_trimmed_labels_total",
                            "Samples whose labels were cut to max_labels_per_sample.", lab);
+    e->limit_zero = pg_metrics_counter(
+        m, "profgate_exporter_pyroscope_limit_zero_samples_total",
+        "Samples with every value 0 left out of a profile split by the limits.", lab);
+    e->limit_oversize = pg_metrics_counter(
+        m, "profgate_exporter_pyroscope_limit_dropped_samples_total",
+        "Samples dropped: alone they encode to a pprof over max_profile_size.", lab);
+    e->limit_cut_labels = pg_metrics_counter(
+        m, "profgate_exporter_pyroscope_limit_cut_series_labels_total",
+        "Series label names or values cut to max_label_name_length / max_label_value_length.", lab);
+    e->limit_dropped_labels = pg_metrics_counter(
+        m, "profgate_exporter_pyroscope_limit_dropped_series_labels_total",
+        "Series labels dropped: once cut, their name repeats another label's.", lab);
     size_t ul = strlen(c->endpoint) + 40;
     int ok = (e->url = malloc(ul)) != NULL;
     if (ok) {
@@ -360,48 +379,44 @@ static int send_ingest(pyro_exporter *e, const pg_batch *b, const pyro_series *s
     return rc;
 }
 
+/* Adds what the limits changed to the counters and logs the drops with their reason. */
+static void note_limits(pyro_exporter *e, const pyro_limit_counts *c)
+{
+    pg_counter_add(e->limit_splits, c->splits);
+    pg_counter_add(e->limit_stacks, c->trimmed_stacks);
+    pg_counter_add(e->limit_labels, c->trimmed_labels);
+    pg_counter_add(e->limit_zero, c->zero_samples);
+    pg_counter_add(e->limit_oversize, c->oversize_samples);
+    pg_counter_add(e->limit_cut_labels, c->cut_labels);
+    pg_counter_add(e->limit_dropped_labels, c->dropped_labels);
+    const char *id = e->base.settings.id;
+    if (c->oversize_samples)
+        pg_log(PG_LOG_WARN, id,
+               "limits: %llu sample(s) dropped: alone each encodes to a pprof over "
+               "max_profile_size (%llu bytes; the largest %zu bytes)",
+               (unsigned long long)c->oversize_samples,
+               (unsigned long long)e->limits.max_profile_size, c->largest_dropped);
+    if (c->dropped_labels)
+        pg_log(PG_LOG_WARN, id,
+               "limits: %llu series label(s) dropped: cut to max_label_name_length (%lld), "
+               "their name repeats another label's",
+               (unsigned long long)c->dropped_labels, (long long)e->limits.max_label_name);
+    if (c->zero_samples)
+        pg_log(PG_LOG_DEBUG, id,
+               "limits: %llu sample(s) with every value 0 left out of a split profile "
+               "(Pyroscope drops them at ingest)",
+               (unsigned long long)c->zero_samples);
+}
+
 /* The series of b (borrowed): under the limits when they are on. */
 static int build_series(pyro_exporter *e, const pg_batch *b, pyro_series **out, size_t *n,
                         char *err, size_t errlen)
 {
     if (!e->limits.enabled) return pyro_series_build(b, &e->external, out, n, err, errlen);
-    pg_batch **parts = NULL;
-    size_t np = 0;
     pyro_limit_counts cnt = {0};
-    int rc = pyro_limits_apply(b, &e->limits, &parts, &np, &cnt, err, errlen);
-    if (rc) return rc;
-    pg_counter_add(e->limit_splits, cnt.splits);
-    pg_counter_add(e->limit_stacks, cnt.trimmed_stacks);
-    pg_counter_add(e->limit_labels, cnt.trimmed_labels);
-    pyro_series *all = NULL;
-    size_t total = 0;
-    for (size_t i = 0; i < np && rc == 0; i++) {
-        pyro_series *s = NULL;
-        size_t ns = 0;
-        rc = pyro_series_build(parts[i], &e->external, &s, &ns, err, errlen);
-        pyro_series *grown = rc ? NULL : realloc(all, (total + ns + 1) * sizeof *all);
-        if (rc == 0 && !grown) rc = pg_err(err, errlen, PG_ENOMEM, "out of memory");
-        if (rc == 0) { /* a split can leave a pprof without samples: not sent */
-            all = grown;
-            for (size_t k = 0; k < ns; k++)
-                if (s[k].samples)
-                    all[total++] = s[k];
-                else
-                    pyro_series_free_one(&s[k]);
-            free(s); /* its elements moved or freed */
-        } else
-            pyro_series_free(s, ns);
-    }
-    for (size_t i = 0; i < np; i++)
-        pg_batch_free(parts[i]);
-    free(parts);
-    if (rc) {
-        pyro_series_free(all, total);
-        return rc;
-    }
-    *out = all;
-    *n = total;
-    return 0;
+    int rc = pyro_limits_series(b, &e->limits, &e->external, out, n, &cnt, err, errlen);
+    if (rc == 0) note_limits(e, &cnt);
+    return rc;
 }
 
 /* pg_send_fn: b borrowed. */
