@@ -96,6 +96,27 @@ static int validate(const void *vcfg, char *err, size_t errlen)
     return rc ? rc : pg_exporter_helper_config_validate(&c->helper, err, errlen);
 }
 
+/* The counters of what the limits changed, in pyro_limit_counts' order. */
+enum { LIM_SPLITS, LIM_STACKS, LIM_LABELS, LIM_ZERO, LIM_OVERSIZE, LIM_CUT, LIM_DROPPED, LIM_N };
+static const struct {
+    const char *name, *help;
+} LIMIT_COUNTERS[LIM_N] = {
+    {"profgate_exporter_pyroscope_limit_splits_total",
+     "Extra pprofs made by splitting profiles over max_samples or max_profile_size."},
+    {"profgate_exporter_pyroscope_limit_trimmed_stacks_total",
+     "Samples whose stack was cut to max_stack_depth."},
+    {"profgate_exporter_pyroscope_limit_trimmed_labels_total",
+     "Samples whose labels were cut to max_labels_per_sample."},
+    {"profgate_exporter_pyroscope_limit_zero_samples_total",
+     "Samples with every value 0 left out of a profile split by the limits."},
+    {"profgate_exporter_pyroscope_limit_dropped_samples_total",
+     "Samples dropped: alone they encode to a pprof over max_profile_size."},
+    {"profgate_exporter_pyroscope_limit_cut_series_labels_total",
+     "Series label names or values cut to max_label_name_length / max_label_value_length."},
+    {"profgate_exporter_pyroscope_limit_dropped_series_labels_total",
+     "Series labels dropped: once cut, their name repeats another label's."},
+};
+
 typedef struct pyro_exporter {
     pg_exporter_base base; /* first */
     char *url;             /* endpoint + path */
@@ -111,8 +132,7 @@ typedef struct pyro_exporter {
     pg_http_client *client;
     atomic_uint_fast64_t seq;
     pyro_limits limits;
-    pg_counter *limit_splits, *limit_stacks, *limit_labels, *limit_zero, *limit_oversize,
-        *limit_cut_labels, *limit_dropped_labels;
+    pg_counter *limit[LIM_N]; /* LIMIT_COUNTERS */
 } pyro_exporter;
 
 static char *dup0(const char *s)
@@ -187,27 +207,8 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
     pg_metrics *m = pg_host_metrics(s->host);
     char lab[256] = "";
     pg_metrics_label(lab, sizeof lab, "exporter", s->id);
-    e->limit_splits =
-        pg_metrics_counter(m, "profgate_exporter_pyroscope_limit_splits_total",
-                           "Extra pprofs made by splitting profiles over max_samples.", lab);
-    e->limit_stacks =
-        pg_metrics_counter(m, "profgate_exporter_pyroscope_limit_trimmed_stacks_total",
-                           "Samples whose stack was cut to max_stack_depth.", lab);
-    e->limit_labels =
-        pg_metrics_counter(m, "profgate_exporter_pyroscope_limit_trimmed_labels_total",
-                           "Samples whose labels were cut to max_labels_per_sample.", lab);
-    e->limit_zero = pg_metrics_counter(
-        m, "profgate_exporter_pyroscope_limit_zero_samples_total",
-        "Samples with every value 0 left out of a profile split by the limits.", lab);
-    e->limit_oversize = pg_metrics_counter(
-        m, "profgate_exporter_pyroscope_limit_dropped_samples_total",
-        "Samples dropped: alone they encode to a pprof over max_profile_size.", lab);
-    e->limit_cut_labels = pg_metrics_counter(
-        m, "profgate_exporter_pyroscope_limit_cut_series_labels_total",
-        "Series label names or values cut to max_label_name_length / max_label_value_length.", lab);
-    e->limit_dropped_labels = pg_metrics_counter(
-        m, "profgate_exporter_pyroscope_limit_dropped_series_labels_total",
-        "Series labels dropped: once cut, their name repeats another label's.", lab);
+    for (int i = 0; i < LIM_N; i++)
+        e->limit[i] = pg_metrics_counter(m, LIMIT_COUNTERS[i].name, LIMIT_COUNTERS[i].help, lab);
     size_t ul = strlen(c->endpoint) + 40;
     int ok = (e->url = malloc(ul)) != NULL;
     if (ok) {
@@ -382,13 +383,11 @@ static int send_ingest(pyro_exporter *e, const pg_batch *b, const pyro_series *s
 /* Adds what the limits changed to the counters and logs the drops with their reason. */
 static void note_limits(pyro_exporter *e, const pyro_limit_counts *c)
 {
-    pg_counter_add(e->limit_splits, c->splits);
-    pg_counter_add(e->limit_stacks, c->trimmed_stacks);
-    pg_counter_add(e->limit_labels, c->trimmed_labels);
-    pg_counter_add(e->limit_zero, c->zero_samples);
-    pg_counter_add(e->limit_oversize, c->oversize_samples);
-    pg_counter_add(e->limit_cut_labels, c->cut_labels);
-    pg_counter_add(e->limit_dropped_labels, c->dropped_labels);
+    const uint64_t v[LIM_N] = {c->splits,        c->trimmed_stacks,   c->trimmed_labels,
+                               c->zero_samples,  c->oversize_samples, c->cut_labels,
+                               c->dropped_labels};
+    for (int i = 0; i < LIM_N; i++)
+        pg_counter_add(e->limit[i], v[i]);
     const char *id = e->base.settings.id;
     if (c->oversize_samples)
         pg_log(PG_LOG_WARN, id,
