@@ -1,5 +1,7 @@
 /* Private: the `pyroscope` exporter's pieces: pyro_series.c turns a batch into series
- * (labels + a gzip pprof each), pyro_send.c encodes and posts them. */
+ * (labels + a gzip pprof each) and encodes them for either protocol; with `limits` on,
+ * pyro_limits.c, pyro_split.c and pyro_label_limits.c make the series instead;
+ * pyroscope_exporter.c posts them. */
 #ifndef PG_PYROSCOPE_INT_H
 #define PG_PYROSCOPE_INT_H
 
