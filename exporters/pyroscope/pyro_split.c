@@ -89,8 +89,9 @@ static int append(split *s, const pg_buf *plain)
     return 0;
 }
 
-/* Encodes positions [lo, hi) and appends them when the pprof fits max_profile_size;
- * otherwise appends nothing and sets *over to its size. 0 or a status. */
+/* Encodes positions [lo, hi) and appends them when the pprof fits max_profile_size (or
+ * holds no sample: nothing to split, sent as it is); otherwise appends nothing and sets
+ * *over to its size. 0 or a status. */
 static int try_range(split *s, size_t lo, size_t hi, size_t *over)
 {
     pg_pprof_encode_opts o = {.gzip = 0, .resource_as_labels = 0, .links_as_labels = 1};
@@ -101,7 +102,7 @@ static int try_range(split *s, size_t lo, size_t hi, size_t *over)
         rc = pg_err(s->err, s->errlen, rc, "limits: cutting a profile's samples");
     else
         rc = pg_pprof_encode(s->b, s->g, &o, &plain, s->err, s->errlen);
-    if (rc == 0 && s->l->max_profile_size && plain.len > s->l->max_profile_size)
+    if (rc == 0 && lo < hi && s->l->max_profile_size && plain.len > s->l->max_profile_size)
         *over = plain.len;
     else if (rc == 0)
         rc = append(s, &plain);
