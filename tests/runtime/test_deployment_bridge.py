@@ -33,7 +33,7 @@ from test_deployments import healthy, listen_env, start_config
 
 NODE_TESTS = os.path.join(H.SRC, "receivers", "pprof_push", "tests")
 sys.path.insert(0, NODE_TESTS)
-from test_pprof_push_node import install  # noqa: E402
+from test_pprof_push_node import sdk_or_skip  # noqa: E402
 
 CPU = os.path.join(H.DATA, "pprof", "go_cpu.pb.gz")
 
@@ -115,16 +115,9 @@ def otlp_to_pyroscope(c, profgate, grpc_port, rec, work):
 
 def main():
     profgate = os.path.realpath(sys.argv[1])
-    node_dir = os.path.join(os.path.dirname(profgate), "node-pyro")
-    if not install(node_dir):
-        print("@pyroscope/nodejs unavailable: skipped")
-        sys.exit(77)
-    if not P.have_go():
-        print("go not found: skipped")
-        sys.exit(77)
+    node_dir = sdk_or_skip(profgate)
     c = H.Checks()
     work = tempfile.mkdtemp(prefix="pg-bridge-")
-    os.makedirs(os.path.join(work, "pb"))
     H.otlp_proto_modules(os.path.join(work, "pb"))
     sink = Backend()
     rec = P.Recorder()

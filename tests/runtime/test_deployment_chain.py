@@ -185,7 +185,6 @@ def main():
         sys.exit(77)
     c = H.Checks()
     work = tempfile.mkdtemp(prefix="pg-chain-")
-    os.makedirs(os.path.join(work, "pb"))
     H.otlp_proto_modules(os.path.join(work, "pb"))
     run(c, profgate, work, H.build_go(profgate, "scrapetarget"))
     if not c.failed:
