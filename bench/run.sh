@@ -12,40 +12,16 @@ here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/../tests/roundtrip/lib.sh"
 profgate="$build/profgate"
 if [ ! -x "$profgate" ]; then
-  echo "bench: $profgate not found; build first (make build)"; echo
-echo "bench: deployment end to end (pprof push /ingest -> pprof_push -> otlp exporter -> grpcio sink; 50 KB and 1 MB busy profiles)"
-if [ -f "$work/busy_small.pb.gz" ] && [ -f "$work/busy_medium.pb.gz" ]; then
-  "$PYTHON" -B "$here/push_to_otlp.py" "$profgate" "$work/busy_small.pb.gz" "$work/busy_medium.pb.gz" 10 \
-    || echo "bench: push_to_otlp.py failed"
-else echo "bench: push_to_otlp skipped (busy profiles missing)"; fi
-echo "bench: sidecar budget (configs/sidecar.yaml, one Go target, 15 s x 5 profile types, ${PG_BENCH_SIDECAR_SECONDS:-120} s)"
-"$PYTHON" -B "$here/sidecar.py" "$profgate" || echo "bench: sidecar.py failed"
-exit 0
+  echo "bench: $profgate not found; build first (make build)"; exit 0
 fi
 work="$build/bench/work"
 mkdir -p "$work"
 if ! pg_build_profgen "$build/bench" "$work/profgen"; then
-  echo "bench: could not build tests/go/profgen"; echo
-echo "bench: deployment end to end (pprof push /ingest -> pprof_push -> otlp exporter -> grpcio sink; 50 KB and 1 MB busy profiles)"
-if [ -f "$work/busy_small.pb.gz" ] && [ -f "$work/busy_medium.pb.gz" ]; then
-  "$PYTHON" -B "$here/push_to_otlp.py" "$profgate" "$work/busy_small.pb.gz" "$work/busy_medium.pb.gz" 10 \
-    || echo "bench: push_to_otlp.py failed"
-else echo "bench: push_to_otlp skipped (busy profiles missing)"; fi
-echo "bench: sidecar budget (configs/sidecar.yaml, one Go target, 15 s x 5 profile types, ${PG_BENCH_SIDECAR_SECONDS:-120} s)"
-"$PYTHON" -B "$here/sidecar.py" "$profgate" || echo "bench: sidecar.py failed"
-exit 0
+  echo "bench: could not build tests/go/profgen"; exit 0
 fi
 echo "bench: generating a large real heap profile (runtime/pprof, MemProfileRate=1)"
 if ! "$work/profgen" large "$work/large.pb.gz"; then
-  echo "bench: profgen large failed"; echo
-echo "bench: deployment end to end (pprof push /ingest -> pprof_push -> otlp exporter -> grpcio sink; 50 KB and 1 MB busy profiles)"
-if [ -f "$work/busy_small.pb.gz" ] && [ -f "$work/busy_medium.pb.gz" ]; then
-  "$PYTHON" -B "$here/push_to_otlp.py" "$profgate" "$work/busy_small.pb.gz" "$work/busy_medium.pb.gz" 10 \
-    || echo "bench: push_to_otlp.py failed"
-else echo "bench: push_to_otlp skipped (busy profiles missing)"; fi
-echo "bench: sidecar budget (configs/sidecar.yaml, one Go target, 15 s x 5 profile types, ${PG_BENCH_SIDECAR_SECONDS:-120} s)"
-"$PYTHON" -B "$here/sidecar.py" "$profgate" || echo "bench: sidecar.py failed"
-exit 0
+  echo "bench: profgen large failed"; exit 0
 fi
 profiles=("$work/large.pb.gz")
 for size in small medium large; do
