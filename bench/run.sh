@@ -70,6 +70,6 @@ if [ -f "$work/busy_small.pb.gz" ] && [ -f "$work/busy_medium.pb.gz" ]; then
   "$PYTHON" -B "$here/push_to_otlp.py" "$profgate" "$work/busy_small.pb.gz" "$work/busy_medium.pb.gz" 10 \
     || echo "bench: push_to_otlp.py failed"
 else echo "bench: push_to_otlp skipped (busy profiles missing)"; fi
-echo "bench: sidecar budget (configs/sidecar.yaml, one Go target, 15 s x 5 profile types, ${PG_BENCH_SIDECAR_SECONDS:-120} s)"
+echo "bench: sidecar budget (configs/sidecar.yaml, one Go target, ${PG_BENCH_SIDECAR_INTERVAL:-15s} x 5 profile types, ${PG_BENCH_SIDECAR_SECONDS:-120} s)"
 "$PYTHON" -B "$here/sidecar.py" "$profgate" || echo "bench: sidecar.py failed"
 exit 0
