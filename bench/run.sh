@@ -2,7 +2,10 @@
 # run.sh BUILD_DIR — `make bench`: generates a large real Go heap profile (tests/go/profgen
 # large) and label-heavy busy-service profiles of about 50 KB, 1 MB and 5 MB (profgen busy)
 # and measures gunzip vs `profgate convert` pprof->OTLP and OTLP->pprof on each (best of 5,
-# MB/s on uncompressed pprof bytes, peak RSS), against the targets. Always exits 0.
+# MB/s on uncompressed pprof bytes, peak RSS), against the targets; then the component
+# benchmarks, and the deployments end to end (pprof push -> OTLP gRPC sink: profiles/s per
+# core, added latency p50/p99, RSS; configs/sidecar.yaml at its default load against its
+# budget, PG_BENCH_SIDECAR_SECONDS long, 120 by default). Always exits 0.
 set -uo pipefail
 build="$(realpath -m "${1:-build}")"
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -61,4 +64,12 @@ if [ -x "$build/bench/bench_processors_volume" ] && [ -f "$work/busy_large.pb.gz
 else
   echo "bench: bench_processors_volume or the busy profiles missing"
 fi
+echo
+echo "bench: deployment end to end (pprof push /ingest -> pprof_push -> otlp exporter -> grpcio sink; 50 KB and 1 MB busy profiles)"
+if [ -f "$work/busy_small.pb.gz" ] && [ -f "$work/busy_medium.pb.gz" ]; then
+  "$PYTHON" -B "$here/push_to_otlp.py" "$profgate" "$work/busy_small.pb.gz" "$work/busy_medium.pb.gz" 10 \
+    || echo "bench: push_to_otlp.py failed"
+else echo "bench: push_to_otlp skipped (busy profiles missing)"; fi
+echo "bench: sidecar budget (configs/sidecar.yaml, one Go target, ${PG_BENCH_SIDECAR_INTERVAL:-15s} x 5 profile types, ${PG_BENCH_SIDECAR_SECONDS:-120} s)"
+"$PYTHON" -B "$here/sidecar.py" "$profgate" || echo "bench: sidecar.py failed"
 exit 0

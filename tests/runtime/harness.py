@@ -243,6 +243,7 @@ def otlp_proto_modules(tmp):
     """Generates Python modules for the pinned OpenTelemetry protos (proto/) into tmp with
     protoc and puts tmp on sys.path; import them as opentelemetry.proto.... afterwards."""
     root = os.path.join(SRC, "proto")
+    os.makedirs(tmp, exist_ok=True)
     files = [os.path.relpath(os.path.join(d, f), root)
              for d, _, fs in os.walk(os.path.join(root, "opentelemetry")) for f in fs if f.endswith(".proto")]
     subprocess.run(["protoc", "-I", root, "--python_out", tmp] + sorted(files), check=True)

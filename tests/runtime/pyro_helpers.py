@@ -1,12 +1,15 @@
 """Helpers for the Pyroscope-protocol tests (pprof_push receiver, pyroscope exporter):
 push.v1 PushRequest encoding and decoding by hand (field numbers from
 proto/pyroscope/push/v1/push.proto), pprof comparison through `go tool pprof -raw` (the
-oracle), and waiting for the file exporter's new files. Stdlib only."""
+oracle), waiting for the file exporter's new files, and a recording HTTP server standing in
+for Pyroscope. Stdlib only."""
 import glob
 import gzip
+import http.server
 import os
 import shutil
 import subprocess
+import threading
 import time
 
 import harness as H
@@ -106,3 +109,37 @@ def files(directory):
 
 def gunzip_maybe(b):
     return gzip.decompress(b) if b[:2] == b"\x1f\x8b" else b
+
+
+class Recorder(http.server.ThreadingHTTPServer):
+    """A Pyroscope stand-in on a free loopback port (serve_forever in a thread): records
+    every POST (path, lower-cased headers, body, monotonic time) and answers it from
+    `script` [(status, extra headers)], 200 when the script is empty."""
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.requests, self.script, self.lock = [], [], threading.Lock()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(n)
+        srv = self.server
+        with srv.lock:
+            srv.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
+                                 "body": body, "t": time.monotonic()})
+            status, extra = srv.script.pop(0) if srv.script else (200, {})
+        out = b"{}" if status == 200 else b"refused by the test server"
+        self.send_response(status)
+        for k, v in extra.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)

@@ -18,16 +18,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from concurrent import futures
 
 import grpc
 
 import harness as H
-
-METHOD = "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export"
-SERVICE = "opentelemetry.proto.collector.profiles.v1development.ProfilesService"
+from grpc_sink import Backend
 
 
 def varint(v):
@@ -49,49 +45,6 @@ def retry_info_status(code, message, seconds):
     duration = varint(1 << 3) + varint(seconds)
     any_msg = ld(1, b"type.googleapis.com/google.rpc.RetryInfo") + ld(2, ld(1, duration))
     return varint(1 << 3) + varint(code) + ld(2, message.encode()) + ld(3, any_msg)
-
-
-class Backend:
-    """A grpcio server answering Export from `plan`: (code, details, trailing metadata,
-    response bytes) per call, OK with an empty response when empty. Records (time,
-    metadata dict, request bytes)."""
-
-    def __init__(self, port=None, creds=None):
-        self.plan, self.got, self.lock = [], [], threading.Lock()
-        self.port = port or H.free_port()
-        backend = self
-
-        def export(request, context):
-            md = {k: v for k, v in context.invocation_metadata()}
-            with backend.lock:
-                backend.got.append((time.time(), md, request))
-                step = backend.plan.pop(0) if backend.plan else None
-            if step is None:
-                return b""
-            code, details, trailing, resp = step
-            if trailing:
-                context.set_trailing_metadata(trailing)
-            if code != grpc.StatusCode.OK:
-                context.set_code(code)
-                context.set_details(details)
-            return resp or b""
-
-        handler = grpc.method_handlers_generic_handler(SERVICE, {
-            "Export": grpc.unary_unary_rpc_method_handler(export)})
-        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), handlers=[handler])
-        addr = "127.0.0.1:%d" % self.port
-        if creds:
-            self.server.add_secure_port(addr, creds)
-        else:
-            self.server.add_insecure_port(addr)
-        self.server.start()
-
-    def requests(self):
-        with self.lock:
-            return list(self.got)
-
-    def close(self):
-        self.server.stop(0).wait()
 
 
 EXPORTER = """

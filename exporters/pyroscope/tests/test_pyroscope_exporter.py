@@ -8,7 +8,6 @@ external_labels, pyroscope_spy) and its pprof equal to what was pushed in (`go t
 the multipart `profile` part; OTLP links -> span_id / trace_id labels; 429 with
 Retry-After retried after the wait, 400 dropped without retry."""
 import base64
-import http.server
 import os
 import shutil
 import subprocess
@@ -53,37 +52,6 @@ exporters:
 """ + H.service_yaml("{metrics}", ["pprof_push", "file"], ["pyroscope"])
 
 
-class Recorder(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.requests, self.script, self.lock = [], [], threading.Lock()
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
-    def do_POST(self):
-        n = int(self.headers.get("Content-Length", "0"))
-        body = self.rfile.read(n)
-        srv = self.server
-        with srv.lock:
-            srv.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
-                                 "body": body, "t": time.monotonic()})
-            status, extra = srv.script.pop(0) if srv.script else (200, {})
-        out = b"{}" if status == 200 else b"refused by the test server"
-        self.send_response(status)
-        for k, v in extra.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
-
-
 def multipart_parts(body, ctype):
     """{name: bytes} of a multipart/form-data body."""
     bnd = ctype.split("boundary=", 1)[1].strip('"').encode()
@@ -98,7 +66,7 @@ def multipart_parts(body, ctype):
 
 
 def run(binary, c, protocol):
-    srv = Recorder()
+    srv = P.Recorder()
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     port = H.free_port()
     mport = H.free_port()

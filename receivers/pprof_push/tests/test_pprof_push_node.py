@@ -50,8 +50,9 @@ def install(where):
     return r.returncode == 0
 
 
-def main():
-    binary = sys.argv[1]
+def sdk_or_skip(binary):
+    """The folder @pyroscope/nodejs is installed under (next to binary); exits 77 (skipped)
+    when it cannot be installed or Go (the oracle) is missing."""
     where = os.path.join(os.path.dirname(os.path.abspath(binary)), "node-pyro")
     if not install(where):
         print("@pyroscope/nodejs unavailable: skipped")
@@ -59,6 +60,12 @@ def main():
     if not P.have_go():
         print("go not found: skipped")
         sys.exit(77)
+    return where
+
+
+def main():
+    binary = sys.argv[1]
+    where = sdk_or_skip(binary)
     c = H.Checks()
     port = H.free_port()
     pg, mport = H.start_with_metrics(binary, CONFIG, port=port)

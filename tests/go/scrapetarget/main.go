@@ -5,11 +5,13 @@
 // and block profile it serves is also written to DIR/<kind>-<port>-<unix ns>.pb.gz: the test's
 // oracle diffs consecutive ones with `go tool pprof -raw -base`. Extra paths for failure
 // tests: /garbage (200, text), /slow (answers after 30 s). With -token, requests need it
-// (bearer or basic auth password).
+// (bearer or basic auth password). With -trace TRACE_ID:SPAN_ID (hex), the CPU burner runs
+// under pprof.Do with trace_id and span_id labels, the way tracing integrations set them.
 package main
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"log"
@@ -41,6 +43,18 @@ func cpuBurn(stop <-chan struct{}) {
 			x = x*1.0000001 + 0.5
 		}
 	}
+}
+
+// burnTraced runs cpuBurn, under pprof.Do with trace_id and span_id labels when ids is
+// "TRACE_ID:SPAN_ID".
+func burnTraced(ids string, stop <-chan struct{}) {
+	traceID, spanID, ok := strings.Cut(ids, ":")
+	if !ok {
+		cpuBurn(stop)
+		return
+	}
+	pprof.Do(context.Background(), pprof.Labels("trace_id", traceID, "span_id", spanID),
+		func(context.Context) { cpuBurn(stop) })
 }
 
 //go:noinline
@@ -151,13 +165,14 @@ func main() {
 	gcEvery := flag.Duration("gc", 50*time.Millisecond, "allocate and collect this often")
 	token := flag.String("token", "", "when set, every request needs Authorization: Bearer <token> or basic auth with password <token> (401 otherwise)")
 	cacheEvery := flag.Duration("cache", 0, "serve profiles made this often instead of one per request (benchmarks: the target stays cheap)")
+	trace := flag.String("trace", "", "TRACE_ID:SPAN_ID: the CPU burner's samples carry them as trace_id and span_id labels")
 	flag.Parse()
 	runtime.SetMutexProfileFraction(1)
 	runtime.SetBlockProfileRate(1)
 	runtime.MemProfileRate = 4096
 	stop := make(chan struct{})
 	if *burn {
-		go cpuBurn(stop)
+		go burnTraced(*trace, stop)
 	}
 	go allocator(*gcEvery)
 	go mutexFight()
