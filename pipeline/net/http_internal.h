@@ -54,6 +54,8 @@ struct pg_http_reply {
     char *ctype;
     char **rhn, **rhv;
     size_t nrh;
+    char **rtn, **rtv; /* trailers (h2) */
+    size_t nrt;
     pg_buf rbody;
     size_t rbody_off; /* h2: bytes handed to nghttp2 */
 };

@@ -225,6 +225,7 @@ typedef struct pg_http_request {
     size_t wire_len; /* body bytes as received (before decompression) */
     pg_http_proto proto;
     const char *peer; /* "127.0.0.1:53412" */
+    bool grpc;        /* a gRPC call (HTTP/2, application/grpc): body is the message (grpc.h) */
 } pg_http_request;
 
 typedef struct pg_http_reply pg_http_reply;
@@ -242,8 +243,15 @@ int pg_http_reply_set(pg_http_reply *r, int status, const char *content_type, co
 /* Adds a response header (copied). Returns 0, PG_EINVAL (bad characters) or PG_ENOMEM. */
 int pg_http_reply_header(pg_http_reply *r, const char *name, const char *value);
 
+/* Adds a response trailer (copied), sent after the body over HTTP/2 (not over HTTP/1.1);
+ * with an empty body the trailers go in the response's only HEADERS frame (gRPC's
+ * trailers-only answer). pg_http_reply_set drops the trailers set before it. Returns 0,
+ * PG_EINVAL (bad characters) or PG_ENOMEM. */
+int pg_http_reply_trailer(pg_http_reply *r, const char *name, const char *value);
+
 /* Sets the status from a PG_* code (pg_status_http) and a text/plain body of msg; a
- * retryable code (503) adds `Retry-After: 1`. Returns 0 or PG_ENOMEM. */
+ * retryable code (503) adds `Retry-After: 1`. For a gRPC request (req->grpc) it is the
+ * gRPC error instead (pg_grpc_reply_error). Returns 0 or PG_ENOMEM. */
 int pg_http_reply_error(pg_http_reply *r, int code, const char *msg);
 
 /* Sends the reply and ends the request: call exactly once per handler call, from any
