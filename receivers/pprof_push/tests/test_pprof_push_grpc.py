@@ -6,11 +6,13 @@ pushed pprof coming out of the file exporter unchanged (`go tool pprof -raw`); a
 is INVALID_ARGUMENT, a message over max_request_body_size (on the wire, or once inflated)
 RESOURCE_EXHAUSTED, a missing or wrong token UNAUTHENTICATED, an unknown method
 UNIMPLEMENTED; gRPC over HTTP/1.1 is answered 505; a Connect push on the same port still
-works; the calls are counted by grpc-status."""
-import gzip
+works; the x-scope-orgid metadata of a call is kept (a pyroscope exporter sends it on as
+the tenant to a recording server here); the calls are counted by grpc-status."""
+import http.server
 import os
 import subprocess
 import sys
+import threading
 
 import grpc
 
@@ -39,24 +41,27 @@ exporters:
   file:
     directory: {dir}/out
     format: pprof
-""" + H.service_yaml("{metrics}", ["pprof_push", "pprof_push/tls"], ["file"])
+  pyroscope:
+    endpoint: http://127.0.0.1:{rec}/
+    tenant_from_metadata: x-scope-orgid
+""" + H.service_yaml("{metrics}", ["pprof_push", "pprof_push/tls"], ["file", "pyroscope"])
 
 OPTS = [("grpc.enable_http_proxy", 0)]
 
 
-def openssl(d, *args):
-    subprocess.run(["openssl"] + list(args), cwd=d, check=True, capture_output=True)
+class Recorder(http.server.BaseHTTPRequestHandler):
+    """Answers 200 to every POST and keeps (headers, body) in server.got."""
+    protocol_version = "HTTP/1.1"
 
+    def log_message(self, *a):
+        pass
 
-def make_ca(d):
-    openssl(d, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
-            "-days", "2", "-subj", "/CN=profgate test CA")
-    with open(os.path.join(d, "san.ext"), "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    openssl(d, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-            "-subj", "/CN=server")
-    openssl(d, "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", "server.pem", "-days", "2", "-extfile", "san.ext")
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.server.got.append(({k.lower(): v for k, v in self.headers.items()}, body))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
 
 def call(channel, body, metadata=(), compression=None, method=P.PUSH_PATH):
@@ -73,12 +78,16 @@ def main():
     binary = sys.argv[1]
     c = H.Checks()
     port, tport, mport = H.free_port(), H.free_port(), H.free_port()
+    rec = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    rec.daemon_threads = True
+    rec.got = []
+    threading.Thread(target=rec.serve_forever, daemon=True).start()
     pg = H.Profgate(binary, "")
     d = pg.dir
-    make_ca(d)
+    P.make_test_ca(d)
     with open(os.path.join(d, "token"), "w") as f:
         f.write("t0ken\n")
-    pg.write_config(CONFIG.format(dir=d, port=port, tport=tport, metrics=mport))
+    pg.write_config(CONFIG.format(dir=d, port=port, tport=tport, metrics=mport, rec=rec.server_address[1]))
     pg.start()
     H.wait_until(lambda: H.scrape(mport), what="metrics endpoint")
     out = os.path.join(d, "out")
@@ -158,6 +167,17 @@ def main():
             wants = sorted(raw.setdefault(p, P.pprof_raw(p, d)) for p in pprofs)
             gots = sorted(P.pprof_raw(f, d) for f in got)
             c.check(gots == wants, "%s: received equals pushed" % what)
+
+    # metadata: the tenant of the h2c calls (x-scope-orgid) reaches the exporter
+    H.wait_until(lambda: len(rec.got) >= 5, timeout=30, what="5 pushes at the recording server")
+    tenants = {}
+    for headers, body in rec.got:
+        for labels, _ in P.decode_push(body):
+            tenants[labels.get("service_name")] = headers.get("x-scope-orgid")
+    c.check(tenants.get("g1") == "tenant-1" and tenants.get("g2") == "tenant-1",
+            "x-scope-orgid metadata of gRPC calls kept: %r" % tenants)
+    c.check(tenants.get("g3") is None and tenants.get("connect") is None, "no tenant where none was sent: %r"
+            % tenants)
 
     samples = H.scrape(mport)
     ok = H.metric(samples, "profgate_http_server_grpc_calls_total", server="pprof_push", grpc_status="0")
