@@ -239,6 +239,8 @@ void pg_http_ex_headers_done(pg_http_ex *ex)
     }
     if (!ex->route)
         early(ex, path_match ? 405 : 404, path_match ? "method not allowed" : "not found");
+    else if (grpc && !ex->route->grpc)
+        early(ex, 404, "no gRPC method at this path (it serves HTTP only)");
     if (grpc) ex->req.grpc = true;
     const char *cl = pg_http_header(&ex->req, "content-length");
     if (cl) {

@@ -27,6 +27,7 @@ typedef struct pg_http_route {
     char *method, *path;
     pg_http_handler fn;
     void *ctx;
+    bool grpc; /* also serves gRPC calls (pg_http_server_route_grpc) */
 } pg_http_route;
 
 /* One request and its reply; the public pg_http_reply. */

@@ -279,6 +279,12 @@ int pg_http_server_new(struct event_base *base, pg_metrics *m, const char *name,
 int pg_http_server_route(pg_http_server *s, const char *method, const char *path,
                          pg_http_handler fn, void *ctx);
 
+/* Lets the POST route at path (added before) also take gRPC calls (pipeline/net/grpc.h): its
+ * handler then sees req->grpc and answers with pg_grpc_reply / pg_http_reply_error. A gRPC
+ * call to any other route is answered UNIMPLEMENTED before a handler runs. Before start.
+ * Returns 0, PG_EINVAL (after start) or PG_ENOTFOUND (no such route). */
+int pg_http_server_route_grpc(pg_http_server *s, const char *path);
+
 /* Turns CORS on for every route (before start; cfg copied; no allowed_origins: off). A
  * preflight (OPTIONS with Origin and Access-Control-Request-Method to a routed path) gets 204,
  * with Access-Control-Allow-Origin/-Methods/-Headers/-Max-Age when the origin, a method routed

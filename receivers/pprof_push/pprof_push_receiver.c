@@ -123,6 +123,7 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
     if (rc == 0)
         rc =
             pg_http_server_route(r->srv, "POST", "/push.v1.PusherService/Push", push_on_connect, r);
+    if (rc == 0) rc = pg_http_server_route_grpc(r->srv, "/push.v1.PusherService/Push");
     if (rc) {
         destroy(r);
         if (!err[0]) pg_err(err, errlen, rc, "cannot set up the routes");

@@ -136,6 +136,7 @@ def main():
         ("wrong token", h2c, P.encode_push([([("service_name", "n")], [cpu])]),
          [("authorization", "Bearer nope")], None, P.PUSH_PATH, grpc.StatusCode.UNAUTHENTICATED),
         ("unknown method", tls, b"", (), None, "/push.v1.PusherService/Nope", grpc.StatusCode.UNIMPLEMENTED),
+        ("HTTP-only route", h2c, b"x", auth, None, "/ingest", grpc.StatusCode.UNIMPLEMENTED),
     ]
     for what, ch, body, md, comp, method, want in errors:
         code, details, _ = call(ch, body, md, comp, method)
