@@ -3,6 +3,7 @@
 
 #include "pipeline/core/err.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,35 +45,38 @@ int pg_grpc_unframe(const uint8_t *p, size_t n, bool *compressed, size_t *off, s
     return 0;
 }
 
-/* See grpc.h. */
+/* See grpc.h. Hours of 8 digits pass int64 ns: such a timeout saturates. */
 int pg_grpc_timeout_parse(const char *v, int64_t *ns)
 {
     if (!v) return PG_EINVAL;
     size_t digits = strspn(v, "0123456789");
     if (digits == 0 || digits > 8 || v[digits] == '\0' || v[digits + 1] != '\0') return PG_EINVAL;
-    int64_t x = strtoll(v, NULL, 10);
+    int64_t unit;
     switch (v[digits]) {
     case 'H':
-        *ns = x * 3600 * 1000000000LL;
-        return 0;
+        unit = 3600 * 1000000000LL;
+        break;
     case 'M':
-        *ns = x * 60 * 1000000000LL;
-        return 0;
+        unit = 60 * 1000000000LL;
+        break;
     case 'S':
-        *ns = x * 1000000000LL;
-        return 0;
+        unit = 1000000000LL;
+        break;
     case 'm':
-        *ns = x * 1000000LL;
-        return 0;
+        unit = 1000000LL;
+        break;
     case 'u':
-        *ns = x * 1000LL;
-        return 0;
+        unit = 1000LL;
+        break;
     case 'n':
-        *ns = x;
-        return 0;
+        unit = 1;
+        break;
     default:
         return PG_EINVAL;
     }
+    int64_t x = strtoll(v, NULL, 10);
+    *ns = x > INT64_MAX / unit ? INT64_MAX : x * unit;
+    return 0;
 }
 
 /* See grpc.h. */

@@ -452,6 +452,7 @@ int pg_http_reply_header(pg_http_reply *r, const char *name, const char *value)
     return add_pair(&r->rhn, &r->rhv, &r->nrh, name, value);
 }
 
+/* See http_server.h: trailers are sent by http_h2.c. */
 int pg_http_reply_trailer(pg_http_reply *r, const char *name, const char *value)
 {
     return add_pair(&r->rtn, &r->rtv, &r->nrt, name, value);

@@ -5,6 +5,7 @@
 #include "pipeline/net/grpc.h"
 #include "testlib.h"
 
+#include <stdint.h>
 #include <string.h>
 
 static void test_content_type(void)
@@ -51,7 +52,8 @@ static void test_timeout(void)
     CHECK(pg_grpc_timeout_parse("2H", &ns) == 0 && ns == 7200000000000LL);
     CHECK(pg_grpc_timeout_parse("5n", &ns) == 0 && ns == 5);
     CHECK(pg_grpc_timeout_parse("3M", &ns) == 0 && ns == 180000000000LL);
-    CHECK(pg_grpc_timeout_parse("123456789S", &ns) == PG_EINVAL); /* 9 digits */
+    CHECK(pg_grpc_timeout_parse("99999999H", &ns) == 0 && ns == INT64_MAX); /* saturates */
+    CHECK(pg_grpc_timeout_parse("123456789S", &ns) == PG_EINVAL);           /* 9 digits */
     CHECK(pg_grpc_timeout_parse("S", &ns) == PG_EINVAL);
     CHECK(pg_grpc_timeout_parse("1", &ns) == PG_EINVAL);
     CHECK(pg_grpc_timeout_parse("1x", &ns) == PG_EINVAL);
