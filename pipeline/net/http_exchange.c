@@ -8,6 +8,7 @@
 
 #include "pipeline/core/decompress.h"
 #include "pipeline/core/err.h"
+#include "pipeline/net/grpc.h"
 #include "pipeline/net/http_internal.h"
 
 /* ---- the process-wide budget of request bodies held in memory: raw bodies as they arrive
@@ -57,6 +58,19 @@ pg_http_ex *pg_http_ex_new(pg_http_conn *c, int32_t stream_id)
     return ex;
 }
 
+/* Frees a list of name/value pairs (reply trailers) and empties it. */
+static void free_pairs(char ***names, char ***values, size_t *n)
+{
+    for (size_t i = 0; i < *n; i++) {
+        free((*names)[i]);
+        free((*values)[i]);
+    }
+    free(*names);
+    free(*values);
+    *names = *values = NULL;
+    *n = 0;
+}
+
 /* Unlinks ex from its connection's list (when loop-owned) and frees everything it holds. */
 void pg_http_ex_free(pg_http_ex *ex)
 {
@@ -77,12 +91,8 @@ void pg_http_ex_free(pg_http_ex *ex)
     }
     free(ex->hn);
     free(ex->hv);
-    for (size_t i = 0; i < ex->nrh; i++) {
-        free(ex->rhn[i]);
-        free(ex->rhv[i]);
-    }
-    free(ex->rhn);
-    free(ex->rhv);
+    free_pairs(&ex->rhn, &ex->rhv, &ex->nrh);
+    free_pairs(&ex->rtn, &ex->rtv, &ex->nrt);
     free(ex->ctype);
     pg_buf_free(&ex->body);
     pg_buf_free(&ex->rbody);
@@ -204,6 +214,15 @@ void pg_http_ex_headers_done(pg_http_ex *ex)
 {
     pg_http_server *s = ex->srv;
     fill_request(ex);
+    int grpc = pg_grpc_content_type(pg_http_header(&ex->req, "content-type"));
+    if (grpc && (ex->req.proto == PG_HTTP_H1 || ex->req.proto == PG_HTTP_H1_TLS)) {
+        grpc = 0; /* answered as HTTP/1.1 */
+        early(ex, 505, "gRPC requires HTTP/2 (h2c with prior knowledge or h2 over TLS)");
+    } else if (grpc == PG_GRPC_CT_OTHER) {
+        early(ex, 415,
+              "gRPC content type not accepted; accepted: application/grpc, "
+              "application/grpc+proto");
+    }
     const pg_http_route *path_match = NULL;
     for (size_t i = 0; i < s->nroutes && !ex->route; i++) {
         if (strcmp(s->routes[i].path, ex->req.path) != 0) continue;
@@ -220,6 +239,9 @@ void pg_http_ex_headers_done(pg_http_ex *ex)
     }
     if (!ex->route)
         early(ex, path_match ? 405 : 404, path_match ? "method not allowed" : "not found");
+    else if (grpc && !ex->route->grpc)
+        early(ex, 404, "no gRPC method at this path (it serves HTTP only)");
+    if (grpc) ex->req.grpc = true;
     const char *cl = pg_http_header(&ex->req, "content-length");
     if (cl) {
         char *end;
@@ -258,14 +280,16 @@ int pg_http_ex_body(pg_http_ex *ex, const void *p, size_t n)
     return rc;
 }
 
-/* Replaces the raw body by its inflated form under the per-request cap and the process
- * budget. Returns 0 or the status to answer with a message in err. */
-static int inflate_body(pg_http_ex *ex, char *err, size_t errlen)
+/* Replaces the raw body by its bytes [off, off + len) inflated by enc, under the per-request
+ * cap and the process budget. Returns 0 or the status to answer with a message in err. */
+static int inflate_body(pg_http_ex *ex, pg_encoding enc, size_t off, size_t len, char *err,
+                        size_t errlen)
 {
-    const char *ce = pg_http_header(&ex->req, "content-encoding");
-    int enc = pg_encoding_from_name(ce);
-    if (enc < 0) return pg_err(err, errlen, PG_EUNSUP, "unsupported Content-Encoding %s", ce);
-    if (enc == PG_ENC_NONE) return 0;
+    if (enc == PG_ENC_NONE) {
+        if (off) memmove(ex->body.data, ex->body.data + off, len);
+        ex->body.len = len;
+        return 0;
+    }
     /* the raw body already holds its length; hold up to the cap while inflating */
     uint64_t cap = ex->srv->cfg.max_request_body_size;
     uint64_t more = cap > ex->budget_held ? cap - ex->budget_held : 0;
@@ -275,7 +299,7 @@ static int inflate_body(pg_http_ex *ex, char *err, size_t errlen)
     }
     ex->budget_held += more;
     pg_buf out = {0};
-    int rc = pg_decompress((pg_encoding)enc, ex->body.data, ex->body.len, cap, &out, err, errlen);
+    int rc = pg_decompress(enc, ex->body.data + off, len, cap, &out, err, errlen);
     if (rc == PG_ELIMIT) pg_http_count_limit(ex->srv, LIM_BODY);
     pg_buf_free(&ex->body);
     if (rc) {
@@ -288,13 +312,46 @@ static int inflate_body(pg_http_ex *ex, char *err, size_t errlen)
     return 0;
 }
 
+/* The body the handler sees: Content-Encoding removed or, for gRPC, the one message
+ * unframed and inflated by grpc-encoding. Returns 0 or the status with a message in err. */
+static int request_body(pg_http_ex *ex, char *err, size_t errlen)
+{
+    const char *hdr = ex->req.grpc ? "grpc-encoding" : "content-encoding";
+    const char *name = pg_http_header(&ex->req, hdr);
+    int enc = pg_encoding_from_name(name);
+    if (enc < 0) return pg_err(err, errlen, PG_EUNSUP, "unsupported %s %.64s", hdr, name);
+    if (!ex->req.grpc) return inflate_body(ex, (pg_encoding)enc, 0, ex->body.len, err, errlen);
+    bool compressed = false;
+    size_t off = 0, len = 0;
+    int rc = pg_grpc_unframe(ex->body.data, ex->body.len, &compressed, &off, &len, err, errlen);
+    if (rc) return rc;
+    if (compressed && enc == PG_ENC_NONE)
+        return pg_err(err, errlen, PG_EINVAL, "compressed gRPC message without a grpc-encoding");
+    return inflate_body(ex, compressed ? (pg_encoding)enc : PG_ENC_NONE, off, len, err, errlen);
+}
+
+/* PG_ETIMEOUT with a message when the gRPC request's grpc-timeout passed before a worker
+ * took it (the handler is not run then), else 0. */
+static int grpc_deadline(const pg_http_ex *ex, char *err, size_t errlen)
+{
+    int64_t timeout;
+    if (!ex->req.grpc ||
+        pg_grpc_timeout_parse(pg_http_header(&ex->req, "grpc-timeout"), &timeout) != 0)
+        return 0;
+    int64_t waited = pg_http_now_ns() - ex->t0;
+    if (waited <= timeout) return 0;
+    return pg_err(err, errlen, PG_ETIMEOUT, "grpc-timeout passed (%lld ms) before the call ran",
+                  (long long)(waited / 1000000));
+}
+
 /* Worker: inflates, then calls the route's handler (which sends the reply). */
 static void work(void *arg)
 {
     pg_http_ex *ex = arg;
     char err[256];
     ex->req.wire_len = ex->body.len;
-    int rc = inflate_body(ex, err, sizeof err);
+    int rc = request_body(ex, err, sizeof err);
+    if (rc == 0) rc = grpc_deadline(ex, err, sizeof err);
     if (rc) {
         pg_http_reply_error(ex, rc, err);
         pg_http_reply_send(ex);
@@ -349,6 +406,7 @@ int pg_http_reply_set(pg_http_reply *r, int status, const char *content_type, co
     free(r->ctype);
     r->ctype = content_type ? strdup(content_type) : NULL;
     r->rbody.len = 0;
+    free_pairs(&r->rtn, &r->rtv, &r->nrt);
     if (content_type && !r->ctype) return PG_ENOMEM;
     return len && pg_buf_append(&r->rbody, body, len) ? PG_ENOMEM : 0;
 }
@@ -364,15 +422,17 @@ static bool header_text_ok(const char *s, bool name)
     return true;
 }
 
-int pg_http_reply_header(pg_http_reply *r, const char *name, const char *value)
+/* Appends a copy of name (lower-cased: h2 wants it) and value to a reply's pair list. */
+static int add_pair(char ***names, char ***values, size_t *count, const char *name,
+                    const char *value)
 {
     if (!header_text_ok(name, true) || !header_text_ok(value, false)) return PG_EINVAL;
-    char **hn = realloc(r->rhn, (r->nrh + 1) * sizeof *hn);
+    char **hn = realloc(*names, (*count + 1) * sizeof *hn);
     if (!hn) return PG_ENOMEM;
-    r->rhn = hn;
-    char **hv = realloc(r->rhv, (r->nrh + 1) * sizeof *hv);
+    *names = hn;
+    char **hv = realloc(*values, (*count + 1) * sizeof *hv);
     if (!hv) return PG_ENOMEM;
-    r->rhv = hv;
+    *values = hv;
     char *n = strdup(name), *v = strdup(value);
     if (!n || !v) {
         free(n);
@@ -380,15 +440,30 @@ int pg_http_reply_header(pg_http_reply *r, const char *name, const char *value)
         return PG_ENOMEM;
     }
     for (char *p = n; *p; p++)
-        *p = (char)tolower((unsigned char)*p); /* h2 wants lower case */
-    r->rhn[r->nrh] = n;
-    r->rhv[r->nrh] = v;
-    r->nrh++;
+        *p = (char)tolower((unsigned char)*p);
+    hn[*count] = n;
+    hv[*count] = v;
+    (*count)++;
     return 0;
+}
+
+int pg_http_reply_header(pg_http_reply *r, const char *name, const char *value)
+{
+    return add_pair(&r->rhn, &r->rhv, &r->nrh, name, value);
+}
+
+/* See http_server.h: trailers are sent by http_h2.c. */
+int pg_http_reply_trailer(pg_http_reply *r, const char *name, const char *value)
+{
+    return add_pair(&r->rtn, &r->rtv, &r->nrt, name, value);
 }
 
 void pg_http_ex_fail(pg_http_ex *ex, int status, const char *msg)
 {
+    if (ex->req.grpc) { /* an HTTP status decided by the stack, as a gRPC status */
+        pg_grpc_reply_error(ex, pg_grpc_status_of_http(status), msg);
+        return;
+    }
     char body[320];
     int n = snprintf(body, sizeof body, "%s\n", msg ? msg : "error");
     if (n < 0) n = 0;
@@ -401,6 +476,7 @@ void pg_http_ex_fail(pg_http_ex *ex, int status, const char *msg)
 
 int pg_http_reply_error(pg_http_reply *r, int code, const char *msg)
 {
+    if (r->req.grpc) return pg_grpc_reply_error(r, code, msg) ? PG_ENOMEM : 0;
     pg_http_ex_fail(r, pg_status_http(code),
                     msg ? msg : pg_status_name(code)); /* 503: Retry-After */
     return r->rbody.failed;

@@ -148,7 +148,16 @@ static int stream_close_cb(nghttp2_session *ss, int32_t sid, uint32_t code, void
     return 0;
 }
 
-/* Serves the reply body from ex->rbody. */
+/* Adds n name/value pairs (borrowed) to nv at *at. */
+static void add_nv(nghttp2_nv *nv, size_t *at, char *const *names, char *const *values, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        nv[(*at)++] = (nghttp2_nv){(uint8_t *)names[i], (uint8_t *)values[i], strlen(names[i]),
+                                   strlen(values[i]), NGHTTP2_NV_FLAG_NONE};
+}
+
+/* Serves the reply body from ex->rbody, then its trailers (a HEADERS frame ending the
+ * stream) when it has some. */
 static ssize_t body_read_cb(nghttp2_session *ss, int32_t sid, uint8_t *buf, size_t len,
                             uint32_t *flags, nghttp2_data_source *src, void *arg)
 {
@@ -157,7 +166,16 @@ static ssize_t body_read_cb(nghttp2_session *ss, int32_t sid, uint8_t *buf, size
     if (len > left) len = left;
     if (len) memcpy(buf, ex->rbody.data + ex->rbody_off, len);
     ex->rbody_off += len;
-    if (ex->rbody_off == ex->rbody.len) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (ex->rbody_off == ex->rbody.len) {
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+        if (ex->nrt) {
+            nghttp2_nv nv[ex->nrt];
+            size_t n = 0;
+            add_nv(nv, &n, ex->rtn, ex->rtv, ex->nrt);
+            if (nghttp2_submit_trailer(ss, sid, nv, n) == 0)
+                *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        }
+    }
     return (ssize_t)len;
 }
 
@@ -210,27 +228,31 @@ void pg_http_h2_read(pg_http_conn *c)
     flush(c);
 }
 
-/* Submits the response for ex's stream (loop thread). */
+/* Submits the response for ex's stream (loop thread). With trailers it has no
+ * content-length; with trailers and no body they go in its only HEADERS frame (gRPC's
+ * trailers-only answer). */
 void pg_http_h2_respond(pg_http_conn *c, pg_http_ex *ex)
 {
     pg_http_count_response(ex);
     char status[8], clen[24];
     snprintf(status, sizeof status, "%d", ex->status);
     snprintf(clen, sizeof clen, "%zu", ex->rbody.len);
-    size_t n = 0, cap = ex->nrh + 3;
+    bool trailers_only = ex->nrt && ex->rbody.len == 0;
+    size_t n = 0, cap = ex->nrh + ex->nrt + 3;
     nghttp2_nv nv[cap];
 #define NV(k, v)                                                                                   \
     nv[n++] =                                                                                      \
         (nghttp2_nv){(uint8_t *)(k), (uint8_t *)(v), strlen(k), strlen(v), NGHTTP2_NV_FLAG_NONE}
     NV(":status", status);
-    NV("content-length", clen);
+    if (!ex->nrt) NV("content-length", clen);
     if (ex->ctype) NV("content-type", ex->ctype);
-    for (size_t i = 0; i < ex->nrh; i++)
-        NV(ex->rhn[i], ex->rhv[i]);
 #undef NV
+    add_nv(nv, &n, ex->rhn, ex->rhv, ex->nrh);
+    if (trailers_only) add_nv(nv, &n, ex->rtn, ex->rtv, ex->nrt);
     nghttp2_data_provider dp = {.source.ptr = ex, .read_callback = body_read_cb};
     bool head = ex->method && strcmp(ex->method, "HEAD") == 0;
-    if (nghttp2_submit_response(c->h2, ex->stream_id, nv, n, head ? NULL : &dp) != 0) {
+    if (nghttp2_submit_response(c->h2, ex->stream_id, nv, n, head || trailers_only ? NULL : &dp) !=
+        0) {
         nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, ex->stream_id, NGHTTP2_INTERNAL_ERROR);
     }
     if (!c->in_recv) flush(c); /* inside mem_recv, pg_http_h2_read flushes after it */

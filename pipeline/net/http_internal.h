@@ -27,6 +27,7 @@ typedef struct pg_http_route {
     char *method, *path;
     pg_http_handler fn;
     void *ctx;
+    bool grpc; /* also serves gRPC calls (pg_http_server_route_grpc) */
 } pg_http_route;
 
 /* One request and its reply; the public pg_http_reply. */
@@ -54,6 +55,8 @@ struct pg_http_reply {
     char *ctype;
     char **rhn, **rhv;
     size_t nrh;
+    char **rtn, **rtv; /* trailers (h2) */
+    size_t nrt;
     pg_buf rbody;
     size_t rbody_off; /* h2: bytes handed to nghttp2 */
 };

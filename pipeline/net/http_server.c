@@ -41,6 +41,15 @@ void pg_http_count_response(pg_http_ex *ex)
     pg_counter_add(pg_metrics_counter(s->metrics, "profgate_http_server_requests",
                                       "HTTP requests answered, by protocol and status", labels),
                    1);
+    for (size_t i = 0; ex->req.grpc && i < ex->nrt; i++) {
+        if (strcmp(ex->rtn[i], "grpc-status") != 0) continue;
+        labels[0] = 0;
+        pg_metrics_label(labels, sizeof labels, "server", s->name);
+        pg_metrics_label(labels, sizeof labels, "grpc_status", ex->rtv[i]);
+        pg_counter_add(pg_metrics_counter(s->metrics, "profgate_http_server_grpc_calls",
+                                          "gRPC calls answered, by grpc-status", labels),
+                       1);
+    }
 }
 
 /* ---- connections ---- */

@@ -225,6 +225,7 @@ typedef struct pg_http_request {
     size_t wire_len; /* body bytes as received (before decompression) */
     pg_http_proto proto;
     const char *peer; /* "127.0.0.1:53412" */
+    bool grpc;        /* a gRPC call (HTTP/2, application/grpc): body is the message (grpc.h) */
 } pg_http_request;
 
 typedef struct pg_http_reply pg_http_reply;
@@ -242,8 +243,15 @@ int pg_http_reply_set(pg_http_reply *r, int status, const char *content_type, co
 /* Adds a response header (copied). Returns 0, PG_EINVAL (bad characters) or PG_ENOMEM. */
 int pg_http_reply_header(pg_http_reply *r, const char *name, const char *value);
 
+/* Adds a response trailer (copied), sent after the body over HTTP/2 (not over HTTP/1.1);
+ * with an empty body the trailers go in the response's only HEADERS frame (gRPC's
+ * trailers-only answer). pg_http_reply_set drops the trailers set before it. Returns 0,
+ * PG_EINVAL (bad characters) or PG_ENOMEM. */
+int pg_http_reply_trailer(pg_http_reply *r, const char *name, const char *value);
+
 /* Sets the status from a PG_* code (pg_status_http) and a text/plain body of msg; a
- * retryable code (503) adds `Retry-After: 1`. Returns 0 or PG_ENOMEM. */
+ * retryable code (503) adds `Retry-After: 1`. For a gRPC request (req->grpc) it is the
+ * gRPC error instead (pg_grpc_reply_error). Returns 0 or PG_ENOMEM. */
 int pg_http_reply_error(pg_http_reply *r, int code, const char *msg);
 
 /* Sends the reply and ends the request: call exactly once per handler call, from any
@@ -270,6 +278,12 @@ int pg_http_server_new(struct event_base *base, pg_metrics *m, const char *name,
  * 405, an unknown path 404. Returns 0, PG_EINVAL (after start, duplicate) or PG_ENOMEM. */
 int pg_http_server_route(pg_http_server *s, const char *method, const char *path,
                          pg_http_handler fn, void *ctx);
+
+/* Lets the POST route at path (added before) also take gRPC calls (pipeline/net/grpc.h): its
+ * handler then sees req->grpc and answers with pg_grpc_reply / pg_http_reply_error. A gRPC
+ * call to any other route is answered UNIMPLEMENTED before a handler runs. Before start.
+ * Returns 0, PG_EINVAL (after start) or PG_ENOTFOUND (no such route). */
+int pg_http_server_route_grpc(pg_http_server *s, const char *path);
 
 /* Turns CORS on for every route (before start; cfg copied; no allowed_origins: off). A
  * preflight (OPTIONS with Origin and Access-Control-Request-Method to a routed path) gets 204,

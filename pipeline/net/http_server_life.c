@@ -116,6 +116,7 @@ int pg_http_server_route(pg_http_server *s, const char *method, const char *path
     r->path = strdup(path);
     r->fn = fn;
     r->ctx = ctx;
+    r->grpc = false;
     if (!r->method || !r->path) {
         free(r->method);
         free(r->path);
@@ -123,6 +124,18 @@ int pg_http_server_route(pg_http_server *s, const char *method, const char *path
     }
     s->nroutes++;
     return 0;
+}
+
+/* See http_server.h. */
+int pg_http_server_route_grpc(pg_http_server *s, const char *path)
+{
+    if (s->started) return PG_EINVAL;
+    for (size_t i = 0; i < s->nroutes; i++)
+        if (strcmp(s->routes[i].method, "POST") == 0 && strcmp(s->routes[i].path, path) == 0) {
+            s->routes[i].grpc = true;
+            return 0;
+        }
+    return PG_ENOTFOUND;
 }
 
 /* Binds host:port from the endpoint; the listener is created enabled on s->base. */

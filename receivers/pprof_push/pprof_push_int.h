@@ -1,7 +1,8 @@
 /* Private: the `pprof_push` receiver's config, state and the pieces its files share:
  * push_query.c (the /ingest query and its name{labels}), push_profile.c (one pprof into a
  * batch with its series labels, the answer), push_ingest.c (/ingest, /v1/pprof),
- * push_connect.c (Connect push.v1.PusherService/Push). */
+ * push_prev.c (a multipart prev_profile as the base of a delta), push_connect.c
+ * (push.v1.PusherService/Push over Connect and gRPC). */
 #ifndef PG_PPROF_PUSH_INT_H
 #define PG_PPROF_PUSH_INT_H
 
@@ -19,6 +20,7 @@
 #include "pipeline/core/batch.h"
 #include "pipeline/net/http_server.h"
 #include "pipeline/receiverhelper.h"
+#include "pipeline/telemetry/metrics_delta.h"
 #include "pipeline/translate/decode_limits.h"
 
 typedef struct push_config {
@@ -32,7 +34,11 @@ typedef struct push_config {
     uint64_t max_label_name;
     uint64_t max_label_value;
     int64_t max_parts;
+    int prev_profile; /* PUSH_PREV_DELTA or PUSH_PREV_REJECT */
 } push_config;
+
+/* What a non-empty multipart prev_profile does. */
+enum { PUSH_PREV_DELTA = 0, PUSH_PREV_REJECT = 1 };
 
 typedef struct push_receiver {
     char *id;
@@ -43,6 +49,8 @@ typedef struct push_receiver {
     pg_decode_limits limits;
     size_t max_labels, max_name, max_value, max_parts;
     pg_counter *dropped_types; /* sample types left out by sample_type_config */
+    int prev_mode;             /* PUSH_PREV_* */
+    pg_delta_metrics dm;       /* profile - prev_profile, labelled receiver="id" */
     pg_http_server_config http;
     pg_http_server *srv;
     pg_metrics *metrics;
@@ -124,13 +132,35 @@ void push_on_ingest(void *ctx, const pg_http_request *req, pg_http_reply *reply)
 void push_on_raw(void *ctx, const pg_http_request *req, pg_http_reply *reply);
 void push_on_connect(void *ctx, const pg_http_request *req, pg_http_reply *reply);
 
-/* Parses a sample_type_config JSON document (borrowed) into the names of the sample types
- * it configures (*types, malloc'd strings; push_types_free) and, when a `display-name`
- * tells the profile type as Pyroscope reads it (`mutex_*` -> mutex, `block_*` -> block),
- * that name into *profile_name (malloc'd, else NULL). PG_EINVAL when it is not an object
- * of objects. */
-int push_sample_type_config(const uint8_t *json, size_t n, char ***types, size_t *n_types,
-                            char **profile_name, char *err, size_t errlen);
-void push_types_free(char **types, size_t n);
+/* A parsed sample_type_config (everything malloc'd; push_stc_free). */
+typedef struct push_stc {
+    char **types;     /* the sample types it configures */
+    bool *cumulative; /* per type: `"cumulative": true` */
+    size_t n;
+    char *profile_name; /* told by a display-name (`mutex_*` -> mutex, `block_*` -> block) */
+} push_stc;
+
+/* Parses a sample_type_config JSON document (borrowed) into *out: the sample types it
+ * configures, whether each is cumulative and, when a `display-name` tells the profile type
+ * as Pyroscope reads it, that name (else NULL). PG_EINVAL when it is not an object of
+ * objects. */
+int push_sample_type_config(const uint8_t *json, size_t n, push_stc *out, char *err, size_t errlen);
+void push_stc_free(push_stc *s);
+
+/* The name of profile p's sample type (borrowed from b's dictionary), or "". */
+const char *push_type_name(pg_batch *b, const pg_otlp_profile *p);
+
+/* ---- push_prev.c ----------------------------------------------------------------------- */
+
+/* Makes the cumulative sample types of b's profiles (one decoded `profile`; b owned alone
+ * by the caller) hold `profile - prev_profile` per sample identity, through the shared
+ * delta code (pipeline/core/delta.h): prev (the raw prev_profile part, gzip or not;
+ * borrowed) primes a state of its own, then b is subtracted from it. Cumulative: the types
+ * stc (NULL: none given) marks `cumulative`, else Pyroscope's default mapping (alloc_*,
+ * contentions, delay); inuse_* never. A type whose values went down (a restart between the
+ * two) or that prev lacks is left out, counted in the profgate_delta_* series. Returns 0
+ * or a status. */
+int push_prev_delta(push_receiver *r, pg_batch *b, const uint8_t *prev, size_t n,
+                    const push_stc *stc, char *err, size_t errlen);
 
 #endif

@@ -14,6 +14,8 @@
 
 #define C push_config
 
+static const char *const PREV_MODES[] = {"delta", "reject", NULL};
+
 static const pg_cfg_field TABLE[] = {
     PG_HTTP_SERVER_FIELDS(C, http, "localhost:4040"),
     {"include_metadata", PG_CFG_BOOL, offsetof(C, include_metadata), "false",
@@ -34,6 +36,13 @@ static const pg_cfg_field TABLE[] = {
      .doc = "bytes of a series label value (Pyroscope: 2048)"},
     {"max_parts", PG_CFG_INT, offsetof(C, max_parts), "8", "1", "1000",
      .doc = "parts of one multipart/form-data body"},
+    {.key = "prev_profile",
+     .type = PG_CFG_ENUM,
+     .offset = offsetof(C, prev_profile),
+     .def = "delta",
+     .enum_values = PREV_MODES,
+     .doc = "a non-empty multipart prev_profile: delta (cumulative types become profile - "
+            "prev_profile) or reject (400, as Pyroscope)"},
     {0},
 };
 
@@ -80,6 +89,7 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
     r->max_name = c->max_label_name;
     r->max_value = c->max_label_value;
     r->max_parts = (size_t)c->max_parts;
+    r->prev_mode = c->prev_profile;
     r->md.include = c->include_metadata;
     r->md.max_value = c->max_metadata_value;
     if (c->metadata_keys.n && !(r->md_keys = calloc(c->metadata_keys.n, sizeof(char *)))) {
@@ -104,6 +114,7 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
         r->metrics, "profgate_receiver_pprof_push_dropped_sample_types_total",
         "Sample types of pushed pprofs left out because sample_type_config did not name them.",
         lab);
+    pg_delta_metrics_init(&r->dm, r->metrics, lab, NULL);
     int rc = pg_http_server_new(pg_host_event_base(s->host), r->metrics, r->id, &c->http, &r->srv,
                                 err, errlen);
     if (rc == 0) rc = pg_http_server_route(r->srv, "POST", "/ingest", push_on_ingest, r);
@@ -112,6 +123,7 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
     if (rc == 0)
         rc =
             pg_http_server_route(r->srv, "POST", "/push.v1.PusherService/Push", push_on_connect, r);
+    if (rc == 0) rc = pg_http_server_route_grpc(r->srv, "/push.v1.PusherService/Push");
     if (rc) {
         destroy(r);
         if (!err[0]) pg_err(err, errlen, rc, "cannot set up the routes");

@@ -1,9 +1,11 @@
-/* Connect `push.v1.PusherService/Push` (application/proto and application/json, HTTP/1.1
- * and h2): each series' labels become the resource attributes of each of its raw pprofs. */
+/* `push.v1.PusherService/Push` over Connect (application/proto and application/json,
+ * HTTP/1.1 and h2) and over gRPC (h2; the stack unframes it, pipeline/net/grpc.h): each
+ * series' labels become the resource attributes of each of its raw pprofs. */
 #include "receivers/pprof_push/pprof_push_int.h"
 
 #include "pipeline/core/err.h"
 #include "pipeline/net/connect.h"
+#include "pipeline/net/grpc.h"
 #include "pipeline/translate/otlp_json.h"
 #include "pyroscope/push/v1/push.pb-c.h"
 
@@ -74,17 +76,22 @@ static int push(push_receiver *r, const pg_http_request *req, pg_connect_codec c
     return push_hand_on(r, req, b, err, errlen);
 }
 
-/* Route handler for /push.v1.PusherService/Push (worker thread). ctx: the receiver. */
+/* Route handler for /push.v1.PusherService/Push, Connect or gRPC (worker thread). ctx: the
+ * receiver. */
 void push_on_connect(void *ctx, const pg_http_request *req, pg_http_reply *reply)
 {
     push_receiver *r = ctx;
     int64_t t0 = pg_now_mono_ns();
     char err[512] = "";
     pg_connect_codec codec = PG_CONNECT_PROTO;
-    int rc = pg_connect_request(req, &codec, err, sizeof err);
+    int rc = req->grpc ? 0 : pg_connect_request(req, &codec, err, sizeof err);
     if (rc == 0) rc = push(r, req, codec, err, sizeof err);
     push_count(r, req, rc, t0);
-    if (rc == PG_EUNSUP) /* not a Connect unary request: plain 415 */
+    if (req->grpc && rc)
+        pg_grpc_reply_error(reply, rc, err);
+    else if (req->grpc)
+        pg_grpc_reply(reply, NULL, 0); /* an empty PushResponse */
+    else if (rc == PG_EUNSUP)          /* not a Connect unary request: plain 415 */
         pg_http_reply_error(reply, rc, err);
     else if (rc)
         pg_connect_reply_error(reply, rc, err);

@@ -12,7 +12,7 @@
 
 #define ACCEPTED                                                                                   \
     "accepted: format=pprof with a pprof body (gzip or not), or a multipart/form-data body "       \
-    "with a `profile` part (optional `sample_type_config`)"
+    "with a `profile` part (optional `prev_profile`, `sample_type_config`)"
 
 /* Decides how to read the body: 1 multipart (boundary filled), 0 raw pprof, or a status
  * (PG_EUNSUP naming the accepted formats, PG_EINVAL for a bad multipart type). */
@@ -57,23 +57,22 @@ static int ingest_multipart(push_receiver *r, const pg_http_request *req, const 
     const pg_multipart_part *stc = rc ? NULL : pg_multipart_find(parts, n, "sample_type_config");
     if (rc == 0 && !prof)
         rc = pg_err(err, errlen, PG_EINVAL, "multipart body without a `profile` part; " ACCEPTED);
-    if (rc == 0 && prev && prev->len)
+    if (rc == 0 && prev && prev->len && r->prev_mode == PUSH_PREV_REJECT)
         rc = pg_err(err, errlen, PG_EINVAL,
-                    "prev_profile is not supported (as in Pyroscope: an unsupported client "
-                    "version; send delta profiles, e.g. with godeltaprof)");
-    char **types = NULL, *pname = NULL;
-    size_t nt = 0;
-    if (rc == 0 && stc)
-        rc = push_sample_type_config(stc->data, stc->len, &types, &nt, &pname, err, errlen);
-    if (rc == 0 && pname && !ls->profile_name) {
-        ls->profile_name = pname;
-        pname = NULL;
+                    "prev_profile is not accepted here (prev_profile: reject, as in Pyroscope: "
+                    "send delta profiles, e.g. with godeltaprof)");
+    push_stc st = {0};
+    if (rc == 0 && stc) rc = push_sample_type_config(stc->data, stc->len, &st, err, errlen);
+    if (rc == 0 && st.profile_name && !ls->profile_name) {
+        ls->profile_name = st.profile_name;
+        st.profile_name = NULL;
     }
     if (rc == 0)
         rc = push_add_pprof(r, b, prof->data, prof->len, ls, q->spy_name, q->from_ns, q->until_ns,
-                            types, nt, err, errlen);
-    push_types_free(types, nt);
-    free(pname);
+                            stc ? st.types : NULL, st.n, err, errlen);
+    if (rc == 0 && prev && prev->len)
+        rc = push_prev_delta(r, b, prev->data, prev->len, stc ? &st : NULL, err, errlen);
+    push_stc_free(&st);
     free(parts);
     return rc;
 }

@@ -23,9 +23,10 @@ static int add_attr(pg_arena *a, pg_otlp_resource *res, const char *key, const c
     return pg_otlp_push(a, (void ***)&res->attributes, &res->n_attributes, kv) ? PG_ELIMIT : 0;
 }
 
-/* The name of profile p's sample type (borrowed from d), or "". */
-static const char *type_name(const pg_otlp_dict *d, const pg_otlp_profile *p)
+/* See pprof_push_int.h. */
+const char *push_type_name(pg_batch *b, const pg_otlp_profile *p)
 {
+    const pg_otlp_dict *d = pg_batch_dict(b);
     if (!p->sample_type) return "";
     int32_t i = p->sample_type->type_strindex;
     return i > 0 && (size_t)i < d->n_string_table ? d->string_table[i] : "";
@@ -36,10 +37,9 @@ static const char *type_name(const pg_otlp_dict *d, const pg_otlp_profile *p)
 static void select_types(push_receiver *r, pg_batch *b, pg_otlp_sprofiles *sp, char *const *types,
                          size_t n)
 {
-    const pg_otlp_dict *d = pg_batch_dict(b);
     size_t keep = 0;
     for (size_t i = 0; i < sp->n_profiles; i++) {
-        const char *t = type_name(d, sp->profiles[i]);
+        const char *t = push_type_name(b, sp->profiles[i]);
         int named = !*t; /* no type: the translator's record of unreached table entries */
         for (size_t k = 0; k < n && !named; k++)
             named = strcmp(types[k], t) == 0;
@@ -121,20 +121,20 @@ void push_count(push_receiver *r, const pg_http_request *req, int status, int64_
     pg_rx_stats_request(&r->stats, status, wire, (double)(pg_now_mono_ns() - t0_ns) / 1e9);
 }
 
-void push_types_free(char **types, size_t n)
+void push_stc_free(push_stc *s)
 {
-    for (size_t i = 0; i < n; i++)
-        free(types[i]);
-    free(types);
+    for (size_t i = 0; i < s->n; i++)
+        free(s->types[i]);
+    free(s->types);
+    free(s->cumulative);
+    free(s->profile_name);
+    *s = (push_stc){0};
 }
 
 /* See pprof_push_int.h. Borrows json. */
-int push_sample_type_config(const uint8_t *json, size_t n, char ***types, size_t *n_types,
-                            char **profile_name, char *err, size_t errlen)
+int push_sample_type_config(const uint8_t *json, size_t n, push_stc *out, char *err, size_t errlen)
 {
-    *types = NULL;
-    *n_types = 0;
-    *profile_name = NULL;
+    *out = (push_stc){0};
     json_error_t je;
     json_t *root = json_loadb((const char *)json, n, JSON_REJECT_DUPLICATES, &je);
     if (!root || !json_is_object(root)) {
@@ -143,11 +143,11 @@ int push_sample_type_config(const uint8_t *json, size_t n, char ***types, size_t
                       root ? "other JSON value" : je.text);
     }
     size_t cnt = json_object_size(root);
-    char **t = calloc(cnt ? cnt : 1, sizeof *t);
-    int rc = t ? 0 : pg_err(err, errlen, PG_ENOMEM, "out of memory");
+    out->types = calloc(cnt ? cnt : 1, sizeof *out->types);
+    out->cumulative = calloc(cnt ? cnt : 1, sizeof *out->cumulative);
+    int rc = out->types && out->cumulative ? 0 : pg_err(err, errlen, PG_ENOMEM, "out of memory");
     const char *key;
     json_t *val;
-    size_t k = 0;
     json_object_foreach(root, key, val)
     {
         if (rc) break;
@@ -161,19 +161,13 @@ int push_sample_type_config(const uint8_t *json, size_t n, char ***types, size_t
         const char *pn = strncmp(dns, "mutex_", 6) == 0   ? "mutex"
                          : strncmp(dns, "block_", 6) == 0 ? "block"
                                                           : NULL;
-        if (pn && !*profile_name && !(*profile_name = strdup(pn)))
+        if (pn && !out->profile_name && !(out->profile_name = strdup(pn)))
             rc = pg_err(err, errlen, PG_ENOMEM, "out of memory");
-        if (rc == 0 && !(t[k++] = strdup(key)))
+        out->cumulative[out->n] = json_is_true(json_object_get(val, "cumulative"));
+        if (rc == 0 && !(out->types[out->n++] = strdup(key)))
             rc = pg_err(err, errlen, PG_ENOMEM, "out of memory");
     }
     json_decref(root);
-    if (rc) {
-        push_types_free(t, k);
-        free(*profile_name);
-        *profile_name = NULL;
-        return rc;
-    }
-    *types = t;
-    *n_types = k;
-    return 0;
+    if (rc) push_stc_free(out);
+    return rc;
 }

@@ -22,12 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     push_labels ls = {0};
     if (push_name_parse(s, &lim, &ls, err, sizeof err) == 0 && ls.n > lim.max_labels) abort();
     push_labels_free(&ls);
-    char **types = NULL, *pn = NULL;
-    size_t nt = 0;
-    if (push_sample_type_config(data, size, &types, &nt, &pn, err, sizeof err) == 0) {
-        push_types_free(types, nt);
-        free(pn);
-    }
+    push_stc st;
+    if (push_sample_type_config(data, size, &st, err, sizeof err) == 0) push_stc_free(&st);
     free(s);
     return 0;
 }

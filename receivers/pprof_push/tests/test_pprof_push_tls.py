@@ -30,24 +30,13 @@ exporters:
 """ + H.service_yaml("{metrics}", ["pprof_push"], ["file"])
 
 
-def openssl(d, *args):
-    subprocess.run(["openssl"] + list(args), cwd=d, check=True, capture_output=True)
-
-
 def main():
     binary = sys.argv[1]
     c = H.Checks()
     port, mport = H.free_port(), H.free_port()
     pg = H.Profgate(binary, "")
     d = pg.dir
-    openssl(d, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
-            "-days", "2", "-subj", "/CN=profgate test CA")
-    with open(os.path.join(d, "san.ext"), "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    openssl(d, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-            "-subj", "/CN=server")
-    openssl(d, "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", "server.pem", "-days", "2", "-extfile", "san.ext")
+    P.make_test_ca(d)
     with open(os.path.join(d, "token"), "w") as f:
         f.write("t0ken\n")
     pg.write_config(CONFIG.format(dir=d, port=port, metrics=mport))

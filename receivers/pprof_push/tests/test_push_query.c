@@ -96,28 +96,26 @@ static void test_name(void)
 
 static void test_sample_type_config(void)
 {
-    char **t = NULL, *pn = NULL, err[256];
-    size_t n = 0;
+    push_stc st;
+    char err[256];
     const char *mutex = "{\"contentions\":{\"display-name\":\"mutex_count\",\"units\":"
                         "\"lock_samples\",\"cumulative\":true},\"delay\":{\"display-name\":"
                         "\"mutex_duration\"}}";
-    CHECK(push_sample_type_config((const uint8_t *)mutex, strlen(mutex), &t, &n, &pn, err,
-                                  sizeof err) == 0);
-    CHECK(n == 2 && strcmp(t[0], "contentions") == 0 && strcmp(t[1], "delay") == 0);
-    CHECK(pn && strcmp(pn, "mutex") == 0);
-    push_types_free(t, n);
-    free(pn);
-    const char *heap = "{\"alloc_space\":{\"units\":\"bytes\"}}";
-    CHECK(push_sample_type_config((const uint8_t *)heap, strlen(heap), &t, &n, &pn, err,
-                                  sizeof err) == 0);
-    CHECK(n == 1 && pn == NULL);
-    push_types_free(t, n);
-    CHECK(push_sample_type_config((const uint8_t *)"[1]", 3, &t, &n, &pn, err, sizeof err) ==
+    CHECK(push_sample_type_config((const uint8_t *)mutex, strlen(mutex), &st, err, sizeof err) ==
+          0);
+    CHECK(st.n == 2 && strcmp(st.types[0], "contentions") == 0 &&
+          strcmp(st.types[1], "delay") == 0);
+    CHECK(st.cumulative[0] && !st.cumulative[1]);
+    CHECK(st.profile_name && strcmp(st.profile_name, "mutex") == 0);
+    push_stc_free(&st);
+    const char *heap = "{\"alloc_space\":{\"units\":\"bytes\",\"cumulative\":false}}";
+    CHECK(push_sample_type_config((const uint8_t *)heap, strlen(heap), &st, err, sizeof err) == 0);
+    CHECK(st.n == 1 && st.profile_name == NULL && !st.cumulative[0]);
+    push_stc_free(&st);
+    CHECK(push_sample_type_config((const uint8_t *)"[1]", 3, &st, err, sizeof err) == PG_EINVAL);
+    CHECK(push_sample_type_config((const uint8_t *)"{\"a\":1}", 7, &st, err, sizeof err) ==
           PG_EINVAL);
-    CHECK(push_sample_type_config((const uint8_t *)"{\"a\":1}", 7, &t, &n, &pn, err, sizeof err) ==
-          PG_EINVAL);
-    CHECK(push_sample_type_config((const uint8_t *)"{", 1, &t, &n, &pn, err, sizeof err) ==
-          PG_EINVAL);
+    CHECK(push_sample_type_config((const uint8_t *)"{", 1, &st, err, sizeof err) == PG_EINVAL);
 }
 
 int main(void)
