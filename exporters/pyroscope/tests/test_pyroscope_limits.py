@@ -22,7 +22,7 @@ import harness as H
 import pyro_helpers as P
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_pyroscope_exporter as E  # noqa: E402  (its recording server)
+import test_pyroscope_exporter as E  # noqa: E402  (its multipart reader)
 
 HEAP = os.path.join(H.DATA, "pprof", "go_heap.pb.gz")
 MAX_SIZE = 16384
@@ -160,7 +160,7 @@ def check_labels(c, what, parts):
 
 def run(binary, c, protocol, samples, depth):
     what = "[%s samples=%d depth=%d] " % (protocol, samples, depth)
-    srv = E.Recorder()
+    srv = P.Recorder()
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     aport = H.free_port()
     a, am = H.start_with_metrics(binary, A, aport=aport, server=srv.server_address[1], protocol=protocol,
