@@ -2,7 +2,9 @@
 # run.sh BUILD_DIR — `make bench`: generates a large real Go heap profile (tests/go/profgen
 # large) and label-heavy busy-service profiles of about 50 KB, 1 MB and 5 MB (profgen busy)
 # and measures gunzip vs `profgate convert` pprof->OTLP and OTLP->pprof on each (best of 5,
-# MB/s on uncompressed pprof bytes, peak RSS), against the targets. Always exits 0.
+# MB/s on uncompressed pprof bytes, peak RSS), against the targets, then the same
+# conversions in-process (bench_translate: conversions per second both ways, no process
+# start-up, as a gateway converts). Always exits 0.
 set -uo pipefail
 build="$(realpath -m "${1:-build}")"
 here="$(cd "$(dirname "$0")" && pwd)"
