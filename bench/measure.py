@@ -12,8 +12,10 @@ child's ru_maxrss from wait4, which on Linux also counts the forked launcher's p
 (a floor, printed, measured with `true`). MB/s is on the uncompressed pprof size.
 Targets: pprof->OTLP time <= 1.5x gunzip time; OTLP->pprof time <= 2.5x gunzip time; peak RSS
 <= 3x uncompressed input size + 8 MB. For inputs under 100 KB it also prints conversions per
-second (one process per conversion, pprof->OTLP). Finally checks back.pb.gz against PROFILE
-with tests/roundtrip/pprofcmp.py (informational).
+second (one process per conversion, pprof->OTLP). Then the in-process figures of
+bench_translate (built next to profgate, in BUILD/bench/): conversions per second both ways
+on CPU time, with no process start-up, as a gateway converts. Finally checks back.pb.gz
+against PROFILE with tests/roundtrip/pprofcmp.py (informational).
 """
 import gzip
 import os
@@ -58,6 +60,24 @@ def best_of(cmd):
 TARGET_TO_OTLP, TARGET_TO_PPROF = 1.5, 2.5
 RSS_FACTOR, RSS_SLACK = 3.0, 8e6
 SMALL = 100e3
+
+
+def in_process(profgate, prof):
+    """Runs bench_translate on prof; prints its table; returns (to OTLP, to pprof) conv/s."""
+    exe = os.path.join(os.path.dirname(os.path.abspath(profgate)), "bench", "bench_translate")
+    if not os.access(exe, os.X_OK):
+        print("\nin-process: %s not built" % exe)
+        return None
+    p = subprocess.run([exe, prof, "1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    print("\n" + p.stdout.rstrip())
+    rates = {}
+    for line in p.stdout.splitlines():
+        for step in ("pprof -> OTLP", "OTLP -> pprof"):
+            if line.startswith(step):
+                rates[step] = float(line[len(step):].split()[1])
+    if p.returncode != 0 or len(rates) != 2:
+        return None
+    return rates["pprof -> OTLP"], rates["OTLP -> pprof"]
 
 
 def measure(profgate, work, prof):
@@ -117,7 +137,8 @@ def measure(profgate, work, prof):
                 print("    " + d.replace("\n", "\n    "))
         except Exception as e:
             print("\nround trip check failed: %s" % e)
-    return stem, mb, checks
+    rates = in_process(profgate, prof)
+    return stem, mb, checks, rates
 
 
 def main(argv):
@@ -127,11 +148,15 @@ def main(argv):
         print("\n==== %s" % os.path.basename(prof))
         summary.append(measure(profgate, work, prof))
     print("\n==== summary (ratios: time vs gzip -dc, RSS vs uncompressed input; limit in brackets)")
-    print("%-14s %7s %18s %18s %18s %18s" % ("profile", "MB", "to OTLP [1.5]", "to pprof [2.5]",
-                                            "RSS to OTLP", "RSS to pprof"))
-    for stem, mb, checks in summary:
+    print("%-14s %7s %18s %18s %18s %18s %22s" % ("profile", "MB", "to OTLP [1.5]", "to pprof [2.5]",
+                                                  "RSS to OTLP", "RSS to pprof",
+                                                  "in-process conv/s"))
+    for stem, mb, checks, rates in summary:
         cells = ["%.2fx [%.1f] %s" % (v, lim, "ok" if v <= lim else "NO") for _, v, lim in checks]
-        print("%-14s %7.2f %18s %18s %18s %18s" % (stem, mb, *(cells + ["-"] * (4 - len(cells)))))
+        inproc = "%.0f / %.0f" % rates if rates else "-"
+        print("%-14s %7.2f %18s %18s %18s %18s %22s" % (stem, mb, *(cells + ["-"] * (4 - len(cells))),
+                                                         inproc))
+    print("(in-process conv/s: pprof -> OTLP / OTLP -> pprof, CPU time, bench_translate)")
     return 0
 
 

@@ -2,10 +2,12 @@
 # run.sh BUILD_DIR — `make bench`: generates a large real Go heap profile (tests/go/profgen
 # large) and label-heavy busy-service profiles of about 50 KB, 1 MB and 5 MB (profgen busy)
 # and measures gunzip vs `profgate convert` pprof->OTLP and OTLP->pprof on each (best of 5,
-# MB/s on uncompressed pprof bytes, peak RSS), against the targets; then the component
-# benchmarks, and the deployments end to end (pprof push -> OTLP gRPC sink: profiles/s per
-# core, added latency p50/p99, RSS; configs/sidecar.yaml at its default load against its
-# budget, PG_BENCH_SIDECAR_SECONDS long, 120 by default). Always exits 0.
+# MB/s on uncompressed pprof bytes, peak RSS), against the targets, then the same
+# conversions in-process (bench_translate: conversions per second both ways, no process
+# start-up, as a gateway converts); then the component benchmarks, and the deployments end
+# to end (pprof push -> OTLP gRPC sink: profiles/s per core, added latency p50/p99, RSS;
+# configs/sidecar.yaml at its default load against its budget, PG_BENCH_SIDECAR_SECONDS
+# long, 120 by default). Always exits 0.
 set -uo pipefail
 build="$(realpath -m "${1:-build}")"
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -1,5 +1,6 @@
 #include "pipeline/core/arena.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include "pipeline/core/err.h"
 #include <stdint.h>
@@ -19,6 +20,22 @@
 
 /* Bytes held by every live arena of the process (updated per block, not per allocation). */
 static _Atomic size_t live_bytes;
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PG_ARENA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PG_ARENA_ASAN 1
+#endif
+#endif
+#ifdef PG_ARENA_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 
 /* A block of small allocations, or one big allocation (then used == size). */
 typedef struct block {
@@ -73,14 +90,76 @@ static void prefault(void *p, size_t n)
 #endif
 }
 
+/* Process-wide cache of freed small blocks (PG_ARENA_BLOCK payload bytes each), reused by
+ * the next arenas: a process converting one small batch after another (a gateway) neither
+ * hands the same pages to the kernel and faults them in again each time (glibc trims the
+ * heap's top as soon as it holds 128 KiB free) nor pays a malloc and a prefault per block.
+ * At most cache_limit bytes stay cached; the rest is freed as before. */
+static struct {
+    pthread_mutex_t mu;
+    block *head;
+    size_t bytes, limit;
+} cache = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, PG_ARENA_CACHE_DEFAULT};
+
+/* Sets the cache's cap (0 = no cache) and frees what no longer fits. */
+void pg_arena_set_cache_limit(size_t bytes)
+{
+    pthread_mutex_lock(&cache.mu);
+    cache.limit = bytes;
+    while (cache.head && cache.bytes > cache.limit) {
+        block *b = cache.head;
+        UNPOISON(payload(b), PG_ARENA_BLOCK);
+        cache.head = b->next;
+        cache.bytes -= BLOCK_HDR + b->size;
+        free(b);
+    }
+    pthread_mutex_unlock(&cache.mu);
+}
+
+/* A cached small block, or NULL. */
+static block *cache_take(void)
+{
+    if (!cache.limit) return NULL; /* racy read: at worst one more malloc */
+    pthread_mutex_lock(&cache.mu);
+    block *b = cache.head;
+    if (b) {
+        UNPOISON(payload(b), PG_ARENA_BLOCK);
+        cache.head = b->next;
+        cache.bytes -= BLOCK_HDR + b->size;
+    }
+    pthread_mutex_unlock(&cache.mu);
+    return b;
+}
+
+/* Keeps small block b for reuse when the cache has room; else frees it. */
+static void cache_put(block *b)
+{
+    if (b->big || b->size != PG_ARENA_BLOCK) {
+        free(b);
+        return;
+    }
+    pthread_mutex_lock(&cache.mu);
+    if (cache.bytes + BLOCK_HDR + b->size <= cache.limit) {
+        b->next = cache.head;
+        cache.head = b;
+        cache.bytes += BLOCK_HDR + b->size;
+        POISON(payload(b), b->size);
+        b = NULL;
+    }
+    pthread_mutex_unlock(&cache.mu);
+    free(b);
+}
+
 /* Allocates and links a block of `size` payload bytes; the arena owns it. */
 static block *block_new(pg_arena *a, size_t size, int big)
 {
     if (size > SIZE_MAX - BLOCK_HDR) return fail(a, a->limit != 0);
     if (a->limit && (a->held + size > a->limit)) return fail(a, 1);
-    block *b = malloc(BLOCK_HDR + size);
-    if (!b) return fail(a, 0);
-    if (!big) prefault(b, BLOCK_HDR + size);
+    block *b = !big && size == PG_ARENA_BLOCK ? cache_take() : NULL;
+    if (!b) {
+        if (!(b = malloc(BLOCK_HDR + size))) return fail(a, 0);
+        if (!big) prefault(b, BLOCK_HDR + size);
+    }
     b->size = size;
     b->used = big ? size : 0;
     b->big = big;
@@ -107,7 +186,7 @@ void pg_arena_free(pg_arena *a)
     if (!a) return;
     for (block *b = a->head, *n; b; b = n) {
         n = b->next;
-        free(b);
+        cache_put(b);
     }
     atomic_fetch_sub_explicit(&live_bytes, a->held, memory_order_relaxed);
 #ifdef __GLIBC__

@@ -45,6 +45,11 @@ size_t pg_arena_bytes(const pg_arena *a);
  * (receivers, processors, queues). Thread-safe. */
 size_t pg_arena_live_bytes(void);
 
+/* Freed arenas keep up to this many bytes of their small blocks for the next arenas of the
+ * process (pg_arena_set_cache_limit changes it; 0 turns the cache off). */
+#define PG_ARENA_CACHE_DEFAULT ((size_t)4 << 20)
+void pg_arena_set_cache_limit(size_t bytes);
+
 /* A protobuf-c allocator that allocates from `a` and never frees (the arena does). */
 ProtobufCAllocator pg_arena_protobuf_allocator(pg_arena *a);
 

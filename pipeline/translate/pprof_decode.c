@@ -491,6 +491,7 @@ int pg_pprof_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decod
         rc = pg_err(err, errlen, PG_ELIMIT,
                     "pprof: %zu samples x %zu sample types exceed the limit of %zu samples",
                     t.n_samples, per, lim->max_samples);
+    d.memo_hint = t.n_samples;
     if (!rc) rc = init_strings(&d, &t, err, errlen);
     if (!rc && (idmap_init(&d.functions, t.functions.n) || idmap_init(&d.mappings, t.mappings.n) ||
                 idmap_init(&d.locations, t.locations.n) ||
@@ -541,6 +542,7 @@ int pg_pprof_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decod
     top_free(&t);
     free(d.smap);
     free(d.memo);
+    free(d.text);
     idmap_free(&d.functions);
     idmap_free(&d.mappings);
     idmap_free(&d.locations);

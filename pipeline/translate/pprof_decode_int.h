@@ -27,6 +27,9 @@ typedef struct pg_pprof_dec {
     size_t n_src_fn, n_src_map, n_src_loc;
     uint8_t loc_width;          /* bytes that hold any location index (see core/stacks.h) */
     struct pg_label_memo *memo; /* single-label samples -> attribute (malloc-owned, lazy) */
+    size_t memo_hint;           /* the memo is sized for this many samples */
+    char *text;                 /* NUL-terminated copies of label values (malloc-owned) */
+    size_t cap_text;
 } pg_pprof_dec;
 
 /* The top-level scalars and slices the profile builder needs. */

@@ -5,25 +5,42 @@
 #include "pipeline/translate/semconv.h"
 #include "pipeline/core/dict.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/vec.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Fills v with label j's value: a string or an int. Borrows dictionary strings. */
-static int label_value(pg_pprof_dec *d, const int64_t *strs, const int64_t *nums, size_t j,
-                       pg_otlp_any *v)
+/* Copies the text of label j's string (a pprof string index, validated) into the decoder's
+ * text scratch at *at, NUL-terminated, and moves *at past it. Label values are not put in the
+ * dictionary's string table: an attribute holds its value itself (interning copies it), so
+ * a table entry would only be one more copy of every trace and span id, in memory and in
+ * the OTLP output. Returns 0 or a negative status (message in d->err). */
+static int label_text(pg_pprof_dec *d, int64_t si, size_t *at)
+{
+    const char *t;
+    size_t n;
+    int rc = pg_pprof_dec_text(d, si, &t, &n);
+    if (rc) return rc;
+    if (pg_vec_reserve((void **)&d->text, &d->cap_text, *at + n + 1, 1, 256))
+        return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
+    memcpy(d->text + *at, t, n);
+    d->text[*at + n] = 0;
+    *at += n + 1;
+    return 0;
+}
+
+/* Fills v with label j's value: a string (at offset off of the text scratch, see
+ * label_text) or an int. */
+static void label_value(pg_pprof_dec *d, const int64_t *strs, const int64_t *nums, size_t j,
+                        size_t off, pg_otlp_any *v)
 {
     if (strs[j] != 0) {
-        int32_t s;
-        int rc = pg_pprof_dec_str(d, strs[j], &s);
-        if (rc) return rc;
         v->value_case = PG_ANY_STRING;
-        v->string_value = pg_batch_dict(d->b)->string_table[s];
+        v->string_value = d->text + off;
     } else {
         v->value_case = PG_ANY_INT;
         v->int_value = nums[j];
     }
-    return 0;
 }
 
 /* Builds the array value for the labels at positions idx[0..m) of one key. Elements live
@@ -34,13 +51,21 @@ static int multi_value(pg_pprof_dec *d, const int64_t *strs, const int64_t *nums
                        pg_otlp_kv *kvs, pg_otlp_kv **kvp, pg_otlp_any *unit_vals)
 {
     pg_otlp_dict *dict = pg_batch_dict(d->b);
+    size_t *off = malloc(m * sizeof *off), at = 0;
+    if (!off) return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
+    for (size_t k = 0; k < m; k++) { /* every text first: the scratch may move as it grows */
+        off[k] = at;
+        if (strs[idx[k]] != 0 && label_text(d, strs[idx[k]], &at)) {
+            free(off);
+            return PG_ENOMEM;
+        }
+    }
     for (size_t k = 0; k < m; k++) {
         size_t j = idx[k];
         static const pg_otlp_any init = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
         elems[k] = init;
         ptrs[k] = &elems[k];
-        int rc = label_value(d, strs, nums, j, &elems[k]);
-        if (rc) return rc;
+        label_value(d, strs, nums, j, off[k], &elems[k]);
         if (strs[j] == 0 && unit_ix[j] != attr_unit) {
             /* {value: num, unit: "..."} */
             static const pg_otlp_kv kinit = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
@@ -66,6 +91,7 @@ static int multi_value(pg_pprof_dec *d, const int64_t *strs, const int64_t *nums
             elems[k].kvlist_value = &lists[k];
         }
     }
+    free(off);
     return 0;
 }
 
@@ -73,23 +99,37 @@ static int multi_value(pg_pprof_dec *d, const int64_t *strs, const int64_t *nums
  * once in its sample: most labels repeat (Go heap profiles: "bytes"; services: the same
  * trace_id and span_id on consecutive samples, a few routes), and a hit costs one slot
  * compare instead of hashing and comparing the value in the attribute table. A slot is
- * overwritten on collision; the answer is the same as interning again. */
-#define MEMO_BITS 13
-#define MEMO_SLOTS (1u << MEMO_BITS)
+ * overwritten on collision; the answer is the same as interning again. The cache has about
+ * two slots per sample of the input, at least 2^6 and at most 2^13: a small profile (a 15 s
+ * push) does not pay for clearing and faulting in a cache made for a large one. */
+#define MEMO_MIN_BITS 6
+#define MEMO_MAX_BITS 13
 typedef struct memo_slot {
     int64_t k, s, n, u;
     int32_t attr; /* 0 = empty (label attributes never land on element 0) */
 } memo_slot;
 struct pg_label_memo {
-    memo_slot slot[MEMO_SLOTS];
+    unsigned shift; /* 64 - the number of index bits */
+    memo_slot slot[];
 };
+
+/* Allocates the memo for a pprof of `samples` samples, every slot empty (malloc-owned). */
+static struct pg_label_memo *memo_new(size_t samples)
+{
+    unsigned bits = MEMO_MIN_BITS;
+    while (bits < MEMO_MAX_BITS && ((size_t)1 << bits) < 2 * samples)
+        bits++;
+    struct pg_label_memo *m = calloc(1, sizeof *m + ((size_t)1 << bits) * sizeof(memo_slot));
+    if (m) m->shift = 64 - bits;
+    return m;
+}
 
 static memo_slot *memo_find(pg_pprof_dec *d, int64_t k, int64_t s, int64_t n, int64_t u)
 {
-    if (!d->memo && !(d->memo = calloc(1, sizeof *d->memo))) return NULL;
+    if (!d->memo && !(d->memo = memo_new(d->memo_hint))) return NULL;
     uint64_t h = ((uint64_t)k * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)s * 0xc2b2ae3d27d4eb4full) ^
                  ((uint64_t)n * 0x165667b19e3779f9ull) ^ ((uint64_t)u * 0x27d4eb2f165667c5ull);
-    return &d->memo->slot[(h ^ (h >> 29)) >> (64 - MEMO_BITS)];
+    return &d->memo->slot[(h ^ (h >> 29)) >> d->memo->shift];
 }
 
 /* Does slot m hold the answer for label (k, s, n, u)? */
@@ -107,8 +147,9 @@ static int32_t single_attr(pg_pprof_dec *d, const int64_t *keys, const int64_t *
     memo_slot *m = memo_find(d, keys[j], strs[j], nums[j], units[j]);
     if (memo_hit(m, keys[j], strs[j], nums[j], units[j])) return m->attr;
     pg_otlp_any v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
-    int rc = label_value(d, strs, nums, j, &v);
-    if (rc) return rc;
+    size_t at = 0;
+    if (strs[j] != 0 && label_text(d, strs[j], &at)) return PG_ENOMEM;
+    label_value(d, strs, nums, j, 0, &v);
     int32_t attr = pg_dict_attr(d->b, key, &v, strs[j] == 0 ? unit : 0);
     if (attr > 0 && m) *m = (memo_slot){keys[j], strs[j], nums[j], units[j], attr};
     return attr;
@@ -149,12 +190,11 @@ int pg_pprof_labels_to_attrs(pg_pprof_dec *d, const int64_t *keys, const int64_t
             rc = PG_EINVAL;
             goto done;
         }
-        if (strs[j] != 0) {
-            int32_t tmp;
-            if (pg_pprof_dec_str(d, strs[j], &tmp)) {
-                rc = PG_EINVAL;
-                goto done;
-            }
+        const char *t;
+        size_t tn;
+        if (strs[j] != 0 && pg_pprof_dec_text(d, strs[j], &t, &tn)) { /* index in range */
+            rc = PG_EINVAL;
+            goto done;
         }
     }
     for (size_t j = 0; j < n; j++) {

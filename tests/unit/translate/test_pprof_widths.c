@@ -659,6 +659,26 @@ static char *dump(const pg_batch *b)
     return (char *)o.data;
 }
 
+/* Label values live in their attributes only: b's string table holds none of the
+ * "label-<i>" values, and exactly n_labels attributes of key "k" hold them. */
+static void check_label_values(const pg_batch *b, size_t n_labels, const char *what)
+{
+    const pg_otlp_dict *d = pg_batch_dict(b);
+    for (size_t i = 0; i < d->n_string_table; i++)
+        CHECK_MSG(strncmp(d->string_table[i], "label-", 6) != 0,
+                  "%s: label value \"%s\" in the string table", what, d->string_table[i]);
+    size_t n = 0;
+    for (size_t i = 1; i < d->n_attribute_table; i++) {
+        const pg_otlp_attr *a = d->attribute_table[i];
+        if (strcmp(d->string_table[a->key_strindex], "k") != 0) continue;
+        CHECK_MSG(a->value && a->value->value_case == PG_ANY_STRING &&
+                      strncmp(a->value->string_value, "label-", 6) == 0,
+                  "%s: attribute %zu of key k is not a label value", what, i);
+        n++;
+    }
+    CHECK_MSG(n == n_labels, "%s: %zu label attributes, want %zu", what, n, n_labels);
+}
+
 /* A few MB of samples with labels, gzip'd: the decoder releases consumed pages as it goes
  * and must keep the string table, wherever it lies. The result equals the plain decode. */
 static void test_large_gzip(void)
@@ -699,6 +719,7 @@ static void test_large_gzip(void)
             free(d1);
             free(d2);
             CHECK(pg_batch_sample_count(zipped) == 2 * NS);
+            check_label_values(zipped, NLAB, "large gzip");
         }
         printf("large gzip: %zu bytes raw, %zu gzip'd\n", b.len, z.len);
         pg_batch_free(plain);
@@ -707,6 +728,43 @@ static void test_large_gzip(void)
         pg_buf_free(&b);
         pg_buf_free(&s);
     }
+}
+
+/* A small pprof (the label cache at its smallest): repeated labels give one attribute,
+ * which holds its value; the way back writes the same labels. */
+static void test_small_labels(void)
+{
+    pg_buf b = {0}, s = {0};
+    types(&b, 1);
+    for (size_t i = 0; i < 3; i++) {
+        ids_packed(&s, IDS(1));
+        vals_packed(&s, VALS(1));
+        label(&s, i == 1);
+        tb_sub(&b, 2, &s);
+    }
+    locations(&b, NULL, 1);
+    strings(&b, 2);
+    pg_batch *batch = pg_batch_new(0);
+    char err[256] = "";
+    CHECK_MSG(decode(batch, &b, NULL, err, sizeof err) == 0, "%s", err);
+    check_label_values(batch, 2, "small labels");
+    const pg_otlp_profile *p = profile_of(batch, "samples");
+    CHECK(p && pg_profile_sample_count(p) == 3);
+    if (p && pg_profile_sample_count(p) == 3) {
+        pg_sample_ref r[3];
+        for (size_t i = 0; i < 3; i++)
+            pg_sample_at(p, i, &r[i]);
+        CHECK(r[0].n_attrs == 1 && r[1].n_attrs == 1 && r[2].n_attrs == 1);
+        CHECK(r[0].attrs[0] == r[2].attrs[0] && r[0].attrs[0] != r[1].attrs[0]);
+        const pg_otlp_dict *d = pg_batch_dict(batch);
+        CHECK(strcmp(d->attribute_table[r[1].attrs[0]]->value->string_value, "label-1") == 0);
+        pg_batch *c = re_decode(batch, "small labels");
+        check_label_values(c, 2, "small labels (re-encoded)");
+        pg_batch_free(c);
+    }
+    pg_batch_free(batch);
+    pg_buf_free(&b);
+    pg_buf_free(&s);
 }
 
 /* Two pprofs into one batch: the second one's tables are larger (width 2 after width 1). */
@@ -758,6 +816,7 @@ int main(void)
     test_negative_values();
     test_depth_limit();
     test_large_gzip();
+    test_small_labels();
     test_two_into_one();
     TEST_MAIN_END();
 }
