@@ -86,13 +86,14 @@ typedef struct otlp_exporter {
     bool grpc_on; /* grpc_init was called */
 } otlp_exporter;
 
-/* pg_prepare_ops.prepare: the protobuf body (the core compresses) and headers of b
- * (borrowed); *bytes is the body's size. */
+/* pg_prepare_ops.prepare: the protobuf body (gzip level 1 with libdeflate when
+ * compression is gzip: the core sends it marked compressed, as zlib at its default level
+ * cost four times the CPU) and headers of b (borrowed); *bytes is the body's size. */
 static int prepare(void *ctx, const pg_batch *b, void **req, uint64_t *bytes, char *err,
                    size_t errlen)
 {
     otlp_exporter *e = ctx;
-    return pg_otlp_request_prepare(e->otlp, b, false, false, req, bytes, err, errlen);
+    return pg_otlp_request_prepare(e->otlp, b, false, true, req, bytes, err, errlen);
 }
 
 /* pg_prepare_ops.send: one Export call with r (borrowed), then the retry rules. */
@@ -116,7 +117,7 @@ static int send_request(void *ctx, void *req, int64_t deadline_ns, char *err, si
 static int send_batch(void *ctx, const pg_batch *b, int64_t deadline_ns, char *err, size_t errlen)
 {
     otlp_exporter *e = ctx;
-    return pg_otlp_request_send_batch(e->otlp, b, false, false, send_request, e, deadline_ns, err,
+    return pg_otlp_request_send_batch(e->otlp, b, false, true, send_request, e, deadline_ns, err,
                                       errlen);
 }
 

@@ -91,7 +91,8 @@ void pg_otlp_client_free(pg_otlp_client *c);
 
 /* Appends b (borrowed) as an ExportProfilesServiceRequest to out: protobuf, or OTLP/JSON
  * when json; with attribute references when configured; compressed with the configured
- * algorithm when compress (HTTP; gRPC compresses itself). Returns 0 or a status. */
+ * algorithm when compress (both exporters; otlp marks a gzip message compressed for the
+ * gRPC core). Returns 0 or a status. */
 int pg_otlp_client_body(pg_otlp_client *c, const pg_batch *b, bool json, bool compress, pg_buf *out,
                         char *err, size_t errlen);
 
