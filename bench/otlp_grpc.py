@@ -112,10 +112,11 @@ def cpu_seconds(pid):
 
 
 def load(target, data, seconds, inflight=8):
-    """Sends data with `inflight` calls outstanding for `seconds`; returns (latencies, errors)."""
+    """Sends data with `inflight` calls outstanding for `seconds`; returns (latencies, errors,
+    {status name: count} of the errors)."""
     ch = grpc.insecure_channel(target)
     call = ch.unary_unary(METHOD)
-    lat, errs, lock = [], [0], threading.Lock()
+    lat, errs, codes, lock = [], [0], {}, threading.Lock()
     end = time.time() + seconds
 
     def worker():
@@ -126,16 +127,18 @@ def load(target, data, seconds, inflight=8):
                 dt = time.perf_counter() - t0
                 with lock:
                     lat.append(dt)
-            except grpc.RpcError:
+            except grpc.RpcError as e:
+                name = e.code().name if e.code() else "UNKNOWN"
                 with lock:
                     errs[0] += 1
+                    codes[name] = codes.get(name, 0) + 1
     ts = [threading.Thread(target=worker) for _ in range(inflight)]
     for t in ts:
         t.start()
     for t in ts:
         t.join()
     ch.close()
-    return lat, errs[0]
+    return lat, errs[0], codes
 
 
 def main():
@@ -157,7 +160,7 @@ def main():
             load(target, data, 1)  # warm-up
             c0 = cpu_seconds(pg.proc.pid)
             t0 = time.time()
-            lat, errs = load(target, data, seconds)
+            lat, errs, codes = load(target, data, seconds)
             wall = time.time() - t0
             cpu = cpu_seconds(pg.proc.pid) - c0
             lat.sort()
@@ -166,9 +169,9 @@ def main():
                 print("%s: no successful request (%d errors)" % (label, errs))
                 continue
             print("%-6s (%d bytes): %d req in %.1f s: %.0f req/s, %.1f MB/s, p50 %.2f ms, p99 %.2f ms, "
-                  "profgate CPU %.3f ms/req, errors %d" %
+                  "profgate CPU %.3f ms/req, errors %d %s" %
                   (label, len(data), n, wall, n / wall, n * len(data) / wall / 1e6, lat[n // 2] * 1e3,
-                   lat[min(n - 1, int(n * 0.99))] * 1e3, cpu / n * 1e3, errs))
+                   lat[min(n - 1, int(n * 0.99))] * 1e3, cpu / n * 1e3, errs, codes or ""))
         print("peak RSS %.1f MB" % (status_kb(pg.proc.pid, "VmHWM") / 1024))
     finally:
         pg.stop()

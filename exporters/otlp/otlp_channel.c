@@ -1,7 +1,8 @@
 /* The `otlp` exporter's gRPC side (gRPC C core): one channel per exporter (TLS or
  * insecure, keepalive, pick_first or round_robin over the resolved addresses, gzip
- * compression by the core), one unary ProfilesService/Export call per send on its own
- * pluck completion queue, and the answer's status, message, response and RetryInfo. */
+ * bodies compressed by the caller and marked so for the core), one unary ProfilesService/Export
+ * call per send on its own pluck completion queue, and the answer's status, message, response and
+ * RetryInfo. */
 #include "exporters/otlp/otlp_exporter_int.h"
 
 #include "pipeline/core/err.h"
@@ -25,6 +26,7 @@ struct otlp_channel {
     grpc_channel *ch;
     char *target;
     bool tls;
+    bool gzip; /* bodies come gzip-compressed (compression: gzip) */
 };
 
 /* Reads a PEM file into a NUL-terminated malloc'd string (NULL path: NULL, 0). */
@@ -122,6 +124,7 @@ int pg_otlp_channel_new(const otlp_exporter_config *cfg, const char *id, otlp_ch
     size_t n = strlen(c->target);
     if (n && c->target[n - 1] == '/') c->target[n - 1] = 0;
     c->tls = tls;
+    c->gzip = cfg->otlp.compression == PG_OTLP_COMPRESSION_GZIP;
     grpc_channel_credentials *cr =
         tls ? tls_creds(&cfg->otlp.tls, err, errlen) : grpc_insecure_credentials_create();
     if (!cr) {
@@ -325,7 +328,11 @@ int pg_otlp_channel_export(otlp_channel *ch, const pg_buf *body, const pg_otlp_h
     }
     grpc_slice payload =
         grpc_slice_from_static_buffer(body->data ? body->data : (uint8_t *)"", body->len);
-    grpc_byte_buffer *send = grpc_raw_byte_buffer_create(&payload, 1);
+    /* a gzip body is marked compressed: the core sends it as is (grpc-encoding: gzip from the
+     * channel's default) instead of compressing it again with zlib */
+    grpc_byte_buffer *send =
+        ch->gzip ? grpc_raw_compressed_byte_buffer_create(&payload, 1, GRPC_COMPRESS_GZIP)
+                 : grpc_raw_byte_buffer_create(&payload, 1);
     grpc_byte_buffer *recv = NULL;
     grpc_metadata_array init_md, trail_md;
     grpc_metadata_array_init(&init_md);

@@ -86,29 +86,42 @@ typedef struct otlp_exporter {
     bool grpc_on; /* grpc_init was called */
 } otlp_exporter;
 
-/* pg_send_fn: encodes b (borrowed), makes the call, applies the retry rules. */
-static int send_batch(void *ctx, const pg_batch *b, int64_t deadline_ns, char *err, size_t errlen)
+/* pg_prepare_ops.prepare: the protobuf body (gzip level 1 with libdeflate when
+ * compression is gzip: the core sends it marked compressed, as zlib at its default level
+ * cost four times the CPU) and headers of b (borrowed); *bytes is the body's size. */
+static int prepare(void *ctx, const pg_batch *b, void **req, uint64_t *bytes, char *err,
+                   size_t errlen)
 {
     otlp_exporter *e = ctx;
-    pg_buf body = {0}, store = {0};
-    int rc = pg_otlp_client_body(e->otlp, b, false, false, &body, err, errlen);
-    if (rc) {
-        pg_buf_free(&body);
-        return rc == PG_ENOMEM ? PG_EAGAIN : rc;
-    }
-    size_t max = pg_otlp_client_max_headers(e->otlp);
-    pg_otlp_header md[max ? max : 1];
-    size_t n = pg_otlp_client_headers(e->otlp, b, md, max);
+    return pg_otlp_request_prepare(e->otlp, b, false, true, req, bytes, err, errlen);
+}
+
+/* pg_prepare_ops.send: one Export call with r (borrowed), then the retry rules. */
+static int send_request(void *ctx, void *req, int64_t deadline_ns, char *err, size_t errlen)
+{
+    otlp_exporter *e = ctx;
+    const pg_otlp_request *r = req;
+    pg_buf store = {0};
     pg_otlp_answer a;
-    rc = pg_otlp_channel_export(e->ch, &body, md, n, deadline_ns, &a, &store, err, errlen);
-    pg_buf_free(&body);
+    int rc = pg_otlp_channel_export(e->ch, &r->body, r->headers, r->n_headers, deadline_ns, &a,
+                                    &store, err, errlen);
     if (rc == 0)
-        rc = pg_otlp_client_outcome(e->otlp, &a, pg_batch_profile_count(b), err, errlen);
+        rc = pg_otlp_client_outcome(e->otlp, &a, r->profiles, err, errlen);
     else if (rc == PG_ENOMEM)
         rc = PG_EAGAIN;
     pg_buf_free(&store);
     return rc;
 }
+
+/* pg_send_fn (no queue, persistent queue, batching): prepares b (borrowed) and sends it. */
+static int send_batch(void *ctx, const pg_batch *b, int64_t deadline_ns, char *err, size_t errlen)
+{
+    otlp_exporter *e = ctx;
+    return pg_otlp_request_send_batch(e->otlp, b, false, true, send_request, e, deadline_ns, err,
+                                      errlen);
+}
+
+static const pg_prepare_ops PREPARE = {prepare, send_request, pg_otlp_request_free_req};
 
 static void destroy(void *self)
 {
@@ -135,6 +148,7 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
     int rc = pg_otlp_channel_new(c, s->id, &e->ch, err, errlen);
     if (rc == 0) rc = pg_otlp_client_new(s, &c->otlp, &e->otlp, err, errlen);
     if (rc == 0) rc = pg_exporter_base_init(&e->base, s, &c->helper, send_batch, e, err, errlen);
+    if (rc == 0) pg_exporter_helper_set_prepare(e->base.helper, &PREPARE);
     if (rc) {
         destroy(e);
         return rc;

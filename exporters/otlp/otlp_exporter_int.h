@@ -33,7 +33,8 @@ typedef struct otlp_channel otlp_channel;
 int pg_otlp_channel_new(const otlp_exporter_config *cfg, const char *id, otlp_channel **out,
                         char *err, size_t errlen);
 
-/* One Export call: sends body (an encoded request, borrowed) with md[0..n) as metadata,
+/* One Export call: sends body (an encoded request, borrowed, gzip-compressed when the
+ * channel's compression is gzip) with md[0..n) as metadata,
  * before deadline_ns (CLOCK_MONOTONIC), and fills *a (its message and response point
  * into *store, the caller's to free with pg_buf_free). Returns 0 once an answer (or a
  * transport failure) is in *a; PG_ENOMEM. */

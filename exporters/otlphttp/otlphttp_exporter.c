@@ -126,14 +126,13 @@ typedef struct otlphttp_exporter {
     pg_otlp_client *otlp;
 } otlphttp_exporter;
 
-/* Appends "Key: value" for each header of b (skipping values with line breaks) to lines, as
+/* Appends "Key: value" for each header of r (skipping values with line breaks) to lines, as
  * NUL-terminated strings in store; returns how many. */
-static size_t header_lines(otlphttp_exporter *e, const pg_batch *b, pg_buf *store,
-                           const char **lines, size_t cap, size_t *offs)
+static size_t header_lines(const pg_otlp_request *r, pg_buf *store, const char **lines, size_t cap,
+                           size_t *offs)
 {
-    size_t max = pg_otlp_client_max_headers(e->otlp), n = 0;
-    pg_otlp_header hs[max ? max : 1];
-    size_t nh = pg_otlp_client_headers(e->otlp, b, hs, max);
+    size_t n = 0, nh = r->n_headers;
+    const pg_otlp_header *hs = r->headers;
     for (size_t i = 0; i < nh && n < cap; i++) {
         if (strpbrk(hs[i].value, "\r\n")) continue;
         char line[1024];
@@ -182,20 +181,26 @@ static const char *status_message(const pg_buf *body, size_t *len)
     return NULL;
 }
 
-/* pg_send_fn: encodes b (borrowed), POSTs it, applies the retry rules. */
-static int send_batch(void *ctx, const pg_batch *b, int64_t deadline_ns, char *err, size_t errlen)
+/* pg_prepare_ops.prepare: the body of b (borrowed), encoded and compressed as configured,
+ * and its headers; *bytes is the body's size as sent. */
+static int prepare(void *ctx, const pg_batch *b, void **req, uint64_t *bytes, char *err,
+                   size_t errlen)
 {
     otlphttp_exporter *e = ctx;
-    pg_buf body = {0}, store = {0};
-    int rc = pg_otlp_client_body(e->otlp, b, e->json, true, &body, err, errlen);
-    if (rc) {
-        pg_buf_free(&body);
-        return rc == PG_ENOMEM ? PG_EAGAIN : rc;
-    }
-    size_t cap = pg_otlp_client_max_headers(e->otlp) + 2;
+    return pg_otlp_request_prepare(e->otlp, b, e->json, true, req, bytes, err, errlen);
+}
+
+/* pg_prepare_ops.send: POSTs the request (borrowed), applies the retry rules. */
+static int send_request(void *ctx, void *req, int64_t deadline_ns, char *err, size_t errlen)
+{
+    otlphttp_exporter *e = ctx;
+    const pg_otlp_request *r = req;
+    const pg_buf *body = &r->body;
+    pg_buf store = {0};
+    size_t cap = r->n_headers + 2;
     const char *lines[cap];
     size_t offs[cap];
-    size_t n = header_lines(e, b, &store, lines, cap - 2, offs);
+    size_t n = header_lines(r, &store, lines, cap - 2, offs);
     lines[n++] =
         e->json ? "Content-Type: application/json" : "Content-Type: application/x-protobuf";
     const char *enc = pg_otlp_client_content_encoding(e->otlp);
@@ -208,13 +213,12 @@ static int send_batch(void *ctx, const pg_batch *b, int64_t deadline_ns, char *e
                              .url = e->url,
                              .headers = lines,
                              .n_headers = n,
-                             .body = body.data,
-                             .body_len = body.len,
+                             .body = body->data,
+                             .body_len = body->len,
                              .deadline_ns = deadline_ns == INT64_MAX ? 0 : deadline_ns};
     pg_http_client_resp rs;
     char terr[512] = "";
     int trc = pg_http_client_do(e->http, &rq, &rs, terr, sizeof terr);
-    pg_buf_free(&body);
     pg_buf_free(&store);
     pg_otlp_answer a = {.grpc = false, .retry_after_ns = -1};
     if (trc) {
@@ -235,10 +239,20 @@ static int send_batch(void *ctx, const pg_batch *b, int64_t deadline_ns, char *e
         if (proto && (rs.status < 200 || rs.status >= 300))
             a.message = status_message(&rs.body, &a.message_len);
     }
-    rc = pg_otlp_client_outcome(e->otlp, &a, pg_batch_profile_count(b), err, errlen);
+    int rc = pg_otlp_client_outcome(e->otlp, &a, r->profiles, err, errlen);
     if (!trc) pg_http_client_resp_free(&rs);
     return rc;
 }
+
+/* pg_send_fn (no queue, persistent queue, batching): prepares b (borrowed) and sends it. */
+static int send_batch(void *ctx, const pg_batch *b, int64_t deadline_ns, char *err, size_t errlen)
+{
+    otlphttp_exporter *e = ctx;
+    return pg_otlp_request_send_batch(e->otlp, b, e->json, true, send_request, e, deadline_ns, err,
+                                      errlen);
+}
+
+static const pg_prepare_ops PREPARE = {prepare, send_request, pg_otlp_request_free_req};
 
 static void destroy(void *self)
 {
@@ -278,6 +292,7 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
     if (rc == 0) rc = pg_http_client_new(&hc, &e->http, err, errlen);
     if (rc == 0) rc = pg_otlp_client_new(s, &c->otlp, &e->otlp, err, errlen);
     if (rc == 0) rc = pg_exporter_base_init(&e->base, s, &c->helper, send_batch, e, err, errlen);
+    if (rc == 0) pg_exporter_helper_set_prepare(e->base.helper, &PREPARE);
     if (rc) {
         destroy(e);
         return rc;

@@ -4,7 +4,8 @@
  *
  * Capacity: queue_size counts accepted batches and queue_bytes their OTLP protobuf size
  * (pg_otlp_encoded_size of the batch's tree for the in-memory queue, which
- * is exactly what pg_otlp_encode would write; the file size for the persistent queue), from
+ * is exactly what pg_otlp_encode would write; the file size for the persistent queue; the
+ * request's size when the exporter prepares requests at admission), from
  * consume until the batch is finished, so batches being merged, sent or waiting for a
  * retry still count. A batch larger than queue_bytes is refused with PG_ELIMIT.
  *
@@ -215,26 +216,52 @@ static int refuse(pg_exporter_helper *h, pg_batch *b, size_t profiles, size_t sa
     return rc;
 }
 
+void pg_exporter_helper_set_prepare(pg_exporter_helper *h, const pg_prepare_ops *ops)
+{
+    h->prep = ops;
+}
+
+/* Whether queued batches become prepared requests at admission (in-memory queue, no
+ * batching: nothing later needs the tree). */
+static bool prepares(const pg_exporter_helper *h)
+{
+    return h->prep && !h->persist && !h->cfg->batch.enabled;
+}
+
+/* The queued form of b and its size: a persistent queue's file image (*img), a prepared
+ * request (*req), or the batch itself (its encoded size). Borrows b. */
+static int admission_form(pg_exporter_helper *h, const pg_batch *b, pg_buf *img, void **req,
+                          uint64_t *bytes, char *err, size_t errlen)
+{
+    int rc = 0;
+    if (h->persist) {
+        rc = pg_persist_encode(b, img, err, errlen);
+        *bytes = img->len;
+    } else if (prepares(h)) {
+        rc = h->prep->prepare(h->send_ctx, b, req, bytes, err, errlen);
+    } else {
+        *bytes = pg_otlp_encoded_size(b);
+    }
+    return rc;
+}
+
 /* Admission into the queue: size, reserve (maybe blocking), write-ahead, push. */
 static int enqueue(pg_exporter_helper *h, pg_batch *b, size_t profiles, size_t samples, char *err,
                    size_t errlen)
 {
     const struct pg_queue_config *qc = &h->cfg->sending_queue;
     pg_buf img = {0};
-    uint64_t bytes;
-    int rc;
-    if (h->persist) {
-        if ((rc = pg_persist_encode(b, &img, err, errlen))) {
-            pg_buf_free(&img);
-            return refuse(h, b, profiles, samples, rc);
-        }
-        bytes = img.len;
-    } else {
-        bytes = pg_otlp_encoded_size(b);
+    void *req = NULL;
+    uint64_t bytes = 0;
+    int rc = admission_form(h, b, &img, &req, &bytes, err, errlen);
+    if (rc) {
+        pg_buf_free(&img);
+        return refuse(h, b, profiles, samples, rc);
     }
     pg_eh_item *it = calloc(1, sizeof *it);
     if (!it) {
         pg_buf_free(&img);
+        if (req) h->prep->free_req(req);
         return refuse(h, b, profiles, samples, pg_err(err, errlen, PG_ENOMEM, "out of memory"));
     }
     rc = pg_queue_reserve(h->q, bytes, qc->block_on_overflow ? PG_QUEUE_BLOCK : PG_QUEUE_REFUSE,
@@ -251,14 +278,20 @@ static int enqueue(pg_exporter_helper *h, pg_batch *b, size_t profiles, size_t s
     pg_buf_free(&img);
     if (rc) {
         free(it);
+        if (req) h->prep->free_req(req);
         return refuse(h, b, profiles, samples, rc);
     }
-    it->b = b;
     it->bytes = bytes;
     it->profiles = profiles;
     it->samples = samples;
     /* a persistent queue's batch is safe once written; an in-memory one only once sent */
     if (!h->persist) it->ack = pg_ack_hold(pg_batch_ack(b));
+    if (req) { /* the request is all a send needs: the tree goes now */
+        it->req = req;
+        pg_batch_free(b);
+    } else {
+        it->b = b;
+    }
     pg_queue_push(h->q, &it->link);
     return 0;
 }

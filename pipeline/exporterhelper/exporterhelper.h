@@ -90,6 +90,23 @@ typedef int (*pg_send_fn)(void *ctx, const pg_batch *b, int64_t deadline_ns, cha
 
 typedef struct pg_exporter_helper pg_exporter_helper;
 
+/* An exporter that can build its request from a batch up front gives these: the in-memory
+ * queue (no directory, batching off) then calls prepare once, in consume, keeps only the
+ * request (the batch is freed at once: a queued 50 KB profile holds its request bytes,
+ * not its decoded tree), counts *bytes against queue_bytes, and sends it with send, as
+ * often as retries need, without encoding again. prepare borrows b and returns 0 with
+ * *req (owned by the helper until it calls free_req) or a status (the batch is refused);
+ * send has pg_send_fn's contract. */
+typedef struct pg_prepare_ops {
+    int (*prepare)(void *ctx, const pg_batch *b, void **req, uint64_t *bytes, char *err,
+                   size_t errlen);
+    int (*send)(void *ctx, void *req, int64_t deadline_ns, char *err, size_t errlen);
+    void (*free_req)(void *req);
+} pg_prepare_ops;
+
+/* Installs ops (borrowed for the helper's life; ctx is the send_ctx). Call before start. */
+void pg_exporter_helper_set_prepare(pg_exporter_helper *h, const pg_prepare_ops *ops);
+
 /* Called by a send function, on the thread the helper runs it on, before it returns
  * PG_EAGAIN: the server asked for delay_ns before the next attempt (Retry-After, gRPC
  * RetryInfo). The helper then waits the longer of that and its backoff; a delay that would

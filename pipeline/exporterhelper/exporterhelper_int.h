@@ -22,6 +22,7 @@
 typedef struct pg_eh_item {
     pg_queue_item link; /* first member */
     pg_batch *b;        /* owned; NULL when not loaded yet (replay) or merged away */
+    void *req;          /* owned request made by pg_prepare_ops.prepare (then b is NULL) */
     uint64_t seq;       /* persistent file, 0 = in memory only */
     uint64_t bytes;     /* accounted against the queue's byte capacity */
     size_t profiles, samples;
@@ -38,6 +39,7 @@ typedef struct pg_eh_cover {
 typedef struct pg_eh_unit {
     pg_queue_item link; /* first member */
     pg_batch *b;        /* owned */
+    void *req;          /* owned prepared request (then b is NULL) */
     pg_eh_cover *cover; /* NULL when sending synchronously (queue disabled) */
     size_t profiles, samples;
     uint64_t bytes;
@@ -55,6 +57,7 @@ struct pg_exporter_helper {
     const pg_exporter_helper_config *cfg; /* borrowed */
     pg_send_fn send;
     void *send_ctx;
+    const pg_prepare_ops *prep; /* NULL: batches are queued and sent as batches */
     pg_metrics *metrics;
     pg_component_metrics cm;
     pg_counter *quarantined; /* persistent queue files that did not decode on replay */

@@ -61,6 +61,7 @@ static void finish_item(pg_exporter_helper *h, pg_eh_item *it, bool keep, pg_ack
     if (it->seq && !keep && h->persist) pg_persist_remove(h->persist, it->seq);
     pg_ack_settle(it->ack, outcome);
     pg_batch_free(it->b);
+    if (it->req) h->prep->free_req(it->req);
     uint64_t bytes = it->bytes;
     free(it);
     pg_queue_release(h->q, bytes);
@@ -100,6 +101,8 @@ void pg_eh_unit_finish(pg_exporter_helper *h, pg_eh_unit *u, pg_eh_outcome how, 
     count(h, u->profiles, u->samples, u->bytes, how);
     pg_batch_free(u->b);
     u->b = NULL;
+    if (u->req) h->prep->free_req(u->req);
+    u->req = NULL;
     pg_eh_cover *c = u->cover;
     if (free_u) free(u);
     if (!c) return;
@@ -125,7 +128,7 @@ void pg_eh_item_leave(pg_exporter_helper *h, pg_eh_item *it)
 
 int pg_eh_item_load(pg_exporter_helper *h, pg_eh_item *it)
 {
-    if (it->b) return 0;
+    if (it->b || it->req) return 0;
     char msg[512] = "";
     int rc = pg_persist_load(h->persist, it->seq, &it->b, msg, sizeof msg);
     if (rc) {
@@ -166,7 +169,8 @@ pg_eh_outcome pg_eh_unit_send(pg_exporter_helper *h, pg_eh_unit *u, bool free_u,
         int64_t dl = pg_eh_send_deadline(h), t0 = pg_now_mono_ns();
         msg[0] = 0;
         retry_hint = 0;
-        st = h->send(h->send_ctx, u->b, dl, msg, sizeof msg);
+        st = u->req ? h->prep->send(h->send_ctx, u->req, dl, msg, sizeof msg)
+                    : h->send(h->send_ctx, u->b, dl, msg, sizeof msg);
         int64_t now = pg_now_mono_ns();
         pg_histogram_observe(h->cm.send_latency, (double)(now - t0) / 1e9);
         if (!msg[0]) snprintf(msg, sizeof msg, "%s", pg_status_name(st));
@@ -223,6 +227,8 @@ static pg_eh_unit *unit_of(pg_eh_item *it)
     }
     u->b = it->b;
     it->b = NULL;
+    u->req = it->req;
+    it->req = NULL;
     u->cover = c;
     u->profiles = it->profiles;
     u->samples = it->samples;

@@ -91,7 +91,8 @@ void pg_otlp_client_free(pg_otlp_client *c);
 
 /* Appends b (borrowed) as an ExportProfilesServiceRequest to out: protobuf, or OTLP/JSON
  * when json; with attribute references when configured; compressed with the configured
- * algorithm when compress (HTTP; gRPC compresses itself). Returns 0 or a status. */
+ * algorithm when compress (both exporters; otlp marks a gzip message compressed for the
+ * gRPC core). Returns 0 or a status. */
 int pg_otlp_client_body(pg_otlp_client *c, const pg_batch *b, bool json, bool compress, pg_buf *out,
                         char *err, size_t errlen);
 
@@ -112,6 +113,35 @@ size_t pg_otlp_client_headers(const pg_otlp_client *c, const pg_batch *b, pg_otl
 
 /* The most headers pg_otlp_client_headers can return. */
 size_t pg_otlp_client_max_headers(const pg_otlp_client *c);
+
+/* One request built from a batch once (otlp_client_request.c), kept while the batch's
+ * tree is freed: the body, the headers with their values copied, and the profile count
+ * for the retry rules. Sent as often as retries need. */
+typedef struct pg_otlp_request {
+    pg_buf body;
+    size_t profiles;
+    size_t n_headers;
+    pg_otlp_header *headers; /* keys borrowed from c, values in the request's own block */
+} pg_otlp_request;
+
+/* Builds the request for b (borrowed): pg_otlp_client_body(json, compress) and
+ * pg_otlp_client_headers with the metadata values copied. Returns 0 and *out (free with
+ * pg_otlp_request_free; valid while c lives), or a status with err. */
+int pg_otlp_client_request(pg_otlp_client *c, const pg_batch *b, bool json, bool compress,
+                           pg_otlp_request **out, char *err, size_t errlen);
+void pg_otlp_request_free(pg_otlp_request *r);
+
+/* The exporters' pg_prepare_ops parts: prepare builds the request of b (as above; OOM is
+ * PG_EAGAIN, so the sender may try again) with *bytes its body's size; free_req frees it. */
+int pg_otlp_request_prepare(pg_otlp_client *c, const pg_batch *b, bool json, bool compress,
+                            void **req, uint64_t *bytes, char *err, size_t errlen);
+void pg_otlp_request_free_req(void *req);
+
+/* A pg_send_fn body for the batches the helper did not prepare (no queue, persistent
+ * queue, batching): prepares b, calls send(ctx, request, ...) once, frees the request. */
+int pg_otlp_request_send_batch(pg_otlp_client *c, const pg_batch *b, bool json, bool compress,
+                               int (*send)(void *, void *, int64_t, char *, size_t), void *ctx,
+                               int64_t deadline_ns, char *err, size_t errlen);
 
 /* One attempt's result, as the transport saw it. */
 typedef struct pg_otlp_answer {
