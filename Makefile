@@ -82,7 +82,8 @@ format-check:
 	bash tests/lint/format_check.sh .
 
 # Installs what `make build` built (build first; install never compiles, so it can run as
-# root on a tree built by another user): the binary, the man page, the default config as
+# root on a tree built by another user): the binary, the network module
+# ($(PREFIX)/lib/profgate/profgate-net.so, found from the binary's own path), the man page, the default config as
 # $(SYSCONFDIR)/profgate/config.yaml (kept when one is there), every ready config and the
 # docs under $(PREFIX)/share, and the systemd unit with these paths written in.
 PREFIX     ?= /usr/local
@@ -90,10 +91,12 @@ SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 install:
 	@test -x $(BUILD)/profgate || { echo "install: $(BUILD)/profgate is missing; run make build"; exit 1; }
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	@test -f $(BUILD)/profgate-net.so || { echo "install: $(BUILD)/profgate-net.so is missing; run make build"; exit 1; }
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/profgate $(DESTDIR)$(PREFIX)/share/man/man1 \
 	  $(DESTDIR)$(PREFIX)/share/profgate/configs $(DESTDIR)$(PREFIX)/share/doc/profgate \
 	  $(DESTDIR)$(SYSCONFDIR)/profgate $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BUILD)/profgate $(DESTDIR)$(PREFIX)/bin/profgate
+	install -m 0644 $(BUILD)/profgate-net.so $(DESTDIR)$(PREFIX)/lib/profgate/profgate-net.so
 	install -m 0644 docs/profgate.1 $(DESTDIR)$(PREFIX)/share/man/man1/profgate.1
 	install -m 0644 configs/*.yaml $(DESTDIR)$(PREFIX)/share/profgate/configs/
 	install -m 0644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/profgate/
@@ -107,7 +110,8 @@ install:
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/profgate $(DESTDIR)$(PREFIX)/share/man/man1/profgate.1 \
 	  $(DESTDIR)$(UNITDIR)/profgate.service
-	rm -rf $(DESTDIR)$(PREFIX)/share/profgate $(DESTDIR)$(PREFIX)/share/doc/profgate
+	rm -rf $(DESTDIR)$(PREFIX)/share/profgate $(DESTDIR)$(PREFIX)/share/doc/profgate \
+	  $(DESTDIR)$(PREFIX)/lib/profgate
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)

@@ -79,18 +79,26 @@ static int config_paths(int argc, char **argv, const char ***out, size_t *n)
     return *n ? 0 : PG_EINVAL;
 }
 
-/* Lists every factory with its config keys. */
+/* Lists every factory with its config keys (loading the network module for its components:
+ * one that cannot be loaded is listed as such, and the exit status is 1). */
 static int list_components(void)
 {
-    const pg_component_factory *f;
-    for (size_t i = 0; (f = pg_registry_at(i)); i++) {
-        printf("%s %s\n", pg_cfg_kind_name(f->kind), f->type);
-        for (const pg_cfg_field *k = f->config.table; k && k->key; k++)
+    pg_cfg_kind kind;
+    const char *type;
+    int in_module, rc = 0;
+    for (size_t i = 0; pg_registry_name_at(i, &kind, &type, &in_module); i++) {
+        const pg_component_factory *f = pg_registry_at(i);
+        printf("%s %s%s\n", pg_cfg_kind_name(kind), type,
+               !in_module ? ""
+               : f        ? " (network module)"
+                          : " (network module: not loaded)");
+        if (!f) rc = 1;
+        for (const pg_cfg_field *k = f ? f->config.table : NULL; k && k->key; k++)
             if (k->type != PG_CFG_PRESENT)
                 printf("    %-24s %s%s%s%s\n", k->key, k->doc ? k->doc : "",
                        k->def ? " (default " : "", k->def ? k->def : "", k->def ? ")" : "");
     }
-    return 0;
+    return rc;
 }
 
 int main(int argc, char **argv)

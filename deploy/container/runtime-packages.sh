@@ -1,11 +1,17 @@
 #!/bin/bash
-# runtime-packages.sh BINARY — prints the Debian packages that provide the shared libraries
-# BINARY loads (one per line, sorted), so the container's runtime stage installs exactly what
-# the build linked, and no package list is kept by hand beside the Makefile's.
+# runtime-packages.sh BINARY [MODULE...] — prints the Debian packages that provide the shared
+# libraries BINARY and the modules it loads with dlopen (profgate-net.so: libgrpc, libcurl)
+# need (one per line, sorted), so the container's runtime stage installs exactly what the
+# build linked, and no package list is kept by hand beside the Makefile's.
 set -euo pipefail
-bin="${1:?usage: runtime-packages.sh BINARY}"
-mapfile -t libs < <(ldd "$bin" | awk '/=> \//{print $3} /^\s*\/lib/{print $1}')
-[ ${#libs[@]} -gt 0 ] || { echo "runtime-packages: ldd found no libraries in $bin" >&2; exit 1; }
+[ $# -ge 1 ] || { echo "usage: runtime-packages.sh BINARY [MODULE...]" >&2; exit 2; }
+libs=()
+for f in "$@"; do
+  mapfile -t l < <(ldd "$f" | awk '/=> \//{print $3} /^\s*\/lib/{print $1}')
+  [ ${#l[@]} -gt 0 ] || { echo "runtime-packages: ldd found no libraries in $f" >&2; exit 1; }
+  libs+=("${l[@]}")
+done
+mapfile -t libs < <(printf '%s\n' "${libs[@]}" | sort -u)
 # A package's file list names a library by the path it shipped: /lib or /usr/lib (merged
 # /usr), the soname link or the real file. Look every form up in one pass over the lists.
 want=$(for lib in "${libs[@]}"; do

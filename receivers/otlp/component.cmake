@@ -1,3 +1,5 @@
-# The otlp receiver's gRPC server uses the gRPC C core (Makefile: libgrpc-dev).
+# The otlp receiver's gRPC server uses the gRPC C core (Makefile: libgrpc-dev): in the
+# network module.
 pg_component_pkg(GRPC grpc)
 pg_component_link(Threads::Threads)
+pg_component_module()

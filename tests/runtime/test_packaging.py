@@ -1,4 +1,4 @@
-"""Runtime: packaging. `make install` (DESTDIR, PREFIX) writes the binary, man page, configs
+"""Runtime: packaging. `make install` (DESTDIR, PREFIX) writes the binary, network module, man page, configs
 and a systemd unit with the install paths filled in; the installed binary validates every
 shipped config; `systemd-analyze verify` accepts the unit (where it runs); readiness,
 reload and stop reach a service manager through $NOTIFY_SOCKET; the container's runtime
@@ -33,13 +33,17 @@ def check_install(c, binary, dest):
     r = run(["make", "-s", "-C", ROOT, "install", "BUILD=" + build, "DESTDIR=" + dest, "PREFIX=/usr"])
     c.check(r.returncode == 0, "make install exits 0: " + r.stderr[-400:])
     inst = dest + "/usr/bin/profgate"
-    for path in (inst, dest + "/usr/share/man/man1/profgate.1", dest + "/etc/profgate/config.yaml",
+    for path in (inst, dest + "/usr/lib/profgate/profgate-net.so",
+                 dest + "/usr/share/man/man1/profgate.1", dest + "/etc/profgate/config.yaml",
                  dest + "/usr/lib/systemd/system/profgate.service",
                  dest + "/usr/share/profgate/configs/default.yaml"):
         c.check(os.path.exists(path), "installed " + path[len(dest):])
     c.check(os.access(inst, os.X_OK), "installed binary is executable")
     r = run([inst, "--version"])
     c.check(r.returncode == 0 and "v1.11.0" in r.stdout, "installed binary runs")
+    r = run([inst, "components"])
+    c.check(r.returncode == 0 and "exporter otlp (network module)" in r.stdout,
+            "installed binary loads its network module from ../lib/profgate: " + r.stderr[-300:])
     shipped = sorted(glob.glob(dest + "/usr/share/profgate/configs/*.yaml"))
     c.check(len(shipped) == len(glob.glob(ROOT + "/configs/*.yaml")), "every config shipped")
     for cfg in shipped + [dest + "/etc/profgate/config.yaml"]:
@@ -111,10 +115,13 @@ def check_notify(c, binary):
 
 
 def check_runtime_packages(c, binary):
-    r = run(["bash", ROOT + "/deploy/container/runtime-packages.sh", binary])
+    module = os.path.join(os.path.dirname(binary), "profgate-net.so")
+    r = run(["bash", ROOT + "/deploy/container/runtime-packages.sh", binary, module])
     c.check(r.returncode == 0, "runtime-packages.sh exits 0: " + r.stderr[-300:])
     pkgs = r.stdout.split()
     c.check("libc6" in pkgs and "libyaml-0-2" in pkgs, "runtime packages include libc6, libyaml-0-2: %s" % pkgs)
+    c.check(any(p.startswith("libgrpc") for p in pkgs) and any(p.startswith("libcurl") for p in pkgs),
+            "runtime packages include the network module's libgrpc and libcurl: %s" % pkgs)
     for p in pkgs:
         q = run(["dpkg-query", "-W", "-f=${Status}", p])
         c.check("install ok installed" in q.stdout, "runtime package %s is a real, installed package" % p)
@@ -158,6 +165,7 @@ def check_uninstall(c, binary, dest):
     r = run(["make", "-s", "-C", ROOT, "uninstall", "BUILD=" + os.path.dirname(binary), "DESTDIR=" + dest, "PREFIX=/usr"])
     c.check(r.returncode == 0, "make uninstall exits 0")
     c.check(not os.path.exists(dest + "/usr/bin/profgate"), "uninstall removes the binary")
+    c.check(not os.path.exists(dest + "/usr/lib/profgate"), "uninstall removes the network module")
     c.check(os.path.exists(dest + "/etc/profgate/config.yaml"), "uninstall keeps the user's config")
 
 
