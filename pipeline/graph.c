@@ -251,9 +251,9 @@ int pg_graph_build(const pg_config *cfg, pg_factory_lookup lookup, pg_host *h, p
         pg_consumer next = {fanout_consume, ex};
         node *after = NULL;
         for (size_t k = p->nprocessors; k-- > 0 && !rc;) {
-            node *n = create_node(g, p->processors[k], lookup,
-                                  pp->signal == PG_SIGNAL_PROFILES ? next : none, no_traces, err,
-                                  errlen);
+            node *n =
+                create_node(g, p->processors[k], lookup,
+                            pp->signal == PG_SIGNAL_PROFILES ? next : none, no_traces, err, errlen);
             if (!n) {
                 rc = PG_EINVAL;
                 break;

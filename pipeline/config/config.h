@@ -273,8 +273,8 @@ typedef struct pg_cfg_component {
     const char *name; /* the part after it, "" when none */
     void *cfg;        /* decoded struct of desc->size bytes */
     const pg_cfg_component_desc *desc;
-    pg_cfg_pos pos; /* of the id key */
-    bool used;      /* named by a pipeline (extensions: by service.extensions) */
+    pg_cfg_pos pos;   /* of the id key */
+    bool used;        /* named by a pipeline (extensions: by service.extensions) */
     unsigned signals; /* PG_SIGNAL_* of the pipelines that name it */
 } pg_cfg_component;
 

@@ -258,8 +258,8 @@ static int one_pipeline(pg_config *cfg, pg_cfg_diags *d, const pg_cfg_pair *pp, 
         rc = resolve_ids(cfg, d, e ? e->value : NULL, PG_CFG_EXPORTER, p->signal, where,
                          &p->exporters, &p->nexporters);
     if (rc) return rc;
-    bool listed_procs = pr && !pg_cfg_node_is_null(pr->value) &&
-                        pr->value->kind == PG_CFG_NODE_SEQ && pr->value->n;
+    bool listed_procs =
+        pr && !pg_cfg_node_is_null(pr->value) && pr->value->kind == PG_CFG_NODE_SEQ && pr->value->n;
     if (p->signal == PG_SIGNAL_TRACES && !listed_procs)
         pg_cfg_diag_add(d, PG_CFG_ERROR, &pp->key->pos,
                         "%s: has no processor that handles traces (traces are indexed, never "
@@ -268,8 +268,8 @@ static int one_pipeline(pg_config *cfg, pg_cfg_diags *d, const pg_cfg_pair *pp, 
     /* an empty list is "no receivers"; a list of only undefined ids was reported already */
     if (!r || pg_cfg_node_is_null(r->value) || (r->value->kind == PG_CFG_NODE_SEQ && !r->value->n))
         pg_cfg_diag_add(d, PG_CFG_ERROR, &pp->key->pos, "%s: has no receivers", where);
-    if (p->signal == PG_SIGNAL_PROFILES &&
-        (!e || pg_cfg_node_is_null(e->value) || (e->value->kind == PG_CFG_NODE_SEQ && !e->value->n)))
+    if (p->signal == PG_SIGNAL_PROFILES && (!e || pg_cfg_node_is_null(e->value) ||
+                                            (e->value->kind == PG_CFG_NODE_SEQ && !e->value->n)))
         pg_cfg_diag_add(d, PG_CFG_ERROR, &pp->key->pos, "%s: has no exporters", where);
     return 0;
 }
@@ -283,8 +283,8 @@ static void check_component_signals(pg_config *cfg, pg_cfg_diags *d)
         if (!c->signals || !c->desc || !c->desc->check_signals || !c->cfg) continue;
         char err[400] = "";
         if (c->desc->check_signals(c->cfg, c->signals, err, sizeof err))
-            pg_cfg_diag_add(d, PG_CFG_ERROR, &c->pos, "%s %s: %s", pg_cfg_kind_name(c->kind),
-                            c->id, err);
+            pg_cfg_diag_add(d, PG_CFG_ERROR, &c->pos, "%s %s: %s", pg_cfg_kind_name(c->kind), c->id,
+                            err);
     }
 }
 

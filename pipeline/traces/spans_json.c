@@ -84,8 +84,8 @@ static int walk(json_t *root, size_t max, pg_spans *out, char *err, size_t errle
                                          : (bad = 1, NULL);
         json_array_foreach(ssl, j, ss)
         {
-            json_t *spl = json_is_object(ss) ? array_member(ss, "spans", "spans", &bad)
-                                             : (bad = 1, NULL);
+            json_t *spl =
+                json_is_object(ss) ? array_member(ss, "spans", "spans", &bad) : (bad = 1, NULL);
             json_array_foreach(spl, k, sp)
             {
                 int rc = read_span(sp, max, out, err, errlen);

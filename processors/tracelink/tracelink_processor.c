@@ -100,8 +100,7 @@ static int tracelink_check_signals(const void *cfg, unsigned used_by, char *err,
         return pg_err(err, errlen, PG_EINVAL,
                       "in a traces pipeline: set span_index.enabled: true (the spans go into "
                       "the span index)");
-    if (c->span_index.enabled && !c->span_index.http.endpoint.text &&
-        !(used_by & PG_SIGNAL_TRACES))
+    if (c->span_index.enabled && !c->span_index.http.endpoint.text && !(used_by & PG_SIGNAL_TRACES))
         return pg_err(err, errlen, PG_EINVAL,
                       "span_index: nothing feeds the index: name this processor in a traces "
                       "pipeline, or give span_index.endpoint");
@@ -113,7 +112,7 @@ typedef struct tracelink {
     pg_consumer next;
     tl_keys keys;
     pg_host *host;
-    tl_index *shared; /* NULL when span_index is disabled */
+    tl_index *shared;  /* NULL when span_index is disabled */
     pg_span_index *ix; /* shared->ix, or NULL */
     int64_t wait;
     pg_counter *linked, *unparsable, *resolved, *unresolved;

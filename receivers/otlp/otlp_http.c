@@ -1,10 +1,10 @@
 /* The `otlp` receiver's HTTP side (OTLP/HTTP) on the shared listener stack (pipeline/net/):
  * POST <profiles_url_path> (and POST <traces_url_path> when a traces pipeline names the
  * receiver) with application/x-protobuf or application/json bodies, answered in the
- * request's encoding: ExportProfilesServiceResponse (ExportTraceServiceResponse) on success, google.rpc.Status
- * with the message on failure (400, 413, 503 + Retry-After, ...). Routing (404/405), auth
- * (401), body limits (413), Content-Encoding, CORS and timeouts are the stack's; everything
- * else is the transport-independent request logic (otlp_request.c). */
+ * request's encoding: ExportProfilesServiceResponse (ExportTraceServiceResponse) on success,
+ * google.rpc.Status with the message on failure (400, 413, 503 + Retry-After, ...). Routing
+ * (404/405), auth (401), body limits (413), Content-Encoding, CORS and timeouts are the stack's;
+ * everything else is the transport-independent request logic (otlp_request.c). */
 #include "receivers/otlp/otlp_receiver_int.h"
 
 #include "pipeline/core/err.h"
@@ -168,8 +168,8 @@ int pg_otlp_http_start(otlp_receiver *r, char *err, size_t errlen)
         return rc;
     }
     pg_log(PG_LOG_INFO, r->id, "HTTP listening on port %u, POST %s%s%s",
-           (unsigned)pg_http_server_port(r->http), r->http_path,
-           r->http_traces_path ? " and " : "", r->http_traces_path ? r->http_traces_path : "");
+           (unsigned)pg_http_server_port(r->http), r->http_path, r->http_traces_path ? " and " : "",
+           r->http_traces_path ? r->http_traces_path : "");
     return 0;
 }
 

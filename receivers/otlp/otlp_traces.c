@@ -55,15 +55,13 @@ int pg_otlp_traces_handle(otlp_receiver *r, const uint8_t *body, size_t len, siz
     if (wire_len == 0) wire_len = len;
     res->status = handle(r, body, len, ct, res);
     if (res->status) res->response.len = 0;
-    pg_otlp_stats_request(&r->stats, res->status, wire_len,
-                          (double)(pg_now_mono_ns() - t0) / 1e9);
+    pg_otlp_stats_request(&r->stats, res->status, wire_len, (double)(pg_now_mono_ns() - t0) / 1e9);
     return res->status;
 }
 
 /* See otlp_receiver_int.h: the profiles request logic with the receiver's settings. */
 int pg_otlp_profiles_handle(otlp_receiver *r, const uint8_t *body, size_t len, size_t wire_len,
-                            pg_otlp_content ct, const pg_otlp_md *md, size_t n,
-                            pg_otlp_result *res)
+                            pg_otlp_content ct, const pg_otlp_md *md, size_t n, pg_otlp_result *res)
 {
     return pg_otlp_request_handle(&r->req, body, len, wire_len, ct, md, n, res);
 }

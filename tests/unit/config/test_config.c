@@ -209,7 +209,9 @@ static const fake FAKES[] = {
     {PG_CFG_PROCESSOR, "sample", {.table = SAMPLE_PROC, .size = sizeof(double)}},
     {PG_CFG_PROCESSOR, "auth", {.table = AUTH_PROC, .size = sizeof(auth_proc)}},
     {PG_CFG_EXPORTER, "debug", {.table = DEBUG_EXP, .size = sizeof(int)}},
-    {PG_CFG_EXPORTER, "file", {.table = FILE_EXP, .size = sizeof(file_exp), .validate = file_exp_validate}},
+    {PG_CFG_EXPORTER,
+     "file",
+     {.table = FILE_EXP, .size = sizeof(file_exp), .validate = file_exp_validate}},
     {PG_CFG_EXTENSION, "health_check", {.table = HEALTH_EXT, .size = sizeof(pg_cfg_endpoint)}},
 };
 #define NFAKES (sizeof FAKES / sizeof *FAKES)
