@@ -17,12 +17,15 @@ static json_t *member(json_t *o, const char *camel, const char *snake)
     return v && !json_is_null(v) ? v : NULL;
 }
 
+#define NOT_HEX (-1) /* hexval: not a hex digit */
+
+/* The value of one hex digit, or NOT_HEX. */
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
+    return NOT_HEX;
 }
 
 /* Reads id field (a hex string) of span into out[n]: 1 read, 0 wrong length (or absent),
@@ -36,7 +39,7 @@ static int read_id(json_t *span, const char *camel, const char *snake, uint8_t *
     if (json_string_length(v) != 2 * n) return 0;
     for (size_t i = 0; i < n; i++) {
         int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0) return PG_EINVAL;
+        if (hi == NOT_HEX || lo == NOT_HEX) return PG_EINVAL;
         out[i] = (uint8_t)(hi << 4 | lo);
     }
     return 1;
