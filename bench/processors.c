@@ -59,7 +59,7 @@ static int open_proc(proc *p, pg_host *h, const char *type, const char *body, pg
     if (rc) return rc;
     p->f = pg_registry_lookup(PG_CFG_PROCESSOR, type);
     const pg_cfg_component *c = pg_config_find(p->cfg, PG_CFG_PROCESSOR, type);
-    pg_component_settings s = {type, PG_CFG_PROCESSOR, h};
+    pg_component_settings s = {.id = type, .kind = PG_CFG_PROCESSOR, .host = h};
     rc = p->f->create(&s, c->cfg, next, &p->self, err, sizeof err);
     if (!rc && p->f->start) rc = p->f->start(p->self, err, sizeof err);
     if (rc) fprintf(stderr, "%s: %s\n", type, err);

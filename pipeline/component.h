@@ -9,6 +9,7 @@
 
 #include "pipeline/config/config.h"
 #include "pipeline/core/batch.h"
+#include "pipeline/traces/spans.h"
 
 typedef struct pg_host pg_host;
 
@@ -26,11 +27,22 @@ static inline int pg_consume(const pg_consumer *c, pg_batch *b, char *err, size_
     return c->consume(c->ctx, b, err, errlen);
 }
 
+/* Where a receiver hands the span ids of a trace request (the traces signal: indexed,
+ * never exported). consume() borrows s for the call only and returns 0 or a negative
+ * status with a message in err, as pg_consumer. */
+typedef struct pg_traces_consumer {
+    int (*consume)(void *ctx, const pg_spans *s, char *err, size_t errlen);
+    void *ctx;
+} pg_traces_consumer;
+
 /* What a component gets at creation. Borrowed; valid until destroy. */
 typedef struct pg_component_settings {
     const char *id; /* "type" or "type/name": the prefix of its log lines and metrics */
     pg_cfg_kind kind;
     pg_host *host;
+    /* Receivers: the fan-out into every traces pipeline that names the receiver; consume
+     * is NULL when none does (the receiver then refuses traces as unknown). */
+    pg_traces_consumer traces;
 } pg_component_settings;
 
 typedef struct pg_component_factory {
@@ -53,6 +65,10 @@ typedef struct pg_component_factory {
     int (*consume)(void *self, pg_batch *b, char *err, size_t errlen);
     /* Processors: 1 when consume changes batches (fan-out then clones for it). */
     int mutates;
+    /* Processors that handle traces (config.signals has PG_SIGNAL_TRACES): takes the span
+     * ids of one request (borrowed for the call). A traces pipeline calls it on each of its
+     * processors in order; traces go no further (they are never exported). */
+    int (*consume_traces)(void *self, const pg_spans *s, char *err, size_t errlen);
 } pg_component_factory;
 
 /* Monotonic clock in nanoseconds (CLOCK_MONOTONIC) and wall clock (unix ns). */

@@ -26,12 +26,20 @@ typedef struct fanout {
     size_t n;
 } fanout;
 
-/* A pipeline: its first step (a processor node, or straight to the exporters' fan-out). */
+/* A pipeline: its first step (a processor node, or straight to the exporters' fan-out).
+ * A traces pipeline has processors only (each takes the span ids in turn). */
 typedef struct pipeline {
     node *first;
     fanout *exporters;
     int mutates;
+    unsigned signal; /* PG_SIGNAL_PROFILES or PG_SIGNAL_TRACES */
 } pipeline;
+
+/* Hands the span ids of one trace request to several traces pipelines. */
+typedef struct traces_fanout {
+    pipeline **pipes;
+    size_t n;
+} traces_fanout;
 
 struct pg_graph {
     pg_host *host;
@@ -41,6 +49,8 @@ struct pg_graph {
     size_t n_pipes;
     fanout *fans; /* one per pipeline (exporters) + one per receiver */
     size_t n_fans;
+    traces_fanout *tfans; /* one per receiver */
+    size_t n_tfans;
 };
 
 /* Hands b to every target; returns the worst status (retryable before permanent).
@@ -114,6 +124,33 @@ static int pipeline_consume(void *ctx, pg_batch *b, char *err, size_t errlen)
     return fanout_consume(p->exporters, b, err, errlen);
 }
 
+/* Runs the processors of a traces pipeline on s (borrowed), in order; the worst status. */
+static int traces_pipeline_consume(pipeline *p, const pg_spans *s, char *err, size_t errlen)
+{
+    int worst = 0;
+    for (node *n = p->first; n; n = n->next_proc) {
+        char e2[256] = "";
+        int rc = n->f->consume_traces ? n->f->consume_traces(n->self, s, e2, sizeof e2) : 0;
+        if (rc && (worst == 0 || rc == PG_EAGAIN)) {
+            worst = rc;
+            pg_err(err, errlen, rc, "%s: %s", n->set.id, e2);
+        }
+    }
+    return worst;
+}
+
+/* A receiver's traces consumer: every traces pipeline naming it gets s (borrowed). */
+static int traces_fanout_consume(void *ctx, const pg_spans *s, char *err, size_t errlen)
+{
+    traces_fanout *f = ctx;
+    int worst = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        int rc = traces_pipeline_consume(f->pipes[i], s, err, errlen);
+        if (rc && (worst == 0 || rc == PG_EAGAIN)) worst = rc;
+    }
+    return worst;
+}
+
 static node *add_node(pg_graph *g)
 {
     if (g->n_nodes == g->cap_nodes) return NULL; /* sized up front: pointers stay valid */
@@ -131,9 +168,10 @@ static node *find_node(pg_graph *g, pg_cfg_kind kind, const char *id)
     return NULL;
 }
 
-/* Creates one component instance with `next` as its downstream. */
+/* Creates one component instance with `next` (and, for receivers, `traces`) as its
+ * downstream. */
 static node *create_node(pg_graph *g, const pg_cfg_component *c, pg_factory_lookup lookup,
-                         pg_consumer next, char *err, size_t errlen)
+                         pg_consumer next, pg_traces_consumer traces, char *err, size_t errlen)
 {
     const pg_component_factory *f = lookup(c->kind, c->type);
     if (!f) {
@@ -149,6 +187,7 @@ static node *create_node(pg_graph *g, const pg_cfg_component *c, pg_factory_look
     n->set.id = c->id;
     n->set.kind = c->kind;
     n->set.host = g->host;
+    n->set.traces = traces;
     if (f->create(&n->set, c->cfg, next, &n->self, err, errlen)) {
         pg_err_prefix(err, errlen, c->id);
         g->n_nodes--;
@@ -183,24 +222,28 @@ int pg_graph_build(const pg_config *cfg, pg_factory_lookup lookup, pg_host *h, p
     g->nodes = calloc(g->cap_nodes ? g->cap_nodes : 1, sizeof *g->nodes);
     g->pipes = calloc(np ? np : 1, sizeof *g->pipes);
     g->fans = calloc(np + nc + 1, sizeof *g->fans);
-    int rc = (g->nodes && g->pipes && g->fans)
+    g->tfans = calloc(nc + 1, sizeof *g->tfans);
+    int rc = (g->nodes && g->pipes && g->fans && g->tfans)
                  ? 0
                  : pg_err(err, errlen, PG_ENOMEM, "graph: out of memory");
     pg_consumer none = {NULL, NULL};
+    pg_traces_consumer no_traces = {NULL, NULL};
     for (size_t i = 0; i < nc && !rc; i++) {
         const pg_cfg_component *c = pg_config_component_at(cfg, i);
-        if (c->kind == PG_CFG_EXPORTER && c->used && !create_node(g, c, lookup, none, err, errlen))
+        if (c->kind == PG_CFG_EXPORTER && c->used &&
+            !create_node(g, c, lookup, none, no_traces, err, errlen))
             rc = PG_EINVAL;
     }
     for (size_t i = 0; i < np && !rc; i++) {
         const pg_cfg_pipeline *p = pg_config_pipeline_at(cfg, i);
         pipeline *pp = &g->pipes[g->n_pipes++];
+        pp->signal = p->signal ? p->signal : PG_SIGNAL_PROFILES;
         fanout *ex = &g->fans[g->n_fans++];
         if (fan_init(ex, p->nexporters)) {
             rc = pg_err(err, errlen, PG_ENOMEM, "graph: out of memory");
             break;
         }
-        for (size_t k = 0; k < p->nexporters; k++) {
+        for (size_t k = 0; k < p->nexporters && pp->signal == PG_SIGNAL_PROFILES; k++) {
             node *e = find_node(g, PG_CFG_EXPORTER, p->exporters[k]->id);
             ex->targets[ex->n++] = (pg_consumer){exporter_consume, e};
         }
@@ -208,7 +251,9 @@ int pg_graph_build(const pg_config *cfg, pg_factory_lookup lookup, pg_host *h, p
         pg_consumer next = {fanout_consume, ex};
         node *after = NULL;
         for (size_t k = p->nprocessors; k-- > 0 && !rc;) {
-            node *n = create_node(g, p->processors[k], lookup, next, err, errlen);
+            node *n =
+                create_node(g, p->processors[k], lookup,
+                            pp->signal == PG_SIGNAL_PROFILES ? next : none, no_traces, err, errlen);
             if (!n) {
                 rc = PG_EINVAL;
                 break;
@@ -224,24 +269,31 @@ int pg_graph_build(const pg_config *cfg, pg_factory_lookup lookup, pg_host *h, p
         const pg_cfg_component *c = pg_config_component_at(cfg, i);
         if (c->kind != PG_CFG_RECEIVER || !c->used) continue;
         fanout *f = &g->fans[g->n_fans++];
-        if (fan_init(f, np)) {
+        traces_fanout *tf = &g->tfans[g->n_tfans++];
+        if (fan_init(f, np) || !(tf->pipes = calloc(np ? np : 1, sizeof *tf->pipes))) {
             rc = pg_err(err, errlen, PG_ENOMEM, "graph: out of memory");
             break;
         }
         for (size_t k = 0; k < np; k++) {
             const pg_cfg_pipeline *p = pg_config_pipeline_at(cfg, k);
-            for (size_t r = 0; r < p->nreceivers; r++)
-                if (p->receivers[r] == c) {
-                    f->clone[f->n] = g->pipes[k].mutates;
-                    f->targets[f->n++] = (pg_consumer){pipeline_consume, &g->pipes[k]};
+            for (size_t r = 0; r < p->nreceivers; r++) {
+                if (p->receivers[r] != c) continue;
+                if (g->pipes[k].signal == PG_SIGNAL_TRACES) {
+                    tf->pipes[tf->n++] = &g->pipes[k];
+                    continue;
                 }
+                f->clone[f->n] = g->pipes[k].mutates;
+                f->targets[f->n++] = (pg_consumer){pipeline_consume, &g->pipes[k]};
+            }
         }
-        if (!create_node(g, c, lookup, (pg_consumer){fanout_consume, f}, err, errlen))
+        pg_traces_consumer tc = {tf->n ? traces_fanout_consume : NULL, tf};
+        if (!create_node(g, c, lookup, (pg_consumer){fanout_consume, f}, tc, err, errlen))
             rc = PG_EINVAL;
     }
     const pg_cfg_service *svc = pg_config_service(cfg);
     for (size_t i = 0; i < svc->nextensions && !rc; i++)
-        if (!create_node(g, svc->extensions[i], lookup, none, err, errlen)) rc = PG_EINVAL;
+        if (!create_node(g, svc->extensions[i], lookup, none, no_traces, err, errlen))
+            rc = PG_EINVAL;
     if (rc) {
         pg_graph_free(g);
         return rc;
@@ -295,6 +347,9 @@ void pg_graph_free(pg_graph *g)
         free(g->fans[i].clone);
     }
     free(g->fans);
+    for (size_t i = 0; i < g->n_tfans; i++)
+        free(g->tfans[i].pipes);
+    free(g->tfans);
     free(g->pipes);
     free(g->nodes);
     free(g);

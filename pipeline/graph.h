@@ -1,7 +1,10 @@
 /* The pipeline graph: instances of every configured component wired together. One
  * receiver instance is shared by every pipeline that names it; processors are created per
  * pipeline; exporters are shared. A receiver hands batches to a fan-out into its
- * pipelines; a pipeline runs its processors in order, then fans out to its exporters. */
+ * pipelines; a pipeline runs its processors in order, then fans out to its exporters.
+ * A traces pipeline has processors only: a receiver hands the span ids of a trace request
+ * to every traces pipeline naming it (pg_component_settings.traces), and each runs its
+ * processors' consume_traces in order. */
 #ifndef PG_GRAPH_H
 #define PG_GRAPH_H
 

@@ -1,4 +1,5 @@
 #include "pipeline/host.h"
+#include "pipeline/host_int.h"
 #include "pipeline/telemetry/log.h"
 
 #include <event2/event.h>
@@ -14,6 +15,7 @@ struct pg_host {
     atomic_bool refusing, ready, failed;
     _Atomic(pg_host_factory_lookup) lookup;
     char fatal[512];
+    pg_host_shared *shared; /* host_share.c */
 };
 
 /* Makes libevent thread-aware once, then builds the host (caller owns). */
@@ -35,9 +37,16 @@ pg_host *pg_host_new(void)
 void pg_host_free(pg_host *h)
 {
     if (!h) return;
+    pg_host_shared_free_all(h);
     if (h->base) event_base_free(h->base);
     pg_metrics_free(h->metrics);
     free(h);
+}
+
+/* See host_int.h. */
+pg_host_shared **pg_host_shared_list(pg_host *h)
+{
+    return &h->shared;
 }
 
 /* Runs the loop until stopped; EVLOOP_NO_EXIT_ON_EMPTY keeps it alive with no events. */

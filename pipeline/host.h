@@ -46,6 +46,16 @@ typedef const pg_component_factory *(*pg_host_factory_lookup)(pg_cfg_kind kind, 
 void pg_host_set_factories(pg_host *h, pg_host_factory_lookup lookup);
 const pg_component_factory *pg_host_factory(const pg_host *h, pg_cfg_kind kind, const char *type);
 
+/* Objects shared by the instances of one component across pipelines (a processor is
+ * created once per pipeline that names it; tracelink's span index must be one per id).
+ * pg_host_share returns the object stored under key (copied), adding a reference; when
+ * there is none it makes one with make(arg) first (NULL from make: returns NULL, nothing
+ * stored). pg_host_unshare drops a reference; the last one frees the object with the drop
+ * function given when it was made. Thread-safe. NULL when out of memory. */
+void *pg_host_share(pg_host *h, const char *key, void *(*make)(void *arg), void *arg,
+                    void (*drop)(void *obj));
+void pg_host_unshare(pg_host *h, const char *key);
+
 /* Reports that a component cannot go on (the runtime logs it and shuts down). */
 void pg_host_fatal(pg_host *h, const char *component_id, const char *message);
 

@@ -187,7 +187,7 @@ static int start(void *self, char *err, size_t errlen)
 const pg_component_factory pg_file_exporter_factory = {
     .type = "file",
     .kind = PG_CFG_EXPORTER,
-    .config = {TABLE, sizeof(C), validate},
+    .config = {.table = TABLE, .size = sizeof(C), .validate = validate},
     .create = create,
     .start = start,
     .shutdown = pg_exporter_base_shutdown,

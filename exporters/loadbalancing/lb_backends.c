@@ -99,7 +99,7 @@ static lb_backend *backend_new(lb_exporter *e, const char *name)
     int rc = cfg ? set_endpoint(desc->table, cfg, b->cfg_arena, name) : PG_ENOMEM;
     if (rc) pg_err(err, sizeof err, rc, "cannot set the endpoint");
     if (!rc && desc->validate) rc = desc->validate(cfg, err, sizeof err);
-    pg_component_settings s = {b->id, PG_CFG_EXPORTER, e->settings.host};
+    pg_component_settings s = {.id = b->id, .kind = PG_CFG_EXPORTER, .host = e->settings.host};
     pg_consumer none = {NULL, NULL};
     if (!rc) rc = e->proto->create(&s, cfg, none, &b->self, err, sizeof err);
     if (!rc && e->proto->start) rc = e->proto->start(b->self, err, sizeof err);

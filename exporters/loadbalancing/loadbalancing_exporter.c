@@ -277,7 +277,7 @@ static int consume(void *self, pg_batch *b, char *err, size_t errlen)
 const pg_component_factory pg_loadbalancing_exporter_factory = {
     .type = "loadbalancing",
     .kind = PG_CFG_EXPORTER,
-    .config = {TABLE, sizeof(C), validate},
+    .config = {.table = TABLE, .size = sizeof(C), .validate = validate},
     .create = create,
     .start = start,
     .shutdown = shutdown_,

@@ -71,7 +71,7 @@ static int nop_consume(void *self, pg_batch *b, char *err, size_t errlen)
 const pg_component_factory pg_nop_exporter_factory = {
     .type = "nop",
     .kind = PG_CFG_EXPORTER,
-    .config = {TABLE, sizeof(C), NULL},
+    .config = {.table = TABLE, .size = sizeof(C)},
     .create = nop_create,
     .start = nop_start,
     .shutdown = nop_shutdown,

@@ -160,7 +160,7 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
 const pg_component_factory pg_otlp_exporter_factory = {
     .type = "otlp",
     .kind = PG_CFG_EXPORTER,
-    .config = {TABLE, sizeof(C), validate},
+    .config = {.table = TABLE, .size = sizeof(C), .validate = validate},
     .create = create,
     .start = pg_exporter_base_start,
     .shutdown = pg_exporter_base_shutdown,

@@ -447,7 +447,7 @@ static int send_batch(void *ctx, const pg_batch *b, int64_t deadline_ns, char *e
 const pg_component_factory pg_pyroscope_exporter_factory = {
     .type = "pyroscope",
     .kind = PG_CFG_EXPORTER,
-    .config = {TABLE, sizeof(C), validate},
+    .config = {.table = TABLE, .size = sizeof(C), .validate = validate},
     .create = create,
     .start = start,
     .shutdown = pg_exporter_base_shutdown,

@@ -232,12 +232,25 @@ typedef enum {
 /* Singular kind name: "receiver", "processor", "exporter", "extension". */
 const char *pg_cfg_kind_name(pg_cfg_kind kind);
 
+/* Telemetry signals a pipeline carries and a component handles (a bit set). */
+enum { PG_SIGNAL_PROFILES = 1u << 0, PG_SIGNAL_TRACES = 1u << 1 };
+
+/* Singular signal name of one bit: "profiles", "traces". */
+const char *pg_cfg_signal_name(unsigned signal);
+
 /* What the loader needs of one component type. `validate` (optional) sees a fully decoded
- * config (borrowed) and returns 0, or a negative status with a message in err. */
+ * config (borrowed) and returns 0, or a negative status with a message in err. `signals`
+ * is the set of signals the type handles (0 means PG_SIGNAL_PROFILES: most components);
+ * a pipeline may name only components that handle its signal. `check_signals` (optional)
+ * runs once per used component with the signals of the pipelines that name it (a set that
+ * is never empty) and returns 0, or a negative status with a message: the rules a config
+ * must follow to serve those signals (tracelink's span index for traces). */
 typedef struct pg_cfg_component_desc {
     const pg_cfg_field *table;
     size_t size; /* sizeof the config struct */
     int (*validate)(const void *cfg, char *err, size_t errlen);
+    unsigned signals;
+    int (*check_signals)(const void *cfg, unsigned used_by, char *err, size_t errlen);
 } pg_cfg_component_desc;
 
 /* The loader's view of the component registry. `lookup` returns the descriptor of (kind,
@@ -260,13 +273,16 @@ typedef struct pg_cfg_component {
     const char *name; /* the part after it, "" when none */
     void *cfg;        /* decoded struct of desc->size bytes */
     const pg_cfg_component_desc *desc;
-    pg_cfg_pos pos; /* of the id key */
-    bool used;      /* named by a pipeline (extensions: by service.extensions) */
+    pg_cfg_pos pos;   /* of the id key */
+    bool used;        /* named by a pipeline (extensions: by service.extensions) */
+    unsigned signals; /* PG_SIGNAL_* of the pipelines that name it */
 } pg_cfg_component;
 
-/* One pipeline: "profiles" or "profiles/<name>", with its components in the order given. */
+/* One pipeline: "profiles", "profiles/<name>", "traces" or "traces/<name>", with its
+ * components in the order given. A traces pipeline needs no exporters. */
 typedef struct pg_cfg_pipeline {
     const char *name;
+    unsigned signal; /* PG_SIGNAL_PROFILES or PG_SIGNAL_TRACES */
     pg_cfg_pos pos;
     const pg_cfg_component **receivers, **processors, **exporters;
     size_t nreceivers, nprocessors, nexporters;

@@ -1,6 +1,7 @@
 /* service: telemetry and shutdown_timeout (decoded with a config table like any component),
- * extensions (ids of defined extensions), and pipelines: `profiles` or `profiles/<name>`,
- * each naming receivers, processors and exporters that must be defined. */
+ * extensions (ids of defined extensions), and pipelines: `profiles`, `traces`,
+ * `profiles/<name>` or `traces/<name>`, each naming receivers, processors and exporters that
+ * must be defined and must handle the pipeline's signal. */
 #include "pipeline/config/config_int.h"
 #include "pipeline/core/err.h"
 
@@ -74,10 +75,37 @@ static const pg_cfg_field SERVICE_TABLE[] = {
 static const char *const SERVICE_OWN_KEYS[] = {"extensions", "pipelines", NULL};
 static const char *const PIPELINE_KEYS[] = {"receivers", "processors", "exporters"};
 
+/* The signals desc handles (0 in the descriptor means profiles). */
+static unsigned desc_signals(const pg_cfg_component_desc *desc)
+{
+    return desc && desc->signals ? desc->signals : PG_SIGNAL_PROFILES;
+}
+
+/* See config.h. */
+const char *pg_cfg_signal_name(unsigned signal)
+{
+    return signal == PG_SIGNAL_TRACES ? "traces" : "profiles";
+}
+
+/* Reports at `at` that comp does not handle signal; names what it handles. */
+static void wrong_signal(pg_cfg_diags *d, const pg_cfg_pos *at, const char *where,
+                         const pg_cfg_component *comp, unsigned signal)
+{
+    unsigned has = desc_signals(comp->desc);
+    pg_cfg_diag_add(d, PG_CFG_ERROR, at, "%s: %s \"%s\" does not handle %s (it handles %s%s)",
+                    where, pg_cfg_kind_name(comp->kind), comp->id, pg_cfg_signal_name(signal),
+                    has & PG_SIGNAL_PROFILES ? "profiles" : "",
+                    has & PG_SIGNAL_TRACES ? (has & PG_SIGNAL_PROFILES ? " and traces" : "traces")
+                                           : " only");
+}
+
 /* Resolves a list of ids of `kind` (a YAML sequence) into an arena array of component
- * pointers, marking them used. `where` prefixes messages ("pipeline \"profiles\""). */
+ * pointers, marking them used by `signal` (0: not a pipeline, nothing checked), and
+ * reporting components that do not handle it. `where` prefixes messages
+ * ("pipeline \"profiles\""). */
 static int resolve_ids(pg_config *cfg, pg_cfg_diags *d, const pg_cfg_node *list, pg_cfg_kind kind,
-                       const char *where, const pg_cfg_component ***out, size_t *nout)
+                       unsigned signal, const char *where, const pg_cfg_component ***out,
+                       size_t *nout)
 {
     char got[64];
     *out = NULL;
@@ -126,7 +154,12 @@ static int resolve_ids(pg_config *cfg, pg_cfg_diags *d, const pg_cfg_node *list,
                             pg_cfg_kind_name(kind), it->str);
             continue;
         }
+        if (signal && comp->desc && !(desc_signals(comp->desc) & signal)) {
+            wrong_signal(d, &it->pos, where, comp, signal);
+            continue;
+        }
         comp->used = true;
+        comp->signals |= signal;
         v[(*nout)++] = comp;
     }
     *out = v;
@@ -143,30 +176,35 @@ int pg_cfg_validate_service(pg_config *cfg, pg_cfg_dctx *c, const pg_cfg_pair *s
     if (rc || pg_cfg_node_is_null(v) || v->kind != PG_CFG_NODE_MAP) return rc;
     const pg_cfg_pair *ext = pg_cfg_map_find(v, "extensions");
     if (!ext) return 0;
-    return resolve_ids(cfg, c->diags, ext->value, PG_CFG_EXTENSION, "service: extensions",
+    return resolve_ids(cfg, c->diags, ext->value, PG_CFG_EXTENSION, 0, "service: extensions",
                        &cfg->service.extensions, &cfg->service.nextensions);
 }
 
-/* Checks "profiles" / "profiles/<name>"; reports and returns false otherwise. */
-static bool valid_pipeline_id(pg_cfg_diags *d, const pg_cfg_node *key)
+/* Checks "profiles" / "traces" with an optional "/<name>"; returns the signal, or reports
+ * and returns 0. */
+static unsigned valid_pipeline_id(pg_cfg_diags *d, const pg_cfg_node *key)
 {
     const char *id = key->str, *slash = strchr(id, '/');
     size_t sl = slash ? (size_t)(slash - id) : strlen(id);
-    static const char *const others[] = {"traces", "metrics", "logs"};
-    if (sl != 8 || memcmp(id, "profiles", 8)) {
+    static const char *const others[] = {"metrics", "logs"};
+    unsigned signal = sl == 8 && !memcmp(id, "profiles", 8) ? PG_SIGNAL_PROFILES
+                      : sl == 6 && !memcmp(id, "traces", 6) ? PG_SIGNAL_TRACES
+                                                            : 0;
+    if (!signal) {
         bool known = false;
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 2; i++)
             known |= strlen(others[i]) == sl && !memcmp(id, others[i], sl);
         if (known)
             pg_cfg_diag_add(d, PG_CFG_ERROR, &key->pos,
-                            "service: pipelines: %s: profgate handles the profiles signal only",
+                            "service: pipelines: %s: profgate handles profiles (and traces to "
+                            "index their spans) only",
                             id);
         else
             pg_cfg_diag_add(d, PG_CFG_ERROR, &key->pos,
-                            "service: pipelines: %s: unknown signal \"%.*s\"; profgate handles "
-                            "the profiles signal only",
+                            "service: pipelines: %s: unknown signal \"%.*s\"; use profiles or "
+                            "traces",
                             id, (int)sl, id);
-        return false;
+        return 0;
     }
     const char *why = NULL;
     if (slash && !slash[1]) why = "the name after '/' must not be empty";
@@ -175,7 +213,7 @@ static bool valid_pipeline_id(pg_cfg_diags *d, const pg_cfg_node *key)
     if (why)
         pg_cfg_diag_add(d, PG_CFG_ERROR, &key->pos,
                         "service: pipelines: invalid pipeline id \"%s\": %s", id, why);
-    return !why;
+    return why ? 0 : signal;
 }
 
 /* Decodes one pipeline's mapping into p. */
@@ -211,21 +249,43 @@ static int one_pipeline(pg_config *cfg, pg_cfg_diags *d, const pg_cfg_pair *pp, 
     const pg_cfg_pair *r = n ? pg_cfg_map_find(v, "receivers") : NULL;
     const pg_cfg_pair *pr = n ? pg_cfg_map_find(v, "processors") : NULL;
     const pg_cfg_pair *e = n ? pg_cfg_map_find(v, "exporters") : NULL;
-    int rc = resolve_ids(cfg, d, r ? r->value : NULL, PG_CFG_RECEIVER, where, &p->receivers,
-                         &p->nreceivers);
+    int rc = resolve_ids(cfg, d, r ? r->value : NULL, PG_CFG_RECEIVER, p->signal, where,
+                         &p->receivers, &p->nreceivers);
     if (!rc)
-        rc = resolve_ids(cfg, d, pr ? pr->value : NULL, PG_CFG_PROCESSOR, where, &p->processors,
-                         &p->nprocessors);
+        rc = resolve_ids(cfg, d, pr ? pr->value : NULL, PG_CFG_PROCESSOR, p->signal, where,
+                         &p->processors, &p->nprocessors);
     if (!rc)
-        rc = resolve_ids(cfg, d, e ? e->value : NULL, PG_CFG_EXPORTER, where, &p->exporters,
-                         &p->nexporters);
+        rc = resolve_ids(cfg, d, e ? e->value : NULL, PG_CFG_EXPORTER, p->signal, where,
+                         &p->exporters, &p->nexporters);
     if (rc) return rc;
+    bool listed_procs =
+        pr && !pg_cfg_node_is_null(pr->value) && pr->value->kind == PG_CFG_NODE_SEQ && pr->value->n;
+    if (p->signal == PG_SIGNAL_TRACES && !listed_procs)
+        pg_cfg_diag_add(d, PG_CFG_ERROR, &pp->key->pos,
+                        "%s: has no processor that handles traces (traces are indexed, never "
+                        "exported: name a tracelink processor with span_index.enabled)",
+                        where);
     /* an empty list is "no receivers"; a list of only undefined ids was reported already */
     if (!r || pg_cfg_node_is_null(r->value) || (r->value->kind == PG_CFG_NODE_SEQ && !r->value->n))
         pg_cfg_diag_add(d, PG_CFG_ERROR, &pp->key->pos, "%s: has no receivers", where);
-    if (!e || pg_cfg_node_is_null(e->value) || (e->value->kind == PG_CFG_NODE_SEQ && !e->value->n))
+    if (p->signal == PG_SIGNAL_PROFILES && (!e || pg_cfg_node_is_null(e->value) ||
+                                            (e->value->kind == PG_CFG_NODE_SEQ && !e->value->n)))
         pg_cfg_diag_add(d, PG_CFG_ERROR, &pp->key->pos, "%s: has no exporters", where);
     return 0;
+}
+
+/* Runs each used component's check_signals with the signals of the pipelines naming it;
+ * errors at the component's id. */
+static void check_component_signals(pg_config *cfg, pg_cfg_diags *d)
+{
+    for (size_t i = 0; i < cfg->ncomponents; i++) {
+        const pg_cfg_component *c = &cfg->components[i];
+        if (!c->signals || !c->desc || !c->desc->check_signals || !c->cfg) continue;
+        char err[400] = "";
+        if (c->desc->check_signals(c->cfg, c->signals, err, sizeof err))
+            pg_cfg_diag_add(d, PG_CFG_ERROR, &c->pos, "%s %s: %s", pg_cfg_kind_name(c->kind), c->id,
+                            err);
+    }
 }
 
 /* See config_int.h. */
@@ -256,10 +316,13 @@ int pg_cfg_validate_pipelines(pg_config *cfg, const pg_cfg_pair *service, const 
     cfg->pipelines = pg_arena_calloc(cfg->arena, v->n, sizeof *cfg->pipelines);
     if (!cfg->pipelines) return PG_ENOMEM;
     for (size_t i = 0; i < v->n; i++) {
-        if (!valid_pipeline_id(d, v->pairs[i].key)) continue;
+        unsigned signal = valid_pipeline_id(d, v->pairs[i].key);
+        if (!signal) continue;
+        cfg->pipelines[cfg->npipelines].signal = signal;
         int rc = one_pipeline(cfg, d, &v->pairs[i], &cfg->pipelines[cfg->npipelines]);
         if (rc) return rc;
         cfg->npipelines++;
     }
+    check_component_signals(cfg, d);
     return 0;
 }

@@ -165,6 +165,13 @@ int pg_span_index_put(pg_span_index *ix, const uint8_t span_id[8], const uint8_t
     return 0;
 }
 
+/* Borrows s; one put per pair. */
+void pg_span_index_put_spans(pg_span_index *ix, const pg_spans *s, int64_t now_ns)
+{
+    for (size_t i = 0; i < s->n; i++)
+        pg_span_index_put(ix, s->items[i].span, s->items[i].trace, now_ns);
+}
+
 int pg_span_index_get(pg_span_index *ix, const uint8_t span_id[8], uint8_t trace_id[16],
                       int64_t now_ns)
 {

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pipeline/traces/spans.h"
+
 typedef struct pg_span_index pg_span_index;
 
 /* Bytes one entry costs (ring entry + hash slots), for byte caps. */
@@ -35,6 +37,9 @@ void pg_span_index_free(pg_span_index *ix);
 int pg_span_index_put(pg_span_index *ix, const uint8_t span_id[8], const uint8_t trace_id[16],
                       int64_t now_ns);
 
+/* Adds every pair of s (borrowed) at now_ns, as pg_span_index_put. */
+void pg_span_index_put_spans(pg_span_index *ix, const pg_spans *s, int64_t now_ns);
+
 /* Looks span up at now_ns: 1 with trace_id filled when known and not expired, else 0. */
 int pg_span_index_get(pg_span_index *ix, const uint8_t span_id[8], uint8_t trace_id[16],
                       int64_t now_ns);
@@ -47,8 +52,8 @@ void pg_span_index_wait(pg_span_index *ix, int64_t deadline_ns);
  * adds every span with a 16-byte trace id and an 8-byte span id. Spans with other id sizes
  * are skipped and counted in *skipped. Nesting is 4 levels (request, resource spans, scope
  * spans, span); everything else is skipped unread. Returns 0 and the number of spans added
- * in *added, or PG_EINVAL (malformed bytes; spans before the fault stay added) with a
- * message in err. */
+ * in *added, or PG_EINVAL (malformed bytes; spans before the fault stay added) or PG_ENOMEM
+ * with a message in err. (pg_spans_decode_otlp, then pg_span_index_put_spans.) */
 int pg_span_index_add_otlp(pg_span_index *ix, const uint8_t *data, size_t len, int64_t now_ns,
                            size_t *added, size_t *skipped, char *err, size_t errlen);
 

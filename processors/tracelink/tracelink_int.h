@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "pipeline/core/batch.h"
+#include "pipeline/telemetry/metrics.h"
 #include "pipeline/traces/span_index.h"
 #include "processors/tracelink/tracelink_processor.h"
 
@@ -21,6 +22,31 @@ typedef struct tl_result {
     uint64_t linked, unparsable, resolved, unresolved;
     uint64_t completed; /* existing links whose trace id came from the index */
 } tl_result;
+
+/* The span index one tracelink id shares across its pipelines (tracelink_index.c). */
+typedef struct tl_index {
+    pg_span_index *ix;
+    pg_http_server *srv; /* own listener, NULL when span_index.endpoint is unset */
+    bool started;
+    char *id;
+    pg_metrics *metrics; /* the host's, borrowed */
+    pg_counter *indexed, *skipped, *bad_requests;
+} tl_index;
+
+/* The index of s->id, made from c on first use (then shared; the listener is not started).
+ * NULL with err when it cannot be made. Release with tl_index_release. */
+tl_index *tl_index_acquire(const pg_component_settings *s, const pg_tracelink_index_config *c,
+                           char *err, size_t errlen);
+void tl_index_release(pg_host *h, const char *id);
+
+/* Starts the listener once (later calls return 0); 0 or a negative status with err. */
+int tl_index_start(tl_index *x, char *err, size_t errlen);
+
+/* Closes the listener (running requests answer first). */
+void tl_index_stop(tl_index *x);
+
+/* Indexes the spans of s (borrowed) now, counting them. */
+void tl_index_add(tl_index *x, const pg_spans *s);
 
 /* Links the samples of b (held alone) as tracelink_processor.h says; ix may be NULL.
  * Compacts the dictionary when labels were removed. Returns 0 or a negative status. */

@@ -1,5 +1,6 @@
-/* tracelink processor (see tracelink_processor.h): config, the span index and its
- * listener, consume and counters. */
+/* tracelink processor (see tracelink_processor.h): config and its signal rules, consume
+ * (profiles) and consume_traces, and the linking counters. The span index it shares across
+ * pipelines is tracelink_index.c. */
 #include "processors/tracelink/tracelink_processor.h"
 #include "pipeline/core/err.h"
 #include "pipeline/host.h"
@@ -19,7 +20,8 @@ static const pg_cfg_field INDEX_FIELDS[] = {
      .type = PG_CFG_BOOL,
      .offset = offsetof(idx_cfg, enabled),
      .def = "false",
-     .doc = "keep span_id -> trace_id of spans sent to POST /v1/traces on endpoint"},
+     .doc = "keep span_id -> trace_id of spans from traces pipelines and POST /v1/traces on "
+            "endpoint"},
     {.key = "ttl",
      .type = PG_CFG_DURATION,
      .offset = offsetof(idx_cfg, ttl),
@@ -78,27 +80,42 @@ static const pg_cfg_field TRACELINK_FIELDS[] = {
     {0},
 };
 
+/* Checks the listener's settings when span_index has an endpoint; borrows cfg. */
 static int tracelink_validate(const void *cfg, char *err, size_t errlen)
 {
     const pg_tracelink_config *c = cfg;
-    if (!c->span_index.enabled) return 0;
-    if (!c->span_index.http.endpoint.text)
-        return pg_err(err, errlen, PG_EINVAL,
-                      "span_index: endpoint is required when span_index is enabled");
+    if (!c->span_index.enabled || !c->span_index.http.endpoint.text) return 0;
     int rc = pg_http_server_config_validate(&c->span_index.http, err, errlen);
     if (rc) pg_err_prefix(err, errlen, "span_index");
     return rc;
+}
+
+/* The signal rules (config.h: check_signals): a traces pipeline feeds the span index, so
+ * it needs span_index.enabled; an enabled index needs a feed: a traces pipeline or an
+ * endpoint of its own. Borrows cfg. */
+static int tracelink_check_signals(const void *cfg, unsigned used_by, char *err, size_t errlen)
+{
+    const pg_tracelink_config *c = cfg;
+    if ((used_by & PG_SIGNAL_TRACES) && !c->span_index.enabled)
+        return pg_err(err, errlen, PG_EINVAL,
+                      "in a traces pipeline: set span_index.enabled: true (the spans go into "
+                      "the span index)");
+    if (c->span_index.enabled && !c->span_index.http.endpoint.text && !(used_by & PG_SIGNAL_TRACES))
+        return pg_err(err, errlen, PG_EINVAL,
+                      "span_index: nothing feeds the index: name this processor in a traces "
+                      "pipeline, or give span_index.endpoint");
+    return 0;
 }
 
 typedef struct tracelink {
     char *id;
     pg_consumer next;
     tl_keys keys;
-    pg_span_index *ix;
+    pg_host *host;
+    tl_index *shared;  /* NULL when span_index is disabled */
+    pg_span_index *ix; /* shared->ix, or NULL */
     int64_t wait;
-    pg_http_server *srv;
-    pg_metrics *metrics; /* the host's, borrowed */
-    pg_counter *linked, *unparsable, *resolved, *unresolved, *indexed, *skipped, *bad_requests;
+    pg_counter *linked, *unparsable, *resolved, *unresolved;
 } tracelink;
 
 /* A malloc'd copy of l's items into *out, *n. */
@@ -124,9 +141,7 @@ static void tracelink_destroy(void *self)
 {
     tracelink *t = self;
     if (!t) return;
-    pg_http_server_free(t->srv);
-    if (t->ix && t->metrics) pg_metrics_forget(t->metrics, t->ix); /* callback series */
-    pg_span_index_free(t->ix);
+    if (t->shared) tl_index_release(t->host, t->id);
     free_list(t->keys.trace, t->keys.ntrace);
     free_list(t->keys.span, t->keys.nspan);
     free_list(t->keys.decimal, t->keys.ndecimal);
@@ -134,57 +149,10 @@ static void tracelink_destroy(void *self)
     free(t);
 }
 
-/* POST /v1/traces: indexes the spans of an OTLP protobuf body. */
-static void on_traces(void *ctx, const pg_http_request *req, pg_http_reply *reply)
-{
-    tracelink *t = ctx;
-    const char *ct = pg_http_header(req, "content-type");
-    if (ct && strncasecmp(ct, "application/x-protobuf", 22)) {
-        pg_counter_add(t->bad_requests, 1);
-        pg_http_reply_error(reply, PG_EUNSUP,
-                            "tracelink span index: only application/x-protobuf is accepted");
-        pg_http_reply_send(reply);
-        return;
-    }
-    char err[256];
-    size_t added = 0, skipped = 0;
-    int rc = pg_span_index_add_otlp(t->ix, req->body, req->body_len, pg_now_mono_ns(), &added,
-                                    &skipped, err, sizeof err);
-    pg_counter_add(t->indexed, added);
-    pg_counter_add(t->skipped, skipped);
-    if (rc) {
-        pg_counter_add(t->bad_requests, 1);
-        pg_http_reply_error(reply, rc, err);
-    } else {
-        pg_http_reply_set(reply, 200, "application/x-protobuf", "", 0);
-    }
-    pg_http_reply_send(reply);
-}
-
-/* Callback gauges over the index's own counters. */
-static double g_entries(void *ctx)
-{
-    pg_span_index_stats st;
-    pg_span_index_stats_get(ctx, &st);
-    return (double)st.entries;
-}
-static double c_ttl(void *ctx)
-{
-    pg_span_index_stats st;
-    pg_span_index_stats_get(ctx, &st);
-    return (double)st.evicted_ttl;
-}
-static double c_full(void *ctx)
-{
-    pg_span_index_stats st;
-    pg_span_index_stats_get(ctx, &st);
-    return (double)st.evicted_full;
-}
-
 /* Registers the series (labels: processor=<id>). */
 static void register_metrics(tracelink *t, pg_metrics *m)
 {
-    char l[512] = "", lt[512], lf[512];
+    char l[512] = "";
     pg_metrics_label(l, sizeof l, "processor", t->id);
     t->linked = pg_metrics_counter(m, "profgate_tracelink_samples_linked_total",
                                    "Samples that got a link from their id labels.", l);
@@ -194,26 +162,10 @@ static void register_metrics(tracelink *t, pg_metrics *m)
                                      "Links whose trace id came from the span index.", l);
     t->unresolved = pg_metrics_counter(m, "profgate_tracelink_unresolved_total",
                                        "Samples with a span id but no trace id.", l);
-    t->indexed = pg_metrics_counter(m, "profgate_tracelink_spans_indexed_total",
-                                    "Spans added to the span index.", l);
-    t->skipped = pg_metrics_counter(m, "profgate_tracelink_spans_skipped_total",
-                                    "Spans not indexed (ids of the wrong size).", l);
-    t->bad_requests = pg_metrics_counter(m, "profgate_tracelink_bad_requests_total",
-                                         "Trace requests refused (malformed, wrong type).", l);
-    if (!t->ix) return;
-    snprintf(lt, sizeof lt, "%s", l);
-    snprintf(lf, sizeof lf, "%s", l);
-    pg_metrics_label(lt, sizeof lt, "reason", "ttl");
-    pg_metrics_label(lf, sizeof lf, "reason", "capacity");
-    pg_metrics_gauge_fn(m, "profgate_tracelink_span_index_entries", "Spans in the span index.", l,
-                        g_entries, t->ix);
-    pg_metrics_counter_fn(m, "profgate_tracelink_spans_evicted_total",
-                          "Spans the index forgot, by reason.", lt, c_ttl, t->ix);
-    pg_metrics_counter_fn(m, "profgate_tracelink_spans_evicted_total",
-                          "Spans the index forgot, by reason.", lf, c_full, t->ix);
 }
 
-/* Copies the keys (cfg borrowed), makes the index and its listener (not started). */
+/* Copies the keys (cfg borrowed), takes its id's shared span index (made, with its
+ * listener not started, by the first instance). */
 static int tracelink_create(const pg_component_settings *s, const void *cfg, pg_consumer next,
                             void **self, char *err, size_t errlen)
 {
@@ -226,6 +178,7 @@ static int tracelink_create(const pg_component_settings *s, const void *cfg, pg_
         return pg_err(err, errlen, PG_ENOMEM, "out of memory");
     }
     t->next = next;
+    t->host = s->host;
     t->keys.remove_labels = c->remove_labels;
     t->wait = c->span_index.wait;
     if (copy_list(&c->trace_id_labels, &t->keys.trace, &t->keys.ntrace) ||
@@ -235,46 +188,40 @@ static int tracelink_create(const pg_component_settings *s, const void *cfg, pg_
         return pg_err(err, errlen, PG_ENOMEM, "out of memory");
     }
     if (c->span_index.enabled) {
-        uint64_t by_bytes = c->span_index.max_bytes / PG_SPAN_INDEX_ENTRY_BYTES;
-        uint64_t n = (uint64_t)c->span_index.max_entries;
-        if (by_bytes < n) n = by_bytes ? by_bytes : 1;
-        t->ix = pg_span_index_new((size_t)n, c->span_index.ttl);
-        if (!t->ix) {
+        if (!(t->shared = tl_index_acquire(s, &c->span_index, err, errlen))) {
             tracelink_destroy(t);
-            return pg_err(err, errlen, PG_ENOMEM, "span_index: out of memory");
+            return PG_EINVAL;
         }
-        rc = pg_http_server_new(pg_host_event_base(s->host), pg_host_metrics(s->host), t->id,
-                                &c->span_index.http, &t->srv, err, errlen);
-        if (!rc) rc = pg_http_server_route(t->srv, "POST", "/v1/traces", on_traces, t);
-        if (rc) {
-            pg_err_prefix(err, errlen, "span_index");
-            tracelink_destroy(t);
-            return rc;
-        }
+        t->ix = t->shared->ix;
     }
-    t->metrics = pg_host_metrics(s->host);
-    register_metrics(t, t->metrics);
+    register_metrics(t, pg_host_metrics(s->host));
     *self = t;
     return 0;
 }
 
+/* Starts the shared listener (once per id). */
 static int tracelink_start(void *self, char *err, size_t errlen)
 {
     tracelink *t = self;
-    if (!t->srv) return 0;
-    int rc = pg_http_server_start(t->srv, err, errlen);
-    if (rc) return rc;
-    pg_log(PG_LOG_INFO, t->id, "span index listening on port %u (POST /v1/traces)",
-           (unsigned)pg_http_server_port(t->srv));
-    return 0;
+    return t->shared ? tl_index_start(t->shared, err, errlen) : 0;
 }
 
+/* Closes the shared listener (the first instance to stop does it). */
 static void tracelink_shutdown(void *self, int64_t deadline_ns)
 {
     tracelink *t = self;
     (void)deadline_ns;
-    pg_http_server_free(t->srv);
-    t->srv = NULL;
+    if (t->shared) tl_index_stop(t->shared);
+}
+
+/* Takes the span ids of a trace request (borrowed) into the shared index. */
+static int tracelink_consume_traces(void *self, const pg_spans *s, char *err, size_t errlen)
+{
+    tracelink *t = self;
+    if (!t->shared)
+        return pg_err(err, errlen, PG_EINTERNAL, "span_index is disabled"); /* config refuses */
+    tl_index_add(t->shared, s);
+    return 0;
 }
 
 /* Takes b: waits for its spans (at most `wait`), links, hands it on. */
@@ -316,7 +263,7 @@ struct pg_span_index *pg_tracelink_span_index(void *self)
 uint16_t pg_tracelink_port(void *self)
 {
     tracelink *t = self;
-    return t->srv ? pg_http_server_port(t->srv) : 0;
+    return t->shared && t->shared->srv ? pg_http_server_port(t->shared->srv) : 0;
 }
 
 const pg_component_factory pg_tracelink_processor_factory = {
@@ -324,11 +271,14 @@ const pg_component_factory pg_tracelink_processor_factory = {
     .kind = PG_CFG_PROCESSOR,
     .config = {.table = TRACELINK_FIELDS,
                .size = sizeof(pg_tracelink_config),
-               .validate = tracelink_validate},
+               .validate = tracelink_validate,
+               .signals = PG_SIGNAL_PROFILES | PG_SIGNAL_TRACES,
+               .check_signals = tracelink_check_signals},
     .create = tracelink_create,
     .start = tracelink_start,
     .shutdown = tracelink_shutdown,
     .destroy = tracelink_destroy,
     .consume = tracelink_consume,
     .mutates = 1,
+    .consume_traces = tracelink_consume_traces,
 };

@@ -12,12 +12,15 @@
  * back from the link). A sample already linked keeps its link, except that a link with an
  * all-zero trace id is completed from the span index.
  *
- * span_index (optional): when enabled, spans sent as OTLP traces (ExportTraceServiceRequest
- * protobuf, gzip/zstd/deflate Content-Encoding) to POST /v1/traces on span_index.endpoint
- * are indexed span_id -> trace_id for ttl (bounded by max_entries and max_bytes; evictions
- * counted), and samples that carry only a span id get the trace id from it. A batch whose
- * span ids are not all known yet waits up to span_index.wait (default 0: no wait) on the
- * consuming thread. Traces are indexed, never exported.
+ * span_index (optional): when enabled, spans that reach it are indexed span_id -> trace_id
+ * for ttl. They come from traces pipelines naming the processor (consume_traces: the otlp
+ * receiver's OTLP traces) and, when span_index.endpoint is set, from POST /v1/traces on a
+ * listener of its own (ExportTraceServiceRequest protobuf, gzip/zstd/deflate
+ * Content-Encoding); one of the two is required. Every instance of one tracelink id (one
+ * per pipeline) shares one index and listener. The index is bounded by max_entries and
+ * max_bytes (evictions counted); samples that carry only a span id get the trace id from it. A
+ * batch whose span ids are not all known yet waits up to span_index.wait (default 0: no wait) on
+ * the consuming thread. Traces are indexed, never exported.
  *
  * Counters (profgate_tracelink_*_total{processor}): samples_linked, ids_unparsable,
  * links_resolved (trace id from the index), unresolved (a span id without trace id);

@@ -255,7 +255,7 @@ static void shutdown_(void *self, int64_t deadline_ns)
 const pg_component_factory pg_file_receiver_factory = {
     .type = "file",
     .kind = PG_CFG_RECEIVER,
-    .config = {TABLE, sizeof(C), validate},
+    .config = {.table = TABLE, .size = sizeof(C), .validate = validate},
     .create = create,
     .start = start,
     .shutdown = shutdown_,

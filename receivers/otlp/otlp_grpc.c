@@ -22,6 +22,7 @@
 #include <time.h>
 
 #define EXPORT_METHOD "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export"
+#define TRACES_METHOD "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 #define PENDING_CALLS 16
 #define MAX_MD 64 /* metadata entries looked at per call */
 
@@ -29,6 +30,7 @@ struct otlp_grpc {
     grpc_server *server;
     grpc_completion_queue *cq;
     void *method;
+    void *traces_method; /* NULL: no traces pipeline names the receiver */
     pthread_t *threads;
     int nthreads;
     atomic_bool stopping;
@@ -39,7 +41,7 @@ struct otlp_grpc {
     int shutdown_tag;
 };
 
-typedef enum { CALL_EXPORT, CALL_GENERIC } call_kind;
+typedef enum { CALL_EXPORT, CALL_TRACES, CALL_GENERIC } call_kind;
 
 typedef struct call {
     call_kind kind;
@@ -69,10 +71,10 @@ static void post(otlp_receiver *r, call_kind kind)
     c->r = r;
     grpc_metadata_array_init(&c->md);
     grpc_call_error e;
-    if (kind == CALL_EXPORT)
-        e = grpc_server_request_registered_call(r->grpc->server, r->grpc->method, &c->call,
-                                                &c->deadline, &c->md, &c->payload, r->grpc->cq,
-                                                r->grpc->cq, c);
+    if (kind != CALL_GENERIC)
+        e = grpc_server_request_registered_call(
+            r->grpc->server, kind == CALL_EXPORT ? r->grpc->method : r->grpc->traces_method,
+            &c->call, &c->deadline, &c->md, &c->payload, r->grpc->cq, r->grpc->cq, c);
     else {
         grpc_call_details_init(&c->details);
         e = grpc_server_request_call(r->grpc->server, &c->call, &c->details, &c->md, r->grpc->cq,
@@ -193,9 +195,11 @@ static int read_payload(otlp_receiver *r, grpc_byte_buffer *bb, pg_buf *out, cha
     return rc;
 }
 
-/* Handles an Export call: auth, payload, request logic, answer. */
+/* Handles an Export call (profiles or traces): auth, payload, request logic, answer. */
 static void handle_export(call *c)
 {
+    otlp_handle_fn handle =
+        c->kind == CALL_TRACES ? pg_otlp_traces_handle : pg_otlp_profiles_handle;
     otlp_receiver *r = c->r;
     pg_otlp_md md[MAX_MD];
     char *store = NULL, err[512] = "";
@@ -208,8 +212,7 @@ static void handle_export(call *c)
     pg_buf body = {0};
     if (rc == 0 && (rc = read_payload(r, c->payload, &body, err, sizeof err)) == 0) {
         pg_otlp_result res;
-        rc = pg_otlp_request_handle(&r->req, body.data, body.len, wire, PG_OTLP_CT_PROTOBUF, md, n,
-                                    &res);
+        rc = handle(r, body.data, body.len, wire, PG_OTLP_CT_PROTOBUF, md, n, &res);
         pg_buf_free(&body);
         if (rc) pg_log(PG_LOG_DEBUG, r->id, "export refused: %s", res.message);
         answer(c, pg_status_grpc(rc), res.message, &res.response);
@@ -317,6 +320,9 @@ int pg_otlp_grpc_start(otlp_receiver *r, char *err, size_t errlen)
     grpc_server_register_completion_queue(g->server, g->cq, NULL);
     g->method = grpc_server_register_method(g->server, EXPORT_METHOD, NULL,
                                             GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+    if (r->traces.consume)
+        g->traces_method = grpc_server_register_method(
+            g->server, TRACES_METHOD, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
     grpc_server_credentials *creds = make_creds(r);
     r->port = creds ? grpc_server_add_http2_port(g->server, r->target, creds) : 0;
     if (creds) grpc_server_credentials_release(creds);
@@ -332,8 +338,10 @@ int pg_otlp_grpc_start(otlp_receiver *r, char *err, size_t errlen)
                       creds ? "" : " (bad TLS material)");
     }
     grpc_server_start(g->server);
-    for (int i = 0; i < PENDING_CALLS; i++)
+    for (int i = 0; i < PENDING_CALLS; i++) {
         post(r, CALL_EXPORT);
+        if (g->traces_method) post(r, CALL_TRACES);
+    }
     post(r, CALL_GENERIC);
     g->threads = calloc((size_t)r->threads, sizeof *g->threads);
     for (int i = 0; g->threads && i < r->threads; i++)

@@ -1,9 +1,10 @@
 /* The `otlp` receiver's HTTP side (OTLP/HTTP) on the shared listener stack (pipeline/net/):
- * POST <profiles_url_path> with application/x-protobuf or application/json bodies, answered
- * in the request's encoding: ExportProfilesServiceResponse on success, google.rpc.Status
- * with the message on failure (400, 413, 503 + Retry-After, ...). Routing (404/405), auth
- * (401), body limits (413), Content-Encoding, CORS and timeouts are the stack's; everything
- * else is the transport-independent request logic (otlp_request.c). */
+ * POST <profiles_url_path> (and POST <traces_url_path> when a traces pipeline names the
+ * receiver) with application/x-protobuf or application/json bodies, answered in the
+ * request's encoding: ExportProfilesServiceResponse (ExportTraceServiceResponse) on success,
+ * google.rpc.Status with the message on failure (400, 413, 503 + Retry-After, ...). Routing
+ * (404/405), auth (401), body limits (413), Content-Encoding, CORS and timeouts are the stack's;
+ * everything else is the transport-independent request logic (otlp_request.c). */
 #include "receivers/otlp/otlp_receiver_int.h"
 
 #include "pipeline/core/err.h"
@@ -92,10 +93,10 @@ static void reply_status(pg_http_reply *reply, pg_otlp_content ct, int code, con
     pg_buf_free(&body);
 }
 
-/* The route's handler (a worker thread): borrows req; sends the reply. */
-static void on_export(void *ctx, const pg_http_request *req, pg_http_reply *reply)
+/* Serves one export request with handle (a worker thread): borrows req; sends the reply. */
+static void serve(otlp_receiver *r, otlp_handle_fn handle, const pg_http_request *req,
+                  pg_http_reply *reply)
 {
-    otlp_receiver *r = ctx;
     int ct = media_type(pg_http_header(req, "content-type"));
     if (ct == CT_OTHER) {
         char msg[160];
@@ -114,8 +115,8 @@ static void on_export(void *ctx, const pg_http_request *req, pg_http_reply *repl
     for (size_t i = 0; i < req->nheaders; i++)
         md[i] = (pg_otlp_md){req->header_names[i], req->header_values[i]};
     pg_otlp_result res;
-    int rc = pg_otlp_request_handle(&r->req, req->body, req->body_len, req->wire_len,
-                                    (pg_otlp_content)ct, md, req->nheaders, &res);
+    int rc = handle(r, req->body, req->body_len, req->wire_len, (pg_otlp_content)ct, md,
+                    req->nheaders, &res);
     if (md != stack_md) free(md);
     if (rc == 0)
         pg_http_reply_set(reply, 200, ct == PG_OTLP_CT_JSON ? CT_JSON : CT_PROTOBUF,
@@ -124,6 +125,18 @@ static void on_export(void *ctx, const pg_http_request *req, pg_http_reply *repl
         reply_status(reply, (pg_otlp_content)ct, rc, res.message);
     pg_otlp_result_free(&res);
     pg_http_reply_send(reply);
+}
+
+/* The profiles route's handler. */
+static void on_export(void *ctx, const pg_http_request *req, pg_http_reply *reply)
+{
+    serve(ctx, pg_otlp_profiles_handle, req, reply);
+}
+
+/* The traces route's handler. */
+static void on_traces(void *ctx, const pg_http_request *req, pg_http_reply *reply)
+{
+    serve(ctx, pg_otlp_traces_handle, req, reply);
 }
 
 /* See otlp_receiver_int.h: builds the server from h (borrowed), no I/O. */
@@ -137,8 +150,13 @@ int pg_otlp_http_create(otlp_receiver *r, pg_host *host, const otlp_http_config 
     if ((rc = pg_http_server_route(r->http, "POST", path, on_export, r)) ||
         (rc = pg_http_server_cors(r->http, &h->cors)))
         return pg_err(err, errlen, rc, "protocols.http: cannot route %s", path);
-    r->http_path = strdup(path);
-    return r->http_path ? 0 : pg_err(err, errlen, PG_ENOMEM, "out of memory");
+    if (!(r->http_path = strdup(path))) return pg_err(err, errlen, PG_ENOMEM, "out of memory");
+    if (!r->traces.consume) return 0; /* no traces pipeline: the path stays a 404 */
+    path = h->traces_url_path ? h->traces_url_path : PG_OTLP_HTTP_TRACES_PATH;
+    if ((rc = pg_http_server_route(r->http, "POST", path, on_traces, r)))
+        return pg_err(err, errlen, rc, "protocols.http: cannot route %s", path);
+    r->http_traces_path = strdup(path);
+    return r->http_traces_path ? 0 : pg_err(err, errlen, PG_ENOMEM, "out of memory");
 }
 
 /* See otlp_receiver_int.h. */
@@ -149,8 +167,9 @@ int pg_otlp_http_start(otlp_receiver *r, char *err, size_t errlen)
         pg_err_prefix(err, errlen, "protocols.http");
         return rc;
     }
-    pg_log(PG_LOG_INFO, r->id, "HTTP listening on port %u, POST %s",
-           (unsigned)pg_http_server_port(r->http), r->http_path);
+    pg_log(PG_LOG_INFO, r->id, "HTTP listening on port %u, POST %s%s%s",
+           (unsigned)pg_http_server_port(r->http), r->http_path, r->http_traces_path ? " and " : "",
+           r->http_traces_path ? r->http_traces_path : "");
     return 0;
 }
 

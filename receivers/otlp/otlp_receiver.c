@@ -1,6 +1,7 @@
 /* The `otlp` receiver's factory: config table (Collector-shaped: protocols.grpc with
  * endpoint, max_recv_msg_size_mib, keepalive.server_parameters / enforcement_policy, tls,
- * auth; protocols.http with the listener stack's keys, profiles_url_path and cors),
+ * auth; protocols.http with the listener stack's keys, profiles_url_path, traces_url_path
+ * and cors), max_spans for traces,
  * validation, lifecycle. The servers are otlp_grpc.c and otlp_http.c, the request logic
  * otlp_request.c. */
 #include "receivers/otlp/otlp_receiver.h"
@@ -87,6 +88,8 @@ static const pg_cfg_field HTTP[] = {
     PG_HTTP_SERVER_FIELDS(H, server, "localhost:4318"),
     {"profiles_url_path", PG_CFG_STRING, offsetof(H, profiles_url_path), PG_OTLP_HTTP_PATH,
      .doc = "path of the export route (POST)"},
+    {"traces_url_path", PG_CFG_STRING, offsetof(H, traces_url_path), PG_OTLP_HTTP_TRACES_PATH,
+     .doc = "path of the traces route (POST; served when a traces pipeline names the receiver)"},
     PG_HTTP_CORS_FIELD(H, cors),
     {0},
 };
@@ -115,6 +118,8 @@ static const pg_cfg_field TABLE[] = {
      .doc = "cap on a request once inflated (gzip, zstd)"},
     {"max_samples", PG_CFG_INT, offsetof(C, max_samples), "10000000", "1",
      .doc = "most samples one request may hold"},
+    {"max_spans", PG_CFG_INT, offsetof(C, max_spans), "1000000", "1", "100000000",
+     .doc = "most spans one trace request may hold"},
     {0},
 };
 
@@ -153,9 +158,16 @@ static int validate(const void *vcfg, char *err, size_t errlen)
         return pg_err(err, errlen, PG_EINVAL, "protocols: give grpc, http or both");
     if (c->protocols.http.present) {
         const char *p = c->protocols.http.profiles_url_path;
+        const char *tp = c->protocols.http.traces_url_path;
         if (!p || p[0] != '/' || strpbrk(p, "?# "))
             return pg_err(err, errlen, PG_EINVAL,
                           "protocols.http.profiles_url_path: a path starting with /");
+        if (!tp || tp[0] != '/' || strpbrk(tp, "?# "))
+            return pg_err(err, errlen, PG_EINVAL,
+                          "protocols.http.traces_url_path: a path starting with /");
+        if (!strcmp(p, tp))
+            return pg_err(err, errlen, PG_EINVAL,
+                          "protocols.http: profiles_url_path and traces_url_path are both %s", p);
         if ((rc = pg_http_server_config_validate(&c->protocols.http.server, err, errlen))) {
             pg_err_prefix(err, errlen, "protocols.http");
             return rc;
@@ -177,6 +189,7 @@ static void destroy(void *self)
     if (!r) return;
     pg_otlp_http_shutdown(r);
     free(r->http_path);
+    free(r->http_traces_path);
     if (r->grpc_on) pg_otlp_grpc_destroy(r);
     for (size_t i = 0; i < r->req.n_metadata_keys; i++)
         free(r->req.metadata_keys[i]);
@@ -219,6 +232,8 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
     pg_decode_limits_default(&r->req.limits);
     r->req.limits.max_decompressed = c->max_decompressed;
     r->req.limits.max_samples = (size_t)c->max_samples;
+    r->max_spans = c->max_spans;
+    r->traces = s->traces;
     r->req.include_metadata = c->include_metadata;
     r->req.max_metadata_value = c->max_metadata_value;
     r->max_recv_bytes = (size_t)g->max_recv_msg_size_mib << 20;
@@ -250,6 +265,7 @@ static int create(const pg_component_settings *s, const void *vcfg, pg_consumer 
     r->req.id = r->id;
     pg_otlp_stats_init(&r->stats, pg_host_metrics(s->host), r->id);
     r->req.stats = &r->stats;
+    if (r->traces.consume) pg_otlp_traces_stats_init(r, pg_host_metrics(s->host));
     r->grpc_on = g->present;
     if (c->protocols.http.present &&
         (rc = pg_otlp_http_create(r, s->host, &c->protocols.http, err, errlen))) {
@@ -321,7 +337,10 @@ static void shutdown_(void *self, int64_t deadline_ns)
 const pg_component_factory pg_otlp_receiver_factory = {
     .type = "otlp",
     .kind = PG_CFG_RECEIVER,
-    .config = {TABLE, sizeof(C), validate},
+    .config = {.table = TABLE,
+               .size = sizeof(C),
+               .validate = validate,
+               .signals = PG_SIGNAL_PROFILES | PG_SIGNAL_TRACES},
     .create = create,
     .start = start,
     .shutdown = shutdown_,

@@ -35,11 +35,13 @@ typedef struct otlp_auth {
 } otlp_auth;
 
 #define PG_OTLP_HTTP_PATH "/v1development/profiles"
+#define PG_OTLP_HTTP_TRACES_PATH "/v1/traces"
 
 typedef struct otlp_http_config {
     bool present; /* protocols.http given */
     pg_http_server_config server;
     char *profiles_url_path;
+    char *traces_url_path;
     pg_http_cors_config cors;
 } otlp_http_config;
 
@@ -67,6 +69,7 @@ typedef struct otlp_config {
     uint64_t max_metadata_value;
     uint64_t max_decompressed;
     int64_t max_samples;
+    int64_t max_spans;
 } otlp_config;
 
 typedef struct otlp_grpc otlp_grpc; /* otlp_grpc.c */
@@ -88,7 +91,29 @@ typedef struct otlp_receiver {
     bool grpc_on;
     pg_http_server *http; /* NULL: no protocols.http */
     char *http_path;
+    char *http_traces_path; /* NULL: traces not routed */
+    /* traces: the fan-out into the traces pipelines (consume NULL: none names it) */
+    pg_traces_consumer traces;
+    int64_t max_spans;
+    pg_counter *spans_accepted, *spans_refused;
 } otlp_receiver;
+
+/* One export request's logic, whatever the transport (otlp_traces.c): borrows everything,
+ * fills *res (pg_otlp_result_free) and returns res->status, as pg_otlp_request_handle. */
+typedef int (*otlp_handle_fn)(otlp_receiver *r, const uint8_t *body, size_t len, size_t wire_len,
+                              pg_otlp_content ct, const pg_otlp_md *md, size_t n,
+                              pg_otlp_result *res);
+/* Profiles: pg_otlp_request_handle with r's settings. */
+int pg_otlp_profiles_handle(otlp_receiver *r, const uint8_t *body, size_t len, size_t wire_len,
+                            pg_otlp_content ct, const pg_otlp_md *md, size_t n,
+                            pg_otlp_result *res);
+/* Traces: decodes the span ids (at most max_spans) and hands them to r->traces (which must
+ * be set); the response is an empty ExportTraceServiceResponse. Counts the request and its
+ * spans. */
+int pg_otlp_traces_handle(otlp_receiver *r, const uint8_t *body, size_t len, size_t wire_len,
+                          pg_otlp_content ct, const pg_otlp_md *md, size_t n, pg_otlp_result *res);
+/* Registers the span counters of r in m. */
+void pg_otlp_traces_stats_init(otlp_receiver *r, pg_metrics *m);
 
 /* Starts the gRPC server on r->target (initialises the gRPC core); 0 or PG_E* with err. */
 int pg_otlp_grpc_start(otlp_receiver *r, char *err, size_t errlen);

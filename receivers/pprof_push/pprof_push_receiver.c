@@ -158,7 +158,7 @@ static void shutdown_(void *self, int64_t deadline_ns)
 const pg_component_factory pg_pprof_push_receiver_factory = {
     .type = "pprof_push",
     .kind = PG_CFG_RECEIVER,
-    .config = {TABLE, sizeof(C), validate},
+    .config = {.table = TABLE, .size = sizeof(C), .validate = validate},
     .create = create,
     .start = start,
     .shutdown = shutdown_,

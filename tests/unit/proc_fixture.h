@@ -53,7 +53,7 @@ static inline int pf_open(pf_proc *p, hx_host *h, const char *id, const char *bo
     const void *c = NULL;
     p->cfg = hx_load(yaml, PG_CFG_PROCESSOR, id, &c);
     if (!p->f || !c) return PG_EINVAL;
-    pg_component_settings s = {id, PG_CFG_PROCESSOR, h->host};
+    pg_component_settings s = {.id = id, .kind = PG_CFG_PROCESSOR, .host = h->host};
     int rc =
         p->f->create(&s, c, (pg_consumer){pf_keep_consume, &p->out}, &p->self, err, sizeof err);
     if (!rc && p->f->start) rc = p->f->start(p->self, err, sizeof err);

@@ -99,7 +99,7 @@ static void *start_lb(hx_host *h, const char *body, pg_config **cfg)
     *cfg = hx_load(yaml, PG_CFG_EXPORTER, "loadbalancing", &c);
     CHECK(c != NULL);
     if (!c) return NULL;
-    pg_component_settings s = {"loadbalancing", PG_CFG_EXPORTER, h->host};
+    pg_component_settings s = {.id = "loadbalancing", .kind = PG_CFG_EXPORTER, .host = h->host};
     void *self = NULL;
     char err[512] = "";
     int rc = F->create(&s, c, (pg_consumer){NULL, NULL}, &self, err, sizeof err);

@@ -58,7 +58,7 @@ static void test_consume(hx_host *h)
         hx_load("receivers:\n  file:\n    include: [a]\nexporters:\n  nop/x:\n" PIPELINE,
                 PG_CFG_EXPORTER, "nop/x", &c);
     CHECK(c != NULL);
-    pg_component_settings s = {"nop/x", PG_CFG_EXPORTER, h->host};
+    pg_component_settings s = {.id = "nop/x", .kind = PG_CFG_EXPORTER, .host = h->host};
     void *self = NULL;
     char err[256] = "";
     CHECK_MSG(F->create(&s, c, (pg_consumer){0}, &self, err, sizeof err) == 0, "%s", err);

@@ -120,7 +120,8 @@ static void test_heap(hx_host *h)
     const void *c = NULL;
     pg_config *cfg = hx_load(RECV "processors:\n  cumulative_to_delta/x:\n" PIPELINE,
                              PG_CFG_PROCESSOR, "cumulative_to_delta/x", &c);
-    pg_component_settings s = {"cumulative_to_delta/x", PG_CFG_PROCESSOR, h->host};
+    pg_component_settings s = {
+        .id = "cumulative_to_delta/x", .kind = PG_CFG_PROCESSOR, .host = h->host};
     void *self = NULL;
     char err[256] = "", types[256];
     sink k = {0};

@@ -199,7 +199,8 @@ static void test_config_errors(void)
     static const struct {
         const char *body, *want;
     } cases[] = {
-        {"    span_index:\n      enabled: true\n", "span_index: endpoint is required"},
+        {"    span_index:\n      enabled: true\n",
+         "test.yaml:7:3: processor tracelink: span_index: nothing feeds the index"},
         {"    span_index:\n      ttl: 5x\n", "test.yaml:9:12: processor tracelink: span_index.ttl"},
         {"    span_index:\n      wait: 1m\n", "span_index.wait: \"1m\" is out of range"},
         {"    remove_label: true\n",

@@ -203,14 +203,16 @@ typedef struct {
 } fake;
 
 static const fake FAKES[] = {
-    {PG_CFG_RECEIVER, "file", {FILE_RCV, sizeof(file_rcv), NULL}},
-    {PG_CFG_RECEIVER, "otlp", {OTLP_RCV, sizeof(otlp_rcv), NULL}},
-    {PG_CFG_PROCESSOR, "batch", {BATCH_PROC, sizeof(batch_proc), NULL}},
-    {PG_CFG_PROCESSOR, "sample", {SAMPLE_PROC, sizeof(double), NULL}},
-    {PG_CFG_PROCESSOR, "auth", {AUTH_PROC, sizeof(auth_proc), NULL}},
-    {PG_CFG_EXPORTER, "debug", {DEBUG_EXP, sizeof(int), NULL}},
-    {PG_CFG_EXPORTER, "file", {FILE_EXP, sizeof(file_exp), file_exp_validate}},
-    {PG_CFG_EXTENSION, "health_check", {HEALTH_EXT, sizeof(pg_cfg_endpoint), NULL}},
+    {PG_CFG_RECEIVER, "file", {.table = FILE_RCV, .size = sizeof(file_rcv)}},
+    {PG_CFG_RECEIVER, "otlp", {.table = OTLP_RCV, .size = sizeof(otlp_rcv)}},
+    {PG_CFG_PROCESSOR, "batch", {.table = BATCH_PROC, .size = sizeof(batch_proc)}},
+    {PG_CFG_PROCESSOR, "sample", {.table = SAMPLE_PROC, .size = sizeof(double)}},
+    {PG_CFG_PROCESSOR, "auth", {.table = AUTH_PROC, .size = sizeof(auth_proc)}},
+    {PG_CFG_EXPORTER, "debug", {.table = DEBUG_EXP, .size = sizeof(int)}},
+    {PG_CFG_EXPORTER,
+     "file",
+     {.table = FILE_EXP, .size = sizeof(file_exp), .validate = file_exp_validate}},
+    {PG_CFG_EXTENSION, "health_check", {.table = HEALTH_EXT, .size = sizeof(pg_cfg_endpoint)}},
 };
 #define NFAKES (sizeof FAKES / sizeof *FAKES)
 

@@ -83,10 +83,12 @@ static const pg_cfg_field OUTER[] = {
     {0},
 };
 
-static const pg_cfg_component_desc INNER_DESC = {INNER, sizeof(inner_cfg), inner_validate};
-static const pg_cfg_component_desc OUTER_DESC = {OUTER, sizeof(outer_cfg), NULL};
-static const pg_cfg_component_desc RCV_DESC = {INNER, sizeof(inner_cfg), NULL};
-static const pg_cfg_component_desc NEEDY_DESC = {NEEDY, sizeof(pg_cfg_endpoint), needy_validate};
+static const pg_cfg_component_desc INNER_DESC = {
+    .table = INNER, .size = sizeof(inner_cfg), .validate = inner_validate};
+static const pg_cfg_component_desc OUTER_DESC = {.table = OUTER, .size = sizeof(outer_cfg)};
+static const pg_cfg_component_desc RCV_DESC = {.table = INNER, .size = sizeof(inner_cfg)};
+static const pg_cfg_component_desc NEEDY_DESC = {
+    .table = NEEDY, .size = sizeof(pg_cfg_endpoint), .validate = needy_validate};
 
 static const pg_cfg_component_desc *lookup(void *ud, pg_cfg_kind kind, const char *type)
 {

@@ -32,7 +32,7 @@ static const pg_cfg_field TWO[] = {
     {0},
 };
 
-static const pg_cfg_component_desc DESC = {TWO, sizeof(two), NULL};
+static const pg_cfg_component_desc DESC = {.table = TWO, .size = sizeof(two)};
 
 static const pg_cfg_component_desc *lookup(void *ud, pg_cfg_kind kind, const char *type)
 {

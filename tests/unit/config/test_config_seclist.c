@@ -42,9 +42,9 @@ static const pg_cfg_field PROC[] = {
     {0},
 };
 
-static const pg_cfg_component_desc DESC = {PROC, sizeof(rules_proc), NULL};
+static const pg_cfg_component_desc DESC = {.table = PROC, .size = sizeof(rules_proc)};
 static const pg_cfg_field NONE[] = {{0}};
-static const pg_cfg_component_desc PLAIN = {NONE, 1, NULL};
+static const pg_cfg_component_desc PLAIN = {.table = NONE, .size = 1};
 
 /* A registry of three: receiver r, processor rules, exporter e. */
 static const pg_cfg_component_desc *lookup(void *ud, pg_cfg_kind kind, const char *type)

@@ -90,8 +90,8 @@ static const pg_cfg_field DEBUG_EXP[] = {
     {0},
 };
 
-static const pg_cfg_component_desc ALL_DESC = {ALL_RCV, sizeof(all_rcv), NULL};
-static const pg_cfg_component_desc DEBUG_DESC = {DEBUG_EXP, sizeof(int), NULL};
+static const pg_cfg_component_desc ALL_DESC = {.table = ALL_RCV, .size = sizeof(all_rcv)};
+static const pg_cfg_component_desc DEBUG_DESC = {.table = DEBUG_EXP, .size = sizeof(int)};
 
 /* A registry of two: receiver alltypes, exporter debug. */
 static const pg_cfg_component_desc *lookup(void *ud, pg_cfg_kind kind, const char *type)

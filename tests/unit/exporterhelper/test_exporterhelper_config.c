@@ -19,8 +19,8 @@ static const pg_cfg_field FAKE_EXP[] = {
     {0},
 };
 static const pg_cfg_field NO_FIELDS[] = {{0}};
-static const pg_cfg_component_desc EXP_DESC = {FAKE_EXP, sizeof(fake_exp), NULL};
-static const pg_cfg_component_desc RCV_DESC = {NO_FIELDS, sizeof(int), NULL};
+static const pg_cfg_component_desc EXP_DESC = {.table = FAKE_EXP, .size = sizeof(fake_exp)};
+static const pg_cfg_component_desc RCV_DESC = {.table = NO_FIELDS, .size = sizeof(int)};
 
 static const pg_cfg_component_desc *lookup(void *ud, pg_cfg_kind kind, const char *type)
 {

@@ -29,7 +29,7 @@ static int ex_start(ex *e, hx_host *h, const char *opts)
     const void *c = NULL;
     e->cfg = hx_load(yaml, PG_CFG_EXPORTER, "debug", &c);
     if (!c) return -1;
-    pg_component_settings s = {"debug", PG_CFG_EXPORTER, h->host};
+    pg_component_settings s = {.id = "debug", .kind = PG_CFG_EXPORTER, .host = h->host};
     char err[512] = "";
     if (F->create(&s, c, (pg_consumer){0}, &e->self, err, sizeof err) ||
         F->start(e->self, err, sizeof err)) {

@@ -35,7 +35,7 @@ static int ex_start(ex *e, hx_host *h, const char *opts)
     const void *c = NULL;
     e->cfg = hx_load(yaml, PG_CFG_EXPORTER, "file/out", &c);
     if (!c) return -1;
-    pg_component_settings s = {"file/out", PG_CFG_EXPORTER, h->host};
+    pg_component_settings s = {.id = "file/out", .kind = PG_CFG_EXPORTER, .host = h->host};
     char err[512] = "";
     if (F->create(&s, c, (pg_consumer){0}, &e->self, err, sizeof err)) {
         fprintf(stderr, "create: %s\n", err);

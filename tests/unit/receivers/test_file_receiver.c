@@ -37,7 +37,7 @@ static int rx_start(rx *r, hx_host *h, const char *opts)
     const void *c = NULL;
     r->cfg = hx_load(yaml, PG_CFG_RECEIVER, "file/in", &c);
     if (!c) return -1;
-    pg_component_settings s = {"file/in", PG_CFG_RECEIVER, h->host};
+    pg_component_settings s = {.id = "file/in", .kind = PG_CFG_RECEIVER, .host = h->host};
     char err[512] = "";
     if (F->create(&s, c, hx_capture_consumer(&r->cap), &r->self, err, sizeof err)) {
         fprintf(stderr, "create: %s\n", err);
