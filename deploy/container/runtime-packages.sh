@@ -20,9 +20,10 @@ done | sort -u)
 found=$(grep -Fx -f <(printf '%s\n' "$want") /var/lib/dpkg/info/*.list || true)
 for lib in "${libs[@]}"; do
   real=$(readlink -f "$lib")
+  # awk reads all its input (no early exit): under pipefail, printf would die of SIGPIPE.
   pkg=$(printf '%s\n' "$found" | awk -v a="${lib#/usr}" -v b="${real#/usr}" \
         '{ i=index($0, ".list:"); p=substr($0, i+6); sub(/^\/usr/,"",p)
-           if (p==a || p==b) { f=substr($0, 1, i-1); sub(/.*\//,"",f); sub(/:.*/,"",f); print f; exit } }')
+           if (!done && (p==a || p==b)) { f=substr($0, 1, i-1); sub(/.*\//,"",f); sub(/:.*/,"",f); print f; done=1 } }')
   [ -n "$pkg" ] || { echo "runtime-packages: no package owns $lib" >&2; exit 1; }
   echo "$pkg"
 done | sort -u
