@@ -3,6 +3,7 @@
  * and PG_NET_MODULE_DIR that holds the file (docs/packaging.md). Loaded once, never
  * unloaded (its libraries start threads). */
 #define _GNU_SOURCE
+#include "pipeline/core/err.h"
 #include "pipeline/registry/net_module.h"
 
 #include "pipeline/telemetry/log.h"
@@ -32,10 +33,10 @@ static int module_tried; /* 1 after the first attempt, loaded or not */
 static int exe_dir(char *dir, size_t cap)
 {
     ssize_t n = readlink("/proc/self/exe", dir, cap - 1);
-    if (n <= 0 || (size_t)n >= cap - 1) return -1;
+    if (n <= 0 || (size_t)n >= cap - 1) return PG_EIO;
     dir[n] = 0;
     char *slash = strrchr(dir, '/');
-    if (!slash) return -1;
+    if (!slash) return PG_EIO;
     *slash = 0;
     return 0;
 }
