@@ -116,6 +116,15 @@ void pg_arena_set_cache_limit(size_t bytes)
     pthread_mutex_unlock(&cache.mu);
 }
 
+/* Reads the cache's size under its lock. */
+size_t pg_arena_cached_bytes(void)
+{
+    pthread_mutex_lock(&cache.mu);
+    size_t n = cache.bytes;
+    pthread_mutex_unlock(&cache.mu);
+    return n;
+}
+
 /* A cached small block, or NULL. */
 static block *cache_take(void)
 {

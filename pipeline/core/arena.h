@@ -50,6 +50,10 @@ size_t pg_arena_live_bytes(void);
 #define PG_ARENA_CACHE_DEFAULT ((size_t)4 << 20)
 void pg_arena_set_cache_limit(size_t bytes);
 
+/* Bytes the cache holds now: free memory kept for reuse, which a memory measurement should
+ * not count as in use. Thread-safe. */
+size_t pg_arena_cached_bytes(void);
+
 /* A protobuf-c allocator that allocates from `a` and never frees (the arena does). */
 ProtobufCAllocator pg_arena_protobuf_allocator(pg_arena *a);
 

@@ -11,6 +11,7 @@
  * while over its limit, so RSS follows. Without an allocator figure (another libc, or a
  * sanitizer's allocator) the limiter falls back to RSS. */
 #include "processors/memory_limiter/memory_limiter.h"
+#include "pipeline/core/arena.h"
 #include "pipeline/core/err.h"
 #include "pipeline/telemetry/metrics.h"
 
@@ -23,7 +24,9 @@
 uint64_t pg_memory_limiter_memory_in_use(void)
 {
     uint64_t heap = pg_process_heap_in_use_bytes();
-    return heap ? heap : pg_process_rss_bytes();
+    uint64_t used = heap ? heap : pg_process_rss_bytes();
+    uint64_t cached = pg_arena_cached_bytes(); /* freed blocks kept for reuse: not in use */
+    return used > cached ? used - cached : 0;
 }
 
 /* Reads a small file into buf (NUL-terminated); returns 0 or PG_EIO. */
