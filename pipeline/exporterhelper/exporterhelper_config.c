@@ -35,7 +35,8 @@ const pg_cfg_field pg_queue_fields[] = {
      .offset = offsetof(QC, queue_bytes),
      .def = "256MiB",
      .min = "1KiB",
-     .doc = "capacity in encoded (OTLP protobuf) bytes"},
+     .doc = "capacity in bytes: encoded requests as sent (compressed when compression is on), "
+            "or OTLP protobuf size for batching and persistent queues"},
     {.key = "block_on_overflow",
      .type = PG_CFG_BOOL,
      .offset = offsetof(QC, block_on_overflow),

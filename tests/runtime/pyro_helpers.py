@@ -38,6 +38,18 @@ def _varint(b, i):
             return v, i
 
 
+def ints(wt, v):
+    """The integers of a repeated varint field as fields() gives it: packed (wire type 2,
+    bytes) or one varint (wire type 0)."""
+    if wt == 0:
+        return [v]
+    out, i = [], 0
+    while i < len(v):
+        x, i = _varint(v, i)
+        out.append(x)
+    return out
+
+
 def fields(b):
     """[(field number, wire type, value)] of one protobuf message (bytes for wire type 2)."""
     out, i = [], 0

@@ -45,16 +45,6 @@ exporters:
 """ + H.service_yaml("{metrics}", ["pprof_push"], ["pyroscope"])
 
 
-def _packed(wt, v):
-    if wt == 0:
-        return [v]
-    out, i = [], 0
-    while i < len(v):
-        x, i = P._varint(v, i)
-        out.append(x)
-    return out
-
-
 def decode_pprof(raw):
     """{size (uncompressed bytes), types, samples [(location ids, values)]} of a pprof."""
     b = P.gunzip_maybe(raw)
@@ -67,9 +57,9 @@ def decode_pprof(raw):
             locs, vals = [], []
             for k, w, x in P.fields(v):
                 if k == 1:
-                    locs += _packed(w, x)
+                    locs += P.ints(w, x)
                 elif k == 2:
-                    vals += _packed(w, x)
+                    vals += P.ints(w, x)
             prof["samples"].append((locs, vals))
         elif num == 6:
             strings.append(v.decode())

@@ -38,17 +38,6 @@ def encode(types, samples, time_ns=0, period_type=None):
     return gzip.compress(b"".join(parts))
 
 
-def _ints(wt, v):
-    """The integers of a repeated varint field, packed (wire type 2) or not."""
-    if wt == 0:
-        return [v]
-    out, i = [], 0
-    while i < len(v):
-        x, i = P._varint(v, i)
-        out.append(x)
-    return out
-
-
 def decode(data):
     """{(sample type, stack tuple of function names, leaf first): value} of a pprof (gzip or
     not), values summed per key, zeros left out."""
@@ -79,9 +68,9 @@ def decode(data):
         ids, vals = [], []
         for k, wt, x in P.fields(v):
             if k == 1:
-                ids += _ints(wt, x)
+                ids += P.ints(wt, x)
             elif k == 2:
-                vals += _ints(wt, x)
+                vals += P.ints(wt, x)
         stack = tuple(funcs.get(fid, "?") for lid in ids for fid in locs.get(lid, []))
         for t, val in zip(types, vals):
             if val:
