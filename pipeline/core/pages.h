@@ -22,4 +22,11 @@ void pg_pages_release_consumed(const uint8_t **done, const uint8_t *upto, const 
  * 2 MiB instead of one per 4 KiB. A hint; a no-op where the OS has no such thing. */
 void pg_pages_hint_large(const uint8_t *p, size_t n);
 
+/* Grows the malloc heap once by about `bytes` of address space, keeps it (no trimming)
+ * and marks it for large pages, so a one-shot process that fills tens of MiB faults its
+ * memory in 2 MiB at a time. Only address space is taken; RSS grows as pages are touched.
+ * For short-lived commands (convert), not the service: freed memory stays in the heap.
+ * Best effort: a no-op outside glibc, and where the heap cannot grow. */
+void pg_pages_heap_large(size_t bytes);
+
 #endif

@@ -9,6 +9,9 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <unistd.h>
 
 static size_t page;
@@ -235,6 +238,32 @@ static void test_hint_large(void)
     free(c);
 }
 
+/* pg_pages_heap_large leaves malloc working: memory from the set-aside heap holds what is
+ * written, and freeing and allocating again still works. Changes malloc's settings for
+ * the rest of the process, so it runs last. */
+static void test_heap_large(void)
+{
+    pg_pages_heap_large((size_t)96 << 20);
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+    /* glibc's own allocator: the heap now spans the space set aside, kept after the free */
+    CHECK(mallinfo2().arena >= ((size_t)96 << 20));
+#endif
+    size_t n = ((size_t)40 << 20) + 123;
+    uint8_t *a = malloc(n), *b = malloc(4000);
+    CHECK(a != NULL && b != NULL);
+    if (!a || !b) return;
+    fill(a, n);
+    fill(b, 4000);
+    check_buf(a, n, NULL, 0, "a buffer from the large-page heap");
+    check_buf(b, 4000, NULL, 0, "a small buffer from the large-page heap");
+    free(a);
+    uint8_t *c = realloc(b, n);
+    CHECK(c != NULL);
+    if (c) check_buf(c, 4000, NULL, 0, "a buffer grown in the large-page heap");
+    free(c);
+    pg_pages_heap_large(0);
+}
+
 int main(void)
 {
     long ps = sysconf(_SC_PAGESIZE);
@@ -242,5 +271,6 @@ int main(void)
     test_release();
     test_release_consumed();
     test_hint_large();
+    test_heap_large();
     TEST_MAIN_END();
 }
