@@ -73,13 +73,15 @@ void pg_pages_heap_large(size_t bytes)
     if (!mallopt(M_MMAP_THRESHOLD, (int)HEAP_PIECE) || !mallopt(M_TRIM_THRESHOLD, INT_MAX) ||
         !mallopt(M_TOP_PAD, (int)HEAP_PIECE))
         return;
-    while (n < MAX_PIECES && n * piece_size < bytes && (piece[n] = malloc(piece_size))) n++;
+    while (n < MAX_PIECES && n * piece_size < bytes && (piece[n] = malloc(piece_size)))
+        n++;
     uint8_t *end = sbrk(0);
     int in_heap = n > 0 && end != (uint8_t *)-1;
     for (size_t i = 0; in_heap && i < n; i++)
         in_heap = piece[i] + piece_size <= end && (i == 0 || piece[i] > piece[i - 1]);
     uint8_t *lo = n ? piece[0] : NULL;
-    for (size_t i = 0; i < n; i++) free(piece[i]);
+    for (size_t i = 0; i < n; i++)
+        free(piece[i]);
     if (in_heap) pg_pages_hint_large(lo, (size_t)(end - lo));
 #else
     (void)bytes;
