@@ -198,8 +198,7 @@ int pg_cmd_convert(int argc, char **argv)
     int prc = parse_args(argc, argv, &a);
     if (prc) return prc == HELP_PRINTED ? 0 : prc;
     /* one-shot: fault the heap in 2 MiB at a time (page faults were half the time) */
-    size_t heap = heap_estimate(a.in);
-    if (heap) pg_pages_heap_large(heap);
+    pg_pages_heap_large(heap_estimate(a.in));
     pg_decode_limits lim;
     pg_decode_limits_default(&lim);
     lim.max_decompressed = a.max_size > SIZE_MAX ? SIZE_MAX : (size_t)a.max_size;

@@ -70,8 +70,8 @@ void pg_pages_heap_large(size_t bytes)
     const size_t piece_size = HEAP_PIECE - 4096;
     uint8_t *piece[MAX_PIECES];
     size_t n = 0;
-    if (!mallopt(M_MMAP_THRESHOLD, (int)HEAP_PIECE) || !mallopt(M_TRIM_THRESHOLD, INT_MAX) ||
-        !mallopt(M_TOP_PAD, (int)HEAP_PIECE))
+    if (!bytes || !mallopt(M_MMAP_THRESHOLD, (int)HEAP_PIECE) ||
+        !mallopt(M_TRIM_THRESHOLD, INT_MAX) || !mallopt(M_TOP_PAD, (int)HEAP_PIECE))
         return;
     while (n < MAX_PIECES && n * piece_size < bytes && (piece[n] = malloc(piece_size)))
         n++;
@@ -79,10 +79,10 @@ void pg_pages_heap_large(size_t bytes)
     int in_heap = n > 0 && end != (uint8_t *)-1;
     for (size_t i = 0; in_heap && i < n; i++)
         in_heap = piece[i] + piece_size <= end && (i == 0 || piece[i] > piece[i - 1]);
-    uint8_t *lo = n ? piece[0] : NULL;
+    uint8_t *lo = in_heap ? piece[0] : NULL; /* only compared and hinted after the frees */
     for (size_t i = 0; i < n; i++)
         free(piece[i]);
-    if (in_heap) pg_pages_hint_large(lo, (size_t)(end - lo));
+    if (lo) pg_pages_hint_large(lo, (size_t)(end - lo));
 #else
     (void)bytes;
 #endif

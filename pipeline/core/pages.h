@@ -26,7 +26,7 @@ void pg_pages_hint_large(const uint8_t *p, size_t n);
  * and marks it for large pages, so a one-shot process that fills tens of MiB faults its
  * memory in 2 MiB at a time. Only address space is taken; RSS grows as pages are touched.
  * For short-lived commands (convert), not the service: freed memory stays in the heap.
- * Best effort: a no-op outside glibc, and where the heap cannot grow. */
+ * Best effort: a no-op for 0 bytes, outside glibc, and where the heap cannot grow. */
 void pg_pages_heap_large(size_t bytes);
 
 #endif
