@@ -1,3 +1,3 @@
 # Sends over the HTTP client (libcurl): in the network module.
 pg_component_module()
-pg_component_link(pg_http_client)
+pg_component_link(pg_net)

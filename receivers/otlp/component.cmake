@@ -3,3 +3,4 @@
 pg_component_pkg(GRPC grpc)
 pg_component_link(Threads::Threads)
 pg_component_module()
+pg_component_link(pg_net)
