@@ -179,14 +179,15 @@ static int write_output(const pg_batch *b, pg_format to, const char *out,
 
 /* Address space set aside for the conversion's heap, 0 for none: the decoded batch and
  * the buffers around it take a few times the inflated input, and a gzipped pprof inflates
- * up to ~12x, so 48x the file's size, at most 2 GiB. Inputs under 512 KiB (and stdin, of
- * unknown size) keep the default heap: their few hundred page faults cost less than the
- * RSS that 2 MiB pages would round up to. Only what is touched counts in RSS. */
+ * up to ~12x, so 48x the file's size, at most 2 GiB. Inputs under 2 MiB (and stdin, of
+ * unknown size) keep the default heap: their page faults cost less than the RSS that
+ * 2 MiB pages and a heap that keeps freed buffers add (docs/translation.md has the
+ * numbers). Only what is touched counts in RSS. */
 static size_t heap_estimate(const char *in)
 {
     struct stat st;
     if (strcmp(in, "-") == 0 || stat(in, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
-    if (st.st_size < (off_t)512 << 10) return 0;
+    if (st.st_size < (off_t)2 << 20) return 0;
     uint64_t want = (uint64_t)st.st_size * 48, hi = (uint64_t)2 << 30;
     return (size_t)(want > hi ? hi : want);
 }

@@ -47,7 +47,7 @@ void pg_buf_free(pg_buf *b)
 
 /* Grows b's storage to exactly len + n bytes when it has less room (no doubling); the
  * buffer keeps owning it. For sizes known up front. */
-static int reserve_exact(pg_buf *b, size_t n)
+int pg_buf_reserve_exact(pg_buf *b, size_t n)
 {
     if (b->failed) return b->failed;
     if (b->cap - b->len >= n) return 0;
@@ -76,7 +76,7 @@ int pg_buf_read_file(pg_buf *b, const char *path, size_t max, char *err, size_t 
         if (max && size > max)
             rc = pg_err(err, errlen, PG_ELIMIT, "%s is larger than the limit of %zu bytes", path,
                         max);
-        else if (reserve_exact(b, size + 1))
+        else if (pg_buf_reserve_exact(b, size + 1))
             rc = pg_err(err, errlen, PG_ENOMEM, "out of memory reading %s", path);
         else
             sized = 1;

@@ -25,6 +25,9 @@ int pg_buf_append(pg_buf *b, const void *p, size_t n);
 
 /* Ensures room for n more bytes; returns 0 or b->failed (see pg_buf_append). */
 int pg_buf_reserve(pg_buf *b, size_t n);
+/* Like pg_buf_reserve, but to exactly n more bytes (no doubling), for sizes known up front.
+ * Not for buffers with a flush sink. */
+int pg_buf_reserve_exact(pg_buf *b, size_t n);
 
 /* Frees the data and resets the buffer to empty. */
 void pg_buf_free(pg_buf *b);

@@ -27,7 +27,9 @@ int pg_encoding_from_name(const char *name)
 }
 
 /* Inflates one or more gzip members with libdeflate into out. The first guess at the size
- * is the trailer's ISIZE (untrusted), bounded by max_out; the output grows on demand. */
+ * is the trailer's ISIZE (untrusted), bounded by max_out (and reserved exactly for a first
+ * member, so a profile's inflated bytes take no doubling slack); the output grows on
+ * demand. */
 static int gunzip(const uint8_t *in, size_t n, size_t max_out, pg_buf *out, char *err,
                   size_t errlen)
 {
@@ -46,11 +48,13 @@ static int gunzip(const uint8_t *in, size_t n, size_t max_out, pg_buf *out, char
         /* Guess the member size from the final trailer (exact for one member). */
         size_t guess = (size_t)in[n - 4] | (size_t)in[n - 3] << 8 | (size_t)in[n - 2] << 16 |
                        (size_t)in[n - 1] << 24;
-        if (guess < mn) guess = mn * 4;
+        /* the first member with a plausible ISIZE is reserved exactly, without doubling */
+        int sized = guess >= mn && out->len == 0;
+        if (!sized) guess = mn * 4;
         size_t room = max_out - produced;
         if (guess > room) guess = room;
         for (;;) {
-            if (pg_buf_reserve(out, guess + 1)) {
+            if (sized ? pg_buf_reserve_exact(out, guess + 1) : pg_buf_reserve(out, guess + 1)) {
                 rc = pg_err(err, errlen, PG_ENOMEM, "out of memory (inflate %zu bytes)", guess);
                 break;
             }
@@ -71,6 +75,7 @@ static int gunzip(const uint8_t *in, size_t n, size_t max_out, pg_buf *out, char
                     break;
                 }
                 guess = guess > room / 2 ? room : guess * 2;
+                sized = 0;
                 continue;
             }
             rc = pg_err(err, errlen, PG_EINVAL, "corrupt gzip data");

@@ -54,6 +54,8 @@ static int decode(pg_batch *b, const uint8_t *data, size_t len, pg_buf *owned, p
         rc = pg_otlp_decode(b, data, len, lim, err, errlen);
     else if (f == PG_FORMAT_OTLP_JSON)
         rc = pg_otlp_decode_json(b, data, len, lim, err, errlen);
+    else if (owned)
+        rc = pg_pprof_decode_owned(b, owned, lim, NULL, err, errlen);
     else
         rc = pg_pprof_decode(b, data, len, lim, NULL, err, errlen);
     if (owned) pg_buf_free(owned);

@@ -16,6 +16,14 @@
 int pg_pprof_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decode_limits *lim,
                     pg_otlp_sprofiles **scope_out, char *err, size_t errlen);
 
+/* Like pg_pprof_decode on in->data[0..in->len), but the decoder owns the bytes: compressed
+ * input is freed once inflated, and the samples it has decoded are handed back to the OS
+ * while it reads, so the input and the decoded batch do not peak together. *in is freed
+ * and left empty on return, success or not. in must be a plain malloc-backed pg_buf (no
+ * flush sink). */
+int pg_pprof_decode_owned(pg_batch *b, pg_buf *in, const pg_decode_limits *lim,
+                          pg_otlp_sprofiles **scope_out, char *err, size_t errlen);
+
 /* A set of OTLP profiles that become one pprof profile. */
 typedef struct pg_pprof_group {
     const pg_otlp_rprofiles *resource;

@@ -467,18 +467,26 @@ static int decode_locations(pg_pprof_dec *d, const slices *s)
     return rc;
 }
 
-/* Top-level: decompress, scan, build tables, samples, then profiles. */
-int pg_pprof_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decode_limits *lim,
-                    pg_otlp_sprofiles **scope_out, char *err, size_t errlen)
+/* Top-level: decompress, scan, build tables, samples, then profiles. Borrows data unless
+ * owned is set (then data is owned->data, and owned is freed: as soon as it is inflated when
+ * compressed, else at the end, its consumed samples handed back on the way). */
+static int decode(pg_batch *b, const uint8_t *data, size_t len, pg_buf *owned,
+                  const pg_decode_limits *lim, pg_otlp_sprofiles **scope_out, char *err,
+                  size_t errlen)
 {
     pg_decode_limits deflim;
     if (err && errlen) err[0] = 0;
     lim = pg_decode_limits_or_default(lim, &deflim);
     pg_buf raw = {0};
     int drc = pg_decompress_input(&data, &len, lim->max_decompressed, &raw, "pprof", err, errlen);
+    if (owned && (drc || raw.data)) pg_buf_free(owned); /* the compressed bytes are done with */
     if (drc) {
         pg_buf_free(&raw);
         return drc;
+    }
+    if (owned && owned->data) { /* plain input: its bytes become raw's */
+        raw = *owned;
+        memset(owned, 0, sizeof *owned);
     }
     top t = {0};
     pg_pprof_dec d = {.b = b, .lim = lim, .err = err, .errlen = errlen};
@@ -522,7 +530,7 @@ int pg_pprof_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decod
             .comments = t.comments,
             .n_comments = t.n_comments,
         };
-        if (raw.data) { /* the inflated input is ours: hand samples back once decoded */
+        if (raw.data) { /* the input is ours (inflated or owned): hand samples back once decoded */
             h.release_done = data;
             h.keep_lo = data + len;
             h.keep_hi = data;
@@ -551,6 +559,19 @@ int pg_pprof_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decod
     free(d.src_loc);
     pg_buf_free(&raw);
     return rc;
+}
+
+int pg_pprof_decode(pg_batch *b, const uint8_t *data, size_t len, const pg_decode_limits *lim,
+                    pg_otlp_sprofiles **scope_out, char *err, size_t errlen)
+{
+    return decode(b, data, len, NULL, lim, scope_out, err, errlen);
+}
+
+/* Like pg_pprof_decode, taking *in over (see pprof.h). */
+int pg_pprof_decode_owned(pg_batch *b, pg_buf *in, const pg_decode_limits *lim,
+                          pg_otlp_sprofiles **scope_out, char *err, size_t errlen)
+{
+    return decode(b, in->data, in->len, in, lim, scope_out, err, errlen);
 }
 
 /* Reads a ValueType slice into interned strings (exported for the profile builder). */

@@ -68,7 +68,8 @@ static int compress_whole(pg_pprof_out *s)
     if (!c) return PG_ENOMEM;
     const uint8_t *p = s->buf.data ? s->buf.data : (const uint8_t *)"";
     size_t room = libdeflate_gzip_compress_bound(c, s->buf.len);
-    int rc = pg_buf_reserve(s->out, room);
+    /* the bound is the most it takes: no doubling slack (a flushing buffer grows its way) */
+    int rc = s->out->flush ? pg_buf_reserve(s->out, room) : pg_buf_reserve_exact(s->out, room);
     if (rc == 0) {
         size_t got = libdeflate_gzip_compress(c, p, s->buf.len, s->out->data + s->out->len, room);
         if (got)

@@ -1,7 +1,8 @@
 /* The pprof encoder's gzip output (pipeline/translate/pprof_encode_out.c), compressed whole or
  * streamed, always one gzip member as Go writes it: any size, from empty to several MiB, is a
  * single member that inflates to exactly the plain encoding; the output is appended after
- * what the buffer held; and the gzip bytes decode to the same profile. */
+ * what the buffer held; and the gzip bytes decode to the same profile, borrowed or handed
+ * over with pg_pprof_decode_owned (which frees them, on errors too). */
 #include "testlib.h"
 #include "pprof_builder.h"
 
@@ -110,6 +111,45 @@ static char *render(const uint8_t *p, size_t n)
     return (char *)o.data;
 }
 
+/* The same, handing a copy of p over with pg_pprof_decode_owned. */
+static char *render_owned(const uint8_t *p, size_t n)
+{
+    pg_batch *b = pg_batch_new(0);
+    char err[256] = "";
+    pg_buf in = {0};
+    pg_buf_append(&in, p, n);
+    int rc = pg_pprof_decode_owned(b, &in, NULL, NULL, err, sizeof err);
+    CHECK_MSG(rc == 0, "decode owned: %s", err);
+    CHECK_MSG(in.data == NULL && in.len == 0, "the owned input is left empty");
+    pg_buf o = {0};
+    if (rc == 0) pg_otlp_dump(b, PG_DUMP_CANONICAL, &o);
+    pg_buf_append(&o, "", 1);
+    pg_batch_free(b);
+    return (char *)o.data;
+}
+
+/* Owned input that does not decode is freed all the same (LeakSanitizer watches). */
+static void check_owned_errors(void)
+{
+    static const uint8_t gz_bad[] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0,  3,  1,
+                                     2,    3,    4, 5, 6, 7, 8, 9, 10, 11, 12};
+    static const uint8_t plain_bad[] = {0x0a, 0x7f, 1, 2}; /* a field longer than the input */
+    const struct {
+        const uint8_t *p;
+        size_t n;
+    } bad[] = {{gz_bad, sizeof gz_bad}, {plain_bad, sizeof plain_bad}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        pg_batch *b = pg_batch_new(0);
+        pg_buf in = {0};
+        pg_buf_append(&in, bad[i].p, bad[i].n);
+        char err[256] = "";
+        int rc = pg_pprof_decode_owned(b, &in, NULL, NULL, err, sizeof err);
+        CHECK_MSG(rc != 0 && err[0], "bad input %zu decodes", i);
+        CHECK_MSG(in.data == NULL && in.len == 0, "bad input %zu: the owned input is kept", i);
+        pg_batch_free(b);
+    }
+}
+
 /* n samples: gzip output has `members` members and means the same. */
 static void check(size_t n, int members, const char *what)
 {
@@ -132,8 +172,13 @@ static void check(size_t n, int members, const char *what)
                   "%s: inflates to %zu bytes, plain is %zu", what, back.len, plain.len);
         char *x = render(plain.data, plain.len), *y = render(tail.data, tail.len);
         CHECK_MSG(x && y && !strcmp(x, y), "%s: gzip and plain decode differently", what);
+        char *xo = render_owned(plain.data, plain.len), *yo = render_owned(tail.data, tail.len);
+        CHECK_MSG(xo && !strcmp(x, xo), "%s: plain decodes differently when owned", what);
+        CHECK_MSG(yo && !strcmp(x, yo), "%s: gzip decodes differently when owned", what);
         free(x);
         free(y);
+        free(xo);
+        free(yo);
         pg_buf_free(&tail);
     }
     pg_batch_free(b);
@@ -145,6 +190,7 @@ static void check(size_t n, int members, const char *what)
 
 int main(void)
 {
+    check_owned_errors();
     check(0, 1, "no samples");
     check(3, 1, "small");
     check(200000, 1, "several MiB");
