@@ -1,8 +1,10 @@
 /* OTLP protobuf encoder for the batch tree. Hand-written for the messages that repeat per
  * sample and per dictionary entry (protobuf-c's generic packer was a third of a
- * conversion); small common messages (Resource, InstrumentationScope, AnyValue) still go
- * through protobuf-c. Output is byte-identical to protobuf_c_message_pack. */
+ * conversion), attribute values too (otlp_any_wire.c); small common messages (Resource,
+ * InstrumentationScope) still go through protobuf-c. Output is byte-identical to
+ * protobuf_c_message_pack. */
 #include "pipeline/translate/otlp_codec.h"
+#include "pipeline/translate/otlp_any_wire.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/samples.h"
 #include "pipeline/core/stacks.h"
@@ -417,10 +419,17 @@ static size_t link_size(const pg_otlp_link *l)
            (l->span_id.len ? sz_len(l->span_id.len) : 0);
 }
 
-static size_t attr_size(const pg_otlp_attr *a)
+/* Size of an attribute whose value's body takes vbody bytes (pg_otlp_any_body_size). */
+static size_t attr_size(const pg_otlp_attr *a, size_t vbody)
 {
-    return sz_uint((uint64_t)(int64_t)a->key_strindex) + pc_size(a->value) +
+    return sz_uint((uint64_t)(int64_t)a->key_strindex) + (a->value ? sz_len(vbody) : 0) +
            sz_uint((uint64_t)(int64_t)a->unit_strindex);
+}
+
+/* Bytes of an attribute's value body (0 without a value). */
+static size_t attr_value_body(const pg_otlp_attr *a)
+{
+    return a->value ? pg_otlp_any_body_size(a->value) : 0;
 }
 
 /* Bytes of a stack's packed location indices. */
@@ -481,7 +490,7 @@ static size_t dict_size(const pg_otlp_dict *d, uint32_t *stack_body, int verbati
     for (size_t i = 0; i < d->n_string_table; i++)
         n += sz_len(strlen(d->string_table[i]));
     for (size_t i = 0; i < d->n_attribute_table; i++)
-        n += sz_len(attr_size(d->attribute_table[i]));
+        n += sz_len(attr_size(d->attribute_table[i], attr_value_body(d->attribute_table[i])));
     for (size_t i = 0, ns = pg_dict_stack_count(d); i < ns; i++) {
         pg_stack_ref st;
         pg_dict_stack_at(d, i, &st);
@@ -541,9 +550,14 @@ static void put_dict(pg_buf *b, const pg_otlp_dict *d, const uint32_t *stack_bod
     for (size_t i = 0; i < d->n_attribute_table; i++) {
         const pg_otlp_attr *a = d->attribute_table[i];
         pg_wire_put_tag(b, 6, PG_WT_LEN);
-        pg_wire_put_varint(b, attr_size(a));
+        size_t vbody = attr_value_body(a);
+        pg_wire_put_varint(b, attr_size(a, vbody));
         put_i32(b, 1, a->key_strindex);
-        pc_put(b, 2, a->value);
+        if (a->value) {
+            pg_wire_put_tag(b, 2, PG_WT_LEN);
+            pg_wire_put_varint(b, vbody);
+            pg_otlp_any_put_body(b, a->value, vbody);
+        }
         put_i32(b, 3, a->unit_strindex);
     }
     for (size_t i = 0, ns = pg_dict_stack_count(d); i < ns; i++) {
