@@ -60,8 +60,7 @@ void pg_otlp_any_put_body(pg_buf *b, const pg_otlp_any *v, size_t size)
     }
     switch (v->value_case) {
     case ANY(STRING_VALUE):
-        if (v->string_value)
-            pg_wire_put_bytes(b, 1, v->string_value, strlen(v->string_value));
+        if (v->string_value) pg_wire_put_bytes(b, 1, v->string_value, strlen(v->string_value));
         break;
     case ANY(BOOL_VALUE):
         pg_wire_put_tag(b, 2, PG_WT_VARINT);

@@ -1,5 +1,6 @@
 /* OTLP ProfilesDictionary reading: the stack table straight into columns
- * (pipeline/core/stacks.h), the rest of the dictionary through protobuf-c. A stack table
+ * (pipeline/core/stacks.h), the attribute table by hand (otlp_decode_attrs.c), the rest of
+ * the dictionary through protobuf-c. A stack table
  * of 262k stacks of 22 frames costs 7 MB as columns instead of 38 MB of protobuf-c Stack
  * structs. Each Stack is field 1 (location_indices, packed or not); other Stack fields are
  * skipped, as protobuf-c would keep them only as unknown fields. */
@@ -115,6 +116,12 @@ int pg_otlp_dict_read(pg_otlp_dict_reader *dr, pg_arena *a, pg_wire w, pg_otlp_r
             int rc = read_stack(dr, a, sub);
             if (rc) return rc;
             pg_otlp_release_upto(rl, w.p);
+        } else if (f == 6 && wt == PG_WT_LEN) {
+            pg_wire sub;
+            if (pg_wire_len(&w, &sub)) return FALLBACK;
+            int rc = pg_otlp_dict_attr(dr, a, at, (size_t)(w.p - at), sub);
+            if (rc) return rc;
+            pg_otlp_release_upto(rl, w.p);
         } else {
             if (pg_wire_skip(&w, wt)) return FALLBACK;
             if (pg_buf_append(&dr->rest, at, (size_t)(w.p - at))) return NOMEM;
@@ -129,6 +136,9 @@ int pg_otlp_dict_finish(pg_otlp_dict_reader *dr, pg_arena *a, int depth, pg_otlp
 {
     *out = NULL;
     if (!dr->seen) return OK;
+    if (dr->attrs_by_protobuf_c && dr->attr_raw.len)
+        pg_buf_append(&dr->rest, dr->attr_raw.data, dr->attr_raw.len);
+    pg_buf_free(&dr->attr_raw);
     if (dr->rest.failed) return NOMEM;
     const ProtobufCMessageDescriptor *desc =
         &opentelemetry__proto__profiles__v1development__profiles_dictionary__descriptor;
@@ -138,6 +148,7 @@ int pg_otlp_dict_finish(pg_otlp_dict_reader *dr, pg_arena *a, int depth, pg_otlp
     ProtobufCAllocator al = pg_arena_protobuf_allocator(a);
     pg_otlp_dict *plain = (pg_otlp_dict *)protobuf_c_message_unpack(desc, &al, dr->rest.len, p);
     if (!plain) return FALLBACK;
+    if (pg_otlp_dict_attrs_finish(dr, a, plain)) return NOMEM;
     /* the batch's form: a pg_dictionary holding the columns read by hand */
     pg_otlp_dict *d = pg_dict_adopt(a, plain);
     if (!d) return NOMEM;
@@ -150,6 +161,8 @@ int pg_otlp_dict_finish(pg_otlp_dict_reader *dr, pg_arena *a, int depth, pg_otlp
 void pg_otlp_dict_reader_free(pg_otlp_dict_reader *dr)
 {
     pg_buf_free(&dr->rest);
+    pg_buf_free(&dr->attr_raw);
+    free(dr->attrs);
     free(dr->tmp);
     memset(dr, 0, sizeof *dr);
 }

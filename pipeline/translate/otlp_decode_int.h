@@ -61,6 +61,12 @@ typedef struct pg_otlp_dict_reader {
     int seen;          /* a dictionary field was read */
     int32_t *tmp;      /* one stack's locations (general path) */
     size_t cap_tmp;
+    /* the attribute table (otlp_decode_attrs.c): its entries' bytes as read, and the
+     * entries read by hand until one is not (then protobuf-c reads them all) */
+    pg_buf attr_raw;
+    pg_otlp_attr **attrs; /* malloc'd array of arena entries */
+    size_t n_attrs, cap_attrs;
+    int attrs_by_protobuf_c;
 } pg_otlp_dict_reader;
 
 /* Reads one ProfilesDictionary payload. Returns PG_OTLP_UNPACK_OK, FALLBACK (a shape
@@ -71,6 +77,15 @@ int pg_otlp_dict_read(pg_otlp_dict_reader *dr, pg_arena *a, pg_wire w, pg_otlp_r
  * most `depth` levels, the dictionary being one) and attaches the stack columns. *out is
  * NULL when no dictionary was read. Returns OK, FALLBACK, NOMEM or DEEP. */
 int pg_otlp_dict_finish(pg_otlp_dict_reader *dr, pg_arena *a, int depth, pg_otlp_dict **out);
+
+/* Takes one attribute-table entry: rec[0..n) is the whole field as read (tag and length
+ * included), payload its KeyValueAndUnit bytes. Returns OK or NOMEM. */
+int pg_otlp_dict_attr(pg_otlp_dict_reader *dr, pg_arena *a, const uint8_t *rec, size_t n,
+                      pg_wire payload);
+
+/* Puts the entries read by hand in plain's attribute table (an arena array); a no-op when
+ * protobuf-c read the table. Returns OK or NOMEM. */
+int pg_otlp_dict_attrs_finish(pg_otlp_dict_reader *dr, pg_arena *a, pg_otlp_dict *plain);
 
 /* Frees the reader's malloc'd scratch (the arena keeps the columns). */
 void pg_otlp_dict_reader_free(pg_otlp_dict_reader *dr);

@@ -103,7 +103,8 @@ static void through_protobuf_c(void)
     pg_otlp_any v = value(ANY(ARRAY_VALUE));
     v.array_value = &arr;
     same(&v, "array");
-    Opentelemetry__Proto__Common__V1__KeyValue kv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
+    Opentelemetry__Proto__Common__V1__KeyValue kv =
+        OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
     kv.key = "k";
     kv.value = &one;
     Opentelemetry__Proto__Common__V1__KeyValue *kvs[] = {&kv};
@@ -115,8 +116,10 @@ static void through_protobuf_c(void)
     v.kvlist_value = &list;
     same(&v, "key-value list");
     uint8_t extra[] = {7, 7, 7};
-    ProtobufCMessageUnknownField unk = {.tag = 15, .wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED,
-                                        .len = sizeof extra, .data = extra};
+    ProtobufCMessageUnknownField unk = {.tag = 15,
+                                        .wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED,
+                                        .len = sizeof extra,
+                                        .data = extra};
     v = value(ANY(STRING_VALUE));
     v.string_value = "kept";
     v.base.n_unknown_fields = 1;
