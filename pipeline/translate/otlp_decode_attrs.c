@@ -9,6 +9,7 @@
  * trace_id and span_id value, and protobuf-c's generic reader was most of the dictionary's
  * cost. */
 #include "pipeline/translate/otlp_decode_int.h"
+#include "pipeline/core/vec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -120,13 +121,8 @@ int pg_otlp_dict_attr(pg_otlp_dict_reader *dr, pg_arena *a, const uint8_t *rec, 
         dr->attrs_by_protobuf_c = 1;
         return OK;
     }
-    if (dr->n_attrs == dr->cap_attrs) {
-        size_t cap = dr->cap_attrs ? dr->cap_attrs * 2 : 64;
-        pg_otlp_attr **grown = realloc(dr->attrs, cap * sizeof *grown);
-        if (!grown) return NOMEM;
-        dr->attrs = grown;
-        dr->cap_attrs = cap;
-    }
+    if (pg_vec_grow((void **)&dr->attrs, &dr->cap_attrs, dr->n_attrs + 1, sizeof *dr->attrs, 64))
+        return NOMEM;
     dr->attrs[dr->n_attrs++] = at;
     return OK;
 }

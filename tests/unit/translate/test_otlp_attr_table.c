@@ -5,9 +5,9 @@
  * refuses others on both paths; references are compared as the strings they name, since
  * the batch may renumber its string table); then the shapes the hand reader leaves
  * to protobuf-c (an array, a key-value list, an unknown field, a field given twice, a
- * string with a NUL, empty bytes, two oneof members, a key or a value given twice), each placed first, in the middle and
- * last among hand-readable entries, so the table keeps its order whichever reader takes
- * it; two dictionaries whose tables concatenate; and a truncated entry, refused. */
+ * string with a NUL, empty bytes, two oneof members, a key or a value given twice), each placed
+ * first, in the middle and last among hand-readable entries, so the table keeps its order whichever
+ * reader takes it; two dictionaries whose tables concatenate; and a truncated entry, refused. */
 #include "testlib.h"
 
 #include "pipeline/core/otlp_types.h"
@@ -100,8 +100,8 @@ static void render(const pg_otlp_dict *d, const pg_otlp_attr *e, pg_buf *out)
     if (!e->value) return;
     const pg_otlp_any *v = e->value;
     if (v->value_case == PG_ANY_STRINDEX || (v->value_case == PG_ANY_STRING && v->string_value)) {
-        const char *sv = v->value_case == PG_ANY_STRING ? v->string_value
-                                                        : str_at(d, v->string_value_strindex);
+        const char *sv =
+            v->value_case == PG_ANY_STRING ? v->string_value : str_at(d, v->string_value_strindex);
         pg_buf_append(out, "S", 1);
         pg_buf_append(out, sv, strlen(sv) + 1);
         return;
@@ -133,8 +133,8 @@ static void same_as_protobuf_c(const pg_buf *in, int owned, const char *what)
     CHECK_MSG(rc == 0, "%s: decode: %s", what, err);
     const pg_otlp_dict *d = pg_batch_dict(b);
     const pg_otlp_dict *r = ref->dictionary;
-    CHECK_MSG(rc || d->n_attribute_table == r->n_attribute_table, "%s: %zu entries, want %zu",
-              what, d->n_attribute_table, r->n_attribute_table);
+    CHECK_MSG(rc || d->n_attribute_table == r->n_attribute_table, "%s: %zu entries, want %zu", what,
+              d->n_attribute_table, r->n_attribute_table);
     pg_buf x = {0}, y = {0};
     for (size_t i = 0; rc == 0 && i < d->n_attribute_table && i < r->n_attribute_table; i++) {
         render(d, d->attribute_table[i], &x);
