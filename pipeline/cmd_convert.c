@@ -6,7 +6,6 @@
 #include "pipeline/cmd_convert.h"
 #include "pipeline/config/config.h"
 #include "pipeline/core/err.h"
-#include "pipeline/core/pages.h"
 #include "pipeline/translate/format.h"
 #include "pipeline/translate/otlp_codec.h"
 #include "pipeline/translate/pprof.h"
@@ -177,29 +176,12 @@ static int write_output(const pg_batch *b, pg_format to, const char *out,
     return rc;
 }
 
-/* Address space set aside for the conversion's heap, 0 for none: the decoded batch and
- * the buffers around it take a few times the inflated input, and a gzipped pprof inflates
- * up to ~12x, so 48x the file's size, at most 2 GiB. Inputs under 2 MiB (and stdin, of
- * unknown size) keep the default heap: their page faults cost less than the RSS that
- * 2 MiB pages and a heap that keeps freed buffers add (docs/translation.md has the
- * numbers). Only what is touched counts in RSS. */
-static size_t heap_estimate(const char *in)
-{
-    struct stat st;
-    if (strcmp(in, "-") == 0 || stat(in, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
-    if (st.st_size < (off_t)2 << 20) return 0;
-    uint64_t want = (uint64_t)st.st_size * 48, hi = (uint64_t)2 << 30;
-    return (size_t)(want > hi ? hi : want);
-}
-
 /* Parses flags, converts, returns 0 on success, 1 on conversion errors, 2 on usage errors. */
 int pg_cmd_convert(int argc, char **argv)
 {
     convert_args a = {.eo = {.gzip = 1, .links_as_labels = 1}, .max_size = DEFAULT_MAX_SIZE};
     int prc = parse_args(argc, argv, &a);
     if (prc) return prc == HELP_PRINTED ? 0 : prc;
-    /* one-shot: fault the heap in 2 MiB at a time (page faults were half the time) */
-    pg_pages_heap_large(heap_estimate(a.in));
     pg_decode_limits lim;
     pg_decode_limits_default(&lim);
     lim.max_decompressed = a.max_size > SIZE_MAX ? SIZE_MAX : (size_t)a.max_size;

@@ -1,4 +1,5 @@
 #include "pipeline/core/arena.h"
+#include "pipeline/core/pages.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -6,7 +7,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -73,21 +73,6 @@ static void *fail(pg_arena *a, int over_cap)
 {
     a->fail = over_cap ? PG_ELIMIT : PG_ENOMEM;
     return NULL;
-}
-
-/* Maps the whole pages of [p, p+n) in one call, instead of one page fault per page on
- * first touch (a block of small allocations is filled front to back right away). Best
- * effort: kernels before 5.14 refuse the advice and the pages fault in as usual. */
-static void prefault(void *p, size_t n)
-{
-#ifdef MADV_POPULATE_WRITE
-    uintptr_t lo = ((uintptr_t)p + 4095) & ~(uintptr_t)4095,
-              hi = ((uintptr_t)p + n) & ~(uintptr_t)4095;
-    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
-#else
-    (void)p;
-    (void)n;
-#endif
 }
 
 /* Process-wide cache of freed small blocks (PG_ARENA_BLOCK payload bytes each), reused by
@@ -167,7 +152,7 @@ static block *block_new(pg_arena *a, size_t size, int big)
     block *b = !big && size == PG_ARENA_BLOCK ? cache_take() : NULL;
     if (!b) {
         if (!(b = malloc(BLOCK_HDR + size))) return fail(a, 0);
-        if (!big) prefault(b, BLOCK_HDR + size);
+        if (!big) pg_pages_populate(b, BLOCK_HDR + size); /* filled front to back right away */
     }
     b->size = size;
     b->used = big ? size : 0;

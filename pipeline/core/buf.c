@@ -1,5 +1,6 @@
 #include "pipeline/core/buf.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/pages.h"
 #include "pipeline/core/vec.h"
 
 #include <errno.h>
@@ -80,6 +81,7 @@ int pg_buf_read_file(pg_buf *b, const char *path, size_t max, char *err, size_t 
             rc = pg_err(err, errlen, PG_ENOMEM, "out of memory reading %s", path);
         else
             sized = 1;
+        if (sized) pg_pages_populate(b->data + b->len, size); /* read in full next */
     }
     while (!rc) {
         size_t room = b->cap - b->len;

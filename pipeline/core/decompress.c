@@ -59,6 +59,10 @@ static int gunzip(const uint8_t *in, size_t n, size_t max_out, pg_buf *out, char
                 break;
             }
             pg_pages_hint_large(out->data + out->len, guess);
+            /* faulted in at once, but no more than 32x the compressed bytes: what profiles
+             * inflate to, not what a lying trailer may claim */
+            size_t likely = mn <= SIZE_MAX / 32 && guess > mn * 32 ? mn * 32 : guess;
+            if (sized) pg_pages_populate(out->data + out->len, likely);
             size_t in_used = 0, got = 0;
             enum libdeflate_result r = libdeflate_gzip_decompress_ex(d, m, mn, out->data + out->len,
                                                                      guess, &in_used, &got);

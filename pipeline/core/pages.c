@@ -1,12 +1,8 @@
 #include "pipeline/core/pages.h"
 
-#include <limits.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 /* Drops the pages wholly inside the range (caller keeps owning the buffer). */
 void pg_pages_release(const uint8_t *p, size_t n)
@@ -41,6 +37,19 @@ void pg_pages_release_consumed(const uint8_t **done, const uint8_t *upto, const 
     *done = upto;
 }
 
+/* MADV_POPULATE_WRITE over the page-aligned interior of the range. */
+void pg_pages_populate(void *p, size_t n)
+{
+#ifdef MADV_POPULATE_WRITE
+    uintptr_t lo = ((uintptr_t)p + 4095) & ~(uintptr_t)4095,
+              hi = ((uintptr_t)p + n) & ~(uintptr_t)4095;
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
 /* Marks the 2 MiB-aligned interior of the range for transparent huge pages. */
 void pg_pages_hint_large(const uint8_t *p, size_t n)
 {
@@ -52,38 +61,5 @@ void pg_pages_hint_large(const uint8_t *p, size_t n)
 #else
     (void)p;
     (void)n;
-#endif
-}
-
-/* The largest piece pg_pages_heap_large asks for at once: glibc's ceiling for its mmap
- * threshold, so every piece comes from the heap (brk), not from a separate mapping. */
-#define HEAP_PIECE ((size_t)32 << 20)
-
-/* Allocates the heap up to `bytes` in pieces, frees them (they merge into the heap's top,
- * kept by the raised trim threshold) and hints the span for huge pages. The hint is given
- * only when the pieces lie in order inside the brk heap, as glibc lays them out; any other
- * allocator (a sanitizer's, say) just gets its memory back. */
-void pg_pages_heap_large(size_t bytes)
-{
-#if defined(__GLIBC__) && defined(MADV_HUGEPAGE) && defined(M_TOP_PAD)
-    enum { MAX_PIECES = 64 };
-    const size_t piece_size = HEAP_PIECE - 4096;
-    uint8_t *piece[MAX_PIECES];
-    size_t n = 0;
-    if (!bytes || !mallopt(M_MMAP_THRESHOLD, (int)HEAP_PIECE) ||
-        !mallopt(M_TRIM_THRESHOLD, INT_MAX) || !mallopt(M_TOP_PAD, (int)HEAP_PIECE))
-        return;
-    while (n < MAX_PIECES && n * piece_size < bytes && (piece[n] = malloc(piece_size)))
-        n++;
-    uint8_t *end = sbrk(0);
-    int in_heap = n > 0 && end != (uint8_t *)-1;
-    for (size_t i = 0; in_heap && i < n; i++)
-        in_heap = piece[i] + piece_size <= end && (i == 0 || piece[i] > piece[i - 1]);
-    uint8_t *lo = in_heap ? piece[0] : NULL; /* only compared and hinted after the frees */
-    for (size_t i = 0; i < n; i++)
-        free(piece[i]);
-    if (lo) pg_pages_hint_large(lo, (size_t)(end - lo));
-#else
-    (void)bytes;
 #endif
 }

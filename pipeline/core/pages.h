@@ -1,6 +1,7 @@
-/* Handing memory a decoder has finished reading back to the OS while the buffer stays
- * allocated: a large input is released as it is consumed, so the input and what is
- * decoded from it do not peak together. */
+/* Page-level care of big buffers: handing memory a decoder has finished reading back to the
+ * OS while the buffer stays allocated (a large input is released as it is consumed, so the
+ * input and what is decoded from it do not peak together), and faulting in at once, or in
+ * large pages, buffers about to be filled. */
 #ifndef PG_PAGES_H
 #define PG_PAGES_H
 
@@ -22,11 +23,8 @@ void pg_pages_release_consumed(const uint8_t **done, const uint8_t *upto, const 
  * 2 MiB instead of one per 4 KiB. A hint; a no-op where the OS has no such thing. */
 void pg_pages_hint_large(const uint8_t *p, size_t n);
 
-/* Grows the malloc heap once by about `bytes` of address space, keeps it (no trimming)
- * and marks it for large pages, so a one-shot process that fills tens of MiB faults its
- * memory in 2 MiB at a time. Only address space is taken; RSS grows as pages are touched.
- * For short-lived commands (convert), not the service: freed memory stays in the heap.
- * Best effort: a no-op for 0 bytes, outside glibc, and where the heap cannot grow. */
-void pg_pages_heap_large(size_t bytes);
+/* Faults in the whole pages inside [p, p + n) of a buffer about to be written in full, in
+ * one call instead of one fault per page. A no-op where the OS has no such call. */
+void pg_pages_populate(void *p, size_t n);
 
 #endif
