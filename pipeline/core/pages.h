@@ -24,7 +24,8 @@ void pg_pages_release_consumed(const uint8_t **done, const uint8_t *upto, const 
 void pg_pages_hint_large(const uint8_t *p, size_t n);
 
 /* Faults in the whole pages inside [p, p + n) of a buffer about to be written in full, in
- * one call instead of one fault per page. A no-op where the OS has no such call. */
+ * one call instead of one fault per page. Best effort: a no-op where the OS has no such
+ * call (Linux before 5.14 refuses it; the pages then fault in as they are touched). */
 void pg_pages_populate(void *p, size_t n);
 
 #endif
