@@ -26,6 +26,14 @@ int pg_encoding_from_name(const char *name)
     return PG_EUNSUP;
 }
 
+/* The last gzip trailer's ISIZE: the uncompressed size mod 2^32 of the member that ends
+ * in[0..n) (n >= 4; untrusted). */
+static size_t gzip_isize(const uint8_t *in, size_t n)
+{
+    return (size_t)in[n - 4] | (size_t)in[n - 3] << 8 | (size_t)in[n - 2] << 16 |
+           (size_t)in[n - 1] << 24;
+}
+
 /* Inflates one or more gzip members with libdeflate into out. The first guess at the size
  * is the trailer's ISIZE (untrusted), bounded by max_out (and reserved exactly for a first
  * member, so a profile's inflated bytes take no doubling slack); the output grows on
@@ -46,8 +54,7 @@ static int gunzip(const uint8_t *in, size_t n, size_t max_out, pg_buf *out, char
             break;
         }
         /* Guess the member size from the final trailer (exact for one member). */
-        size_t guess = (size_t)in[n - 4] | (size_t)in[n - 3] << 8 | (size_t)in[n - 2] << 16 |
-                       (size_t)in[n - 1] << 24;
+        size_t guess = gzip_isize(in, n);
         /* the first member with a plausible ISIZE is reserved exactly, without doubling */
         int sized = guess >= mn && out->len == 0;
         if (!sized) guess = mn * 4;
@@ -206,11 +213,34 @@ static size_t prefix_room(pg_buf *out, size_t left)
     return room < left ? room : left;
 }
 
+/* The prefix of a small input at libdeflate's speed (about three times zlib's): when the
+ * input is one gzip member whose trailer says it inflates to at most max_out bytes, inflates
+ * it whole into out and returns 1; else returns 0 with out as it was, for the streaming way. */
+static int gunzip_whole_small(const uint8_t *in, size_t n, size_t max_out, pg_buf *out)
+{
+    if (n < 18) return 0;
+    size_t isize = gzip_isize(in, n);
+    if (isize > max_out || pg_buf_reserve(out, isize + 1)) return 0;
+    struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+    if (!d) return 0;
+    size_t in_used = 0, got = 0;
+    enum libdeflate_result r =
+        libdeflate_gzip_decompress_ex(d, in, n, out->data + out->len, isize, &in_used, &got);
+    libdeflate_free_decompressor(d);
+    if (r != LIBDEFLATE_SUCCESS || in_used != n || got != isize) return 0;
+    out->len += got;
+    return 1;
+}
+
 /* Inflates the first bytes of one or more gzip members with zlib's streaming inflate into
  * out (appending, out stays caller-owned); the contract is pg_decompress_prefix's. */
 static int gunzip_prefix(const uint8_t *in, size_t n, size_t max_out, pg_buf *out, int *complete,
                          char *err, size_t errlen)
 {
+    if (gunzip_whole_small(in, n, max_out, out)) {
+        if (complete) *complete = 1;
+        return 0;
+    }
     z_stream zs;
     memset(&zs, 0, sizeof zs);
     if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)

@@ -1,5 +1,8 @@
 /* pg_decompress_prefix: gzip and zstd streams inflated only up to a cap, truncated and
- * damaged streams giving what they can, errors only when nothing valid comes out. */
+ * damaged streams giving what they can, errors only when nothing valid comes out. A gzip
+ * member that fits under the cap is inflated whole by libdeflate, anything else streams
+ * through zlib: the cases below go both ways (caps above and below the size, a damaged
+ * CRC, trailing bytes, two members, an empty member) and must read the same. */
 #include "testlib.h"
 
 #include "pipeline/core/decompress.h"
