@@ -167,6 +167,8 @@ def main():
         H.wait_until(lambda: series(mport, "profgate_delta_emitted_profiles_total", **good) >= emitted + 18,
                      timeout=120, what="three rounds of deltas after the restart")
         c.check(any("is up again" in ln for ln in pg.logs().splitlines()), "a log line when the target is back")
+    except AssertionError as e:  # a wait timed out: a failed check, with the service's log below
+        c.check(False, str(e))
     finally:
         if pg and pg.alive():
             c.check(pg.stop() == 0, "profgate exits 0")
