@@ -79,9 +79,10 @@ int pg_buf_read_file(pg_buf *b, const char *path, size_t max, char *err, size_t 
                         max);
         else if (pg_buf_reserve_exact(b, size + 1))
             rc = pg_err(err, errlen, PG_ENOMEM, "out of memory reading %s", path);
-        else
+        else {
             sized = 1;
-        if (sized) pg_pages_populate(b->data + b->len, size); /* read in full next */
+            pg_pages_populate(b->data + b->len, size); /* read in full next */
+        }
     }
     while (!rc) {
         size_t room = b->cap - b->len;

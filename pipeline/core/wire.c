@@ -98,6 +98,16 @@ void pg_wire_put_uint(pg_buf *b, uint32_t field, uint64_t v)
     pg_wire_put_varint(b, v);
 }
 
+/* Appends a fixed64 field. */
+void pg_wire_put_fixed64(pg_buf *b, uint32_t field, uint64_t v)
+{
+    uint8_t le[8];
+    for (int k = 0; k < 8; k++)
+        le[k] = (uint8_t)(v >> (8 * k));
+    pg_wire_put_tag(b, field, PG_WT_I64);
+    pg_buf_append(b, le, sizeof le);
+}
+
 /* Appends a length-delimited field. */
 void pg_wire_put_bytes(pg_buf *b, uint32_t field, const void *p, size_t n)
 {

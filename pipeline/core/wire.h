@@ -94,6 +94,16 @@ static inline void pg_wire_put_varint(pg_buf *b, uint64_t v)
 void pg_wire_put_tag(pg_buf *b, uint32_t field, int wtype);
 /* Writes field as a varint, skipping zero values (proto3 default). */
 void pg_wire_put_uint(pg_buf *b, uint32_t field, uint64_t v);
+/* Writes field as a fixed64 (wire type I64), little-endian, zero included. */
+void pg_wire_put_fixed64(pg_buf *b, uint32_t field, uint64_t v);
+/* The little-endian 64-bit value at p (8 readable bytes; the caller checks). */
+static inline uint64_t pg_wire_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int k = 7; k >= 0; k--)
+        v = (v << 8) | p[k];
+    return v;
+}
 /* Writes a length-delimited field holding bytes p[0..n). */
 void pg_wire_put_bytes(pg_buf *b, uint32_t field, const void *p, size_t n);
 /* Writes a packed repeated varint field (nothing when n == 0). */

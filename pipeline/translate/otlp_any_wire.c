@@ -7,20 +7,18 @@
 
 #include <string.h>
 
-#define ANY(c) OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_##c
-
 /* True when v is one of the cases written by hand. */
 static int by_hand(const pg_otlp_any *v)
 {
     if (v->base.n_unknown_fields) return 0;
     switch (v->value_case) {
-    case ANY(_NOT_SET):
-    case ANY(STRING_VALUE):
-    case ANY(BOOL_VALUE):
-    case ANY(INT_VALUE):
-    case ANY(DOUBLE_VALUE):
-    case ANY(BYTES_VALUE):
-    case ANY(STRING_VALUE_STRINDEX):
+    case PG_ANY_NONE:
+    case PG_ANY_STRING:
+    case PG_ANY_BOOL:
+    case PG_ANY_INT:
+    case PG_ANY_DOUBLE:
+    case PG_ANY_BYTES:
+    case PG_ANY_STRINDEX:
         return 1;
     default:
         return 0;
@@ -31,20 +29,20 @@ size_t pg_otlp_any_body_size(const pg_otlp_any *v)
 {
     if (!by_hand(v)) return protobuf_c_message_get_packed_size(&v->base);
     switch (v->value_case) {
-    case ANY(STRING_VALUE): {
+    case PG_ANY_STRING: {
         if (!v->string_value) return 0;
         size_t n = strlen(v->string_value);
         return 1 + pg_wire_varint_size(n) + n;
     }
-    case ANY(BOOL_VALUE):
+    case PG_ANY_BOOL:
         return 2;
-    case ANY(INT_VALUE):
+    case PG_ANY_INT:
         return 1 + pg_wire_varint_size((uint64_t)v->int_value);
-    case ANY(DOUBLE_VALUE):
+    case PG_ANY_DOUBLE:
         return 9;
-    case ANY(BYTES_VALUE):
+    case PG_ANY_BYTES:
         return 1 + pg_wire_varint_size(v->bytes_value.len) + v->bytes_value.len;
-    case ANY(STRING_VALUE_STRINDEX):
+    case PG_ANY_STRINDEX:
         return 1 + pg_wire_varint_size((uint64_t)(int64_t)v->string_value_strindex);
     default:
         return 0;
@@ -59,31 +57,27 @@ void pg_otlp_any_put_body(pg_buf *b, const pg_otlp_any *v, size_t size)
         return;
     }
     switch (v->value_case) {
-    case ANY(STRING_VALUE):
+    case PG_ANY_STRING:
         if (v->string_value) pg_wire_put_bytes(b, 1, v->string_value, strlen(v->string_value));
         break;
-    case ANY(BOOL_VALUE):
+    case PG_ANY_BOOL:
         pg_wire_put_tag(b, 2, PG_WT_VARINT);
         pg_wire_put_varint(b, v->bool_value ? 1 : 0);
         break;
-    case ANY(INT_VALUE):
+    case PG_ANY_INT:
         pg_wire_put_tag(b, 3, PG_WT_VARINT);
         pg_wire_put_varint(b, (uint64_t)v->int_value);
         break;
-    case ANY(DOUBLE_VALUE): {
+    case PG_ANY_DOUBLE: {
         uint64_t bits;
         memcpy(&bits, &v->double_value, sizeof bits);
-        uint8_t le[8];
-        for (int i = 0; i < 8; i++)
-            le[i] = (uint8_t)(bits >> (8 * i));
-        pg_wire_put_tag(b, 4, PG_WT_I64);
-        pg_buf_append(b, le, sizeof le);
+        pg_wire_put_fixed64(b, 4, bits);
         break;
     }
-    case ANY(BYTES_VALUE):
+    case PG_ANY_BYTES:
         pg_wire_put_bytes(b, 7, v->bytes_value.data, v->bytes_value.len);
         break;
-    case ANY(STRING_VALUE_STRINDEX):
+    case PG_ANY_STRINDEX:
         pg_wire_put_tag(b, 8, PG_WT_VARINT);
         pg_wire_put_varint(b, (uint64_t)(int64_t)v->string_value_strindex);
         break;

@@ -105,20 +105,12 @@ static int read_i64s(rd *r, pg_wire *w, int wt, size_t *n)
     return OK;
 }
 
-static uint64_t le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int k = 7; k >= 0; k--)
-        v = (v << 8) | p[k];
-    return v;
-}
-
 static int read_fixed64s(rd *r, pg_wire *w, int wt, size_t *n)
 {
     if (wt == PG_WT_I64) {
         if (w->end - w->p < 8) return FALLBACK;
         if (PG_VEC_RESERVE(r->tmp_u64, r->cap_u64, *n + 1, 64)) return NOMEM;
-        r->tmp_u64[(*n)++] = le64(w->p);
+        r->tmp_u64[(*n)++] = pg_wire_le64(w->p);
         w->p += 8;
         return OK;
     }
@@ -127,7 +119,7 @@ static int read_fixed64s(rd *r, pg_wire *w, int wt, size_t *n)
     size_t k = (size_t)(sub.end - sub.p) / 8;
     if (PG_VEC_RESERVE(r->tmp_u64, r->cap_u64, *n + k, 64)) return NOMEM;
     for (size_t i = 0; i < k; i++)
-        r->tmp_u64[(*n)++] = le64(sub.p + 8 * i);
+        r->tmp_u64[(*n)++] = pg_wire_le64(sub.p + 8 * i);
     return OK;
 }
 
@@ -222,7 +214,7 @@ static int read_profile(rd *r, pg_wire w, const pg_samples *like, pg_otlp_profil
                 rc = FALLBACK;
                 break;
             }
-            p->time_unix_nano = le64(w.p);
+            p->time_unix_nano = pg_wire_le64(w.p);
             w.p += 8;
         } else if (f == 4 || f == 6 || f == 8) {
             if (wt != PG_WT_VARINT || pg_wire_varint(&w, &v)) {

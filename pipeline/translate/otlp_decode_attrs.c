@@ -16,8 +16,6 @@
 
 enum { OK = PG_OTLP_UNPACK_OK, NOMEM = PG_OTLP_UNPACK_NOMEM, NOT_BY_HAND = -1 };
 
-#define ANY(c) OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_##c
-
 /* Copies p[0..n) into the arena with a NUL after it (protobuf-c's string form). */
 static char *arena_string(pg_arena *a, const uint8_t *p, size_t n)
 {
@@ -65,9 +63,7 @@ static int read_any(pg_arena *a, pg_wire w, pg_otlp_any **out)
         break;
     case 4: { /* double_value, fixed64 little-endian */
         if (wt != PG_WT_I64 || w.end - w.p < 8) return NOT_BY_HAND;
-        uint64_t bits = 0;
-        for (int i = 7; i >= 0; i--)
-            bits = bits << 8 | w.p[i];
+        uint64_t bits = pg_wire_le64(w.p);
         memcpy(&v->double_value, &bits, sizeof bits);
         w.p += 8;
         break;

@@ -340,13 +340,7 @@ static void put_profile(pg_buf *b, const pg_otlp_profile *p, size_t size, ident_
         pg_sample_at(p, i, &r);
         put_sample(b, &r, sample_size(&r));
     }
-    if (p->time_unix_nano) {
-        pg_wire_put_tag(b, 3, PG_WT_I64);
-        uint8_t t[8];
-        for (int k = 0; k < 8; k++)
-            t[k] = (uint8_t)(p->time_unix_nano >> (8 * k));
-        pg_buf_append(b, t, 8);
-    }
+    if (p->time_unix_nano) pg_wire_put_fixed64(b, 3, p->time_unix_nano);
     pg_wire_put_uint(b, 4, p->duration_nano);
     put_value_type(b, 5, p->period_type);
     pg_wire_put_uint(b, 6, (uint64_t)p->period);
