@@ -200,6 +200,8 @@ int pg_cmd_convert(int argc, char **argv)
     if (!rc && a.to == PG_FORMAT_UNKNOWN) a.to = fmt_from_name(a.out);
     if (!rc && a.to == PG_FORMAT_UNKNOWN)
         a.to = from == PG_FORMAT_PPROF ? PG_FORMAT_OTLP_PROTO : PG_FORMAT_PPROF;
+    /* nothing interns from here on: the index is memory the encoder's buffers can use */
+    if (!rc) pg_batch_drop_index(b);
     if (!rc) rc = write_output(b, a.to, a.out, &a.eo, err, sizeof err);
     pg_batch_free(b);
     if (rc) {

@@ -94,6 +94,13 @@ pg_dict_index **pg_batch_dict_index(pg_batch *b)
     return &b->index;
 }
 
+/* Frees b's interning index; b keeps ownership of everything else. */
+void pg_batch_drop_index(pg_batch *b)
+{
+    pg_dict_index_free(b->index);
+    b->index = NULL;
+}
+
 /* Sets key (lower-cased) to value; both copied into the arena. Replaces an existing key. */
 int pg_batch_meta_set(pg_batch *b, const char *key, const char *value)
 {

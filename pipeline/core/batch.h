@@ -56,6 +56,11 @@ void pg_batch_set_data(pg_batch *b, pg_otlp_data *d);
 /* The interning index over the dictionary (built lazily by pipeline/core/dict.c). */
 pg_dict_index **pg_batch_dict_index(pg_batch *b);
 
+/* Frees the interning index (for a batch that is only read from now on, such as one about
+ * to be encoded): the tables stay as they are, and anything that interns again rebuilds
+ * the index over them. */
+void pg_batch_drop_index(pg_batch *b);
+
 /* Metadata: set (copying key and value into the arena; key lower-cased; returns 0 or
  * pg_arena_status of the batch arena) and get. */
 int pg_batch_meta_set(pg_batch *b, const char *key, const char *value);

@@ -166,7 +166,7 @@ void pg_file_sink_attach(pg_file_sink *s, pg_buf *b)
 {
     b->flush = sink_write;
     b->flush_ctx = s;
-    if (pg_buf_reserve(b, 1 << 20) == 0) return; /* a 1 MiB window */
+    if (pg_buf_reserve(b, 64 << 10) == 0) return; /* a 64 KiB window */
 }
 
 /* Writes the rest, closes, renames into place (a sink written in place is only closed). */

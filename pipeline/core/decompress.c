@@ -1,5 +1,6 @@
 #include "pipeline/core/decompress.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/gzip_member.h"
 #include "pipeline/core/pages.h"
 
 #include <libdeflate.h>
@@ -370,20 +371,11 @@ int pg_decompress_input(const uint8_t **data, size_t *len, size_t max_out, pg_bu
     return 0;
 }
 
-/* Compresses with libdeflate's gzip wrapper into out. */
+/* One gzip member into out (gzip_member.c: two threads for a large input). */
 int pg_gzip_compress(const uint8_t *in, size_t n, int level, pg_buf *out, char *err, size_t errlen)
 {
-    struct libdeflate_compressor *c = libdeflate_alloc_compressor(level);
-    if (!c) return pg_err(err, errlen, PG_ENOMEM, "out of memory (deflate)");
-    size_t bound = libdeflate_gzip_compress_bound(c, n);
-    int rc = 0;
-    if (pg_buf_reserve(out, bound)) {
-        rc = pg_err(err, errlen, PG_ENOMEM, "out of memory (deflate)");
-    } else {
-        size_t got = libdeflate_gzip_compress(c, in, n, out->data + out->len, bound);
-        if (!got) rc = pg_err(err, errlen, PG_EIO, "gzip compression failed");
-        out->len += got;
-    }
-    libdeflate_free_compressor(c);
-    return rc;
+    int rc = pg_gzip_member(in, n, level, out, 0);
+    if (rc == PG_ENOMEM) return pg_err(err, errlen, rc, "out of memory (deflate)");
+    if (rc) return pg_err(err, errlen, PG_EIO, "gzip compression failed");
+    return 0;
 }

@@ -335,13 +335,27 @@ int pg_dict_reserve(pg_batch *b, size_t strings, size_t functions, size_t locati
  * the pool's width; otherwise does nothing). */
 uint64_t pg_dict_stack_prefetch(pg_batch *b, const void *loc, size_t n, uint8_t width)
 {
+    uint64_t h = pg_dict_stack_hash(loc, n, width);
+    return pg_dict_stack_prefetch_hash(b, h, width) ? h : 0;
+}
+
+/* The hash pg_dict_stack_prefetch returns, from the probe's bytes alone: safe to compute
+ * on a thread that does not own the batch. */
+uint64_t pg_dict_stack_hash(const void *loc, size_t n, uint8_t width)
+{
+    stackkey k = {loc, n * width};
+    return n ? hash_stack(&k) : 0;
+}
+
+/* Fetches the index slot for a hash from pg_dict_stack_hash (probes `width` bytes wide);
+ * 0 when the pool is at another width or has no index yet (nothing to fetch). */
+int pg_dict_stack_prefetch_hash(pg_batch *b, uint64_t h, uint8_t width)
+{
     pg_dict_index *ix = *pg_batch_dict_index(b);
     const pg_stacks *st = pg_dict_stacks(pg_batch_dict(b));
-    if (!ix || !st || !n || st->width != width || ix->t[T_STACK].width != width) return 0;
-    stackkey k = {loc, n * width};
-    uint64_t h = hash_stack(&k);
+    if (!h || !ix || !st || st->width != width || ix->t[T_STACK].width != width) return 0;
     pg_index_prefetch(&ix->t[T_STACK].set, h);
-    return h;
+    return 1;
 }
 
 /* Interns a stack given `width` bytes wide, converting it to the pool's width first. */

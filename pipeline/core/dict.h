@@ -39,6 +39,11 @@ int pg_dict_reserve(pg_batch *b, size_t strings, size_t functions, size_t locati
  * the lookup will read first and returns the probe's hash (0 when it cannot tell), to
  * hand to pg_dict_stack_hinted. */
 uint64_t pg_dict_stack_prefetch(pg_batch *b, const void *locations, size_t n, uint8_t width);
+/* The same hash from the probe's bytes alone (no batch: any thread may compute it; a
+ * valid hint whenever the pool is at that width, ignored otherwise), and the fetch for it
+ * on the batch's thread (0 when there was nothing to fetch). */
+uint64_t pg_dict_stack_hash(const void *locations, size_t n, uint8_t width);
+int pg_dict_stack_prefetch_hash(pg_batch *b, uint64_t hash, uint8_t width);
 int32_t pg_dict_stack_hinted(pg_batch *b, const void *locations, size_t n, uint8_t width,
                              uint64_t hint);
 /* Copies value deeply. */

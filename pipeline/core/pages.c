@@ -4,15 +4,23 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* The OS page size (asked once; every thread computes the same value). */
+static uintptr_t page_size(void)
+{
+    static _Atomic uintptr_t page;
+    uintptr_t p = page;
+    if (!p) {
+        long ps = sysconf(_SC_PAGESIZE);
+        page = p = ps > 0 ? (uintptr_t)ps : 4096;
+    }
+    return p;
+}
+
 /* Drops the pages wholly inside the range (caller keeps owning the buffer). */
 void pg_pages_release(const uint8_t *p, size_t n)
 {
 #ifdef MADV_DONTNEED
-    static uintptr_t page;
-    if (!page) {
-        long ps = sysconf(_SC_PAGESIZE);
-        page = ps > 0 ? (uintptr_t)ps : 4096;
-    }
+    uintptr_t page = page_size();
     uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1);
     uintptr_t hi = ((uintptr_t)p + n) & ~(page - 1);
     if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
@@ -22,12 +30,15 @@ void pg_pages_release(const uint8_t *p, size_t n)
 #endif
 }
 
-/* Releases [*done, upto) minus [keep_lo, keep_hi) in steps. */
+/* Releases [*done, upto) minus [keep_lo, keep_hi) in steps, up to the page holding upto:
+ * its bytes before upto go with the next call, so no page is skipped between calls. */
 void pg_pages_release_consumed(const uint8_t **done, const uint8_t *upto, const uint8_t *keep_lo,
                                const uint8_t *keep_hi, size_t step)
 {
     const uint8_t *from = *done;
     if (upto <= from || (size_t)(upto - from) < step) return;
+    upto = (const uint8_t *)((uintptr_t)upto & ~(page_size() - 1));
+    if (upto <= from) return;
     if (keep_hi > keep_lo && keep_lo < upto && keep_hi > from) {
         if (keep_lo > from) pg_pages_release(from, (size_t)(keep_lo - from));
         if (upto > keep_hi) pg_pages_release(keep_hi, (size_t)(upto - keep_hi));
@@ -41,8 +52,8 @@ void pg_pages_release_consumed(const uint8_t **done, const uint8_t *upto, const 
 void pg_pages_populate(void *p, size_t n)
 {
 #ifdef MADV_POPULATE_WRITE
-    uintptr_t lo = ((uintptr_t)p + 4095) & ~(uintptr_t)4095,
-              hi = ((uintptr_t)p + n) & ~(uintptr_t)4095;
+    uintptr_t page = page_size();
+    uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1), hi = ((uintptr_t)p + n) & ~(page - 1);
     if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
 #else
     (void)p;

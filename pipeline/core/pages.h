@@ -15,7 +15,8 @@ void pg_pages_release(const uint8_t *p, size_t n);
 
 /* Releases the consumed bytes [*done, upto) of an owned buffer, except those inside the
  * range [keep_lo, keep_hi) still needed, once at least `step` bytes are pending; *done
- * advances to upto when it does. */
+ * advances to the start of the page holding upto when it does (that page is released by a
+ * later call). */
 void pg_pages_release_consumed(const uint8_t **done, const uint8_t *upto, const uint8_t *keep_lo,
                                const uint8_t *keep_hi, size_t step);
 

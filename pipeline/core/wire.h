@@ -25,12 +25,29 @@ static inline pg_wire pg_wire_of(const void *data, size_t len)
 /* The multi-byte part of pg_wire_varint. */
 int pg_wire_varint_slow(pg_wire *r, uint64_t *v);
 
-/* Reads a varint; returns 0, or PG_EINVAL when truncated or longer than 10 bytes. */
+/* Reads a varint; returns 0, or PG_EINVAL when truncated or longer than 10 bytes. Ids,
+ * lengths and most values of a profile take one to three bytes: those are read here. */
 static inline int pg_wire_varint(pg_wire *r, uint64_t *v)
 {
-    if (r->p < r->end && *r->p < 0x80) {
-        *v = *r->p++;
+    const uint8_t *p = r->p;
+    if (p < r->end && *p < 0x80) {
+        *v = *p;
+        r->p = p + 1;
         return 0;
+    }
+    if (r->end - p >= 3) {
+        uint64_t b0 = p[0] & 0x7fu, b1 = p[1];
+        if (b1 < 0x80) {
+            *v = b0 | b1 << 7;
+            r->p = p + 2;
+            return 0;
+        }
+        uint64_t b2 = p[2];
+        if (b2 < 0x80) {
+            *v = b0 | (b1 & 0x7fu) << 7 | b2 << 14;
+            r->p = p + 3;
+            return 0;
+        }
     }
     return pg_wire_varint_slow(r, v);
 }

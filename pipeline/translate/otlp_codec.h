@@ -33,8 +33,13 @@ int pg_otlp_decode_json(pg_batch *b, const uint8_t *data, size_t len, const pg_d
 int pg_otlp_validate(pg_arena *a, pg_otlp_data *d, const pg_decode_limits *lim, char *err,
                      size_t errlen);
 
-/* Appends the batch as ProfilesData protobuf bytes to out. */
+/* Appends the batch as ProfilesData protobuf bytes to out. A batch of many samples is
+ * written by two threads when the process may use two CPUs (same bytes). */
 int pg_otlp_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen);
+
+/* Test hook: batches of at least min_samples samples (0 = the default) are written by two
+ * threads; force does so on one CPU too. */
+void pg_otlp_encode_set_threads(size_t min_samples, int force);
 
 /* Number of bytes pg_otlp_encode writes for the batch (for queue byte accounting). */
 size_t pg_otlp_encoded_size(const pg_batch *b);

@@ -16,16 +16,6 @@
 
 enum { OK = PG_OTLP_UNPACK_OK, NOMEM = PG_OTLP_UNPACK_NOMEM, NOT_BY_HAND = -1 };
 
-/* Copies p[0..n) into the arena with a NUL after it (protobuf-c's string form). */
-static char *arena_string(pg_arena *a, const uint8_t *p, size_t n)
-{
-    char *s = pg_arena_alloc(a, n + 1);
-    if (!s) return NULL;
-    memcpy(s, p, n);
-    s[n] = 0;
-    return s;
-}
-
 /* Reads an AnyValue payload into a new arena value; OK, NOMEM or NOT_BY_HAND. */
 static int read_any(pg_arena *a, pg_wire w, pg_otlp_any **out)
 {
@@ -42,13 +32,14 @@ static int read_any(pg_arena *a, pg_wire w, pg_otlp_any **out)
     case 1: /* string_value */
         if (wt != PG_WT_LEN || pg_wire_len(&w, &sub)) return NOT_BY_HAND;
         if (memchr(sub.p, 0, (size_t)(sub.end - sub.p))) return NOT_BY_HAND;
-        if (!(v->string_value = arena_string(a, sub.p, (size_t)(sub.end - sub.p)))) return NOMEM;
+        if (!(v->string_value =
+                  pg_arena_strndup(a, (const char *)sub.p, (size_t)(sub.end - sub.p))))
+            return NOMEM;
         break;
     case 7: /* bytes_value */
         if (wt != PG_WT_LEN || pg_wire_len(&w, &sub) || sub.p == sub.end) return NOT_BY_HAND;
         v->bytes_value.len = (size_t)(sub.end - sub.p);
-        if (!(v->bytes_value.data = pg_arena_alloc(a, v->bytes_value.len))) return NOMEM;
-        memcpy(v->bytes_value.data, sub.p, v->bytes_value.len);
+        if (!(v->bytes_value.data = pg_arena_memdup(a, sub.p, v->bytes_value.len))) return NOMEM;
         break;
     case 2: /* bool_value, int_value, string_value_strindex */
     case 3:
@@ -117,8 +108,7 @@ int pg_otlp_dict_attr(pg_otlp_dict_reader *dr, pg_arena *a, const uint8_t *rec, 
         dr->attrs_by_protobuf_c = 1;
         return OK;
     }
-    if (pg_vec_grow((void **)&dr->attrs, &dr->cap_attrs, dr->n_attrs + 1, sizeof *dr->attrs, 64))
-        return NOMEM;
+    if (PG_VEC_RESERVE(dr->attrs, dr->cap_attrs, dr->n_attrs + 1, 64)) return NOMEM;
     dr->attrs[dr->n_attrs++] = at;
     return OK;
 }

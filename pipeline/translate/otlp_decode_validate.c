@@ -15,6 +15,7 @@ typedef struct vctx {
     char *err;
     size_t errlen;
     int depth;
+    pg_samples checked; /* the identity columns last found valid (n == 0: none yet) */
 } vctx;
 
 #define BAD(...) pg_err(v->err, v->errlen, PG_EINVAL, "otlp: " __VA_ARGS__)
@@ -171,6 +172,57 @@ static int check_value_type(vctx *v, const pg_otlp_valuetype *t, size_t pos)
     return 0;
 }
 
+/* Index of the first entry of ids[0, n) outside [0, limit), or n when there is none. The
+ * common case, every entry in range, is one pass that compilers vectorise. */
+static size_t first_out_of_range(const int32_t *ids, size_t n, size_t limit)
+{
+    uint32_t worst = 0;
+    for (size_t i = 0; i < n; i++)
+        worst = (uint32_t)ids[i] > worst ? (uint32_t)ids[i] : worst;
+    if (worst < limit) return n;
+    size_t i = 0;
+    while (in_range(ids[i], limit))
+        i++;
+    return i;
+}
+
+/* Checks the sample columns of profile number pos. Identity columns (stacks, links,
+ * attributes) found valid before are not checked again: the profiles of one pprof share
+ * them, so a profile with four sample types costs one pass, not four. */
+static int check_samples(vctx *v, const pg_samples *c, size_t pos)
+{
+    size_t n = c->n, i;
+    const pg_samples *last = &v->checked;
+    int known = last->n == n && last->stack == c->stack && last->link == c->link &&
+                last->attr_off == c->attr_off && last->attrs == c->attrs;
+    if (n && !known) {
+        if ((i = first_out_of_range(c->stack, n, pg_dict_stack_count(v->d))) < n)
+            return BAD("profile %zu sample %zu: stack index %d out of range", pos, i, c->stack[i]);
+        if (c->link && (i = first_out_of_range(c->link, n, v->d->n_link_table)) < n)
+            return BAD("profile %zu sample %zu: link index %d out of range", pos, i, c->link[i]);
+        if (c->attr_off) {
+            int rc;
+            for (i = 0; i < n; i++)
+                if ((rc = check_attrs(v, c->attrs + c->attr_off[i],
+                                      c->attr_off[i + 1] - c->attr_off[i], "sample", i)))
+                    return rc;
+        }
+        v->checked = *c;
+    }
+    if (c->ts_off) {
+        for (i = 0; i < n; i++) {
+            size_t n_ts = c->ts_off[i + 1] - c->ts_off[i];
+            size_t n_values = c->val_off               ? c->val_off[i + 1] - c->val_off[i]
+                              : c->narrow || c->values ? 1
+                                                       : 0;
+            if (n_values && n_ts && n_values != n_ts)
+                return BAD("profile %zu sample %zu: %zu values but %zu timestamps", pos, i,
+                           n_values, n_ts);
+        }
+    }
+    return 0;
+}
+
 /* Checks one profile's fields and samples. */
 static int check_profile(vctx *v, const pg_otlp_profile *p, size_t pos, size_t *samples,
                          size_t max_samples)
@@ -186,26 +238,14 @@ static int check_profile(vctx *v, const pg_otlp_profile *p, size_t pos, size_t *
     *samples += ns;
     if (max_samples && *samples > max_samples)
         return pg_err(v->err, v->errlen, PG_ELIMIT, "otlp: more than %zu samples", max_samples);
-    for (size_t i = 0; i < ns; i++) {
-        pg_sample_ref s;
-        pg_sample_at(p, i, &s);
-        if (!in_range(s.stack, pg_dict_stack_count(v->d)))
-            return BAD("profile %zu sample %zu: stack index %d out of range", pos, i, s.stack);
-        if (!in_range(s.link, v->d->n_link_table))
-            return BAD("profile %zu sample %zu: link index %d out of range", pos, i, s.link);
-        if (s.n_values && s.n_ts && s.n_values != s.n_ts)
-            return BAD("profile %zu sample %zu: %zu values but %zu timestamps", pos, i, s.n_values,
-                       s.n_ts);
-        if ((rc = check_attrs(v, s.attrs, s.n_attrs, "sample", i))) return rc;
-    }
-    return 0;
+    return check_samples(v, pg_profile_columns(p), pos);
 }
 
 /* Validates d in place (the arena owns any zero elements added). */
 int pg_otlp_validate(pg_arena *a, pg_otlp_data *d, const pg_decode_limits *lim, char *err,
                      size_t errlen)
 {
-    vctx vc = {NULL, err, errlen, lim->max_nesting}, *v = &vc;
+    vctx vc = {.err = err, .errlen = errlen, .depth = lim->max_nesting}, *v = &vc;
     if (!d->dictionary && !(d->dictionary = pg_otlp_dict_new(a)))
         return pg_err(err, errlen, PG_ENOMEM, "otlp: out of memory");
     vc.d = d->dictionary;

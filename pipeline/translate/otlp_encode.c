@@ -5,6 +5,8 @@
  * protobuf_c_message_pack. */
 #include "pipeline/translate/otlp_codec.h"
 #include "pipeline/translate/otlp_any_wire.h"
+#include "pipeline/core/cpus.h"
+#include "pipeline/core/duo.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/samples.h"
 #include "pipeline/core/stacks.h"
@@ -214,17 +216,76 @@ typedef struct ident_cache {
     size_t total;   /* sum of sz */
     uint8_t max;    /* largest sz */
     int state;      /* 0 = empty, 1 = built, -1 = cannot (a size over 255, or no memory) */
+    pg_duo *duo;    /* the helper thread that builds half of it, or NULL (borrowed) */
 } ident_cache;
 
+/* Frees what ic holds (not its helper). */
 static void ident_free(ident_cache *ic)
 {
+    pg_duo *duo = ic->duo;
     free(ic->sz);
     free(ic->bytes);
     memset(ic, 0, sizeof *ic);
+    ic->duo = duo;
+}
+
+/* Half of the building of an ident cache: samples [lo, hi). */
+typedef struct ident_job {
+    ident_cache *ic;
+    const pg_samples *c;
+    size_t lo, hi;
+    size_t total; /* sizing: the range's identity bytes */
+    uint8_t max;  /* sizing: its largest */
+    int over;     /* sizing: a size over 255 */
+    uint8_t *q;   /* writing: where the range's bytes go */
+} ident_job;
+
+/* pg_duo_fn: sizes the job's samples into ic->sz. */
+static void ident_size_range(void *arg)
+{
+    ident_job *j = arg;
+    size_t total = 0, abody;
+    uint8_t max = 0;
+    for (size_t i = j->lo; i < j->hi; i++) {
+        size_t n = col_ident_size(j->c, i, &abody);
+        if (n > 255) {
+            j->over = 1;
+            return;
+        }
+        j->ic->sz[i] = (uint8_t)n;
+        if (n > max) max = (uint8_t)n;
+        total += n;
+    }
+    j->total = total;
+    j->max = max;
+}
+
+/* pg_duo_fn: writes the job's identity fields at j->q. */
+static void ident_write_range(void *arg)
+{
+    ident_job *j = arg;
+    uint8_t *q = j->q;
+    size_t abody;
+    for (size_t i = j->lo; i < j->hi; i++) {
+        col_ident_size(j->c, i, &abody);
+        q = put_col_ident(q, j->c, i, abody);
+    }
+}
+
+/* Runs fn over both jobs: the first on ic's helper when there is one. */
+static void ident_both(const ident_cache *ic, pg_duo_fn fn, ident_job *first, ident_job *second)
+{
+    if (ic->duo)
+        pg_duo_run(ic->duo, fn, first);
+    else
+        fn(first);
+    fn(second);
+    if (ic->duo) pg_duo_wait(ic->duo);
 }
 
 /* Returns the cache for c's identity columns, building it when they differ from the
- * ones it holds; NULL when it cannot be used. */
+ * ones it holds (in two halves, the first on the helper when there is one); NULL when it
+ * cannot be used. */
 static const ident_cache *ident_for(ident_cache *ic, const pg_samples *c)
 {
     if (!ic) return NULL;
@@ -234,22 +295,18 @@ static const ident_cache *ident_for(ident_cache *ic, const pg_samples *c)
     ident_free(ic);
     ic->key = *c;
     ic->state = -1;
-    size_t total = 0, abody;
     if (!(ic->sz = malloc(c->n ? c->n : 1))) return NULL;
-    for (size_t i = 0; i < c->n; i++) {
-        size_t n = col_ident_size(c, i, &abody);
-        if (n > 255) return NULL;
-        ic->sz[i] = (uint8_t)n;
-        if (n > ic->max) ic->max = (uint8_t)n;
-        total += n;
-    }
-    ic->total = total;
-    if (!(ic->bytes = malloc(total ? total : 1))) return NULL;
-    uint8_t *q = ic->bytes;
-    for (size_t i = 0; i < c->n; i++) {
-        col_ident_size(c, i, &abody);
-        q = put_col_ident(q, c, i, abody);
-    }
+    size_t mid = c->n / 2;
+    ident_job a = {.ic = ic, .c = c, .lo = 0, .hi = mid},
+              b = {.ic = ic, .c = c, .lo = mid, .hi = c->n};
+    ident_both(ic, ident_size_range, &a, &b);
+    if (a.over || b.over) return NULL;
+    ic->total = a.total + b.total;
+    ic->max = a.max > b.max ? a.max : b.max;
+    if (!(ic->bytes = malloc(ic->total ? ic->total : 1))) return NULL;
+    a.q = ic->bytes;
+    b.q = ic->bytes + a.total;
+    ident_both(ic, ident_write_range, &a, &b);
     ic->state = 1;
     return ic;
 }
@@ -278,28 +335,129 @@ static size_t col_samples_size(ident_cache *cache, const pg_samples *c)
     return n;
 }
 
-/* Writes the samples of simple columns (Profile.samples, field 2), one reserve each. */
-static void put_col_samples(pg_buf *b, ident_cache *cache, const pg_samples *c)
+/* Writes samples [lo, hi) of simple columns at q, their identity fields from the cache
+ * from *id on (advanced past them); the caller checked the room. Returns the end. */
+static uint8_t *put_col_range(uint8_t *q, const ident_cache *ic, const uint8_t **id,
+                              const pg_samples *c, size_t lo, size_t hi)
+{
+    const uint8_t *from = *id;
+    for (size_t i = lo; i < hi; i++) {
+        size_t isz = ic->sz[i];
+        *q++ = 0x12; /* field 2, length-delimited */
+        q = raw_varint(q, isz + col_value_size(c, i));
+        memcpy(q, from, isz);
+        q += isz;
+        from += isz;
+        q = put_col_value(q, c, i);
+    }
+    *id = from;
+    return q;
+}
+
+/* Bytes that samples [lo, hi) take, and in *ident the bytes of their identity fields. */
+static size_t col_range_size(const ident_cache *ic, const pg_samples *c, size_t lo, size_t hi,
+                             size_t *ident)
+{
+    size_t n = 0, id = 0;
+    for (size_t i = lo; i < hi; i++) {
+        size_t body = ic->sz[i] + col_value_size(c, i);
+        n += 1 + VSZ(body) + body;
+        id += ic->sz[i];
+    }
+    *ident = id;
+    return n;
+}
+
+/* The first part of a window, written by the helper thread: fn(ctx, q, lo, hi) writes
+ * items [lo, hi) at q and returns the end. */
+typedef struct half_job {
+    uint8_t *(*fn)(const void *ctx, uint8_t *q, size_t lo, size_t hi);
+    const void *ctx;
+    uint8_t *q, *end;
+    size_t lo, hi;
+} half_job;
+
+/* pg_duo_fn: writes the job's part. */
+static void run_half_job(void *arg)
+{
+    half_job *j = arg;
+    j->end = j->fn(j->ctx, j->q, j->lo, j->hi);
+}
+
+/* Waits for the helper's part j and checks that it ended at `at`, where this thread's part
+ * began; returns 1, or 0 with b->failed set when the parts do not meet. */
+static int join_half(pg_buf *b, pg_duo *duo, const half_job *j, const uint8_t *at)
+{
+    pg_duo_wait(duo);
+    if (j->end == at) return 1;
+    b->failed = PG_EINTERNAL;
+    return 0;
+}
+
+/* The samples of a part: identity bytes from id (those of its first sample) on. */
+typedef struct samples_part {
+    const ident_cache *ic;
+    const pg_samples *c;
+    const uint8_t *id;
+} samples_part;
+
+/* half_job.fn for samples (ctx is a samples_part). */
+static uint8_t *write_samples_part(const void *ctx, uint8_t *q, size_t lo, size_t hi)
+{
+    const samples_part *sp = ctx;
+    const uint8_t *id = sp->id;
+    return put_col_range(q, sp->ic, &id, sp->c, lo, hi);
+}
+
+/* Items per window of put_col_samples and put_stack_table: a window of at most about 64
+ * KiB, the file sink's (so a flushing buffer does not grow for it), and at least 64. */
+static size_t window_samples(size_t per_item)
+{
+    size_t w = ((size_t)64 << 10) / per_item;
+    return w < 64 ? 64 : w;
+}
+
+/* Writes the samples of simple columns (Profile.samples, field 2) in windows, one room
+ * check each. With duo, the helper writes the first 5/8 of each window while this thread
+ * sizes that part and writes the rest after it. */
+static void put_col_samples(pg_buf *b, ident_cache *cache, const pg_samples *c, pg_duo *duo)
 {
     const ident_cache *ic = ident_for(cache, c);
-    const uint8_t *id = ic ? ic->bytes : NULL;
-    for (size_t i = 0; i < c->n; i++) {
-        size_t abody = 0, isz = ic ? ic->sz[i] : col_ident_size(c, i, &abody);
-        size_t body = isz + col_value_size(c, i);
-        if (b->cap - b->len < body + 11 && pg_buf_reserve(b, body + 11)) return;
-        uint8_t *q = b->data + b->len;
-        *q++ = 0x12; /* field 2, length-delimited */
-        q = raw_varint(q, body);
-        if (ic) {
-            for (size_t k = 0; k < isz; k++)
-                q[k] = id[k];
-            q += isz;
-            id += isz;
-        } else {
+    if (!ic) {
+        for (size_t i = 0; i < c->n; i++) {
+            size_t abody = 0, isz = col_ident_size(c, i, &abody);
+            size_t body = isz + col_value_size(c, i);
+            if (b->cap - b->len < body + 11 && pg_buf_reserve(b, body + 11)) return;
+            uint8_t *q = b->data + b->len;
+            *q++ = 0x12; /* field 2, length-delimited */
+            q = raw_varint(q, body);
             q = put_col_ident(q, c, i, abody);
+            q = put_col_value(q, c, i);
+            b->len = (size_t)(q - b->data);
         }
-        q = put_col_value(q, c, i);
-        b->len = (size_t)(q - b->data);
+        return;
+    }
+    size_t per = (size_t)ic->max + 15; /* tag, length (2 bytes: body < 270) and a value */
+    size_t w = window_samples(per);
+    const uint8_t *id = ic->bytes;
+    for (size_t lo = 0; lo < c->n;) {
+        size_t hi = c->n - lo < w ? c->n : lo + w;
+        if (pg_buf_reserve(b, (hi - lo) * per)) return;
+        uint8_t *q = b->data + b->len, *end;
+        if (duo && hi - lo >= 128) {
+            size_t mid = lo + (hi - lo) * 5 / 8, ident; /* this thread also sizes the first part */
+            samples_part first = {ic, c, id};
+            half_job j = {write_samples_part, &first, q, NULL, lo, mid};
+            pg_duo_run(duo, run_half_job, &j);
+            size_t skip = col_range_size(ic, c, lo, mid, &ident);
+            id += ident;
+            end = put_col_range(q + skip, ic, &id, c, mid, hi);
+            if (!join_half(b, duo, &j, q + skip)) return;
+        } else {
+            end = put_col_range(q, ic, &id, c, lo, hi);
+        }
+        b->len = (size_t)(end - b->data);
+        lo = hi;
     }
 }
 
@@ -327,14 +485,15 @@ static size_t profile_size(const pg_otlp_profile *p, ident_cache *ic)
     return n;
 }
 
-static void put_profile(pg_buf *b, const pg_otlp_profile *p, size_t size, ident_cache *ic)
+static void put_profile(pg_buf *b, const pg_otlp_profile *p, size_t size, ident_cache *ic,
+                        pg_duo *duo)
 {
     pg_wire_put_tag(b, 2, PG_WT_LEN); /* ScopeProfiles.profiles */
     pg_wire_put_varint(b, size);
     put_value_type(b, 1, p->sample_type);
     const pg_samples *c = pg_profile_columns(p);
     size_t ns = simple_columns(c) ? 0 : pg_profile_sample_count(p);
-    if (simple_columns(c)) put_col_samples(b, ic, c);
+    if (simple_columns(c)) put_col_samples(b, ic, c, duo);
     for (size_t i = 0; i < ns; i++) {
         pg_sample_ref r;
         pg_sample_at(p, i, &r);
@@ -495,7 +654,88 @@ static size_t dict_size(const pg_otlp_dict *d, uint32_t *stack_body, int verbati
     return n;
 }
 
-static void put_dict(pg_buf *b, const pg_otlp_dict *d, const uint32_t *stack_body)
+/* Bytes of stack i's entry in the stack table (field 7); body as in put_stack_range. */
+static inline size_t stack_entry_size(const pg_stack_ref *st, size_t body)
+{
+    return sz_len(st->n ? sz_len(body) : 0);
+}
+
+/* Writes stacks [lo, hi) of the stack table (field 7) at q (room checked by the caller);
+ * stack_body holds each stack's packed body size, or is NULL for a verbatim pool
+ * (stacks_verbatim). Returns the end. */
+static uint8_t *put_stack_range(uint8_t *q, const pg_otlp_dict *d, const uint32_t *stack_body,
+                                size_t lo, size_t hi)
+{
+    for (size_t i = lo; i < hi; i++) {
+        pg_stack_ref s;
+        pg_dict_stack_at(d, i, &s);
+        size_t body = stack_body ? stack_body[i] : s.n;
+        *q++ = 0x3a; /* field 7, length-delimited */
+        if (!s.n) {
+            *q++ = 0;
+            continue;
+        }
+        q = raw_varint(q, sz_len(body));
+        *q++ = 0x0a; /* Stack.location_indices (field 1), packed */
+        q = raw_varint(q, body);
+        if (body == s.n && s.width == 1) { /* every index below 128: bytes are varints */
+            memcpy(q, s.loc, body);
+            q += body;
+        } else {
+            for (size_t j = 0; j < s.n; j++)
+                q = raw_varint(q, (uint64_t)(int64_t)pg_stack_loc(&s, j));
+        }
+    }
+    return q;
+}
+
+/* The stacks of a part. */
+typedef struct stacks_part {
+    const pg_otlp_dict *d;
+    const uint32_t *stack_body;
+} stacks_part;
+
+/* half_job.fn for stacks (ctx is a stacks_part). */
+static uint8_t *write_stacks_part(const void *ctx, uint8_t *q, size_t lo, size_t hi)
+{
+    const stacks_part *sp = ctx;
+    return put_stack_range(q, sp->d, sp->stack_body, lo, hi);
+}
+
+/* Writes the stack table in windows of about 64 KiB, one room check each; with duo the
+ * helper writes the first half of each window while this thread writes the second. */
+static void put_stack_table(pg_buf *b, const pg_otlp_dict *d, const uint32_t *stack_body,
+                            pg_duo *duo)
+{
+    size_t ns = pg_dict_stack_count(d);
+    const pg_stacks *cols = pg_dict_stacks(d);
+    size_t avg = cols && ns ? cols->off[ns] * cols->width / ns + 8 : 8; /* bytes per stack */
+    size_t w = window_samples(avg);
+    for (size_t lo = 0; lo < ns;) {
+        size_t hi = ns - lo < w ? ns : lo + w, mid = lo + (hi - lo) / 2, half = 0, all = 0;
+        for (size_t i = lo; i < hi; i++) {
+            pg_stack_ref st;
+            pg_dict_stack_at(d, i, &st);
+            if (i == mid) half = all;
+            all += stack_entry_size(&st, stack_body ? stack_body[i] : st.n);
+        }
+        if (pg_buf_reserve(b, all)) return;
+        uint8_t *q = b->data + b->len, *end;
+        if (duo && hi - lo >= 64) {
+            stacks_part part = {d, stack_body};
+            half_job j = {write_stacks_part, &part, q, NULL, lo, mid};
+            pg_duo_run(duo, run_half_job, &j);
+            end = put_stack_range(q + half, d, stack_body, mid, hi);
+            if (!join_half(b, duo, &j, q + half)) return;
+        } else {
+            end = put_stack_range(q, d, stack_body, lo, hi);
+        }
+        b->len = (size_t)(end - b->data);
+        lo = hi;
+    }
+}
+
+static void put_dict(pg_buf *b, const pg_otlp_dict *d, const uint32_t *stack_body, pg_duo *duo)
 {
     for (size_t i = 0; i < d->n_mapping_table; i++) {
         const pg_otlp_mapping *m = d->mapping_table[i];
@@ -554,27 +794,7 @@ static void put_dict(pg_buf *b, const pg_otlp_dict *d, const uint32_t *stack_bod
         }
         put_i32(b, 3, a->unit_strindex);
     }
-    for (size_t i = 0, ns = pg_dict_stack_count(d); i < ns; i++) {
-        pg_stack_ref s;
-        pg_dict_stack_at(d, i, &s);
-        size_t body = stack_body ? stack_body[i] : s.n; /* NULL: a verbatim pool */
-        pg_wire_put_tag(b, 7, PG_WT_LEN);
-        if (!s.n) {
-            pg_wire_put_varint(b, 0);
-            continue;
-        }
-        pg_wire_put_varint(b, sz_len(body));
-        pg_wire_put_tag(b, 1, PG_WT_LEN);
-        pg_wire_put_varint(b, body);
-        if (pg_buf_reserve(b, body)) return;
-        if (body == s.n && s.width == 1) { /* every index below 128: the bytes are the varints */
-            memcpy(b->data + b->len, s.loc, body);
-            b->len += body;
-            continue;
-        }
-        for (size_t j = 0; j < s.n; j++)
-            pg_wire_put_varint(b, (uint64_t)(int64_t)pg_stack_loc(&s, j));
-    }
+    put_stack_table(b, d, stack_body, duo);
 }
 
 /* Size of the tree's encoding (the same pass pg_otlp_encode makes first). */
@@ -599,17 +819,62 @@ size_t pg_otlp_encoded_size(const pg_batch *b)
     return total;
 }
 
-/* Encodes the whole tree; sizes of profiles are computed once and reused. With a flushing
+/* Batches with fewer samples are written by one thread. */
+#define THREAD_MIN_SAMPLES 65536
+
+static pg_two_threads threads = {THREAD_MIN_SAMPLES, THREAD_MIN_SAMPLES, 0};
+
+/* Test hook: see otlp_codec.h. */
+void pg_otlp_encode_set_threads(size_t min_samples, int force)
+{
+    pg_two_threads_set(&threads, min_samples, force);
+}
+
+/* The dictionary's encoding plan: whether the stack pool is verbatim, each stack's body
+ * size otherwise (malloc-owned), the dictionary's size; rc is 0 or PG_ENOMEM. */
+typedef struct dict_plan {
+    const pg_otlp_dict *d;
+    uint32_t *stack_body;
+    int verbatim, rc;
+    size_t size;
+} dict_plan;
+
+/* pg_duo_fn (or a plain call): fills the plan of p->d (may be NULL). */
+static void plan_dict(void *arg)
+{
+    dict_plan *p = arg;
+    if (!p->d) return;
+    p->verbatim = stacks_verbatim(p->d);
+    if (!p->verbatim &&
+        !(p->stack_body = malloc((pg_dict_stack_count(p->d) + 1) * sizeof *p->stack_body))) {
+        p->rc = PG_ENOMEM;
+        return;
+    }
+    p->size = dict_size(p->d, p->stack_body, p->verbatim);
+}
+
+/* Encodes the whole tree; sizes of profiles are computed once and reused (the
+ * dictionary's on the helper thread, when there is one, meanwhile). With a flushing
  * buffer (pg_buf.flush) the output streams out in windows instead of being held whole. */
 int pg_otlp_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
 {
     const pg_otlp_data *d = pg_batch_data(b);
-    size_t np = 0;
+    size_t np = 0, n_samples = 0;
     for (size_t r = 0; r < d->n_resource_profiles; r++)
-        for (size_t s = 0; s < d->resource_profiles[r]->n_scope_profiles; s++)
-            np += d->resource_profiles[r]->scope_profiles[s]->n_profiles;
+        for (size_t s = 0; s < d->resource_profiles[r]->n_scope_profiles; s++) {
+            const pg_otlp_sprofiles *sp = d->resource_profiles[r]->scope_profiles[s];
+            np += sp->n_profiles;
+            for (size_t p = 0; p < sp->n_profiles; p++)
+                n_samples += pg_profile_sample_count(sp->profiles[p]);
+        }
     size_t *psz = malloc((np ? np : 1) * sizeof *psz);
     if (!psz) return pg_err(err, errlen, PG_ENOMEM, "otlp: out of memory");
+    pg_duo *duo = pg_two_threads_worth(&threads, n_samples) ? pg_duo_start() : NULL;
+    dict_plan dp = {.d = d->dictionary};
+    if (duo)
+        pg_duo_run(duo, plan_dict, &dp);
+    else
+        plan_dict(&dp);
     ident_cache ic = {0};
     size_t total = 0, k = 0;
     for (size_t r = 0; r < d->n_resource_profiles; r++) {
@@ -624,58 +889,45 @@ int pg_otlp_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
         }
         total += sz_len(rsz);
     }
-    int verbatim = d->dictionary && stacks_verbatim(d->dictionary),
-        keep_bodies = d->dictionary && !verbatim;
-    uint32_t *stack_body =
-        keep_bodies ? malloc((pg_dict_stack_count(d->dictionary) + 1) * sizeof *stack_body) : NULL;
-    if (keep_bodies && !stack_body) {
-        free(psz);
-        ident_free(&ic);
-        return pg_err(err, errlen, PG_ENOMEM, "otlp: out of memory");
-    }
-    size_t dsz = d->dictionary ? dict_size(d->dictionary, stack_body, verbatim) : 0;
-    if (d->dictionary) total += sz_len(dsz);
-    if (!out->flush && pg_buf_reserve(out, total)) {
-        free(psz);
-        ident_free(&ic);
-        free(stack_body);
-        return pg_err(err, errlen, PG_ENOMEM, "otlp: out of memory (%zu bytes)", total);
-    }
+    if (duo) pg_duo_wait(duo);
+    ic.duo = duo; /* from here on the helper is free to build identity caches */
+    if (d->dictionary) total += sz_len(dp.size);
+    int rc = dp.rc;
+    if (!rc && !out->flush && pg_buf_reserve(out, total)) rc = PG_ENOMEM;
     size_t start = out->flushed + out->len;
     k = 0;
-    for (size_t r = 0; r < d->n_resource_profiles; r++) {
+    for (size_t r = 0; !rc && r < d->n_resource_profiles; r++) {
         const pg_otlp_rprofiles *rp = d->resource_profiles[r];
-        size_t rsz = pc_size(rp->resource) + str_field(rp->schema_url);
-        for (size_t s = 0; s < rp->n_scope_profiles; s++)
-            rsz += sz_len(scope_size(rp->scope_profiles[s], &psz[k])),
-                k += rp->scope_profiles[s]->n_profiles;
-        k -= 0;
+        size_t rsz = pc_size(rp->resource) + str_field(rp->schema_url), k0 = k;
+        for (size_t s = 0; s < rp->n_scope_profiles; s++) {
+            rsz += sz_len(scope_size(rp->scope_profiles[s], &psz[k]));
+            k += rp->scope_profiles[s]->n_profiles;
+        }
         pg_wire_put_tag(out, 1, PG_WT_LEN);
         pg_wire_put_varint(out, rsz);
         pc_put(out, 1, rp->resource);
-        size_t k2 = k;
-        for (size_t s = 0; s < rp->n_scope_profiles; s++)
-            k2 -= rp->scope_profiles[s]->n_profiles;
         for (size_t s = 0; s < rp->n_scope_profiles; s++) {
             const pg_otlp_sprofiles *sp = rp->scope_profiles[s];
             pg_wire_put_tag(out, 2, PG_WT_LEN);
-            pg_wire_put_varint(out, scope_size(sp, &psz[k2]));
+            pg_wire_put_varint(out, scope_size(sp, &psz[k0]));
             pc_put(out, 1, sp->scope);
             for (size_t p = 0; p < sp->n_profiles; p++)
-                put_profile(out, sp->profiles[p], psz[k2 + p], &ic);
+                put_profile(out, sp->profiles[p], psz[k0 + p], &ic, duo);
             put_str(out, 3, sp->schema_url);
-            k2 += sp->n_profiles;
+            k0 += sp->n_profiles;
         }
         put_str(out, 3, rp->schema_url);
     }
-    if (d->dictionary) {
+    if (!rc && d->dictionary) {
         pg_wire_put_tag(out, 2, PG_WT_LEN);
-        pg_wire_put_varint(out, dsz);
-        put_dict(out, d->dictionary, stack_body);
+        pg_wire_put_varint(out, dp.size);
+        put_dict(out, d->dictionary, dp.stack_body, duo);
     }
+    pg_duo_stop(duo);
     free(psz);
     ident_free(&ic);
-    free(stack_body);
+    free(dp.stack_body);
+    if (rc) return pg_err(err, errlen, PG_ENOMEM, "otlp: out of memory (%zu bytes)", total);
     size_t wrote = out->flushed + out->len - start;
     if (out->failed || wrote != total)
         return pg_err(err, errlen, out->flush ? PG_EIO : PG_ENOMEM,

@@ -6,6 +6,7 @@
 #include "pipeline/core/decompress.h"
 #include "pipeline/core/dict.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/pages.h"
 #include "pipeline/core/stacks.h"
 #include "pipeline/core/vec.h"
 #include "pipeline/core/wire.h"
@@ -36,6 +37,10 @@ typedef struct top {
     int64_t drop_frames, keep_frames, time_nanos, duration_nanos, period, default_type, doc_url;
     int64_t *comments;
     size_t n_comments, cap_comments;
+    /* the span from the first mapping, location or function field to the end of the last;
+     * `tables_mixed` when any other field lies inside it */
+    const uint8_t *tables_lo, *tables_hi, *samples_end;
+    int tables_mixed, other_since_table;
 } top;
 
 static void top_free(top *t)
@@ -57,6 +62,35 @@ static int push_comment(void *ctx, uint64_t v)
     return 0;
 }
 
+/* Tracks the span of the table fields (mapping 3, location 4, function 5) as scan_top meets
+ * field f starting at `at`. */
+static void note_table_span(top *t, uint32_t f, const uint8_t *at)
+{
+    if (f < 3 || f > 5) {
+        if (t->tables_lo) t->other_since_table = 1;
+        return;
+    }
+    if (!t->tables_lo) t->tables_lo = at;
+    if (t->other_since_table) t->tables_mixed = 1;
+    t->other_since_table = 0;
+}
+
+/* Once the tables are decoded their slices are done with: frees them, and when the input is
+ * the decoder's own, the table fields lie together and after the last sample (Go's layout),
+ * hands their whole pages back: the profile builder reads samples only up to the last one,
+ * and the strings and value types it reads are outside that span. */
+static void drop_tables(top *t, int owned)
+{
+    if (owned && t->tables_lo && !t->tables_mixed && t->tables_lo >= t->samples_end)
+        pg_pages_release(t->tables_lo, (size_t)(t->tables_hi - t->tables_lo));
+    free(t->mappings.v);
+    free(t->locations.v);
+    free(t->functions.v);
+    memset(&t->mappings, 0, sizeof t->mappings);
+    memset(&t->locations, 0, sizeof t->locations);
+    memset(&t->functions, 0, sizeof t->functions);
+}
+
 static int bad_wt(char *err, size_t errlen, const char *msg, uint32_t f, int wt)
 {
     return pg_err(err, errlen, PG_EINVAL, "pprof: %s field %u has wire type %d", msg, f, wt);
@@ -67,10 +101,12 @@ static int scan_top(pg_wire r, top *t, char *err, size_t errlen)
 {
     uint32_t f;
     int wt, rc;
+    const uint8_t *field_at = r.p;
     while ((rc = pg_wire_tag(&r, &f, &wt)) == 1) {
         pg_wire sub;
         uint64_t v;
         slices *dst = NULL;
+        note_table_span(t, f, field_at);
         switch (f) {
         case 1:
             dst = &t->sample_types;
@@ -94,9 +130,12 @@ static int scan_top(pg_wire r, top *t, char *err, size_t errlen)
             if (wt != PG_WT_LEN) return bad_wt(err, errlen, "Profile", f, wt);
             if (pg_wire_len(&r, &sub))
                 return pg_err(err, errlen, PG_EINVAL, "pprof: truncated field %u", f);
-            if (f == 2)
+            if (f >= 3 && f <= 5) t->tables_hi = sub.end;
+            field_at = r.p;
+            if (f == 2) {
                 t->n_samples++;
-            else if (f == 11) {
+                t->samples_end = sub.end;
+            } else if (f == 11) {
                 t->period_type = sub;
                 t->has_period_type = 1;
             } else if (slices_push(dst, sub))
@@ -109,6 +148,7 @@ static int scan_top(pg_wire r, top *t, char *err, size_t errlen)
                 return rc == PG_ENOMEM
                            ? pg_err(err, errlen, rc, "pprof: out of memory")
                            : pg_err(err, errlen, PG_EINVAL, "pprof: malformed comment field");
+            field_at = r.p;
             continue;
         }
         int64_t *scalar = NULL;
@@ -142,10 +182,12 @@ static int scan_top(pg_wire r, top *t, char *err, size_t errlen)
             if (pg_wire_varint(&r, &v))
                 return pg_err(err, errlen, PG_EINVAL, "pprof: truncated field %u", f);
             *scalar = (int64_t)v;
+            field_at = r.p;
             continue;
         }
         if (pg_wire_skip(&r, wt))
             return pg_err(err, errlen, PG_EINVAL, "pprof: truncated unknown field %u", f);
+        field_at = r.p;
     }
     if (rc < 0) return pg_err(err, errlen, PG_EINVAL, "pprof: malformed protobuf (bad tag)");
     return 0;
@@ -513,7 +555,10 @@ static int decode(pg_batch *b, const uint8_t *data, size_t len, pg_buf *owned,
     if (!rc) rc = decode_functions(&d, &t.functions);
     if (!rc) rc = decode_mappings(&d, &t.mappings);
     if (!rc) rc = decode_locations(&d, &t.locations);
+    if (!rc) drop_tables(&t, raw.data != NULL);
     if (!rc) d.loc_width = pg_stack_width_for((int32_t)(pg_batch_dict(b)->n_location_table - 1));
+    if (!rc && !(d.reached = calloc(pg_batch_dict(b)->n_location_table + 1, 1)))
+        rc = pg_err(err, errlen, PG_ENOMEM, "pprof: out of memory");
     if (!rc) {
         pg_pprof_header h = {
             .sample_types = t.sample_types.v,
@@ -540,15 +585,15 @@ static int decode(pg_batch *b, const uint8_t *data, size_t len, pg_buf *owned,
             }
         }
         pg_otlp_sprofiles *sp = NULL;
-        size_t first_stack = pg_dict_stack_count(pg_batch_dict(b));
         rc = pg_pprof_build_profiles(&d, &h, pg_wire_of(data, len), &sp);
-        pg_pprof_src_tables st = {d.src_map,   d.src_loc,  d.src_fn,   d.n_src_map,
-                                  d.n_src_loc, d.n_src_fn, first_stack};
+        pg_pprof_src_tables st = {d.src_map,   d.src_loc,  d.src_fn, d.n_src_map,
+                                  d.n_src_loc, d.n_src_fn, d.reached};
         if (!rc && (rc = pg_pprof_tables_record(b, sp, &st)) < 0) rc = pg_pprof_dec_mem(&d, rc);
         if (!rc && scope_out) *scope_out = sp;
     }
     top_free(&t);
     free(d.smap);
+    free(d.reached);
     free(d.memo);
     free(d.text);
     idmap_free(&d.functions);

@@ -26,6 +26,7 @@ typedef struct pg_pprof_dec {
     int32_t *src_fn, *src_map, *src_loc; /* dictionary index of each table entry, in source order */
     size_t n_src_fn, n_src_map, n_src_loc;
     uint8_t loc_width;          /* bytes that hold any location index (see core/stacks.h) */
+    uint8_t *reached;           /* per dictionary location: 1 once a sample holds it (malloc) */
     struct pg_label_memo *memo; /* single-label samples -> attribute (malloc-owned, lazy) */
     size_t memo_hint;           /* the memo is sized for this many samples */
     char *text;                 /* NUL-terminated copies of label values (malloc-owned) */
@@ -54,6 +55,34 @@ int pg_pprof_dec_ref(pg_pprof_dec *d, const pg_idmap *m, const char *what, uint6
  * when negative (PG_ELIMIT: the batch arena's cap, PG_ENOMEM), else the arena's record. */
 int pg_pprof_dec_mem(pg_pprof_dec *d, int rc);
 int pg_pprof_dec_value_type(pg_pprof_dec *d, pg_wire r, int32_t *type, int32_t *unit);
+
+/* Samples as read (pprof_decode_sample.c): vectors reused across samples (malloc-owned).
+ * A sample is written at the `at_*` offsets (0 for one sample at a time; a reader that
+ * collects several back to back moves them past each sample it keeps). */
+typedef struct pg_pprof_scratch {
+    uint8_t *locs; /* the stack probe, d->loc_width bytes per location */
+    int64_t *vals, *lk, *ls, *ln, *lu;
+    int32_t *attrs; /* room for nl attribute indices, filled by the caller */
+    size_t cap_locs, cap_vals, cap_labels;
+    size_t at_locs, at_vals, at_labels; /* bytes into locs, elements into vals and labels */
+    size_t nlocs, nl;                   /* what the last pg_pprof_parse_sample read */
+    uint64_t stack_hash;                /* pg_dict_stack_hash of the probe, 0 = none */
+} pg_pprof_scratch;
+
+void pg_pprof_scratch_free(pg_pprof_scratch *s);
+int pg_pprof_parse_sample(pg_pprof_dec *d, pg_wire r, size_t i, pg_pprof_scratch *s,
+                          size_t n_types);
+
+/* Hands every sample of `top`, read, to commit(ctx, i, s) in order (pprof_decode_reader.c);
+ * s is valid for that call only. Stops at the first failure; returns 0 or its status, with
+ * the message in d->err. */
+typedef int (*pg_pprof_commit_fn)(void *ctx, size_t i, pg_pprof_scratch *s);
+int pg_pprof_read_samples(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top, size_t n_types,
+                          pg_pprof_commit_fn commit, void *ctx);
+/* Profiles of at least min_samples samples (default 2048; 0 restores it) are read on a
+ * helper thread when the process may use two CPUs; `force` uses it on one CPU too. For
+ * tests. */
+void pg_pprof_reader_set_thread(size_t min_samples, int force);
 
 /* Builds the scope and its profiles, decoding samples from the top-level message `top`. */
 int pg_pprof_build_profiles(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top,

@@ -100,10 +100,10 @@ static int multi_value(pg_pprof_dec *d, const int64_t *strs, const int64_t *nums
  * trace_id and span_id on consecutive samples, a few routes), and a hit costs one slot
  * compare instead of hashing and comparing the value in the attribute table. A slot is
  * overwritten on collision; the answer is the same as interning again. The cache has about
- * two slots per sample of the input, at least 2^6 and at most 2^13: a small profile (a 15 s
+ * two slots per sample of the input, at least 2^6 and at most 2^12: a small profile (a 15 s
  * push) does not pay for clearing and faulting in a cache made for a large one. */
 #define MEMO_MIN_BITS 6
-#define MEMO_MAX_BITS 13
+#define MEMO_MAX_BITS 12
 typedef struct memo_slot {
     int64_t k, s, n, u;
     int32_t attr; /* 0 = empty (label attributes never land on element 0) */

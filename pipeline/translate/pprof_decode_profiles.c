@@ -4,154 +4,12 @@
 #include "pipeline/translate/semconv.h"
 #include "pipeline/core/dict.h"
 #include "pipeline/core/err.h"
-#include "pipeline/core/pages.h"
 #include "pipeline/core/samples.h"
 #include "pipeline/core/stacks.h"
 #include "pipeline/core/vec.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* Scratch vectors reused across samples (malloc-owned). */
-typedef struct scratch {
-    uint8_t *locs; /* the stack probe, d->loc_width bytes per location */
-    int64_t *vals, *lk, *ls, *ln, *lu;
-    int32_t *attrs;
-    size_t cap_locs, cap_vals, cap_labels;
-    size_t nlocs, nl;    /* what the last parse_sample read */
-    uint64_t stack_hash; /* from pg_dict_stack_prefetch, 0 = none */
-} scratch;
-
-static void scratch_free(scratch *s)
-{
-    free(s->locs);
-    free(s->vals);
-    free(s->lk);
-    free(s->ls);
-    free(s->ln);
-    free(s->lu);
-    free(s->attrs);
-}
-
-static int grow_labels(scratch *s, size_t need)
-{
-    if (need <= s->cap_labels) return 0;
-    size_t c = s->cap_labels;
-    size_t c2 = c, c3 = c, c4 = c, c5 = c;
-    if (pg_vec_reserve((void **)&s->lk, &c, need, 8, 16) ||
-        pg_vec_reserve((void **)&s->ls, &c2, need, 8, 16) ||
-        pg_vec_reserve((void **)&s->ln, &c3, need, 8, 16) ||
-        pg_vec_reserve((void **)&s->lu, &c4, need, 8, 16) ||
-        pg_vec_reserve((void **)&s->attrs, &c5, need, 4, 16))
-        return PG_ENOMEM;
-    s->cap_labels = c;
-    return 0;
-}
-
-/* The varints of one repeated field of sample i: a packed field's payload (r moves past
- * it), or, unpacked, r itself (the caller reads one varint and moves r). */
-static int repeated_payload(pg_pprof_dec *d, pg_wire *r, int wt, pg_wire *out, size_t i)
-{
-    if (wt == PG_WT_VARINT) {
-        *out = *r;
-        return 0;
-    }
-    if (wt == PG_WT_LEN && !pg_wire_len(r, out)) return 0;
-    return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
-}
-
-/* Reads the location ids of one field 1 (packed or not) and appends their dictionary
- * indices to the stack probe, d->loc_width bytes each. */
-static int read_locations(pg_pprof_dec *d, pg_wire *r, int wt, scratch *s, size_t *n, size_t i)
-{
-    pg_wire ids;
-    if (repeated_payload(d, r, wt, &ids, i)) return PG_EINVAL;
-    size_t most = wt == PG_WT_LEN ? (size_t)(ids.end - ids.p) : 1; /* at least a byte each */
-    size_t max = d->lim->max_stack_depth;
-    if (pg_vec_reserve((void **)&s->locs, &s->cap_locs, (*n + most) * 4, 1, 16))
-        return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
-    const int32_t *dense = d->locations.dense;
-    size_t n_dense = d->locations.n_dense, k = *n;
-    uint8_t w = d->loc_width;
-    if (w == 1 && wt == PG_WT_LEN && (!max || k + most <= max)) {
-        /* the common case: one-byte ids of a table below 256 locations */
-        const uint8_t *p = ids.p;
-        for (; p < ids.end; p++) {
-            int32_t ix;
-            if (*p >= 0x80 || *p >= n_dense || (ix = dense[*p]) < 0) break;
-            s->locs[k++] = (uint8_t)ix;
-        }
-        ids.p = p;
-        if (p == ids.end) {
-            *n = k;
-            return 0;
-        }
-    }
-    for (int once = 1; wt == PG_WT_LEN ? ids.p < ids.end : once; once = 0) {
-        uint64_t id;
-        if (pg_wire_varint(&ids, &id))
-            return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
-        int32_t ix;
-        if (id == 0)
-            return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: sample refers to location id 0");
-        if (id < n_dense && dense[id] >= 0)
-            ix = dense[id];
-        else if (pg_pprof_dec_ref(d, &d->locations, "location", id, &ix))
-            return PG_EINVAL;
-        if (max && k >= max)
-            return pg_err(d->err, d->errlen, PG_ELIMIT,
-                          "pprof: sample %zu is deeper than the limit of %zu locations", i, max);
-        pg_stack_put(s->locs, k, w, ix);
-        k++;
-    }
-    if (wt == PG_WT_VARINT) *r = ids;
-    *n = k;
-    return 0;
-}
-
-/* Reads the values of one field 2 (packed or not) into s->vals after the *n already read. */
-static int read_values(pg_pprof_dec *d, pg_wire *r, int wt, scratch *s, size_t *n, size_t i)
-{
-    pg_wire v;
-    if (repeated_payload(d, r, wt, &v, i)) return PG_EINVAL;
-    size_t want = *n + (wt == PG_WT_LEN ? (size_t)(v.end - v.p) : 1); /* a byte each at least */
-    if (pg_vec_reserve((void **)&s->vals, &s->cap_vals, want < 65536 ? want : 65536, 8, 16))
-        return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
-    size_t k = *n;
-    for (int once = 1; wt == PG_WT_LEN ? v.p < v.end : once; once = 0) {
-        if (k >= 65536) /* more values than any sample type list allows */
-            return pg_err(d->err, d->errlen, PG_EINVAL,
-                          "pprof: sample %zu has more than 65536 values", i);
-        uint64_t x;
-        if (pg_wire_varint(&v, &x))
-            return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
-        s->vals[k++] = (int64_t)x;
-    }
-    if (wt == PG_WT_VARINT) *r = v;
-    *n = k;
-    return 0;
-}
-
-/* Decodes one Label message into the scratch arrays at position i; PG_EINVAL when
- * malformed. */
-static int decode_label(pg_wire r, scratch *s, size_t i)
-{
-    uint64_t v[5] = {0};
-    uint32_t f;
-    int wt, rc;
-    while ((rc = pg_wire_tag(&r, &f, &wt)) == 1) {
-        if (f >= 1 && f <= 4) {
-            if (wt != PG_WT_VARINT || pg_wire_varint(&r, &v[f])) return PG_EINVAL;
-        } else if (pg_wire_skip(&r, wt))
-            return PG_EINVAL;
-    }
-    if (rc < 0) return PG_EINVAL;
-    s->lk[i] = (int64_t)v[1];
-    s->ls[i] = (int64_t)v[2];
-    s->ln[i] = (int64_t)v[3];
-    s->lu[i] = (int64_t)v[4];
-    return 0;
-}
 
 /* The sample columns being written: stack and attributes shared by every profile of the
  * pprof, one value column per profile (all arena-owned but the growing attribute pool). */
@@ -163,44 +21,23 @@ typedef struct out_cols {
     pg_value_col *values; /* per profile, n each */
 } out_cols;
 
-/* Reads sample number i (slice r) into s. */
-static int parse_sample(pg_pprof_dec *d, pg_wire r, size_t i, scratch *s, size_t n_types)
-{
-    size_t nlocs = 0, nvals = 0, nl = 0;
-    uint32_t f;
-    int wt, rc;
-    while ((rc = pg_wire_tag(&r, &f, &wt)) == 1) {
-        if (f == 1) {
-            if ((rc = read_locations(d, &r, wt, s, &nlocs, i))) return rc;
-        } else if (f == 2) {
-            if ((rc = read_values(d, &r, wt, s, &nvals, i))) return rc;
-        } else if (f == 3) {
-            pg_wire lr;
-            if (d->lim->max_labels && nl >= d->lim->max_labels)
-                return pg_err(d->err, d->errlen, PG_ELIMIT,
-                              "pprof: sample %zu has more than %zu labels", i, d->lim->max_labels);
-            if (grow_labels(s, nl + 1))
-                return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
-            if (wt != PG_WT_LEN || pg_wire_len(&r, &lr) || decode_label(lr, s, nl))
-                return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
-            nl++;
-        } else if (pg_wire_skip(&r, wt)) {
-            return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
-        }
-    }
-    if (rc < 0) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
-    if (nvals != n_types)
-        return pg_err(d->err, d->errlen, PG_EINVAL,
-                      "pprof: sample %zu has %zu values for %zu sample types", i, nvals, n_types);
-    s->nlocs = nlocs;
-    s->nl = nl;
-    return 0;
-}
+/* What commit_sample writes into: the decoder, the columns, the profiles' value order. */
+typedef struct commit_ctx {
+    pg_pprof_dec *d;
+    out_cols *oc;
+    size_t n_out, n_types;
+    const size_t *order;
+} commit_ctx;
 
-/* Interns sample number i, read into s, and writes it to every output profile. */
-static int commit_sample(pg_pprof_dec *d, size_t i, scratch *s, out_cols *oc, size_t n_out,
-                         const size_t *order, size_t n_types)
+/* Interns sample number i, read into s, and writes it to every output profile
+ * (pg_pprof_commit_fn; cx is a commit_ctx). */
+static int commit_sample(void *cx, size_t i, pg_pprof_scratch *s)
 {
+    const commit_ctx *c = cx;
+    pg_pprof_dec *d = c->d;
+    out_cols *oc = c->oc;
+    size_t n_out = c->n_out, n_types = c->n_types;
+    const size_t *order = c->order;
     int rc;
     int32_t stack = pg_dict_stack_hinted(d->b, s->locs, s->nlocs, d->loc_width, s->stack_hash);
     if (stack < 0) return pg_pprof_dec_mem(d, stack);
@@ -398,7 +235,6 @@ int pg_pprof_build_profiles(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top,
     pg_otlp_profile **profs = calloc(n_out, sizeof *profs);
     out_cols oc = {0};
     oc.values = calloc(n_out, sizeof *oc.values);
-    scratch s[2] = {{0}, {0}};
     int rc = 0;
     if (!types || !order || !profs || !oc.values) {
         rc = pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
@@ -475,35 +311,12 @@ int pg_pprof_build_profiles(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top,
         rc = PG_ELIMIT;
         goto done;
     }
-    uint32_t f;
-    int wt;
-    size_t i = 0;
-    while (!rc && pg_wire_tag(&top, &f, &wt) == 1) {
-        if (f != 2) {
-            pg_wire_skip(&top, wt);
-            continue;
-        }
-        pg_wire sr;
-        pg_wire_len(&top, &sr); /* validated by the first pass */
-        /* Sample i is read and its stack's index slot fetched while sample i - 1 is
-         * interned: the slot is rarely in cache for a large profile. */
-        scratch *cur = &s[i & 1];
-        rc = parse_sample(d, sr, i, cur, n);
-        if (!rc)
-            cur->stack_hash = pg_dict_stack_prefetch(d->b, cur->locs, cur->nlocs, d->loc_width);
-        if (!rc && i > 0) rc = commit_sample(d, i - 1, &s[(i - 1) & 1], &oc, n_out, order, n);
-        i++;
-        if (h->release_done)
-            pg_pages_release_consumed(&h->release_done, top.p, h->keep_lo, h->keep_hi,
-                                      (size_t)1 << 20);
-    }
-    if (!rc && i > 0) rc = commit_sample(d, i - 1, &s[(i - 1) & 1], &oc, n_out, order, n);
+    commit_ctx cx = {d, &oc, n_out, n, order};
+    rc = pg_pprof_read_samples(d, h, top, n, commit_sample, &cx);
     if (!rc) rc = attach_columns(d, &oc, profs, n_out, h->n_samples, n);
     if (!rc && scope_out) *scope_out = sp;
 done:
     if ((rc == PG_ELIMIT || rc == PG_ENOMEM) && d->err && !d->err[0]) pg_pprof_dec_mem(d, rc);
-    scratch_free(&s[0]);
-    scratch_free(&s[1]);
     free(types);
     free(order);
     free(profs);

@@ -3,15 +3,16 @@
  * stop after the first member, so there is never more than one).
  *
  * Gzip: the encoding is gathered in a buffer of 16 MiB (allocated, but its pages are
- * touched only as they are written) and compressed at close in one call to libdeflate at
- * level 1, about twice as fast as zlib. An encoding that outgrows the buffer switches to
+ * touched only as they are written) and compressed at close at level 1 by pg_gzip_member:
+ * libdeflate, about twice as fast as zlib, with zlib taking the head on a second thread
+ * when the encoding is large. An encoding that outgrows the buffer switches to
  * zlib's streaming deflate (level 1) and goes on a buffer at a time, so a huge profile is
  * never held twice. */
 #include "pipeline/translate/pprof_encode_int.h"
 
 #include "pipeline/core/err.h"
+#include "pipeline/core/gzip_member.h"
 
-#include <libdeflate.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -61,24 +62,12 @@ static int flush_streaming(void *ctx, const uint8_t *p, size_t n)
     return deflate_into(s, p, n, Z_NO_FLUSH);
 }
 
-/* Compresses s->buf's n bytes as one gzip member with libdeflate, appending to out. */
+/* Compresses s->buf's bytes as one gzip member (libdeflate, and zlib on a second thread for
+ * a large encoding: gzip_member.h), appending to out. */
 static int compress_whole(pg_pprof_out *s)
 {
-    struct libdeflate_compressor *c = libdeflate_alloc_compressor(1);
-    if (!c) return PG_ENOMEM;
-    const uint8_t *p = s->buf.data ? s->buf.data : (const uint8_t *)"";
-    size_t room = libdeflate_gzip_compress_bound(c, s->buf.len);
     /* the bound is the most it takes: no doubling slack (a flushing buffer grows its way) */
-    int rc = s->out->flush ? pg_buf_reserve(s->out, room) : pg_buf_reserve_exact(s->out, room);
-    if (rc == 0) {
-        size_t got = libdeflate_gzip_compress(c, p, s->buf.len, s->out->data + s->out->len, room);
-        if (got)
-            s->out->len += got;
-        else
-            rc = PG_EINTERNAL; /* the bound was not enough: cannot happen */
-    }
-    libdeflate_free_compressor(c);
-    return rc;
+    return pg_gzip_member(s->buf.data, s->buf.len, 1, s->out, !s->out->flush);
 }
 
 /* Plain output is written straight into out; gzip output goes through s->buf. */

@@ -1,6 +1,6 @@
 /* pprof table entries that no sample reaches: recorded by the pprof decoder as a marker
  * Profile, read back by the pprof encoder (see pprof_tables.h, docs/translation.md). Runs
- * once per pprof, outside the per-sample loops. */
+ * once per pprof, outside the per-sample loops (which mark the locations samples hold). */
 #include "pipeline/translate/pprof_tables.h"
 #include "pipeline/translate/semconv.h"
 #include "pipeline/core/dict.h"
@@ -12,53 +12,6 @@
 #include <string.h>
 
 static const char *const kinds[3] = {"mapping", "location", "function"};
-
-/* Sets hit[l] for every location l of pool entries [lo, hi): a branch-free pass per
- * width (hit has room for any index of that width; width 4 is bounded by n_hit). */
-static void hit_range(const pg_stacks *st, size_t lo, size_t hi, uint8_t *hit, size_t n_hit)
-{
-    if (st->width == 1) {
-        const uint8_t *p = st->loc;
-        for (size_t j = lo; j < hi; j++)
-            hit[p[j]] = 1;
-    } else if (st->width == 2) {
-        const uint16_t *p = (const uint16_t *)(const void *)st->loc;
-        for (size_t j = lo; j < hi; j++)
-            hit[p[j]] = 1;
-    } else {
-        const int32_t *p = (const int32_t *)(const void *)st->loc;
-        for (size_t j = lo; j < hi; j++)
-            if (p[j] > 0 && (size_t)p[j] < n_hit) hit[p[j]] = 1;
-    }
-}
-
-/* Leaves in pend[0..*n) the locations no stack from index `first` on holds. The stacks
- * the decoder added are the new stacks of the pprof's samples; a sample stack that was
- * already in the dictionary is not seen, so its locations may be recorded as well, which
- * writes nothing more. The pool is read in chunks from both ends, stopping once every
- * location is found (most are found early), with no per-sample work. Borrows d; returns 0
- * or PG_ENOMEM. */
-static int unreached(const pg_otlp_dict *d, size_t first, int32_t *pend, size_t *n)
-{
-    const pg_stacks *st = pg_dict_stacks(d);
-    if (first >= st->n || !*n) return 0;
-    size_t n_hit = d->n_location_table, room = st->width == 1 ? 256 : st->width == 2 ? 65536 : 0;
-    uint8_t *hit = calloc(n_hit > room ? n_hit : room, 1);
-    if (!hit) return PG_ENOMEM;
-    size_t lo = st->off[first], hi = st->off[st->n];
-    for (int back = 0; lo < hi && *n; back = !back) {
-        size_t chunk = 65536 + 4 * *n, take = hi - lo < chunk ? hi - lo : chunk;
-        if (back) hi -= take;
-        hit_range(st, back ? hi : lo, back ? hi + take : lo + take, hit, n_hit);
-        if (!back) lo += take;
-        size_t k = 0;
-        for (size_t i = 0; i < *n; i++)
-            if (!hit[pend[i]]) pend[k++] = pend[i];
-        *n = k;
-    }
-    free(hit);
-    return 0;
-}
 
 /* The three stacks of the record: carriers[k][0..n[k]) location indices (malloc-owned). */
 typedef struct record {
@@ -117,7 +70,10 @@ static int build_record(pg_batch *b, const pg_pprof_src_tables *t, record *rec, 
         if (!loc[t->locations[i]]) rec->locs[1][rec->n[1]++] = t->locations[i];
         loc[t->locations[i]] = 1; /* a duplicate of the source is listed once */
     }
-    if (!rc) rc = unreached(d, t->first_stack, rec->locs[1], &rec->n[1]);
+    size_t kept = 0; /* the listed locations that no sample holds */
+    for (size_t i = 0; !rc && i < rec->n[1]; i++)
+        if (!t->reached[rec->locs[1][i]]) rec->locs[1][kept++] = rec->locs[1][i];
+    rec->n[1] = kept;
     size_t nf = 0;
     for (size_t i = 0; !rc && i < t->n_functions; i++)
         if (!fn[t->functions[i]]) {

@@ -10,12 +10,12 @@
 
 #include "pipeline/core/batch.h"
 
-/* The source's table entries, as dictionary indices in source order (borrowed), and the
- * first stack its samples added to the dictionary. */
+/* The source's table entries, as dictionary indices in source order, and which dictionary
+ * locations its samples hold (reached[l] != 0), all borrowed. */
 typedef struct pg_pprof_src_tables {
     const int32_t *mappings, *locations, *functions;
     size_t n_mappings, n_locations, n_functions;
-    size_t first_stack;
+    const uint8_t *reached;
 } pg_pprof_src_tables;
 
 /* Appends the marker profile to sp when the source has a mapping, location or function

@@ -1,6 +1,7 @@
 """Runtime-test helpers: start the real profgate binary on a YAML config with free
 loopback ports, wait for it to be healthy, scrape its endpoints, stop it. Stdlib only."""
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -15,8 +16,30 @@ SRC = os.path.dirname(os.path.dirname(HERE))
 DATA = os.path.join(SRC, "tests", "fuzz", "corpus")
 
 
+# Ports handed to services come from below Linux's ephemeral range (32768-60999 by
+# default): a port the kernel picks for bind(0) is free now, but until the service binds it
+# any outgoing connection of a test running alongside may take it as its source port
+# ("Address already in use"). A port below the range is taken only by another listener.
+_PORT_LO, _PORT_HI = 20000, 32000
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    """A loopback TCP port that is free now, outside the ephemeral range, not handed out
+    before by this process."""
+    rng = random.Random(os.getpid() ^ time.monotonic_ns())
+    for _ in range(200):
+        port = rng.randrange(_PORT_LO, _PORT_HI)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:  # range exhausted: any
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 

@@ -116,8 +116,15 @@ def main():
         H.wait_until(lambda: (series(mport, "profgate_delta_emitted_profiles_total", **good) or 0) >= 6,
                      timeout=30, what="deltas emitted")
 
-        # CPU profiles hold the burner's frames
-        cpu = [f for f in glob.glob(os.path.join(work, "out", "*.pb.gz")) if "cpu" in info(f)[2]]
+        # CPU profiles hold the burner's frames. The CPU job's first scrape starts at its
+        # jitter offset (up to one interval) and lasts a second, so it can finish after the
+        # other jobs' second round: wait for it rather than assume it.
+        def cpu_files():
+            return [f for f in glob.glob(os.path.join(work, "out", "*.pb.gz")) if "cpu" in info(f)[2]]
+        H.wait_until(lambda: cpu_files() and series(mport, "profgate_scrape_target_up", receiver="pprof_scrape/good",
+                                                    profile="process_cpu") is not None,
+                     timeout=30, what="a CPU profile scraped")
+        cpu = cpu_files()
         c.check(bool(cpu), "CPU profiles written")
         c.check(any("main.cpuBurn" in gooracle.go_pprof(["-raw"], f) for f in cpu), "CPU profiles hold main.cpuBurn")
         m = H.scrape(mport)
@@ -138,9 +145,15 @@ def main():
         before = H.metric(m, "profgate_receiver_accepted_profiles_total", **good)
         H.wait_until(lambda: series(mport, "profgate_receiver_accepted_profiles_total", **good) > before,
                      timeout=10, what="the good target still scraped")
-        downs = [ln for ln in pg.logs().splitlines() if "pprof_scrape/bad:" in ln and " is down: " in ln]
-        urls = [ln.split("pprof_scrape/bad: ", 1)[1].split(" is down")[0] for ln in downs]
-        c.check(len(urls) == 6 and len(set(urls)) == 6, "one log line per failing job: %s" % downs)
+        def downs():
+            return [ln for ln in pg.logs().splitlines() if "pprof_scrape/bad:" in ln and " is down: " in ln]
+
+        def down_urls():
+            return [ln.split("pprof_scrape/bad: ", 1)[1].split(" is down")[0] for ln in downs()]
+        H.wait_until(lambda: len(set(down_urls())) == 6, timeout=10, what="every failing job logged")
+        time.sleep(1.5)  # a second round of failures: still one line per job
+        urls = down_urls()
+        c.check(len(urls) == 6 and len(set(urls)) == 6, "one log line per failing job: %s" % downs())
 
         # file_sd: a target added, scraped, removed
         with open(os.path.join(work, "sd", "more.json"), "w") as f:

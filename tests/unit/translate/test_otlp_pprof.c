@@ -293,12 +293,66 @@ static void test_merge_reindexes(void)
     pg_batch_free(m);
 }
 
+/* The checks of sample columns: a fault in a later sample of a second profile is found
+ * (identity columns equal to the first profile's are checked once, others again), and a
+ * sample whose value and timestamp counts differ is refused. */
+static void test_column_checks(void)
+{
+    pg_batch *b = pg_batch_new(0);
+    pg_otlp_sprofiles *sp = pg_batch_add_scope(b, NULL);
+    pg_profile *p0 = profile(b, sp, "samples", "count", 3), *p1 = profile(b, sp, "cpu", "ns", 3);
+    int64_t one = 1;
+    for (size_t i = 0; i < 3; i++) {
+        int32_t st = stack(b, (int)i, 2);
+        CHECK(pg_sample_set_stack(b, p0, i, st) == 0 && pg_sample_set_stack(b, p1, i, st) == 0);
+        set_values(b, p0, i, &one, 1);
+        set_values(b, p1, i, &one, 1);
+    }
+    pg_buf good = {0}, bad = {0};
+    CHECK(pg_otlp_encode(b, &good, NULL, 0) == 0);
+    pg_batch *back = pg_batch_new(0);
+    char err[256] = "";
+    CHECK_MSG(pg_otlp_decode(back, good.data, good.len, NULL, err, sizeof err) == 0, "%s", err);
+    pg_batch_free(back);
+    /* profile 1's link column (its own) points past the link table in sample 2 */
+    int32_t *links = pg_profile_link_col(b, p1);
+    CHECK(links != NULL);
+    if (links) {
+        links[2] = 77;
+        CHECK(pg_otlp_encode(b, &bad, NULL, 0) == 0);
+        expect_otlp_error(bad.data, bad.len, "profile 1 sample 2: link index 77 out of range");
+        pg_buf_free(&bad);
+        links[2] = 0;
+    }
+    /* profile 1's stack column (its own now) is out of range in sample 1 */
+    int32_t *stacks = pg_profile_stack_col(b, p1);
+    CHECK(stacks != NULL);
+    if (stacks) {
+        stacks[1] = -4;
+        CHECK(pg_otlp_encode(b, &bad, NULL, 0) == 0);
+        expect_otlp_error(bad.data, bad.len, "profile 1 sample 1: stack index -4 out of range");
+        pg_buf_free(&bad);
+        stacks[1] = stacks[0];
+    }
+    /* two values but three timestamps in sample 2 of profile 0 */
+    int64_t two[2] = {1, 2};
+    uint64_t three[3] = {10, 20, 30};
+    set_values(b, p0, 2, two, 2);
+    CHECK(pg_sample_set_timestamps(b, p0, 2, three, 3) == 0);
+    CHECK(pg_otlp_encode(b, &bad, NULL, 0) == 0);
+    expect_otlp_error(bad.data, bad.len, "profile 0 sample 2: 2 values but 3 timestamps");
+    pg_buf_free(&bad);
+    pg_buf_free(&good);
+    pg_batch_free(b);
+}
+
 int main(void)
 {
     test_values_only_roundtrip();
     test_shapes();
     test_links();
     test_malformed_otlp();
+    test_column_checks();
     test_merge_reindexes();
     TEST_MAIN_END();
 }

@@ -1,0 +1,112 @@
+/* The fork-join helper of duo.h: one thread, one job slot, a spin then a condition
+ * variable on each side. */
+#include "pipeline/core/duo.h"
+#include "pipeline/core/cpus.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#define SPIN_ROUNDS 4000
+
+/* Job states of the slot. */
+enum { IDLE, QUEUED, STOP };
+
+struct pg_duo {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    atomic_int state; /* IDLE, QUEUED (a job waits or runs), STOP */
+    pg_duo_fn fn;
+    void *arg;
+};
+
+/* Spins a little while d's state is `is`; returns whether it changed meanwhile. */
+static int spin_while(pg_duo *d, int is)
+{
+    for (int k = 0; k < SPIN_ROUNDS; k++) {
+        if (atomic_load_explicit(&d->state, memory_order_acquire) != is) return 1;
+        pg_cpu_relax();
+    }
+    return 0;
+}
+
+/* Sets the state and wakes whoever sleeps on it. */
+static void set_state(pg_duo *d, int s)
+{
+    pthread_mutex_lock(&d->mu);
+    atomic_store_explicit(&d->state, s, memory_order_release);
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+}
+
+/* The helper: runs queued jobs until told to stop. d is the caller's until pg_duo_stop. */
+static void *helper_main(void *arg)
+{
+    pg_duo *d = arg;
+    for (;;) {
+        if (!spin_while(d, IDLE)) {
+            pthread_mutex_lock(&d->mu);
+            while (atomic_load_explicit(&d->state, memory_order_acquire) == IDLE)
+                pthread_cond_wait(&d->cv, &d->mu);
+            pthread_mutex_unlock(&d->mu);
+        }
+        if (atomic_load_explicit(&d->state, memory_order_acquire) == STOP) return NULL;
+        d->fn(d->arg);
+        set_state(d, IDLE);
+    }
+}
+
+/* See duo.h. */
+pg_duo *pg_duo_start(void)
+{
+    pg_duo *d = calloc(1, sizeof *d);
+    if (!d) return NULL;
+    atomic_init(&d->state, IDLE);
+    if (pthread_mutex_init(&d->mu, NULL)) {
+        free(d);
+        return NULL;
+    }
+    if (pthread_cond_init(&d->cv, NULL)) {
+        pthread_mutex_destroy(&d->mu);
+        free(d);
+        return NULL;
+    }
+    if (pthread_create(&d->thread, NULL, helper_main, d)) {
+        pthread_cond_destroy(&d->cv);
+        pthread_mutex_destroy(&d->mu);
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* See duo.h; fn and arg are the caller's. */
+void pg_duo_run(pg_duo *d, pg_duo_fn fn, void *arg)
+{
+    d->fn = fn;
+    d->arg = arg;
+    set_state(d, QUEUED);
+}
+
+/* See duo.h. */
+void pg_duo_wait(pg_duo *d)
+{
+    if (spin_while(d, QUEUED)) return;
+    pthread_mutex_lock(&d->mu);
+    while (atomic_load_explicit(&d->state, memory_order_acquire) == QUEUED)
+        pthread_cond_wait(&d->cv, &d->mu);
+    pthread_mutex_unlock(&d->mu);
+}
+
+/* See duo.h; frees d. */
+void pg_duo_stop(pg_duo *d)
+{
+    if (!d) return;
+    pg_duo_wait(d);
+    set_state(d, STOP);
+    pthread_join(d->thread, NULL);
+    pthread_cond_destroy(&d->cv);
+    pthread_mutex_destroy(&d->mu);
+    free(d);
+}

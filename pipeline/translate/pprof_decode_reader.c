@@ -1,0 +1,309 @@
+/* pprof -> OTLP: the loop over the samples of a pprof, reading each (pprof_decode_sample.c)
+ * and handing it to the profile builder's commit in order.
+ *
+ * A large profile on a machine with two CPUs is read on a helper thread: it parses samples
+ * into chunks (location indices, values and labels back to back, and the stack's hash)
+ * while the calling thread interns the chunk before, so reading and interning overlap. The
+ * helper works on its own copy of the decoder, which it only reads (tables, limits) but
+ * for its own error buffer, and on the input, which the calling thread does not touch while
+ * it runs; the calling thread alone touches the batch. A failure on either side stops both;
+ * the committer reports the helper's failure only after committing every sample before it,
+ * as the loop on one thread does. */
+#include "pipeline/translate/pprof_decode_int.h"
+#include "pipeline/core/cpus.h"
+#include "pipeline/core/dict.h"
+#include "pipeline/core/err.h"
+#include "pipeline/core/pages.h"
+#include "pipeline/core/vec.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Consumed input is handed back in steps of this many bytes (when the decoder owns it). */
+#define RELEASE_STEP ((size_t)256 << 10)
+/* Profiles with fewer samples are read on the calling thread. */
+#define THREAD_MIN_SAMPLES 2048
+#define CHUNK_SAMPLES 256
+#define N_CHUNKS 3
+/* Pauses a waiting thread spins through before it sleeps (some tens of microseconds). */
+#define SPIN_ROUNDS 2000
+
+static pg_two_threads policy = {THREAD_MIN_SAMPLES, THREAD_MIN_SAMPLES, 0};
+
+/* Test hook: see pprof_decode_int.h. */
+void pg_pprof_reader_set_thread(size_t min_samples, int force)
+{
+    pg_two_threads_set(&policy, min_samples, force);
+}
+
+/* Moves top to the next sample field and slices it into sr; 0 when there is none. */
+static int next_sample(pg_wire *top, pg_wire *sr)
+{
+    uint32_t f;
+    int wt;
+    while (pg_wire_tag(top, &f, &wt) == 1) {
+        if (f == 2) return pg_wire_len(top, sr) == 0; /* validated by the first pass */
+        if (pg_wire_skip(top, wt)) return 0;
+    }
+    return 0;
+}
+
+/* Hands back the input pages the loop has read past (all but the string table): in steps,
+ * or all of them once reading is over. */
+static void release_read(pg_pprof_header *h, const uint8_t *upto, int over)
+{
+    if (h->release_done)
+        pg_pages_release_consumed(&h->release_done, upto, h->keep_lo, h->keep_hi,
+                                  over ? 1 : RELEASE_STEP);
+}
+
+/* One thread: sample i is parsed, and its stack's index slot fetched, while sample i - 1 is
+ * committed (the slot is rarely in cache for a large profile). */
+static int read_inline(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top, size_t n_types,
+                       pg_pprof_commit_fn commit, void *ctx)
+{
+    pg_pprof_scratch s[2];
+    memset(s, 0, sizeof s);
+    pg_wire sr;
+    size_t i = 0;
+    int rc = 0;
+    /* stops after the last sample: what follows may be released (pprof_decode.c) */
+    while (!rc && i < h->n_samples && next_sample(&top, &sr)) {
+        pg_pprof_scratch *cur = &s[i & 1];
+        rc = pg_pprof_parse_sample(d, sr, i, cur, n_types);
+        if (!rc)
+            cur->stack_hash = pg_dict_stack_prefetch(d->b, cur->locs, cur->nlocs, d->loc_width);
+        if (!rc && i > 0) rc = commit(ctx, i - 1, &s[(i - 1) & 1]);
+        i++;
+        release_read(h, top.p, i == h->n_samples);
+    }
+    if (!rc && i > 0) rc = commit(ctx, i - 1, &s[(i - 1) & 1]);
+    pg_pprof_scratch_free(&s[0]);
+    pg_pprof_scratch_free(&s[1]);
+    return rc;
+}
+
+/* Up to CHUNK_SAMPLES samples, parsed back to back into one scratch: sample k's location
+ * bytes are s.locs[loc_off[k], loc_off[k + 1]), its values s.vals[k * n_types ...], its
+ * labels s.lk/ls/ln/lu[lab_off[k], lab_off[k + 1]). The vectors are reused. */
+typedef struct chunk {
+    pg_pprof_scratch s;
+    size_t loc_off[CHUNK_SAMPLES + 1], lab_off[CHUNK_SAMPLES + 1];
+    uint64_t hash[CHUNK_SAMPLES];
+    size_t first, n; /* samples first .. first + n - 1 */
+    int rc;          /* the reader's failure right after them, 0 = none */
+    int last;        /* the reader stops after this chunk */
+    atomic_int full; /* 1: the committer's to take; 0: the reader's to fill */
+} chunk;
+
+/* The two threads' meeting point; the calling thread owns it. */
+typedef struct reader {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    chunk c[N_CHUNKS];
+    atomic_int stop; /* the committer failed: the reader leaves */
+    pg_pprof_dec d;  /* the reader's copy of the decoder, with err below */
+    char err[512];   /* the reader's error message */
+    pg_pprof_header *h;
+    pg_wire top;
+    size_t n_types;
+} reader;
+
+/* Empties chunk c for samples from `first` on. */
+static void chunk_reset(chunk *c, size_t first)
+{
+    c->first = first;
+    c->n = 0;
+    c->rc = 0;
+    c->loc_off[0] = c->lab_off[0] = 0;
+    c->s.at_locs = c->s.at_vals = c->s.at_labels = 0;
+}
+
+/* Keeps the sample just parsed into c's scratch as its sample c->n. */
+static void chunk_keep(chunk *c, uint8_t width, size_t n_types)
+{
+    size_t k = c->n++;
+    pg_pprof_scratch *s = &c->s;
+    c->hash[k] = pg_dict_stack_hash(s->locs + s->at_locs, s->nlocs, width);
+    s->at_locs += s->nlocs * width;
+    s->at_vals += n_types;
+    s->at_labels += s->nl;
+    c->loc_off[k + 1] = s->at_locs;
+    c->lab_off[k + 1] = s->at_labels;
+}
+
+/* Spins a little while chunk c is not in state `want`: the other side is usually about to
+ * hand it over, and sleeping and waking cost more than the wait. Returns whether it is. */
+static int spin_for(chunk *c, int want)
+{
+    for (int k = 0; k < SPIN_ROUNDS; k++) {
+        if (atomic_load_explicit(&c->full, memory_order_acquire) == want) return 1;
+        pg_cpu_relax();
+    }
+    return 0;
+}
+
+/* Waits until chunk c is the reader's again; 0 when the committer asked it to stop. */
+static int wait_free(reader *r, chunk *c)
+{
+    if (spin_for(c, 0)) return !atomic_load_explicit(&r->stop, memory_order_acquire);
+    pthread_mutex_lock(&r->mu);
+    while (c->full && !r->stop)
+        pthread_cond_wait(&r->cv, &r->mu);
+    int go = !r->stop;
+    pthread_mutex_unlock(&r->mu);
+    return go;
+}
+
+/* Gives chunk c to the committer. */
+static void hand_over(reader *r, chunk *c)
+{
+    pthread_mutex_lock(&r->mu);
+    c->full = 1;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* The reader thread: parses the samples into the chunks in turn. */
+static void *reader_main(void *arg)
+{
+    reader *r = arg;
+    pg_wire top = r->top, sr;
+    size_t i = 0, n = r->h->n_samples;
+    for (size_t ci = 0;; ci++) {
+        chunk *c = &r->c[ci % N_CHUNKS];
+        if (!wait_free(r, c)) break;
+        chunk_reset(c, i);
+        int more = 1;
+        while (c->n < CHUNK_SAMPLES && (more = i < n && next_sample(&top, &sr))) {
+            int rc = pg_pprof_parse_sample(&r->d, sr, i, &c->s, r->n_types);
+            if (rc) {
+                c->rc = rc;
+                break;
+            }
+            chunk_keep(c, r->d.loc_width, r->n_types);
+            i++;
+        }
+        c->last = c->rc || !more || i == n;
+        release_read(r->h, top.p, c->last);
+        hand_over(r, c);
+        if (c->last) break;
+    }
+    return NULL;
+}
+
+/* Waits until the reader has filled chunk c. */
+static void wait_full(reader *r, chunk *c)
+{
+    if (spin_for(c, 1)) return;
+    pthread_mutex_lock(&r->mu);
+    while (!c->full)
+        pthread_cond_wait(&r->cv, &r->mu);
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* Gives chunk c back to the reader; with stop, tells it to leave. */
+static void give_back(reader *r, chunk *c, int stop)
+{
+    pthread_mutex_lock(&r->mu);
+    if (stop) r->stop = 1; /* before the chunk is free: a spinning reader then sees it */
+    c->full = 0;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* Commits the chunks as the reader fills them; returns the first failure. */
+static int commit_chunks(pg_pprof_dec *d, reader *r, pg_pprof_commit_fn commit, void *ctx)
+{
+    pg_pprof_scratch v;
+    memset(&v, 0, sizeof v);
+    uint8_t width = d->loc_width;
+    size_t n_types = r->n_types;
+    int rc = 0;
+    for (size_t ci = 0;; ci++) {
+        chunk *c = &r->c[ci % N_CHUNKS];
+        wait_full(r, c);
+        for (size_t k = 0; k < c->n && !rc; k++) {
+            if (k + 1 < c->n) pg_dict_stack_prefetch_hash(d->b, c->hash[k + 1], width);
+            size_t nl = c->lab_off[k + 1] - c->lab_off[k];
+            if (pg_vec_reserve((void **)&v.attrs, &v.cap_labels, nl, 4, 16)) {
+                rc = pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
+                break;
+            }
+            v.locs = c->s.locs + c->loc_off[k];
+            v.nlocs = (c->loc_off[k + 1] - c->loc_off[k]) / width;
+            v.vals = c->s.vals + k * n_types;
+            v.lk = c->s.lk + c->lab_off[k];
+            v.ls = c->s.ls + c->lab_off[k];
+            v.ln = c->s.ln + c->lab_off[k];
+            v.lu = c->s.lu + c->lab_off[k];
+            v.nl = nl;
+            v.stack_hash = c->hash[k];
+            rc = commit(ctx, c->first + k, &v);
+        }
+        if (!rc && c->rc) {
+            rc = c->rc;
+            if (d->err && d->errlen) snprintf(d->err, d->errlen, "%s", r->err);
+        }
+        int last = c->last;
+        give_back(r, c, rc != 0);
+        if (rc || last) break;
+    }
+    free(v.attrs);
+    return rc;
+}
+
+/* Two threads: the helper reads, this one commits. Sets *ran to 0 when no thread could be
+ * started (nothing was read then). */
+static int read_threaded(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top, size_t n_types,
+                         pg_pprof_commit_fn commit, void *ctx, int *ran)
+{
+    *ran = 0;
+    reader *r = calloc(1, sizeof *r);
+    if (!r) return 0;
+    r->d = *d;
+    r->d.err = r->err;
+    r->d.errlen = sizeof r->err;
+    size_t n_locs = pg_batch_dict(d->b)->n_location_table;
+    if (!(r->d.reached = calloc(n_locs + 1, 1))) {
+        free(r);
+        return 0;
+    }
+    r->h = h;
+    r->top = top;
+    r->n_types = n_types;
+    pthread_t t;
+    int rc = 0;
+    if (pthread_mutex_init(&r->mu, NULL) == 0) {
+        if (pthread_cond_init(&r->cv, NULL) == 0) {
+            if (pthread_create(&t, NULL, reader_main, r) == 0) {
+                rc = commit_chunks(d, r, commit, ctx);
+                pthread_join(t, NULL);
+                *ran = 1;
+                for (size_t k = 0; k < n_locs; k++) /* what the helper's samples reached */
+                    d->reached[k] |= r->d.reached[k];
+            }
+            pthread_cond_destroy(&r->cv);
+        }
+        pthread_mutex_destroy(&r->mu);
+    }
+    for (size_t k = 0; k < N_CHUNKS; k++)
+        pg_pprof_scratch_free(&r->c[k].s);
+    free(r->d.reached);
+    free(r);
+    return rc;
+}
+
+/* See pprof_decode_int.h. */
+int pg_pprof_read_samples(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top, size_t n_types,
+                          pg_pprof_commit_fn commit, void *ctx)
+{
+    if (pg_two_threads_worth(&policy, h->n_samples)) {
+        int ran, rc = read_threaded(d, h, top, n_types, commit, ctx, &ran);
+        if (ran) return rc;
+    }
+    return read_inline(d, h, top, n_types, commit, ctx);
+}
