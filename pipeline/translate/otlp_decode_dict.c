@@ -1,6 +1,7 @@
 /* OTLP ProfilesDictionary reading: the stack table straight into columns
- * (pipeline/core/stacks.h), the attribute table by hand (otlp_decode_attrs.c), the rest of
- * the dictionary through protobuf-c. A stack table
+ * (pipeline/core/stacks.h), the attribute table by hand (otlp_decode_attrs.c), the
+ * location, function and string tables by hand (otlp_decode_tables.c), the rest of the
+ * dictionary (mappings, links) through protobuf-c. A stack table
  * of 262k stacks of 22 frames costs 7 MB as columns instead of 38 MB of protobuf-c Stack
  * structs. Each Stack is field 1 (location_indices, packed or not); other Stack fields are
  * skipped, as protobuf-c would keep them only as unknown fields. */
@@ -116,6 +117,12 @@ int pg_otlp_dict_read(pg_otlp_dict_reader *dr, pg_arena *a, pg_wire w, pg_otlp_r
             int rc = read_stack(dr, a, sub);
             if (rc) return rc;
             pg_otlp_release_upto(rl, w.p);
+        } else if ((f == 2 || f == 3 || f == 5) && wt == PG_WT_LEN) {
+            pg_wire sub;
+            if (pg_wire_len(&w, &sub)) return FALLBACK;
+            int rc = pg_otlp_dict_table_entry(dr, a, f, sub);
+            if (rc) return rc;
+            pg_otlp_release_upto(rl, w.p);
         } else if (f == 6 && wt == PG_WT_LEN) {
             pg_wire sub;
             if (pg_wire_len(&w, &sub)) return FALLBACK;
@@ -148,7 +155,8 @@ int pg_otlp_dict_finish(pg_otlp_dict_reader *dr, pg_arena *a, int depth, pg_otlp
     ProtobufCAllocator al = pg_arena_protobuf_allocator(a);
     pg_otlp_dict *plain = (pg_otlp_dict *)protobuf_c_message_unpack(desc, &al, dr->rest.len, p);
     if (!plain) return FALLBACK;
-    if (pg_otlp_dict_attrs_finish(dr, a, plain)) return NOMEM;
+    if (pg_otlp_dict_attrs_finish(dr, a, plain) || pg_otlp_dict_tables_finish(dr, a, plain))
+        return NOMEM;
     /* the batch's form: a pg_dictionary holding the columns read by hand */
     pg_otlp_dict *d = pg_dict_adopt(a, plain);
     if (!d) return NOMEM;
@@ -164,5 +172,9 @@ void pg_otlp_dict_reader_free(pg_otlp_dict_reader *dr)
     pg_buf_free(&dr->attr_raw);
     free(dr->attrs);
     free(dr->tmp);
+    free(dr->locs);
+    free(dr->funcs);
+    free(dr->strs);
+    free(dr->lines);
     memset(dr, 0, sizeof *dr);
 }

@@ -67,6 +67,16 @@ typedef struct pg_otlp_dict_reader {
     pg_otlp_attr **attrs; /* malloc'd array of arena entries */
     size_t n_attrs, cap_attrs;
     int attrs_by_protobuf_c;
+    /* the location, function and string tables (otlp_decode_tables.c): malloc'd arrays
+     * of arena entries in input order, and one location's lines while it is read */
+    pg_otlp_location **locs;
+    size_t n_locs, cap_locs;
+    pg_otlp_function **funcs;
+    size_t n_funcs, cap_funcs;
+    char **strs;
+    size_t n_strs, cap_strs;
+    pg_otlp_line *lines;
+    size_t cap_lines;
 } pg_otlp_dict_reader;
 
 /* Reads one ProfilesDictionary payload. Returns PG_OTLP_UNPACK_OK, FALLBACK (a shape
@@ -86,6 +96,13 @@ int pg_otlp_dict_attr(pg_otlp_dict_reader *dr, pg_arena *a, const uint8_t *rec, 
 /* Puts the entries read by hand in plain's attribute table (an arena array); a no-op when
  * protobuf-c read the table. Returns OK or NOMEM. */
 int pg_otlp_dict_attrs_finish(pg_otlp_dict_reader *dr, pg_arena *a, pg_otlp_dict *plain);
+
+/* Takes one entry of the location (field 2), function (3) or string (5) table, payload
+ * being its bytes. Returns OK, FALLBACK (a payload protobuf-c rejects too) or NOMEM. */
+int pg_otlp_dict_table_entry(pg_otlp_dict_reader *dr, pg_arena *a, uint32_t field, pg_wire payload);
+
+/* Puts the entries of those tables in plain's (arena arrays). Returns OK or NOMEM. */
+int pg_otlp_dict_tables_finish(pg_otlp_dict_reader *dr, pg_arena *a, pg_otlp_dict *plain);
 
 /* Frees the reader's malloc'd scratch (the arena keeps the columns). */
 void pg_otlp_dict_reader_free(pg_otlp_dict_reader *dr);
