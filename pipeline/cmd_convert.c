@@ -5,6 +5,7 @@
  * pg_file_sink: regular files are replaced atomically, devices and FIFOs written in place. */
 #include "pipeline/cmd_convert.h"
 #include "pipeline/config/config.h"
+#include "pipeline/core/arena.h"
 #include "pipeline/core/err.h"
 #include "pipeline/translate/format.h"
 #include "pipeline/translate/otlp_codec.h"
@@ -14,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 /* The inflated-size limit when --max-size is not given: no normal profile comes near. */
 #define DEFAULT_MAX_SIZE ((uint64_t)1 << 30)
@@ -56,10 +60,30 @@ static char *nth_name(const char *path, size_t i)
     return s;
 }
 
-/* Writes every pprof group of b. */
-static int write_pprof(const pg_batch *b, const char *out, const pg_pprof_encode_opts *o, char *err,
+/* The pprof encoder's `encoded` hook for the last output: the batch (*ctx, a pg_batch **)
+ * is no longer needed, so it is freed and its pages handed back before the compressed
+ * output is allocated (the arena block cache only serves later arenas, and there are
+ * none). */
+static void release_batch(void *ctx)
+{
+    pg_batch **bp = ctx;
+    pg_arena_set_cache_limit(0);
+    pg_batch_free(*bp);
+    *bp = NULL;
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
+/* Writes every pprof group of *bp; frees the batch (setting *bp NULL) once the last
+ * group's encoding is complete. */
+static int write_pprof(pg_batch **bp, const char *out, const pg_pprof_encode_opts *opts, char *err,
                        size_t errlen)
 {
+    const pg_batch *b = *bp;
+    pg_pprof_encode_opts last = *opts;
+    last.encoded = release_batch;
+    last.encoded_ctx = bp;
     pg_pprof_group *groups = NULL;
     size_t ng = 0;
     int rc = pg_pprof_plan(b, &groups, &ng, err, errlen);
@@ -71,7 +95,7 @@ static int write_pprof(const pg_batch *b, const char *out, const pg_pprof_encode
     for (size_t i = 0; i < ng && !rc; i++) {
         pg_buf buf = {0};
         char *name = i ? nth_name(out, i) : NULL;
-        rc = pg_pprof_encode(b, &groups[i], o, &buf, err, errlen);
+        rc = pg_pprof_encode(b, &groups[i], i + 1 == ng ? &last : opts, &buf, err, errlen);
         if (!rc) rc = pg_buf_write_file(&buf, name ? name : out, err, errlen);
         if (!rc && ng > 1) fprintf(stderr, "profgate convert: wrote %s\n", name ? name : out);
         free(name);
@@ -154,11 +178,12 @@ static int parse_args(int argc, char **argv, convert_args *a)
     return 0;
 }
 
-/* Encodes b (borrowed) as `to` into out. */
-static int write_output(const pg_batch *b, pg_format to, const char *out,
+/* Encodes *bp as `to` into out; pprof output frees the batch early (write_pprof). */
+static int write_output(pg_batch **bp, pg_format to, const char *out,
                         const pg_pprof_encode_opts *eo, char *err, size_t errlen)
 {
-    if (to == PG_FORMAT_PPROF) return write_pprof(b, out, eo, err, errlen);
+    if (to == PG_FORMAT_PPROF) return write_pprof(bp, out, eo, err, errlen);
+    const pg_batch *b = *bp;
     /* streamed, protobuf and JSON alike: the encoding never sits whole in memory */
     pg_buf buf = {0};
     pg_file_sink sink;
@@ -202,7 +227,7 @@ int pg_cmd_convert(int argc, char **argv)
         a.to = from == PG_FORMAT_PPROF ? PG_FORMAT_OTLP_PROTO : PG_FORMAT_PPROF;
     /* nothing interns from here on: the index is memory the encoder's buffers can use */
     if (!rc) pg_batch_drop_index(b);
-    if (!rc) rc = write_output(b, a.to, a.out, &a.eo, err, sizeof err);
+    if (!rc) rc = write_output(&b, a.to, a.out, &a.eo, err, sizeof err);
     pg_batch_free(b);
     if (rc) {
         int unknown = a.from == PG_FORMAT_UNKNOWN && g.format == PG_FORMAT_UNKNOWN && !g.empty;

@@ -46,6 +46,12 @@ typedef struct pg_pprof_encode_opts {
     int gzip;               /* gzip the output (as Go writes pprof) */
     int resource_as_labels; /* add resource and scope attributes as labels */
     int links_as_labels;    /* synthesise trace_id/span_id labels from links (default 1) */
+    /* When set, called once the encoding is complete and the encoder's tables are freed,
+     * before the output is compressed: neither the batch nor the group is read after it,
+     * so a caller done with the batch may free it there and the compressed output does
+     * not come on top of it. */
+    void (*encoded)(void *ctx);
+    void *encoded_ctx;
 } pg_pprof_encode_opts;
 
 /* Encodes one group of batch b as a pprof profile, appending to out. */

@@ -503,6 +503,29 @@ static int resource_labels(enc *e)
 }
 
 /* Encodes the group; out receives gzip or plain pprof bytes, as they are produced. */
+/* free(p), leaving p NULL. */
+#define FREE_NULL(p) (free(p), (p) = NULL)
+
+/* Frees the encoder's tables and scratch (twice is harmless). */
+static void enc_free(enc *e)
+{
+    pg_strtab_free(&e->st);
+    FREE_NULL(e->loc_id);
+    FREE_NULL(e->map_id);
+    FREE_NULL(e->map_by_id);
+    FREE_NULL(e->fn_id);
+    FREE_NULL(e->labels.v);
+    FREE_NULL(e->extra.v);
+    FREE_NULL(e->memo.v);
+    FREE_NULL(e->attr_memo);
+    FREE_NULL(e->attr_memo_n);
+    FREE_NULL(e->attr_trace);
+    FREE_NULL(e->link_memo);
+    FREE_NULL(e->vals);
+    FREE_NULL(e->locs);
+    pg_buf_free(&e->tmp);
+}
+
 int pg_pprof_encode(const pg_batch *b, const pg_pprof_group *g, const pg_pprof_encode_opts *o,
                     pg_buf *out, char *err, size_t errlen)
 {
@@ -543,6 +566,9 @@ int pg_pprof_encode(const pg_batch *b, const pg_pprof_group *g, const pg_pprof_e
     /* the first latched failure: output, tail, scratch, then the string table's */
     rc = e.w->failed ? e.w->failed : tail.failed ? tail.failed : e.tmp.failed;
     if (!rc) rc = e.st.failed;
+    enc_free(&e);
+    pg_buf_free(&tail);
+    if (!rc && o->encoded) o->encoded(o->encoded_ctx);
     if (!rc) rc = pg_pprof_out_close(&so);
 done:
     if (rc && rc != PG_EINVAL)
@@ -552,21 +578,7 @@ done:
                     : rc == PG_EIO    ? "cannot write the output"
                                       : pg_status_name(rc));
     pg_pprof_out_free(&so, rc != 0);
-    pg_strtab_free(&e.st);
-    free(e.loc_id);
-    free(e.map_id);
-    free(e.map_by_id);
-    free(e.fn_id);
-    free(e.labels.v);
-    free(e.extra.v);
-    free(e.memo.v);
-    free(e.attr_memo);
-    free(e.attr_memo_n);
-    free(e.attr_trace);
-    free(e.link_memo);
-    free(e.vals);
-    free(e.locs);
-    pg_buf_free(&e.tmp);
+    enc_free(&e);
     pg_buf_free(&tail);
     return rc;
 }

@@ -124,6 +124,22 @@ def test_outputs(binary, c, d):
     c.check(rc == 1 and "holds 2 profiles; give an output file name" in err,
             "several profiles into /dev/null refused (%s)" % err)
     c.check(not os.path.exists("/dev/null.1"), "no /dev/null.1")
+    # into a file, each profile gets its own: the same pprof as the one-resource input gives
+    # (the batch is freed while the last one is compressed, never before)
+    rc, _, err = run(binary, "--to", "pprof", two, os.path.join(d, "two.pb.gz"))
+    c.check(rc == 0, "several profiles into files (%s)" % err)
+    rc, _, err = run(binary, "--to", "pprof", HEAP_OTLP, os.path.join(d, "one.pb.gz"))
+    c.check(rc == 0, "one profile into a file (%s)" % err)
+    plain = {}
+    for name in ("one.pb.gz", "two.pb.gz", "two.1.pb.gz"):
+        path = os.path.join(d, name)
+        plain[name] = b""
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                plain[name] = gzip.decompress(f.read())
+    c.check(len(plain["one.pb.gz"]) > 100 and plain["two.pb.gz"] == plain["one.pb.gz"]
+            and plain["two.1.pb.gz"] == plain["one.pb.gz"],
+            "both outputs hold the profile (%d, %d, %d bytes)" % tuple(len(v) for v in plain.values()))
 
     # stdout still works
     rc, out, err = run(binary, "--to", "otlp_proto", CPU, "-")
