@@ -169,10 +169,18 @@ def main():
         c.check(series(mport, "profgate_scrape_target_up", instance=inst2, **good) is None,
                 "the removed target's series are gone")
 
-        # a restarted target re-primes
+        # a restarted target re-primes. It comes back as soon as its memory job has failed
+        # once: that series then goes two intervals (4 s) without a profile, under the delta
+        # state's expiry of two intervals plus the timeout (5 s). A fixed pause could span
+        # two failed rounds, the state would expire, and the target would prime afresh
+        # instead of being seen restarting.
         target.send_signal(signal.SIGKILL)
         target.wait()
-        time.sleep(3)
+
+        def memory_down():
+            return any("pprof_scrape/good: " in ln and "/debug/pprof/allocs is down" in ln
+                       for ln in pg.logs().splitlines())
+        H.wait_until(memory_down, timeout=10, what="the memory job down")
         target = start_target(binary, (p1, p2), os.path.join(work, "save"))
         H.wait_until(lambda: (series(mport, "profgate_delta_restarts_total", **good) or 0) >= 1, timeout=90,
                      what="a restart detected")
