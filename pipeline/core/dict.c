@@ -331,6 +331,18 @@ int pg_dict_reserve(pg_batch *b, size_t strings, size_t functions, size_t locati
     return 0;
 }
 
+/* Frees three tables' indexes; index_for rebuilds one from element 0 when it is needed. */
+void pg_dict_drop_frame_indexes(pg_batch *b)
+{
+    pg_dict_index *ix = *pg_batch_dict_index(b);
+    if (!ix) return;
+    const int t[3] = {T_MAPPING, T_FUNCTION, T_LOCATION};
+    for (int k = 0; k < 3; k++) {
+        pg_index_free(&ix->t[t[k]].set);
+        ix->t[t[k]].indexed = 0;
+    }
+}
+
 /* Fetches the index slot pg_dict_stack_w will probe first (when the probe is already at
  * the pool's width; otherwise does nothing). */
 uint64_t pg_dict_stack_prefetch(pg_batch *b, const void *loc, size_t n, uint8_t width)

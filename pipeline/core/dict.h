@@ -32,6 +32,10 @@ int32_t pg_dict_stack_w(pg_batch *b, const void *locations, size_t n, uint8_t wi
 /* Sizes the stack index ahead for n_more stacks, spending at most max_bytes on it (the
  * count is a guess: a pprof's sample count). Returns 0 or a negative status. */
 int pg_dict_stack_reserve(pg_batch *b, size_t n_more, size_t max_bytes);
+/* Frees the interning indexes of the mapping, function and location tables (a decoder
+ * done with them); the next call that interns into one of them rebuilds its index over
+ * the table. */
+void pg_dict_drop_frame_indexes(pg_batch *b);
 /* Sizes the string, function and location indexes ahead for that many elements to come
  * (a decoder's upper bounds). Returns 0 or a negative status. */
 int pg_dict_reserve(pg_batch *b, size_t strings, size_t functions, size_t locations);

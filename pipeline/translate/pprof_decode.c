@@ -556,6 +556,9 @@ static int decode(pg_batch *b, const uint8_t *data, size_t len, pg_buf *owned,
     if (!rc) rc = decode_mappings(&d, &t.mappings);
     if (!rc) rc = decode_locations(&d, &t.locations);
     if (!rc) drop_tables(&t, raw.data != NULL);
+    /* samples intern stacks, attributes and strings: the frame tables' indexes are memory
+     * the sample columns can reuse */
+    if (!rc) pg_dict_drop_frame_indexes(b);
     if (!rc) d.loc_width = pg_stack_width_for((int32_t)(pg_batch_dict(b)->n_location_table - 1));
     if (!rc && !(d.reached = calloc(pg_batch_dict(b)->n_location_table + 1, 1)))
         rc = pg_err(err, errlen, PG_ENOMEM, "pprof: out of memory");

@@ -217,6 +217,17 @@ static void test_appends(void)
     CHECK(l == 1 && fx_loc(b, 1) == l);
     int32_t st = pg_dict_stack(b, &l, 1);
     CHECK(st == 1 && pg_dict_stack(b, &l, 1) == st && pg_dict_stack_count(d) == 2);
+    /* the frame tables' indexes dropped: rebuilt when needed, equal entries still found,
+     * and twice is harmless */
+    size_t nf = d->n_function_table, nl = d->n_location_table, nm = d->n_mapping_table;
+    pg_dict_drop_frame_indexes(b);
+    pg_dict_drop_frame_indexes(b);
+    CHECK(pg_dict_function(b, s, s, 0, 3) == f && pg_dict_mapping(b, &m) == mi &&
+          fx_loc(b, 1) == l && d->n_location_table == nl && d->n_function_table == nf &&
+          d->n_mapping_table == nm);
+    int32_t f2 = pg_dict_function(b, s, s, 0, 4), l2 = fx_loc(b, 2);
+    CHECK(f2 == (int32_t)nf && l2 == (int32_t)nl && fx_loc(b, 2) == l2 &&
+          pg_dict_function(b, s, s, 0, 4) == f2 && d->n_location_table == nl + 1);
     pg_batch_free(b);
 
     /* over the cap: a named status, never a bare -1 */
