@@ -29,24 +29,29 @@ static int varint_field(pg_wire *w, int wt, uint64_t *x)
     return wt == PG_WT_VARINT && pg_wire_varint(w, x) == 0 ? OK : NOT_BY_HAND;
 }
 
-/* Reads a Line payload into ln (already initialised); OK or NOT_BY_HAND. */
-static int read_line(pg_wire w, pg_otlp_line *ln)
+/* Reads a message of varint fields 1..n only, each at most once, into v[1..n] (left as
+ * they are when absent); OK or NOT_BY_HAND. */
+static int read_varint_fields(pg_wire w, uint64_t *v, uint32_t n)
 {
     unsigned seen = 0;
     uint32_t f;
     int wt, t;
     while ((t = pg_wire_tag(&w, &f, &wt)) == 1) {
-        uint64_t x;
-        if (f < 1 || f > 3 || (seen & (1u << f)) || varint_field(&w, wt, &x)) return NOT_BY_HAND;
+        if (f < 1 || f > n || (seen & (1u << f)) || varint_field(&w, wt, &v[f])) return NOT_BY_HAND;
         seen |= 1u << f;
-        if (f == 1)
-            ln->function_index = (int32_t)(uint32_t)x;
-        else if (f == 2)
-            ln->line = (int64_t)x;
-        else
-            ln->column = (int64_t)x;
     }
     return t < 0 ? NOT_BY_HAND : OK;
+}
+
+/* Reads a Line payload into ln (already initialised); OK or NOT_BY_HAND. */
+static int read_line(pg_wire w, pg_otlp_line *ln)
+{
+    uint64_t v[4] = {0};
+    if (read_varint_fields(w, v, 3)) return NOT_BY_HAND;
+    ln->function_index = (int32_t)(uint32_t)v[1];
+    ln->line = (int64_t)v[2];
+    ln->column = (int64_t)v[3];
+    return OK;
 }
 
 /* Counts the varints of a packed payload; NOT_BY_HAND when one is cut short. */
@@ -136,23 +141,12 @@ static int read_function(pg_arena *a, pg_wire w, pg_otlp_function **out)
 {
     pg_otlp_function *fn = pg_otlp_function_new(a);
     if (!fn) return NOMEM;
-    unsigned seen = 0;
-    uint32_t f;
-    int wt, t;
-    while ((t = pg_wire_tag(&w, &f, &wt)) == 1) {
-        uint64_t x;
-        if (f < 1 || f > 4 || (seen & (1u << f)) || varint_field(&w, wt, &x)) return NOT_BY_HAND;
-        seen |= 1u << f;
-        if (f == 1)
-            fn->name_strindex = (int32_t)(uint32_t)x;
-        else if (f == 2)
-            fn->system_name_strindex = (int32_t)(uint32_t)x;
-        else if (f == 3)
-            fn->filename_strindex = (int32_t)(uint32_t)x;
-        else
-            fn->start_line = (int64_t)x;
-    }
-    if (t < 0) return NOT_BY_HAND;
+    uint64_t v[5] = {0};
+    if (read_varint_fields(w, v, 4)) return NOT_BY_HAND;
+    fn->name_strindex = (int32_t)(uint32_t)v[1];
+    fn->system_name_strindex = (int32_t)(uint32_t)v[2];
+    fn->filename_strindex = (int32_t)(uint32_t)v[3];
+    fn->start_line = (int64_t)v[4];
     *out = fn;
     return OK;
 }

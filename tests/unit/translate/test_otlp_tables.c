@@ -8,20 +8,7 @@
  * Line with an unknown field or a field given twice), placed among hand-readable entries so
  * the tables keep their order whichever reader takes an entry; and truncated entries, refused
  * as protobuf-c refuses them. */
-#include "testlib.h"
-
-#include "pipeline/core/otlp_types.h"
-#include "pipeline/core/wire.h"
-#include "pipeline/translate/otlp_codec.h"
-
-#include <stdlib.h>
-
-/* Appends s as field f (length-delimited) to b and empties s. */
-static void sub(pg_buf *b, uint32_t f, pg_buf *s)
-{
-    pg_wire_put_bytes(b, f, s->data, s->len);
-    s->len = 0;
-}
+#include "otlp_dict_fixture.h"
 
 /* Appends a varint field, whatever its value (pg_wire_put_uint skips zeros). */
 static void put_varint_field(pg_buf *b, uint32_t f, uint64_t v)
@@ -136,8 +123,9 @@ static void function_body(pg_buf *b, int k)
 /* Builds ProfilesData bytes holding one dictionary, given as `split` dictionaries (1 or 2)
  * that concatenate: strings, one mapping, two attribute entries, the functions, and the
  * locations (the zero one first, then `order` of the bodies, n_order of them). */
-static void build(pg_buf *out, const int *order, size_t n_order, int split)
+static void build(pg_buf *out, const void *ctx, size_t n_order, int split)
 {
+    const int *order = ctx;
     pg_buf dict[2] = {{0}, {0}}, e = {0};
     static const char *const strings[] = {"", "main", "file.go", "sys", "k"};
     for (size_t i = 0; i < 5; i++)
@@ -192,59 +180,28 @@ static void same_entries(void *const *x, void *const *y, size_t n, const char *t
     pg_buf_free(&b);
 }
 
-/* Decodes in (borrowed, or a copy handed over) and compares the three tables with
- * protobuf-c's reading of the same bytes. */
-static void same_as_protobuf_c(const pg_buf *in, int owned, const char *what)
+/* Compares the location, function and string tables entry by entry. */
+static void same_tables(const pg_otlp_dict *d, const pg_otlp_dict *r, const char *what)
 {
-    pg_otlp_data *ref = (pg_otlp_data *)protobuf_c_message_unpack(&PG_OTLP_DESC(profiles_data),
-                                                                  NULL, in->len, in->data);
-    CHECK_MSG(ref && ref->dictionary, "%s: protobuf-c rejects the input", what);
-    if (!ref || !ref->dictionary) return;
-    pg_batch *b = pg_batch_new(0);
-    char err[256] = "";
-    int rc;
-    if (owned) {
-        pg_buf copy = {0};
-        pg_buf_append(&copy, in->data, in->len);
-        rc = pg_otlp_decode_owned(b, &copy, NULL, err, sizeof err);
-    } else {
-        rc = pg_otlp_decode(b, in->data, in->len, NULL, err, sizeof err);
-    }
-    CHECK_MSG(rc == 0, "%s: decode: %s", what, err);
-    const pg_otlp_dict *d = pg_batch_dict(b), *r = ref->dictionary;
-    if (rc == 0) {
-        CHECK_MSG(d->n_location_table == r->n_location_table &&
-                      d->n_function_table == r->n_function_table &&
-                      d->n_string_table == r->n_string_table,
-                  "%s: %zu/%zu/%zu entries, want %zu/%zu/%zu", what, d->n_location_table,
-                  d->n_function_table, d->n_string_table, r->n_location_table, r->n_function_table,
-                  r->n_string_table);
-        if (d->n_location_table == r->n_location_table)
-            same_entries((void *const *)d->location_table, (void *const *)r->location_table,
-                         d->n_location_table, "location", what);
-        if (d->n_function_table == r->n_function_table)
-            same_entries((void *const *)d->function_table, (void *const *)r->function_table,
-                         d->n_function_table, "function", what);
-        for (size_t i = 0; i < d->n_string_table && i < r->n_string_table; i++)
-            CHECK_MSG(!strcmp(d->string_table[i], r->string_table[i]), "%s: string %zu", what, i);
-    }
-    pg_batch_free(b);
-    protobuf_c_message_free_unpacked(&ref->base, NULL);
+    CHECK_MSG(
+        d->n_location_table == r->n_location_table && d->n_function_table == r->n_function_table &&
+            d->n_string_table == r->n_string_table,
+        "%s: %zu/%zu/%zu entries, want %zu/%zu/%zu", what, d->n_location_table, d->n_function_table,
+        d->n_string_table, r->n_location_table, r->n_function_table, r->n_string_table);
+    if (d->n_location_table == r->n_location_table)
+        same_entries((void *const *)d->location_table, (void *const *)r->location_table,
+                     d->n_location_table, "location", what);
+    if (d->n_function_table == r->n_function_table)
+        same_entries((void *const *)d->function_table, (void *const *)r->function_table,
+                     d->n_function_table, "function", what);
+    for (size_t i = 0; i < d->n_string_table && i < r->n_string_table; i++)
+        CHECK_MSG(!strcmp(d->string_table[i], r->string_table[i]), "%s: string %zu", what, i);
 }
 
 /* Both ways of decoding, one and two dictionaries. */
 static void check_all(const int *order, size_t n, const char *what)
 {
-    for (int split = 1; split <= 2; split++)
-        for (int owned = 0; owned < 2; owned++) {
-            pg_buf in = {0};
-            build(&in, order, n, split);
-            char label[160];
-            snprintf(label, sizeof label, "%s (%d dictionar%s%s)", what, split,
-                     split == 1 ? "y" : "ies", owned ? ", owned" : "");
-            same_as_protobuf_c(&in, owned, label);
-            pg_buf_free(&in);
-        }
+    fx_check_all(build, order, n, what, same_tables);
 }
 
 /* Every plain body, then every odd one first, in the middle and last among them. */
