@@ -343,12 +343,25 @@ void pg_dict_drop_frame_indexes(pg_batch *b)
     }
 }
 
+/* The stack index a probe `width` bytes wide can be looked up in right away: NULL when the
+ * pool is at another width or has no index yet. Borrowed. */
+static pg_index *stack_probe_index(pg_batch *b, uint8_t width)
+{
+    pg_dict_index *ix = *pg_batch_dict_index(b);
+    const pg_stacks *st = pg_dict_stacks(pg_batch_dict(b));
+    if (!ix || !st || st->width != width || ix->t[T_STACK].width != width) return NULL;
+    return &ix->t[T_STACK].set;
+}
+
 /* Fetches the index slot pg_dict_stack_w will probe first (when the probe is already at
- * the pool's width; otherwise does nothing). */
+ * the pool's width; otherwise does nothing, not even hash). */
 uint64_t pg_dict_stack_prefetch(pg_batch *b, const void *loc, size_t n, uint8_t width)
 {
+    pg_index *set = n ? stack_probe_index(b, width) : NULL;
+    if (!set) return 0;
     uint64_t h = pg_dict_stack_hash(loc, n, width);
-    return pg_dict_stack_prefetch_hash(b, h, width) ? h : 0;
+    pg_index_prefetch(set, h);
+    return h;
 }
 
 /* The hash pg_dict_stack_prefetch returns, from the probe's bytes alone: safe to compute
@@ -363,10 +376,9 @@ uint64_t pg_dict_stack_hash(const void *loc, size_t n, uint8_t width)
  * 0 when the pool is at another width or has no index yet (nothing to fetch). */
 int pg_dict_stack_prefetch_hash(pg_batch *b, uint64_t h, uint8_t width)
 {
-    pg_dict_index *ix = *pg_batch_dict_index(b);
-    const pg_stacks *st = pg_dict_stacks(pg_batch_dict(b));
-    if (!h || !ix || !st || st->width != width || ix->t[T_STACK].width != width) return 0;
-    pg_index_prefetch(&ix->t[T_STACK].set, h);
+    pg_index *set = h ? stack_probe_index(b, width) : NULL;
+    if (!set) return 0;
+    pg_index_prefetch(set, h);
     return 1;
 }
 

@@ -627,6 +627,12 @@ static int stacks_verbatim(const pg_otlp_dict *d)
     return (any & 0x8080808080808080ull) == 0;
 }
 
+/* Bytes of stack i's entry in the stack table (field 7); body as in put_stack_range. */
+static inline size_t stack_entry_size(const pg_stack_ref *st, size_t body)
+{
+    return sz_len(st->n ? sz_len(body) : 0);
+}
+
 /* Size of the dictionary; when stack_body is non-NULL it receives each stack's packed
  * location-index body size, so writing does not compute it again. */
 static size_t dict_size(const pg_otlp_dict *d, uint32_t *stack_body, int verbatim)
@@ -649,15 +655,9 @@ static size_t dict_size(const pg_otlp_dict *d, uint32_t *stack_body, int verbati
         pg_dict_stack_at(d, i, &st);
         size_t body = verbatim ? st.n : stack_body_size(&st);
         if (stack_body) stack_body[i] = (uint32_t)body;
-        n += sz_len(st.n ? sz_len(body) : 0);
+        n += stack_entry_size(&st, body);
     }
     return n;
-}
-
-/* Bytes of stack i's entry in the stack table (field 7); body as in put_stack_range. */
-static inline size_t stack_entry_size(const pg_stack_ref *st, size_t body)
-{
-    return sz_len(st->n ? sz_len(body) : 0);
 }
 
 /* Writes stacks [lo, hi) of the stack table (field 7) at q (room checked by the caller);

@@ -5,7 +5,6 @@
 #include "pipeline/core/dict.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/samples.h"
-#include "pipeline/core/stacks.h"
 #include "pipeline/core/vec.h"
 
 #include <stdlib.h>

@@ -267,11 +267,6 @@ static int read_threaded(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top, size_
     r->d = *d;
     r->d.err = r->err;
     r->d.errlen = sizeof r->err;
-    size_t n_locs = pg_batch_dict(d->b)->n_location_table;
-    if (!(r->d.reached = calloc(n_locs + 1, 1))) {
-        free(r);
-        return 0;
-    }
     r->h = h;
     r->top = top;
     r->n_types = n_types;
@@ -283,8 +278,6 @@ static int read_threaded(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top, size_
                 rc = commit_chunks(d, r, commit, ctx);
                 pthread_join(t, NULL);
                 *ran = 1;
-                for (size_t k = 0; k < n_locs; k++) /* what the helper's samples reached */
-                    d->reached[k] |= r->d.reached[k];
             }
             pthread_cond_destroy(&r->cv);
         }
@@ -292,7 +285,6 @@ static int read_threaded(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top, size_
     }
     for (size_t k = 0; k < N_CHUNKS; k++)
         pg_pprof_scratch_free(&r->c[k].s);
-    free(r->d.reached);
     free(r);
     return rc;
 }

@@ -152,7 +152,8 @@ static int decode_label(pg_wire r, pg_pprof_scratch *s, size_t i)
 
 /* Reads sample number i (slice r) into s at its `at_*` offsets: reads d's tables and limits
  * and writes only s, d->reached and d->err, so a thread with its own copy of d (with its
- * own `reached` and error buffer) may run it. */
+ * own error buffer) may run it while the owner of d commits samples, which touches
+ * neither. */
 int pg_pprof_parse_sample(pg_pprof_dec *d, pg_wire r, size_t i, pg_pprof_scratch *s, size_t n_types)
 {
     size_t nlocs = 0, nvals = 0, nl = 0;

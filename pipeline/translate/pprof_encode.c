@@ -502,7 +502,6 @@ static int resource_labels(enc *e)
     return rc;
 }
 
-/* Encodes the group; out receives gzip or plain pprof bytes, as they are produced. */
 /* free(p), leaving p NULL. */
 #define FREE_NULL(p) (free(p), (p) = NULL)
 
@@ -526,6 +525,7 @@ static void enc_free(enc *e)
     pg_buf_free(&e->tmp);
 }
 
+/* Encodes the group; out receives gzip or plain pprof bytes, as they are produced. */
 int pg_pprof_encode(const pg_batch *b, const pg_pprof_group *g, const pg_pprof_encode_opts *o,
                     pg_buf *out, char *err, size_t errlen)
 {
