@@ -144,6 +144,13 @@ void pg_index_free(pg_index *ix)
     memset(ix, 0, sizeof *ix);
 }
 
+/* Frees the slots through pg_pages_free. */
+void pg_index_free_pages(pg_index *ix)
+{
+    pg_pages_free(ix->slots, ix->cap * sizeof *ix->slots);
+    memset(ix, 0, sizeof *ix);
+}
+
 static inline size_t u64_slot(uint64_t k, size_t cap)
 {
     return (size_t)fmix(k) & (cap - 1);

@@ -46,6 +46,9 @@ int pg_index_insert(pg_index *ix, uint64_t hash, uint32_t id);
 
 /* Frees the index's storage. */
 void pg_index_free(pg_index *ix);
+/* The same for a large index about to be followed by other big allocations: its pages go
+ * back to the OS first (pg_pages_free). */
+void pg_index_free_pages(pg_index *ix);
 
 /* uint64 -> uint32 map (e.g. pprof ids -> table positions). */
 typedef struct pg_u64map {

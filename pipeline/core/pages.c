@@ -30,6 +30,17 @@ void pg_pages_release(const uint8_t *p, size_t n)
 #endif
 }
 
+/* A buffer smaller than this is freed as it is: the madvise call would cost more than
+ * the few pages it could return. */
+#define FREE_RELEASE_MIN ((size_t)64 << 10)
+
+/* Releases the interior pages of a large buffer, then frees it. */
+void pg_pages_free(void *p, size_t n)
+{
+    if (p && n >= FREE_RELEASE_MIN) pg_pages_release(p, n);
+    free(p);
+}
+
 /* Releases [*done, upto) minus [keep_lo, keep_hi) in steps, up to the page holding upto:
  * its bytes before upto go with the next call, so no page is skipped between calls. */
 void pg_pages_release_consumed(const uint8_t **done, const uint8_t *upto, const uint8_t *keep_lo,

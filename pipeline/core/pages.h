@@ -13,6 +13,12 @@
  * buffer's edges are unaffected. A no-op where the OS offers no way to do it. */
 void pg_pages_release(const uint8_t *p, size_t n);
 
+/* Frees a malloc'd buffer of n bytes (NULL is a no-op), handing its whole pages back to the
+ * OS first when it is large: glibc keeps a freed block in the middle of its heap resident,
+ * so a big scratch table freed before the next phase of a conversion would otherwise still
+ * count towards that phase's peak. Takes ownership of p. */
+void pg_pages_free(void *p, size_t n);
+
 /* Releases the consumed bytes [*done, upto) of an owned buffer, except those inside the
  * range [keep_lo, keep_hi) still needed, once at least `step` bytes are pending; *done
  * advances to the start of the page holding upto when it does (that page is released by a

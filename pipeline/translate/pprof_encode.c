@@ -5,6 +5,7 @@
 #include "pipeline/translate/semconv.h"
 #include "pipeline/translate/pprof_tables.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/pages.h"
 #include "pipeline/core/samples.h"
 #include "pipeline/core/stacks.h"
 #include "pipeline/core/vec.h"
@@ -362,10 +363,27 @@ static int write_merged(enc *e)
         pg_sample_at(g->profiles[first[i].k], first[i].i, &s);
         if (!(rc = sample_labels(e, &s))) rc = write_sample(e, s.stack, &vals[i * nt], nt);
     }
-    pg_index_free(&ix);
-    free(first);
-    free(vals);
+    pg_index_free_pages(&ix);
+    pg_pages_free(first, (total ? total : 1) * sizeof *first);
+    pg_pages_free(vals, (total ? total : 1) * (nt ? nt : 1) * sizeof *vals);
     return rc;
+}
+
+/* Frees the label memos, which only the samples use, handing the pages of the large ones
+ * back before the tables and strings are written (the output grows on, the memos go). */
+static void free_label_memos(enc *e)
+{
+    size_t na = e->d->n_attribute_table;
+    pg_pages_free(e->memo.v, e->memo.cap * sizeof *e->memo.v);
+    e->memo = (pg_labels){0};
+    if (e->attr_memo) {
+        pg_pages_free(e->attr_memo, na * sizeof *e->attr_memo);
+        pg_pages_free(e->attr_memo_n, na * sizeof *e->attr_memo_n);
+        pg_pages_free(e->attr_trace, na * sizeof *e->attr_trace);
+    }
+    if (e->link_memo) pg_pages_free(e->link_memo, e->d->n_link_table * sizeof *e->link_memo);
+    e->attr_memo = e->attr_memo_n = e->link_memo = NULL;
+    e->attr_trace = NULL;
 }
 
 /* Writes the Mapping, Location and Function tables for the ids assigned. */
@@ -502,6 +520,19 @@ static int resource_labels(enc *e)
     return rc;
 }
 
+/* Frees the dictionary -> pprof id tables (through pg_pages_free), once the tables are
+ * written. */
+static void free_id_tables(enc *e)
+{
+    const pg_otlp_dict *d = e->d;
+    pg_pages_free(e->loc_id, d->n_location_table * sizeof *e->loc_id);
+    pg_pages_free(e->fn_id, d->n_function_table * sizeof *e->fn_id);
+    pg_pages_free(e->map_id, d->n_mapping_table * sizeof *e->map_id);
+    free(e->map_by_id);
+    e->loc_id = e->fn_id = e->map_id = NULL;
+    e->map_by_id = NULL;
+}
+
 /* free(p), leaving p NULL. */
 #define FREE_NULL(p) (free(p), (p) = NULL)
 
@@ -551,6 +582,7 @@ int pg_pprof_encode(const pg_batch *b, const pg_pprof_group *g, const pg_pprof_e
         rc = pg_err(err, errlen, PG_EINVAL, "pprof: a sample has several values but no timestamps");
         goto done;
     }
+    if (!rc) free_label_memos(&e);
     if (rc || (rc = write_tables(&e, e.w))) goto done;
     pg_wire_put_uint(&tail, 9, p0->time_unix_nano);
     pg_wire_put_uint(&tail, 10, p0->duration_nano);
@@ -560,6 +592,10 @@ int pg_pprof_encode(const pg_batch *b, const pg_pprof_group *g, const pg_pprof_e
     if (!dflt && !g->from_pprof && nt > 1 && p0->sample_type)
         dflt = e.d->string_table[p0->sample_type->type_strindex];
     if (dflt) pg_wire_put_uint(&tail, 14, (uint64_t)pg_strtab_add(&e.st, dflt, strlen(dflt), 0));
+    /* every string is interned: the id tables and lookups go before the strings are
+     * written, the last and, with the batch, largest the output gets */
+    free_id_tables(&e);
+    pg_strtab_seal(&e.st);
     for (size_t i = 0; i < e.st.n; i++)
         pg_wire_put_bytes(e.w, 6, e.st.s[i], e.st.len[i]);
     pg_buf_append(e.w, tail.data, tail.len);

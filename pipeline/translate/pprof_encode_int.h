@@ -13,7 +13,9 @@ typedef struct pg_strtab {
     size_t *len;
     size_t n, cap;
     pg_index set;
-    int64_t *from_dict; /* dictionary string index -> pprof index, 0 = not yet (except "") */
+    int64_t *from_dict; /* dictionary string index -> pprof index, 0 = not yet (except "");
+                         * NULL once sealed */
+    size_t n_dict;      /* entries of from_dict */
     char **owned;
     size_t n_owned, cap_owned;
     int failed; /* 0, or the status of the first failed add (indexes written since are bad) */
@@ -28,6 +30,9 @@ void pg_strtab_free(pg_strtab *t);
 int64_t pg_strtab_add(pg_strtab *t, const char *s, size_t n, int copy);
 /* Returns the pprof index of dictionary string i, or a negative status (see above). */
 int64_t pg_strtab_dict(pg_strtab *t, const pg_otlp_dict *d, int32_t i);
+/* Frees the lookups once every string is interned, handing their pages back: s and len
+ * stay for writing the table out; adding after it fails with PG_EINTERNAL. */
+void pg_strtab_seal(pg_strtab *t);
 
 /* One pprof label being written. */
 typedef struct pg_label {

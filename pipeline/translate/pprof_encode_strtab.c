@@ -2,6 +2,7 @@
 #include "pipeline/translate/pprof_encode_int.h"
 
 #include "pipeline/core/err.h"
+#include "pipeline/core/pages.h"
 #include "pipeline/core/vec.h"
 
 #include <stdlib.h>
@@ -23,7 +24,8 @@ static int eq(const void *ctx, const void *k, uint32_t id)
 int pg_strtab_init(pg_strtab *t, size_t n_dict)
 {
     memset(t, 0, sizeof *t);
-    t->from_dict = calloc(n_dict ? n_dict : 1, sizeof *t->from_dict);
+    t->n_dict = n_dict ? n_dict : 1;
+    t->from_dict = calloc(t->n_dict, sizeof *t->from_dict);
     if (!t->from_dict) return t->failed = PG_ENOMEM;
     int64_t r = pg_strtab_add(t, "", 0, 0);
     return r < 0 ? (int)r : 0;
@@ -52,6 +54,7 @@ static int64_t fail(pg_strtab *t, int rc)
 /* Interns s[0..n); borrowed unless copy. */
 int64_t pg_strtab_add(pg_strtab *t, const char *s, size_t n, int copy)
 {
+    if (!t->from_dict) return fail(t, PG_EINTERNAL); /* sealed */
     probe p = {s, n};
     uint64_t h = pg_hash_bytes(s, n, 11);
     uint32_t id = pg_index_find(&t->set, h, eq, t, &p);
@@ -82,9 +85,18 @@ int64_t pg_strtab_add(pg_strtab *t, const char *s, size_t n, int copy)
 int64_t pg_strtab_dict(pg_strtab *t, const pg_otlp_dict *d, int32_t i)
 {
     if (i == 0) return 0;
+    if (!t->from_dict) return fail(t, PG_EINTERNAL); /* sealed */
     if (t->from_dict[i]) return t->from_dict[i];
     const char *s = d->string_table[i];
     int64_t r = pg_strtab_add(t, s, strlen(s), 0);
     if (r > 0) t->from_dict[i] = r;
     return r;
+}
+
+/* Frees the index and the dictionary map through pg_pages_free. */
+void pg_strtab_seal(pg_strtab *t)
+{
+    pg_index_free_pages(&t->set);
+    pg_pages_free(t->from_dict, t->n_dict * sizeof *t->from_dict);
+    t->from_dict = NULL;
 }

@@ -3,13 +3,17 @@
  * unchanged; released bytes read as their old value or zero (the header promises zeros
  * where the OS can release, a no-op elsewhere); the step threshold holds back small
  * releases; the buffer can still be freed. pg_pages_hint_large changes no contents;
- * pg_pages_populate maps exactly its whole pages and changes no contents. */
+ * pg_pages_populate maps exactly its whole pages and changes no contents. pg_pages_free
+ * hands a large heap block's interior pages back (mincore) and frees small ones as they are. */
 #include "testlib.h"
 
 #include "pipeline/core/pages.h"
 
 #include <stdint.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -278,6 +282,58 @@ static void test_populate(void)
     free(b);
 }
 
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) /* ASan's allocator keeps freed blocks */
+#define CHECK_HEAP_FREE 1
+/* Pages of [p, p + n) (page-aligned p) that are resident, or -1 where mincore fails. */
+static long resident_pages(uint8_t *p, size_t n)
+{
+    unsigned char vec[256];
+    size_t np = n / page;
+    if (np > sizeof vec || mincore(p, np * page, vec) != 0) return -1;
+    long r = 0;
+    for (size_t i = 0; i < np; i++)
+        r += vec[i] & 1;
+    return r;
+}
+#endif
+
+/* pg_pages_free: a large block inside glibc's heap (the mmap threshold raised, a guard
+ * allocation after it so the heap's top is not trimmed) has its interior pages handed back
+ * after the free, where the same free without it leaves them resident; a small block and
+ * NULL are plain frees. */
+static void test_free(void)
+{
+#ifdef CHECK_HEAP_FREE
+    CHECK(mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1);
+    CHECK(mallopt(M_TRIM_THRESHOLD, 64 << 20) == 1);
+    for (int release = 0; release < 2; release++) {
+        size_t n = 128 * page;
+        uint8_t *b = malloc(n);
+        void *guard = malloc(64);
+        CHECK(b && guard);
+        fill(b, n);
+        uint8_t *lo = (uint8_t *)(((uintptr_t)b + 4 * page) & ~(uintptr_t)(page - 1));
+        if (release)
+            pg_pages_free(b, n);
+        else
+            free(b);
+        long r = resident_pages(lo, 64 * page);
+        if (r >= 0) {
+            if (release)
+                CHECK_MSG(r == 0, "pg_pages_free left %ld of 64 interior pages resident", r);
+            else
+                CHECK_MSG(r == 64, "free alone left %ld of 64 pages resident (want 64)", r);
+        }
+        free(guard);
+    }
+    mallopt(M_MMAP_THRESHOLD, 128 << 10);
+#endif
+    uint8_t *small = malloc(100);
+    fill(small, 100);
+    pg_pages_free(small, 100);
+    pg_pages_free(NULL, 1 << 20);
+}
+
 int main(void)
 {
     long ps = sysconf(_SC_PAGESIZE);
@@ -286,5 +342,6 @@ int main(void)
     test_release_consumed();
     test_hint_large();
     test_populate();
+    test_free();
     TEST_MAIN_END();
 }
