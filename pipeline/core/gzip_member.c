@@ -10,9 +10,11 @@
 
 #include "pipeline/core/cpus.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/pages.h"
 
 #include <libdeflate.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -143,4 +145,237 @@ int pg_gzip_member(const uint8_t *in, size_t n, int level, pg_buf *out, int exac
                              : member_whole(c, in, n, out, exact);
     libdeflate_free_compressor(c);
     return rc;
+}
+
+/* Whether n bytes are worth the pipe's helper thread (the split's threshold). */
+int pg_gzip_member_splits(size_t n)
+{
+    return split_wanted(n);
+}
+
+/* Input the pipe's helper deflates per zlib call: small enough that its pages go back
+ * soon after the writer wrote them, large enough that the lock is taken rarely. */
+#define PIPE_SLICE ((size_t)128 << 10)
+
+struct pg_gzip_pipe {
+    const uint8_t *buf;
+    int level;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t written; /* guarded by mu: buf[0..written) is final */
+    size_t cut;     /* guarded by mu: where the head ends, SIZE_MAX until the writer says */
+    int stop;       /* guarded by mu: abort */
+    /* the helper's own until it is joined */
+    z_stream z;
+    pg_buf out; /* the head's raw deflate stream */
+    uint32_t crc;
+    size_t done; /* buf[0..done) deflated */
+    const uint8_t *released;
+    int rc;
+};
+
+/* Deflates buf[done..upto) a slice at a time: CRC first, then zlib, then the slice's whole
+ * pages go back to the OS (zlib keeps its own window copy). */
+static int pipe_deflate(pg_gzip_pipe *p, size_t upto)
+{
+    while (p->done < upto) {
+        size_t n = upto - p->done < PIPE_SLICE ? upto - p->done : PIPE_SLICE;
+        const uint8_t *in = p->buf + p->done;
+        p->crc = libdeflate_crc32(p->crc, in, n);
+        p->z.next_in = (Bytef *)(uintptr_t)in;
+        p->z.avail_in = (uInt)n;
+        while (p->z.avail_in) {
+            if (pg_buf_reserve(&p->out, deflateBound(&p->z, p->z.avail_in) + 64)) return PG_ENOMEM;
+            p->z.next_out = p->out.data + p->out.len;
+            p->z.avail_out = (uInt)(p->out.cap - p->out.len);
+            int zrc = deflate(&p->z, Z_NO_FLUSH);
+            p->out.len = p->out.cap - p->z.avail_out;
+            if (zrc != Z_OK) return PG_EINTERNAL; /* room was given: no progress is a bug */
+        }
+        p->done += n;
+        pg_pages_release_consumed(&p->released, p->buf + p->done, NULL, NULL, PIPE_SLICE);
+    }
+    return 0;
+}
+
+/* Ends the head's stream on an empty stored block: byte-aligned, not final. */
+static int pipe_sync(pg_gzip_pipe *p)
+{
+    p->z.avail_in = 0;
+    do {
+        if (pg_buf_reserve(&p->out, 64)) return PG_ENOMEM;
+        p->z.next_out = p->out.data + p->out.len;
+        p->z.avail_out = (uInt)(p->out.cap - p->out.len);
+        int zrc = deflate(&p->z, Z_SYNC_FLUSH);
+        p->out.len = p->out.cap - p->z.avail_out;
+        if (zrc != Z_OK && zrc != Z_BUF_ERROR) return PG_EINTERNAL;
+    } while (p->z.avail_out == 0);
+    return 0;
+}
+
+/* Helper thread: deflates what the writer has written, up to the cut, then syncs. */
+static void *pipe_main(void *arg)
+{
+    pg_gzip_pipe *p = arg;
+    if (deflateInit2(&p->z, p->level > 9 ? 9 : p->level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) !=
+        Z_OK) {
+        p->rc = PG_ENOMEM;
+        return NULL;
+    }
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        size_t upto;
+        for (;;) {
+            upto = p->written < p->cut ? p->written : p->cut;
+            if (p->stop || upto > p->done || p->cut == p->done) break;
+            pthread_cond_wait(&p->cv, &p->mu);
+        }
+        int stop = p->stop, last = upto == p->cut;
+        pthread_mutex_unlock(&p->mu);
+        if (stop) return NULL;
+        if ((p->rc = pipe_deflate(p, upto))) return NULL;
+        if (last) {
+            p->rc = pipe_sync(p);
+            return NULL;
+        }
+    }
+}
+
+/* Frees a joined (or never started) pipe. */
+static void pipe_free(pg_gzip_pipe *p)
+{
+    deflateEnd(&p->z);
+    pg_buf_free(&p->out);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+/* See gzip_member.h; the caller owns the pipe until head, finish or abort. */
+pg_gzip_pipe *pg_gzip_pipe_start(const uint8_t *buf, int level)
+{
+    pg_gzip_pipe *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->buf = p->released = buf;
+    p->level = level;
+    p->cut = SIZE_MAX;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    if (pthread_create(&p->thread, NULL, pipe_main, p) != 0) {
+        pipe_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* Raises the written mark and wakes the helper. */
+void pg_gzip_pipe_written(pg_gzip_pipe *p, size_t n)
+{
+    pthread_mutex_lock(&p->mu);
+    if (n > p->written) p->written = n;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Sets the cut (everything before it is written, by the contract). */
+void pg_gzip_pipe_cut(pg_gzip_pipe *p, size_t cut)
+{
+    pthread_mutex_lock(&p->mu);
+    if (p->cut == SIZE_MAX) p->cut = cut < p->written ? p->written : cut;
+    if (p->cut > p->written) p->written = p->cut;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Settles the cut (the last written mark when the writer made none) and returns it. */
+static size_t pipe_settle(pg_gzip_pipe *p)
+{
+    pthread_mutex_lock(&p->mu);
+    if (p->cut == SIZE_MAX) p->cut = p->written;
+    size_t cut = p->cut;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return cut;
+}
+
+/* Joins the helper; appends the header and the head's stream to out. Frees p. */
+int pg_gzip_pipe_head(pg_gzip_pipe *p, pg_buf *out, uint32_t *crc, size_t *cut)
+{
+    *cut = pipe_settle(p);
+    pthread_join(p->thread, NULL);
+    int rc = p->rc ? p->rc : pg_buf_reserve(out, GZIP_HEADER + p->out.len);
+    if (!rc) {
+        put_header(out->data + out->len, p->level);
+        memcpy(out->data + out->len + GZIP_HEADER, p->out.data, p->out.len);
+        out->len += GZIP_HEADER + p->out.len;
+        *crc = p->crc;
+    }
+    pipe_free(p);
+    return rc;
+}
+
+/* The tail is deflated here while the helper ends the head, into out past the room the
+ * head can take at most; the head then goes in front of it and the tail moves down. */
+int pg_gzip_pipe_finish(pg_gzip_pipe *p, size_t n, pg_buf *out)
+{
+    const uint8_t *buf = p->buf;
+    size_t cut = pipe_settle(p);
+    struct libdeflate_compressor *c = libdeflate_alloc_compressor(p->level);
+    size_t tail_n = n - cut, head_room = GZIP_HEADER + deflateBound(Z_NULL, cut) + 16;
+    size_t tail_room = c ? libdeflate_deflate_compress_bound(c, tail_n) : 0;
+    int rc = !c ? PG_ENOMEM : pg_buf_reserve(out, head_room + tail_room + GZIP_TRAILER);
+    size_t tail_got = 0;
+    uint32_t tail_crc = 0, head_crc = 0;
+    size_t at = out->len; /* where the member starts */
+    if (!rc) {
+        tail_got = libdeflate_deflate_compress(c, buf + cut, tail_n, out->data + at + head_room,
+                                               tail_room);
+        tail_crc = libdeflate_crc32(0, buf + cut, tail_n);
+        if (!tail_got) rc = PG_EINTERNAL;
+    }
+    libdeflate_free_compressor(c);
+    size_t head_cut;
+    int hrc = pg_gzip_pipe_head(p, out, &head_crc, &head_cut); /* frees p */
+    if (rc || hrc) {
+        out->len = at;
+        return rc ? rc : hrc;
+    }
+    /* the head fits its room, and out did not move: the room was reserved above */
+    memmove(out->data + out->len, out->data + at + head_room, tail_got);
+    out->len += tail_got;
+    return pg_gzip_trailer(out, (uint32_t)crc32_combine(head_crc, tail_crc, (z_off_t)tail_n), n);
+}
+
+/* Tells the helper to leave, joins it, frees p. */
+void pg_gzip_pipe_abort(pg_gzip_pipe *p)
+{
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->thread, NULL);
+    pipe_free(p);
+}
+
+/* CRC and length, little-endian. */
+int pg_gzip_trailer(pg_buf *out, uint32_t crc, uint64_t n)
+{
+    int rc = pg_buf_reserve(out, GZIP_TRAILER);
+    if (rc) return rc;
+    put_le32(out->data + out->len, crc);
+    put_le32(out->data + out->len + 4, (uint32_t)n);
+    out->len += GZIP_TRAILER;
+    return 0;
+}
+
+/* Appends the 10-byte header. */
+int pg_gzip_header(pg_buf *out, int level)
+{
+    int rc = pg_buf_reserve(out, GZIP_HEADER);
+    if (rc) return rc;
+    put_header(out->data + out->len, level);
+    out->len += GZIP_HEADER;
+    return 0;
 }

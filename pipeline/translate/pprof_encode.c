@@ -29,6 +29,7 @@ typedef struct enc {
     uint8_t *attr_trace; /* attribute is a trace_id / span_id label */
     uint32_t *link_memo; /* link index -> 1 + first of its two labels in memo */
     pg_buf *w;           /* the output stream */
+    pg_pprof_out *so;    /* its owner */
     pg_buf tmp;
     int64_t *vals;
     uint64_t *locs;
@@ -279,6 +280,14 @@ static int64_t contribution(const pg_sample_ref *s)
     return v;
 }
 
+/* After sample i of n: the output may start compressing on a second thread, and the
+ * compressed head ends at half the samples (a point of the data, not of timing). */
+static void sample_written(enc *e, size_t i, size_t n)
+{
+    pg_pprof_out_progress(e->so);
+    if (i + 1 == n / 2) pg_pprof_out_cut(e->so);
+}
+
 /* Samples that correspond by position: one pprof sample per position. */
 static int write_positional(enc *e)
 {
@@ -297,6 +306,7 @@ static int write_positional(enc *e)
             e->vals[k] = value_at(g->profiles[k], cols[k], i);
         pg_sample_at(p0, i, &r);
         if (!(rc = sample_labels(e, &r))) rc = write_sample(e, r.stack, e->vals, nt);
+        sample_written(e, i, ns);
     }
     free(cols);
     return rc;
@@ -362,6 +372,7 @@ static int write_merged(enc *e)
         pg_sample_ref s;
         pg_sample_at(g->profiles[first[i].k], first[i].i, &s);
         if (!(rc = sample_labels(e, &s))) rc = write_sample(e, s.stack, &vals[i * nt], nt);
+        sample_written(e, i, n);
     }
     pg_index_free_pages(&ix);
     pg_pages_free(first, (total ? total : 1) * sizeof *first);
@@ -568,6 +579,7 @@ int pg_pprof_encode(const pg_batch *b, const pg_pprof_group *g, const pg_pprof_e
     const pg_otlp_profile *p0 = g->profiles[0];
     int opened = pg_pprof_out_open(&so, out, o->gzip) == 0;
     e.w = pg_pprof_out_sink(&so);
+    e.so = &so;
     if (!opened || (rc = pg_strtab_init(&e.st, e.d->n_string_table)) || (rc = assign_ids(&e)))
         goto done;
     rc = PG_ENOMEM;
@@ -582,6 +594,7 @@ int pg_pprof_encode(const pg_batch *b, const pg_pprof_group *g, const pg_pprof_e
         rc = pg_err(err, errlen, PG_EINVAL, "pprof: a sample has several values but no timestamps");
         goto done;
     }
+    pg_pprof_out_cut(&so); /* fewer than two samples: no head */
     if (!rc) free_label_memos(&e);
     if (rc || (rc = write_tables(&e, e.w))) goto done;
     pg_wire_put_uint(&tail, 9, p0->time_unix_nano);

@@ -59,16 +59,30 @@ size_t pg_labels_size(const pg_labels *l);
 uint8_t *pg_labels_put(uint8_t *p, const pg_labels *l);
 
 /* The encoder's output (pprof_encode_out.c): plain into the caller's buffer, or one gzip
- * member: compressed at once by libdeflate when the encoding fits the whole-output buffer,
- * else by zlib's streaming deflate a chunk at a time. */
+ * member: compressed at close by libdeflate when the encoding fits the whole-output buffer
+ * (with zlib deflating the head on a second thread while the encoder is still writing,
+ * once the encoding is large), else by zlib's streaming deflate a chunk at a time. */
 struct z_stream_s;
+struct pg_gzip_pipe;
 typedef struct pg_pprof_out {
     pg_buf buf;                  /* gzip: the uncompressed bytes not yet compressed */
     pg_buf *out;                 /* the caller's buffer */
     int gzip;                    /* 0: plain */
     struct z_stream_s *z;        /* set once the output outgrew buf: streaming from then on */
+    uint32_t crc;                /* streaming: CRC-32 of the bytes so far */
+    uint64_t total;              /* streaming: bytes so far */
+    struct pg_gzip_pipe *pipe;   /* the head's helper, while it runs */
+    size_t told;                 /* bytes of buf the helper was told of */
+    int cut;                     /* the head's end is set (or the chance to start one passed) */
     size_t start, start_flushed; /* out's length and flushed count when opened */
 } pg_pprof_out;
+
+/* Tells the output how far the encoding got: it starts the head's helper once the
+ * encoding is large enough and tells it what is written. Call after every sample. */
+void pg_pprof_out_progress(pg_pprof_out *s);
+/* The head ends here (the encoder calls it at a point fixed by the data: half its
+ * samples); no helper starts after it. */
+void pg_pprof_out_cut(pg_pprof_out *s);
 
 /* Bytes gathered before gzip output switches to streaming (default 16 MiB; 0 = default);
  * for tests. */

@@ -3,22 +3,31 @@
  * stop after the first member, so there is never more than one).
  *
  * Gzip: the encoding is gathered in a buffer of 16 MiB (allocated, but its pages are
- * touched only as they are written) and compressed at close at level 1 by pg_gzip_member:
- * libdeflate, about twice as fast as zlib, with zlib taking the head on a second thread
- * when the encoding is large. An encoding that outgrows the buffer switches to
- * zlib's streaming deflate (level 1) and goes on a buffer at a time, so a huge profile is
- * never held twice. */
+ * touched only as they are written) and compressed at close at level 1 by libdeflate,
+ * about twice as fast as zlib. Once the encoding is large (pg_gzip_member_splits), a
+ * helper thread deflates its head with zlib while the encoder goes on writing
+ * (pg_gzip_pipe): the head ends where the encoder says (half its samples), libdeflate
+ * takes the rest at close, and the head's pages go back to the OS as they are deflated.
+ * An encoding that outgrows the buffer switches to zlib's raw streaming deflate (level 1)
+ * after the head, a buffer at a time, so a huge profile is never held twice. */
 #include "pipeline/translate/pprof_encode_int.h"
 
 #include "pipeline/core/err.h"
 #include "pipeline/core/gzip_member.h"
 
+#include <libdeflate.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
 /* Uncompressed bytes compressed in one call; beyond it, streaming. */
 static size_t whole_limit = (size_t)16 << 20;
+
+/* How much more the encoder writes before the helper is told (a lock and a wake-up). */
+#define TELL_STEP ((size_t)64 << 10)
+
+/* The level, as Go's runtime/pprof writes (gzip.BestSpeed). */
+#define LEVEL 1
 
 /* Tests set a small limit to exercise the streaming path; 0 restores the default. */
 void pg_pprof_out_set_whole_limit(size_t n)
@@ -46,20 +55,51 @@ static int deflate_into(pg_pprof_out *s, const uint8_t *p, size_t n, int flush)
     }
 }
 
+/* Starts streaming: the member's header, or the helper's head (which ends at *from of the
+ * bytes p holds now), then a raw zlib stream for the rest. */
+static int start_streaming(pg_pprof_out *s, size_t *from)
+{
+    *from = 0;
+    int rc;
+    if (s->pipe) {
+        rc = pg_gzip_pipe_head(s->pipe, s->out, &s->crc, from);
+        s->pipe = NULL;
+        s->total = *from;
+    } else {
+        rc = pg_gzip_header(s->out, LEVEL);
+        s->crc = (uint32_t)crc32(0, NULL, 0);
+    }
+    if (rc) return rc;
+    z_stream *z = calloc(1, sizeof *z);
+    if (!z) return PG_ENOMEM;
+    if (deflateInit2(z, LEVEL, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        free(z);
+        return PG_ENOMEM;
+    }
+    s->z = z;
+    return 0;
+}
+
+/* Deflates p[0..n) into the stream, keeping the CRC and the length. */
+static int stream_bytes(pg_pprof_out *s, const uint8_t *p, size_t n, int flush)
+{
+    s->crc = libdeflate_crc32(s->crc, p, n);
+    s->total += n;
+    return deflate_into(s, p, n, flush);
+}
+
 /* pg_buf flush hook: the buffer is full, so the output goes on streaming through zlib. */
 static int flush_streaming(void *ctx, const uint8_t *p, size_t n)
 {
     pg_pprof_out *s = ctx;
     if (!s->z) {
-        z_stream *z = calloc(1, sizeof *z);
-        if (!z) return PG_ENOMEM;
-        if (deflateInit2(z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-            free(z);
-            return PG_ENOMEM;
-        }
-        s->z = z;
+        size_t from;
+        int rc = start_streaming(s, &from);
+        if (rc) return rc;
+        p += from;
+        n -= from;
     }
-    return deflate_into(s, p, n, Z_NO_FLUSH);
+    return stream_bytes(s, p, n, Z_NO_FLUSH);
 }
 
 /* Compresses s->buf's bytes as one gzip member (libdeflate, and zlib on a second thread for
@@ -67,7 +107,7 @@ static int flush_streaming(void *ctx, const uint8_t *p, size_t n)
 static int compress_whole(pg_pprof_out *s)
 {
     /* the bound is the most it takes: no doubling slack (a flushing buffer grows its way) */
-    return pg_gzip_member(s->buf.data, s->buf.len, 1, s->out, !s->out->flush);
+    return pg_gzip_member(s->buf.data, s->buf.len, LEVEL, s->out, !s->out->flush);
 }
 
 /* Plain output is written straight into out; gzip output goes through s->buf. */
@@ -90,12 +130,47 @@ pg_buf *pg_pprof_out_sink(pg_pprof_out *s)
     return s->gzip ? &s->buf : s->out;
 }
 
+/* Starts the helper once the encoding is large enough (before the cut only: the head's end
+ * must come from the data), and tells it what is written every TELL_STEP bytes. */
+void pg_pprof_out_progress(pg_pprof_out *s)
+{
+    if (!s->gzip || s->z || s->buf.failed) return;
+    if (!s->pipe) {
+        if (s->cut || !pg_gzip_member_splits(s->buf.len)) return;
+        s->pipe = pg_gzip_pipe_start(s->buf.data, LEVEL);
+        if (!s->pipe) {
+            s->cut = 1; /* no helper: compressed whole at close */
+            return;
+        }
+    }
+    if (s->buf.len - s->told >= TELL_STEP) {
+        pg_gzip_pipe_written(s->pipe, s->buf.len);
+        s->told = s->buf.len;
+    }
+}
+
+/* Ends the head at the bytes written so far. */
+void pg_pprof_out_cut(pg_pprof_out *s)
+{
+    if (s->pipe && !s->cut && !s->z) pg_gzip_pipe_cut(s->pipe, s->buf.len);
+    s->cut = 1;
+}
+
 /* Compresses what the buffer holds and ends the gzip member. */
 int pg_pprof_out_close(pg_pprof_out *s)
 {
     if (!s->gzip) return s->out->failed;
     if (s->buf.failed) return s->buf.failed;
-    int rc = s->z ? deflate_into(s, s->buf.data, s->buf.len, Z_FINISH) : compress_whole(s);
+    int rc;
+    if (s->z) {
+        rc = stream_bytes(s, s->buf.data, s->buf.len, Z_FINISH);
+        if (!rc) rc = pg_gzip_trailer(s->out, s->crc, s->total);
+    } else if (s->pipe) {
+        rc = pg_gzip_pipe_finish(s->pipe, s->buf.len, s->out);
+        s->pipe = NULL;
+    } else {
+        rc = compress_whole(s);
+    }
     if (rc) return rc;
     s->buf.len = 0;
     return s->out->failed;
@@ -107,6 +182,7 @@ void pg_pprof_out_free(pg_pprof_out *s, int failed)
 {
     if (failed && s->out->flushed == s->start_flushed && s->out->len > s->start)
         s->out->len = s->start;
+    pg_gzip_pipe_abort(s->pipe);
     if (s->z) {
         deflateEnd(s->z);
         free(s->z);

@@ -1,6 +1,8 @@
-/* The pprof encoder's gzip output (pipeline/translate/pprof_encode_out.c), compressed whole or
- * streamed, always one gzip member as Go writes it: any size, from empty to several MiB, is a
- * single member that inflates to exactly the plain encoding; the output is appended after
+/* The pprof encoder's gzip output (pipeline/translate/pprof_encode_out.c), compressed whole,
+ * with its head compressed on a helper thread while the encoder writes, or streamed (with or
+ * without such a head), always one gzip member as Go writes it, the same bytes each time:
+ * any size, from empty to several MiB, is a single member that inflates to exactly the
+ * plain encoding; the output is appended after
  * what the buffer held; and the gzip bytes decode to the same profile, borrowed or handed
  * over with pg_pprof_decode_owned (which frees them, on errors too). */
 #include "testlib.h"
@@ -8,6 +10,7 @@
 #include "pprof_builder.h"
 
 #include "pipeline/core/decompress.h"
+#include "pipeline/core/gzip_member.h"
 #include "pipeline/translate/otlp_dump.h"
 #include "pipeline/translate/pprof.h"
 #include "pipeline/translate/pprof_encode_int.h"
@@ -162,6 +165,25 @@ static void check(size_t n, int members, const char *what)
     pg_buf_free(&back);
 }
 
+/* n samples encoded twice: the gzip bytes are the same (where the helper thread's head ends
+ * comes from the data, not from how far it got). */
+static void check_same_bytes(size_t n, const char *what)
+{
+    pg_buf src = {0}, a = {0}, b2 = {0};
+    make_pprof(&src, n);
+    pg_batch *b = pg_batch_new(0);
+    char err[256] = "";
+    CHECK_MSG(pg_pprof_decode(b, src.data, src.len, NULL, NULL, err, sizeof err) == 0,
+              "%s: decode source: %s", what, err);
+    if (encode(b, 1, &a) == 0 && encode(b, 1, &b2) == 0)
+        CHECK_MSG(a.len == b2.len && !memcmp(a.data, b2.data, a.len),
+                  "%s: two encodings differ (%zu and %zu bytes)", what, a.len, b2.len);
+    pg_batch_free(b);
+    pg_buf_free(&src);
+    pg_buf_free(&a);
+    pg_buf_free(&b2);
+}
+
 /* A pprof with tables of many pages (5000 locations over 50 functions and 2 mappings, 800
  * samples) laid out as `order` says: its letters are the parts in wire order, V value types,
  * S samples (s: their first half, z: the second), M mappings, F functions, L locations,
@@ -238,6 +260,17 @@ int main(void)
     pg_pprof_out_set_whole_limit(64 << 10); /* the streaming path: still one member */
     check(3, 1, "small, streaming limit");
     check(200000, 1, "several MiB, streamed");
+    /* the head on a helper thread from 4 KiB on (one CPU or not): cut at half the samples
+     * inside the whole-output buffer, or the buffer full (streaming) before the cut */
+    pg_gzip_member_set_split(4096, 1);
+    pg_pprof_out_set_whole_limit(0);
+    check(20000, 1, "helper, whole");
+    check_same_bytes(20000, "helper, whole");
+    pg_pprof_out_set_whole_limit(1 << 20);
+    check(50000, 1, "helper cut, then streamed");
+    check(120000, 1, "helper streamed before its cut");
+    check_same_bytes(120000, "helper streamed before its cut");
+    pg_gzip_member_set_split(0, 0);
     pg_pprof_out_set_whole_limit(0);
     TEST_MAIN_END();
 }
