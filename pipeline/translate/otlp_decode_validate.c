@@ -200,7 +200,7 @@ static int check_samples(vctx *v, const pg_samples *c, size_t pos)
             return BAD("profile %zu sample %zu: stack index %d out of range", pos, i, c->stack[i]);
         if (c->link && (i = first_out_of_range(c->link, n, v->d->n_link_table)) < n)
             return BAD("profile %zu sample %zu: link index %d out of range", pos, i, c->link[i]);
-        if (c->attr_off) {
+        if (c->attr_off && c->attrs) { /* as pg_samples_at reads them */
             int rc;
             for (i = 0; i < n; i++)
                 if ((rc = check_attrs(v, c->attrs + c->attr_off[i],
@@ -209,15 +209,13 @@ static int check_samples(vctx *v, const pg_samples *c, size_t pos)
         }
         v->checked = *c;
     }
-    if (c->ts_off) {
+    if (c->ts_off && c->ts) {
+        pg_sample_ref r;
         for (i = 0; i < n; i++) {
-            size_t n_ts = c->ts_off[i + 1] - c->ts_off[i];
-            size_t n_values = c->val_off               ? c->val_off[i + 1] - c->val_off[i]
-                              : c->narrow || c->values ? 1
-                                                       : 0;
-            if (n_values && n_ts && n_values != n_ts)
+            pg_samples_at(c, i, &r);
+            if (r.n_values && r.n_ts && r.n_values != r.n_ts)
                 return BAD("profile %zu sample %zu: %zu values but %zu timestamps", pos, i,
-                           n_values, n_ts);
+                           r.n_values, r.n_ts);
         }
     }
     return 0;
