@@ -157,6 +157,9 @@ int pg_gzip_member_splits(size_t n)
  * soon after the writer wrote them, large enough that the lock is taken rarely. */
 #define PIPE_SLICE ((size_t)128 << 10)
 
+/* Room for the empty stored block that ends the head, and what zlib still holds. */
+#define PIPE_SYNC_ROOM 64
+
 struct pg_gzip_pipe {
     const uint8_t *buf;
     int level;
@@ -187,6 +190,7 @@ static int pipe_deflate(pg_gzip_pipe *p, size_t upto)
         p->z.avail_in = (uInt)n;
         while (p->z.avail_in) {
             if (pg_buf_reserve(&p->out, deflateBound(&p->z, p->z.avail_in) + 64)) return PG_ENOMEM;
+            /* (never more than reserved at the start, unless the writer passed its cap) */
             p->z.next_out = p->out.data + p->out.len;
             p->z.avail_out = (uInt)(p->out.cap - p->out.len);
             int zrc = deflate(&p->z, Z_NO_FLUSH);
@@ -204,7 +208,7 @@ static int pipe_sync(pg_gzip_pipe *p)
 {
     p->z.avail_in = 0;
     do {
-        if (pg_buf_reserve(&p->out, 64)) return PG_ENOMEM;
+        if (pg_buf_reserve(&p->out, PIPE_SYNC_ROOM)) return PG_ENOMEM;
         p->z.next_out = p->out.data + p->out.len;
         p->z.avail_out = (uInt)(p->out.cap - p->out.len);
         int zrc = deflate(&p->z, Z_SYNC_FLUSH);
@@ -253,10 +257,15 @@ static void pipe_free(pg_gzip_pipe *p)
 }
 
 /* See gzip_member.h; the caller owns the pipe until head, finish or abort. */
-pg_gzip_pipe *pg_gzip_pipe_start(const uint8_t *buf, int level)
+pg_gzip_pipe *pg_gzip_pipe_start(const uint8_t *buf, size_t cap, int level)
 {
     pg_gzip_pipe *p = calloc(1, sizeof *p);
     if (!p) return NULL;
+    /* grown by doubling instead, each copy would leave the old block resident */
+    if (pg_buf_reserve_exact(&p->out, deflateBound(Z_NULL, cap) + PIPE_SYNC_ROOM)) {
+        free(p);
+        return NULL;
+    }
     p->buf = p->released = buf;
     p->level = level;
     p->cut = SIZE_MAX;

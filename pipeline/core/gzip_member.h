@@ -29,10 +29,12 @@ void pg_gzip_member_set_split(size_t min_bytes, int force);
  * handed back to the OS as they are deflated (the writer never reads behind the cut). */
 typedef struct pg_gzip_pipe pg_gzip_pipe;
 
-/* Starts the helper over buf, which must stay where it is (not be moved or freed) until
- * pg_gzip_pipe_head or pg_gzip_pipe_abort. NULL when no thread could be started or no
- * memory: the caller then compresses at the end as before. */
-pg_gzip_pipe *pg_gzip_pipe_start(const uint8_t *buf, int level);
+/* Starts the helper over buf[0..cap), which must stay where it is (not be moved or freed)
+ * until pg_gzip_pipe_head or pg_gzip_pipe_abort. The head's output is reserved at once for
+ * the most a head of cap bytes deflates to (address space: its pages are touched as they
+ * are written, and it never moves). NULL when no thread could be started or no memory: the
+ * caller then compresses at the end as before. */
+pg_gzip_pipe *pg_gzip_pipe_start(const uint8_t *buf, size_t cap, int level);
 
 /* The writer has written buf[0..n) for good; the helper may deflate up to there (not past
  * the cut). Cheap enough to call every few tens of KiB. */

@@ -137,7 +137,7 @@ void pg_pprof_out_progress(pg_pprof_out *s)
     if (!s->gzip || s->z || s->buf.failed) return;
     if (!s->pipe) {
         if (s->cut || !pg_gzip_member_splits(s->buf.len)) return;
-        s->pipe = pg_gzip_pipe_start(s->buf.data, LEVEL);
+        s->pipe = pg_gzip_pipe_start(s->buf.data, s->buf.cap, LEVEL);
         if (!s->pipe) {
             s->cut = 1; /* no helper: compressed whole at close */
             return;

@@ -48,7 +48,7 @@ static void pause_us(long us)
 static uint8_t *run_pipe(const uint8_t *in, size_t n, size_t cut, long pace, pg_buf *out)
 {
     uint8_t *buf = calloc(1, n); /* written below, after the pipe starts */
-    pg_gzip_pipe *p = pg_gzip_pipe_start(buf, 1);
+    pg_gzip_pipe *p = pg_gzip_pipe_start(buf, n, 1);
     CHECK(p != NULL);
     if (!p) return buf;
     int cut_done = 0;
@@ -129,7 +129,7 @@ static void check_head_then_stream(const uint8_t *in)
 {
     uint8_t *buf = malloc(N);
     memcpy(buf, in, N);
-    pg_gzip_pipe *p = pg_gzip_pipe_start(buf, 1);
+    pg_gzip_pipe *p = pg_gzip_pipe_start(buf, N, 1);
     CHECK(p != NULL);
     if (!p) {
         free(buf);
@@ -168,7 +168,7 @@ static void check_abort(const uint8_t *in)
     for (int k = 0; k < 3; k++) {
         uint8_t *buf = malloc(N);
         memcpy(buf, in, N);
-        pg_gzip_pipe *p = pg_gzip_pipe_start(buf, 1);
+        pg_gzip_pipe *p = pg_gzip_pipe_start(buf, N, 1);
         CHECK(p != NULL);
         if (k >= 1) pg_gzip_pipe_written(p, N / 2);
         if (k == 2) pg_gzip_pipe_cut(p, N / 2);
