@@ -350,7 +350,11 @@ int pg_gzip_pipe_finish(pg_gzip_pipe *p, size_t n, pg_buf *out)
         out->len = at;
         return rc ? rc : hrc;
     }
-    /* the head fits its room, and out did not move: the room was reserved above */
+    if (out->len - at > head_room) { /* cannot happen: the bound holds any head */
+        out->len = at;
+        return PG_EINTERNAL;
+    }
+    /* out did not move: the room was reserved above */
     memmove(out->data + out->len, out->data + at + head_room, tail_got);
     out->len += tail_got;
     return pg_gzip_trailer(out, (uint32_t)crc32_combine(head_crc, tail_crc, (z_off_t)tail_n), n);

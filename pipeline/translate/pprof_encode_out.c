@@ -130,11 +130,13 @@ pg_buf *pg_pprof_out_sink(pg_pprof_out *s)
     return s->gzip ? &s->buf : s->out;
 }
 
-/* Starts the helper once the encoding is large enough (before the cut only: the head's end
- * must come from the data), and tells it what is written every TELL_STEP bytes. */
+/* Every TELL_STEP bytes: starts the helper once the encoding is large enough (before the
+ * cut only: the head's end must come from the data; asked no more often, as the answer may
+ * take a system call), or tells it what is written. */
 void pg_pprof_out_progress(pg_pprof_out *s)
 {
-    if (!s->gzip || s->z || s->buf.failed) return;
+    if (!s->gzip || s->z || s->buf.failed || s->buf.len - s->told < TELL_STEP) return;
+    s->told = s->buf.len;
     if (!s->pipe) {
         if (s->cut || !pg_gzip_member_splits(s->buf.len)) return;
         s->pipe = pg_gzip_pipe_start(s->buf.data, s->buf.cap, LEVEL);
@@ -143,10 +145,7 @@ void pg_pprof_out_progress(pg_pprof_out *s)
             return;
         }
     }
-    if (s->buf.len - s->told >= TELL_STEP) {
-        pg_gzip_pipe_written(s->pipe, s->buf.len);
-        s->told = s->buf.len;
-    }
+    pg_gzip_pipe_written(s->pipe, s->buf.len);
 }
 
 /* Ends the head at the bytes written so far. */
