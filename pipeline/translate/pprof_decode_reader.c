@@ -1,23 +1,22 @@
 /* pprof -> OTLP: the loop over the samples of a pprof, reading each (pprof_decode_sample.c)
  * and handing it to the profile builder's commit in order.
  *
- * A large profile on a machine with two CPUs is read on a helper thread: it parses samples
- * into chunks (location indices, values and labels back to back, and the stack's hash)
- * while the calling thread interns the chunk before, so reading and interning overlap. The
- * helper works on its own copy of the decoder, which it only reads (tables, limits) but
- * for its own error buffer, and on the input, which the calling thread does not touch while
- * it runs; the calling thread alone touches the batch. A failure on either side stops both;
- * the committer reports the helper's failure only after committing every sample before it,
- * as the loop on one thread does. */
+ * A large profile on a machine with two CPUs is read on a helper thread (pipeline/core/duo.c):
+ * it parses the next chunk of samples (location indices, values and labels back to back,
+ * and the stack's hash) while the calling thread interns the chunk before, the two chunks
+ * taking turns, so reading and interning overlap. The helper works on its own copy of the
+ * decoder, which it only reads (tables, limits) but for its own error buffer, and on the
+ * input, which the calling thread does not touch; the calling thread alone touches the
+ * batch. A failure on either side stops both; the committer reports the helper's failure
+ * only after committing every sample before it, as the loop on one thread does. */
 #include "pipeline/translate/pprof_decode_int.h"
 #include "pipeline/core/cpus.h"
 #include "pipeline/core/dict.h"
+#include "pipeline/core/duo.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/pages.h"
 #include "pipeline/core/vec.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +26,6 @@
 /* Profiles with fewer samples are read on the calling thread. */
 #define THREAD_MIN_SAMPLES 2048
 #define CHUNK_SAMPLES 256
-#define N_CHUNKS 3
-/* Pauses a waiting thread spins through before it sleeps (some tens of microseconds). */
-#define SPIN_ROUNDS 2000
 
 static pg_two_threads policy = {THREAD_MIN_SAMPLES, THREAD_MIN_SAMPLES, 0};
 
@@ -96,20 +92,17 @@ typedef struct chunk {
     size_t first, n; /* samples first .. first + n - 1 */
     int rc;          /* the reader's failure right after them, 0 = none */
     int last;        /* the reader stops after this chunk */
-    atomic_int full; /* 1: the committer's to take; 0: the reader's to fill */
 } chunk;
 
-/* The two threads' meeting point; the calling thread owns it. */
+/* The helper's side: its copy of the decoder, where it is in the input, the chunk it
+ * fills. The calling thread sets `c` and reads the rest only between jobs. */
 typedef struct reader {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    chunk c[N_CHUNKS];
-    atomic_int stop; /* the committer failed: the reader leaves */
-    pg_pprof_dec d;  /* the reader's copy of the decoder, with err below */
-    char err[512];   /* the reader's error message */
+    pg_pprof_dec d; /* the reader's copy of the decoder, with err below */
+    char err[512];  /* the reader's error message */
     pg_pprof_header *h;
     pg_wire top;
-    size_t n_types;
+    size_t next, n_types; /* the next sample to parse */
+    chunk *c;             /* the chunk the job fills */
 } reader;
 
 /* Empties chunk c for samples from `first` on. */
@@ -135,124 +128,85 @@ static void chunk_keep(chunk *c, uint8_t width, size_t n_types)
     c->lab_off[k + 1] = s->at_labels;
 }
 
-/* Spins a little while chunk c is not in state `want`: the other side is usually about to
- * hand it over, and sleeping and waking cost more than the wait. Returns whether it is. */
-static int spin_for(chunk *c, int want)
-{
-    for (int k = 0; k < SPIN_ROUNDS; k++) {
-        if (atomic_load_explicit(&c->full, memory_order_acquire) == want) return 1;
-        pg_cpu_relax();
-    }
-    return 0;
-}
-
-/* Waits until chunk c is the reader's again; 0 when the committer asked it to stop. */
-static int wait_free(reader *r, chunk *c)
-{
-    if (spin_for(c, 0)) return !atomic_load_explicit(&r->stop, memory_order_acquire);
-    pthread_mutex_lock(&r->mu);
-    while (c->full && !r->stop)
-        pthread_cond_wait(&r->cv, &r->mu);
-    int go = !r->stop;
-    pthread_mutex_unlock(&r->mu);
-    return go;
-}
-
-/* Gives chunk c to the committer. */
-static void hand_over(reader *r, chunk *c)
-{
-    pthread_mutex_lock(&r->mu);
-    c->full = 1;
-    pthread_cond_broadcast(&r->cv);
-    pthread_mutex_unlock(&r->mu);
-}
-
-/* The reader thread: parses the samples into the chunks in turn. */
-static void *reader_main(void *arg)
+/* The helper's job (pg_duo_run): parses the next samples into r->c. */
+static void fill_chunk(void *arg)
 {
     reader *r = arg;
-    pg_wire top = r->top, sr;
-    size_t i = 0, n = r->h->n_samples;
-    for (size_t ci = 0;; ci++) {
-        chunk *c = &r->c[ci % N_CHUNKS];
-        if (!wait_free(r, c)) break;
-        chunk_reset(c, i);
-        int more = 1;
-        while (c->n < CHUNK_SAMPLES && (more = i < n && next_sample(&top, &sr))) {
-            int rc = pg_pprof_parse_sample(&r->d, sr, i, &c->s, r->n_types);
-            if (rc) {
-                c->rc = rc;
-                break;
-            }
-            chunk_keep(c, r->d.loc_width, r->n_types);
-            i++;
+    chunk *c = r->c;
+    size_t n = r->h->n_samples;
+    pg_wire sr;
+    int more = 1;
+    chunk_reset(c, r->next);
+    while (c->n < CHUNK_SAMPLES && (more = r->next < n && next_sample(&r->top, &sr))) {
+        int rc = pg_pprof_parse_sample(&r->d, sr, r->next, &c->s, r->n_types);
+        if (rc) {
+            c->rc = rc;
+            break;
         }
-        c->last = c->rc || !more || i == n;
-        release_read(r->h, top.p, c->last);
-        hand_over(r, c);
-        if (c->last) break;
+        chunk_keep(c, r->d.loc_width, r->n_types);
+        r->next++;
     }
-    return NULL;
+    c->last = c->rc || !more || r->next == n;
+    release_read(r->h, r->top.p, c->last);
 }
 
-/* Waits until the reader has filled chunk c. */
-static void wait_full(reader *r, chunk *c)
+/* Commits chunk c's samples, then reports the reader's failure after them; returns the
+ * first failure. v is the committer's scratch. */
+static int commit_chunk(pg_pprof_dec *d, const reader *r, const chunk *c, pg_pprof_scratch *v,
+                        pg_pprof_commit_fn commit, void *ctx)
 {
-    if (spin_for(c, 1)) return;
-    pthread_mutex_lock(&r->mu);
-    while (!c->full)
-        pthread_cond_wait(&r->cv, &r->mu);
-    pthread_mutex_unlock(&r->mu);
-}
-
-/* Gives chunk c back to the reader; with stop, tells it to leave. */
-static void give_back(reader *r, chunk *c, int stop)
-{
-    pthread_mutex_lock(&r->mu);
-    if (stop) r->stop = 1; /* before the chunk is free: a spinning reader then sees it */
-    c->full = 0;
-    pthread_cond_broadcast(&r->cv);
-    pthread_mutex_unlock(&r->mu);
-}
-
-/* Commits the chunks as the reader fills them; returns the first failure. */
-static int commit_chunks(pg_pprof_dec *d, reader *r, pg_pprof_commit_fn commit, void *ctx)
-{
-    pg_pprof_scratch v;
-    memset(&v, 0, sizeof v);
     uint8_t width = d->loc_width;
     size_t n_types = r->n_types;
     int rc = 0;
-    for (size_t ci = 0;; ci++) {
-        chunk *c = &r->c[ci % N_CHUNKS];
-        wait_full(r, c);
-        for (size_t k = 0; k < c->n && !rc; k++) {
-            if (k + 1 < c->n) pg_dict_stack_prefetch_hash(d->b, c->hash[k + 1], width);
-            size_t nl = c->lab_off[k + 1] - c->lab_off[k];
-            if (pg_vec_reserve((void **)&v.attrs, &v.cap_labels, nl, 4, 16)) {
-                rc = pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
-                break;
-            }
-            v.locs = c->s.locs + c->loc_off[k];
-            v.nlocs = (c->loc_off[k + 1] - c->loc_off[k]) / width;
-            v.vals = c->s.vals + k * n_types;
-            v.lk = c->s.lk + c->lab_off[k];
-            v.ls = c->s.ls + c->lab_off[k];
-            v.ln = c->s.ln + c->lab_off[k];
-            v.lu = c->s.lu + c->lab_off[k];
-            v.nl = nl;
-            v.stack_hash = c->hash[k];
-            rc = commit(ctx, c->first + k, &v);
+    for (size_t k = 0; k < c->n && !rc; k++) {
+        if (k + 1 < c->n) pg_dict_stack_prefetch_hash(d->b, c->hash[k + 1], width);
+        size_t nl = c->lab_off[k + 1] - c->lab_off[k];
+        if (pg_vec_reserve((void **)&v->attrs, &v->cap_labels, nl, 4, 16))
+            return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
+        v->locs = c->s.locs + c->loc_off[k];
+        v->nlocs = (c->loc_off[k + 1] - c->loc_off[k]) / width;
+        v->vals = c->s.vals + k * n_types;
+        v->lk = c->s.lk + c->lab_off[k];
+        v->ls = c->s.ls + c->lab_off[k];
+        v->ln = c->s.ln + c->lab_off[k];
+        v->lu = c->s.lu + c->lab_off[k];
+        v->nl = nl;
+        v->stack_hash = c->hash[k];
+        rc = commit(ctx, c->first + k, v);
+    }
+    if (!rc && c->rc) {
+        rc = c->rc;
+        if (d->err && d->errlen) snprintf(d->err, d->errlen, "%s", r->err);
+    }
+    return rc;
+}
+
+/* Two chunks take turns: the helper fills one while this thread commits the other. */
+static int commit_chunks(pg_pprof_dec *d, reader *r, pg_duo *duo, pg_pprof_commit_fn commit,
+                         void *ctx)
+{
+    chunk c[2];
+    memset(c, 0, sizeof c);
+    pg_pprof_scratch v;
+    memset(&v, 0, sizeof v);
+    r->c = &c[0];
+    pg_duo_run(duo, fill_chunk, r);
+    pg_duo_wait(duo);
+    int rc = 0;
+    for (size_t k = 0;; k++) {
+        chunk *cur = &c[k & 1];
+        int last = cur->last;
+        if (!last) {
+            r->c = &c[(k + 1) & 1];
+            pg_duo_run(duo, fill_chunk, r);
         }
-        if (!rc && c->rc) {
-            rc = c->rc;
-            if (d->err && d->errlen) snprintf(d->err, d->errlen, "%s", r->err);
-        }
-        int last = c->last;
-        give_back(r, c, rc != 0);
+        rc = commit_chunk(d, r, cur, &v, commit, ctx);
+        if (!last) pg_duo_wait(duo); /* the helper reads on even after a failure here */
         if (rc || last) break;
     }
     free(v.attrs);
+    pg_pprof_scratch_free(&c[0].s);
+    pg_pprof_scratch_free(&c[1].s);
     return rc;
 }
 
@@ -263,28 +217,20 @@ static int read_threaded(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top, size_
 {
     *ran = 0;
     reader *r = calloc(1, sizeof *r);
-    if (!r) return 0;
+    pg_duo *duo = r ? pg_duo_start() : NULL;
+    if (!duo) {
+        free(r);
+        return 0;
+    }
     r->d = *d;
     r->d.err = r->err;
     r->d.errlen = sizeof r->err;
     r->h = h;
     r->top = top;
     r->n_types = n_types;
-    pthread_t t;
-    int rc = 0;
-    if (pthread_mutex_init(&r->mu, NULL) == 0) {
-        if (pthread_cond_init(&r->cv, NULL) == 0) {
-            if (pthread_create(&t, NULL, reader_main, r) == 0) {
-                rc = commit_chunks(d, r, commit, ctx);
-                pthread_join(t, NULL);
-                *ran = 1;
-            }
-            pthread_cond_destroy(&r->cv);
-        }
-        pthread_mutex_destroy(&r->mu);
-    }
-    for (size_t k = 0; k < N_CHUNKS; k++)
-        pg_pprof_scratch_free(&r->c[k].s);
+    int rc = commit_chunks(d, r, duo, commit, ctx);
+    *ran = 1;
+    pg_duo_stop(duo);
     free(r);
     return rc;
 }
