@@ -14,6 +14,7 @@
 
 #include <libdeflate.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -166,9 +167,9 @@ struct pg_gzip_pipe {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    size_t written; /* guarded by mu: buf[0..written) is final */
-    size_t cut;     /* guarded by mu: where the head ends, SIZE_MAX until the writer says */
-    int stop;       /* guarded by mu: abort */
+    size_t written;  /* guarded by mu: buf[0..written) is final */
+    size_t cut;      /* guarded by mu: where the head ends, SIZE_MAX until the writer says */
+    atomic_int stop; /* abort: set under mu, also read between slices */
     /* the helper's own until it is joined */
     z_stream z;
     pg_buf out; /* the head's raw deflate stream */
@@ -183,6 +184,7 @@ struct pg_gzip_pipe {
 static int pipe_deflate(pg_gzip_pipe *p, size_t upto)
 {
     while (p->done < upto) {
+        if (atomic_load_explicit(&p->stop, memory_order_relaxed)) return 0; /* abort: leave */
         size_t n = upto - p->done < PIPE_SLICE ? upto - p->done : PIPE_SLICE;
         const uint8_t *in = p->buf + p->done;
         p->crc = libdeflate_crc32(p->crc, in, n);
@@ -235,10 +237,10 @@ static void *pipe_main(void *arg)
             if (p->stop || upto > p->done || p->cut == p->done) break;
             pthread_cond_wait(&p->cv, &p->mu);
         }
-        int stop = p->stop, last = upto == p->cut;
+        int last = upto == p->cut;
         pthread_mutex_unlock(&p->mu);
-        if (stop) return NULL;
-        if ((p->rc = pipe_deflate(p, upto))) return NULL;
+        if (p->stop) return NULL;
+        if ((p->rc = pipe_deflate(p, upto)) || p->stop) return NULL;
         if (last) {
             p->rc = pipe_sync(p);
             return NULL;
