@@ -52,35 +52,6 @@ static void put_le32(uint8_t *p, uint32_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-/* The head's share of the work: its bytes, where its stream goes, what came of it. The
- * z_stream is initialised by the caller (a failure there needs no thread) and ended here. */
-typedef struct head_job {
-    z_stream z;
-    const uint8_t *in;
-    size_t n;
-    uint8_t *out;
-    size_t room, got;
-    uint32_t crc;
-    int rc;
-} head_job;
-
-/* Thread body: deflates the head into its room, ending byte-aligned and not final. */
-static void *deflate_head(void *arg)
-{
-    head_job *j = arg;
-    j->crc = libdeflate_crc32(0, j->in, j->n);
-    j->z.next_in = (Bytef *)(uintptr_t)j->in;
-    j->z.avail_in = (uInt)j->n;
-    j->z.next_out = j->out;
-    j->z.avail_out = (uInt)j->room;
-    int zrc = deflate(&j->z, Z_SYNC_FLUSH);
-    /* the room is deflateBound plus a flush's worth: all of it fits in one call */
-    j->rc = zrc == Z_OK && j->z.avail_in == 0 && j->z.avail_out > 0 ? 0 : PG_EINTERNAL;
-    j->got = j->room - j->z.avail_out;
-    deflateEnd(&j->z);
-    return NULL;
-}
-
 /* A libdeflate compressor builds its tables when it is made, about 40 us on this project's
  * machines, as long as compressing 7 KB: for the small profiles a gateway converts most, a
  * tenth of the conversion. A few made ones are kept for reuse (with their level); a caller
@@ -139,43 +110,24 @@ static int member_whole(struct libdeflate_compressor *c, const uint8_t *in, size
     return 0;
 }
 
-/* Head on a helper thread (or here, when no thread can be started), tail here. */
+static pg_gzip_pipe *pipe_start(const uint8_t *buf, size_t cap, int level, int release);
+static int pipe_finish(pg_gzip_pipe *p, struct libdeflate_compressor *c, size_t n, pg_buf *out,
+                       int exact);
+
+/* The head on a helper thread (a pipe over the input, cut at a quarter, the input's pages
+ * left alone: they are the caller's), the tail here; all of it here when no thread can be
+ * started. */
 static int member_split(struct libdeflate_compressor *c, const uint8_t *in, size_t n, int level,
                         pg_buf *out, int exact)
 {
-    head_job j = {.in = in, .n = n / 16 * HEAD_SIXTEENTHS};
-    if (deflateInit2(&j.z, level > 9 ? 9 : level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return PG_ENOMEM;
-    const uint8_t *tail = in + j.n;
-    size_t tail_n = n - j.n;
-    j.room = deflateBound(&j.z, j.n) + 16; /* + the empty stored block of the flush */
-    size_t tail_room = libdeflate_deflate_compress_bound(c, tail_n);
-    size_t need = GZIP_HEADER + j.room + tail_room + GZIP_TRAILER;
-    int rc = exact ? pg_buf_reserve_exact(out, need) : pg_buf_reserve(out, need);
-    if (rc) {
-        deflateEnd(&j.z);
-        return rc;
-    }
-    uint8_t *base = out->data + out->len;
-    put_header(base, level);
-    j.out = base + GZIP_HEADER;
-    pthread_t t;
-    int threaded = pthread_create(&t, NULL, deflate_head, &j) == 0;
-    if (!threaded) deflate_head(&j);
-    uint8_t *tail_out = j.out + j.room;
-    size_t tail_got = libdeflate_deflate_compress(c, tail, tail_n, tail_out, tail_room);
-    uint32_t tail_crc = libdeflate_crc32(0, tail, tail_n);
-    if (threaded) pthread_join(t, NULL);
-    if (j.rc || !tail_got) return PG_EINTERNAL;
-    memmove(j.out + j.got, tail_out, tail_got);
-    uint8_t *end = j.out + j.got + tail_got;
-    put_le32(end, (uint32_t)crc32_combine(j.crc, tail_crc, (z_off_t)tail_n));
-    put_le32(end + 4, (uint32_t)n);
-    out->len += GZIP_HEADER + j.got + tail_got + GZIP_TRAILER;
-    return 0;
+    size_t cut = n / 16 * HEAD_SIXTEENTHS;
+    pg_gzip_pipe *p = pipe_start(in, cut, level, 0);
+    if (!p) return member_whole(c, in, n, out, exact);
+    pg_gzip_pipe_cut(p, cut);
+    return pipe_finish(p, c, n, out, exact);
 }
 
-/* See gzip_member.h; the compressor is this call's own. */
+/* See gzip_member.h; the compressor comes from the pool and goes back to it. */
 int pg_gzip_member(const uint8_t *in, size_t n, int level, pg_buf *out, int exact)
 {
     struct libdeflate_compressor *c = compressor_take(level);
@@ -212,8 +164,9 @@ struct pg_gzip_pipe {
     z_stream z;
     pg_buf out; /* the head's raw deflate stream */
     uint32_t crc;
-    size_t done; /* buf[0..done) deflated */
-    const uint8_t *released;
+    size_t done;             /* buf[0..done) deflated */
+    const uint8_t *released; /* with release: pages before it handed back */
+    int release;
     int rc;
 };
 
@@ -238,7 +191,8 @@ static int pipe_deflate(pg_gzip_pipe *p, size_t upto)
             if (zrc != Z_OK) return PG_EINTERNAL; /* room was given: no progress is a bug */
         }
         p->done += n;
-        pg_pages_release_consumed(&p->released, p->buf + p->done, NULL, NULL, PIPE_SLICE);
+        if (p->release)
+            pg_pages_release_consumed(&p->released, p->buf + p->done, NULL, NULL, PIPE_SLICE);
     }
     return 0;
 }
@@ -296,8 +250,9 @@ static void pipe_free(pg_gzip_pipe *p)
     free(p);
 }
 
-/* See gzip_member.h; the caller owns the pipe until head, finish or abort. */
-pg_gzip_pipe *pg_gzip_pipe_start(const uint8_t *buf, size_t cap, int level)
+/* Starts a pipe; with release, the head's input pages go back to the OS as they are
+ * deflated. The caller owns the pipe until head, finish or abort. */
+static pg_gzip_pipe *pipe_start(const uint8_t *buf, size_t cap, int level, int release)
 {
     pg_gzip_pipe *p = calloc(1, sizeof *p);
     if (!p) return NULL;
@@ -307,6 +262,7 @@ pg_gzip_pipe *pg_gzip_pipe_start(const uint8_t *buf, size_t cap, int level)
         return NULL;
     }
     p->buf = p->released = buf;
+    p->release = release;
     p->level = level;
     p->cut = SIZE_MAX;
     pthread_mutex_init(&p->mu, NULL);
@@ -316,6 +272,12 @@ pg_gzip_pipe *pg_gzip_pipe_start(const uint8_t *buf, size_t cap, int level)
         return NULL;
     }
     return p;
+}
+
+/* See gzip_member.h: a pipe whose head's pages are handed back. */
+pg_gzip_pipe *pg_gzip_pipe_start(const uint8_t *buf, size_t cap, int level)
+{
+    return pipe_start(buf, cap, level, 1);
 }
 
 /* Raises the written mark and wakes the helper. */
@@ -364,17 +326,18 @@ int pg_gzip_pipe_head(pg_gzip_pipe *p, pg_buf *out, uint32_t *crc, size_t *cut)
     return rc;
 }
 
-/* The tail is deflated here while the helper ends the head, into out past the room the
- * head can take at most; the head then goes in front of it and the tail moves down. */
-int pg_gzip_pipe_finish(pg_gzip_pipe *p, size_t n, pg_buf *out)
+/* The tail is deflated here with c while the helper ends the head, into out past the room
+ * the head can take at most; the head then goes in front of it and the tail moves down.
+ * With `exact`, out grows by that room only (see pg_gzip_member). Frees p. */
+static int pipe_finish(pg_gzip_pipe *p, struct libdeflate_compressor *c, size_t n, pg_buf *out,
+                       int exact)
 {
     const uint8_t *buf = p->buf;
     size_t cut = pipe_settle(p);
-    int level = p->level;
-    struct libdeflate_compressor *c = compressor_take(level);
     size_t tail_n = n - cut, head_room = GZIP_HEADER + deflateBound(Z_NULL, cut) + 16;
-    size_t tail_room = c ? libdeflate_deflate_compress_bound(c, tail_n) : 0;
-    int rc = !c ? PG_ENOMEM : pg_buf_reserve(out, head_room + tail_room + GZIP_TRAILER);
+    size_t tail_room = libdeflate_deflate_compress_bound(c, tail_n);
+    size_t need = head_room + tail_room + GZIP_TRAILER;
+    int rc = exact ? pg_buf_reserve_exact(out, need) : pg_buf_reserve(out, need);
     size_t tail_got = 0;
     uint32_t tail_crc = 0, head_crc = 0;
     size_t at = out->len; /* where the member starts */
@@ -384,7 +347,6 @@ int pg_gzip_pipe_finish(pg_gzip_pipe *p, size_t n, pg_buf *out)
         tail_crc = libdeflate_crc32(0, buf + cut, tail_n);
         if (!tail_got) rc = PG_EINTERNAL;
     }
-    compressor_give(c, level);
     size_t head_cut;
     int hrc = pg_gzip_pipe_head(p, out, &head_crc, &head_cut); /* frees p */
     if (rc || hrc) {
@@ -399,6 +361,20 @@ int pg_gzip_pipe_finish(pg_gzip_pipe *p, size_t n, pg_buf *out)
     memmove(out->data + out->len, out->data + at + head_room, tail_got);
     out->len += tail_got;
     return pg_gzip_trailer(out, (uint32_t)crc32_combine(head_crc, tail_crc, (z_off_t)tail_n), n);
+}
+
+/* See gzip_member.h; the compressor comes from the pool. */
+int pg_gzip_pipe_finish(pg_gzip_pipe *p, size_t n, pg_buf *out)
+{
+    int level = p->level;
+    struct libdeflate_compressor *c = compressor_take(level);
+    if (!c) {
+        pg_gzip_pipe_abort(p);
+        return PG_ENOMEM;
+    }
+    int rc = pipe_finish(p, c, n, out, 0);
+    compressor_give(c, level);
+    return rc;
 }
 
 /* Tells the helper to leave, joins it, frees p. */

@@ -387,12 +387,10 @@ static void free_label_memos(enc *e)
     size_t na = e->d->n_attribute_table;
     pg_pages_free(e->memo.v, e->memo.cap * sizeof *e->memo.v);
     e->memo = (pg_labels){0};
-    if (e->attr_memo) {
-        pg_pages_free(e->attr_memo, na * sizeof *e->attr_memo);
-        pg_pages_free(e->attr_memo_n, na * sizeof *e->attr_memo_n);
-        pg_pages_free(e->attr_trace, na * sizeof *e->attr_trace);
-    }
-    if (e->link_memo) pg_pages_free(e->link_memo, e->d->n_link_table * sizeof *e->link_memo);
+    pg_pages_free(e->attr_memo, na * sizeof *e->attr_memo);
+    pg_pages_free(e->attr_memo_n, na * sizeof *e->attr_memo_n);
+    pg_pages_free(e->attr_trace, na * sizeof *e->attr_trace);
+    pg_pages_free(e->link_memo, e->d->n_link_table * sizeof *e->link_memo);
     e->attr_memo = e->attr_memo_n = e->link_memo = NULL;
     e->attr_trace = NULL;
 }
@@ -550,18 +548,20 @@ static void free_id_tables(enc *e)
 /* Frees the encoder's tables and scratch (twice is harmless). */
 static void enc_free(enc *e)
 {
+    /* reads nothing of the batch (free_id_tables and free_label_memos do, for sizes): it
+     * also runs after the `encoded` hook, which may have freed the batch */
     pg_strtab_free(&e->st);
     FREE_NULL(e->loc_id);
     FREE_NULL(e->map_id);
     FREE_NULL(e->map_by_id);
     FREE_NULL(e->fn_id);
-    FREE_NULL(e->labels.v);
-    FREE_NULL(e->extra.v);
     FREE_NULL(e->memo.v);
     FREE_NULL(e->attr_memo);
     FREE_NULL(e->attr_memo_n);
     FREE_NULL(e->attr_trace);
     FREE_NULL(e->link_memo);
+    FREE_NULL(e->labels.v);
+    FREE_NULL(e->extra.v);
     FREE_NULL(e->vals);
     FREE_NULL(e->locs);
     pg_buf_free(&e->tmp);
