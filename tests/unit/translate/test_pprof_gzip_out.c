@@ -256,10 +256,10 @@ int main(void)
     check_owned_errors();
     check(0, 1, "no samples");
     check(3, 1, "small");
-    check(200000, 1, "several MiB");
+    check(100000, 1, "several MiB");
     pg_pprof_out_set_whole_limit(64 << 10); /* the streaming path: still one member */
     check(3, 1, "small, streaming limit");
-    check(200000, 1, "several MiB, streamed");
+    check(100000, 1, "several MiB, streamed");
     /* the head on a helper thread from 4 KiB on (one CPU or not): cut at half the samples
      * inside the whole-output buffer, or the buffer full (streaming) before the cut */
     pg_gzip_member_set_split(4096, 1);
