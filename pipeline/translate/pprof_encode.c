@@ -23,11 +23,12 @@ typedef struct enc {
     size_t n_maps;
     pg_labels labels;
     pg_labels extra;     /* resource / scope / profile labels added to every sample */
-    pg_labels memo;      /* labels of each attribute / link seen, in first-seen order */
-    uint32_t *attr_memo; /* attribute index -> 1 + first label in memo (0 = not yet) */
+    pg_labels memo;      /* labels of each attribute / link met twice, in that order */
+    uint32_t *attr_memo; /* attribute index -> 1 + first label in memo (0 = not yet met,
+                          * MEMO_ONCE = met once) */
     uint32_t *attr_memo_n;
     uint8_t *attr_trace; /* attribute is a trace_id / span_id label */
-    uint32_t *link_memo; /* link index -> 1 + first of its two labels in memo */
+    uint32_t *link_memo; /* link index -> 1 + first of its two labels in memo (as above) */
     pg_buf *w;           /* the output stream */
     pg_pprof_out *so;    /* its owner */
     pg_buf tmp;
@@ -122,9 +123,36 @@ static int add_labels(pg_labels *l, const pg_label *v, size_t n)
     return 0;
 }
 
-/* The labels of attribute a, made once (the string table grows in the same order as if
- * they were made per sample: at the first sample that uses them). */
-static int attr_labels(enc *e, int32_t a, const pg_label **v, size_t *n, int *trace)
+/* attr_memo / link_memo value of an entry met once: its labels were made straight into
+ * that sample's labels and not kept. */
+#define MEMO_ONCE UINT32_MAX
+
+/* Where the labels of a memoised entry whose slot holds `m` are made: NULL when the memo
+ * holds them already (they are appended to the sample's labels from there), else the
+ * sample's own labels on first sight, or the memo on the second, so that an entry of one
+ * sample only (a span id, a numeric label) costs no memo. */
+static pg_labels *labels_target(enc *e, uint32_t m)
+{
+    return !m ? &e->labels : m == MEMO_ONCE ? &e->memo : NULL;
+}
+
+/* Records in *slot the labels made into `into` from `at` on (labels_target's answer) and
+ * appends them to the sample's labels when they went to the memo. */
+static int memo_made(enc *e, pg_labels *into, size_t at, uint32_t *slot)
+{
+    if (into == &e->labels) {
+        *slot = MEMO_ONCE;
+        return 0;
+    }
+    if (at >= MEMO_ONCE - 1) return PG_ELIMIT;
+    *slot = (uint32_t)at + 1;
+    return add_labels(&e->labels, e->memo.v + at, e->memo.n - at);
+}
+
+/* Appends the labels of attribute a to the sample's labels (the string table grows in the
+ * same order as if they were made for every sample: at the first sample that uses them);
+ * *trace says whether it is a trace_id / span_id label. */
+static int attr_labels(enc *e, int32_t a, int *trace)
 {
     const pg_otlp_dict *d = e->d;
     if (!e->attr_memo) {
@@ -134,56 +162,45 @@ static int attr_labels(enc *e, int32_t a, const pg_label **v, size_t *n, int *tr
         e->attr_trace = calloc(na, 1);
         if (!e->attr_memo || !e->attr_memo_n || !e->attr_trace) return PG_ENOMEM;
     }
-    if (!e->attr_memo[a]) {
-        size_t at = e->memo.n;
-        if (at >= UINT32_MAX) return PG_ELIMIT;
-        int rc = pg_labels_from_attr(&e->memo, &e->st, d, d->attribute_table[a]);
-        if (rc) return rc;
+    uint32_t m = e->attr_memo[a];
+    pg_labels *into = labels_target(e, m);
+    if (!m) {
         const char *k = attr_key(d, a);
-        e->attr_memo[a] = (uint32_t)at + 1;
-        e->attr_memo_n[a] = (uint32_t)(e->memo.n - at);
         e->attr_trace[a] = !strcmp(k, PG_SC_LABEL_TRACE_ID) || !strcmp(k, PG_SC_LABEL_SPAN_ID);
     }
-    *v = e->memo.v + e->attr_memo[a] - 1;
-    *n = e->attr_memo_n[a];
     *trace = e->attr_trace[a];
-    return 0;
+    if (!into) return add_labels(&e->labels, e->memo.v + m - 1, e->attr_memo_n[a]);
+    size_t at = into->n;
+    int rc = pg_labels_from_attr(into, &e->st, d, d->attribute_table[a]);
+    if (!rc) rc = memo_made(e, into, at, &e->attr_memo[a]);
+    if (!rc && into == &e->memo) e->attr_memo_n[a] = (uint32_t)(e->memo.n - at);
+    return rc;
 }
 
-/* The two labels of link k, made once. */
-static int link_labels(enc *e, int32_t k, const pg_label **v)
+/* Appends the two labels of link k to the sample's labels. */
+static int link_labels(enc *e, int32_t k)
 {
     if (!e->link_memo && !(e->link_memo = calloc(e->d->n_link_table, sizeof *e->link_memo)))
         return PG_ENOMEM;
-    if (!e->link_memo[k]) {
-        size_t at = e->memo.n;
-        if (at >= UINT32_MAX) return PG_ELIMIT;
-        int rc = pg_labels_from_link(&e->memo, &e->st, e->d->link_table[k]);
-        if (rc) return rc;
-        e->link_memo[k] = (uint32_t)at + 1;
-    }
-    *v = e->memo.v + e->link_memo[k] - 1;
-    return 0;
+    uint32_t m = e->link_memo[k];
+    pg_labels *into = labels_target(e, m);
+    if (!into) return add_labels(&e->labels, e->memo.v + m - 1, 2);
+    size_t at = into->n;
+    int rc = pg_labels_from_link(into, &e->st, e->d->link_table[k]);
+    return rc ? rc : memo_made(e, into, at, &e->link_memo[k]);
 }
 
-/* Adds the labels of sample s (attributes, link) to e->labels, after the extra labels. */
+/* Makes e->labels those of sample s: its attributes', its link's, then the extra labels. */
 static int sample_labels(enc *e, const pg_sample_ref *s)
 {
     e->labels.n = 0;
     int has_trace = 0, rc;
     for (size_t i = 0; i < s->n_attrs; i++) {
-        const pg_label *v;
-        size_t n;
         int trace;
-        if ((rc = attr_labels(e, s->attrs[i], &v, &n, &trace)) ||
-            (rc = add_labels(&e->labels, v, n)))
-            return rc;
+        if ((rc = attr_labels(e, s->attrs[i], &trace))) return rc;
         has_trace |= trace;
     }
-    if (e->o->links_as_labels && s->link && !has_trace) {
-        const pg_label *v;
-        if ((rc = link_labels(e, s->link, &v)) || (rc = add_labels(&e->labels, v, 2))) return rc;
-    }
+    if (e->o->links_as_labels && s->link && !has_trace && (rc = link_labels(e, s->link))) return rc;
     return add_labels(&e->labels, e->extra.v, e->extra.n);
 }
 
@@ -595,6 +612,7 @@ int pg_pprof_encode(const pg_batch *b, const pg_pprof_group *g, const pg_pprof_e
         goto done;
     }
     pg_pprof_out_cut(&so); /* fewer than two samples: no head */
+    if (!rc && o->samples_written) o->samples_written(o->encoded_ctx);
     if (!rc) free_label_memos(&e);
     if (rc || (rc = write_tables(&e, e.w))) goto done;
     pg_wire_put_uint(&tail, 9, p0->time_unix_nano);

@@ -346,11 +346,61 @@ static void test_column_checks(void)
     pg_batch_free(b);
 }
 
+/* Labels of attributes and links met once, twice and more (the encoder keeps an entry's
+ * labels from its second use on): every sample gets its own, whatever came before. */
+static void test_label_memo(void)
+{
+    pg_batch *b = pg_batch_new(0);
+    pg_otlp_sprofiles *sp = pg_batch_add_scope(b, NULL);
+    pg_profile *p = profile(b, sp, "samples", "count", 7);
+    uint8_t t1[16] = {0xa1}, t2[16] = {0xb2}, t3[16] = {0xc3}, span[8] = {0x51};
+    int32_t l1 = pg_dict_link(b, t1, 16, span, 8), l2 = pg_dict_link(b, t2, 16, span, 8);
+    int32_t l3 = pg_dict_link(b, t3, 16, span, 8);
+    int32_t thread = pg_dict_attr_str(b, "thread", "main", 4);
+    int32_t solo = pg_dict_attr_str(b, "request", "solo", 4);
+    int32_t bytes = pg_dict_attr_int(b, "bytes", 4096, "bytes");
+    int32_t tid = pg_dict_attr_str(b, "trace_id", "00ff", 4);
+    const int32_t attrs[7][2] = {{thread}, {solo, bytes}, {thread}, {thread, tid},
+                                 {bytes},  {thread},      {0}};
+    const size_t n_attrs[7] = {1, 2, 1, 2, 1, 1, 0};
+    const int32_t links[7] = {l1, 0, 0, l2, l1, l3, l1};
+    for (size_t i = 0; i < 7; i++) {
+        int64_t v = (int64_t)i + 1;
+        CHECK(pg_sample_set_stack(b, p, i, stack(b, 10 * (int)i, 1)) == 0);
+        set_values(b, p, i, &v, 1);
+        CHECK(pg_sample_set_attrs(b, p, i, attrs[i], n_attrs[i]) == 0);
+        if (links[i]) CHECK(pg_sample_set_link(b, p, i, links[i]) == 0);
+    }
+    char err[256] = "";
+    int rc;
+    pg_batch *back = through_pprof(b, &rc, err, sizeof err);
+    CHECK_MSG(rc == 0, "%s", err);
+    static const char *const want[7] = {
+        "values=[1] {span_id=\"5100000000000000\", thread=\"main\", "
+        "trace_id=\"a1000000000000000000000000000000\"}\n",
+        "values=[2] {bytes=4096 (bytes), request=\"solo\"}\n",
+        "values=[3] {thread=\"main\"}\n",
+        "values=[4] {thread=\"main\", trace_id=\"00ff\"}\n", /* the label wins over the link */
+        "values=[5] {bytes=4096 (bytes), span_id=\"5100000000000000\", "
+        "trace_id=\"a1000000000000000000000000000000\"}\n",
+        "values=[6] {span_id=\"5100000000000000\", thread=\"main\", "
+        "trace_id=\"c3000000000000000000000000000000\"}\n",
+        "values=[7] {span_id=\"5100000000000000\", "
+        "trace_id=\"a1000000000000000000000000000000\"}\n"};
+    char *y = dump(back);
+    for (size_t i = 0; i < 7; i++)
+        CHECK_MSG(strstr(y, want[i]), "sample %zu: want %s in\n%s", i, want[i], y);
+    free(y);
+    pg_batch_free(back);
+    pg_batch_free(b);
+}
+
 int main(void)
 {
     test_values_only_roundtrip();
     test_shapes();
     test_links();
+    test_label_memo();
     test_malformed_otlp();
     test_column_checks();
     test_merge_reindexes();
