@@ -2,6 +2,8 @@
 #include "pipeline/core/dict.h"
 #include "pipeline/core/edit.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/samples.h"
+#include "pipeline/core/stacks.h"
 
 #include <ctype.h>
 #include <stdatomic.h>
@@ -200,6 +202,17 @@ size_t pg_batch_sample_count(const pg_batch *b)
     for (pg_profile_iter_init(&it, b); pg_profile_iter_next(&it);)
         n += it.profile->samples.n;
     return n;
+}
+
+/* Empties every profile's samples and the stack table, their pages handed back at once;
+ * the interning index goes with them. */
+void pg_batch_drop_samples(pg_batch *b)
+{
+    pg_profile_iter it;
+    for (pg_profile_iter_init(&it, b); pg_profile_iter_next(&it);)
+        pg_samples_release(&it.profile->samples);
+    pg_stacks_release(&pg_dictionary_of(b->data->dictionary)->stacks);
+    pg_batch_drop_index(b);
 }
 
 /* Adds a resource with one scope; both arena-owned. */

@@ -61,6 +61,12 @@ pg_dict_index **pg_batch_dict_index(pg_batch *b);
  * the index over them. */
 void pg_batch_drop_index(pg_batch *b);
 
+/* Empties every profile's samples and the stack table (all but the zero stack), handing
+ * the pages of their columns back to the OS at once instead of with the arena: for a batch
+ * that is read on only for its other tables, such as one whose samples a pprof encoder has
+ * written. The tree stays valid. b must not be shared. */
+void pg_batch_drop_samples(pg_batch *b);
+
 /* Metadata: set (copying key and value into the arena; key lower-cased; returns 0 or
  * pg_arena_status of the batch arena) and get. */
 int pg_batch_meta_set(pg_batch *b, const char *key, const char *value);

@@ -1,5 +1,6 @@
 #include "pipeline/core/samples.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/pages.h"
 #include "pipeline/core/stacks.h"
 #include "pipeline/core/vec.h"
 
@@ -12,6 +13,28 @@ void pg_profile_set_samples(pg_otlp_profile *p, const pg_samples *cols)
     pg_profile_of(p)->samples = *cols;
     p->samples = NULL;
     p->n_samples = 0;
+}
+
+/* Hands back the pages of every column of c (the arena keeps the blocks) and leaves c
+ * empty. A column shared with another profile is released for both: the caller empties
+ * those too. */
+void pg_samples_release(pg_samples *c)
+{
+    size_t n = c->n;
+    if (!n) return;
+    size_t nv = c->val_off ? c->val_off[n] : n;
+    size_t na = c->attr_off ? c->attr_off[n] : 0;
+    size_t nts = c->ts_off ? c->ts_off[n] : 0;
+    pg_pages_release((const uint8_t *)c->stack, n * sizeof *c->stack);
+    if (c->link) pg_pages_release((const uint8_t *)c->link, n * sizeof *c->link);
+    if (c->attrs) pg_pages_release((const uint8_t *)c->attrs, na * sizeof *c->attrs);
+    if (c->attr_off) pg_pages_release((const uint8_t *)c->attr_off, (n + 1) * sizeof *c->attr_off);
+    if (c->values) pg_pages_release((const uint8_t *)c->values, nv * sizeof *c->values);
+    if (c->narrow) pg_pages_release(c->narrow, n * c->width);
+    if (c->val_off) pg_pages_release((const uint8_t *)c->val_off, (n + 1) * sizeof *c->val_off);
+    if (c->ts) pg_pages_release((const uint8_t *)c->ts, nts * sizeof *c->ts);
+    if (c->ts_off) pg_pages_release((const uint8_t *)c->ts_off, (n + 1) * sizeof *c->ts_off);
+    *c = (pg_samples){0};
 }
 
 /* Allocates the column in the arena, one byte per entry. */

@@ -221,6 +221,11 @@ typedef struct pg_samples_builder {
     int any_link, any_attrs, any_ts, not_single;
 } pg_samples_builder;
 
+/* Empties c, handing the pages of its columns back to the OS at once (arena memory is
+ * otherwise freed only with the arena); for a batch whose samples nobody reads again. A
+ * shared column goes for every profile holding it: empty those as well. */
+void pg_samples_release(pg_samples *c);
+
 /* Appends one sample (values/attrs/ts copied). Returns 0 or PG_ENOMEM. */
 int pg_samples_builder_add(pg_samples_builder *sb, const pg_sample_ref *r);
 /* Copies the columns into the arena and attaches them to p (a batch profile, see

@@ -1,4 +1,5 @@
 #include "pipeline/core/stacks.h"
+#include "pipeline/core/pages.h"
 
 #include "pipeline/core/err.h"
 #include "pipeline/core/vec.h"
@@ -48,6 +49,16 @@ int pg_stacks_reserve(pg_arena *a, pg_stacks *s, size_t n, size_t n_loc)
     s->loc = loc;
     s->cap_loc = cap;
     return 0;
+}
+
+/* Keeps the first stack (the zero one) and hands back the pages of the others' entries. */
+void pg_stacks_release(pg_stacks *s)
+{
+    if (s->n <= 1) return;
+    size_t keep = s->off[1], used = s->off[s->n];
+    pg_pages_release((const uint8_t *)(s->off + 2), (s->n - 1) * sizeof *s->off);
+    pg_pages_release(s->loc + keep * s->width, (used - keep) * s->width);
+    s->n = 1;
 }
 
 /* Widens the pool in place, converting entries from the last one back. */

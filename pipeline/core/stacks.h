@@ -117,6 +117,10 @@ static inline uint8_t pg_stack_width_for(int32_t v)
  * (arena-owned). Returns them, or NULL over the arena's cap. */
 pg_stacks *pg_dict_stack_columns(pg_arena *a, pg_otlp_dict *d);
 
+/* Drops every stack but the first (the zero stack), handing the pages of their entries back
+ * to the OS at once; for a batch whose stacks nobody reads again. */
+void pg_stacks_release(pg_stacks *s);
+
 /* Sizes s for at least n stacks and n_loc more location entries (the arena owns the
  * memory). Returns 0, or PG_ELIMIT over the cap (PG_ENOMEM when malloc fails). */
 int pg_stacks_reserve(pg_arena *a, pg_stacks *s, size_t n, size_t n_loc);

@@ -51,6 +51,11 @@ typedef struct pg_pprof_encode_opts {
      * so a caller done with the batch may free it there and the compressed output does
      * not come on top of it. */
     void (*encoded)(void *ctx);
+    /* When set, called (with encoded_ctx) once every sample of the group is written:
+     * neither the samples of the batch nor its stack table are read after it, so a caller
+     * that reads nothing more of them may release them there (pg_batch_drop_samples)
+     * before the tables and strings are written. */
+    void (*samples_written)(void *ctx);
     void *encoded_ctx;
 } pg_pprof_encode_opts;
 

@@ -53,8 +53,13 @@ static pg_batch *busy_batch(void)
         int32_t st[3] = {locs[i % 64], locs[(i / 64) % 64], locs[(i / 4096) % 64]};
         int64_t v[2] = {(int64_t)i, 1};
         uint64_t ts[2] = {1700000000000000000ull + i, 1700000000000000001ull + i};
-        pg_sample_ref r = {.stack = pg_dict_stack(b, st, 3), .attrs = &attr, .n_attrs = 1,
-                           .values = v, .n_values = 2, .ts = ts, .n_ts = 2};
+        pg_sample_ref r = {.stack = pg_dict_stack(b, st, 3),
+                           .attrs = &attr,
+                           .n_attrs = 1,
+                           .values = v,
+                           .n_values = 2,
+                           .ts = ts,
+                           .n_ts = 2};
         CHECK(r.stack > 0 && pg_samples_builder_add(&sb, &r) == 0);
     }
     CHECK(pg_samples_builder_finish(&sb, pg_batch_arena(b), &p->msg, NULL) == 0);
@@ -65,9 +70,8 @@ static void test_drop(void)
 {
     pg_batch *b = busy_batch();
     pg_otlp_dict *d = pg_batch_dict(b);
-    const pg_profile *p = pg_profile_cof(pg_batch_data(b)->resource_profiles[0]
-                                             ->scope_profiles[0]
-                                             ->profiles[0]);
+    const pg_profile *p =
+        pg_profile_cof(pg_batch_data(b)->resource_profiles[0]->scope_profiles[0]->profiles[0]);
     const pg_samples c = p->samples;
     const pg_stacks s = *pg_dict_stacks(d);
     size_t n_loc = d->n_location_table, n_attr = d->n_attribute_table;
