@@ -75,14 +75,6 @@ static void release_batch(void *ctx)
 #endif
 }
 
-/* The pprof encoder's `samples_written` hook for the last output: the samples and stacks
- * of the batch (*ctx, a pg_batch **) are not read again, so their pages go before the
- * tables and strings are written on top of them. */
-static void release_samples(void *ctx)
-{
-    pg_batch_drop_samples(*(pg_batch **)ctx);
-}
-
 /* Writes every pprof group of *bp; frees the batch (setting *bp NULL) once the last
  * group's encoding is complete. */
 static int write_pprof(pg_batch **bp, const char *out, const pg_pprof_encode_opts *opts, char *err,
@@ -91,8 +83,8 @@ static int write_pprof(pg_batch **bp, const char *out, const pg_pprof_encode_opt
     const pg_batch *b = *bp;
     pg_pprof_encode_opts last = *opts;
     last.encoded = release_batch;
-    last.samples_written = release_samples;
     last.encoded_ctx = bp;
+    last.consume_samples = *bp;
     pg_pprof_group *groups = NULL;
     size_t ng = 0;
     int rc = pg_pprof_plan(b, &groups, &ng, err, errlen);

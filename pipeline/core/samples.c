@@ -37,6 +37,43 @@ void pg_samples_release(pg_samples *c)
     *c = (pg_samples){0};
 }
 
+/* Starts releasing c's columns from their first sample. */
+void pg_samples_releaser_init(pg_samples_releaser *r, const pg_samples *c)
+{
+    const void *cols[9] = {c->stack,  c->link,   c->attr_off, c->attrs, c->val_off,
+                           c->values, c->narrow, c->ts_off,   c->ts};
+    r->c = c;
+    for (int k = 0; k < 9; k++)
+        r->done[k] = cols[k];
+}
+
+/* A releaser's step: smaller pending ranges wait for the next call. */
+#define RELEASE_STEP ((size_t)64 << 10)
+
+/* Releases what samples [0, i) alone used of every column. The offsets of sample i are
+ * read before anything is released, and the page holding an entry still needed stays. */
+void pg_samples_releaser_advance(pg_samples_releaser *r, size_t i)
+{
+    const pg_samples *c = r->c;
+    if (!c->n) return;
+    if (i > c->n) i = c->n;
+    size_t a = c->attr_off ? c->attr_off[i] : 0, v = c->val_off ? c->val_off[i] : i;
+    size_t t = c->ts_off ? c->ts_off[i] : 0;
+    const uint8_t *upto[9] = {
+        (const uint8_t *)(c->stack + i),
+        c->link ? (const uint8_t *)(c->link + i) : NULL,
+        c->attr_off ? (const uint8_t *)(c->attr_off + i) : NULL,
+        c->attrs ? (const uint8_t *)(c->attrs + a) : NULL,
+        c->val_off ? (const uint8_t *)(c->val_off + i) : NULL,
+        c->values ? (const uint8_t *)(c->values + v) : NULL,
+        c->narrow ? (const uint8_t *)c->narrow + i * c->width : NULL,
+        c->ts_off ? (const uint8_t *)(c->ts_off + i) : NULL,
+        c->ts ? (const uint8_t *)(c->ts + t) : NULL,
+    };
+    for (int k = 0; k < 9; k++)
+        if (upto[k]) pg_pages_release_consumed(&r->done[k], upto[k], NULL, NULL, RELEASE_STEP);
+}
+
 /* Allocates the column in the arena, one byte per entry. */
 int pg_value_col_init(pg_arena *a, pg_value_col *c, size_t n)
 {

@@ -226,6 +226,18 @@ typedef struct pg_samples_builder {
  * shared column goes for every profile holding it: empty those as well. */
 void pg_samples_release(pg_samples *c);
 
+/* Hands back the pages of a profile's sample columns while a reader goes through them in
+ * order, for a batch whose samples nobody reads again (then pg_samples_release). */
+typedef struct pg_samples_releaser {
+    const pg_samples *c;
+    const uint8_t *done[9]; /* per column: released up to here */
+} pg_samples_releaser;
+
+void pg_samples_releaser_init(pg_samples_releaser *r, const pg_samples *c);
+/* Samples [0, i) are read and will not be again: the whole pages holding only their
+ * entries go (in steps of at least 64 KiB per column). Sample i stays readable. */
+void pg_samples_releaser_advance(pg_samples_releaser *r, size_t i);
+
 /* Appends one sample (values/attrs/ts copied). Returns 0 or PG_ENOMEM. */
 int pg_samples_builder_add(pg_samples_builder *sb, const pg_sample_ref *r);
 /* Copies the columns into the arena and attaches them to p (a batch profile, see

@@ -4,6 +4,8 @@
 #include "pipeline/core/err.h"
 #include "pipeline/core/vec.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Scans r for the widest value, stopping at 4. */
@@ -59,6 +61,46 @@ void pg_stacks_release(pg_stacks *s)
     pg_pages_release((const uint8_t *)(s->off + 2), (s->n - 1) * sizeof *s->off);
     pg_pages_release(s->loc + keep * s->width, (used - keep) * s->width);
     s->n = 1;
+}
+
+/* Computes, from the last block back, the lowest stack each block and those after it use. */
+int pg_stacks_releaser_init(pg_stacks_releaser *r, const pg_stacks *s, const int32_t *stack,
+                            size_t n)
+{
+    *r = (pg_stacks_releaser){.s = s, .n = n};
+    size_t nb = (n + PG_STACKS_RELEASE_BLOCK - 1) / PG_STACKS_RELEASE_BLOCK;
+    if (!nb || s->n <= 1) return 0;
+    if (!(r->min_from = malloc(nb * sizeof *r->min_from))) return PG_ENOMEM;
+    int32_t low = INT32_MAX;
+    for (size_t b = nb; b-- > 0;) {
+        size_t end = b + 1 == nb ? n : (b + 1) * PG_STACKS_RELEASE_BLOCK;
+        for (size_t i = b * PG_STACKS_RELEASE_BLOCK; i < end; i++)
+            if (stack[i] > 0 && stack[i] < low) low = stack[i]; /* 0: the zero stack stays */
+        r->min_from[b] = low;
+    }
+    r->done_off = (const uint8_t *)(s->off + 2);
+    r->done_loc = s->loc + (size_t)s->off[1] * s->width;
+    return 0;
+}
+
+/* Releases the entries of stacks 1 .. w-1, w being the lowest stack still to be read. */
+void pg_stacks_releaser_advance(pg_stacks_releaser *r, size_t i)
+{
+    if (!r->min_from) return;
+    const pg_stacks *s = r->s;
+    size_t w = i >= r->n ? s->n : (size_t)r->min_from[i / PG_STACKS_RELEASE_BLOCK];
+    if (w > s->n) w = s->n;
+    if (w <= 1) return;
+    const uint8_t *loc_end = s->loc + (size_t)s->off[w] * s->width; /* before off's pages go */
+    pg_pages_release_consumed(&r->done_off, (const uint8_t *)(s->off + w), NULL, NULL,
+                              (size_t)64 << 10);
+    pg_pages_release_consumed(&r->done_loc, loc_end, NULL, NULL, (size_t)64 << 10);
+}
+
+void pg_stacks_releaser_free(pg_stacks_releaser *r)
+{
+    free(r->min_from);
+    r->min_from = NULL;
 }
 
 /* Widens the pool in place, converting entries from the last one back. */

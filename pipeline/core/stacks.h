@@ -121,6 +121,27 @@ pg_stacks *pg_dict_stack_columns(pg_arena *a, pg_otlp_dict *d);
  * to the OS at once; for a batch whose stacks nobody reads again. */
 void pg_stacks_release(pg_stacks *s);
 
+/* Hands back the pages of the stack table's entries while samples are read in order, for
+ * a batch whose stacks nobody reads again (then pg_stacks_release): the entries of a stack
+ * go once no sample left uses it. The zero stack stays. */
+typedef struct pg_stacks_releaser {
+    const pg_stacks *s;
+    int32_t *min_from; /* per block of PG_STACKS_RELEASE_BLOCK samples: the lowest stack
+                        * index (but 0) of the samples from the block on (malloc-owned) */
+    size_t n;          /* samples */
+    const uint8_t *done_off, *done_loc;
+} pg_stacks_releaser;
+
+#define PG_STACKS_RELEASE_BLOCK 1024u
+
+/* Reads the samples' stack column (n entries) once. Returns 0 or PG_ENOMEM. */
+int pg_stacks_releaser_init(pg_stacks_releaser *r, const pg_stacks *s, const int32_t *stack,
+                            size_t n);
+/* Samples [0, i) are read: the entries of the stacks no sample from i on uses go (judged
+ * per block, so some go at a later call). */
+void pg_stacks_releaser_advance(pg_stacks_releaser *r, size_t i);
+void pg_stacks_releaser_free(pg_stacks_releaser *r);
+
 /* Sizes s for at least n stacks and n_loc more location entries (the arena owns the
  * memory). Returns 0, or PG_ELIMIT over the cap (PG_ENOMEM when malloc fails). */
 int pg_stacks_reserve(pg_arena *a, pg_stacks *s, size_t n, size_t n_loc);

@@ -51,12 +51,13 @@ typedef struct pg_pprof_encode_opts {
      * so a caller done with the batch may free it there and the compressed output does
      * not come on top of it. */
     void (*encoded)(void *ctx);
-    /* When set, called (with encoded_ctx) once every sample of the group is written:
-     * neither the samples of the batch nor its stack table are read after it, so a caller
-     * that reads nothing more of them may release them there (pg_batch_drop_samples)
-     * before the tables and strings are written. */
-    void (*samples_written)(void *ctx);
     void *encoded_ctx;
+    /* The batch being encoded, when it is not shared and nothing reads its samples or
+     * stack table after this encoding (the last group of a batch about to be freed): the
+     * encoder hands their pages back as it writes the samples (in position order) and
+     * leaves the batch without them (pg_batch_drop_samples) before the tables and strings
+     * are written, so those do not come on top of them. NULL: the batch is only read. */
+    pg_batch *consume_samples;
 } pg_pprof_encode_opts;
 
 /* Encodes one group of batch b as a pprof profile, appending to out. */

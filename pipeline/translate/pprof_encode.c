@@ -305,6 +305,45 @@ static void sample_written(enc *e, size_t i, size_t n)
     if (i + 1 == n / 2) pg_pprof_out_cut(e->so);
 }
 
+/* What positional writing hands back as it goes when the samples are consumed: the
+ * columns of every profile of the group, and the stack table's entries. */
+typedef struct consumer {
+    pg_samples_releaser *cols; /* n_cols, malloc-owned; NULL when not consuming */
+    size_t n_cols;
+    pg_stacks_releaser stacks;
+} consumer;
+
+/* Starts consuming the group's ns samples when the caller gave them up (o->consume_samples);
+ * else leaves c inert. Returns 0 or PG_ENOMEM. */
+static int consumer_init(consumer *c, enc *e, size_t ns)
+{
+    *c = (consumer){0};
+    if (!e->o->consume_samples) return 0;
+    const pg_pprof_group *g = e->g;
+    if (!(c->cols = calloc(g->n_profiles, sizeof *c->cols))) return PG_ENOMEM;
+    c->n_cols = g->n_profiles;
+    for (size_t k = 0; k < g->n_profiles; k++)
+        pg_samples_releaser_init(&c->cols[k], pg_profile_columns(g->profiles[k]));
+    const pg_samples *c0 = pg_profile_columns(g->profiles[0]);
+    return pg_stacks_releaser_init(&c->stacks, pg_dict_stacks(e->d), c0->stack, ns);
+}
+
+/* Samples [0, i) are written: their pages go, a block of samples at a time. */
+static void consumer_advance(consumer *c, size_t i)
+{
+    if (!c->cols || i % PG_STACKS_RELEASE_BLOCK) return;
+    for (size_t k = 0; k < c->n_cols; k++)
+        pg_samples_releaser_advance(&c->cols[k], i);
+    pg_stacks_releaser_advance(&c->stacks, i);
+}
+
+static void consumer_free(consumer *c)
+{
+    free(c->cols);
+    pg_stacks_releaser_free(&c->stacks);
+    *c = (consumer){0};
+}
+
 /* Samples that correspond by position: one pprof sample per position. */
 static int write_positional(enc *e)
 {
@@ -313,10 +352,10 @@ static int write_positional(enc *e)
     const pg_otlp_profile *p0 = g->profiles[0];
     size_t ns = pg_profile_sample_count(p0);
     const pg_samples **cols = malloc((nt ? nt : 1) * sizeof *cols);
-    if (!cols) return PG_ENOMEM;
-    for (size_t k = 0; k < nt; k++)
+    consumer cons;
+    int rc = cols ? consumer_init(&cons, e, ns) : PG_ENOMEM;
+    for (size_t k = 0; k < nt && !rc; k++)
         cols[k] = pg_profile_columns(g->profiles[k]);
-    int rc = 0;
     for (size_t i = 0; i < ns && !rc; i++) {
         pg_sample_ref r;
         for (size_t k = 0; k < nt; k++)
@@ -324,7 +363,9 @@ static int write_positional(enc *e)
         pg_sample_at(p0, i, &r);
         if (!(rc = sample_labels(e, &r))) rc = write_sample(e, r.stack, e->vals, nt);
         sample_written(e, i, ns);
+        consumer_advance(&cons, i + 1);
     }
+    if (cols) consumer_free(&cons);
     free(cols);
     return rc;
 }
@@ -612,7 +653,7 @@ int pg_pprof_encode(const pg_batch *b, const pg_pprof_group *g, const pg_pprof_e
         goto done;
     }
     pg_pprof_out_cut(&so); /* fewer than two samples: no head */
-    if (!rc && o->samples_written) o->samples_written(o->encoded_ctx);
+    if (!rc && o->consume_samples) pg_batch_drop_samples(o->consume_samples);
     if (!rc) free_label_memos(&e);
     if (rc || (rc = write_tables(&e, e.w))) goto done;
     pg_wire_put_uint(&tail, 9, p0->time_unix_nano);

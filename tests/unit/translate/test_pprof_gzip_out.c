@@ -4,7 +4,8 @@
  * any size, from empty to several MiB, is a single member that inflates to exactly the
  * plain encoding; the output is appended after
  * what the buffer held; and the gzip bytes decode to the same profile, borrowed or handed
- * over with pg_pprof_decode_owned (which frees them, on errors too). */
+ * over with pg_pprof_decode_owned (which frees them, on errors too); a batch whose samples
+ * are handed over (consume_samples) gives the same bytes. */
 #include "testlib.h"
 #include "gzip_members.h"
 #include "pprof_builder.h"
@@ -17,7 +18,8 @@
 
 #include <stdlib.h>
 
-/* A pprof of n samples over 64 locations, with a string and a numeric label each. */
+/* A pprof of n samples over 64 locations (every stack its own up to 262144 samples), with
+ * a string and a numeric label each. */
 static void make_pprof(pg_buf *b, size_t n)
 {
     /* strings: "", samples, count, cpu, ns, fn, k, n, v0..v31 */
@@ -27,8 +29,10 @@ static void make_pprof(pg_buf *b, size_t n)
     pg_buf smp = {0}, lab = {0};
     for (size_t i = 0; i < n; i++) {
         uint64_t locs[8];
-        for (size_t j = 0; j < 8; j++)
+        for (size_t j = 0; j < 6; j++)
             locs[j] = (i * 31 + j * 7) % 64 + 1;
+        locs[6] = i / 64 % 64 + 1;
+        locs[7] = i / 4096 % 64 + 1;
         int64_t vals[2] = {(int64_t)(i % 5) + 1, (int64_t)(i * 1000003 % 99991)};
         pg_wire_put_packed_u64(&smp, 1, locs, 8);
         pg_wire_put_packed_i64(&smp, 2, vals, 2);
@@ -57,22 +61,28 @@ static void make_pprof(pg_buf *b, size_t n)
     pg_buf_free(&lab);
 }
 
-/* Encodes the one group of b into out (appending), gzipped or not. */
-static int encode(const pg_batch *b, int gzip, pg_buf *out)
+/* Encodes the one group of b into out (appending) with options o. */
+static int encode_with(const pg_batch *b, const pg_pprof_encode_opts *o, pg_buf *out)
 {
     pg_pprof_group *g = NULL;
     size_t ng = 0;
     char err[256] = "";
     int rc = pg_pprof_plan(b, &g, &ng, err, sizeof err);
     if (!rc && ng == 1) {
-        pg_pprof_encode_opts o = {.gzip = gzip, .links_as_labels = 1};
-        rc = pg_pprof_encode(b, &g[0], &o, out, err, sizeof err);
+        rc = pg_pprof_encode(b, &g[0], o, out, err, sizeof err);
     } else if (!rc) {
         rc = -1;
     }
     CHECK_MSG(rc == 0, "encode: %s", err);
     pg_pprof_groups_free(g, ng);
     return rc;
+}
+
+/* Encodes the one group of b into out (appending), gzipped or not. */
+static int encode(const pg_batch *b, int gzip, pg_buf *out)
+{
+    pg_pprof_encode_opts o = {.gzip = gzip, .links_as_labels = 1};
+    return encode_with(b, &o, out);
 }
 
 static char *render(const uint8_t *p, size_t n)
@@ -184,6 +194,31 @@ static void check_same_bytes(size_t n, const char *what)
     pg_buf_free(&b2);
 }
 
+/* n samples encoded from a batch handed over (consume_samples: its sample and stack pages
+ * go as they are written) and from one only read: the same bytes, and the batch handed
+ * over is left without samples. */
+static void check_consumed(size_t n, const char *what)
+{
+    pg_buf src = {0}, a = {0}, c = {0};
+    make_pprof(&src, n);
+    pg_batch *kept = pg_batch_new(0), *given = pg_batch_new(0);
+    char err[256] = "";
+    CHECK_MSG(pg_pprof_decode(kept, src.data, src.len, NULL, NULL, err, sizeof err) == 0 &&
+                  pg_pprof_decode(given, src.data, src.len, NULL, NULL, err, sizeof err) == 0,
+              "%s: decode source: %s", what, err);
+    pg_pprof_encode_opts o = {.gzip = 0, .links_as_labels = 1, .consume_samples = given};
+    if (encode(kept, 0, &a) == 0 && encode_with(given, &o, &c) == 0)
+        CHECK_MSG(a.len == c.len && !memcmp(a.data, c.data, a.len),
+                  "%s: the consuming encoding differs (%zu and %zu bytes)", what, a.len, c.len);
+    CHECK_MSG(pg_batch_sample_count(given) == 0, "%s: %zu samples left", what,
+              pg_batch_sample_count(given));
+    pg_batch_free(kept);
+    pg_batch_free(given);
+    pg_buf_free(&src);
+    pg_buf_free(&a);
+    pg_buf_free(&c);
+}
+
 /* A pprof with tables of many pages (5000 locations over 50 functions and 2 mappings, 800
  * samples) laid out as `order` says: its letters are the parts in wire order, V value types,
  * S samples (s: their first half, z: the second), M mappings, F functions, L locations,
@@ -257,6 +292,8 @@ int main(void)
     check(0, 1, "no samples");
     check(3, 1, "small");
     check(100000, 1, "several MiB");
+    check_consumed(3, "consumed, small");
+    check_consumed(60000, "consumed, every column of many pages");
     pg_pprof_out_set_whole_limit(64 << 10); /* the streaming path: still one member */
     check(3, 1, "small, streaming limit");
     check(100000, 1, "several MiB, streamed");

@@ -1,7 +1,10 @@
-/* pg_batch_drop_samples: every profile ends with no samples and the stack table with the
- * zero stack only; the whole pages of the columns are handed back at once (mincore); the
- * other tables stay and the tree still encodes and decodes; a batch without samples and
- * a second call are no-ops. */
+/* Handing a batch's sample pages back. pg_batch_drop_samples: every profile ends with no
+ * samples and the stack table with the zero stack only; the whole pages of the columns are
+ * handed back at once (mincore); the other tables stay and the tree still encodes and
+ * decodes; a batch without samples and a second call are no-ops. The releasers: read in
+ * order with a release after every sample, each sample and its stack read back intact
+ * (also a stack an early sample and a late one share, and the zero stack), and the pages
+ * are gone at the end. */
 #include "testlib.h"
 
 #include "pipeline/core/dict.h"
@@ -12,6 +15,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -34,7 +38,8 @@ static size_t resident_pages(const void *p, size_t n)
 }
 
 /* A batch of one profile of N_SAMPLES samples, each with its own stack of three of 64
- * locations, two values, an attribute and a timestamp. */
+ * locations (but every 5000th: sample 3000's, and every 7000th: the zero stack), two values,
+ * an attribute and two timestamps. */
 static pg_batch *busy_batch(void)
 {
     pg_batch *b = pg_batch_new(0);
@@ -50,17 +55,18 @@ static pg_batch *busy_batch(void)
     int32_t attr = pg_dict_attr_str(b, "thread", "main", 4);
     pg_samples_builder sb = {0};
     for (size_t i = 0; i < N_SAMPLES; i++) {
-        int32_t st[3] = {locs[i % 64], locs[(i / 64) % 64], locs[(i / 4096) % 64]};
+        size_t j = i % 5000 == 4999 ? 3000 : i;
+        int32_t st[3] = {locs[j % 64], locs[(j / 64) % 64], locs[(j / 4096) % 64]};
         int64_t v[2] = {(int64_t)i, 1};
         uint64_t ts[2] = {1700000000000000000ull + i, 1700000000000000001ull + i};
-        pg_sample_ref r = {.stack = pg_dict_stack(b, st, 3),
+        pg_sample_ref r = {.stack = i % 7000 == 6999 ? 0 : pg_dict_stack(b, st, 3),
                            .attrs = &attr,
                            .n_attrs = 1,
                            .values = v,
                            .n_values = 2,
                            .ts = ts,
                            .n_ts = 2};
-        CHECK(r.stack > 0 && pg_samples_builder_add(&sb, &r) == 0);
+        CHECK(r.stack >= 0 && pg_samples_builder_add(&sb, &r) == 0);
     }
     CHECK(pg_samples_builder_finish(&sb, pg_batch_arena(b), &p->msg, NULL) == 0);
     return b;
@@ -114,8 +120,67 @@ static void test_drop(void)
     pg_batch_free(empty);
 }
 
+/* Sample i and its stack as they were built (see busy_batch). */
+static int sample_intact(const pg_otlp_dict *d, const pg_samples *c, size_t i, int32_t want_stack)
+{
+    pg_sample_ref r;
+    pg_samples_at(c, i, &r);
+    int ok = r.stack == want_stack && r.n_values == 2 && r.values[0] == (int64_t)i &&
+             r.values[1] == 1 && r.n_ts == 2 && r.ts[0] == 1700000000000000000ull + i &&
+             r.n_attrs == 1 && r.attrs[0] > 0;
+    pg_stack_ref s;
+    pg_dict_stack_at(d, (size_t)r.stack, &s);
+    size_t j = i % 5000 == 4999 ? 3000 : i;
+    if (i % 7000 == 6999) return ok && r.stack == 0 && s.n == 0;
+    return ok && s.n == 3 && d->location_table[pg_stack_loc(&s, 0)]->address == 0x1000u + j % 64 &&
+           d->location_table[pg_stack_loc(&s, 1)]->address == 0x1000u + (j / 64) % 64 &&
+           d->location_table[pg_stack_loc(&s, 2)]->address == 0x1000u + (j / 4096) % 64;
+}
+
+static void test_releasers(void)
+{
+    pg_batch *b = busy_batch();
+    pg_otlp_dict *d = pg_batch_dict(b);
+    const pg_profile *p =
+        pg_profile_cof(pg_batch_data(b)->resource_profiles[0]->scope_profiles[0]->profiles[0]);
+    const pg_samples *c = &p->samples;
+    const pg_stacks *s = pg_dict_stacks(d);
+    int32_t *want = malloc(N_SAMPLES * sizeof *want);
+    CHECK(want != NULL);
+    memcpy(want, c->stack, N_SAMPLES * sizeof *want);
+    size_t values = c->val_off[c->n] * sizeof *c->values;
+    size_t loc_bytes = (size_t)s->off[s->n] * s->width, off_bytes = (s->n + 1) * sizeof *s->off;
+    const void *values_p = c->values, *loc_p = s->loc, *off_p = s->off;
+
+    pg_samples_releaser sr;
+    pg_stacks_releaser kr;
+    pg_samples_releaser_init(&sr, c);
+    CHECK(pg_stacks_releaser_init(&kr, s, c->stack, c->n) == 0);
+    size_t bad = 0;
+    for (size_t i = 0; i < N_SAMPLES; i++) {
+        if (!sample_intact(d, c, i, want[i]) && bad++ < 3)
+            CHECK_MSG(0, "sample %zu (stack %d) read back wrong after its predecessors went", i,
+                      want[i]);
+        pg_samples_releaser_advance(&sr, i + 1);
+        pg_stacks_releaser_advance(&kr, i + 1);
+    }
+    CHECK_MSG(bad == 0, "%zu samples read back wrong", bad);
+    /* what is left: at most the partial first and last page of each of the three */
+    size_t left = resident_pages(values_p, values) + resident_pages(loc_p, loc_bytes) +
+                  resident_pages(off_p, off_bytes);
+    CHECK_MSG(left <= 6, "%zu column pages still resident after the last sample", left);
+    pg_stacks_releaser_free(&kr);
+    pg_batch_drop_samples(b);
+    pg_stack_ref z;
+    pg_dict_stack_at(d, 0, &z);
+    CHECK(pg_dict_stack_count(d) == 1 && z.n == 0);
+    free(want);
+    pg_batch_free(b);
+}
+
 int main(void)
 {
     test_drop();
+    test_releasers();
     TEST_MAIN_END();
 }
