@@ -5,7 +5,7 @@ SHELL := /bin/bash
 DEBIAN_PACKAGES := \
   build-essential cmake pkg-config clang libclang-rt-14-dev clang-format \
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler \
-  libyaml-dev libjansson-dev libdeflate-dev zlib1g-dev libzstd-dev \
+  libyaml-dev libjansson-dev libdeflate-dev libisal-dev zlib1g-dev libzstd-dev \
   libssl-dev libevent-dev libnghttp2-dev libhttp-parser-dev libcurl4-openssl-dev libgrpc-dev \
   golang-go python3 python3-grpcio python3-protobuf python3-yaml curl nghttp2-client openssl gzip zstd procps time
 # Node.js and npm (test clients only) come from Debian when the machine has none; a

@@ -1,17 +1,21 @@
 /* One gzip member from a buffer, split over two threads when large (gzip_member.h).
  *
  * Deflate blocks are bit-packed, and a raw stream that ends on an empty stored block
- * (zlib's Z_SYNC_FLUSH) ends byte-aligned without the final bit: another raw stream can
- * follow it directly, as long as it does not refer back into the first one's bytes (a
- * stream compressed on its own never does). The member is the gzip header, zlib's stream
- * of the head, libdeflate's stream of the tail (the final block), then the CRC of the
- * whole input (both halves' CRCs combined) and its length. */
+ * (a sync flush) ends byte-aligned without the final bit: another raw stream can follow it
+ * directly, as long as it does not refer back into the first one's bytes (a stream
+ * compressed on its own never does). The member is the gzip header, ISA-L's stream of the
+ * head, libdeflate's stream of the tail (the final block), then the CRC of the whole input
+ * (both halves' CRCs combined) and its length. ISA-L (igzip) streams, which libdeflate
+ * cannot, and at its level 1 deflates about 2.3 times as fast as libdeflate's level 1 and 6
+ * times as fast as zlib's, to within 3% of zlib's size on the busy profiles' pprof
+ * encoding (17% more than libdeflate's on the large heap profile's, 10% less than zlib's). */
 #include "pipeline/core/gzip_member.h"
 
 #include "pipeline/core/cpus.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/pages.h"
 
+#include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,11 +24,11 @@
 #include <zlib.h>
 
 #define DEFAULT_SPLIT_MIN ((size_t)256 << 10)
-/* Above this the whole input goes through libdeflate in one call (zlib counts in uInt). */
+/* Above this the whole input goes through libdeflate in one call (ISA-L counts in 32 bits). */
 #define SPLIT_MAX ((size_t)1 << 30)
-/* zlib deflates about 2.5 to 3 times slower per byte than libdeflate at the same level, so
- * the helper takes a quarter of the input and both halves end at about the same time. */
-#define HEAD_SIXTEENTHS 4
+/* ISA-L deflates about 2.3 times as fast per byte as libdeflate, so the helper takes five
+ * eighths of the input and both parts end at about the same time. */
+#define HEAD_SIXTEENTHS 10
 #define GZIP_HEADER 10
 #define GZIP_TRAILER 8
 
@@ -114,7 +118,7 @@ static pg_gzip_pipe *pipe_start(const uint8_t *buf, size_t cap, int level, int r
 static int pipe_finish(pg_gzip_pipe *p, struct libdeflate_compressor *c, size_t n, pg_buf *out,
                        int exact);
 
-/* The head on a helper thread (a pipe over the input, cut at a quarter, the input's pages
+/* The head on a helper thread (a pipe over the input, cut at five eighths, the input's pages
  * left alone: they are the caller's), the tail here; all of it here when no thread can be
  * started. */
 static int member_split(struct libdeflate_compressor *c, const uint8_t *in, size_t n, int level,
@@ -144,12 +148,32 @@ int pg_gzip_member_splits(size_t n)
     return split_wanted(n);
 }
 
-/* Input the pipe's helper deflates per zlib call: small enough that its pages go back
- * soon after the writer wrote them, large enough that the lock is taken rarely. */
+/* Input the pipe's helper deflates per call: small enough that its pages go back soon
+ * after the writer wrote them, large enough that the lock is taken rarely. The helper
+ * deflates whole slices from the start of the buffer, and the last one up to the cut, never
+ * what happens to be written: the calls, and so the bytes, depend on the input alone. */
 #define PIPE_SLICE ((size_t)128 << 10)
 
-/* Room for the empty stored block that ends the head, and what zlib still holds. */
-#define PIPE_SYNC_ROOM 64
+/* The most a head of n bytes deflates to, the empty stored block that ends it included:
+ * ISA-L writes a block that would not be smaller than its input as stored blocks (5 bytes
+ * each per 64 KiB), and the margin covers a Huffman-coded block of incompressible bytes
+ * too. Address space: the pages are touched only as they are written. */
+static size_t head_bound(size_t n)
+{
+    return n + (n >> 6) + 1024;
+}
+
+/* ISA-L's level for a zlib-style level 1..9. */
+static int isal_level(int level)
+{
+    return level <= 1 ? 1 : level <= 5 ? 2 : 3;
+}
+
+/* The level buffer ISA-L's level `l` wants. */
+static size_t isal_level_buf(int l)
+{
+    return l == 1 ? ISAL_DEF_LVL1_DEFAULT : l == 2 ? ISAL_DEF_LVL2_DEFAULT : ISAL_DEF_LVL3_DEFAULT;
+}
 
 struct pg_gzip_pipe {
     const uint8_t *buf;
@@ -160,8 +184,10 @@ struct pg_gzip_pipe {
     size_t written;  /* guarded by mu: buf[0..written) is final */
     size_t cut;      /* guarded by mu: where the head ends, SIZE_MAX until the writer says */
     atomic_int stop; /* abort: set under mu, also read between slices */
-    /* the helper's own until it is joined */
-    z_stream z;
+    /* the helper's own until it is joined (the stream and its level buffer are made on the
+     * helper thread, so they live in its heap arena, not under the writer's growing one) */
+    struct isal_zstream *z;
+    uint8_t *level_buf;
     pg_buf out; /* the head's raw deflate stream */
     uint32_t crc;
     size_t done;             /* buf[0..done) deflated */
@@ -170,8 +196,28 @@ struct pg_gzip_pipe {
     int rc;
 };
 
-/* Deflates buf[done..upto) a slice at a time: CRC first, then zlib, then the slice's whole
- * pages go back to the OS (zlib keeps its own window copy). */
+/* One ISA-L call over the input the stream holds (with `flush`), into the head's output;
+ * `fed` is how much of buf the stream has been given, this call's input included. Returns 0,
+ * PG_ENOMEM or PG_EINTERNAL. */
+static int pipe_call(pg_gzip_pipe *p, uint16_t flush, size_t fed)
+{
+    struct isal_zstream *z = p->z;
+    /* the stream so far (pending blocks included) fits the bound of the input so far: never
+     * more than reserved at the start, unless the writer passed its cap */
+    size_t need = head_bound(fed);
+    if (need > p->out.len && pg_buf_reserve(&p->out, need - p->out.len)) return PG_ENOMEM;
+    size_t room = p->out.cap - p->out.len;
+    if (room > UINT32_MAX) room = UINT32_MAX;
+    z->next_out = p->out.data + p->out.len;
+    z->avail_out = (uint32_t)room;
+    z->flush = flush;
+    int rc = isal_deflate(z);
+    p->out.len += room - z->avail_out;
+    return rc == COMP_OK ? 0 : PG_EINTERNAL;
+}
+
+/* Deflates buf[done..upto) a slice at a time: CRC first, then ISA-L, then the slice's
+ * whole pages go back to the OS (ISA-L keeps the history it needs in its own state). */
 static int pipe_deflate(pg_gzip_pipe *p, size_t upto)
 {
     while (p->done < upto) {
@@ -179,16 +225,13 @@ static int pipe_deflate(pg_gzip_pipe *p, size_t upto)
         size_t n = upto - p->done < PIPE_SLICE ? upto - p->done : PIPE_SLICE;
         const uint8_t *in = p->buf + p->done;
         p->crc = libdeflate_crc32(p->crc, in, n);
-        p->z.next_in = (Bytef *)(uintptr_t)in;
-        p->z.avail_in = (uInt)n;
-        while (p->z.avail_in) {
-            if (pg_buf_reserve(&p->out, deflateBound(&p->z, p->z.avail_in) + 64)) return PG_ENOMEM;
-            /* (never more than reserved at the start, unless the writer passed its cap) */
-            p->z.next_out = p->out.data + p->out.len;
-            p->z.avail_out = (uInt)(p->out.cap - p->out.len);
-            int zrc = deflate(&p->z, Z_NO_FLUSH);
-            p->out.len = p->out.cap - p->z.avail_out;
-            if (zrc != Z_OK) return PG_EINTERNAL; /* room was given: no progress is a bug */
+        p->z->next_in = (uint8_t *)(uintptr_t)in;
+        p->z->avail_in = (uint32_t)n;
+        while (p->z->avail_in) {
+            uint32_t before = p->z->avail_in;
+            int rc = pipe_call(p, NO_FLUSH, p->done + n);
+            if (rc) return rc;
+            if (p->z->avail_in == before) return PG_EINTERNAL; /* room was given: a bug */
         }
         p->done += n;
         if (p->release)
@@ -197,35 +240,55 @@ static int pipe_deflate(pg_gzip_pipe *p, size_t upto)
     return 0;
 }
 
-/* Ends the head's stream on an empty stored block: byte-aligned, not final. */
+/* Ends the head's stream on an empty stored block (a sync flush): byte-aligned, not
+ * final. Pending blocks come out first; the call repeats while it fills the room given. */
 static int pipe_sync(pg_gzip_pipe *p)
 {
-    p->z.avail_in = 0;
+    p->z->avail_in = 0;
+    int rc;
     do {
-        if (pg_buf_reserve(&p->out, PIPE_SYNC_ROOM)) return PG_ENOMEM;
-        p->z.next_out = p->out.data + p->out.len;
-        p->z.avail_out = (uInt)(p->out.cap - p->out.len);
-        int zrc = deflate(&p->z, Z_SYNC_FLUSH);
-        p->out.len = p->out.cap - p->z.avail_out;
-        if (zrc != Z_OK && zrc != Z_BUF_ERROR) return PG_EINTERNAL;
-    } while (p->z.avail_out == 0);
+        size_t len = p->out.len;
+        if ((rc = pipe_call(p, SYNC_FLUSH, p->done))) return rc;
+        if (p->out.len == len && p->z->internal_state.state != ZSTATE_NEW_HDR)
+            return PG_EINTERNAL; /* no progress and not done */
+    } while (p->z->internal_state.state != ZSTATE_NEW_HDR);
     return 0;
+}
+
+/* Makes the helper's ISA-L stream (on the helper thread). Returns 0 or PG_ENOMEM. */
+static int pipe_stream_new(pg_gzip_pipe *p)
+{
+    int l = isal_level(p->level);
+    if (!(p->z = malloc(sizeof *p->z)) || !(p->level_buf = malloc(isal_level_buf(l))))
+        return PG_ENOMEM;
+    isal_deflate_init(p->z);
+    p->z->level = (uint32_t)l;
+    p->z->level_buf = p->level_buf;
+    p->z->level_buf_size = (uint32_t)isal_level_buf(l);
+    p->z->end_of_stream = 0;
+    p->z->gzip_flag = IGZIP_DEFLATE;
+    return 0;
+}
+
+/* Where the helper may deflate to next: the cut once it is known (everything before it is
+ * written), else the last whole slice written; `done` when there is nothing yet. */
+static size_t pipe_ready(const pg_gzip_pipe *p)
+{
+    if (p->cut != SIZE_MAX) return p->cut;
+    size_t whole = (p->written - p->done) / PIPE_SLICE * PIPE_SLICE;
+    return p->done + whole;
 }
 
 /* Helper thread: deflates what the writer has written, up to the cut, then syncs. */
 static void *pipe_main(void *arg)
 {
     pg_gzip_pipe *p = arg;
-    if (deflateInit2(&p->z, p->level > 9 ? 9 : p->level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) !=
-        Z_OK) {
-        p->rc = PG_ENOMEM;
-        return NULL;
-    }
+    if ((p->rc = pipe_stream_new(p))) return NULL;
     for (;;) {
         pthread_mutex_lock(&p->mu);
         size_t upto;
         for (;;) {
-            upto = p->written < p->cut ? p->written : p->cut;
+            upto = pipe_ready(p);
             if (p->stop || upto > p->done || p->cut == p->done) break;
             pthread_cond_wait(&p->cv, &p->mu);
         }
@@ -243,7 +306,8 @@ static void *pipe_main(void *arg)
 /* Frees a joined (or never started) pipe. */
 static void pipe_free(pg_gzip_pipe *p)
 {
-    deflateEnd(&p->z);
+    free(p->z);
+    free(p->level_buf);
     pg_buf_free(&p->out);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
@@ -257,7 +321,7 @@ static pg_gzip_pipe *pipe_start(const uint8_t *buf, size_t cap, int level, int r
     pg_gzip_pipe *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     /* grown by doubling instead, each copy would leave the old block resident */
-    if (pg_buf_reserve_exact(&p->out, deflateBound(Z_NULL, cap) + PIPE_SYNC_ROOM)) {
+    if (pg_buf_reserve_exact(&p->out, head_bound(cap))) {
         free(p);
         return NULL;
     }
@@ -334,7 +398,7 @@ static int pipe_finish(pg_gzip_pipe *p, struct libdeflate_compressor *c, size_t 
 {
     const uint8_t *buf = p->buf;
     size_t cut = pipe_settle(p);
-    size_t tail_n = n - cut, head_room = GZIP_HEADER + deflateBound(Z_NULL, cut) + 16;
+    size_t tail_n = n - cut, head_room = GZIP_HEADER + head_bound(cut);
     size_t tail_room = libdeflate_deflate_compress_bound(c, tail_n);
     size_t need = head_room + tail_room + GZIP_TRAILER;
     int rc = exact ? pg_buf_reserve_exact(out, need) : pg_buf_reserve(out, need);

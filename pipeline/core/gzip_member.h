@@ -1,5 +1,5 @@
 /* One gzip member from a buffer, on two cores when the buffer is large: a helper thread
- * deflates the head with zlib (ending on a byte-aligned, non-final empty stored block) while
+ * deflates the head with ISA-L (ending on a byte-aligned, non-final empty stored block) while
  * the calling thread deflates the tail with libdeflate, and the two raw streams are joined
  * under one header and one CRC. The result is a single ordinary member: readers that stop
  * after the first member read all of it. */
@@ -22,7 +22,7 @@ int pg_gzip_member(const uint8_t *in, size_t n, int level, pg_buf *out, int exac
 void pg_gzip_member_set_split(size_t min_bytes, int force);
 
 /* The same member for a buffer that is still being written: the helper thread deflates
- * the head with zlib while the writer goes on, and the tail is deflated with libdeflate
+ * the head with ISA-L while the writer goes on, and the tail is deflated with libdeflate
  * once the writer is done, so the compression of the head overlaps the writing. Where the
  * head ends (the cut) is the writer's choice, made from its data, never from how far the
  * helper got: the member's bytes depend on the input alone. The head's input pages are

@@ -297,14 +297,6 @@ static int64_t contribution(const pg_sample_ref *s)
     return v;
 }
 
-/* After sample i of n: the output may start compressing on a second thread, and the
- * compressed head ends at half the samples (a point of the data, not of timing). */
-static void sample_written(enc *e, size_t i, size_t n)
-{
-    pg_pprof_out_progress(e->so);
-    if (i + 1 == n / 2) pg_pprof_out_cut(e->so);
-}
-
 /* What positional writing hands back as it goes when the samples are consumed: the
  * columns of every profile of the group, and the stack table's entries. */
 typedef struct consumer {
@@ -362,7 +354,7 @@ static int write_positional(enc *e)
             e->vals[k] = value_at(g->profiles[k], cols[k], i);
         pg_sample_at(p0, i, &r);
         if (!(rc = sample_labels(e, &r))) rc = write_sample(e, r.stack, e->vals, nt);
-        sample_written(e, i, ns);
+        pg_pprof_out_sample_written(e->so, i, ns);
         consumer_advance(&cons, i + 1);
     }
     if (cols) consumer_free(&cons);
@@ -430,7 +422,7 @@ static int write_merged(enc *e)
         pg_sample_ref s;
         pg_sample_at(g->profiles[first[i].k], first[i].i, &s);
         if (!(rc = sample_labels(e, &s))) rc = write_sample(e, s.stack, &vals[i * nt], nt);
-        sample_written(e, i, n);
+        pg_pprof_out_sample_written(e->so, i, n);
     }
     pg_index_free_pages(&ix);
     pg_pages_free(first, (total ? total : 1) * sizeof *first);
@@ -652,7 +644,7 @@ int pg_pprof_encode(const pg_batch *b, const pg_pprof_group *g, const pg_pprof_e
         rc = pg_err(err, errlen, PG_EINVAL, "pprof: a sample has several values but no timestamps");
         goto done;
     }
-    pg_pprof_out_cut(&so); /* fewer than two samples: no head */
+    pg_pprof_out_cut(&so); /* no samples: the head ends before the tables */
     if (!rc && o->consume_samples) pg_batch_drop_samples(o->consume_samples);
     if (!rc) free_label_memos(&e);
     if (rc || (rc = write_tables(&e, e.w))) goto done;

@@ -60,7 +60,7 @@ uint8_t *pg_labels_put(uint8_t *p, const pg_labels *l);
 
 /* The encoder's output (pprof_encode_out.c): plain into the caller's buffer, or one gzip
  * member: compressed at close by libdeflate when the encoding fits the whole-output buffer
- * (with zlib deflating the head on a second thread while the encoder is still writing,
+ * (with ISA-L deflating the head on a second thread while the encoder is still writing,
  * once the encoding is large), else by zlib's streaming deflate a chunk at a time. */
 struct z_stream_s;
 struct pg_gzip_pipe;
@@ -77,12 +77,16 @@ typedef struct pg_pprof_out {
     size_t start, start_flushed; /* out's length and flushed count when opened */
 } pg_pprof_out;
 
-/* Tells the output how far the encoding got: it starts the head's helper once the
- * encoding is large enough and tells it what is written. Call after every sample. */
-void pg_pprof_out_progress(pg_pprof_out *s);
-/* The head ends here (the encoder calls it at a point fixed by the data: half its
- * samples); no helper starts after it. */
+/* Tells the output that sample i of n is written: it starts the head's helper once the
+ * encoding is large enough, tells it what is written, and ends the head after the last
+ * sample (a point of the data, not of timing). Call after every sample. */
+void pg_pprof_out_sample_written(pg_pprof_out *s, size_t i, size_t n);
+/* The head ends here (at the latest: the encoder calls it once the samples are written,
+ * for the groups with fewer than one); no helper starts after it. */
 void pg_pprof_out_cut(pg_pprof_out *s);
+/* Where the head ends, in sixteenths of the samples (default 16: after the last one; 0
+ * restores it); for tests, which cut earlier to have tables and strings past the cut. */
+void pg_pprof_out_set_head_share(unsigned sixteenths);
 
 /* Bytes gathered before gzip output switches to streaming (default 16 MiB; 0 = default);
  * for tests. */
