@@ -8,14 +8,29 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Moves a mapped buffer's bytes to the heap (before it grows). Returns 0 or PG_ENOMEM. */
+static int unmap_to_heap(pg_buf *b)
+{
+    uint8_t *d = malloc(b->len ? b->len : 1);
+    if (!d) return PG_ENOMEM;
+    memcpy(d, b->data, b->len);
+    munmap(b->data, b->cap);
+    b->data = d;
+    b->cap = b->len;
+    b->mapped = 0;
+    return 0;
+}
 
 /* Grows the buffer's storage; the buffer keeps owning it. */
 int pg_buf_reserve(pg_buf *b, size_t n)
 {
     if (b->failed) return b->failed;
     if (b->cap - b->len >= n) return 0;
+    if (b->mapped && unmap_to_heap(b)) return b->failed = PG_ENOMEM;
     if (b->flush && b->len) {
         int rc = b->flush(b->flush_ctx, b->data, b->len);
         if (rc) return b->failed = rc < 0 ? rc : PG_EIO;
@@ -42,7 +57,10 @@ int pg_buf_append(pg_buf *b, const void *p, size_t n)
 /* Releases b's storage. */
 void pg_buf_free(pg_buf *b)
 {
-    free(b->data);
+    if (b->mapped)
+        munmap(b->data, b->cap);
+    else
+        free(b->data);
     memset(b, 0, sizeof *b);
 }
 
@@ -53,6 +71,7 @@ int pg_buf_reserve_exact(pg_buf *b, size_t n)
     if (b->failed) return b->failed;
     if (b->cap - b->len >= n) return 0;
     if (n > SIZE_MAX - b->len) return b->failed = PG_ENOMEM;
+    if (b->mapped && unmap_to_heap(b)) return b->failed = PG_ENOMEM;
     uint8_t *d = realloc(b->data, b->len + n);
     if (!d) return b->failed = PG_ENOMEM;
     b->data = d;

@@ -17,6 +17,9 @@ typedef struct pg_buf {
     int (*flush)(void *ctx, const uint8_t *p, size_t n);
     void *flush_ctx;
     size_t flushed;
+    /* data is a private mapping of a file (pg_buf_map_file, file_map.h), cap bytes long:
+     * pg_buf_free unmaps it, and growing it first copies it to the heap */
+    int mapped;
 } pg_buf;
 
 /* Appends n bytes; returns 0 or b->failed (PG_ENOMEM when memory runs out, the flush's
