@@ -26,8 +26,9 @@
 #define DEFAULT_SPLIT_MIN ((size_t)256 << 10)
 /* Above this the whole input goes through libdeflate in one call (ISA-L counts in 32 bits). */
 #define SPLIT_MAX ((size_t)1 << 30)
-/* ISA-L deflates about 2.3 times as fast per byte as libdeflate, so the helper takes five
- * eighths of the input and both parts end at about the same time. */
+/* ISA-L deflates about 2.3 times as fast per byte as libdeflate, which compresses smaller:
+ * the helper takes five eighths of the input (its thread also has to start), and the tail
+ * keeps libdeflate's ratio for the rest. */
 #define HEAD_SIXTEENTHS 10
 #define GZIP_HEADER 10
 #define GZIP_TRAILER 8

@@ -19,6 +19,10 @@ void pg_pages_release(const uint8_t *p, size_t n);
  * count towards that phase's peak. Takes ownership of p. */
 void pg_pages_free(void *p, size_t n);
 
+/* A step of pg_pages_release_consumed worth its system call, for readers that hand pages
+ * back as they go. */
+#define PG_PAGES_RELEASE_STEP ((size_t)64 << 10)
+
 /* Releases the consumed bytes [*done, upto) of an owned buffer, except those inside the
  * range [keep_lo, keep_hi) still needed, once at least `step` bytes are pending; *done
  * advances to the start of the page holding upto when it does (that page is released by a

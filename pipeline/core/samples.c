@@ -47,9 +47,6 @@ void pg_samples_releaser_init(pg_samples_releaser *r, const pg_samples *c)
         r->done[k] = cols[k];
 }
 
-/* A releaser's step: smaller pending ranges wait for the next call. */
-#define RELEASE_STEP ((size_t)64 << 10)
-
 /* Releases what samples [0, i) alone used of every column. The offsets of sample i are
  * read before anything is released, and the page holding an entry still needed stays. */
 void pg_samples_releaser_advance(pg_samples_releaser *r, size_t i)
@@ -71,7 +68,8 @@ void pg_samples_releaser_advance(pg_samples_releaser *r, size_t i)
         c->ts ? (const uint8_t *)(c->ts + t) : NULL,
     };
     for (int k = 0; k < 9; k++)
-        if (upto[k]) pg_pages_release_consumed(&r->done[k], upto[k], NULL, NULL, RELEASE_STEP);
+        if (upto[k])
+            pg_pages_release_consumed(&r->done[k], upto[k], NULL, NULL, PG_PAGES_RELEASE_STEP);
 }
 
 /* Allocates the column in the arena, one byte per entry. */

@@ -235,7 +235,7 @@ typedef struct pg_samples_releaser {
 
 void pg_samples_releaser_init(pg_samples_releaser *r, const pg_samples *c);
 /* Samples [0, i) are read and will not be again: the whole pages holding only their
- * entries go (in steps of at least 64 KiB per column). Sample i stays readable. */
+ * entries go (in steps of at least PG_PAGES_RELEASE_STEP per column). Sample i stays readable. */
 void pg_samples_releaser_advance(pg_samples_releaser *r, size_t i);
 
 /* Appends one sample (values/attrs/ts copied). Returns 0 or PG_ENOMEM. */

@@ -93,8 +93,8 @@ void pg_stacks_releaser_advance(pg_stacks_releaser *r, size_t i)
     if (w <= 1) return;
     const uint8_t *loc_end = s->loc + (size_t)s->off[w] * s->width; /* before off's pages go */
     pg_pages_release_consumed(&r->done_off, (const uint8_t *)(s->off + w), NULL, NULL,
-                              (size_t)64 << 10);
-    pg_pages_release_consumed(&r->done_loc, loc_end, NULL, NULL, (size_t)64 << 10);
+                              PG_PAGES_RELEASE_STEP);
+    pg_pages_release_consumed(&r->done_loc, loc_end, NULL, NULL, PG_PAGES_RELEASE_STEP);
 }
 
 void pg_stacks_releaser_free(pg_stacks_releaser *r)

@@ -344,7 +344,7 @@ static int write_positional(enc *e)
     const pg_otlp_profile *p0 = g->profiles[0];
     size_t ns = pg_profile_sample_count(p0);
     const pg_samples **cols = malloc((nt ? nt : 1) * sizeof *cols);
-    consumer cons;
+    consumer cons = {0};
     int rc = cols ? consumer_init(&cons, e, ns) : PG_ENOMEM;
     for (size_t k = 0; k < nt && !rc; k++)
         cols[k] = pg_profile_columns(g->profiles[k]);
@@ -357,7 +357,7 @@ static int write_positional(enc *e)
         pg_pprof_out_sample_written(e->so, i, ns);
         consumer_advance(&cons, i + 1);
     }
-    if (cols) consumer_free(&cons);
+    consumer_free(&cons);
     free(cols);
     return rc;
 }
@@ -630,6 +630,10 @@ int pg_pprof_encode(const pg_batch *b, const pg_pprof_group *g, const pg_pprof_e
     int opened = pg_pprof_out_open(&so, out, o->gzip) == 0;
     e.w = pg_pprof_out_sink(&so);
     e.so = &so;
+    if (o->consume_samples && o->consume_samples != b) {
+        rc = pg_err(err, errlen, PG_EINVAL, "pprof: consume_samples names another batch");
+        goto done;
+    }
     if (!opened || (rc = pg_strtab_init(&e.st, e.d->n_string_table)) || (rc = assign_ids(&e)))
         goto done;
     rc = PG_ENOMEM;
