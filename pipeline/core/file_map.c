@@ -42,13 +42,15 @@ int pg_buf_map_file(pg_buf *b, const char *path, size_t max, char *err, size_t e
 }
 
 /* The guarded mapping and the message for it (built when the guard is set: the handler
- * may only write and exit). */
+ * may only write and exit), and the SIGBUS action it replaced. */
 static const uint8_t *volatile guard_lo, *volatile guard_hi;
 static char guard_msg[512];
 static volatile size_t guard_msg_len;
+static struct sigaction guard_prev;
+static int guard_set;
 
-/* SIGBUS: inside the guarded mapping, the message and exit 1; elsewhere the default action
- * (the faulting access runs again once the handler returns). */
+/* SIGBUS: inside the guarded mapping, the message and exit 1; elsewhere the action the
+ * guard replaced (put back: the faulting access runs again once the handler returns). */
 static void on_sigbus(int sig, siginfo_t *si, void *uctx)
 {
     (void)uctx;
@@ -58,7 +60,7 @@ static void on_sigbus(int sig, siginfo_t *si, void *uctx)
         (void)w;
         _exit(1);
     }
-    signal(sig, SIG_DFL);
+    sigaction(sig, &guard_prev, NULL);
 }
 
 /* Sets or drops the guard. */
@@ -66,7 +68,8 @@ void pg_file_map_guard(const pg_buf *b, const char *what)
 {
     if (!b || !b->mapped) {
         guard_lo = guard_hi = NULL;
-        signal(SIGBUS, SIG_DFL);
+        if (guard_set) sigaction(SIGBUS, &guard_prev, NULL);
+        guard_set = 0;
         return;
     }
     int n = snprintf(guard_msg, sizeof guard_msg,
@@ -81,5 +84,6 @@ void pg_file_map_guard(const pg_buf *b, const char *what)
     sa.sa_sigaction = on_sigbus;
     sa.sa_flags = SA_SIGINFO;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGBUS, &sa, NULL);
+    if (!guard_set) sigaction(SIGBUS, &sa, &guard_prev);
+    guard_set = 1;
 }

@@ -18,8 +18,9 @@ int pg_buf_map_file(pg_buf *b, const char *path, size_t max, char *err, size_t e
 
 /* While set, a SIGBUS on b's mapping (the file shrank under it: the pages past its new
  * end cannot be read) ends the process with exit status 1 and a message naming `what`,
- * instead of a crash; other SIGBUS signals keep their default action. NULL b, or a buffer
- * that is not mapped, drops the guard. One guard per process (the signal handler is). */
+ * instead of a crash; other SIGBUS signals go to the action the guard replaced, which
+ * dropping the guard (NULL b, or a buffer that is not mapped) puts back. One guard per
+ * process (the signal handler is); setting it again moves it to b. */
 void pg_file_map_guard(const pg_buf *b, const char *what);
 
 #endif

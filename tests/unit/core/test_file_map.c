@@ -2,7 +2,8 @@
  * the heap with its bytes (append and exact reserve); writes never reach the file; an empty
  * file and a buffer that holds bytes are read instead; a missing file and one over the limit
  * fail with a message. pg_file_map_guard: a mapped file truncated under a reader ends the
- * process with status 1 and a message naming it (in a child process). */
+ * process with status 1 and a message naming it (in a child process), and dropping it puts
+ * back the SIGBUS action it replaced. */
 #include "testlib.h"
 
 #include "pipeline/core/err.h"
@@ -126,12 +127,40 @@ static void test_guard(void)
               msg);
 }
 
+static void on_other_bus(int sig)
+{
+    (void)sig;
+    _exit(7);
+}
+
+/* Dropping the guard puts back the SIGBUS action it replaced. */
+static void test_guard_restores(void)
+{
+    const char *path = make_file("d", 8192);
+    struct sigaction mine, seen;
+    memset(&mine, 0, sizeof mine);
+    mine.sa_handler = on_other_bus;
+    sigemptyset(&mine.sa_mask);
+    struct sigaction before;
+    CHECK(sigaction(SIGBUS, &mine, &before) == 0);
+    char err[256];
+    pg_buf b = {0};
+    CHECK(pg_buf_map_file(&b, path, 0, err, sizeof err) == 0 && b.mapped);
+    pg_file_map_guard(&b, path);
+    CHECK(sigaction(SIGBUS, NULL, &seen) == 0 && seen.sa_handler != on_other_bus);
+    pg_file_map_guard(NULL, NULL);
+    CHECK(sigaction(SIGBUS, NULL, &seen) == 0 && seen.sa_handler == on_other_bus);
+    pg_buf_free(&b);
+    sigaction(SIGBUS, &before, NULL);
+}
+
 int main(void)
 {
     CHECK(mkdtemp(dir) != NULL);
     test_map_and_grow();
     test_fallbacks_and_errors();
     test_guard();
+    test_guard_restores();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0);
