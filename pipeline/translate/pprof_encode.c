@@ -476,6 +476,7 @@ static int write_tables(enc *e, pg_buf *out)
                              (uint64_t)attr_true(find_attr(d, m->attribute_indices,
                                                            m->n_attribute_indices, has_keys[k])));
         pg_wire_put_bytes(out, 3, t->data, t->len);
+        pg_pprof_out_progress(e->so);
     }
     pg_buf line = {0};
     for (size_t i = 1; i < d->n_location_table; i++) {
@@ -497,6 +498,7 @@ static int write_tables(enc *e, pg_buf *out)
                          (uint64_t)attr_true(find_attr(d, l->attribute_indices,
                                                        l->n_attribute_indices, PG_SC_IS_FOLDED)));
         pg_wire_put_bytes(out, 4, t->data, t->len);
+        pg_pprof_out_progress(e->so);
     }
     int failed = line.failed;
     pg_buf_free(&line);
@@ -510,6 +512,7 @@ static int write_tables(enc *e, pg_buf *out)
         pg_wire_put_uint(t, 4, (uint64_t)pg_strtab_dict(&e->st, d, f->filename_strindex));
         pg_wire_put_uint(t, 5, (uint64_t)f->start_line);
         pg_wire_put_bytes(out, 5, t->data, t->len);
+        pg_pprof_out_progress(e->so);
     }
     return failed ? failed : t->failed ? t->failed : out->failed;
 }
@@ -648,7 +651,6 @@ int pg_pprof_encode(const pg_batch *b, const pg_pprof_group *g, const pg_pprof_e
         rc = pg_err(err, errlen, PG_EINVAL, "pprof: a sample has several values but no timestamps");
         goto done;
     }
-    pg_pprof_out_cut(&so); /* no samples: the head ends before the tables */
     if (!rc && o->consume_samples) pg_batch_drop_samples(o->consume_samples);
     if (!rc) free_label_memos(&e);
     if (rc || (rc = write_tables(&e, e.w))) goto done;
@@ -664,8 +666,10 @@ int pg_pprof_encode(const pg_batch *b, const pg_pprof_group *g, const pg_pprof_e
      * written, the last and, with the batch, largest the output gets */
     free_id_tables(&e);
     pg_strtab_seal(&e.st);
-    for (size_t i = 0; i < e.st.n; i++)
+    for (size_t i = 0; i < e.st.n; i++) {
         pg_wire_put_bytes(e.w, 6, e.st.s[i], e.st.len[i]);
+        pg_pprof_out_progress(&so);
+    }
     pg_buf_append(e.w, tail.data, tail.len);
     /* the first latched failure: output, tail, scratch, then the string table's */
     rc = e.w->failed ? e.w->failed : tail.failed ? tail.failed : e.tmp.failed;

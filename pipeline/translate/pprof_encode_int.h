@@ -77,15 +77,15 @@ typedef struct pg_pprof_out {
     size_t start, start_flushed; /* out's length and flushed count when opened */
 } pg_pprof_out;
 
-/* Tells the output that sample i of n is written: it starts the head's helper once the
- * encoding is large enough, tells it what is written, and ends the head after the last
- * sample (a point of the data, not of timing). Call after every sample. */
+/* Tells the output how far the encoding got: it starts the head's helper once the
+ * encoding is large enough and tells it what is written. Cheap; call after every sample,
+ * table entry and string. */
+void pg_pprof_out_progress(pg_pprof_out *s);
+/* pg_pprof_out_progress after sample i of n (where a test may have the head end). */
 void pg_pprof_out_sample_written(pg_pprof_out *s, size_t i, size_t n);
-/* The head ends here (at the latest: the encoder calls it once the samples are written,
- * for the groups with fewer than one); no helper starts after it. */
-void pg_pprof_out_cut(pg_pprof_out *s);
-/* Where the head ends, in sixteenths of the samples (default 16: after the last one; 0
- * restores it); for tests, which cut earlier to have tables and strings past the cut. */
+/* Where the head ends, in sixteenths of the samples (default, and 0 or 16: at the end of
+ * the encoding, a point of the data, never of timing); for tests, which cut earlier to
+ * have a tail of tables and strings, and the streaming path after a cut. */
 void pg_pprof_out_set_head_share(unsigned sixteenths);
 
 /* Bytes gathered before gzip output switches to streaming (default 16 MiB; 0 = default);

@@ -297,13 +297,17 @@ int main(void)
     pg_pprof_out_set_whole_limit(64 << 10); /* the streaming path: still one member */
     check(3, 1, "small, streaming limit");
     check(100000, 1, "several MiB, streamed");
-    /* the head on a helper thread from 4 KiB on (one CPU or not): cut after the samples
-     * inside the whole-output buffer, or at half of them and then streamed, or the buffer
-     * full (streaming) before the cut */
+    /* the head on a helper thread from 4 KiB on (one CPU or not): the whole encoding, or
+     * half the samples and a libdeflate tail, inside the whole-output buffer; half the
+     * samples and then streamed; or the buffer full (streaming) before the cut */
     pg_gzip_member_set_split(4096, 1);
     pg_pprof_out_set_whole_limit(0);
     check(20000, 1, "helper, whole");
     check_same_bytes(20000, "helper, whole");
+    pg_pprof_out_set_head_share(8); /* a head of half the samples, a libdeflate tail */
+    check(20000, 1, "helper cut at half, tail");
+    check_same_bytes(20000, "helper cut at half, tail");
+    pg_pprof_out_set_head_share(0);
     pg_pprof_out_set_whole_limit(256 << 10); /* ~30 bytes a sample */
     pg_pprof_out_set_head_share(8); /* the cut at half the samples, before the buffer fills */
     check(12000, 1, "helper cut, then streamed");
