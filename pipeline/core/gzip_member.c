@@ -189,7 +189,7 @@ struct pg_gzip_pipe {
      * helper thread, so they live in its heap arena, not under the writer's growing one) */
     struct isal_zstream *z;
     uint8_t *level_buf;
-    pg_buf out; /* the head's raw deflate stream */
+    pg_buf out; /* room for the gzip header, then the head's raw deflate stream */
     uint32_t crc;
     size_t done;             /* buf[0..done) deflated */
     const uint8_t *released; /* with release: pages before it handed back */
@@ -205,7 +205,7 @@ static int pipe_call(pg_gzip_pipe *p, uint16_t flush, size_t fed)
     struct isal_zstream *z = p->z;
     /* the stream so far (pending blocks included) fits the bound of the input so far: never
      * more than reserved at the start, unless the writer passed its cap */
-    size_t need = head_bound(fed);
+    size_t need = GZIP_HEADER + head_bound(fed);
     if (need > p->out.len && pg_buf_reserve(&p->out, need - p->out.len)) return PG_ENOMEM;
     size_t room = p->out.cap - p->out.len;
     if (room > UINT32_MAX) room = UINT32_MAX;
@@ -322,10 +322,11 @@ static pg_gzip_pipe *pipe_start(const uint8_t *buf, size_t cap, int level, int r
     pg_gzip_pipe *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     /* grown by doubling instead, each copy would leave the old block resident */
-    if (pg_buf_reserve_exact(&p->out, head_bound(cap))) {
+    if (pg_buf_reserve_exact(&p->out, GZIP_HEADER + head_bound(cap))) {
         free(p);
         return NULL;
     }
+    p->out.len = GZIP_HEADER; /* written at the end */
     p->buf = p->released = buf;
     p->release = release;
     p->level = level;
@@ -375,57 +376,72 @@ static size_t pipe_settle(pg_gzip_pipe *p)
     return cut;
 }
 
-/* Joins the helper; appends the header and the head's stream to out. Frees p. */
-int pg_gzip_pipe_head(pg_gzip_pipe *p, pg_buf *out, uint32_t *crc, size_t *cut)
+/* Joins the helper; the header and the head's stream go to out: the helper's buffer itself
+ * when out is empty (no copy of the head), else appended, reserved exactly with `exact`.
+ * Frees p. */
+static int pipe_head(pg_gzip_pipe *p, pg_buf *out, uint32_t *crc, size_t *cut, int exact)
 {
     *cut = pipe_settle(p);
     pthread_join(p->thread, NULL);
-    int rc = p->rc ? p->rc : pg_buf_reserve(out, GZIP_HEADER + p->out.len);
+    int rc = p->rc;
     if (!rc) {
-        put_header(out->data + out->len, p->level);
-        memcpy(out->data + out->len + GZIP_HEADER, p->out.data, p->out.len);
-        out->len += GZIP_HEADER + p->out.len;
+        put_header(p->out.data, p->level);
         *crc = p->crc;
+    }
+    if (!rc && !out->len && !out->flush && !out->mapped) {
+        free(out->data);
+        out->data = p->out.data;
+        out->len = p->out.len;
+        out->cap = p->out.cap;
+        p->out = (pg_buf){0};
+    } else if (!rc) {
+        rc = exact ? pg_buf_reserve_exact(out, p->out.len) : pg_buf_reserve(out, p->out.len);
+        if (!rc) {
+            memcpy(out->data + out->len, p->out.data, p->out.len);
+            out->len += p->out.len;
+        }
     }
     pipe_free(p);
     return rc;
 }
 
-/* The tail is deflated here with c while the helper ends the head, into out past the room
- * the head can take at most; the head then goes in front of it and the tail moves down.
- * With `exact`, out grows by that room only (see pg_gzip_member). Frees p. */
+/* See gzip_member.h. */
+int pg_gzip_pipe_head(pg_gzip_pipe *p, pg_buf *out, uint32_t *crc, size_t *cut)
+{
+    return pipe_head(p, out, crc, cut, 0);
+}
+
+/* The tail is deflated here with c, into a buffer of its own, while the helper ends the
+ * head; then the head, the tail and the trailer go to out. With `exact`, out grows by what
+ * they take only (see pg_gzip_member). Frees p. */
 static int pipe_finish(pg_gzip_pipe *p, struct libdeflate_compressor *c, size_t n, pg_buf *out,
                        int exact)
 {
-    const uint8_t *buf = p->buf;
-    size_t cut = pipe_settle(p);
-    size_t tail_n = n - cut, head_room = GZIP_HEADER + head_bound(cut);
+    size_t cut = pipe_settle(p), tail_n = n - cut, at = out->len, head_cut;
+    pg_buf tail = {0};
     size_t tail_room = libdeflate_deflate_compress_bound(c, tail_n);
-    size_t need = head_room + tail_room + GZIP_TRAILER;
-    int rc = exact ? pg_buf_reserve_exact(out, need) : pg_buf_reserve(out, need);
-    size_t tail_got = 0;
+    int rc = pg_buf_reserve_exact(&tail, tail_room);
     uint32_t tail_crc = 0, head_crc = 0;
-    size_t at = out->len; /* where the member starts */
     if (!rc) {
-        tail_got = libdeflate_deflate_compress(c, buf + cut, tail_n, out->data + at + head_room,
-                                               tail_room);
-        tail_crc = libdeflate_crc32(0, buf + cut, tail_n);
-        if (!tail_got) rc = PG_EINTERNAL;
+        tail.len = libdeflate_deflate_compress(c, p->buf + cut, tail_n, tail.data, tail_room);
+        tail_crc = libdeflate_crc32(0, p->buf + cut, tail_n);
+        if (!tail.len) rc = PG_EINTERNAL; /* the bound was not enough: cannot happen */
     }
-    size_t head_cut;
-    int hrc = pg_gzip_pipe_head(p, out, &head_crc, &head_cut); /* frees p */
-    if (rc || hrc) {
-        out->len = at;
-        return rc ? rc : hrc;
+    if (rc)
+        pg_gzip_pipe_abort(p);
+    else
+        rc = pipe_head(p, out, &head_crc, &head_cut, exact); /* frees p */
+    if (!rc)
+        rc = exact ? pg_buf_reserve_exact(out, tail.len + GZIP_TRAILER)
+                   : pg_buf_reserve(out, tail.len + GZIP_TRAILER);
+    if (!rc) {
+        memcpy(out->data + out->len, tail.data, tail.len);
+        out->len += tail.len;
+        rc = pg_gzip_trailer(out, (uint32_t)crc32_combine(head_crc, tail_crc, (z_off_t)tail_n), n);
     }
-    if (out->len - at > head_room) { /* cannot happen: the bound holds any head */
-        out->len = at;
-        return PG_EINTERNAL;
-    }
-    /* out did not move: the room was reserved above */
-    memmove(out->data + out->len, out->data + at + head_room, tail_got);
-    out->len += tail_got;
-    return pg_gzip_trailer(out, (uint32_t)crc32_combine(head_crc, tail_crc, (z_off_t)tail_n), n);
+    pg_buf_free(&tail);
+    if (rc && out->len > at) out->len = at;
+    return rc;
 }
 
 /* See gzip_member.h; the compressor comes from the pool. */

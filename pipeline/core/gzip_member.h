@@ -46,7 +46,8 @@ void pg_gzip_pipe_written(pg_gzip_pipe *p, size_t n);
 void pg_gzip_pipe_cut(pg_gzip_pipe *p, size_t cut);
 
 /* Ends the head: waits for the helper to deflate up to the cut, appends the gzip header and
- * the head's stream (byte-aligned, not final) to out, sets *crc to the head's CRC-32 and
+ * the head's stream (byte-aligned, not final) to out (an empty, non-flushing out takes the
+ * helper's buffer itself instead of a copy of it), sets *crc to the head's CRC-32 and
  * *cut to where the head ends, and frees p. What follows is the caller's: a raw deflate
  * stream of buf[*cut..) ending in a final block, then the trailer (pg_gzip_trailer).
  * Returns 0, PG_ENOMEM or PG_EINTERNAL (p is freed either way). */

@@ -175,21 +175,29 @@ static void check(size_t n, int members, const char *what)
     pg_buf_free(&back);
 }
 
-/* n samples encoded twice: the gzip bytes are the same (where the helper thread's head ends
- * comes from the data, not from how far it got). */
-static void check_same_bytes(size_t n, const char *what)
+/* A new batch holding make_pprof's profile of n samples (caller frees). */
+static pg_batch *decoded_pprof(size_t n, const char *what)
 {
-    pg_buf src = {0}, a = {0}, b2 = {0};
+    pg_buf src = {0};
     make_pprof(&src, n);
     pg_batch *b = pg_batch_new(0);
     char err[256] = "";
     CHECK_MSG(pg_pprof_decode(b, src.data, src.len, NULL, NULL, err, sizeof err) == 0,
               "%s: decode source: %s", what, err);
+    pg_buf_free(&src);
+    return b;
+}
+
+/* n samples encoded twice: the gzip bytes are the same (where the helper thread's head ends
+ * comes from the data, not from how far it got). */
+static void check_same_bytes(size_t n, const char *what)
+{
+    pg_buf a = {0}, b2 = {0};
+    pg_batch *b = decoded_pprof(n, what);
     if (encode(b, 1, &a) == 0 && encode(b, 1, &b2) == 0)
         CHECK_MSG(a.len == b2.len && !memcmp(a.data, b2.data, a.len),
                   "%s: two encodings differ (%zu and %zu bytes)", what, a.len, b2.len);
     pg_batch_free(b);
-    pg_buf_free(&src);
     pg_buf_free(&a);
     pg_buf_free(&b2);
 }
@@ -199,13 +207,8 @@ static void check_same_bytes(size_t n, const char *what)
  * over is left without samples. */
 static void check_consumed(size_t n, const char *what)
 {
-    pg_buf src = {0}, a = {0}, c = {0};
-    make_pprof(&src, n);
-    pg_batch *kept = pg_batch_new(0), *given = pg_batch_new(0);
-    char err[256] = "";
-    CHECK_MSG(pg_pprof_decode(kept, src.data, src.len, NULL, NULL, err, sizeof err) == 0 &&
-                  pg_pprof_decode(given, src.data, src.len, NULL, NULL, err, sizeof err) == 0,
-              "%s: decode source: %s", what, err);
+    pg_buf a = {0}, c = {0};
+    pg_batch *kept = decoded_pprof(n, what), *given = decoded_pprof(n, what);
     pg_pprof_encode_opts o = {.gzip = 0, .links_as_labels = 1, .consume_samples = given};
     if (encode(kept, 0, &a) == 0 && encode_with(given, &o, &c) == 0)
         CHECK_MSG(a.len == c.len && !memcmp(a.data, c.data, a.len),
@@ -214,7 +217,6 @@ static void check_consumed(size_t n, const char *what)
               pg_batch_sample_count(given));
     pg_batch_free(kept);
     pg_batch_free(given);
-    pg_buf_free(&src);
     pg_buf_free(&a);
     pg_buf_free(&c);
 }
