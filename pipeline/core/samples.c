@@ -37,14 +37,23 @@ void pg_samples_release(pg_samples *c)
     *c = (pg_samples){0};
 }
 
-/* Starts releasing c's columns from their first sample. */
-void pg_samples_releaser_init(pg_samples_releaser *r, const pg_samples *c)
+/* c's nine columns, in the releaser's order. */
+static void columns_of(const pg_samples *c, const void *cols[9])
 {
-    const void *cols[9] = {c->stack,  c->link,   c->attr_off, c->attrs, c->val_off,
-                           c->values, c->narrow, c->ts_off,   c->ts};
+    const void *v[9] = {c->stack,  c->link,   c->attr_off, c->attrs, c->val_off,
+                        c->values, c->narrow, c->ts_off,   c->ts};
+    memcpy(cols, v, sizeof v);
+}
+
+/* Starts releasing c's columns from their first sample, but those it shares with `prev`. */
+void pg_samples_releaser_init(pg_samples_releaser *r, const pg_samples *c, const pg_samples *prev)
+{
+    const void *cols[9], *theirs[9] = {0};
+    columns_of(c, cols);
+    if (prev) columns_of(prev, theirs);
     r->c = c;
     for (int k = 0; k < 9; k++)
-        r->done[k] = cols[k];
+        r->done[k] = cols[k] == theirs[k] ? NULL : cols[k];
 }
 
 /* Releases what samples [0, i) alone used of every column. The offsets of sample i are
@@ -68,7 +77,7 @@ void pg_samples_releaser_advance(pg_samples_releaser *r, size_t i)
         c->ts ? (const uint8_t *)(c->ts + t) : NULL,
     };
     for (int k = 0; k < 9; k++)
-        if (upto[k])
+        if (upto[k] && r->done[k])
             pg_pages_release_consumed(&r->done[k], upto[k], NULL, NULL, PG_PAGES_RELEASE_STEP);
 }
 

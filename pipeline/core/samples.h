@@ -227,13 +227,16 @@ typedef struct pg_samples_builder {
 void pg_samples_release(pg_samples *c);
 
 /* Hands back the pages of a profile's sample columns while a reader goes through them in
- * order, for a batch whose samples nobody reads again (then pg_samples_release). */
+ * order, for a batch whose samples nobody reads again (then pg_samples_release). A NULL
+ * done[k]: the column is absent, or another releaser's. */
 typedef struct pg_samples_releaser {
     const pg_samples *c;
     const uint8_t *done[9]; /* per column: released up to here */
 } pg_samples_releaser;
 
-void pg_samples_releaser_init(pg_samples_releaser *r, const pg_samples *c);
+/* Columns c shares with `prev` (the previous profile's, or NULL) are left to prev's
+ * releaser: one release per column, however many profiles share it. */
+void pg_samples_releaser_init(pg_samples_releaser *r, const pg_samples *c, const pg_samples *prev);
 /* Samples [0, i) are read and will not be again: the whole pages holding only their
  * entries go (in steps of at least PG_PAGES_RELEASE_STEP per column). Sample i stays readable. */
 void pg_samples_releaser_advance(pg_samples_releaser *r, size_t i);

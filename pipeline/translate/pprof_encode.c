@@ -315,7 +315,8 @@ static int consumer_init(consumer *c, enc *e, size_t ns)
     if (!(c->cols = calloc(g->n_profiles, sizeof *c->cols))) return PG_ENOMEM;
     c->n_cols = g->n_profiles;
     for (size_t k = 0; k < g->n_profiles; k++)
-        pg_samples_releaser_init(&c->cols[k], pg_profile_columns(g->profiles[k]));
+        pg_samples_releaser_init(&c->cols[k], pg_profile_columns(g->profiles[k]),
+                                 k ? pg_profile_columns(g->profiles[k - 1]) : NULL);
     const pg_samples *c0 = pg_profile_columns(g->profiles[0]);
     return pg_stacks_releaser_init(&c->stacks, pg_dict_stacks(e->d), c0->stack, ns);
 }

@@ -154,7 +154,13 @@ static void test_releasers(void)
 
     pg_samples_releaser sr;
     pg_stacks_releaser kr;
-    pg_samples_releaser_init(&sr, c);
+    /* a profile sharing c's identity columns leaves them to c's releaser */
+    int64_t own_values[4] = {0};
+    pg_samples other = *c;
+    other.values = own_values;
+    pg_samples_releaser_init(&sr, &other, c);
+    CHECK(sr.done[0] == NULL && sr.done[3] == NULL && sr.done[5] == (const uint8_t *)own_values);
+    pg_samples_releaser_init(&sr, c, NULL);
     CHECK(pg_stacks_releaser_init(&kr, s, c->stack, c->n) == 0);
     size_t bad = 0;
     for (size_t i = 0; i < N_SAMPLES; i++) {
