@@ -158,8 +158,10 @@ static int commit_chunk(pg_pprof_dec *d, const reader *r, const chunk *c, pg_ppr
     uint8_t width = d->loc_width;
     size_t n_types = r->n_types;
     int rc = 0;
+    /* every index slot of the chunk is fetched first: the loads overlap */
+    for (size_t k = 0; k < c->n; k++)
+        pg_dict_stack_prefetch_hash(d->b, c->hash[k], width);
     for (size_t k = 0; k < c->n && !rc; k++) {
-        if (k + 1 < c->n) pg_dict_stack_prefetch_hash(d->b, c->hash[k + 1], width);
         size_t nl = c->lab_off[k + 1] - c->lab_off[k];
         if (pg_vec_reserve((void **)&v->attrs, &v->cap_labels, nl, 4, 16))
             return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
