@@ -189,6 +189,35 @@ void pg_arena_free(pg_arena *a)
     free(a);
 }
 
+/* The cap minus what is held. */
+size_t pg_arena_room(const pg_arena *a)
+{
+    if (!a->limit) return SIZE_MAX;
+    return a->limit > a->held ? a->limit - a->held : 0;
+}
+
+/* Splices src's block list in front of dst's; dst keeps its own small block. */
+int pg_arena_absorb(pg_arena *dst, pg_arena *src)
+{
+    if (!src) return 0;
+    block *tail = src->head;
+    while (tail && tail->next)
+        tail = tail->next;
+    if (tail) {
+        tail->next = dst->head;
+        if (dst->head) dst->head->prev = tail;
+        dst->head = src->head;
+    }
+    dst->held += src->held; /* live_bytes counted src's blocks already */
+    int rc = 0;
+    if (src->fail)
+        rc = dst->fail = src->fail;
+    else if (dst->limit && dst->held > dst->limit)
+        rc = dst->fail = PG_ELIMIT;
+    free(src);
+    return rc;
+}
+
 /* Sum over live arenas. */
 size_t pg_arena_live_bytes(void)
 {

@@ -38,6 +38,15 @@ void *pg_arena_memdup(pg_arena *a, const void *p, size_t n);
  * that never failed). Callers return it when a pg_arena_* call returned NULL. */
 int pg_arena_status(const pg_arena *a);
 
+/* Bytes the arena may still take before its cap; SIZE_MAX when it has none. */
+size_t pg_arena_room(const pg_arena *a);
+
+/* Moves every block of src into dst and frees src: what was allocated from src lives on
+ * until dst is freed (two threads can fill an arena each, then join them). dst's cap
+ * counts src's blocks from then on: over it, the status is PG_ELIMIT (the blocks are moved
+ * all the same); src's failure status, if any, becomes dst's; else 0. NULL src is a no-op. */
+int pg_arena_absorb(pg_arena *dst, pg_arena *src);
+
 /* Bytes currently held by the arena (blocks, not the sum of requests). */
 size_t pg_arena_bytes(const pg_arena *a);
 

@@ -7,6 +7,8 @@
  * type that does not match, a truncated field) is also rejected by protobuf-c; the caller
  * falls back to protobuf-c for the whole message, unless consumed input was released. */
 #include "pipeline/translate/otlp_decode_int.h"
+#include "pipeline/core/cpus.h"
+#include "pipeline/core/duo.h"
 #include "pipeline/core/samples.h"
 #include "pipeline/core/vec.h"
 
@@ -272,35 +274,136 @@ static int read_profile(rd *r, pg_wire w, const pg_samples *like, pg_otlp_profil
     return rc;
 }
 
-/* ScopeProfiles: the scope through protobuf-c, profiles by hand. */
+/* A run of profiles one thread reads: their payloads, where they go, how it went. */
+typedef struct profile_run {
+    rd *r;
+    const pg_wire *subs;
+    size_t n;
+    pg_otlp_profile **out; /* n */
+    int rc;
+} profile_run;
+
+/* Reads a run's profiles in order, each sharing identity columns with the one before;
+ * stops at the first failure (pg_duo_fn). */
+static void read_run(void *arg)
+{
+    profile_run *pr = arg;
+    pr->rc = OK;
+    for (size_t k = 0; k < pr->n && pr->rc == OK; k++)
+        pr->rc = read_profile(pr->r, pr->subs[k], k ? pg_profile_columns(pr->out[k - 1]) : NULL,
+                              &pr->out[k]);
+}
+
+/* Scopes whose profiles take at least this many bytes are read on two threads. */
+#define THREAD_MIN_BYTES ((size_t)1 << 20)
+static pg_two_threads policy = {THREAD_MIN_BYTES, THREAD_MIN_BYTES, 0};
+
+/* Test hook: see otlp_decode_int.h. */
+void pg_otlp_unpack_set_thread(size_t min_bytes, int force)
+{
+    pg_two_threads_set(&policy, min_bytes, force);
+}
+
+/* Reads profiles subs[0..n) into out on two threads: the first m on this one, the others
+ * on a helper with an arena, scratch and release cursor of its own (it releases only pages
+ * wholly after subs[m] starts; this thread's cursor stays before it). The helper's arena
+ * then joins r's, and its first profile shares what it can with out[m - 1]. Returns the
+ * first failure in profile order, or OK; *ran is 0 when no thread could be had (nothing
+ * was read then). Every profile of out is set when OK. */
+static int read_two(rd *r, const pg_wire *subs, size_t n, size_t m, pg_otlp_profile **out, int *ran)
+{
+    *ran = 0;
+    size_t room = pg_arena_room(r->a);
+    pg_arena *ha = pg_arena_new(room == SIZE_MAX ? 0 : room);
+    pg_duo *duo = ha ? pg_duo_start() : NULL;
+    if (!duo) {
+        pg_arena_free(ha);
+        return OK;
+    }
+    *ran = 1;
+    rd h = {.a = ha,
+            .al = pg_arena_protobuf_allocator(ha),
+            .rl = {r->rl.done ? subs[m].p : NULL, 0},
+            .depth = r->depth};
+    profile_run mine = {r, subs, m, out, OK}, theirs = {&h, subs + m, n - m, out + m, OK};
+    pg_duo_run(duo, read_run, &theirs);
+    read_run(&mine);
+    pg_duo_stop(duo);
+    free(h.tmp_i32);
+    free(h.tmp_i64);
+    free(h.tmp_u64);
+    r->rl.any |= h.rl.any;
+    int rc = mine.rc != OK ? mine.rc : theirs.rc;
+    if (pg_arena_absorb(r->a, ha) && rc == OK) rc = NOMEM;
+    if (rc == OK) pg_otlp_cols_share(pg_profile_columns(out[m - 1]), out + m, n - m);
+    return rc;
+}
+
+/* Reads the n profiles of a scope into out: on two threads when they are large enough and
+ * the arena's cap leaves room for the helper to read without sharing (a profile's columns
+ * take at most four times its bytes, twice that is asked for), else in one run. */
+static int read_profiles(rd *r, const pg_wire *subs, size_t n, pg_otlp_profile **out)
+{
+    size_t bytes = 0;
+    for (size_t k = 0; k < n; k++)
+        bytes += (size_t)(subs[k].end - subs[k].p);
+    if (n >= 2 && pg_two_threads_worth(&policy, bytes) && pg_arena_room(r->a) / 8 >= bytes) {
+        size_t m = 1, head = 0, best = SIZE_MAX; /* the split whose larger side is smallest */
+        for (size_t k = 1; k < n; k++) {
+            head += (size_t)(subs[k - 1].end - subs[k - 1].p);
+            size_t larger = head > bytes - head ? head : bytes - head;
+            if (larger < best) {
+                best = larger;
+                m = k;
+            }
+        }
+        int ran, rc = read_two(r, subs, n, m, out, &ran);
+        if (ran) return rc;
+    }
+    profile_run all = {r, subs, n, out, OK};
+    read_run(&all);
+    return all.rc;
+}
+
+/* ScopeProfiles: the scope through protobuf-c, profiles by hand once the scope's fields are
+ * read (all of them at once, so that large ones can be read side by side). */
 static int read_scope(rd *r, pg_wire w, pg_otlp_sprofiles **out)
 {
     pg_otlp_sprofiles *sp = pg_otlp_sprofiles_new(r->a);
     if (!sp) return NOMEM;
+    pg_wire *subs = NULL;
+    size_t n = 0, cap = 0;
     uint32_t f;
     int wt, t, rc = OK;
     while (rc == OK && (t = pg_wire_tag(&w, &f, &wt)) == 1) {
         pg_wire sub;
         if (f >= 1 && f <= 3) {
-            if (wt != PG_WT_LEN || pg_wire_len(&w, &sub)) return FALLBACK;
-            if (f == 1) {
+            if (wt != PG_WT_LEN || pg_wire_len(&w, &sub)) {
+                rc = FALLBACK;
+            } else if (f == 1) {
                 rc = pc_unpack(r,
                                &opentelemetry__proto__common__v1__instrumentation_scope__descriptor,
                                r->depth - 3, (void **)&sp->scope, sub);
             } else if (f == 2) {
-                pg_otlp_profile *p = NULL;
-                const pg_samples *like =
-                    sp->n_profiles ? pg_profile_columns(sp->profiles[sp->n_profiles - 1]) : NULL;
-                rc = read_profile(r, sub, like, &p);
-                if (rc == OK && pg_otlp_push(r->a, (void ***)&sp->profiles, &sp->n_profiles, p))
+                if (PG_VEC_RESERVE(subs, cap, n + 1, 8))
                     rc = NOMEM;
+                else
+                    subs[n++] = sub;
             } else {
                 rc = str_copy(r, sub, &sp->schema_url);
             }
-        } else if (pg_wire_skip(&w, wt))
-            return FALLBACK;
+        } else if (pg_wire_skip(&w, wt)) {
+            rc = FALLBACK;
+        }
     }
     if (rc == OK && t < 0) rc = FALLBACK;
+    pg_otlp_profile **profs = rc == OK && n ? calloc(n, sizeof *profs) : NULL;
+    if (rc == OK && n && !profs) rc = NOMEM;
+    if (rc == OK && n) rc = read_profiles(r, subs, n, profs);
+    for (size_t k = 0; rc == OK && k < n; k++)
+        if (pg_otlp_push(r->a, (void ***)&sp->profiles, &sp->n_profiles, profs[k])) rc = NOMEM;
+    free(profs);
+    free(subs);
     *out = sp;
     return rc;
 }

@@ -42,6 +42,10 @@ int pg_otlp_check_depth(pg_wire r, const ProtobufCMessageDescriptor *desc, int d
 int pg_otlp_unpack(pg_arena *a, const uint8_t *data, size_t len, int release, int depth,
                    pg_otlp_data **out);
 
+/* Test hook: scopes whose profiles take at least min_bytes (0 = the default, 1 MiB) are
+ * read on two threads; force does so on one CPU too. */
+void pg_otlp_unpack_set_thread(size_t min_bytes, int force);
+
 /* Pages of the input handed back as they are consumed (see pg_pages_release_consumed);
  * `done` NULL = the input is borrowed. `any` is set once some range was released. */
 typedef struct pg_otlp_release {
@@ -131,6 +135,13 @@ int pg_otlp_cols_init(pg_otlp_cols *c, pg_arena *a, size_t n, const pg_samples *
 int pg_otlp_cols_add(pg_otlp_cols *c, const pg_sample_ref *s);
 /* Attaches the columns to p; -1 when fewer than n samples were written or over the cap. */
 int pg_otlp_cols_finish(pg_otlp_cols *c, pg_otlp_profile *p);
+
+/* For profiles ps[0..n) read in one run after a run ending with the profile whose columns
+ * are prev (so ps[0] could not be compared with it while it was read): every identity
+ * column of ps[0] equal to prev's is replaced by prev's, in ps[0] and in the profiles after
+ * it that shared it, and its pages are handed back; the result is what reading all of
+ * them in one run gives. */
+void pg_otlp_cols_share(const pg_samples *prev, pg_otlp_profile *const *ps, size_t n);
 
 /* Makes every string of d valid UTF-8 in place (otlp_decode_utf8.c). Returns 0 or
  * PG_ENOMEM. */

@@ -8,8 +8,10 @@
 #include "pipeline/translate/otlp_decode_int.h"
 
 #include "pipeline/core/err.h"
+#include "pipeline/core/pages.h"
 #include "pipeline/core/vec.h"
 
+#include <stddef.h>
 #include <string.h>
 
 /* Prepares columns for n samples; `like` (may be NULL) is the previous profile's. */
@@ -168,4 +170,38 @@ int pg_otlp_cols_finish(pg_otlp_cols *c, pg_otlp_profile *p)
     }
     pg_profile_set_samples(p, cols);
     return 0;
+}
+
+/* Points the column at offset `off` of every profile's samples that holds `old` at `with`,
+ * then hands old's pages back (nothing reads it any more). */
+static void repoint(pg_otlp_profile *const *ps, size_t n, size_t off, const void *old,
+                    const void *with, size_t bytes)
+{
+    for (size_t k = 0; k < n; k++) {
+        const void **col = (const void **)(void *)((char *)&pg_profile_of(ps[k])->samples + off);
+        if (*col == old) *col = with;
+    }
+    pg_pages_release(old, bytes);
+}
+
+/* See otlp_decode_int.h. */
+void pg_otlp_cols_share(const pg_samples *prev, pg_otlp_profile *const *ps, size_t n)
+{
+    const pg_samples *c = n ? pg_profile_columns(ps[0]) : NULL;
+    size_t sn = c ? c->n : 0;
+    if (!sn || sn != prev->n) return;
+    const int32_t *stack = c->stack, *link = c->link, *attrs = c->attrs;
+    const uint32_t *attr_off = c->attr_off;
+    if (stack != prev->stack && !memcmp(stack, prev->stack, sn * sizeof *stack))
+        repoint(ps, n, offsetof(pg_samples, stack), stack, prev->stack, sn * sizeof *stack);
+    if (link && prev->link && link != prev->link && !memcmp(link, prev->link, sn * sizeof *link))
+        repoint(ps, n, offsetof(pg_samples, link), link, prev->link, sn * sizeof *link);
+    if (attr_off && prev->attr_off && attr_off != prev->attr_off &&
+        !memcmp(attr_off, prev->attr_off, (sn + 1) * sizeof *attr_off) &&
+        !memcmp(attrs, prev->attrs, attr_off[sn] * sizeof *attrs)) {
+        repoint(ps, n, offsetof(pg_samples, attrs), attrs, prev->attrs,
+                attr_off[sn] * sizeof *attrs);
+        repoint(ps, n, offsetof(pg_samples, attr_off), attr_off, prev->attr_off,
+                (sn + 1) * sizeof *attr_off);
+    }
 }
