@@ -36,16 +36,22 @@ static int grow_labels(pg_pprof_scratch *s, size_t need)
     return 0;
 }
 
+/* Reports sample i as malformed (out of line: the reader's loops stay small). */
+static __attribute__((noinline, cold)) int malformed(pg_pprof_dec *d, size_t i)
+{
+    return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+}
+
 /* The varints of one repeated field of sample i: a packed field's payload (r moves past
  * it), or, unpacked, r itself (the caller reads one varint and moves r). */
-static int repeated_payload(pg_pprof_dec *d, pg_wire *r, int wt, pg_wire *out, size_t i)
+static inline int repeated_payload(pg_pprof_dec *d, pg_wire *r, int wt, pg_wire *out, size_t i)
 {
     if (wt == PG_WT_VARINT) {
         *out = *r;
         return 0;
     }
     if (wt == PG_WT_LEN && !pg_wire_len(r, out)) return 0;
-    return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+    return malformed(d, i);
 }
 
 /* Reads the location ids of one field 1 (packed or not), appends their dictionary
@@ -66,23 +72,23 @@ static int read_locations(pg_pprof_dec *d, pg_wire *r, int wt, pg_pprof_scratch 
     uint8_t w = d->loc_width, *reached = d->reached;
     if (w == 1 && wt == PG_WT_LEN && (!max || k + most <= max)) {
         /* the common case: one-byte ids of a table below 256 locations */
-        const uint8_t *p = ids.p;
-        for (; p < ids.end; p++) {
+        /* the end in a local: the byte stores below could alias ids, which sits in memory */
+        const uint8_t *p = ids.p, *end = ids.end;
+        for (; p < end; p++) {
             int32_t ix;
             if (*p >= 0x80 || *p >= n_dense || (ix = dense[*p]) < 0) break;
             locs[k++] = (uint8_t)ix;
             reached[ix] = 1;
         }
         ids.p = p;
-        if (p == ids.end) {
+        if (p == end) {
             *n = k;
             return 0;
         }
     }
     for (int once = 1; wt == PG_WT_LEN ? ids.p < ids.end : once; once = 0) {
         uint64_t id;
-        if (pg_wire_varint(&ids, &id))
-            return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+        if (pg_wire_varint(&ids, &id)) return malformed(d, i);
         int32_t ix;
         if (id == 0)
             return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: sample refers to location id 0");
@@ -120,8 +126,7 @@ static int read_values(pg_pprof_dec *d, pg_wire *r, int wt, pg_pprof_scratch *s,
             return pg_err(d->err, d->errlen, PG_EINVAL,
                           "pprof: sample %zu has more than 65536 values", i);
         uint64_t x;
-        if (pg_wire_varint(&v, &x))
-            return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+        if (pg_wire_varint(&v, &x)) return malformed(d, i);
         vals[k++] = (int64_t)x;
     }
     if (wt == PG_WT_VARINT) *r = v;
@@ -172,13 +177,13 @@ int pg_pprof_parse_sample(pg_pprof_dec *d, pg_wire r, size_t i, pg_pprof_scratch
             if (grow_labels(s, s->at_labels + nl + 1))
                 return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
             if (wt != PG_WT_LEN || pg_wire_len(&r, &lr) || decode_label(lr, s, s->at_labels + nl))
-                return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+                return malformed(d, i);
             nl++;
         } else if (pg_wire_skip(&r, wt)) {
-            return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+            return malformed(d, i);
         }
     }
-    if (rc < 0) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed sample %zu", i);
+    if (rc < 0) return malformed(d, i);
     if (nvals != n_types)
         return pg_err(d->err, d->errlen, PG_EINVAL,
                       "pprof: sample %zu has %zu values for %zu sample types", i, nvals, n_types);
