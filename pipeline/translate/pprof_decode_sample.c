@@ -72,7 +72,7 @@ static int read_locations(pg_pprof_dec *d, pg_wire *r, int wt, pg_pprof_scratch 
     uint8_t w = d->loc_width, *reached = d->reached;
     if (w == 1 && wt == PG_WT_LEN && (!max || k + most <= max)) {
         /* the common case: one-byte ids of a table below 256 locations */
-        /* the end in a local: the byte stores below could alias ids, which sits in memory */
+        /* the end in a local: the byte stores below could alias ids were it in memory */
         const uint8_t *p = ids.p, *end = ids.end;
         for (; p < end; p++) {
             int32_t ix;
