@@ -62,6 +62,11 @@ void pg_format_sniff(const uint8_t *p, size_t n, int whole, pg_format_guess *g);
  * PG_FORMAT_SNIFF_BYTES of it (bounded, whatever the input's size) and sniffs that, noting
  * the compression in the reason. Borrows p. */
 void pg_format_sniff_input(const uint8_t *p, size_t n, pg_format_guess *g);
+/* pg_format_sniff_input that also hands over what it inflated when that is the whole input
+ * (a compressed input that inflates to at most PG_FORMAT_SNIFF_BYTES, checksum verified):
+ * then *whole (empty on entry) holds those bytes, the caller's to free; else it stays
+ * empty. */
+void pg_format_sniff_input_whole(const uint8_t *p, size_t n, pg_format_guess *g, pg_buf *whole);
 
 /* Decodes one input in format f into the empty batch b, with the caller's limits (gzip and
  * zstd inflated by the decoder, at most lim->max_decompressed). The input is always sniffed

@@ -8,12 +8,13 @@
 
 #include <stdio.h>
 
-/* Sniffs data (borrowed) into *g and settles the format to decode in *f. Returns 0, or
- * PG_EINVAL with err for an empty input or an unknown format that was not given. */
-static int settle(const uint8_t *data, size_t len, pg_format *f, pg_format_guess *g, char *err,
-                  size_t errlen)
+/* Sniffs data (borrowed) into *g and settles the format to decode in *f; *whole receives
+ * the inflated input when sniffing inflated all of it. Returns 0, or PG_EINVAL with err
+ * for an empty input or an unknown format that was not given. */
+static int settle(const uint8_t *data, size_t len, pg_format *f, pg_format_guess *g, pg_buf *whole,
+                  char *err, size_t errlen)
 {
-    pg_format_sniff_input(data, len, g);
+    pg_format_sniff_input_whole(data, len, g, whole);
     if (len == 0 || g->empty) return pg_err(err, errlen, PG_EINVAL, "empty input");
     if (*f != PG_FORMAT_UNKNOWN) return 0;
     if (g->format == PG_FORMAT_UNKNOWN)
@@ -43,10 +44,24 @@ static int decode(pg_batch *b, const uint8_t *data, size_t len, pg_buf *owned, p
     pg_format_guess local;
     pg_format_guess *g = gout ? gout : &local;
     int given = f != PG_FORMAT_UNKNOWN;
-    int rc = settle(data, len, &f, g, err, errlen);
+    pg_buf whole = {0};
+    int rc = settle(data, len, &f, g, &whole, err, errlen);
     if (rc) {
+        pg_buf_free(&whole);
         if (owned) pg_buf_free(owned);
         return rc;
+    }
+    pg_decode_limits deflim;
+    size_t cap = pg_decode_limits_or_default(lim, &deflim)->max_decompressed;
+    if (whole.data && (!cap || whole.len <= cap)) {
+        /* a small compressed input the sniffer inflated whole: decoded from those bytes
+         * instead of inflating it a second time */
+        if (owned) pg_buf_free(owned);
+        owned = &whole;
+        data = whole.data;
+        len = whole.len;
+    } else {
+        pg_buf_free(&whole);
     }
     if (f == PG_FORMAT_OTLP_PROTO && owned)
         rc = pg_otlp_decode_owned(b, owned, lim, err, errlen);

@@ -253,6 +253,12 @@ void pg_format_sniff(const uint8_t *p, size_t n, int whole, pg_format_guess *g)
 /* Borrows p; the inflated prefix is owned here and freed before returning. */
 void pg_format_sniff_input(const uint8_t *p, size_t n, pg_format_guess *g)
 {
+    pg_format_sniff_input_whole(p, n, g, NULL);
+}
+
+/* See format.h. */
+void pg_format_sniff_input_whole(const uint8_t *p, size_t n, pg_format_guess *g, pg_buf *whole)
+{
     pg_encoding enc = pg_sniff_encoding(p, n);
     if (enc == PG_ENC_NONE) {
         pg_format_sniff(p, n, 1, g);
@@ -269,7 +275,10 @@ void pg_format_sniff_input(const uint8_t *p, size_t n, pg_format_guess *g)
         return;
     }
     pg_format_sniff(raw.data, raw.len, complete, g);
-    pg_buf_free(&raw);
+    if (whole && complete && raw.data)
+        *whole = raw;
+    else
+        pg_buf_free(&raw);
     char inner[sizeof g->reason];
     memcpy(inner, g->reason, sizeof inner);
     snprintf(g->reason, sizeof g->reason, "%s, then %.*s", what, (int)sizeof inner - 12, inner);

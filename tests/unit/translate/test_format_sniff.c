@@ -7,6 +7,7 @@
 #include "pipeline/core/decompress.h"
 #include "pipeline/core/err.h"
 #include "pipeline/translate/format.h"
+#include "pipeline/translate/otlp_codec.h"
 
 #include <stdlib.h>
 #include <zstd.h>
@@ -293,6 +294,69 @@ static void test_compressed(void)
     pg_buf_free(&plain);
 }
 
+/* OTLP bytes of what pg_format_decode makes of in[0..n) with the cap `cap` (0: default);
+ * returns the status, message in err. */
+static int decoded(const pg_buf *in, size_t cap, pg_buf *otlp, char *err, size_t errlen)
+{
+    pg_decode_limits lim;
+    pg_decode_limits_default(&lim);
+    if (cap) lim.max_decompressed = cap;
+    pg_batch *b = pg_batch_new(0);
+    int rc = pg_format_decode(b, in->data, in->len, PG_FORMAT_UNKNOWN, &lim, NULL, err, errlen);
+    memset(otlp, 0, sizeof *otlp);
+    if (!rc) CHECK(pg_otlp_encode(b, otlp, err, errlen) == 0);
+    pg_batch_free(b);
+    return rc;
+}
+
+/* A small compressed input is inflated once: the sniffer hands over the whole of it (only
+ * when it is whole and verified), and decoding from those bytes gives what decoding the
+ * plain input gives; over the decompression cap the decoder's own refusal stands. */
+static void test_whole(void)
+{
+    pg_buf plain, gz = {0}, z, whole = {0};
+    if (read_file("pprof/go_cpu_plain.pb", &plain)) {
+        CHECK(0);
+        return;
+    }
+    char err[512] = "";
+    CHECK(pg_gzip_compress(plain.data, plain.len, 6, &gz, err, sizeof err) == 0);
+    zstd(plain.data, plain.len, &z);
+    const pg_buf *packed[] = {&gz, &z};
+    pg_buf want;
+    CHECK(decoded(&plain, 0, &want, err, sizeof err) == 0);
+    for (int i = 0; i < 2; i++) {
+        pg_format_guess g;
+        pg_format_sniff_input_whole(packed[i]->data, packed[i]->len, &g, &whole);
+        CHECK_GUESS(g, PG_FORMAT_PPROF);
+        CHECK(whole.len == plain.len && !memcmp(whole.data, plain.data, plain.len));
+        pg_buf_free(&whole);
+        pg_buf got;
+        CHECK(decoded(packed[i], 0, &got, err, sizeof err) == 0);
+        CHECK(got.len == want.len && !memcmp(got.data, want.data, want.len));
+        pg_buf_free(&got);
+        /* cut short, or more than the sniffer inflates: nothing handed over */
+        pg_format_sniff_input_whole(packed[i]->data, packed[i]->len - 5, &g, &whole);
+        CHECK(whole.data == NULL);
+        /* over the cap: refused as the decoder refuses it */
+        CHECK(decoded(packed[i], plain.len - 1, &got, err, sizeof err) == PG_ELIMIT);
+        CHECK_MSG(strstr(err, "limit of") != NULL, "%s", err);
+    }
+    size_t big = PG_FORMAT_SNIFF_BYTES + 1;
+    uint8_t *zeros = calloc(1, big);
+    pg_buf bg = {0};
+    CHECK(pg_gzip_compress(zeros, big, 6, &bg, err, sizeof err) == 0);
+    pg_format_guess g;
+    pg_format_sniff_input_whole(bg.data, bg.len, &g, &whole);
+    CHECK(whole.data == NULL);
+    free(zeros);
+    pg_buf_free(&bg);
+    pg_buf_free(&want);
+    pg_buf_free(&z);
+    pg_buf_free(&gz);
+    pg_buf_free(&plain);
+}
+
 int main(int argc, char **argv)
 {
     snprintf(corpus, sizeof corpus, "%s/../fuzz/corpus", argc > 1 ? argv[1] : "tests/data");
@@ -303,5 +367,6 @@ int main(int argc, char **argv)
     test_ambiguous_and_mixed();
     test_truncated();
     test_compressed();
+    test_whole();
     TEST_MAIN_END();
 }
