@@ -37,8 +37,9 @@ int pg_index_reserve(pg_index *ix, size_t n);
 
 /* Fetches the first slot a lookup of hash will read, so that the lookup soon after finds
  * it in cache. A real load rather than a prefetch instruction: on the benchmark machine
- * (AMD EPYC, virtualised) prefetches of a large index were dropped and every lookup waited
- * for memory, while loads issued back to back overlap and arrive in time. */
+ * (AMD EPYC, virtualised) prefetches of the stack index in a conversion did not take effect
+ * (every lookup still waited for memory; likely TLB misses, which a prefetch does not walk
+ * and a load does), while loads issued back to back overlap and arrive in time. */
 static inline void pg_index_prefetch(const pg_index *ix, uint64_t hash)
 {
     if (ix->cap) (void)*(const volatile uint64_t *)&ix->slots[(uint32_t)hash >> ix->shift];
