@@ -1,8 +1,9 @@
 /* CPU count and the policy of the two-thread paths (gzip_member.c, the pprof sample
  * reader). */
-#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#define _GNU_SOURCE /* sched_getaffinity, sched_getcpu, CPU_*, pthread_attr_setaffinity_np */
 #include "pipeline/core/cpus.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -27,4 +28,26 @@ void pg_two_threads_set(pg_two_threads *g, size_t min, int force)
 int pg_two_threads_worth(const pg_two_threads *g, size_t n)
 {
     return n >= g->min && (g->force || pg_cpus_usable() >= 2);
+}
+
+/* See cpus.h: the calling thread's CPU left out of the process's set. */
+int pg_thread_attr_apart(pthread_attr_t *attr)
+{
+#if defined(__linux__) && defined(CPU_ISSET)
+    cpu_set_t set;
+    int cpu = sched_getcpu();
+    if (cpu < 0 || sched_getaffinity(0, sizeof set, &set) || !CPU_ISSET(cpu, &set) ||
+        CPU_COUNT(&set) < 2)
+        return 0;
+    CPU_CLR(cpu, &set);
+    if (pthread_attr_init(attr)) return 0;
+    if (pthread_attr_setaffinity_np(attr, sizeof set, &set)) {
+        pthread_attr_destroy(attr);
+        return 0;
+    }
+    return 1;
+#else
+    (void)attr;
+    return 0;
+#endif
 }

@@ -1,11 +1,9 @@
 /* The fork-join helper of duo.h: one thread, one job slot, a spin then a condition
  * variable on each side. */
-#define _GNU_SOURCE /* sched_getcpu, CPU_*, pthread_attr_setaffinity_np */
 #include "pipeline/core/duo.h"
 #include "pipeline/core/cpus.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -63,33 +61,6 @@ static void *helper_main(void *arg)
     }
 }
 
-/* Attributes that keep the helper off the CPU the caller is on now, when the process may
- * use another one. A helper woken from its sleep is often put on its waker's CPU, and the
- * two threads then take turns on one CPU while the other idles (on a 2-CPU VM, most runs
- * of a 1 MB profile's two-thread sample loop did so and took 13 ms instead of 5.5); the
- * caller, not pinned, is moved off a busy CPU by the scheduler as usual. Returns whether
- * *attr was set up (then the caller destroys it). */
-static int apart_attr(pthread_attr_t *attr)
-{
-#if defined(__linux__) && defined(CPU_ISSET)
-    cpu_set_t set;
-    int cpu = sched_getcpu();
-    if (cpu < 0 || sched_getaffinity(0, sizeof set, &set) || !CPU_ISSET(cpu, &set) ||
-        CPU_COUNT(&set) < 2)
-        return 0;
-    CPU_CLR(cpu, &set);
-    if (pthread_attr_init(attr)) return 0;
-    if (pthread_attr_setaffinity_np(attr, sizeof set, &set)) {
-        pthread_attr_destroy(attr);
-        return 0;
-    }
-    return 1;
-#else
-    (void)attr;
-    return 0;
-#endif
-}
-
 /* See duo.h. */
 pg_duo *pg_duo_start(void)
 {
@@ -106,7 +77,7 @@ pg_duo *pg_duo_start(void)
         return NULL;
     }
     pthread_attr_t attr;
-    int apart = apart_attr(&attr);
+    int apart = pg_thread_attr_apart(&attr);
     int rc = pthread_create(&d->thread, apart ? &attr : NULL, helper_main, d);
     if (apart) pthread_attr_destroy(&attr);
     if (rc) {
