@@ -7,7 +7,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-/* Rounds of a waiting side's spin before it sleeps (some 300 us here): a handover that
+/* Rounds of a waiting side's spin before it sleeps (about 0.5 ms here): a handover that
  * finds the other side asleep costs a wake-up of an idle CPU, which on a virtualised one
  * took longer than the job (4000 rounds left the two-thread sample loop of a 1 MB
  * profile at 7.5 ms, 20000 at 6.2). */
