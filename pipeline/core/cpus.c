@@ -30,8 +30,9 @@ int pg_two_threads_worth(const pg_two_threads *g, size_t n)
     return n >= g->min && (g->force || pg_cpus_usable() >= 2);
 }
 
-/* See cpus.h: the calling thread's CPU left out of the process's set. */
-int pg_thread_attr_apart(pthread_attr_t *attr)
+/* Sets up attributes with the calling thread's CPU left out of the process's set; 0 when
+ * there is nothing to leave out (then no attributes). */
+static int attr_apart(pthread_attr_t *attr)
 {
 #if defined(__linux__) && defined(CPU_ISSET)
     cpu_set_t set;
@@ -50,4 +51,14 @@ int pg_thread_attr_apart(pthread_attr_t *attr)
     (void)attr;
     return 0;
 #endif
+}
+
+/* See cpus.h; the thread is the caller's to join. */
+int pg_thread_create_apart(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    pthread_attr_t attr;
+    int apart = attr_apart(&attr);
+    int rc = pthread_create(t, apart ? &attr : NULL, fn, arg);
+    if (apart) pthread_attr_destroy(&attr);
+    return rc;
 }

@@ -21,13 +21,13 @@ void pg_two_threads_set(pg_two_threads *g, size_t min, int force);
 /* Whether n units are worth the second thread. */
 int pg_two_threads_worth(const pg_two_threads *g, size_t n);
 
-/* Thread attributes that start a helper off the CPU the calling thread is on now, when
- * the process may use another one: a helper woken from a sleep is often put on its waker's
- * CPU, and the two threads then take turns on one CPU while the other idles (on a 2-CPU
- * VM, most runs of a 1 MB profile's two-thread sample loop did so, 13 ms instead of 5.5).
- * The caller, not pinned, is moved off a busy CPU by the scheduler as usual. Returns 1
- * when *attr was set up (the caller destroys it after pthread_create), else 0 (use NULL). */
-int pg_thread_attr_apart(pthread_attr_t *attr);
+/* pthread_create for a helper thread, started off the CPU the calling thread is on now
+ * when the process may use another one: a helper woken from a sleep is often put on its
+ * waker's CPU, and the two threads then take turns on one CPU while the other idles (on a
+ * 2-CPU VM, most runs of a 1 MB profile's two-thread sample loop did so, 13 ms instead of
+ * 5.5). The caller, not pinned, is moved off a busy CPU by the scheduler as usual. Returns
+ * pthread_create's result. */
+int pg_thread_create_apart(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /* One pause of a spin-wait loop (tells the CPU the thread is waiting). */
 static inline void pg_cpu_relax(void)

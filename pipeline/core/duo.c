@@ -76,11 +76,7 @@ pg_duo *pg_duo_start(void)
         free(d);
         return NULL;
     }
-    pthread_attr_t attr;
-    int apart = pg_thread_attr_apart(&attr);
-    int rc = pthread_create(&d->thread, apart ? &attr : NULL, helper_main, d);
-    if (apart) pthread_attr_destroy(&attr);
-    if (rc) {
+    if (pg_thread_create_apart(&d->thread, helper_main, d)) {
         pthread_cond_destroy(&d->cv);
         pthread_mutex_destroy(&d->mu);
         free(d);

@@ -333,11 +333,7 @@ static pg_gzip_pipe *pipe_start(const uint8_t *buf, size_t cap, int level, int r
     p->cut = SIZE_MAX;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    pthread_attr_t attr;
-    int apart = pg_thread_attr_apart(&attr);
-    int rc = pthread_create(&p->thread, apart ? &attr : NULL, pipe_main, p);
-    if (apart) pthread_attr_destroy(&attr);
-    if (rc != 0) {
+    if (pg_thread_create_apart(&p->thread, pipe_main, p) != 0) {
         pipe_free(p);
         return NULL;
     }
