@@ -1,5 +1,5 @@
-/* CPU count and the policy of the two-thread paths (gzip_member.c, the pprof sample
- * reader). */
+/* CPU count, the policy of the two-thread paths (gzip_member.c, the pprof sample reader,
+ * the OTLP decoder and encoder) and the start of their helper threads. */
 #define _GNU_SOURCE /* sched_getaffinity, sched_getcpu, CPU_*, pthread_attr_setaffinity_np */
 #include "pipeline/core/cpus.h"
 

@@ -38,6 +38,14 @@ typedef struct rd {
     size_t cap_i32, cap_i64, cap_u64;
 } rd;
 
+/* Frees a reader's scratch vectors (the reader itself is the caller's). */
+static void rd_scratch_free(rd *r)
+{
+    free(r->tmp_i32);
+    free(r->tmp_i64);
+    free(r->tmp_u64);
+}
+
 /* Unpacks a singular sub-message with protobuf-c into the arena as *m, once its nesting
  * (`depth` levels left, itself included) is checked; a repeat merges into what *m holds by
  * unpacking the re-encoded first one followed by the new bytes. */
@@ -329,9 +337,7 @@ static int read_two(rd *r, const pg_wire *subs, size_t n, size_t m, pg_otlp_prof
     pg_duo_run(duo, read_run, &theirs);
     read_run(&mine);
     pg_duo_stop(duo);
-    free(h.tmp_i32);
-    free(h.tmp_i64);
-    free(h.tmp_u64);
+    rd_scratch_free(&h);
     r->rl.any |= h.rl.any;
     int rc = mine.rc != OK ? mine.rc : theirs.rc;
     if (pg_arena_absorb(r->a, ha) && rc == OK) rc = NOMEM;
@@ -476,9 +482,7 @@ int pg_otlp_unpack(pg_arena *a, const uint8_t *data, size_t len, int release, in
     if (rc == OK && t < 0) rc = FALLBACK;
     if (rc == OK) rc = pg_otlp_dict_finish(&r.dict, a, depth - 1, &d->dictionary);
     pg_otlp_dict_reader_free(&r.dict);
-    free(r.tmp_i32);
-    free(r.tmp_i64);
-    free(r.tmp_u64);
+    rd_scratch_free(&r);
     if (rc == NOMEM || rc == DEEP) return rc;
     if (rc) return r.rl.any ? PG_OTLP_UNPACK_MALFORMED : PG_OTLP_UNPACK_FALLBACK;
     *out = d;
