@@ -96,17 +96,22 @@ static inline size_t pg_wire_varint_size(uint64_t v)
     return (size_t)(((63 - __builtin_clzll(v | 1)) * 9 + 73) / 64);
 }
 
-/* Writers append to b; failures are latched in b->failed. */
-static inline void pg_wire_put_varint(pg_buf *b, uint64_t v)
+/* Writes v as a varint at p, into room the caller made (up to 10 bytes); returns the end. */
+static inline uint8_t *pg_wire_raw_varint(uint8_t *p, uint64_t v)
 {
-    if (b->cap - b->len < 10 && pg_buf_reserve(b, 10)) return;
-    uint8_t *p = b->data + b->len;
     while (v >= 0x80) {
         *p++ = (uint8_t)(v | 0x80);
         v >>= 7;
     }
     *p++ = (uint8_t)v;
-    b->len = (size_t)(p - b->data);
+    return p;
+}
+
+/* Writers append to b; failures are latched in b->failed. */
+static inline void pg_wire_put_varint(pg_buf *b, uint64_t v)
+{
+    if (b->cap - b->len < 10 && pg_buf_reserve(b, 10)) return;
+    b->len = (size_t)(pg_wire_raw_varint(b->data + b->len, v) - b->data);
 }
 void pg_wire_put_tag(pg_buf *b, uint32_t field, int wtype);
 /* Writes field as a varint, skipping zero values (proto3 default). */

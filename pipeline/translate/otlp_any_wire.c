@@ -49,39 +49,45 @@ size_t pg_otlp_any_body_size(const pg_otlp_any *v)
     }
 }
 
-void pg_otlp_any_put_body(pg_buf *b, const pg_otlp_any *v, size_t size)
+/* Writes a varint field's tag (field < 16) and value at q; returns the end. */
+static uint8_t *varint_field(uint8_t *q, uint32_t field, uint64_t v)
 {
-    if (!by_hand(v)) {
-        if (pg_buf_reserve(b, size)) return;
-        b->len += protobuf_c_message_pack(&v->base, b->data + b->len);
-        return;
-    }
+    *q++ = (uint8_t)(field << 3 | PG_WT_VARINT);
+    return pg_wire_raw_varint(q, v);
+}
+
+/* Writes a length-delimited field's tag (field < 16), length and bytes at q. */
+static uint8_t *bytes_field(uint8_t *q, uint32_t field, const void *p, size_t n)
+{
+    *q++ = (uint8_t)(field << 3 | PG_WT_LEN);
+    q = pg_wire_raw_varint(q, n);
+    if (n) memcpy(q, p, n);
+    return q + n;
+}
+
+uint8_t *pg_otlp_any_write_body(uint8_t *q, const pg_otlp_any *v)
+{
+    if (!by_hand(v)) return q + protobuf_c_message_pack(&v->base, q);
     switch (v->value_case) {
     case PG_ANY_STRING:
-        if (v->string_value) pg_wire_put_bytes(b, 1, v->string_value, strlen(v->string_value));
-        break;
+        return v->string_value ? bytes_field(q, 1, v->string_value, strlen(v->string_value)) : q;
     case PG_ANY_BOOL:
-        pg_wire_put_tag(b, 2, PG_WT_VARINT);
-        pg_wire_put_varint(b, v->bool_value ? 1 : 0);
-        break;
+        return varint_field(q, 2, v->bool_value ? 1 : 0);
     case PG_ANY_INT:
-        pg_wire_put_tag(b, 3, PG_WT_VARINT);
-        pg_wire_put_varint(b, (uint64_t)v->int_value);
-        break;
+        return varint_field(q, 3, (uint64_t)v->int_value);
     case PG_ANY_DOUBLE: {
         uint64_t bits;
         memcpy(&bits, &v->double_value, sizeof bits);
-        pg_wire_put_fixed64(b, 4, bits);
-        break;
+        *q++ = (uint8_t)(4 << 3 | PG_WT_I64);
+        for (int k = 0; k < 8; k++)
+            *q++ = (uint8_t)(bits >> (8 * k));
+        return q;
     }
     case PG_ANY_BYTES:
-        pg_wire_put_bytes(b, 7, v->bytes_value.data, v->bytes_value.len);
-        break;
+        return bytes_field(q, 7, v->bytes_value.data, v->bytes_value.len);
     case PG_ANY_STRINDEX:
-        pg_wire_put_tag(b, 8, PG_WT_VARINT);
-        pg_wire_put_varint(b, (uint64_t)(int64_t)v->string_value_strindex);
-        break;
+        return varint_field(q, 8, (uint64_t)(int64_t)v->string_value_strindex);
     default:
-        break;
+        return q;
     }
 }

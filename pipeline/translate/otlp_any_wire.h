@@ -14,8 +14,8 @@
 /* Bytes of v's encoding (the message body, without a tag or length). Borrows v. */
 size_t pg_otlp_any_body_size(const pg_otlp_any *v);
 
-/* Appends v's body of `size` bytes (from pg_otlp_any_body_size) to b; a failed reserve
- * leaves b->failed set, as every pg_buf append does. Borrows v. */
-void pg_otlp_any_put_body(pg_buf *b, const pg_otlp_any *v, size_t size);
+/* Writes v's body at q, into the pg_otlp_any_body_size bytes the caller made room for;
+ * returns the end. Borrows v. */
+uint8_t *pg_otlp_any_write_body(uint8_t *q, const pg_otlp_any *v);
 
 #endif

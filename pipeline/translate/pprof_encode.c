@@ -204,17 +204,6 @@ static int sample_labels(enc *e, const pg_sample_ref *s)
     return add_labels(&e->labels, e->extra.v, e->extra.n);
 }
 
-/* Writes v as a varint at p (room checked by the caller); returns the end. */
-static uint8_t *put_varint(uint8_t *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    return p;
-}
-
 /* Writes one Sample with stack `stack`, values vals[0..nv) and e->labels straight into
  * the output: sizes first, then the bytes, with no staging copy. */
 static int write_sample(enc *e, int32_t stack, const int64_t *vals, size_t nv)
@@ -254,22 +243,22 @@ static int write_sample(enc *e, int32_t stack, const int64_t *vals, size_t nv)
     if ((rc = pg_buf_reserve(b, 1 + 10 + len))) return rc;
     uint8_t *p = b->data + b->len;
     *p++ = (2 << 3) | PG_WT_LEN;
-    p = put_varint(p, len);
+    p = pg_wire_raw_varint(p, len);
     if (s.n) {
         *p++ = (1 << 3) | PG_WT_LEN;
-        p = put_varint(p, nl);
+        p = pg_wire_raw_varint(p, nl);
         if (nl == s.n)
             for (size_t j = 0; j < s.n; j++)
                 *p++ = (uint8_t)e->locs[j];
         else
             for (size_t j = 0; j < s.n; j++)
-                p = put_varint(p, e->locs[j]);
+                p = pg_wire_raw_varint(p, e->locs[j]);
     }
     if (nv) {
         *p++ = (2 << 3) | PG_WT_LEN;
-        p = put_varint(p, nvb);
+        p = pg_wire_raw_varint(p, nvb);
         for (size_t k = 0; k < nv; k++)
-            p = put_varint(p, (uint64_t)vals[k]);
+            p = pg_wire_raw_varint(p, (uint64_t)vals[k]);
     }
     p = pg_labels_put(p, &e->labels);
     b->len = (size_t)(p - b->data);

@@ -187,23 +187,12 @@ static size_t label_len(const pg_label *x)
     return n;
 }
 
-/* Writes v as a varint at p (room checked by the caller); returns the end. */
-static uint8_t *put_varint(uint8_t *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    return p;
-}
-
 /* A non-zero varint field with a one-byte tag. */
 static uint8_t *put_field(uint8_t *p, uint8_t tag, uint64_t v)
 {
     if (!v) return p;
     *p++ = tag;
-    return put_varint(p, v);
+    return pg_wire_raw_varint(p, v);
 }
 
 /* Sum of the length-delimited Sample.label fields. */
@@ -223,7 +212,7 @@ uint8_t *pg_labels_put(uint8_t *p, const pg_labels *l)
     for (size_t i = 0; i < l->n; i++) {
         const pg_label *x = &l->v[i];
         *p++ = (3 << 3) | PG_WT_LEN;
-        p = put_varint(p, label_len(x));
+        p = pg_wire_raw_varint(p, label_len(x));
         p = put_field(p, (1 << 3) | PG_WT_VARINT, (uint64_t)x->key);
         p = put_field(p, (2 << 3) | PG_WT_VARINT, (uint64_t)x->str);
         p = put_field(p, (3 << 3) | PG_WT_VARINT, (uint64_t)x->num);

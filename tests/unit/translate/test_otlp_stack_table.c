@@ -3,7 +3,8 @@
  * mixed location_indices, unknown Stack fields, an empty table, a non-empty element 0,
  * out-of-range and negative indices, pools 1, 2 and 4 bytes wide (indices past 255 and
  * 65535, also when the widening happens mid-table), a dictionary given twice, and every
- * accepted input checked against protobuf-c's own reading of the same bytes. Also the
+ * accepted input checked against protobuf-c's own reading of the same bytes, and of the
+ * encoder's output for it (every width, a 2-byte pool around the varint lengths' edges). Also the
  * reader's other duties: singular messages given twice, strings with a NUL, the nesting
  * limit, and pg_otlp_decode_owned, which releases the input while it reads. */
 #include "testlib.h"
@@ -211,6 +212,12 @@ static void accept(size_t n_loc, const tstack *st, size_t n_st, const int32_t *u
         if (rc == 0) {
             same_as_protobuf_c(b, &in, width, what);
             samples_are(b, use, n_use, what);
+            /* and the encoder writes the stacks back as they were read */
+            pg_buf out = {0};
+            rc = pg_otlp_encode(b, &out, err, sizeof err);
+            CHECK_MSG(rc == 0, "%s (mode %d): encoding: %s", what, mode, err);
+            if (rc == 0) same_as_protobuf_c(b, &out, width, what);
+            pg_buf_free(&out);
         }
         pg_batch_free(b);
         pg_buf_free(&in);
@@ -303,6 +310,16 @@ static void test_widths(void)
     tstack steps[] = {
         {NO_LOCS, 0}, {LOCS(5), 0}, {LOCS(1000, 5), 0}, {LOCS(5, 65536), 0}, {LOCS(65535), 0}};
     accept(70000, steps, 5, use4, 4, 4, "1, 2, then 4 bytes");
+    /* a 2-byte pool around the varint lengths' edges, stacks of 1 to 9 indices (whole and
+     * partial groups of four for the encoder's size count) */
+    tstack edges[] = {{NO_LOCS, 0},
+                      {LOCS(128), 0},
+                      {LOCS(127, 128, 16383, 16384), 0},
+                      {LOCS(65535, 1, 16384, 16383, 128), 0},
+                      {LOCS(0, 127, 65535, 65534, 300, 16385, 2, 9000, 128), 0},
+                      {LOCS(16384, 16384, 16384, 16384, 16384, 16384, 16384, 16384), 0}};
+    int32_t use5[] = {1, 2, 3, 4, 5};
+    accept(65536, edges, 6, use5, 5, 2, "2 bytes, varint edges");
 }
 
 /* A dictionary given twice: every repeated field continues (protobuf's merge), stacks too. */
