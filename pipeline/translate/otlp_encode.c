@@ -490,15 +490,16 @@ int pg_otlp_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
     size_t *psz = malloc((np ? np : 1) * sizeof *psz);
     if (!psz) return pg_err(err, errlen, PG_ENOMEM, "otlp: out of memory");
     pg_duo *duo = pg_two_threads_worth(&threads, n_samples) ? pg_duo_start() : NULL;
-    /* the stack table is sized on the helper while this thread sizes the other tables;
-     * then the profiles, their identity cache built by both threads */
-    pg_otlp_dict_plan dp = {.d = d->dictionary};
-    if (duo)
-        pg_duo_run(duo, pg_otlp_dict_plan_stacks, &dp);
-    else
-        pg_otlp_dict_plan_stacks(&dp);
-    pg_otlp_dict_plan_tables(&dp);
-    if (duo) pg_duo_wait(duo);
+    /* the helper sizes the stack table while this thread sizes the other tables, then
+     * joins it; then the profiles, their identity cache built by both threads */
+    pg_otlp_dict_plan dp;
+    int rc = pg_otlp_dict_plan_init(&dp, d->dictionary);
+    if (!rc) {
+        if (duo) pg_duo_run(duo, pg_otlp_dict_plan_stacks, &dp);
+        pg_otlp_dict_plan_tables(&dp);
+        pg_otlp_dict_plan_stacks(&dp); /* the slices the helper has not claimed */
+        if (duo) pg_duo_wait(duo);
+    }
     ident_cache ic = {.duo = duo};
     size_t total = 0, k = 0;
     for (size_t r = 0; r < d->n_resource_profiles; r++) {
@@ -515,7 +516,6 @@ int pg_otlp_encode(const pg_batch *b, pg_buf *out, char *err, size_t errlen)
     }
     size_t dict_bytes = dp.tables + dp.stacks;
     if (d->dictionary) total += sz_len(dict_bytes);
-    int rc = dp.tables_rc ? dp.tables_rc : dp.stacks_rc;
     if (!rc && !out->flush && pg_buf_reserve(out, total)) rc = PG_ENOMEM;
     size_t start = out->flushed + out->len;
     k = 0;

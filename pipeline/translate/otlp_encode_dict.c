@@ -1,5 +1,6 @@
-/* The OTLP encoder's dictionary (ProfilesData.dictionary, field 2): sized ahead in two
- * steps that may run side by side (the tables, and the stack table), then written. The
+/* The OTLP encoder's dictionary (ProfilesData.dictionary, field 2): sized ahead (the stack
+ * table in slices that two threads share, one of them first sizing the other tables), then
+ * written. The
  * large tables (locations, attributes, stacks) go out in windows that two threads share;
  * the small ones through pg_buf's writers. */
 #include "pipeline/translate/otlp_encode_int.h"
@@ -100,25 +101,6 @@ static size_t stack_body_size(const pg_stack_ref *st)
     return body;
 }
 
-/* Is the stack pool its own encoding (one byte per index, none >= 128: the common case)?
- * Then a stack's packed body is as long as the stack. */
-static int stacks_verbatim(const pg_otlp_dict *d)
-{
-    const pg_stacks *cols = pg_dict_stacks(d);
-    if (!cols || cols->width != 1) return 0;
-    const uint8_t *v = cols->loc;
-    size_t n = cols->off[cols->n], j = 0;
-    uint64_t any = 0;
-    for (; j + 8 <= n; j += 8) {
-        uint64_t w;
-        memcpy(&w, v + j, 8);
-        any |= w;
-    }
-    for (; j < n; j++)
-        any |= v[j];
-    return (any & 0x8080808080808080ull) == 0;
-}
-
 /* Bytes of a stack's entry in the stack table (field 7) whose packed body takes `body`. */
 static inline size_t stack_entry_size(const pg_stack_ref *st, size_t body)
 {
@@ -153,15 +135,15 @@ static size_t tables_size(const pg_otlp_dict *d, uint32_t *loc_body, uint32_t *a
     return n;
 }
 
-/* Bytes of d's stack table; stack_body (NULL, or one entry per stack) receives each stack's
- * packed body size. */
-static size_t stacks_size(const pg_otlp_dict *d, uint32_t *stack_body, int verbatim)
+/* Bytes of stacks [lo, hi) of d's stack table; stack_body (NULL, or one entry per stack)
+ * receives each stack's packed body size. */
+static size_t stacks_size(const pg_otlp_dict *d, uint32_t *stack_body, size_t lo, size_t hi)
 {
     size_t n = 0;
-    for (size_t i = 0, ns = pg_dict_stack_count(d); i < ns; i++) {
+    for (size_t i = lo; i < hi; i++) {
         pg_stack_ref st;
         pg_dict_stack_at(d, i, &st);
-        size_t body = verbatim ? st.n : stack_body_size(&st);
+        size_t body = stack_body_size(&st);
         if (stack_body) stack_body[i] = (uint32_t)body;
         n += stack_entry_size(&st, body);
     }
@@ -170,7 +152,7 @@ static size_t stacks_size(const pg_otlp_dict *d, uint32_t *stack_body, int verba
 
 size_t pg_otlp_dict_size(const pg_otlp_dict *d)
 {
-    return tables_size(d, NULL, NULL) + stacks_size(d, NULL, stacks_verbatim(d));
+    return tables_size(d, NULL, NULL) + stacks_size(d, NULL, 0, pg_dict_stack_count(d));
 }
 
 /* An array of n uint32s (malloc-owned; one entry when n is 0). */
@@ -179,28 +161,37 @@ static uint32_t *u32s(size_t n)
     return malloc((n ? n : 1) * sizeof(uint32_t));
 }
 
-void pg_otlp_dict_plan_tables(void *arg)
+int pg_otlp_dict_plan_init(pg_otlp_dict_plan *p, const pg_otlp_dict *d)
 {
-    pg_otlp_dict_plan *p = arg;
-    if (!p->d) return;
-    if (!(p->loc_body = u32s(p->d->n_location_table)) ||
-        !(p->attr_body = u32s(p->d->n_attribute_table))) {
-        p->tables_rc = PG_ENOMEM;
-        return;
-    }
-    p->tables = tables_size(p->d, p->loc_body, p->attr_body);
+    memset(p, 0, sizeof *p);
+    p->d = d;
+    if (!d) return 0;
+    if (!(p->loc_body = u32s(d->n_location_table)) ||
+        !(p->attr_body = u32s(d->n_attribute_table)) ||
+        !(p->stack_body = u32s(pg_dict_stack_count(d))))
+        return PG_ENOMEM;
+    return 0;
 }
+
+void pg_otlp_dict_plan_tables(pg_otlp_dict_plan *p)
+{
+    if (p->d) p->tables = tables_size(p->d, p->loc_body, p->attr_body);
+}
+
+/* Stacks per slice of the stack table's sizing. */
+#define STACK_SLICE 4096
 
 void pg_otlp_dict_plan_stacks(void *arg)
 {
     pg_otlp_dict_plan *p = arg;
-    if (!p->d) return;
-    int verbatim = stacks_verbatim(p->d);
-    if (!verbatim && !(p->stack_body = u32s(pg_dict_stack_count(p->d) + 1))) {
-        p->stacks_rc = PG_ENOMEM;
-        return;
+    size_t ns = p->d ? pg_dict_stack_count(p->d) : 0;
+    for (;;) {
+        size_t lo = atomic_fetch_add_explicit(&p->next, STACK_SLICE, memory_order_relaxed);
+        if (lo >= ns) return;
+        size_t hi = ns - lo < STACK_SLICE ? ns : lo + STACK_SLICE;
+        atomic_fetch_add_explicit(&p->stacks, stacks_size(p->d, p->stack_body, lo, hi),
+                                  memory_order_relaxed);
     }
-    p->stacks = stacks_size(p->d, p->stack_body, verbatim);
 }
 
 void pg_otlp_dict_plan_free(pg_otlp_dict_plan *p)
@@ -269,19 +260,13 @@ static uint8_t *put_attr_range(const void *ctx, uint8_t *q, size_t lo, size_t hi
     return q;
 }
 
-/* The packed body size of stack i: planned, or its length for a verbatim pool. */
-static inline size_t stack_body_of(const pg_otlp_dict_plan *p, size_t i, const pg_stack_ref *st)
-{
-    return p->stack_body ? p->stack_body[i] : st->n;
-}
-
 /* pg_otlp_table.entry_size of the stack table (ctx is the plan). */
 static size_t stack_entry(const void *ctx, size_t i)
 {
     const pg_otlp_dict_plan *p = ctx;
     pg_stack_ref st;
     pg_dict_stack_at(p->d, i, &st);
-    return stack_entry_size(&st, stack_body_of(p, i, &st));
+    return stack_entry_size(&st, p->stack_body[i]);
 }
 
 /* pg_otlp_range_fn: stacks [lo, hi) (field 7). */
@@ -291,7 +276,7 @@ static uint8_t *put_stack_range(const void *ctx, uint8_t *q, size_t lo, size_t h
     for (size_t i = lo; i < hi; i++) {
         pg_stack_ref s;
         pg_dict_stack_at(p->d, i, &s);
-        size_t body = stack_body_of(p, i, &s);
+        size_t body = p->stack_body[i];
         *q++ = 0x3a; /* field 7, length-delimited */
         if (!s.n) {
             *q++ = 0;

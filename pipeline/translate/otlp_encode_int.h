@@ -9,6 +9,7 @@
 #include "pipeline/core/otlp_types.h"
 #include "pipeline/core/wire.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -117,25 +118,26 @@ typedef struct pg_otlp_table {
  * b->failed. */
 void pg_otlp_put_table(pg_buf *b, const pg_otlp_table *t, pg_duo *duo);
 
-/* How the dictionary gets written, sized ahead (otlp_encode_dict.c). The two planning
- * steps touch separate fields, so two threads may run them side by side. */
+/* How the dictionary gets written, sized ahead (otlp_encode_dict.c): the tables before the
+ * stack table by one thread, the stack table in slices that both threads claim. */
 typedef struct pg_otlp_dict_plan {
     const pg_otlp_dict *d; /* borrowed; NULL when the tree has none */
-    /* by pg_otlp_dict_plan_tables: the tables before the stack table */
-    uint32_t *loc_body;  /* each location's body bytes (malloc-owned) */
-    uint32_t *attr_body; /* each attribute's body bytes (malloc-owned) */
-    size_t tables;       /* their bytes */
-    int tables_rc;       /* 0 or PG_ENOMEM */
-    /* by pg_otlp_dict_plan_stacks: the stack table */
-    uint32_t *stack_body; /* each stack's packed body bytes; NULL for a verbatim pool */
-    size_t stacks;        /* its bytes */
-    int stacks_rc;        /* 0 or PG_ENOMEM */
+    uint32_t *loc_body;    /* each location's body bytes (malloc-owned) */
+    uint32_t *attr_body;   /* each attribute value's body bytes (malloc-owned) */
+    uint32_t *stack_body;  /* each stack's packed body bytes (malloc-owned) */
+    size_t tables;         /* bytes of the tables before the stack table */
+    _Atomic size_t stacks; /* bytes of the stack table, summed as slices are done */
+    _Atomic size_t next;   /* the first stack of the next slice to claim */
 } pg_otlp_dict_plan;
 
-/* pg_duo_fn (or a plain call): plans the tables of p->d before its stack table. */
-void pg_otlp_dict_plan_tables(void *arg);
+/* Readies p for d (may be NULL); returns 0 or PG_ENOMEM (then free p all the same). */
+int pg_otlp_dict_plan_init(pg_otlp_dict_plan *p, const pg_otlp_dict *d);
 
-/* pg_duo_fn (or a plain call): plans p->d's stack table. */
+/* Plans the tables before the stack table (one thread). */
+void pg_otlp_dict_plan_tables(pg_otlp_dict_plan *p);
+
+/* pg_duo_fn (or a plain call): sizes slices of the stack table until none is left; both
+ * threads may run it at once. */
 void pg_otlp_dict_plan_stacks(void *arg);
 
 /* Appends the dictionary's fields (the message body, without its tag and length) as planned,
