@@ -54,11 +54,12 @@ static int attr_apart(pthread_attr_t *attr)
 }
 
 /* See cpus.h; the thread is the caller's to join. */
-int pg_thread_create_apart(pthread_t *t, void *(*fn)(void *), void *arg)
+int pg_thread_create_apart(pthread_t *t, const char *name, void *(*fn)(void *), void *arg)
 {
     pthread_attr_t attr;
     int apart = attr_apart(&attr);
     int rc = pthread_create(t, apart ? &attr : NULL, fn, arg);
     if (apart) pthread_attr_destroy(&attr);
+    if (!rc) (void)pthread_setname_np(*t, name); /* a name too long is left out */
     return rc;
 }

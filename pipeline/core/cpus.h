@@ -25,9 +25,10 @@ int pg_two_threads_worth(const pg_two_threads *g, size_t n);
  * when the process may use another one: a helper woken from a sleep is often put on its
  * waker's CPU, and the two threads then take turns on one CPU while the other idles (on a
  * 2-CPU VM, most runs of a 1 MB profile's two-thread sample loop did so, 13 ms instead of
- * 5.5). The caller, not pinned, is moved off a busy CPU by the scheduler as usual. Returns
+ * 5.5). The caller, not pinned, is moved off a busy CPU by the scheduler as usual. The
+ * thread is named `name` (at most 15 bytes; `top -H` and profilers show it). Returns
  * pthread_create's result. */
-int pg_thread_create_apart(pthread_t *t, void *(*fn)(void *), void *arg);
+int pg_thread_create_apart(pthread_t *t, const char *name, void *(*fn)(void *), void *arg);
 
 /* One pause of a spin-wait loop (tells the CPU the thread is waiting). */
 static inline void pg_cpu_relax(void)

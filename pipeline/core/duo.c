@@ -76,7 +76,7 @@ pg_duo *pg_duo_start(void)
         free(d);
         return NULL;
     }
-    if (pg_thread_create_apart(&d->thread, helper_main, d)) {
+    if (pg_thread_create_apart(&d->thread, "profgate-duo", helper_main, d)) {
         pthread_cond_destroy(&d->cv);
         pthread_mutex_destroy(&d->mu);
         free(d);

@@ -333,7 +333,7 @@ static pg_gzip_pipe *pipe_start(const uint8_t *buf, size_t cap, int level, int r
     p->cut = SIZE_MAX;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    if (pg_thread_create_apart(&p->thread, pipe_main, p) != 0) {
+    if (pg_thread_create_apart(&p->thread, "profgate-gzip", pipe_main, p) != 0) {
         pipe_free(p);
         return NULL;
     }
