@@ -52,6 +52,19 @@ static inline int pg_wire_varint(pg_wire *r, uint64_t *v)
     return pg_wire_varint_slow(r, v);
 }
 
+/* pg_wire_varint for loops that keep their position in a register: reads a varint at p
+ * (before end) and returns the byte after it, or NULL when it is cut or too long. (A loop
+ * calling pg_wire_varint keeps its cursor in memory, reloaded after every store.) */
+static inline const uint8_t *pg_wire_varint_at(const uint8_t *p, const uint8_t *end, uint64_t *v)
+{
+    if (p < end && *p < 0x80) {
+        *v = *p;
+        return p + 1;
+    }
+    pg_wire w = {p, end};
+    return pg_wire_varint(&w, v) ? NULL : w.p;
+}
+
 /* The general case of pg_wire_tag. */
 int pg_wire_tag_slow(pg_wire *r, uint32_t *field, int *wtype);
 

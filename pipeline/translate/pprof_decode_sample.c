@@ -113,7 +113,7 @@ static int read_locations(pg_pprof_dec *d, pg_wire *r, int wt, pg_pprof_scratch 
 static int read_values(pg_pprof_dec *d, pg_wire *r, int wt, pg_pprof_scratch *s, size_t *n,
                        size_t i)
 {
-    pg_wire v;
+    pg_wire v = {NULL, NULL};
     if (repeated_payload(d, r, wt, &v, i)) return PG_EINVAL;
     size_t want = *n + (wt == PG_WT_LEN ? (size_t)(v.end - v.p) : 1); /* a byte each at least */
     if (pg_vec_reserve((void **)&s->vals, &s->cap_vals, s->at_vals + (want < 65536 ? want : 65536),
@@ -121,33 +121,43 @@ static int read_values(pg_pprof_dec *d, pg_wire *r, int wt, pg_pprof_scratch *s,
         return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
     int64_t *vals = s->vals + s->at_vals;
     size_t k = *n;
-    for (int once = 1; wt == PG_WT_LEN ? v.p < v.end : once; once = 0) {
+    /* the cursor in locals: the stores into vals could alias it were it in memory */
+    const uint8_t *p = v.p, *end = v.end;
+    for (int once = 1; wt == PG_WT_LEN ? p < end : once; once = 0) {
         if (k >= 65536) /* more values than any sample type list allows */
             return pg_err(d->err, d->errlen, PG_EINVAL,
                           "pprof: sample %zu has more than 65536 values", i);
         uint64_t x;
-        if (pg_wire_varint(&v, &x)) return malformed(d, i);
+        if (!(p = pg_wire_varint_at(p, end, &x))) return malformed(d, i);
         vals[k++] = (int64_t)x;
     }
-    if (wt == PG_WT_VARINT) *r = v;
+    if (wt == PG_WT_VARINT) r->p = p;
     *n = k;
     return 0;
 }
 
-/* Decodes one Label message into the scratch arrays at position i; PG_EINVAL when
- * malformed. */
-static int decode_label(pg_wire r, pg_pprof_scratch *s, size_t i)
+/* Decodes one Label message [p, end) into the scratch arrays at position i; PG_EINVAL
+ * when malformed. */
+static int decode_label(const uint8_t *p, const uint8_t *end, pg_pprof_scratch *s, size_t i)
 {
     uint64_t v[5] = {0};
-    uint32_t f;
-    int wt, rc;
-    while ((rc = pg_wire_tag(&r, &f, &wt)) == 1) {
-        if (f >= 1 && f <= 4) {
+    while (p < end) {
+        uint8_t t = *p;
+        if (t >= 0x08 && t <= 0x20 && (t & 7) == PG_WT_VARINT) { /* fields 1-4, varints */
+            if (!(p = pg_wire_varint_at(p + 1, end, &v[t >> 3]))) return PG_EINVAL;
+            continue;
+        }
+        pg_wire r = {p, end};
+        uint32_t f;
+        int wt;
+        if (pg_wire_tag(&r, &f, &wt) != 1) return PG_EINVAL;
+        if (f >= 1 && f <= 4) { /* a tag written in more bytes than it needs */
             if (wt != PG_WT_VARINT || pg_wire_varint(&r, &v[f])) return PG_EINVAL;
-        } else if (pg_wire_skip(&r, wt))
+        } else if (pg_wire_skip(&r, wt)) {
             return PG_EINVAL;
+        }
+        p = r.p;
     }
-    if (rc < 0) return PG_EINVAL;
     s->lk[i] = (int64_t)v[1];
     s->ls[i] = (int64_t)v[2];
     s->ln[i] = (int64_t)v[3];
@@ -176,7 +186,8 @@ int pg_pprof_parse_sample(pg_pprof_dec *d, pg_wire r, size_t i, pg_pprof_scratch
                               "pprof: sample %zu has more than %zu labels", i, d->lim->max_labels);
             if (grow_labels(s, s->at_labels + nl + 1))
                 return pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
-            if (wt != PG_WT_LEN || pg_wire_len(&r, &lr) || decode_label(lr, s, s->at_labels + nl))
+            if (wt != PG_WT_LEN || pg_wire_len(&r, &lr) ||
+                decode_label(lr.p, lr.end, s, s->at_labels + nl))
                 return malformed(d, i);
             nl++;
         } else if (pg_wire_skip(&r, wt)) {

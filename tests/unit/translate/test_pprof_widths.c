@@ -477,7 +477,57 @@ static void bad_many_unpacked(pg_buf *s)
     free(v);
 }
 
-/* Location id 0, unknown ids, wrong value counts, wrong wire types. */
+/* A label whose body is `body` (n bytes) after location 1 and value 1. */
+static void with_label_body(pg_buf *s, const uint8_t *body, size_t n)
+{
+    ids_packed(s, IDS(1));
+    vals_packed(s, VALS(1));
+    pg_wire_put_tag(s, 3, PG_WT_LEN);
+    pg_wire_put_varint(s, n);
+    pg_buf_append(s, body, n);
+}
+static void bad_label_key_len(pg_buf *s)
+{
+    const uint8_t body[] = {0x0a, 0x01, 0x06}; /* key (field 1) as a length-delimited field */
+    with_label_body(s, body, sizeof body);
+}
+static void bad_label_cut_varint(pg_buf *s)
+{
+    const uint8_t body[] = {0x08, 0x06, 0x18, 0x80}; /* num's varint cut by the label's end */
+    with_label_body(s, body, sizeof body);
+}
+static void bad_label_cut_unknown(pg_buf *s)
+{
+    const uint8_t body[] = {0x08, 0x06, 0x3a, 0x05, 'x'}; /* field 7 longer than the label */
+    with_label_body(s, body, sizeof body);
+}
+static void bad_label_tag(pg_buf *s)
+{
+    const uint8_t body[] = {0x08, 0x06, 0x0b}; /* field 1, wire type 3 (groups) */
+    with_label_body(s, body, sizeof body);
+}
+static void bad_value_cut(pg_buf *s)
+{
+    ids_packed(s, IDS(1));
+    const uint8_t v[] = {0x12, 0x02, 0x05, 0x80}; /* packed values, the second varint cut */
+    pg_buf_append(s, v, sizeof v);
+}
+static void bad_value_long(pg_buf *s)
+{
+    ids_packed(s, IDS(1));
+    /* a varint of 11 bytes */
+    const uint8_t v[] = {0x12, 0x0b, 0x80, 0x80, 0x80, 0x80, 0x80,
+                         0x80, 0x80, 0x80, 0x80, 0x80, 0x01};
+    pg_buf_append(s, v, sizeof v);
+}
+static void bad_value_unpacked_cut(pg_buf *s)
+{
+    ids_packed(s, IDS(1));
+    const uint8_t v[] = {0x10, 0xff}; /* one unpacked value, cut by the sample's end */
+    pg_buf_append(s, v, sizeof v);
+}
+
+/* Location id 0, unknown ids, wrong value counts, wrong wire types, malformed labels. */
 static void test_errors(void)
 {
     static const struct {
@@ -500,6 +550,13 @@ static void test_errors(void)
         {bad_truncated_packed, PG_EINVAL, "malformed sample 1", "truncated packed ids"},
         {bad_many_values, PG_EINVAL, "more than 65536 values", "65537 values"},
         {bad_many_unpacked, PG_EINVAL, "more than 65536 values", "65537 unpacked values"},
+        {bad_label_key_len, PG_EINVAL, "malformed sample 1", "label key not a varint"},
+        {bad_label_cut_varint, PG_EINVAL, "malformed sample 1", "label varint cut"},
+        {bad_label_cut_unknown, PG_EINVAL, "malformed sample 1", "label unknown field cut"},
+        {bad_label_tag, PG_EINVAL, "malformed sample 1", "label wire type 3"},
+        {bad_value_cut, PG_EINVAL, "malformed sample 1", "packed value cut"},
+        {bad_value_long, PG_EINVAL, "malformed sample 1", "value of 11 bytes"},
+        {bad_value_unpacked_cut, PG_EINVAL, "malformed sample 1", "unpacked value cut"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         pg_buf b = {0};
@@ -767,6 +824,57 @@ static void test_small_labels(void)
     pg_buf_free(&s);
 }
 
+/* A profile of one sample whose one label has body `body` (n bytes); its canonical dump
+ * (malloc'd), or NULL when it does not decode. */
+static char *label_dump(const uint8_t *body, size_t n)
+{
+    pg_buf b = {0}, s = {0};
+    types(&b, 1);
+    with_label_body(&s, body, n);
+    tb_sub(&b, 2, &s);
+    locations(&b, NULL, 1);
+    strings(&b, 1);
+    pg_batch *batch = pg_batch_new(0);
+    char err[256] = "";
+    char *out = decode(batch, &b, NULL, err, sizeof err) == 0 ? dump(batch) : NULL;
+    CHECK_MSG(out != NULL, "label form: %s", err);
+    pg_batch_free(batch);
+    pg_buf_free(&b);
+    pg_buf_free(&s);
+    return out;
+}
+
+/* The forms one label may take read as the plain one: fields in another order, unknown
+ * fields of every wire type among them, a field given twice (the last counts), and
+ * multi-byte varints; a numeric label with its unit the same way. */
+static void test_label_forms(void)
+{
+    static const uint8_t str_plain[] = {0x08, S_K, 0x10, S_FIRST_LABEL};
+    static const uint8_t str_forms[][24] = {
+        {0x10, S_FIRST_LABEL, 0x08, S_K},
+        {0x48, 0x05, 0x08, S_K, 0x3a, 0x02, 'x', 'y', 0x10, S_FIRST_LABEL, 0x45, 1, 2, 3, 4},
+        {0x08, 0x03, 0x10, 0x01, 0x08, S_K, 0x51, 1, 2, 3, 4, 5, 6, 7, 8, 0x10, S_FIRST_LABEL},
+        {0x88, 0x80, 0x00, S_K, 0x10, 0x80 | S_FIRST_LABEL, 0x00},
+    };
+    static const size_t str_len[] = {4, 15, 17, 7};
+    char *plain = label_dump(str_plain, sizeof str_plain);
+    for (size_t i = 0; plain && i < sizeof str_len / sizeof str_len[0]; i++) {
+        char *got = label_dump(str_forms[i], str_len[i]);
+        CHECK_MSG(got && strcmp(got, plain) == 0, "string label form %zu differs", i);
+        free(got);
+    }
+    free(plain);
+    /* num 300 (two bytes), unit "bytes" */
+    static const uint8_t num_plain[] = {0x08, S_K, 0x18, 0xac, 0x02, 0x20, S_BYTES};
+    static const uint8_t num_form[] = {0x20, S_BYTES, 0x3a, 0x00, 0x18, 0x01, 0x18,
+                                       0xac, 0x82,    0x80, 0x00, 0x08, S_K};
+    plain = label_dump(num_plain, sizeof num_plain);
+    char *got = label_dump(num_form, sizeof num_form);
+    CHECK_MSG(plain && got && strcmp(got, plain) == 0, "numeric label form differs");
+    free(plain);
+    free(got);
+}
+
 /* Two pprofs into one batch: the second one's tables are larger (width 2 after width 1). */
 static void test_two_into_one(void)
 {
@@ -817,6 +925,7 @@ int main(void)
     test_depth_limit();
     test_large_gzip();
     test_small_labels();
+    test_label_forms();
     test_two_into_one();
     TEST_MAIN_END();
 }
