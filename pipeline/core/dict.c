@@ -303,9 +303,10 @@ static table_ix *stack_index(pg_batch *b, pg_stacks **cols)
     return ti;
 }
 
-/* Sizes the stack index for n_more stacks to come, but never past max_bytes of slots, so
- * a guess that is too high (many samples, few distinct stacks) costs at most that. */
-int pg_dict_stack_reserve(pg_batch *b, size_t n_more, size_t max_bytes)
+/* See dict.h. The pool's reservation is memory the arena counts, so it is only made when
+ * the arena's room is twice as large; pages it does not fill are never touched. */
+int pg_dict_stack_reserve(pg_batch *b, size_t n_more, size_t n_more_locs, uint8_t width,
+                          size_t max_bytes)
 {
     pg_stacks *st;
     table_ix *ti = stack_index(b, &st);
@@ -314,7 +315,18 @@ int pg_dict_stack_reserve(pg_batch *b, size_t n_more, size_t max_bytes)
     while (cap * 2 * sizeof(uint64_t) <= max_bytes && cap < ((size_t)1 << 32))
         cap *= 2;
     size_t want = ti->set.count + n_more, most = cap / 4 * 3;
-    return pg_index_reserve(&ti->set, want < most ? want : most) ? PG_ENOMEM : 0;
+    if (pg_index_reserve(&ti->set, want < most ? want : most)) return PG_ENOMEM;
+    pg_arena *a = pg_batch_arena(b);
+    if (st->n <= 1 && width > st->width) { /* the zero stack only: widened as samples would */
+        int rc = pg_stacks_widen(a, st, width);
+        if (rc) return rc;
+        if (!(ti = stack_index(b, &st))) return PG_ENOMEM;
+    }
+    size_t locs = st->off[st->n] + n_more_locs, stacks = st->n + n_more;
+    if (locs < n_more_locs || locs > UINT32_MAX) return 0; /* offsets are 32 bits */
+    size_t bytes = locs * st->width + stacks * sizeof(uint32_t);
+    if (pg_arena_room(a) / 2 < bytes) return 0;
+    return pg_stacks_presize(a, st, stacks, locs);
 }
 
 /* Sizes the string, function and location indexes for the given numbers of elements to

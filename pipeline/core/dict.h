@@ -29,9 +29,13 @@ int32_t pg_dict_stack(pg_batch *b, const int32_t *locations, size_t n);
 /* Interns a stack whose n location indices are stored `width` (1, 2 or 4) bytes wide
  * (see pipeline/core/stacks.h); the stack table is kept in columns. */
 int32_t pg_dict_stack_w(pg_batch *b, const void *locations, size_t n, uint8_t width);
-/* Sizes the stack index ahead for n_more stacks, spending at most max_bytes on it (the
- * count is a guess: a pprof's sample count). Returns 0 or a negative status. */
-int pg_dict_stack_reserve(pg_batch *b, size_t n_more, size_t max_bytes);
+/* Sizes the stack index and pool ahead for n_more stacks holding n_more_locs location
+ * indices in all, given `width` bytes wide (guesses: a pprof's sample count, and its
+ * samples' bytes, since an index takes a byte at least), spending at most max_bytes on the
+ * index; the pool is widened to `width` first when it holds only the zero stack. Returns 0
+ * or a negative status. */
+int pg_dict_stack_reserve(pg_batch *b, size_t n_more, size_t n_more_locs, uint8_t width,
+                          size_t max_bytes);
 /* Frees the interning indexes of the mapping, function and location tables (a decoder
  * done with them); the next call that interns into one of them rebuilds its index over
  * the table. */

@@ -145,6 +145,9 @@ void pg_stacks_releaser_free(pg_stacks_releaser *r);
 /* Sizes s for at least n stacks and n_loc more location entries (the arena owns the
  * memory). Returns 0, or PG_ELIMIT over the cap (PG_ENOMEM when malloc fails). */
 int pg_stacks_reserve(pg_arena *a, pg_stacks *s, size_t n, size_t n_loc);
+/* Grows s's room to n stacks and n_loc entries in all, exactly (no doubling past them), for
+ * a caller that knows about how much is coming; 0 or a negative status. */
+int pg_stacks_presize(pg_arena *a, pg_stacks *s, size_t n, size_t n_loc);
 
 /* Rewrites the pool `width` bytes wide (wider only). Returns 0 or pg_arena_status(a). */
 int pg_stacks_widen(pg_arena *a, pg_stacks *s, uint8_t width);

@@ -33,7 +33,7 @@ typedef struct top {
     slices strings, sample_types, mappings, locations, functions;
     pg_wire period_type;
     int has_period_type;
-    size_t n_samples;
+    size_t n_samples, sample_bytes; /* sample fields, and their payloads' bytes */
     int64_t drop_frames, keep_frames, time_nanos, duration_nanos, period, default_type, doc_url;
     int64_t *comments;
     size_t n_comments, cap_comments;
@@ -134,6 +134,7 @@ static int scan_top(pg_wire r, top *t, char *err, size_t errlen)
             field_at = r.p;
             if (f == 2) {
                 t->n_samples++;
+                t->sample_bytes += (size_t)(sub.end - sub.p);
                 t->samples_end = sub.end;
             } else if (f == 11) {
                 t->period_type = sub;
@@ -568,6 +569,7 @@ static int decode(pg_batch *b, const uint8_t *data, size_t len, pg_buf *owned,
             .n_sample_types = t.sample_types.n,
             .period_type = t.has_period_type ? &t.period_type : NULL,
             .n_samples = t.n_samples,
+            .sample_bytes = t.sample_bytes,
             .drop_frames = t.drop_frames,
             .keep_frames = t.keep_frames,
             .time_nanos = t.time_nanos,

@@ -37,8 +37,8 @@ typedef struct pg_pprof_dec {
 typedef struct pg_pprof_header {
     const pg_wire *sample_types;
     size_t n_sample_types;
-    const pg_wire *period_type; /* NULL when absent */
-    size_t n_samples;
+    const pg_wire *period_type;     /* NULL when absent */
+    size_t n_samples, sample_bytes; /* sample fields, and their payloads' bytes */
     int64_t drop_frames, keep_frames, time_nanos, duration_nanos, period, default_type, doc_url;
     const int64_t *comments;
     size_t n_comments;

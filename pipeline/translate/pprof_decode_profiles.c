@@ -302,8 +302,10 @@ int pg_pprof_build_profiles(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top,
     }
     /* Profilers aggregate samples by stack, so there are about as many stacks as samples:
      * size the stack index once instead of rehashing it as it fills, spending at most half
-     * the input's size on it (a hint: the index still grows on demand). */
-    (void)pg_dict_stack_reserve(d->b, h->n_samples, (size_t)(top.end - top.p) / 2);
+     * the input's size on it, and the pool for every location id the samples' bytes could
+     * hold, so it is not copied as it grows (hints: both still grow on demand). */
+    (void)pg_dict_stack_reserve(d->b, h->n_samples, h->sample_bytes, d->loc_width,
+                                (size_t)(top.end - top.p) / 2);
     oc.stack = pg_arena_alloc(a, (h->n_samples ? h->n_samples : 1) * sizeof *oc.stack);
     oc.attr_off = pg_arena_alloc(a, (h->n_samples + 1) * sizeof *oc.attr_off);
     if (!oc.stack || !oc.attr_off) {

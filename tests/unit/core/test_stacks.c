@@ -2,8 +2,8 @@
  * (pg_dict_stack*): element 0 is the empty stack, equal stacks dedupe whatever width they
  * are given in, the pool widens 1 -> 2 -> 4 keeping earlier stacks readable and findable,
  * struct-form dictionaries (built by hand or unpacked by protobuf-c) are converted by
- * pg_dict_adopt, pg_dict_with_stack_structs round-trips, hints give the same answers, and the
- * index grows to 100k stacks. */
+ * pg_dict_adopt, pg_dict_with_stack_structs round-trips, hints give the same answers, the
+ * index grows to 100k stacks, and pg_dict_stack_reserve sizes index and pool ahead. */
 #include "testlib.h"
 
 #include "pipeline/core/adopt.h"
@@ -653,6 +653,50 @@ static void test_over_cap(void)
     pg_batch_free(b);
 }
 
+/* pg_dict_stack_reserve: a fresh pool is widened to the width given and sized for the
+ * stacks and indices announced, so interning them never moves it; under a cap smaller than
+ * twice that, the pool is left to grow on demand; a pool with stacks is not widened ahead. */
+static void test_reserve(void)
+{
+    pg_batch *b = pg_batch_new(0);
+    CHECK(pg_dict_stack_reserve(b, 1000, 20000, 2, 1 << 20) == 0);
+    const pg_stacks *s = cols(b);
+    CHECK(s->width == 2 && s->cap >= 1001 && s->cap_loc >= 20000);
+    const uint8_t *pool = s->loc;
+    const uint32_t *off = s->off;
+    int moved = 0, bad = 0;
+    int32_t v[20];
+    for (size_t i = 0; i < 1000; i++) {
+        for (size_t j = 0; j < 20; j++)
+            v[j] = (int32_t)((i * 7 + j * 13) % 3000) + 1;
+        v[0] = (int32_t)i + 1; /* distinct stacks */
+        if (pg_dict_stack(b, v, 20) != (int32_t)i + 1) bad++;
+        moved |= s->loc != pool || s->off != off;
+    }
+    CHECK_MSG(bad == 0 && !moved, "%d stacks misplaced, pool moved: %d", bad, moved);
+    for (size_t i = 0; i < 1000; i += 97) { /* all still found and intact */
+        for (size_t j = 0; j < 20; j++)
+            v[j] = (int32_t)((i * 7 + j * 13) % 3000) + 1;
+        v[0] = (int32_t)i + 1;
+        CHECK(stack_is(pg_batch_dict(b), i + 1, v, 20) &&
+              pg_dict_stack(b, v, 20) == (int32_t)i + 1);
+    }
+    pg_batch_free(b);
+
+    b = pg_batch_new(256 * 1024); /* the pool would take 400 KB: not reserved */
+    CHECK(pg_dict_stack_reserve(b, 1000, 200000, 2, 1 << 20) == 0);
+    CHECK(cols(b)->cap_loc < 200000);
+    CHECK(pg_dict_stack(b, V(1, 300)) == 1); /* still grows on demand */
+    pg_batch_free(b);
+
+    b = pg_batch_new(0);
+    CHECK(pg_dict_stack(b, V(1, 2)) == 1);
+    CHECK(pg_dict_stack_reserve(b, 100, 1000, 4, 1 << 20) == 0);
+    CHECK(cols(b)->width == 1 && cols(b)->cap_loc >= 1002 &&
+          stack_is(pg_batch_dict(b), 1, V(1, 2)));
+    pg_batch_free(b);
+}
+
 int main(void)
 {
     test_fresh();
@@ -670,5 +714,6 @@ int main(void)
     test_hint_across_widening();
     test_direct_append();
     test_over_cap();
+    test_reserve();
     TEST_MAIN_END();
 }
