@@ -35,6 +35,16 @@ static size_t gzip_isize(const uint8_t *in, size_t n)
            (size_t)in[n - 1] << 24;
 }
 
+/* See decompress.h. */
+size_t pg_decompressed_size_hint(pg_encoding enc, const uint8_t *in, size_t n)
+{
+    if (enc == PG_ENC_GZIP) return n >= 18 ? gzip_isize(in, n) : 0;
+    if (enc != PG_ENC_ZSTD) return 0;
+    unsigned long long z = ZSTD_getFrameContentSize(in, n);
+    return z == ZSTD_CONTENTSIZE_UNKNOWN || z == ZSTD_CONTENTSIZE_ERROR || z > SIZE_MAX ? 0
+                                                                                        : (size_t)z;
+}
+
 /* Inflates one or more gzip members with libdeflate into out. The first guess at the size
  * is the trailer's ISIZE (untrusted), bounded by max_out (and reserved exactly for a first
  * member, so a profile's inflated bytes take no doubling slack); the output grows on

@@ -27,6 +27,10 @@ int pg_encoding_from_name(const char *name);
 int pg_decompress(pg_encoding enc, const uint8_t *in, size_t n, size_t max_out, pg_buf *out,
                   char *err, size_t errlen);
 
+/* What in[0..n) says it inflates to, untrusted: gzip's last trailer (ISIZE, mod 2^32), the
+ * first zstd frame's content size; 0 when it does not say (or is plain). */
+size_t pg_decompressed_size_hint(pg_encoding enc, const uint8_t *in, size_t n);
+
 /* Decompresses only the start of a stream: appends to out at most max_out bytes of what
  * in[0..n) inflates to (gzip: zlib streaming, multi-member; zstd: streaming, multi-frame;
  * NONE: copies the first max_out bytes), for sniffing a format without inflating the whole

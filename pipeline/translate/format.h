@@ -8,6 +8,7 @@
 
 #include "pipeline/core/batch.h"
 #include "pipeline/core/buf.h"
+#include "pipeline/core/decompress.h"
 #include "pipeline/translate/decode_limits.h"
 
 /* The names, defined once; config tables and the command line spell formats this way. */
@@ -62,21 +63,21 @@ void pg_format_sniff(const uint8_t *p, size_t n, int whole, pg_format_guess *g);
  * PG_FORMAT_SNIFF_BYTES of it (bounded, whatever the input's size) and sniffs that, noting
  * the compression in the reason. Borrows p. */
 void pg_format_sniff_input(const uint8_t *p, size_t n, pg_format_guess *g);
-/* pg_format_sniff_input that also hands over what it inflated when that is the whole input
- * (a compressed input that inflates to at most PG_FORMAT_SNIFF_BYTES, checksum verified):
- * then *whole (empty on entry) holds those bytes, the caller's to free; else it stays
- * empty. */
-void pg_format_sniff_input_whole(const uint8_t *p, size_t n, pg_format_guess *g, pg_buf *whole);
+/* The same on the whole of an input that was compressed with enc, already inflated to
+ * p[0..n): the guess and reason pg_format_sniff_input gives for the compressed bytes. */
+void pg_format_sniff_inflated(const uint8_t *p, size_t n, pg_encoding enc, pg_format_guess *g);
 
 /* Decodes one input in format f into the empty batch b, with the caller's limits (gzip and
- * zstd inflated by the decoder, at most lim->max_decompressed). The input is always sniffed
- * first on a bounded prefix (pg_format_sniff_input; the guess goes to *g, which may be
- * NULL): an empty input is refused (PG_EINVAL, "empty input", as Go's pprof parser does),
- * and with f == PG_FORMAT_UNKNOWN the guess picks the decoder, or the call fails with
- * "cannot tell the format (reason)" without inflating further. Decoder errors name what was
- * guessed: "guessed pprof (reason): ..." or "as pprof: ..." when f was given (plus what
- * the sniffer saw when it disagrees). Borrows data. Returns 0 or a negative status; on
- * error b may hold a partial tree and must be discarded. */
+ * zstd inflated once, at most lim->max_decompressed). The input is always sniffed first (the
+ * guess goes to *g, which may be NULL): a compressed input is inflated whole first and
+ * sniffed from those bytes (pg_format_sniff_inflated), which the decoder then reads; one that
+ * does not inflate within the cap is sniffed on a bounded prefix (pg_format_sniff_input) and
+ * left to the decoder, which says why. An empty input is refused (PG_EINVAL, "empty input", as Go's
+ * pprof parser does), and with f == PG_FORMAT_UNKNOWN the guess picks the decoder, or the call
+ * fails with "cannot tell the format (reason)" without inflating further. Decoder errors name what
+ * was guessed: "guessed pprof (reason): ..." or "as pprof: ..." when f was given (plus what the
+ * sniffer saw when it disagrees). Borrows data. Returns 0 or a negative status; on error b may hold
+ * a partial tree and must be discarded. */
 int pg_format_decode(pg_batch *b, const uint8_t *data, size_t len, pg_format f,
                      const pg_decode_limits *lim, pg_format_guess *g, char *err, size_t errlen);
 

@@ -8,13 +8,35 @@
 
 #include <stdio.h>
 
-/* Sniffs data (borrowed) into *g and settles the format to decode in *f; *whole receives
- * the inflated input when sniffing inflated all of it. Returns 0, or PG_EINVAL with err
- * for an empty input or an unknown format that was not given. */
-static int settle(const uint8_t *data, size_t len, pg_format *f, pg_format_guess *g, pg_buf *whole,
-                  char *err, size_t errlen)
+/* Profiles inflate to a few times their compressed size; an input that says it inflates to
+ * more than this many times (a bomb, most likely) is judged on a prefix first. */
+#define PLAUSIBLE_RATIO 32
+
+/* A compressed input is inflated whole, once: every decoder reads all of it anyway, and the
+ * sniffer then reads the plain bytes instead of inflating a prefix of its own. Returns 1
+ * with *plain (the caller's) and *g filled; 0 when the input is plain, does not say what it
+ * inflates to or says more than PLAUSIBLE_RATIO times its size, or does not inflate within
+ * the cap (then the prefix sniffer and the decoder judge it, as they judge any input). */
+static int inflate_first(const uint8_t *data, size_t len, size_t cap, pg_buf *plain,
+                         pg_format_guess *g)
 {
-    pg_format_sniff_input_whole(data, len, g, whole);
+    pg_encoding enc = pg_sniff_encoding(data, len);
+    if (enc == PG_ENC_NONE) return 0;
+    size_t says = pg_decompressed_size_hint(enc, data, len);
+    if (!says || says / PLAUSIBLE_RATIO > len) return 0;
+    char err[256];
+    if (pg_decompress(enc, data, len, cap, plain, err, sizeof err)) {
+        pg_buf_free(plain);
+        return 0;
+    }
+    pg_format_sniff_inflated(plain->data, plain->len, enc, g);
+    return 1;
+}
+
+/* Settles the format to decode in *f from the guess g of an input of len bytes. Returns 0,
+ * or PG_EINVAL with err for an empty input or an unknown format that was not given. */
+static int settle(size_t len, const pg_format_guess *g, pg_format *f, char *err, size_t errlen)
+{
     if (len == 0 || g->empty) return pg_err(err, errlen, PG_EINVAL, "empty input");
     if (*f != PG_FORMAT_UNKNOWN) return 0;
     if (g->format == PG_FORMAT_UNKNOWN)
@@ -44,24 +66,21 @@ static int decode(pg_batch *b, const uint8_t *data, size_t len, pg_buf *owned, p
     pg_format_guess local;
     pg_format_guess *g = gout ? gout : &local;
     int given = f != PG_FORMAT_UNKNOWN;
-    pg_buf whole = {0};
-    int rc = settle(data, len, &f, g, &whole, err, errlen);
-    if (rc) {
-        pg_buf_free(&whole);
-        if (owned) pg_buf_free(owned);
-        return rc;
-    }
     pg_decode_limits deflim;
     size_t cap = pg_decode_limits_or_default(lim, &deflim)->max_decompressed;
-    if (whole.data && (!cap || whole.len <= cap)) {
-        /* a small compressed input the sniffer inflated whole: decoded from those bytes
-         * instead of inflating it a second time */
-        if (owned) pg_buf_free(owned);
-        owned = &whole;
-        data = whole.data;
-        len = whole.len;
+    pg_buf plain = {0};
+    if (inflate_first(data, len, cap, &plain, g)) {
+        if (owned) pg_buf_free(owned); /* the compressed bytes are done with */
+        owned = &plain;
+        data = plain.data;
+        len = plain.len;
     } else {
-        pg_buf_free(&whole);
+        pg_format_sniff_input(data, len, g);
+    }
+    int rc = settle(len, g, &f, err, errlen);
+    if (rc) {
+        if (owned) pg_buf_free(owned);
+        return rc;
     }
     if (f == PG_FORMAT_OTLP_PROTO && owned)
         rc = pg_otlp_decode_owned(b, owned, lim, err, errlen);

@@ -250,36 +250,41 @@ void pg_format_sniff(const uint8_t *p, size_t n, int whole, pg_format_guess *g)
     sniff_proto(p, n, whole, g);
 }
 
-/* Borrows p; the inflated prefix is owned here and freed before returning. */
-void pg_format_sniff_input(const uint8_t *p, size_t n, pg_format_guess *g)
+/* Notes the compression enc in front of g's reason. */
+static void note_encoding(pg_format_guess *g, pg_encoding enc)
 {
-    pg_format_sniff_input_whole(p, n, g, NULL);
+    char inner[sizeof g->reason];
+    memcpy(inner, g->reason, sizeof inner);
+    snprintf(g->reason, sizeof g->reason, "%s, then %.*s", enc == PG_ENC_GZIP ? "gzip" : "zstd",
+             (int)sizeof inner - 12, inner);
 }
 
 /* See format.h. */
-void pg_format_sniff_input_whole(const uint8_t *p, size_t n, pg_format_guess *g, pg_buf *whole)
+void pg_format_sniff_inflated(const uint8_t *p, size_t n, pg_encoding enc, pg_format_guess *g)
+{
+    pg_format_sniff(p, n, 1, g);
+    note_encoding(g, enc);
+}
+
+/* Borrows p; the inflated prefix is owned here and freed before returning. */
+void pg_format_sniff_input(const uint8_t *p, size_t n, pg_format_guess *g)
 {
     pg_encoding enc = pg_sniff_encoding(p, n);
     if (enc == PG_ENC_NONE) {
         pg_format_sniff(p, n, 1, g);
         return;
     }
-    const char *what = enc == PG_ENC_GZIP ? "gzip" : "zstd";
     pg_buf raw = {0};
     int complete = 0;
     char err[128] = "";
     if (pg_decompress_prefix(enc, p, n, PG_FORMAT_SNIFF_BYTES, &raw, &complete, err, sizeof err)) {
         pg_buf_free(&raw); /* may have grown before failing */
         memset(g, 0, sizeof *g);
-        say(g, PG_FORMAT_UNKNOWN, "%s data that does not inflate: %s", what, err);
+        say(g, PG_FORMAT_UNKNOWN, "%s data that does not inflate: %s",
+            enc == PG_ENC_GZIP ? "gzip" : "zstd", err);
         return;
     }
     pg_format_sniff(raw.data, raw.len, complete, g);
-    if (whole && complete && raw.data)
-        *whole = raw;
-    else
-        pg_buf_free(&raw);
-    char inner[sizeof g->reason];
-    memcpy(inner, g->reason, sizeof inner);
-    snprintf(g->reason, sizeof g->reason, "%s, then %.*s", what, (int)sizeof inner - 12, inner);
+    pg_buf_free(&raw);
+    note_encoding(g, enc);
 }

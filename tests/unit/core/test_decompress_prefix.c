@@ -2,7 +2,8 @@
  * damaged streams giving what they can, errors only when nothing valid comes out. A gzip
  * member that fits under the cap is inflated whole by libdeflate, anything else streams
  * through zlib: the cases below go both ways (caps above and below the size, a damaged
- * CRC, trailing bytes, two members, an empty member) and must read the same. */
+ * CRC, trailing bytes, two members, an empty member) and must read the same. Also
+ * pg_decompressed_size_hint, what a stream says it inflates to. */
 #include "testlib.h"
 
 #include "pipeline/core/decompress.h"
@@ -280,6 +281,26 @@ static void test_none(const uint8_t *p, size_t n)
     pg_buf_free(&out);
 }
 
+/* pg_decompressed_size_hint: what a stream says it inflates to (gzip: the last member's
+ * trailer; zstd: the first frame's header), 0 for plain bytes or a stream too short to say. */
+static void test_size_hint(const uint8_t *p, size_t n)
+{
+    pg_buf gz = {0}, two = {0}, z = {0};
+    gzip_member(p, n, &gz);
+    CHECK(pg_decompressed_size_hint(PG_ENC_GZIP, gz.data, gz.len) == n);
+    gzip_member(p, 1000, &two);
+    gzip_member(p, 3000, &two);
+    CHECK(pg_decompressed_size_hint(PG_ENC_GZIP, two.data, two.len) == 3000);
+    CHECK(pg_decompressed_size_hint(PG_ENC_GZIP, gz.data, 17) == 0);
+    zstd_frame(p, n, &z);
+    CHECK(pg_decompressed_size_hint(PG_ENC_ZSTD, z.data, z.len) == n);
+    CHECK(pg_decompressed_size_hint(PG_ENC_ZSTD, z.data, 3) == 0);
+    CHECK(pg_decompressed_size_hint(PG_ENC_NONE, p, n) == 0);
+    pg_buf_free(&gz);
+    pg_buf_free(&two);
+    pg_buf_free(&z);
+}
+
 int main(void)
 {
     size_t n = 300000; /* several times the prefix */
@@ -287,6 +308,7 @@ int main(void)
     test_gzip(p, n);
     test_zstd(p, n);
     test_none(p, n);
+    test_size_hint(p, n);
     free(p);
     TEST_MAIN_END();
 }

@@ -6,6 +6,7 @@
 
 #include "pipeline/core/decompress.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/wire.h"
 #include "pipeline/translate/format.h"
 #include "pipeline/translate/otlp_codec.h"
 
@@ -294,67 +295,97 @@ static void test_compressed(void)
     pg_buf_free(&plain);
 }
 
-/* OTLP bytes of what pg_format_decode makes of in[0..n) with the cap `cap` (0: default);
- * returns the status, message in err. */
-static int decoded(const pg_buf *in, size_t cap, pg_buf *otlp, char *err, size_t errlen)
+/* OTLP bytes of what pg_format_decode makes of in[0..n) with the cap `cap` (0: default),
+ * and its guess; returns the status, message in err. */
+static int decoded(const pg_buf *in, size_t cap, pg_buf *otlp, pg_format_guess *g, char *err,
+                   size_t errlen)
 {
     pg_decode_limits lim;
     pg_decode_limits_default(&lim);
     if (cap) lim.max_decompressed = cap;
     pg_batch *b = pg_batch_new(0);
-    int rc = pg_format_decode(b, in->data, in->len, PG_FORMAT_UNKNOWN, &lim, NULL, err, errlen);
+    int rc = pg_format_decode(b, in->data, in->len, PG_FORMAT_UNKNOWN, &lim, g, err, errlen);
     memset(otlp, 0, sizeof *otlp);
     if (!rc) CHECK(pg_otlp_encode(b, otlp, err, errlen) == 0);
     pg_batch_free(b);
     return rc;
 }
 
-/* A small compressed input is inflated once: the sniffer hands over the whole of it (only
- * when it is whole and verified), and decoding from those bytes gives what decoding the
- * plain input gives; over the decompression cap the decoder's own refusal stands. */
-static void test_whole(void)
+/* pprof bytes of n samples over a few locations (more than the sniffer's prefix for a
+ * large n), built by hand: malloc'd into out. */
+static void many_samples(size_t n, pg_buf *out)
 {
-    pg_buf plain, gz = {0}, z, whole = {0};
-    if (read_file("pprof/go_cpu_plain.pb", &plain)) {
+    memset(out, 0, sizeof *out);
+    pg_buf st = {0}, s = {0}, loc = {0};
+    pg_wire_put_uint(&st, 1, 1);
+    pg_wire_put_uint(&st, 2, 2);
+    pg_wire_put_bytes(out, 1, st.data, st.len);
+    for (size_t i = 0; i < n; i++) {
+        s.len = 0;
+        pg_wire_put_uint(&s, 1, 1 + i % 3);
+        pg_wire_put_uint(&s, 2, i + 1);
+        pg_wire_put_bytes(out, 2, s.data, s.len);
+    }
+    for (uint64_t id = 1; id <= 3; id++) {
+        loc.len = 0;
+        pg_wire_put_uint(&loc, 1, id);
+        pg_wire_put_uint(&loc, 3, 0x1000 * id);
+        pg_wire_put_bytes(out, 4, loc.data, loc.len);
+    }
+    pg_wire_put_bytes(out, 6, "", 0);
+    pg_wire_put_bytes(out, 6, "samples", 7);
+    pg_wire_put_bytes(out, 6, "count", 5);
+    pg_buf_free(&st);
+    pg_buf_free(&s);
+    pg_buf_free(&loc);
+}
+
+/* A compressed input is inflated once, whole, before it is sniffed: the guess is the one
+ * the prefix sniffer gives for the same bytes, the batch the one the plain input gives, for
+ * gzip and zstd, inputs within and past the sniffer's prefix; a cut stream and one over the
+ * cap are refused as before (the prefix sniffer and the decoder say why). */
+static void test_inflated_once(void)
+{
+    pg_buf plain[2];
+    if (read_file("pprof/go_cpu_plain.pb", &plain[0])) {
         CHECK(0);
         return;
     }
+    many_samples(20000, &plain[1]);
+    CHECK(plain[1].len > PG_FORMAT_SNIFF_BYTES * 2);
     char err[512] = "";
-    CHECK(pg_gzip_compress(plain.data, plain.len, 6, &gz, err, sizeof err) == 0);
-    zstd(plain.data, plain.len, &z);
-    const pg_buf *packed[] = {&gz, &z};
-    pg_buf want;
-    CHECK(decoded(&plain, 0, &want, err, sizeof err) == 0);
-    for (int i = 0; i < 2; i++) {
-        pg_format_guess g;
-        pg_format_sniff_input_whole(packed[i]->data, packed[i]->len, &g, &whole);
-        CHECK_GUESS(g, PG_FORMAT_PPROF);
-        CHECK(whole.len == plain.len && !memcmp(whole.data, plain.data, plain.len));
-        pg_buf_free(&whole);
-        pg_buf got;
-        CHECK(decoded(packed[i], 0, &got, err, sizeof err) == 0);
-        CHECK(got.len == want.len && !memcmp(got.data, want.data, want.len));
-        pg_buf_free(&got);
-        /* cut short, or more than the sniffer inflates: nothing handed over */
-        pg_format_sniff_input_whole(packed[i]->data, packed[i]->len - 5, &g, &whole);
-        CHECK(whole.data == NULL);
-        /* over the cap: refused as the decoder refuses it */
-        CHECK(decoded(packed[i], plain.len - 1, &got, err, sizeof err) == PG_ELIMIT);
-        CHECK_MSG(strstr(err, "limit of") != NULL, "%s", err);
+    for (int k = 0; k < 2; k++) {
+        pg_buf gz = {0}, z, want;
+        pg_format_guess g, prefix;
+        CHECK(pg_gzip_compress(plain[k].data, plain[k].len, 6, &gz, err, sizeof err) == 0);
+        zstd(plain[k].data, plain[k].len, &z);
+        CHECK_MSG(decoded(&plain[k], 0, &want, &g, err, sizeof err) == 0, "%s", err);
+        const pg_buf *packed[] = {&gz, &z};
+        for (int i = 0; i < 2; i++) {
+            pg_buf got;
+            CHECK_MSG(decoded(packed[i], 0, &got, &g, err, sizeof err) == 0, "%s", err);
+            CHECK(got.len == want.len && !memcmp(got.data, want.data, want.len));
+            pg_buf_free(&got);
+            pg_format_sniff_input(packed[i]->data, packed[i]->len, &prefix);
+            CHECK_GUESS(g, PG_FORMAT_PPROF);
+            CHECK_MSG(g.format == prefix.format && !strcmp(g.reason, prefix.reason),
+                      "whole: %s; prefix: %s", g.reason, prefix.reason);
+            /* over the cap: refused as the decoder refuses it */
+            CHECK(decoded(packed[i], plain[k].len - 1, &got, &g, err, sizeof err) == PG_ELIMIT);
+            CHECK_MSG(strstr(err, "limit of") != NULL, "%s", err);
+            /* cut short: the prefix sniffer's guess, and the decoder's or its refusal */
+            pg_buf cut = {.data = packed[i]->data, .len = packed[i]->len - 5};
+            int rc = decoded(&cut, 0, &got, &g, err, sizeof err);
+            pg_format_sniff_input(cut.data, cut.len, &prefix);
+            CHECK_MSG(rc != 0 && g.format == prefix.format && !strcmp(g.reason, prefix.reason),
+                      "cut: rc %d, %s", rc, err);
+            CHECK_MSG(strstr(err, i ? "zstd" : "gzip") != NULL, "cut: %s", err);
+        }
+        pg_buf_free(&want);
+        pg_buf_free(&z);
+        pg_buf_free(&gz);
+        pg_buf_free(&plain[k]);
     }
-    size_t big = PG_FORMAT_SNIFF_BYTES + 1;
-    uint8_t *zeros = calloc(1, big);
-    pg_buf bg = {0};
-    CHECK(pg_gzip_compress(zeros, big, 6, &bg, err, sizeof err) == 0);
-    pg_format_guess g;
-    pg_format_sniff_input_whole(bg.data, bg.len, &g, &whole);
-    CHECK(whole.data == NULL);
-    free(zeros);
-    pg_buf_free(&bg);
-    pg_buf_free(&want);
-    pg_buf_free(&z);
-    pg_buf_free(&gz);
-    pg_buf_free(&plain);
 }
 
 int main(int argc, char **argv)
@@ -367,6 +398,6 @@ int main(int argc, char **argv)
     test_ambiguous_and_mixed();
     test_truncated();
     test_compressed();
-    test_whole();
+    test_inflated_once();
     TEST_MAIN_END();
 }
