@@ -329,6 +329,19 @@ int pg_dict_stack_reserve(pg_batch *b, size_t n_more, size_t n_more_locs, uint8_
     return pg_stacks_presize(a, st, stacks, locs);
 }
 
+/* See dict.h. */
+int pg_dict_stack_room(const pg_batch *b, size_t n_more, size_t n_more_locs, uint8_t width)
+{
+    const pg_stacks *st = pg_dict_stacks(pg_batch_dict(b));
+    const pg_dict_index *ix = *pg_batch_dict_index((pg_batch *)b);
+    if (!st->off || !st->n || st->width < width || !ix || ix->t[T_STACK].width != st->width ||
+        ix->t[T_STACK].indexed != st->n)
+        return 0;
+    size_t used = st->off[st->n];
+    if (n_more > st->cap || n_more_locs > st->cap_loc) return 0; /* (and no overflow below) */
+    return st->cap >= st->n + n_more + 1 && st->cap_loc >= used + n_more_locs;
+}
+
 /* Sizes the string, function and location indexes for the given numbers of elements to
  * come (upper bounds a decoder knows up front), so that they are not rehashed step by step
  * as they fill. Returns 0 or a negative status. */

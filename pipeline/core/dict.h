@@ -36,6 +36,11 @@ int32_t pg_dict_stack_w(pg_batch *b, const void *locations, size_t n, uint8_t wi
  * or a negative status. */
 int pg_dict_stack_reserve(pg_batch *b, size_t n_more, size_t n_more_locs, uint8_t width,
                           size_t max_bytes);
+/* Whether n_more stacks holding n_more_locs location indices in all, given `width` bytes
+ * wide, can be interned without the pool growing or widening: interning them then
+ * allocates nothing from the batch's arena (only the index may grow, with malloc), so a
+ * thread that owns the stack table may do it while another allocates from the arena. */
+int pg_dict_stack_room(const pg_batch *b, size_t n_more, size_t n_more_locs, uint8_t width);
 /* Frees the interning indexes of the mapping, function and location tables (a decoder
  * done with them); the next call that interns into one of them rebuilds its index over
  * the table. */

@@ -67,6 +67,8 @@ typedef struct pg_pprof_scratch {
     size_t at_locs, at_vals, at_labels; /* bytes into locs, elements into vals and labels */
     size_t nlocs, nl;                   /* what the last pg_pprof_parse_sample read */
     uint64_t stack_hash;                /* pg_dict_stack_hash of the probe, 0 = none */
+    int stack_done;                     /* stack_id holds the interned probe (the reader's) */
+    int32_t stack_id;
 } pg_pprof_scratch;
 
 void pg_pprof_scratch_free(pg_pprof_scratch *s);
@@ -83,6 +85,9 @@ int pg_pprof_read_samples(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top, size
  * helper thread when the process may use two CPUs; `force` uses it on one CPU too. For
  * tests. */
 void pg_pprof_reader_set_thread(size_t min_samples, int force);
+/* How many chunks of samples the helper interned the stacks of, in the last read on it (it
+ * does when samples carry more than 1.5 labels on average). For tests. */
+size_t pg_pprof_reader_helper_chunks(void);
 
 /* Builds the scope and its profiles, decoding samples from the top-level message `top`. */
 int pg_pprof_build_profiles(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top,

@@ -38,7 +38,9 @@ static int commit_sample(void *cx, size_t i, pg_pprof_scratch *s)
     size_t n_out = c->n_out, n_types = c->n_types;
     const size_t *order = c->order;
     int rc;
-    int32_t stack = pg_dict_stack_hinted(d->b, s->locs, s->nlocs, d->loc_width, s->stack_hash);
+    int32_t stack =
+        s->stack_done ? s->stack_id
+                      : pg_dict_stack_hinted(d->b, s->locs, s->nlocs, d->loc_width, s->stack_hash);
     if (stack < 0) return pg_pprof_dec_mem(d, stack);
     size_t na = 0;
     if (s->nl &&

@@ -17,6 +17,7 @@
 #include "pipeline/core/pages.h"
 #include "pipeline/core/vec.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,14 @@ static pg_two_threads policy = {THREAD_MIN_SAMPLES, THREAD_MIN_SAMPLES, 0};
 void pg_pprof_reader_set_thread(size_t min_samples, int force)
 {
     pg_two_threads_set(&policy, min_samples, force);
+}
+
+static _Atomic size_t helper_chunks;
+
+/* Test hook: see pprof_decode_int.h. */
+size_t pg_pprof_reader_helper_chunks(void)
+{
+    return helper_chunks;
 }
 
 /* Moves top to the next sample field and slices it into sr; 0 when there is none. */
@@ -89,6 +98,8 @@ typedef struct chunk {
     pg_pprof_scratch s;
     size_t loc_off[CHUNK_SAMPLES + 1], lab_off[CHUNK_SAMPLES + 1];
     uint64_t hash[CHUNK_SAMPLES];
+    int32_t stack[CHUNK_SAMPLES]; /* interned stacks, when stacks_done */
+    int stacks_done;
     size_t first, n; /* samples first .. first + n - 1 */
     int rc;          /* the reader's failure right after them, 0 = none */
     int last;        /* the reader stops after this chunk */
@@ -103,6 +114,7 @@ typedef struct reader {
     pg_wire top;
     size_t next, n_types; /* the next sample to parse */
     chunk *c;             /* the chunk the job fills */
+    int intern;           /* the job interns the chunk's stacks too (it owns the stack table) */
 } reader;
 
 /* Empties chunk c for samples from `first` on. */
@@ -111,6 +123,7 @@ static void chunk_reset(chunk *c, size_t first)
     c->first = first;
     c->n = 0;
     c->rc = 0;
+    c->stacks_done = 0;
     c->loc_off[0] = c->lab_off[0] = 0;
     c->s.at_locs = c->s.at_vals = c->s.at_labels = 0;
 }
@@ -126,6 +139,29 @@ static void chunk_keep(chunk *c, uint8_t width, size_t n_types)
     s->at_labels += s->nl;
     c->loc_off[k + 1] = s->at_locs;
     c->lab_off[k + 1] = s->at_labels;
+}
+
+/* Interns the stacks of chunk c into the batch of decoder d, in order, every index slot
+ * fetched first (the loads overlap). A failure cuts the chunk before its sample and
+ * becomes the chunk's failure (message in d->err), ahead of any the reading met later. */
+static void intern_stacks(pg_pprof_dec *d, chunk *c)
+{
+    uint8_t width = d->loc_width;
+    for (size_t k = 0; k < c->n; k++)
+        pg_dict_stack_prefetch_hash(d->b, c->hash[k], width);
+    for (size_t k = 0; k < c->n; k++) {
+        int32_t id =
+            pg_dict_stack_hinted(d->b, c->s.locs + c->loc_off[k],
+                                 (c->loc_off[k + 1] - c->loc_off[k]) / width, width, c->hash[k]);
+        if (id < 0) {
+            c->rc = pg_pprof_dec_mem(d, id);
+            c->n = k;
+            c->last = 1;
+            break;
+        }
+        c->stack[k] = id;
+    }
+    c->stacks_done = 1;
 }
 
 /* The helper's job (pg_duo_run): parses the next samples into r->c. */
@@ -148,6 +184,7 @@ static void fill_chunk(void *arg)
     }
     c->last = c->rc || !more || r->next == n;
     release_read(r->h, r->top.p, c->last);
+    if (r->intern) intern_stacks(&r->d, c); /* those read before a failure too */
 }
 
 /* Commits chunk c's samples, then reports the reader's failure after them; returns the
@@ -159,7 +196,7 @@ static int commit_chunk(pg_pprof_dec *d, const reader *r, const chunk *c, pg_ppr
     size_t n_types = r->n_types;
     int rc = 0;
     /* every index slot of the chunk is fetched first: the loads overlap */
-    for (size_t k = 0; k < c->n; k++)
+    for (size_t k = 0; k < c->n && !c->stacks_done; k++)
         pg_dict_stack_prefetch_hash(d->b, c->hash[k], width);
     for (size_t k = 0; k < c->n && !rc; k++) {
         size_t nl = c->lab_off[k + 1] - c->lab_off[k];
@@ -174,6 +211,8 @@ static int commit_chunk(pg_pprof_dec *d, const reader *r, const chunk *c, pg_ppr
         v->lu = c->s.lu + c->lab_off[k];
         v->nl = nl;
         v->stack_hash = c->hash[k];
+        v->stack_done = c->stacks_done;
+        v->stack_id = c->stacks_done ? c->stack[k] : 0;
         rc = commit(ctx, c->first + k, v);
     }
     if (!rc && c->rc) {
@@ -183,7 +222,23 @@ static int commit_chunk(pg_pprof_dec *d, const reader *r, const chunk *c, pg_ppr
     return rc;
 }
 
-/* Two chunks take turns: the helper fills one while this thread commits the other. */
+/* Whether the reader should intern the stacks, judged on the first chunk c: when samples
+ * carry more than 1.5 labels on average, turning them into attributes
+ * keeps this thread busier than reading keeps the reader, and the stacks even the two
+ * out (a heap profile with a label per sample and a new stack per sample stays as it is).
+ * Only when the stack table can take every stack to come without the pool growing: the
+ * reader may not allocate from the batch's arena while this thread does. */
+static int reader_interns(pg_pprof_dec *d, const reader *r, const chunk *c)
+{
+    if (c->rc || c->last || !c->n) return 0;
+    size_t labels = c->lab_off[c->n];
+    if (labels * 2 <= c->n * 3) return 0;
+    return pg_dict_stack_room(d->b, r->h->n_samples - c->first, r->h->sample_bytes, d->loc_width);
+}
+
+/* Two chunks take turns: the helper fills one while this thread commits the other. With
+ * reader_interns, the helper interns the stacks of the chunk it fills as well: it then
+ * owns the stack table (the two threads' turns keep the order of first appearance). */
 static int commit_chunks(pg_pprof_dec *d, reader *r, pg_duo *duo, pg_pprof_commit_fn commit,
                          void *ctx)
 {
@@ -194,10 +249,16 @@ static int commit_chunks(pg_pprof_dec *d, reader *r, pg_duo *duo, pg_pprof_commi
     r->c = &c[0];
     pg_duo_run(duo, fill_chunk, r);
     pg_duo_wait(duo);
+    if (reader_interns(d, r, &c[0])) { /* from the next chunk on: this one's stacks first */
+        if (!c[0].rc) intern_stacks(&r->d, &c[0]); /* (failing, as the reader would) */
+        r->intern = 1;
+    }
     int rc = 0;
+    size_t by_helper = 0;
     for (size_t k = 0;; k++) {
         chunk *cur = &c[k & 1];
         int last = cur->last;
+        by_helper += k > 0 && cur->stacks_done;
         if (!last) {
             r->c = &c[(k + 1) & 1];
             pg_duo_run(duo, fill_chunk, r);
@@ -206,6 +267,7 @@ static int commit_chunks(pg_pprof_dec *d, reader *r, pg_duo *duo, pg_pprof_commi
         if (!last) pg_duo_wait(duo); /* the helper reads on even after a failure here */
         if (rc || last) break;
     }
+    helper_chunks = by_helper;
     free(v.attrs);
     pg_pprof_scratch_free(&c[0].s);
     pg_pprof_scratch_free(&c[1].s);

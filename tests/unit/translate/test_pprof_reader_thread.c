@@ -2,7 +2,8 @@
  * decodes every profile exactly as the one-thread loop does: the same canonical dump and the
  * same OTLP bytes, for sample counts around the chunk size, labels (single, repeated keys,
  * numeric with units), several sample types and none, sparse location ids, deep stacks, and
- * owned gzip input whose pages are handed back as it is read. A failure anywhere (a sample
+ * owned gzip input whose pages are handed back as it is read; with more than 1.5 labels per
+ * sample (labels 1 and 2) the helper interns the stacks as well. A failure anywhere (a sample
  * that is malformed, too deep or has too many labels, read by the helper; the batch's memory
  * cap, hit by the committer; both early and late) gives the same status and message and
  * leaves nothing behind (LeakSanitizer watches the helper's chunks). */
@@ -133,9 +134,16 @@ static void check(const shape *sh, const pg_decode_limits *lim, int expect_ok, c
     const pg_buf *inputs[2] = {&plain, &gz};
     for (int k = 0; k < 2; k++) {
         result one, two;
+        const char *form = k ? "owned gzip" : "plain";
         decode(inputs[k], k == 1, 0, lim, &one);
         decode(inputs[k], k == 1, 1, lim, &two);
-        const char *form = k ? "owned gzip" : "plain";
+        /* the helper interns stacks from the second chunk on when labels are many and the
+         * pool could be sized ahead (not under the small caps below) */
+        size_t chunks = (sh->samples + 255) / 256, helper = pg_pprof_reader_helper_chunks();
+        if (sh->labels && chunks > 1 && (!lim || !lim->max_arena) && sh->bad_at > 256 &&
+            sh->deep_at > 256)
+            CHECK_MSG(helper > 0, "%s, %s: the helper interned no stacks", what, form);
+        if (!sh->labels) CHECK_MSG(helper == 0, "%s, %s: the helper interned stacks", what, form);
         CHECK_MSG((one.rc == 0) == expect_ok, "%s, %s: one thread rc %d (%s)", what, form, one.rc,
                   one.err);
         CHECK_MSG(two.rc == one.rc, "%s, %s: rc %d threaded, %d not", what, form, two.rc, one.rc);
