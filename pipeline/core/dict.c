@@ -580,6 +580,26 @@ int32_t pg_dict_location(pg_batch *b, const pg_otlp_location *l)
     return intern(b, T_LOCATION, l, hash_location(l), make_location, l);
 }
 
+/* See dict.h. */
+pg_otlp_location *pg_dict_location_build(pg_arena *a, const pg_otlp_location *l, uint64_t *hash)
+{
+    *hash = hash_location(l);
+    return make_location(a, l);
+}
+
+/* intern()'s make for a location built ahead: the copy itself. */
+static void *take_built(pg_arena *a, const void *src)
+{
+    (void)a;
+    return (void *)(uintptr_t)src;
+}
+
+/* See dict.h. */
+int32_t pg_dict_location_built(pg_batch *b, pg_otlp_location *l, uint64_t hash)
+{
+    return intern(b, T_LOCATION, l, hash, take_built, l);
+}
+
 /* Interns a stack (leaf first); the empty stack is index 0. */
 int32_t pg_dict_stack(pg_batch *b, const int32_t *locations, size_t n)
 {

@@ -24,6 +24,13 @@ int32_t pg_dict_function(pg_batch *b, int32_t name, int32_t system_name, int32_t
 /* Copies m (and its attribute index array). */
 int32_t pg_dict_mapping(pg_batch *b, const pg_otlp_mapping *m);
 /* Copies l (lines and attribute index array). */
+/* A location built ahead, off the batch, for pg_dict_location_built: a copy of l in arena a
+ * (which must join the batch's arena before the batch is freed) and, in *hash, its hash.
+ * Touches nothing of any batch, so another thread may do it. NULL when a fails. */
+pg_otlp_location *pg_dict_location_build(pg_arena *a, const pg_otlp_location *l, uint64_t *hash);
+/* Interns a location from pg_dict_location_build: the table takes that copy itself when it
+ * holds no equal location. Returns its index or a negative status. */
+int32_t pg_dict_location_built(pg_batch *b, pg_otlp_location *l, uint64_t hash);
 int32_t pg_dict_location(pg_batch *b, const pg_otlp_location *l);
 int32_t pg_dict_stack(pg_batch *b, const int32_t *locations, size_t n);
 /* Interns a stack whose n location indices are stored `width` (1, 2 or 4) bytes wide

@@ -284,7 +284,7 @@ static void idmap_free(pg_idmap *m)
 }
 
 /* Registers id -> index in map m, rejecting id 0 and duplicates. */
-static int map_id(pg_pprof_dec *d, pg_idmap *m, const char *what, uint64_t id, int32_t idx)
+int pg_pprof_dec_map_id(pg_pprof_dec *d, pg_idmap *m, const char *what, uint64_t id, int32_t idx)
 {
     if (id == 0) return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: %s with id 0", what);
     int rc;
@@ -350,7 +350,7 @@ static int decode_functions(pg_pprof_dec *d, const slices *s)
             return PG_EINVAL;
         int32_t idx = pg_dict_function(d->b, name, sys, file, (int64_t)v[5]);
         if (idx < 0) return pg_pprof_dec_mem(d, idx);
-        if (map_id(d, &d->functions, "function", v[1], idx)) return PG_EINVAL;
+        if (pg_pprof_dec_map_id(d, &d->functions, "function", v[1], idx)) return PG_EINVAL;
         d->src_fn[d->n_src_fn++] = idx;
     }
     return 0;
@@ -403,111 +403,10 @@ static int decode_mappings(pg_pprof_dec *d, const slices *s)
         m.n_attribute_indices = na;
         int32_t idx = pg_dict_mapping(d->b, &m);
         if (idx < 0) return pg_pprof_dec_mem(d, idx);
-        if (map_id(d, &d->mappings, "mapping", v[1], idx)) return PG_EINVAL;
+        if (pg_pprof_dec_map_id(d, &d->mappings, "mapping", v[1], idx)) return PG_EINVAL;
         d->src_map[d->n_src_map++] = idx;
     }
     return 0;
-}
-
-/* Decodes one Line message into l. Returns 0, 1 when the message is malformed (the caller
- * says where), or a negative status with the message already in d->err. */
-static int decode_line(pg_pprof_dec *d, pg_wire r, pg_otlp_line *l)
-{
-    uint64_t v[4] = {0};
-    uint32_t f;
-    int wt, rc;
-    while ((rc = pg_wire_tag(&r, &f, &wt)) == 1) {
-        if (f >= 1 && f <= 3) {
-            if (wt != PG_WT_VARINT || pg_wire_varint(&r, &v[f])) return 1;
-        } else if (pg_wire_skip(&r, wt))
-            return 1;
-    }
-    if (rc < 0) return 1;
-    if ((rc = pg_pprof_dec_ref(d, &d->functions, "function", v[1], &l->function_index))) return rc;
-    l->line = (int64_t)v[2];
-    l->column = (int64_t)v[3];
-    return 0;
-}
-
-/* Decodes every Location, keeping the order of its lines. */
-static int decode_locations(pg_pprof_dec *d, const slices *s)
-{
-    pg_otlp_line *lines = NULL;
-    pg_otlp_line **lptr = NULL;
-    size_t cap = 0;
-    int rc = 0;
-    for (size_t i = 0; i < s->n && !rc; i++) {
-        pg_wire r = s->v[i];
-        uint64_t id = 0, mapping = 0, address = 0, folded = 0;
-        size_t nl = 0;
-        uint32_t f;
-        int wt, t;
-        while (!rc && (t = pg_wire_tag(&r, &f, &wt)) == 1) {
-            uint64_t *dst = f == 1   ? &id
-                            : f == 2 ? &mapping
-                            : f == 3 ? &address
-                            : f == 5 ? &folded
-                                     : NULL;
-            if (dst) {
-                if (wt != PG_WT_VARINT || pg_wire_varint(&r, dst)) t = PG_EINVAL;
-            } else if (f == 4) {
-                pg_wire lr;
-                if (wt != PG_WT_LEN || pg_wire_len(&r, &lr)) {
-                    t = PG_EINVAL;
-                } else {
-                    size_t cap_lines = cap; /* lines and lptr share cap */
-                    if (PG_VEC_RESERVE(lines, cap_lines, nl + 1, 8) ||
-                        PG_VEC_RESERVE(lptr, cap, nl + 1, 8)) {
-                        rc = pg_err(d->err, d->errlen, PG_ENOMEM, "pprof: out of memory");
-                        break;
-                    }
-                    static const pg_otlp_line init =
-                        OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LINE__INIT;
-                    lines[nl] = init;
-                    int lr_rc = decode_line(d, lr, &lines[nl]);
-                    if (lr_rc < 0) {
-                        rc = lr_rc;
-                        break;
-                    }
-                    if (lr_rc) t = PG_EINVAL;
-                    nl++;
-                }
-            } else if (pg_wire_skip(&r, wt))
-                t = PG_EINVAL;
-            if (t < 0) break;
-        }
-        if (rc) break;
-        if (t < 0) {
-            rc = pg_err(d->err, d->errlen, PG_EINVAL, "pprof: malformed location[%zu]", i);
-            break;
-        }
-        pg_otlp_location l = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__LOCATION__INIT;
-        if ((rc = pg_pprof_dec_ref(d, &d->mappings, "mapping", mapping, &l.mapping_index))) break;
-        l.address = address;
-        for (size_t k = 0; k < nl; k++)
-            lptr[k] = &lines[k];
-        l.lines = lptr;
-        l.n_lines = nl;
-        int32_t attr = 0;
-        if (folded) {
-            if ((attr = pg_dict_attr_bool(d->b, PG_SC_IS_FOLDED, 1)) < 0) {
-                rc = pg_pprof_dec_mem(d, attr);
-                break;
-            }
-            l.attribute_indices = &attr;
-            l.n_attribute_indices = 1;
-        }
-        int32_t idx = pg_dict_location(d->b, &l);
-        if (idx < 0) {
-            rc = pg_pprof_dec_mem(d, idx);
-            break;
-        }
-        rc = map_id(d, &d->locations, "location", id, idx);
-        if (!rc) d->src_loc[d->n_src_loc++] = idx;
-    }
-    free(lines);
-    free(lptr);
-    return rc;
 }
 
 /* Top-level: decompress, scan, build tables, samples, then profiles. Borrows data unless
@@ -555,7 +454,7 @@ static int decode(pg_batch *b, const uint8_t *data, size_t len, pg_buf *owned,
                     rc == PG_ELIMIT ? "batch memory limit reached" : "out of memory");
     if (!rc) rc = decode_functions(&d, &t.functions);
     if (!rc) rc = decode_mappings(&d, &t.mappings);
-    if (!rc) rc = decode_locations(&d, &t.locations);
+    if (!rc) rc = pg_pprof_decode_locations(&d, t.locations.v, t.locations.n);
     if (!rc) drop_tables(&t, raw.data != NULL);
     /* samples intern stacks, attributes and strings: the frame tables' indexes are memory
      * the sample columns can reuse */

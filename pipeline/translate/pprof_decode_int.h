@@ -54,6 +54,20 @@ int pg_pprof_dec_ref(pg_pprof_dec *d, const pg_idmap *m, const char *what, uint6
 /* Writes the message for a failed allocation into the batch and returns its status: rc
  * when negative (PG_ELIMIT: the batch arena's cap, PG_ENOMEM), else the arena's record. */
 int pg_pprof_dec_mem(pg_pprof_dec *d, int rc);
+/* Notes that pprof id `id` (not 0, not seen before: else PG_EINVAL with a message) of a
+ * table (`what`: "function", "mapping", "location") is dictionary element idx. */
+int pg_pprof_dec_map_id(pg_pprof_dec *d, pg_idmap *m, const char *what, uint64_t id, int32_t idx);
+/* Decodes and interns the Location messages v[0..n), in order, into d's batch, noting each
+ * one's index (pprof_decode_locations.c). Returns 0 or a negative status (message in
+ * d->err). */
+int pg_pprof_decode_locations(pg_pprof_dec *d, const pg_wire *v, size_t n);
+/* Location tables of at least min_locations entries (default 16384; 0 restores it) are read
+ * by two threads when the process may use two CPUs; `force` does so on one CPU too. For
+ * tests. */
+void pg_pprof_locations_set_thread(size_t min_locations, int force);
+/* Locations the helper read in the last table read by two threads (0: one thread). For
+ * tests. */
+size_t pg_pprof_locations_last_split(void);
 int pg_pprof_dec_value_type(pg_pprof_dec *d, pg_wire r, int32_t *type, int32_t *unit);
 
 /* Samples as read (pprof_decode_sample.c): vectors reused across samples (malloc-owned).
