@@ -463,8 +463,9 @@ size_t pg_otlp_encoded_size(const pg_batch *b)
     return total;
 }
 
-/* Batches with fewer samples are written by one thread. */
-#define THREAD_MIN_SAMPLES 65536
+/* Batches with fewer samples are written by one thread (at 10k samples two already save a
+ * twentieth of a conversion; the helper starts in about 0.1 ms). */
+#define THREAD_MIN_SAMPLES 8192
 
 static pg_two_threads threads = {THREAD_MIN_SAMPLES, THREAD_MIN_SAMPLES, 0};
 
