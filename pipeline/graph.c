@@ -124,11 +124,14 @@ static int pipeline_consume(void *ctx, pg_batch *b, char *err, size_t errlen)
     return fanout_consume(p->exporters, b, err, errlen);
 }
 
-/* Runs the processors of a traces pipeline on s (borrowed), in order; the worst status. */
+/* Runs the processors of a traces pipeline on s (borrowed), in order; the worst status. A
+ * processor that refuses the request for now (PG_EAGAIN: the sender retries it, as a memory
+ * limiter does) stops it there, as it would stop a batch of profiles: the processors after
+ * it do not see it. */
 static int traces_pipeline_consume(pipeline *p, const pg_spans *s, char *err, size_t errlen)
 {
     int worst = 0;
-    for (node *n = p->first; n; n = n->next_proc) {
+    for (node *n = p->first; n && worst != PG_EAGAIN; n = n->next_proc) {
         char e2[256] = "";
         int rc = n->f->consume_traces ? n->f->consume_traces(n->self, s, e2, sizeof e2) : 0;
         if (rc && (worst == 0 || rc == PG_EAGAIN)) {

@@ -101,7 +101,7 @@ typedef struct ml {
     struct event *timer;
     uint64_t (*probe)(void *ctx);
     void *probe_ctx;
-    pg_counter *refused_profiles, *refused_samples;
+    pg_counter *refused_profiles, *refused_samples, *refused_spans;
     pg_gauge *g_refusing, *g_limit, *g_spike;
     struct ml *link; /* in `all` */
 } ml;
@@ -237,6 +237,9 @@ static int ml_create(const pg_component_settings *s, const void *cfg, pg_consume
     m->refused_samples =
         pg_metrics_counter(reg, "profgate_processor_refused_samples_total",
                            "Samples in the profiles the processor refused.", labels);
+    m->refused_spans = pg_metrics_counter(
+        reg, "profgate_processor_refused_spans_total",
+        "Spans of the trace requests the processor refused (retryable).", labels);
     m->g_refusing = pg_metrics_gauge(reg, "profgate_memory_limiter_refusing",
                                      "1 while the memory limiter refuses data.", labels);
     m->g_limit = pg_metrics_gauge(reg, "profgate_memory_limiter_limit_bytes",
@@ -285,10 +288,10 @@ static void ml_destroy(void *self)
     ml_free(self);
 }
 
-/* Takes b: refused (freed, PG_EAGAIN) while over the limit, else handed to next. */
-static int ml_consume(void *self, pg_batch *b, char *err, size_t errlen)
+/* Whether data is refused now: the timer's verdict, evaluated again here when the last
+ * check is older than CONSUME_CHECK_NS (by one caller at a time). */
+static bool refusing_now(ml *m)
 {
-    ml *m = self;
     int64_t now = pg_now_mono_ns(), last = atomic_load(&m->last_check);
     if (now - last >= CONSUME_CHECK_NS &&
         atomic_compare_exchange_strong(&m->last_check, &last, now) &&
@@ -296,7 +299,14 @@ static int ml_consume(void *self, pg_batch *b, char *err, size_t errlen)
         evaluate_locked(m, false);
         pthread_mutex_unlock(&m->mu);
     }
-    if (atomic_load(&m->refusing)) {
+    return atomic_load(&m->refusing);
+}
+
+/* Takes b: refused (freed, PG_EAGAIN) while over the limit, else handed to next. */
+static int ml_consume(void *self, pg_batch *b, char *err, size_t errlen)
+{
+    ml *m = self;
+    if (refusing_now(m)) {
         pg_counter_add(m->refused_profiles, pg_batch_profile_count(b));
         pg_counter_add(m->refused_samples, pg_batch_sample_count(b));
         pg_batch_free(b);
@@ -307,6 +317,16 @@ static int ml_consume(void *self, pg_batch *b, char *err, size_t errlen)
         return 0;
     }
     return pg_consume(&m->next, b, err, errlen);
+}
+
+/* A trace request (s borrowed): refused (PG_EAGAIN) while over the limit, as profiles are,
+ * so that the processors after it in the traces pipeline (a span index) do not grow. */
+static int ml_consume_traces(void *self, const pg_spans *s, char *err, size_t errlen)
+{
+    ml *m = self;
+    if (!refusing_now(m)) return 0;
+    pg_counter_add(m->refused_spans, s->n);
+    return pg_err(err, errlen, PG_EAGAIN, "memory limit exceeded");
 }
 
 int pg_memory_limiter_check(void *self)
@@ -338,11 +358,15 @@ void pg_memory_limiter_set_probe(void *self, uint64_t (*fn)(void *ctx), void *ct
 const pg_component_factory pg_memory_limiter_factory = {
     .type = "memory_limiter",
     .kind = PG_CFG_PROCESSOR,
-    .config = {.table = ML_FIELDS, .size = sizeof(ml_config), .validate = ml_validate},
+    .config = {.table = ML_FIELDS,
+               .size = sizeof(ml_config),
+               .validate = ml_validate,
+               .signals = PG_SIGNAL_PROFILES | PG_SIGNAL_TRACES},
     .create = ml_create,
     .start = ml_start,
     .shutdown = ml_shutdown,
     .destroy = ml_destroy,
     .consume = ml_consume,
+    .consume_traces = ml_consume_traces,
     .mutates = 0,
 };

@@ -1,7 +1,8 @@
 /* The graph's traces routing, with fake components: a receiver named by two traces
  * pipelines and a profiles pipeline gets a traces consumer that hands a request's span ids
- * to each traces pipeline's processors in order (never to the profiles pipeline's); a
- * receiver no traces pipeline names gets none. Instances of one processor id share state
+ * to each traces pipeline's processors in order (never to the profiles pipeline's), a
+ * processor refusing for now (PG_EAGAIN) stopping its pipeline; a receiver no traces
+ * pipeline names gets none. Instances of one processor id share state
  * through pg_host_share (refcounted, freed with the last). */
 #include "pipeline/core/err.h"
 #include "pipeline/graph.h"
@@ -42,12 +43,14 @@ static int proc_consume(void *self, pg_batch *b, char *err, size_t errlen)
     return 0;
 }
 
-/* Records the call; fails for "sink/bad" to check the status goes back. */
+/* Records the call; fails for "sink/bad" to check the status goes back, and refuses for
+ * now (PG_EAGAIN, as a memory limiter does) for "sink/busy". */
 static int proc_traces(void *self, const pg_spans *s, char *err, size_t errlen)
 {
     strcat(calls, self);
     strcat(calls, ";");
     if (s->n != 1) return pg_err(err, errlen, PG_EINVAL, "want one span");
+    if (!strcmp(self, "sink/busy")) return pg_err(err, errlen, PG_EAGAIN, "busy");
     return strcmp(self, "sink/bad") ? 0 : pg_err(err, errlen, PG_EINVAL, "refused");
 }
 
@@ -93,11 +96,14 @@ static const pg_cfg_component_desc *desc_lookup(void *ud, pg_cfg_kind kind, cons
 }
 
 static const char YAML[] = "receivers:\n  rx:\n  rx/other:\nprocessors:\n  sink:\n  sink/b:\n"
-                           "  sink/bad:\nexporters:\n  ex:\nservice:\n  pipelines:\n"
+                           "  sink/bad:\n  sink/busy:\n  sink/after:\n"
+                           "exporters:\n  ex:\nservice:\n  pipelines:\n"
                            "    profiles:\n      receivers: [rx, rx/other]\n"
                            "      processors: [sink/b]\n      exporters: [ex]\n"
                            "    traces:\n      receivers: [rx]\n      processors: [sink, sink/b]\n"
-                           "    traces/2:\n      receivers: [rx]\n      processors: [sink/bad]\n";
+                           "    traces/2:\n      receivers: [rx]\n      processors: [sink/bad]\n"
+                           "    traces/3:\n      receivers: [rx]\n"
+                           "      processors: [sink/busy, sink/after]\n";
 
 static void test_routing(void)
 {
@@ -117,8 +123,10 @@ static void test_routing(void)
     CHECK(pg_spans_push(&s, t, sp, 0) == 0);
     if (got_traces[0].consume) {
         int rc = got_traces[0].consume(got_traces[0].ctx, &s, err, sizeof err);
-        CHECK_MSG(!strcmp(calls, "sink;sink/b;sink/bad;"), "calls %s", calls);
-        CHECK_MSG(rc == PG_EINVAL && strstr(err, "sink/bad: refused"), "%d %s", rc, err);
+        /* a refusal for now stops its pipeline (sink/after never sees the spans) and is
+         * the status the sender gets, so that it retries */
+        CHECK_MSG(!strcmp(calls, "sink;sink/b;sink/bad;sink/busy;"), "calls %s", calls);
+        CHECK_MSG(rc == PG_EAGAIN && strstr(err, "sink/busy: busy"), "%d %s", rc, err);
     }
     pg_spans_free(&s);
     pg_graph_free(g);

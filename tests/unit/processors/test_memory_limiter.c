@@ -1,6 +1,7 @@
-/* memory_limiter: config table and validation, refusing with a limit below the real RSS
- * and accepting once the limit is raised, hysteresis (limit / limit - spike), consume-side
- * checks, the timer, the host flag as the OR of several limiters, counters, log once. */
+/* memory_limiter: config table and validation, refusing profiles and trace requests with a
+ * limit below the real RSS and accepting once the limit is raised, hysteresis (limit / limit -
+ * spike), consume-side checks, the timer, the host flag as the OR of several limiters, counters,
+ * log once. */
 #include "processors/memory_limiter/memory_limiter.h"
 #include "extensions/http_client.h"
 #include "pipeline/core/arena.h"
@@ -8,6 +9,7 @@
 #include "pipeline/core/err.h"
 #include "pipeline/host.h"
 #include "pipeline/telemetry/log.h"
+#include "pipeline/traces/spans.h"
 #include "testlib.h"
 
 #include <stdlib.h>
@@ -137,6 +139,17 @@ static void test_real_usage(void)
                            "processor=\"memory_limiter\"");
     CHECK(pg_counter_get(refused) == 3);
     CHECK(pg_counter_get(refused_s) == 9);
+    /* trace requests are refused too (a span index after it would grow), and counted */
+    pg_spans spans = {0};
+    uint8_t tid[16] = {1}, sid[8] = {2};
+    CHECK(pg_spans_push(&spans, tid, sid, 0) == 0 && pg_spans_push(&spans, tid, sid, 0) == 0);
+    err[0] = 0;
+    CHECK(F->consume_traces(m, &spans, err, sizeof err) == PG_EAGAIN);
+    CHECK_STR(err, "memory limit exceeded");
+    pg_counter *refused_spans =
+        pg_metrics_counter(pg_host_metrics(h), "profgate_processor_refused_spans_total", NULL,
+                           "processor=\"memory_limiter\"");
+    CHECK(pg_counter_get(refused_spans) == 2);
     pg_gauge *g = pg_metrics_gauge(pg_host_metrics(h), "profgate_memory_limiter_refusing", NULL,
                                    "processor=\"memory_limiter\"");
     CHECK(pg_gauge_get(g) == 1);
@@ -147,6 +160,9 @@ static void test_real_usage(void)
     CHECK(pg_gauge_get(g) == 0);
     CHECK(F->consume(m, make_batch(1), err, sizeof err) == 0);
     CHECK(sunk == 1);
+    CHECK(F->consume_traces(m, &spans, err, sizeof err) == 0);
+    CHECK(pg_counter_get(refused_spans) == 2);
+    pg_spans_free(&spans);
     F->shutdown(m, pg_now_mono_ns() + 1000000000);
     F->destroy(m);
     pg_host_free(h);
