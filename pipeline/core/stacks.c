@@ -53,24 +53,16 @@ int pg_stacks_reserve(pg_arena *a, pg_stacks *s, size_t n, size_t n_loc)
     return 0;
 }
 
-/* See stacks.h; the pool's stacks stay where they are. */
+/* See stacks.h: pg_vec_reserve_arena with the room asked for as the least capacity, so
+ * that it grows to exactly that instead of doubling. */
 int pg_stacks_presize(pg_arena *a, pg_stacks *s, size_t n, size_t n_loc)
 {
     if (!s->off || !s->width) return pg_stacks_reserve(a, s, n, n_loc);
-    if (n + 1 > s->cap) {
-        uint32_t *off = pg_arena_realloc(a, s->off, s->cap * sizeof *off, (n + 1) * sizeof *off);
-        if (!off) return pg_arena_status(a);
-        s->off = off;
-        s->cap = n + 1;
-    }
-    if (n_loc > s->cap_loc) {
-        if (n_loc > SIZE_MAX / s->width) return PG_ELIMIT;
-        uint8_t *loc = pg_arena_realloc(a, s->loc, s->cap_loc * s->width, n_loc * s->width);
-        if (!loc) return pg_arena_status(a);
-        s->loc = loc;
-        s->cap_loc = n_loc;
-    }
-    return 0;
+    void *loc = s->loc;
+    int rc = pg_vec_reserve_arena(a, (void **)&s->off, &s->cap, n + 1, sizeof *s->off, n + 1);
+    if (!rc) rc = pg_vec_reserve_arena(a, &loc, &s->cap_loc, n_loc, s->width, n_loc);
+    s->loc = loc;
+    return rc;
 }
 
 /* Keeps the first stack (the zero one) and hands back the pages of the others' entries. */

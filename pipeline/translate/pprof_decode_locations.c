@@ -169,6 +169,16 @@ typedef struct part {
     uint64_t *hash, *id;      /* per location */
 } part;
 
+/* Frees p and its arrays (its arena is the caller's to free or absorb). */
+static void part_free(part *p)
+{
+    if (!p) return;
+    free(p->built);
+    free(p->hash);
+    free(p->id);
+    free(p);
+}
+
 /* pg_duo_fn: reads and builds the part's locations, stopping at the first failure. */
 static void build_part(void *arg)
 {
@@ -232,13 +242,8 @@ static int decode_two(pg_pprof_dec *d, const pg_wire *v, size_t n, line_scratch 
     }
     pg_duo *duo = p && p->built && p->hash && p->id && p->arena ? pg_duo_start() : NULL;
     if (!duo) {
-        if (p) {
-            pg_arena_free(p->arena);
-            free(p->built);
-            free(p->hash);
-            free(p->id);
-        }
-        free(p);
+        if (p) pg_arena_free(p->arena);
+        part_free(p);
         return 0;
     }
     p->d = *d;
@@ -257,10 +262,7 @@ static int decode_two(pg_pprof_dec *d, const pg_wire *v, size_t n, line_scratch 
     /* the copies join the batch, interned or not (memory it is charged for either way) */
     int arc = pg_arena_absorb(batch, p->arena);
     if (arc && !*rc) *rc = pg_pprof_dec_mem(d, arc);
-    free(p->built);
-    free(p->hash);
-    free(p->id);
-    free(p);
+    part_free(p);
     return 1;
 }
 
