@@ -188,7 +188,14 @@ def test_rules(c, binary, pb, svc, files):
         step("part.otlp", [(grpc.StatusCode.OK, "", None, resp.SerializeToString())], files[0], 1, "partial")
         step("ver.otlp", [(I, "otlp-profiles-development-version 1 is not supported; accepted: 2", None, None)],
              files[0], 1, "version refusal")
-        s = H.scrape(mport)
+
+        # the backend records a call before answering it: profgate counts and logs the answer
+        # only once it arrives, so wait for the last one's rather than scrape at once
+        def settled():
+            s = H.scrape(mport)
+            return s if H.metric(s, "profgate_exporter_otlp_rejected_batches_total", exporter="otlp",
+                                 reason="version") == 1 and "server refused format version 1" in pg.logs() else None
+        s = H.wait_until(settled, timeout=30, what="the version refusal counted and logged")
         m = lambda name, **kw: H.metric(s, name, exporter="otlp", **kw)
         c.check(m("profgate_exporter_otlp_retryable_answers_total", reason="UNAVAILABLE") == 3, "3 UNAVAILABLE counted")
         c.check(m("profgate_exporter_otlp_retryable_answers_total", reason="RESOURCE_EXHAUSTED") == 1,
@@ -205,6 +212,9 @@ def test_rules(c, binary, pb, svc, files):
                 and "bad sample at 3" in logs, "INVALID_ARGUMENT logged once with the server's message")
         c.check("rejected 1 profiles: one profile without samples" in logs, "partial success logged")
         c.check("server refused format version 1" in logs and "accepted: 2" in logs, "version refusal logged")
+    except AssertionError:
+        print(pg.logs()[-4000:])
+        raise
     finally:
         c.check(pg.stop() == 0, "rules instance: clean exit")
         if c.failed:
@@ -338,7 +348,7 @@ def main():
     only = os.environ.get("PG_TEST_ONLY")
     if only:
         globals()["test_" + only](c, binary, *{"backend_restart": (pb, files), "tls": (files,),
-                                               "balancer": (files,)}[only])
+                                               "balancer": (files,), "rules": (pb, svc, files)}[only])
         c.finish()
     test_profgate_to_profgate(c, binary, pb, files)
     test_rules(c, binary, pb, svc, files)
