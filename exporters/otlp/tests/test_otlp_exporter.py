@@ -247,7 +247,19 @@ def test_backend_restart(c, binary, pb, files):
             return sum(len([p for rp in parse(pb, r[2]).resource_profiles for sp in rp.scope_profiles
                             for p in sp.profiles]) for r in got) >= want
         H.wait_until(delivered, timeout=60, what="every profile delivered after the restart")
-        s = H.scrape(mport)
+
+        # the backend records a call before answering it, and profgate counts a profile sent
+        # only once the answer arrives (a call cut off by the first backend's stop may also
+        # be recorded there and sent again): wait for the count rather than scrape at once
+        def counted():
+            s = H.scrape(mport)
+            sent = H.metric(s, "profgate_exporter_sent_profiles_total", exporter="otlp")
+            acc = H.metric(s, "profgate_receiver_accepted_profiles_total", receiver="file")
+            return s if sent is not None and acc is not None and sent >= acc >= want else None
+        try:
+            s = H.wait_until(counted, timeout=30, what="every accepted profile counted as sent")
+        except AssertionError:
+            s = H.scrape(mport)
         sent = H.metric(s, "profgate_exporter_sent_profiles_total", exporter="otlp")
         acc = H.metric(s, "profgate_receiver_accepted_profiles_total", receiver="file")
         # every profile the receiver accepted was delivered (the file receiver may read a
