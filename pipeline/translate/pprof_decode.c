@@ -325,6 +325,18 @@ int pg_pprof_dec_ref(pg_pprof_dec *d, const pg_idmap *m, const char *what, uint6
     return 0;
 }
 
+/* The zeroed per-location "reached" flags (n bytes, the caller frees): cache lines of
+ * their own, as the reader thread reads them for every location of every sample while the
+ * committing thread writes its own small allocations, which would otherwise share a line. */
+static uint8_t *reached_alloc(size_t n)
+{
+    size_t size = (n + 63) & ~(size_t)63;
+    void *p = NULL;
+    if (posix_memalign(&p, 64, size)) return NULL;
+    memset(p, 0, size);
+    return p;
+}
+
 /* Decodes every Function and interns it. */
 static int decode_functions(pg_pprof_dec *d, const slices *s)
 {
@@ -460,7 +472,7 @@ static int decode(pg_batch *b, const uint8_t *data, size_t len, pg_buf *owned,
      * the sample columns can reuse */
     if (!rc) pg_dict_drop_frame_indexes(b);
     if (!rc) d.loc_width = pg_stack_width_for((int32_t)(pg_batch_dict(b)->n_location_table - 1));
-    if (!rc && !(d.reached = calloc(pg_batch_dict(b)->n_location_table + 1, 1)))
+    if (!rc && !(d.reached = reached_alloc(pg_batch_dict(b)->n_location_table + 1)))
         rc = pg_err(err, errlen, PG_ENOMEM, "pprof: out of memory");
     if (!rc) {
         pg_pprof_header h = {

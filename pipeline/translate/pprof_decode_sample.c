@@ -78,7 +78,7 @@ static int read_locations(pg_pprof_dec *d, pg_wire *r, int wt, pg_pprof_scratch 
             int32_t ix;
             if (*p >= 0x80 || *p >= n_dense || (ix = dense[*p]) < 0) break;
             locs[k++] = (uint8_t)ix;
-            reached[ix] = 1;
+            if (!reached[ix]) reached[ix] = 1;
         }
         ids.p = p;
         if (p == end) {
@@ -100,7 +100,7 @@ static int read_locations(pg_pprof_dec *d, pg_wire *r, int wt, pg_pprof_scratch 
             return pg_err(d->err, d->errlen, PG_ELIMIT,
                           "pprof: sample %zu is deeper than the limit of %zu locations", i, max);
         pg_stack_put(locs, k, w, ix);
-        reached[ix] = 1;
+        if (!reached[ix]) reached[ix] = 1;
         k++;
     }
     if (wt == PG_WT_VARINT) *r = ids;
