@@ -156,7 +156,17 @@ def run(binary, c, protocol):
     H.wait_until(lambda: len(srv.requests) >= n0 + 1, what="the refused request")
     time.sleep(1.0)
     c.check(len(srv.requests) == n0 + 1, what + "400 not retried: %d requests" % (len(srv.requests) - n0))
-    s = H.scrape(mport)
+
+    # the server records a request before answering it; profgate counts the drop only once
+    # the 400 arrives: wait for it rather than trust the pause above
+    def dropped():
+        s = H.scrape(mport)
+        return s if (H.metric(s, "profgate_exporter_send_failed_profiles_total", exporter="pyroscope") or 0) > 0 \
+            else None
+    try:
+        s = H.wait_until(dropped, timeout=30, what="the dropped profiles counted")
+    except AssertionError:
+        s = H.scrape(mport)
     c.check((H.metric(s, "profgate_exporter_send_failed_profiles_total", exporter="pyroscope") or 0) > 0,
             what + "the dropped profiles counted")
     c.check((H.metric(s, "profgate_exporter_sent_profiles_total", exporter="pyroscope") or 0) > 0,
