@@ -65,6 +65,28 @@ def wait_until(pred, timeout=20.0, step=0.05, what="condition"):
     raise AssertionError("timed out waiting for " + what)
 
 
+_started = []  # every Profgate started by this test process, for _uncaught
+
+
+def _uncaught(kind, value, tb, _prev=sys.excepthook):
+    """A test ended by an exception (a wait that timed out, mostly) skips its own log
+    printing and stop: print each instance's log tail, and stop those still running
+    rather than leave them behind for the tests after this one."""
+    _prev(kind, value, tb)
+    for pg in _started:
+        try:
+            print("---- %s (%s)\n%s" % (pg.log, "running: killed" if pg.alive() else "exited", pg.logs()[-3000:]),
+                  flush=True)
+        except OSError:
+            pass
+        if pg.alive():
+            pg.proc.kill()
+            pg.proc.wait()
+
+
+sys.excepthook = _uncaught
+
+
 class Profgate:
     """One profgate process on a config written to a temp dir (cwd = that dir)."""
 
@@ -85,6 +107,8 @@ class Profgate:
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen([self.binary, "--config", self.config] + self.extra,
                                      cwd=self.dir, stdout=self.logf, stderr=subprocess.STDOUT)
+        if self not in _started:
+            _started.append(self)
         return self
 
     def send_signal(self, sig):
