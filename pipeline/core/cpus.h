@@ -3,14 +3,20 @@
 #define PG_CPUS_H
 
 /* CPUs in the process's affinity mask (the online count where that cannot be read; 1 when
- * neither can). */
+ * neither can), at most the CPUs' worth of time its control group's quota allows. */
 int pg_cpus_usable(void);
+
+/* Helper threads of pg_thread_create_apart running now, in the whole process. */
+int pg_cpus_helpers_live(void);
 
 #include <pthread.h>
 #include <stddef.h>
 
 /* When work is worth a second thread: at least `min` units of it (`deflt` when set to 0),
- * and two CPUs to run on unless `force` (tests force it on one CPU). */
+ * and, unless `force` (tests force it on one CPU), a usable CPU for it that no other
+ * helper of the process holds: with several conversions at once (a gateway's workers),
+ * the first take helpers and the rest run on one thread, rather than every conversion
+ * spinning against the others on too few CPUs. */
 typedef struct pg_two_threads {
     size_t min, deflt;
     int force;
@@ -26,8 +32,9 @@ int pg_two_threads_worth(const pg_two_threads *g, size_t n);
  * waker's CPU, and the two threads then take turns on one CPU while the other idles (on a
  * 2-CPU VM, most runs of a 1 MB profile's two-thread sample loop did so, 13 ms instead of
  * 5.5). The caller, not pinned, is moved off a busy CPU by the scheduler as usual. The
- * thread is named `name` (at most 15 bytes; `top -H` and profilers show it). Returns
- * pthread_create's result. */
+ * thread is named `name` (at most 15 bytes; `top -H` and profilers show it) and counted in
+ * pg_cpus_helpers_live until fn returns. Returns pthread_create's result (-1 when out of
+ * memory). */
 int pg_thread_create_apart(pthread_t *t, const char *name, void *(*fn)(void *), void *arg);
 
 /* One pause of a spin-wait loop (tells the CPU the thread is waiting). */
