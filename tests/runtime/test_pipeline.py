@@ -76,7 +76,13 @@ def main():
             if r.returncode == 0:
                 got = pprofcmp.load(back)
                 c.check(any(not pprofcmp.compare(w, got) for w in wanted), "%s output equals an input" % fmt)
-    # metrics, scraped with curl as a Prometheus server would
+    # metrics, scraped with curl as a Prometheus server would. A file exporter counts a
+    # profile sent after it renamed the file into place: wait for the count first
+    try:
+        H.wait_until(lambda: (H.metric(H.scrape(mport), "profgate_exporter_sent_profiles_total",
+                                       exporter="file/pprof") or 0) >= 6, timeout=30, what="file/pprof sent count")
+    except AssertionError:
+        pass
     r = subprocess.run(["curl", "-sf", "-H", "Accept: text/plain", "http://127.0.0.1:%d/metrics" % mport],
                        capture_output=True, timeout=30)
     c.check(r.returncode == 0, "curl scrapes the metrics endpoint (exit %d)" % r.returncode)
