@@ -60,7 +60,7 @@ static int cpus_of(long long quota, long long period)
 /* cgroup v2: cpu.max is "max PERIOD" or "QUOTA PERIOD". */
 static int limit_v2(const char *dir)
 {
-    char path[PATH_MAX], buf[64];
+    char path[PATH_MAX + 32], buf[64];
     snprintf(path, sizeof path, "%s/cpu.max", dir);
     long long quota, period;
     if (read_small(path, buf, sizeof buf) || strncmp(buf, "max", 3) == 0 ||
@@ -72,7 +72,7 @@ static int limit_v2(const char *dir)
 /* cgroup v1: cpu.cfs_quota_us (-1 = none) over cpu.cfs_period_us. */
 static int limit_v1(const char *dir)
 {
-    char path[PATH_MAX], buf[64];
+    char path[PATH_MAX + 32], buf[64];
     long long quota, period;
     snprintf(path, sizeof path, "%s/cpu.cfs_quota_us", dir);
     if (read_small(path, buf, sizeof buf) || sscanf(buf, "%lld", &quota) != 1) return 0;
