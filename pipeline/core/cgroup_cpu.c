@@ -1,6 +1,7 @@
 /* A container's CPU limit from its control group (cgroup_cpu.h). */
 #define _GNU_SOURCE /* strtok_r in older libcs' strict modes */
 #include "pipeline/core/cgroup_cpu.h"
+#include "pipeline/core/err.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -27,13 +28,13 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Reads the start of file root + path into buf (NUL-terminated); 0 or -1. */
+/* Reads the start of file root + path into buf (NUL-terminated); 0 or PG_ENOTFOUND. */
 static int read_small(const char *path, char *buf, size_t cap)
 {
     char full[PATH_MAX + 512];
     snprintf(full, sizeof full, "%s%s", root, path);
     FILE *f = fopen(full, "re");
-    if (!f) return -1;
+    if (!f) return PG_ENOTFOUND;
     size_t n = fread(buf, 1, cap - 1, f);
     fclose(f);
     buf[n] = 0;

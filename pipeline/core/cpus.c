@@ -4,6 +4,7 @@
 #include "pipeline/core/cpus.h"
 #include "pipeline/core/cgroup_cpu.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -93,7 +94,7 @@ static void *helper_body(void *p)
 int pg_thread_create_apart(pthread_t *t, const char *name, void *(*fn)(void *), void *arg)
 {
     helper_start *hs = malloc(sizeof *hs);
-    if (!hs) return -1;
+    if (!hs) return ENOMEM; /* as pthread_create reports it */
     hs->fn = fn;
     hs->arg = arg;
     pthread_attr_t attr;

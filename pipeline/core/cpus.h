@@ -33,8 +33,8 @@ int pg_two_threads_worth(const pg_two_threads *g, size_t n);
  * 2-CPU VM, most runs of a 1 MB profile's two-thread sample loop did so, 13 ms instead of
  * 5.5). The caller, not pinned, is moved off a busy CPU by the scheduler as usual. The
  * thread is named `name` (at most 15 bytes; `top -H` and profilers show it) and counted in
- * pg_cpus_helpers_live until fn returns. Returns pthread_create's result (-1 when out of
- * memory). */
+ * pg_cpus_helpers_live until fn returns. Returns pthread_create's result (ENOMEM when out
+ * of memory). */
 int pg_thread_create_apart(pthread_t *t, const char *name, void *(*fn)(void *), void *arg);
 
 /* One pause of a spin-wait loop (tells the CPU the thread is waiting). */
