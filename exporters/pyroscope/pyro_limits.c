@@ -85,7 +85,7 @@ int pyro_limits_series(const pg_batch *b, const pyro_limits *l, const pg_cfg_str
     for (size_t i = 0; rc == 0 && i < ng; i++)
         rc = pyro_split_group(work, &g[i], l, external, &v, cnt, err, errlen);
     for (size_t i = 0; rc == 0 && i < v.n; i++)
-        pyro_labels_fit(&v.v[i], l, cnt);
+        pyro_labels_fit(&v.v[i], l, external, cnt);
     pg_pprof_groups_free(g, ng);
     pg_batch_free(work);
     if (rc) {

@@ -51,6 +51,9 @@ static const pg_cfg_field LIMITS[] = {
      .doc = "bytes of a series label name; longer ones are cut (Pyroscope: 1024)"},
     {"max_label_value_length", PG_CFG_INT, offsetof(pyro_limits, max_label_value), "2048", "1",
      .doc = "bytes of a series label value; longer ones are cut (Pyroscope: 2048)"},
+    {"max_label_names_per_series", PG_CFG_INT, offsetof(pyro_limits, max_label_names), "30", "2",
+     .doc = "labels of one series, __name__ and service_name included; the last ones past "
+            "it are dropped (Pyroscope: 30)"},
     {0},
 };
 
@@ -97,7 +100,17 @@ static int validate(const void *vcfg, char *err, size_t errlen)
 }
 
 /* The counters of what the limits changed, in pyro_limit_counts' order. */
-enum { LIM_SPLITS, LIM_STACKS, LIM_LABELS, LIM_ZERO, LIM_OVERSIZE, LIM_CUT, LIM_DROPPED, LIM_N };
+enum {
+    LIM_SPLITS,
+    LIM_STACKS,
+    LIM_LABELS,
+    LIM_ZERO,
+    LIM_OVERSIZE,
+    LIM_CUT,
+    LIM_DROPPED,
+    LIM_SURPLUS,
+    LIM_N
+};
 static const struct {
     const char *name, *help;
 } LIMIT_COUNTERS[LIM_N] = {
@@ -115,6 +128,8 @@ static const struct {
      "Series label names or values cut to max_label_name_length / max_label_value_length."},
     {"profgate_exporter_pyroscope_limit_dropped_series_labels_total",
      "Series labels dropped: once cut, their name repeats another label's."},
+    {"profgate_exporter_pyroscope_limit_surplus_series_labels_total",
+     "Series labels dropped: past max_label_names_per_series."},
 };
 
 typedef struct pyro_exporter {
@@ -383,9 +398,9 @@ static int send_ingest(pyro_exporter *e, const pg_batch *b, const pyro_series *s
 /* Adds what the limits changed to the counters and logs the drops with their reason. */
 static void note_limits(pyro_exporter *e, const pyro_limit_counts *c)
 {
-    const uint64_t v[LIM_N] = {c->splits,        c->trimmed_stacks,   c->trimmed_labels,
-                               c->zero_samples,  c->oversize_samples, c->cut_labels,
-                               c->dropped_labels};
+    const uint64_t v[LIM_N] = {c->splits,         c->trimmed_stacks,   c->trimmed_labels,
+                               c->zero_samples,   c->oversize_samples, c->cut_labels,
+                               c->dropped_labels, c->surplus_labels};
     for (int i = 0; i < LIM_N; i++)
         pg_counter_add(e->limit[i], v[i]);
     const char *id = e->base.settings.id;
@@ -400,6 +415,11 @@ static void note_limits(pyro_exporter *e, const pyro_limit_counts *c)
                "limits: %llu series label(s) dropped: cut to max_label_name_length (%lld), "
                "their name repeats another label's",
                (unsigned long long)c->dropped_labels, (long long)e->limits.max_label_name);
+    if (c->surplus_labels)
+        pg_log(PG_LOG_WARN, id,
+               "limits: %llu series label(s) dropped: past max_label_names_per_series (%lld), "
+               "the last ones of their series",
+               (unsigned long long)c->surplus_labels, (long long)e->limits.max_label_names);
     if (c->zero_samples)
         pg_log(PG_LOG_DEBUG, id,
                "limits: %llu sample(s) with every value 0 left out of a split profile "

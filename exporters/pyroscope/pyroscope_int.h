@@ -76,6 +76,7 @@ typedef struct pyro_limits {
     uint64_t max_profile_size; /* bytes of one uncompressed pprof: larger ones are split */
     int64_t max_label_name;    /* bytes of a series label name: longer ones are cut */
     int64_t max_label_value;   /* bytes of a series label value: longer ones are cut */
+    int64_t max_label_names;   /* labels of one series: past it, the last ones are dropped */
 } pyro_limits;
 
 /* What applying the limits changed (added to by pyro_limits_series). */
@@ -88,6 +89,7 @@ typedef struct pyro_limit_counts {
     size_t largest_dropped;    /* bytes of the largest such one-sample pprof */
     uint64_t cut_labels;       /* series label names or values cut to their length limit */
     uint64_t dropped_labels;   /* series labels dropped: their cut name repeats an earlier one */
+    uint64_t surplus_labels;   /* series labels dropped: past max_label_names */
 } pyro_limit_counts;
 
 /* The series to send for b (borrowed) under l (pyro_limits.c): a copy of b with deep
@@ -120,7 +122,11 @@ int pyro_split_group(pg_batch *b, const pg_pprof_group *g, const pyro_limits *l,
 size_t pyro_utf8_cut(const char *s, size_t len, size_t max);
 
 /* Cuts s's label names and values longer than l's limits at a UTF-8 boundary; a label
- * whose cut name equals an earlier label's name is dropped. Counted in cnt. */
-void pyro_labels_fit(pyro_series *s, const pyro_limits *l, pyro_limit_counts *cnt);
+ * whose cut name equals an earlier label's name is dropped; past l's max_label_names,
+ * labels are dropped, the profile's resource attributes first, then names `external`
+ * (NULL = none) holds, each from the last on; those Pyroscope needs (`__name__`,
+ * `service_name`, any other `__`-prefixed name) are kept. Counted in cnt. */
+void pyro_labels_fit(pyro_series *s, const pyro_limits *l, const pg_cfg_strmap *external,
+                     pyro_limit_counts *cnt);
 
 #endif

@@ -50,7 +50,7 @@ static void test_labels_fit(void)
     add_label(&s, PYRO_ATTR_SPY, "gospy");
     pyro_limits l = {.max_label_name = 20, .max_label_value = 8};
     pyro_limit_counts c = {0};
-    pyro_labels_fit(&s, &l, &c);
+    pyro_labels_fit(&s, &l, NULL, &c);
     CHECK(s.n_labels == 4);
     CHECK(c.cut_labels == 3 && c.dropped_labels == 1);
     CHECK_STR(s.labels[1].name, "nnnnnnnnnnnnnnnnnnnn");
@@ -58,6 +58,64 @@ static void test_labels_fit(void)
     CHECK_STR(pyro_series_label(&s, "big"), "\xe2\x82\xac\xe2\x82\xac");
     CHECK(s.spy && strcmp(s.spy, "gospy") == 0);
     pyro_series_free_one(&s);
+}
+
+/* Past max_label_names labels go, the profile's resource attributes before the user's
+ * external labels, each from the last on; those Pyroscope needs stay wherever they are;
+ * a series within the count keeps every label. */
+static void test_label_count(void)
+{
+    pyro_series s = {0};
+    char name[16];
+    add_label(&s, "__name__", "memory");
+    add_label(&s, "service_name", "svc");
+    for (int i = 0; i < 6; i++) {
+        snprintf(name, sizeof name, "l%d", i);
+        add_label(&s, name, "v");
+    }
+    add_label(&s, "team", "a");
+    add_label(&s, "regi", "b"); /* cut from the external name "region" */
+    add_label(&s, PYRO_ATTR_SPY, "gospy");
+    add_label(&s, "__delta__", "false"); /* required, after the surplus */
+    char *keys[2] = {"team", "region"}, *values[2] = {"a", "b"};
+    pg_cfg_strmap external = {keys, values, 2};
+    pyro_limits l = {.max_label_name = 1024, .max_label_value = 2048, .max_label_names = 6};
+    pyro_limit_counts c = {0};
+    pyro_labels_fit(&s, &l, &external, &c);
+    CHECK_MSG(s.n_labels == 6, "%zu labels", s.n_labels);
+    CHECK(c.surplus_labels == 6 && c.dropped_labels == 0 && c.cut_labels == 0);
+    const char *want[6] = {"__name__", "service_name", "l0", "team", "regi", "__delta__"};
+    for (size_t i = 0; i < 6 && i < s.n_labels; i++)
+        CHECK_STR(s.labels[i].name, want[i]);
+    CHECK(s.spy == NULL); /* the spy label was past the limit: no dangling pointer */
+    pyro_series_free_one(&s);
+
+    pyro_series u = {0}; /* too many external labels: the last of them go too */
+    add_label(&u, "__name__", "cpu");
+    add_label(&u, "service_name", "svc");
+    add_label(&u, "l0", "v");
+    add_label(&u, "team", "a");
+    add_label(&u, "region", "b");
+    l.max_label_names = 3;
+    c = (pyro_limit_counts){0};
+    pyro_labels_fit(&u, &l, &external, &c);
+    CHECK(u.n_labels == 3 && c.surplus_labels == 2);
+    CHECK_STR(u.labels[2].name, "team");
+    pyro_series_free_one(&u);
+
+    pyro_series t = {0};
+    add_label(&t, "__name__", "cpu");
+    add_label(&t, "service_name", "svc");
+    add_label(&t, PYRO_ATTR_SPY, "gospy");
+    l.max_label_names = 3;
+    c = (pyro_limit_counts){0};
+    pyro_labels_fit(&t, &l, NULL, &c);
+    CHECK(t.n_labels == 3 && c.surplus_labels == 0 && t.spy && strcmp(t.spy, "gospy") == 0);
+    l.max_label_names = 2; /* only the required ones fit */
+    pyro_labels_fit(&t, &l, NULL, &c);
+    CHECK(t.n_labels == 2 && c.surplus_labels == 1 && !t.spy);
+    CHECK_STR(t.labels[1].name, "service_name");
+    pyro_series_free_one(&t);
 }
 
 /* Per-type totals, samples and samples with a value other than 0 of a gzip'd pprof;
@@ -181,6 +239,7 @@ int main(int argc, char **argv)
 {
     test_utf8_cut();
     test_labels_fit();
+    test_label_count();
     test_heap(argc > 1 ? argv[1] : "tests/data");
     TEST_MAIN_END();
 }

@@ -9,7 +9,9 @@ sent is decoded here (pinned pprof field numbers) and checked:
   kept, the one sample that cannot fit alone dropped, counted and logged;
 - series label names / values over max_label_name_length / max_label_value_length cut
   at a UTF-8 boundary (a 3-byte character is never split), counted;
-- max_stack_depth: no stack deeper than the cap, totals kept, counted.
+- max_stack_depth: no stack deeper than the cap, totals kept, counted;
+- max_label_names_per_series: a series over it loses the pushed profile's own labels
+  before the external ones, keeps __name__ and service_name, counted and logged.
 Both protocols (push: labels from the PushRequest; ingest: from the `name` query)."""
 import gzip
 import os
@@ -195,11 +197,59 @@ def run(binary, c, protocol, samples, depth):
     srv.shutdown()
 
 
+COUNT = """
+receivers:
+  pprof_push:
+    endpoint: 127.0.0.1:{aport}
+exporters:
+  pyroscope:
+    endpoint: http://127.0.0.1:{server}
+    protocol: {protocol}
+    external_labels: {{team: a, region: b}}
+    limits: {{enabled: true, max_label_names_per_series: 4}}
+""" + H.service_yaml("{metrics}", ["pprof_push"], ["pyroscope"])
+
+
+def run_label_count(binary, c, protocol):
+    """The pushed series carries its own labels (env, zone) and two external ones: with room
+    for four, the pushed ones go."""
+    what = "[%s label count] " % protocol
+    srv = P.Recorder()
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    aport = H.free_port()
+    a, am = H.start_with_metrics(binary, COUNT, aport=aport, server=srv.server_address[1], protocol=protocol)
+    try:
+        with open(HEAP, "rb") as f:
+            heap = f.read()
+        r = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--data-binary", "@-",
+                            "http://127.0.0.1:%d/ingest?name=lim%%7Benv%%3Dprod%%2Czone%%3Dz1%%7D&format=pprof"
+                            % aport], input=heap, capture_output=True, timeout=60)
+        c.check(r.stdout == b"200", what + "pushed: %r" % r.stdout)
+        H.wait_until(lambda: sent(srv, 0, protocol), timeout=30, what="a series sent")
+        for labels, _ in sent(srv, 0, protocol):
+            names = set(labels) - {"__name__"}  # the ingest query carries __name__ apart
+            c.check(labels.get("service_name") == "lim" and labels.get("team") == "a" and
+                    labels.get("region") == "b" and not names & {"env", "zone"},
+                    what + "service and external labels kept, pushed ones dropped: %r" % labels)
+            c.check(len(names | {"__name__"}) <= 4, what + "at most 4 labels: %r" % labels)
+        m = H.scrape(am)
+        got = H.metric(m, "profgate_exporter_pyroscope_limit_surplus_series_labels_total")
+        c.check(got == 2 * len(sent(srv, 0, protocol)), what + "surplus labels counted: %r" % got)
+        c.check("past max_label_names_per_series (4)" in a.logs(), what + "the drop logged")
+    finally:
+        c.check(a.stop() == 0, what + "exit 0")
+        if c.failed:
+            print(a.logs()[-2000:])
+        srv.shutdown()
+
+
 def main():
     binary = sys.argv[1]
     c = H.Checks()
     for protocol, samples, depth in (("push", 10, 1000), ("ingest", 10, 1000), ("push", 100000, 3)):
         run(binary, c, protocol, samples, depth)
+    for protocol in ("push", "ingest"):
+        run_label_count(binary, c, protocol)
     c.finish()
 
 
