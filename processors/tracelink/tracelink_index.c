@@ -40,10 +40,19 @@ void tl_index_add(tl_index *x, const pg_spans *s)
     pg_counter_add(x->skipped, s->skipped);
 }
 
-/* POST /v1/traces on the processor's own listener: indexes an OTLP protobuf body. */
+/* POST /v1/traces on the processor's own listener: indexes an OTLP protobuf body; while a
+ * memory_limiter refuses data, refuses it too (503 with Retry-After: the sender retries),
+ * as a traces pipeline through that limiter would. */
 static void on_traces(void *ctx, const pg_http_request *req, pg_http_reply *reply)
 {
     tl_index *x = ctx;
+    if (pg_host_memory_refusing(x->host)) {
+        pg_counter_add(x->refused, 1);
+        pg_http_reply_error(reply, PG_EAGAIN,
+                            "tracelink span index: memory limit exceeded, retry later");
+        pg_http_reply_send(reply);
+        return;
+    }
     const char *ct = pg_http_header(req, "content-type");
     if (ct && strncasecmp(ct, "application/x-protobuf", 22)) {
         pg_counter_add(x->bad_requests, 1);
@@ -97,6 +106,9 @@ static void register_metrics(tl_index *x, pg_metrics *m)
                                     "Spans not indexed (ids of the wrong size).", l);
     x->bad_requests = pg_metrics_counter(m, "profgate_tracelink_bad_requests_total",
                                          "Trace requests refused (malformed, wrong type).", l);
+    x->refused = pg_metrics_counter(
+        m, "profgate_tracelink_refused_requests_total",
+        "Trace requests on the span index's listener refused while over the memory limit.", l);
     snprintf(lt, sizeof lt, "%s", l);
     snprintf(lf, sizeof lf, "%s", l);
     pg_metrics_label(lt, sizeof lt, "reason", "ttl");
@@ -130,6 +142,7 @@ static void *make(void *arg)
         return NULL;
     }
     pg_host *h = a->s->host;
+    x->host = h;
     if (c->http.endpoint.text) {
         int rc = pg_http_server_new(pg_host_event_base(h), pg_host_metrics(h), x->id, &c->http,
                                     &x->srv, a->err, a->errlen);

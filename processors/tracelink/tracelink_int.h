@@ -30,7 +30,8 @@ typedef struct tl_index {
     bool started;
     char *id;
     pg_metrics *metrics; /* the host's, borrowed */
-    pg_counter *indexed, *skipped, *bad_requests;
+    pg_host *host;       /* borrowed: whether a memory_limiter refuses */
+    pg_counter *indexed, *skipped, *bad_requests, *refused;
 } tl_index;
 
 /* The index of s->id, made from c on first use (then shared; the listener is not started).
