@@ -31,7 +31,10 @@ MAX_SIZE = 16384
 LONG_NAME = "k" * 1100           # over 1024 bytes: cut to 1024
 LONG_VALUE = "\u20ac" * 1000     # 3000 bytes of 3-byte characters: cut to 2046 (682 of them)
 
-A = """
+
+def config(external_labels, limits):
+    """A pprof_push -> pyroscope config (a format string) with the given YAML lines."""
+    return """
 receivers:
   pprof_push:
     endpoint: 127.0.0.1:{aport}
@@ -40,11 +43,11 @@ exporters:
     endpoint: http://127.0.0.1:{server}
     protocol: {protocol}
     external_labels:
-      ? {name}
-      : x
-      big: "{value}"
-    limits: {{enabled: true, max_samples: {samples}, max_stack_depth: {depth}, max_profile_size: {size}}}
-""" + H.service_yaml("{metrics}", ["pprof_push"], ["pyroscope"])
+""" + external_labels + "    limits: " + limits + "\n" + H.service_yaml("{metrics}", ["pprof_push"], ["pyroscope"])
+
+
+A = config("      ? {name}\n      : x\n      big: \"{value}\"\n",
+           "{{enabled: true, max_samples: {samples}, max_stack_depth: {depth}, max_profile_size: {size}}}")
 
 
 def decode_pprof(raw):
@@ -197,17 +200,7 @@ def run(binary, c, protocol, samples, depth):
     srv.shutdown()
 
 
-COUNT = """
-receivers:
-  pprof_push:
-    endpoint: 127.0.0.1:{aport}
-exporters:
-  pyroscope:
-    endpoint: http://127.0.0.1:{server}
-    protocol: {protocol}
-    external_labels: {{team: a, region: b}}
-    limits: {{enabled: true, max_label_names_per_series: 4}}
-""" + H.service_yaml("{metrics}", ["pprof_push"], ["pyroscope"])
+COUNT = config("      team: a\n      region: b\n", "{{enabled: true, max_label_names_per_series: 4}}")
 
 
 def run_label_count(binary, c, protocol):
