@@ -2,6 +2,7 @@
 #include "pipeline/core/err.h"
 #include "pipeline/core/gzip_member.h"
 #include "pipeline/core/pages.h"
+#include "pipeline/core/pages_ahead.h"
 
 #include <libdeflate.h>
 #include <limits.h>
@@ -80,10 +81,12 @@ static int gunzip(const uint8_t *in, size_t n, size_t max_out, pg_buf *out, char
             /* faulted in at once, but no more than 32x the compressed bytes: what profiles
              * inflate to, not what a lying trailer may claim */
             size_t likely = mn <= SIZE_MAX / 32 && guess > mn * 32 ? mn * 32 : guess;
-            if (sized) pg_pages_populate(out->data + out->len, likely);
+            pg_pages_ahead *ahead = sized ? pg_pages_ahead_start(out->data + out->len, likely) : NULL;
+            if (sized && !ahead) pg_pages_populate(out->data + out->len, likely);
             size_t in_used = 0, got = 0;
             enum libdeflate_result r = libdeflate_gzip_decompress_ex(d, m, mn, out->data + out->len,
                                                                      guess, &in_used, &got);
+            pg_pages_ahead_stop(ahead);
             if (r == LIBDEFLATE_SUCCESS) {
                 out->len += got;
                 produced += got;
