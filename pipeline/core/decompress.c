@@ -81,7 +81,8 @@ static int gunzip(const uint8_t *in, size_t n, size_t max_out, pg_buf *out, char
             /* faulted in at once, but no more than 32x the compressed bytes: what profiles
              * inflate to, not what a lying trailer may claim */
             size_t likely = mn <= SIZE_MAX / 32 && guess > mn * 32 ? mn * 32 : guess;
-            pg_pages_ahead *ahead = sized ? pg_pages_ahead_start(out->data + out->len, likely) : NULL;
+            pg_pages_ahead *ahead =
+                sized ? pg_pages_ahead_start(out->data + out->len, likely) : NULL;
             if (sized && !ahead) pg_pages_populate(out->data + out->len, likely);
             size_t in_used = 0, got = 0;
             enum libdeflate_result r = libdeflate_gzip_decompress_ex(d, m, mn, out->data + out->len,

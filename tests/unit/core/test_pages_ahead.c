@@ -111,8 +111,8 @@ static void test_stop_early(int populates)
 {
     pg_pages_ahead_set_policy(1, 1);
     size_t n = (size_t)256 << 20;
-    uint8_t *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                      -1, 0);
+    uint8_t *m =
+        mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     CHECK(m != MAP_FAILED);
     if (m == MAP_FAILED) return;
     size_t before = pg_pages_ahead_steps();
