@@ -4,9 +4,11 @@
 Each PROFILE is measured on its own, then one summary table lists every profile against the
 targets.
 
-Best of 5 wall-clock runs each of: gzip -dc PROFILE (to /dev/null); profgate convert PROFILE -
+Best wall-clock run of each of: gzip -dc PROFILE (to /dev/null); profgate convert PROFILE -
 (pprof->OTLP, gunzip included, to /dev/null like gzip); the same into a file x.otlp; and
-profgate convert x.otlp back.pb.gz (OTLP->pprof). Peak RSS is
+profgate convert x.otlp back.pb.gz (OTLP->pprof), run in turn, round after round (5 rounds,
+more up to 15 while they take under 3 s), so that gzip and profgate are timed over the same
+stretches of a machine whose speed drifts. Peak RSS is
 GNU time's %M (/usr/bin/time, Debian package `time`), max over the runs; without it, the
 child's ru_maxrss from wait4, which on Linux also counts the forked launcher's pages before exec
 (a floor, printed, measured with `true`). MB/s is on the uncompressed pprof size.
@@ -26,6 +28,7 @@ import tempfile
 import time
 
 RUNS = 5
+MAX_ROUNDS, ROUNDS_BUDGET = 15, 3.0
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "roundtrip"))
 
 
@@ -58,6 +61,26 @@ def best_of(cmd):
     return min(times), rss
 
 
+def best_interleaved(cmds):
+    """Runs the commands in turn, round after round (at least RUNS rounds, more while the
+    rounds so far took under ROUNDS_BUDGET seconds, at most MAX_ROUNDS); returns
+    ([(best wall seconds, peak RSS bytes)] per command, rounds). A virtual machine's speed drifts
+    from one minute to the next: in rounds, gzip -dc and profgate see the same stretches of
+    it, where five runs of one and then five of the other may not."""
+    times = [[] for _ in cmds]
+    rss = [0] * len(cmds)
+    t0 = time.perf_counter()
+    with open(os.devnull, "wb") as null:
+        rounds = 0
+        while rounds < RUNS or (rounds < MAX_ROUNDS and time.perf_counter() - t0 < ROUNDS_BUDGET):
+            for k, cmd in enumerate(cmds):
+                dt, r = run_once(cmd, null)
+                times[k].append(dt)
+                rss[k] = max(rss[k], r)
+            rounds += 1
+    return [(min(t), r) for t, r in zip(times, rss)], rounds
+
+
 TARGET_TO_OTLP, TARGET_TO_PPROF = 1.5, 2.5
 RSS_FACTOR, RSS_SLACK = 3.0, 8e6
 SMALL = 100e3
@@ -87,13 +110,17 @@ def measure(profgate, work, prof):
     otlp, back = os.path.join(work, stem + ".otlp"), os.path.join(work, stem + ".back.pb.gz")
     # Measure first, while this process is small (see the wait4 note above).
     rows = []
+    rounds = 0
     try:
         floor = best_of(["true"])[1]
-        rows.append(("gzip -dc", *best_of(["gzip", "-dc", prof])))
-        # Like for like with gzip -dc: the output goes to stdout, which is /dev/null.
-        rows.append(("pprof -> OTLP", *best_of([profgate, "convert", "--to", "otlp_proto", prof, "-"])))
-        rows.append(("pprof -> OTLP file", *best_of([profgate, "convert", prof, otlp])))
-        rows.append(("OTLP -> pprof file", *best_of([profgate, "convert", otlp, back])))
+        # Like for like with gzip -dc: the output goes to stdout, which is /dev/null. The
+        # file rows run after it in each round (the last reads what the one before wrote).
+        steps = [("gzip -dc", ["gzip", "-dc", prof]),
+                 ("pprof -> OTLP", [profgate, "convert", "--to", "otlp_proto", prof, "-"]),
+                 ("pprof -> OTLP file", [profgate, "convert", prof, otlp]),
+                 ("OTLP -> pprof file", [profgate, "convert", otlp, back])]
+        best, rounds = best_interleaved([cmd for _, cmd in steps])
+        rows = [(name, *b) for (name, _), b in zip(steps, best)]
     except RuntimeError as e:
         print("bench: %s" % e)
     with open(prof, "rb") as f:
@@ -108,9 +135,10 @@ def measure(profgate, work, prof):
     print("input: %s  %.2f MB gzipped, %.2f MB uncompressed, %s samples" % (prof, len(comp) / 1e6, mb, nsamples))
     print("peak RSS via %s" % ("GNU time %M" if GNU_TIME else
                                "wait4 ru_maxrss (includes a launcher floor of %.1f MB)" % (floor / 1e6)))
+    print("best of %d rounds, each running the steps below in turn" % rounds)
     print("\n%-16s %10s %10s %12s %14s" % ("step", "best (s)", "MB/s", "peak RSS MB", "RSS / input"))
     for name, t, rss in rows:
-        print("%-16s %10.3f %10.1f %12.1f %13.2fx" % (name, t, mb / t, rss / 1e6, rss / len(raw)))
+        print("%-16s %10.4f %10.1f %12.1f %13.2fx" % (name, t, mb / t, rss / 1e6, rss / len(raw)))
     checks = []
     if len(rows) == 4:
         g, to_otlp, to_otlp_file, to_pprof = rows
