@@ -13,9 +13,9 @@
 
 #include "pipeline/core/cpus.h"
 #include "pipeline/core/err.h"
+#include "pipeline/core/isal_load.h"
 #include "pipeline/core/pages.h"
 
-#include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -98,7 +98,7 @@ static void compressor_give(struct libdeflate_compressor *c, int level)
 /* Whether n bytes are worth a second thread. */
 static int split_wanted(size_t n)
 {
-    return n <= SPLIT_MAX && pg_two_threads_worth(&split, n);
+    return n <= SPLIT_MAX && pg_two_threads_worth(&split, n) && pg_isal_get();
 }
 
 /* The whole input in one libdeflate call. */
@@ -187,6 +187,7 @@ struct pg_gzip_pipe {
     atomic_int stop; /* abort: set under mu, also read between slices */
     /* the helper's own until it is joined (the stream and its level buffer are made on the
      * helper thread, so they live in its heap arena, not under the writer's growing one) */
+    const pg_isal *isal; /* loaded before the pipe starts (pg_gzip_member_splits) */
     struct isal_zstream *z;
     uint8_t *level_buf;
     pg_buf out; /* room for the gzip header, then the head's raw deflate stream */
@@ -212,7 +213,7 @@ static int pipe_call(pg_gzip_pipe *p, uint16_t flush, size_t fed)
     z->next_out = p->out.data + p->out.len;
     z->avail_out = (uint32_t)room;
     z->flush = flush;
-    int rc = isal_deflate(z);
+    int rc = p->isal->deflate(z);
     p->out.len += room - z->avail_out;
     return rc == COMP_OK ? 0 : PG_EINTERNAL;
 }
@@ -256,13 +257,15 @@ static int pipe_sync(pg_gzip_pipe *p)
     return 0;
 }
 
-/* Makes the helper's ISA-L stream (on the helper thread). Returns 0 or PG_ENOMEM. */
+/* Makes the helper's ISA-L stream (on the helper thread). Returns 0, PG_ENOMEM or
+ * PG_EINTERNAL (ISA-L not loadable, which pg_gzip_member_splits would have said). */
 static int pipe_stream_new(pg_gzip_pipe *p)
 {
     int l = isal_level(p->level);
+    if (!(p->isal = pg_isal_get())) return PG_EINTERNAL; /* the caller asked splits first */
     if (!(p->z = malloc(sizeof *p->z)) || !(p->level_buf = malloc(isal_level_buf(l))))
         return PG_ENOMEM;
-    isal_deflate_init(p->z);
+    p->isal->deflate_init(p->z);
     p->z->level = (uint32_t)l;
     p->z->level_buf = p->level_buf;
     p->z->level_buf_size = (uint32_t)isal_level_buf(l);

@@ -3,11 +3,14 @@
  * strict check of CRC and length, carries the same header either way, and lands after what
  * the buffer held; an exact reservation leaves no doubling slack. Inputs: empty, tiny,
  * at and around the split threshold (odd lengths, so the head/tail cut falls anywhere),
- * incompressible, highly compressible, and several MiB. */
+ * incompressible, highly compressible, and several MiB. ISA-L, which deflates a split
+ * member's head, is loaded on first use: where it cannot be loaded nothing is split and
+ * the members are the same whole ones; it loads again once its name is right. */
 #include "testlib.h"
 #include "gzip_members.h"
 
 #include "pipeline/core/gzip_member.h"
+#include "pipeline/core/isal_load.h"
 
 #include <libdeflate.h>
 #include <stdlib.h>
@@ -85,5 +88,16 @@ int main(void)
     check_all("split");
     pg_gzip_member_set_split(0, 0);
     check_all("default");
+    /* the executable links no ISA-L: it is found by its soname when first wanted */
+    CHECK(pg_isal_get() != NULL && pg_isal_get()->deflate && pg_isal_get()->deflate_init);
+    pg_isal_set_library("libprofgate-no-such-isal.so.0");
+    CHECK(pg_isal_get() == NULL);
+    pg_gzip_member_set_split(64, 1);
+    CHECK_MSG(!pg_gzip_member_splits(1u << 20), "split without ISA-L");
+    check_all("split asked, ISA-L missing");
+    pg_isal_set_library(NULL);
+    CHECK(pg_isal_get() != NULL);
+    CHECK(pg_gzip_member_splits(1u << 20));
+    pg_gzip_member_set_split(0, 0);
     TEST_MAIN_END();
 }
