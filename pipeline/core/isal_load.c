@@ -10,9 +10,9 @@
 #endif
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static int tried;          /* guarded by mu */
-static void *handle;       /* guarded by mu; kept for the process */
-static pg_isal fns;        /* filled once, under mu, before `loaded` is published */
+static int tried;             /* guarded by mu */
+static void *handle;          /* guarded by mu; kept for the process */
+static pg_isal fns;           /* filled once, under mu, before `loaded` is published */
 static const pg_isal *loaded; /* guarded by mu */
 static const char *library = PG_ISAL_SONAME;
 

@@ -93,7 +93,13 @@ static int read_inline(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top, size_t 
 
 /* Up to CHUNK_SAMPLES samples, parsed back to back into one scratch: sample k's location
  * bytes are s.locs[loc_off[k], loc_off[k + 1]), its values s.vals[k * n_types ...], its
- * labels s.lk/ls/ln/lu[lab_off[k], lab_off[k + 1]). The vectors are reused. */
+ * labels s.lk/ls/ln/lu[lab_off[k], lab_off[k + 1]). The vectors are reused.
+ * A chunk starts on a cache line of its own: the two chunks lie side by side, and the
+ * counters at the end of one (n, which the helper bumps for every sample it reads) shared
+ * a line with the head of the other (its scratch's pointers and offsets, which the
+ * committing thread reads for every sample it commits), so that line went back and forth
+ * between the CPUs twice a sample. Aligned, the helper reads the heap profile's samples in
+ * 19 ms instead of 45-51 and the busy 5 MB profile's in 14 instead of 23. */
 typedef struct chunk {
     pg_pprof_scratch s;
     size_t loc_off[CHUNK_SAMPLES + 1], lab_off[CHUNK_SAMPLES + 1];
@@ -103,7 +109,8 @@ typedef struct chunk {
     size_t first, n; /* samples first .. first + n - 1 */
     int rc;          /* the reader's failure right after them, 0 = none */
     int last;        /* the reader stops after this chunk */
-} chunk;
+} __attribute__((aligned(64))) chunk;
+_Static_assert(_Alignof(chunk) == 64 && sizeof(chunk) % 64 == 0, "a chunk owns its cache lines");
 
 /* The helper's side: its copy of the decoder, where it is in the input, the chunk it
  * fills. The calling thread sets `c` and reads the rest only between jobs. */
