@@ -51,17 +51,30 @@ int pg_two_threads_worth(const pg_two_threads *g, size_t n)
     return n >= g->min && (g->force || pg_cpus_usable() >= 2 + atomic_load(&live_helpers));
 }
 
+/* The calling thread's CPU set without the CPU it is on now; 0 when there is nothing to
+ * leave out (one CPU, or the current one is not known). */
+static int set_apart(cpu_set_t *set)
+{
+#if defined(__linux__) && defined(CPU_ISSET)
+    int cpu = sched_getcpu();
+    if (cpu < 0 || sched_getaffinity(0, sizeof *set, set) || !CPU_ISSET(cpu, set) ||
+        CPU_COUNT(set) < 2)
+        return 0;
+    CPU_CLR(cpu, set);
+    return 1;
+#else
+    (void)set;
+    return 0;
+#endif
+}
+
 /* Sets up attributes with the calling thread's CPU left out of the process's set; 0 when
  * there is nothing to leave out (then no attributes). */
 static int attr_apart(pthread_attr_t *attr)
 {
 #if defined(__linux__) && defined(CPU_ISSET)
     cpu_set_t set;
-    int cpu = sched_getcpu();
-    if (cpu < 0 || sched_getaffinity(0, sizeof set, &set) || !CPU_ISSET(cpu, &set) ||
-        CPU_COUNT(&set) < 2)
-        return 0;
-    CPU_CLR(cpu, &set);
+    if (!set_apart(&set)) return 0;
     if (pthread_attr_init(attr)) return 0;
     if (pthread_attr_setaffinity_np(attr, sizeof set, &set)) {
         pthread_attr_destroy(attr);
@@ -72,6 +85,29 @@ static int attr_apart(pthread_attr_t *attr)
     (void)attr;
     return 0;
 #endif
+}
+
+/* See cpus.h. */
+void pg_thread_move_apart(pthread_t t)
+{
+#if defined(__linux__) && defined(CPU_ISSET)
+    cpu_set_t set;
+    if (set_apart(&set)) (void)pthread_setaffinity_np(t, sizeof set, &set);
+#else
+    (void)t;
+#endif
+}
+
+/* See cpus.h. */
+void pg_cpus_helper_parked(void)
+{
+    atomic_fetch_sub(&live_helpers, 1);
+}
+
+/* See cpus.h. */
+void pg_cpus_helper_unparked(void)
+{
+    atomic_fetch_add(&live_helpers, 1);
 }
 
 /* What a helper runs: the caller's function, counted in live_helpers while it runs. */

@@ -37,6 +37,16 @@ int pg_two_threads_worth(const pg_two_threads *g, size_t n);
  * of memory). */
 int pg_thread_create_apart(pthread_t *t, const char *name, void *(*fn)(void *), void *arg);
 
+/* Moves helper thread t off the CPU the calling thread is on now, as
+ * pg_thread_create_apart starts one: for a helper kept between uses (duo.c), whose
+ * caller may be on another CPU than the one that started it. */
+void pg_thread_move_apart(pthread_t t);
+
+/* A helper of pg_thread_create_apart kept idle between uses (duo.c) holds no CPU: parked,
+ * it leaves pg_cpus_helpers_live's count; unparked, it counts again. */
+void pg_cpus_helper_parked(void);
+void pg_cpus_helper_unparked(void);
+
 /* One pause of a spin-wait loop (tells the CPU the thread is waiting). */
 static inline void pg_cpu_relax(void)
 {

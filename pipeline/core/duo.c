@@ -14,16 +14,25 @@
 #define SPIN_ROUNDS 20000
 
 /* Job states of the slot. */
-enum { IDLE, QUEUED, STOP };
+enum { IDLE, QUEUED, STOP, PARKED };
 
 struct pg_duo {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    atomic_int state; /* IDLE, QUEUED (a job waits or runs), STOP */
+    atomic_int state; /* IDLE, QUEUED (a job waits or runs), STOP, PARKED */
     pg_duo_fn fn;
     void *arg;
 };
+
+/* One helper kept between uses for the whole process: pg_duo_stop parks its helper here
+ * when the slot is empty instead of ending the thread, and pg_duo_start takes it back. A
+ * conversion's two-thread phases (the location table, the samples, the encoding) then share
+ * one thread instead of starting one each: a start took 70-140 us and an end 30-60 us on a
+ * 2-CPU VM, 0.4 ms of a 1 MB profile's 14 ms conversion. The parked helper sleeps on its
+ * condition variable at once (no spin: it would take the other CPU from whatever runs
+ * there next) and holds no CPU in pg_two_threads_worth's count. */
+static pg_duo *_Atomic parked;
 
 /* Spins a little while d's state is `is`; returns whether it changed meanwhile. */
 static int spin_while(pg_duo *d, int is)
@@ -44,18 +53,28 @@ static void set_state(pg_duo *d, int s)
     pthread_mutex_unlock(&d->mu);
 }
 
-/* The helper: runs queued jobs until told to stop. d is the caller's until pg_duo_stop. */
+/* Sleeps until d's state is no longer `is`. */
+static void sleep_while(pg_duo *d, int is)
+{
+    pthread_mutex_lock(&d->mu);
+    while (atomic_load_explicit(&d->state, memory_order_acquire) == is)
+        pthread_cond_wait(&d->cv, &d->mu);
+    pthread_mutex_unlock(&d->mu);
+}
+
+/* The helper: runs queued jobs until told to stop, sleeping while parked. d is the
+ * caller's until pg_duo_stop. */
 static void *helper_main(void *arg)
 {
     pg_duo *d = arg;
     for (;;) {
-        if (!spin_while(d, IDLE)) {
-            pthread_mutex_lock(&d->mu);
-            while (atomic_load_explicit(&d->state, memory_order_acquire) == IDLE)
-                pthread_cond_wait(&d->cv, &d->mu);
-            pthread_mutex_unlock(&d->mu);
+        if (!spin_while(d, IDLE)) sleep_while(d, IDLE);
+        int state = atomic_load_explicit(&d->state, memory_order_acquire);
+        if (state == STOP) return NULL;
+        if (state == PARKED) {
+            sleep_while(d, PARKED);
+            continue;
         }
-        if (atomic_load_explicit(&d->state, memory_order_acquire) == STOP) return NULL;
         d->fn(d->arg);
         set_state(d, IDLE);
     }
@@ -64,7 +83,14 @@ static void *helper_main(void *arg)
 /* See duo.h. */
 pg_duo *pg_duo_start(void)
 {
-    pg_duo *d = calloc(1, sizeof *d);
+    pg_duo *d = atomic_exchange(&parked, NULL);
+    if (d) {
+        pg_cpus_helper_unparked();
+        pg_thread_move_apart(d->thread);
+        set_state(d, IDLE);
+        return d;
+    }
+    d = calloc(1, sizeof *d);
     if (!d) return NULL;
     atomic_init(&d->state, IDLE);
     if (pthread_mutex_init(&d->mu, NULL)) {
@@ -96,18 +122,20 @@ void pg_duo_run(pg_duo *d, pg_duo_fn fn, void *arg)
 /* See duo.h. */
 void pg_duo_wait(pg_duo *d)
 {
-    if (spin_while(d, QUEUED)) return;
-    pthread_mutex_lock(&d->mu);
-    while (atomic_load_explicit(&d->state, memory_order_acquire) == QUEUED)
-        pthread_cond_wait(&d->cv, &d->mu);
-    pthread_mutex_unlock(&d->mu);
+    if (!spin_while(d, QUEUED)) sleep_while(d, QUEUED);
 }
 
-/* See duo.h; frees d. */
+/* See duo.h; parks d or frees it. */
 void pg_duo_stop(pg_duo *d)
 {
     if (!d) return;
     pg_duo_wait(d);
+    set_state(d, PARKED); /* before it is in the slot, where another thread may take it */
+    pg_duo *none = NULL;
+    if (atomic_compare_exchange_strong(&parked, &none, d)) {
+        pg_cpus_helper_parked();
+        return;
+    }
     set_state(d, STOP);
     pthread_join(d->thread, NULL);
     pthread_cond_destroy(&d->cv);

@@ -19,7 +19,8 @@ void pg_duo_run(pg_duo *d, pg_duo_fn fn, void *arg);
 /* Waits until the job given last has finished (returns at once when none is running). */
 void pg_duo_wait(pg_duo *d);
 
-/* Waits for the running job, ends the helper thread and frees d (NULL is a no-op). */
+/* Waits for the running job and gives the helper up (NULL is a no-op): the process keeps
+ * one idle helper for the next pg_duo_start, any other ends and is freed. */
 void pg_duo_stop(pg_duo *d);
 
 #endif

@@ -1,10 +1,11 @@
-/* The page-faulting helper of pages_ahead.h: one short-lived thread per range. */
+/* The page-faulting helper of pages_ahead.h: a job on the process's fork-join helper
+ * (duo.c), which the conversion's later two-thread phases take over. */
 #include "pipeline/core/pages_ahead.h"
 
 #include "pipeline/core/cpus.h"
+#include "pipeline/core/duo.h"
 #include "pipeline/core/pages.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@
 #define STEP ((size_t)2 << 20)
 
 struct pg_pages_ahead {
-    pthread_t thread;
+    pg_duo *duo;
     uint8_t *p;
     size_t n;
     atomic_int stop;
@@ -42,9 +43,9 @@ size_t pg_pages_ahead_steps(void)
     return atomic_load(&steps_done);
 }
 
-/* The helper: populates a's range step by step until done or told to stop. a is the
- * starter's. */
-static void *fault_ahead(void *arg)
+/* The helper's job: populates a's range step by step until done or told to stop. a is
+ * the starter's. */
+static void fault_ahead(void *arg)
 {
     pg_pages_ahead *a = arg;
     for (size_t at = 0; at < a->n && !atomic_load_explicit(&a->stop, memory_order_relaxed);
@@ -52,7 +53,6 @@ static void *fault_ahead(void *arg)
         pg_pages_populate(a->p + at, a->n - at < STEP ? a->n - at : STEP);
         atomic_fetch_add_explicit(&steps_done, 1, memory_order_relaxed);
     }
-    return NULL;
 }
 
 /* See pages_ahead.h; the range stays the caller's. */
@@ -64,10 +64,11 @@ pg_pages_ahead *pg_pages_ahead_start(void *p, size_t n)
     a->p = p;
     a->n = n;
     atomic_init(&a->stop, 0);
-    if (pg_thread_create_apart(&a->thread, "profgate-pages", fault_ahead, a)) {
+    if (!(a->duo = pg_duo_start())) {
         free(a);
         return NULL;
     }
+    pg_duo_run(a->duo, fault_ahead, a);
     atomic_fetch_add(&helpers_started, 1);
     return a;
 }
@@ -77,6 +78,7 @@ void pg_pages_ahead_stop(pg_pages_ahead *a)
 {
     if (!a) return;
     atomic_store_explicit(&a->stop, 1, memory_order_relaxed);
-    pthread_join(a->thread, NULL);
+    pg_duo_wait(a->duo);
+    pg_duo_stop(a->duo);
     free(a);
 }
