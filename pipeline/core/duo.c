@@ -27,10 +27,10 @@ struct pg_duo {
 
 /* One helper kept between uses for the whole process: pg_duo_stop parks its helper here
  * when the slot is empty instead of ending the thread, and pg_duo_start takes it back. A
- * conversion's two-thread phases (the location table, the samples, the encoding) then share
- * one thread instead of starting one each: a start took 70-140 us and an end 30-60 us on a
- * 2-CPU VM, 0.4 ms of a 1 MB profile's 14 ms conversion. The parked helper sleeps on its
- * condition variable at once (no spin: it would take the other CPU from whatever runs
+ * conversion's two-thread phases (faulting in the inflated input, the location table, the
+ * samples, the encoding) then share one thread instead of starting one each: a start took 70-140 us
+ * and an end 30-60 us on a 2-CPU VM, 0.4 ms of a 1 MB profile's 14 ms conversion. The parked helper
+ * sleeps on its condition variable at once (no spin: it would take the other CPU from whatever runs
  * there next) and holds no CPU in pg_two_threads_worth's count. */
 static pg_duo *_Atomic parked;
 

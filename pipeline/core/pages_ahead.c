@@ -78,7 +78,6 @@ void pg_pages_ahead_stop(pg_pages_ahead *a)
 {
     if (!a) return;
     atomic_store_explicit(&a->stop, 1, memory_order_relaxed);
-    pg_duo_wait(a->duo);
-    pg_duo_stop(a->duo);
+    pg_duo_stop(a->duo); /* waits for the job, then parks the helper */
     free(a);
 }

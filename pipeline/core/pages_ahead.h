@@ -9,15 +9,16 @@
 
 typedef struct pg_pages_ahead pg_pages_ahead;
 
-/* Starts faulting in the whole pages of [p, p + n) writable, front to back in steps, on a
- * helper thread; the caller may write anywhere in the range meanwhile. NULL when the range
- * is too small to be worth a thread, no CPU is free for one (pg_two_threads_worth), or the
- * thread could not start: the caller then faults the pages itself (pg_pages_populate or on
- * touch). The range stays the caller's; it must not be freed or moved before
- * pg_pages_ahead_stop. */
+/* Starts faulting in the whole pages of [p, p + n) writable, front to back in steps, as a
+ * job of the process's fork-join helper (duo.h); the caller may write anywhere in the range
+ * meanwhile. NULL when the range is too small to be worth a thread, no CPU is free for one
+ * (pg_two_threads_worth), or no helper could be had: the caller then faults the pages itself
+ * (pg_pages_populate or on touch). The range stays the caller's; it must not be freed or moved
+ * before pg_pages_ahead_stop. */
 pg_pages_ahead *pg_pages_ahead_start(void *p, size_t n);
 
-/* Stops the helper after its current step and waits for it; frees a (NULL is a no-op). */
+/* Stops the job after its current step, waits for it and gives the helper back; frees a
+ * (NULL is a no-op). */
 void pg_pages_ahead_stop(pg_pages_ahead *a);
 
 /* Test hook: the least range worth the helper (0 = the default, 256 KiB) and whether to take
