@@ -325,7 +325,18 @@ int pg_pprof_dec_ref(pg_pprof_dec *d, const pg_idmap *m, const char *what, uint6
     return 0;
 }
 
-/* The zeroed per-location "reached" flags (n bytes, the caller frees): cache lines of
+/* Sets m->identity when every id of the dense part maps to itself, as when a pprof that
+ * numbers its locations 1..n is the first source of a batch: the sample reader then skips
+ * the lookup for every frame of every sample. */
+static void note_identity(pg_idmap *m)
+{
+    m->identity = 0;
+    for (size_t id = 1; id < m->n_dense; id++)
+        if (m->dense[id] != (int32_t)id) return;
+    m->identity = 1;
+}
+
+/* The zeroed per-location "reached" bit set (n bytes, the caller frees): cache lines of
  * their own, as the reader thread reads them for every location of every sample while the
  * committing thread writes its own small allocations, which would otherwise share a line. */
 static uint8_t *reached_alloc(size_t n)
@@ -472,7 +483,8 @@ static int decode(pg_batch *b, const uint8_t *data, size_t len, pg_buf *owned,
      * the sample columns can reuse */
     if (!rc) pg_dict_drop_frame_indexes(b);
     if (!rc) d.loc_width = pg_stack_width_for((int32_t)(pg_batch_dict(b)->n_location_table - 1));
-    if (!rc && !(d.reached = reached_alloc(pg_batch_dict(b)->n_location_table + 1)))
+    if (!rc) note_identity(&d.locations);
+    if (!rc && !(d.reached = reached_alloc(pg_batch_dict(b)->n_location_table / 8 + 1)))
         rc = pg_err(err, errlen, PG_ENOMEM, "pprof: out of memory");
     if (!rc) {
         pg_pprof_header h = {

@@ -11,6 +11,7 @@
 typedef struct pg_idmap {
     int32_t *dense; /* -1 = absent */
     size_t n_dense;
+    int identity; /* every id of 1..n_dense-1 is present and dense[id] == id */
     pg_u64map sparse;
 } pg_idmap;
 
@@ -26,7 +27,8 @@ typedef struct pg_pprof_dec {
     int32_t *src_fn, *src_map, *src_loc; /* dictionary index of each table entry, in source order */
     size_t n_src_fn, n_src_map, n_src_loc;
     uint8_t loc_width;          /* bytes that hold any location index (see core/stacks.h) */
-    uint8_t *reached;           /* per dictionary location: 1 once a sample holds it (malloc) */
+    uint8_t *reached;           /* per dictionary location, a bit: set once a sample holds it
+                                 * (pg_pprof_reached; malloc) */
     struct pg_label_memo *memo; /* single-label samples -> attribute (malloc-owned, lazy) */
     size_t memo_hint;           /* the memo is sized for this many samples */
     char *text;                 /* NUL-terminated copies of label values (malloc-owned) */

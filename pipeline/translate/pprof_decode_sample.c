@@ -1,6 +1,7 @@
 /* pprof -> OTLP: reads one Sample message (location ids resolved to dictionary indices,
  * values, labels) into scratch vectors; interning is the caller's (pprof_decode_profiles.c). */
 #include "pipeline/translate/pprof_decode_int.h"
+#include "pipeline/translate/pprof_tables.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/stacks.h"
 #include "pipeline/core/vec.h"
@@ -69,6 +70,7 @@ static int read_locations(pg_pprof_dec *d, pg_wire *r, int wt, pg_pprof_scratch 
     uint8_t *locs = s->locs + s->at_locs;
     const int32_t *dense = d->locations.dense;
     size_t n_dense = d->locations.n_dense, k = *n;
+    int identity = d->locations.identity;
     uint8_t w = d->loc_width, *reached = d->reached;
     if (w == 1 && wt == PG_WT_LEN && (!max || k + most <= max)) {
         /* the common case: one-byte ids of a table below 256 locations */
@@ -78,7 +80,7 @@ static int read_locations(pg_pprof_dec *d, pg_wire *r, int wt, pg_pprof_scratch 
             int32_t ix;
             if (*p >= 0x80 || *p >= n_dense || (ix = dense[*p]) < 0) break;
             locs[k++] = (uint8_t)ix;
-            if (!reached[ix]) reached[ix] = 1;
+            pg_pprof_reach(reached, (size_t)ix);
         }
         ids.p = p;
         if (p == end) {
@@ -92,7 +94,9 @@ static int read_locations(pg_pprof_dec *d, pg_wire *r, int wt, pg_pprof_scratch 
         int32_t ix;
         if (id == 0)
             return pg_err(d->err, d->errlen, PG_EINVAL, "pprof: sample refers to location id 0");
-        if (id < n_dense && dense[id] >= 0)
+        if (identity && id < n_dense)
+            ix = (int32_t)id;
+        else if (id < n_dense && dense[id] >= 0)
             ix = dense[id];
         else if (pg_pprof_dec_ref(d, &d->locations, "location", id, &ix))
             return PG_EINVAL;
@@ -100,7 +104,7 @@ static int read_locations(pg_pprof_dec *d, pg_wire *r, int wt, pg_pprof_scratch 
             return pg_err(d->err, d->errlen, PG_ELIMIT,
                           "pprof: sample %zu is deeper than the limit of %zu locations", i, max);
         pg_stack_put(locs, k, w, ix);
-        if (!reached[ix]) reached[ix] = 1;
+        pg_pprof_reach(reached, (size_t)ix);
         k++;
     }
     if (wt == PG_WT_VARINT) *r = ids;

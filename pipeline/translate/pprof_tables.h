@@ -10,13 +10,30 @@
 
 #include "pipeline/core/batch.h"
 
+#include <stddef.h>
+#include <stdint.h>
+
 /* The source's table entries, as dictionary indices in source order, and which dictionary
- * locations its samples hold (reached[l] != 0), all borrowed. */
+ * locations its samples hold (a bit each, pg_pprof_reached), all borrowed. */
 typedef struct pg_pprof_src_tables {
     const int32_t *mappings, *locations, *functions;
     size_t n_mappings, n_locations, n_functions;
     const uint8_t *reached;
 } pg_pprof_src_tables;
+
+/* Whether bit l of a bit set (bit l % 8 of byte l / 8) is set. */
+static inline int pg_pprof_reached(const uint8_t *bits, size_t l)
+{
+    return bits[l >> 3] >> (l & 7) & 1;
+}
+
+/* Sets bit l of a bit set, storing only when it was clear: the byte's cache line stays
+ * shared while a location is met again and again. */
+static inline void pg_pprof_reach(uint8_t *bits, size_t l)
+{
+    uint8_t m = (uint8_t)(1u << (l & 7));
+    if (!(bits[l >> 3] & m)) bits[l >> 3] |= m;
+}
 
 /* Appends the marker profile to sp when the source has a mapping, location or function
  * that no sample reaches (nothing otherwise). Borrows b, sp and t. Returns 0 or a
