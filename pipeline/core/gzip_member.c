@@ -195,8 +195,34 @@ struct pg_gzip_pipe {
     size_t done;             /* buf[0..done) deflated */
     const uint8_t *released; /* with release: pages before it handed back */
     int release;
+    size_t cap;       /* buf's size: the writer writes no further */
+    size_t populated; /* with release: buf[..populated) faulted in ahead of the writer */
     int rc;
 };
+
+/* With release (the writer is still writing), how far ahead of its written mark the helper
+ * faults the buffer's pages in: the writer then stores into present pages, and the faults
+ * (several microseconds each on a VM whose host backs guest memory lazily, one per 4 KiB)
+ * are paid on the helper, which mostly waits for the writer. What is faulted in and never
+ * written is at most this much, until the buffer is freed. */
+#define PIPE_AHEAD ((size_t)1 << 20)
+
+/* Whether the writer's mark w has left room for the helper to fault pages in ahead. */
+static int pipe_ahead_wanted(const pg_gzip_pipe *p, size_t w)
+{
+    size_t want = w + PIPE_AHEAD < p->cap ? w + PIPE_AHEAD : p->cap;
+    return p->release && want > p->populated && want - p->populated >= PIPE_SLICE;
+}
+
+/* Faults in buf[w..w + PIPE_AHEAD) (within cap) where not done yet; w is the writer's mark. */
+static void pipe_populate(pg_gzip_pipe *p, size_t w)
+{
+    if (!pipe_ahead_wanted(p, w)) return;
+    size_t from = p->populated > w ? p->populated : w;
+    size_t to = w + PIPE_AHEAD < p->cap ? w + PIPE_AHEAD : p->cap;
+    pg_pages_populate((void *)(uintptr_t)(p->buf + from), to - from);
+    p->populated = to;
+}
 
 /* One ISA-L call over the input the stream holds (with `flush`), into the head's output;
  * `fed` is how much of buf the stream has been given, this call's input included. Returns 0,
@@ -283,7 +309,8 @@ static size_t pipe_ready(const pg_gzip_pipe *p)
     return p->done + whole;
 }
 
-/* Helper thread: deflates what the writer has written, up to the cut, then syncs. */
+/* Helper thread: deflates what the writer has written, up to the cut, then syncs; while
+ * the writer writes (release), faults pages in ahead of it first. */
 static void *pipe_main(void *arg)
 {
     pg_gzip_pipe *p = arg;
@@ -294,11 +321,15 @@ static void *pipe_main(void *arg)
         for (;;) {
             upto = pipe_ready(p);
             if (p->stop || upto > p->done || p->cut == p->done) break;
+            if (p->cut == SIZE_MAX && pipe_ahead_wanted(p, p->written)) break;
             pthread_cond_wait(&p->cv, &p->mu);
         }
         int last = upto == p->cut;
+        size_t written = p->written;
+        int writing = p->cut == SIZE_MAX;
         pthread_mutex_unlock(&p->mu);
         if (p->stop) return NULL;
+        if (writing) pipe_populate(p, written);
         if ((p->rc = pipe_deflate(p, upto)) || p->stop) return NULL;
         if (last) {
             p->rc = pipe_sync(p);
@@ -332,6 +363,7 @@ static pg_gzip_pipe *pipe_start(const uint8_t *buf, size_t cap, int level, int r
     p->out.len = GZIP_HEADER; /* written at the end */
     p->buf = p->released = buf;
     p->release = release;
+    p->cap = cap;
     p->level = level;
     p->cut = SIZE_MAX;
     pthread_mutex_init(&p->mu, NULL);

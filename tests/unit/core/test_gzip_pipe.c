@@ -5,7 +5,9 @@
  * pg_gzip_pipe_head followed by the caller's own raw stream and trailer is a valid member
  * too. The head's input pages are handed back (they read as zeros afterwards) while the
  * bytes from the cut on stay intact. Abort at any point frees everything (ASan's leak check
- * watches). */
+ * watches). While the writer writes, the helper faults in the 1 MiB after its written mark,
+ * and nothing further (mincore). */
+#define _GNU_SOURCE
 #include "testlib.h"
 #include "gzip_members.h"
 
@@ -13,7 +15,9 @@
 
 #include <libdeflate.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 #include <zlib.h>
 
 enum { N = 3 << 20, STEP = 48 << 10 };
@@ -179,12 +183,79 @@ static void check_abort(const uint8_t *in)
     pg_gzip_pipe_abort(NULL);
 }
 
+/* Resident pages of [m + lo, m + hi) (page-aligned offsets), -1 when mincore fails. */
+static long resident(uint8_t *m, size_t lo, size_t hi)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), np = (hi - lo) / page;
+    unsigned char *vec = malloc(np ? np : 1);
+    long r = -1;
+    if (vec && mincore(m + lo, hi - lo, vec) == 0) {
+        r = 0;
+        for (size_t i = 0; i < np; i++)
+            r += vec[i] & 1;
+    }
+    free(vec);
+    return r;
+}
+
+/* Whether the kernel has MADV_POPULATE_WRITE (Linux 5.14): without it nothing is faulted
+ * in ahead, which only the residency checks can see. */
+static int kernel_populates(void)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uint8_t *m = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return 0;
+    int ok = madvise(m, page, MADV_POPULATE_WRITE) == 0;
+    munmap(m, page);
+    return ok;
+}
+
+/* The writer stops at 512 KiB of a fresh 8 MiB buffer: the helper faults in the next
+ * 1 MiB, every page of it, and no page after; the member is whole once the rest is
+ * written. */
+static void check_ahead(const uint8_t *in)
+{
+    const size_t cap = 8 << 20, w = 512 << 10, ahead = 1 << 20;
+    uint8_t *in8 = malloc(cap);
+    for (size_t i = 0; i < cap; i += N)
+        memcpy(in8 + i, in, cap - i < N ? cap - i : N);
+    uint8_t *buf = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(buf != MAP_FAILED);
+    if (buf == MAP_FAILED) {
+        free(in8);
+        return;
+    }
+    madvise(buf, cap, MADV_NOHUGEPAGE); /* one fault per page, as mincore counts them */
+    pg_gzip_pipe *p = pg_gzip_pipe_start(buf, cap, 1);
+    CHECK(p != NULL);
+    memcpy(buf, in8, w);
+    pg_gzip_pipe_written(p, w);
+    if (kernel_populates()) {
+        size_t page = (size_t)sysconf(_SC_PAGESIZE);
+        long got = 0;
+        for (int k = 0; k < 10000 && (got = resident(buf, w, w + ahead)) != (long)(ahead / page); k++)
+            pause_us(1000);
+        CHECK_MSG(got == (long)(ahead / page), "%ld of %zu pages ahead faulted in", got, ahead / page);
+        CHECK_MSG(resident(buf, w + ahead, cap) == 0, "%ld pages past the 1 MiB ahead faulted in",
+                  resident(buf, w + ahead, cap));
+    }
+    memcpy(buf + w, in8 + w, cap - w);
+    pg_gzip_pipe_written(p, cap);
+    pg_buf out = {0};
+    CHECK(pg_gzip_pipe_finish(p, cap, &out) == 0);
+    check_member(&out, in8, cap, "faulted in ahead");
+    pg_buf_free(&out);
+    munmap(buf, cap);
+    free(in8);
+}
+
 int main(void)
 {
     uint8_t *in = make_input(N);
     check_cuts(in);
     check_head_then_stream(in);
     check_abort(in);
+    check_ahead(in);
     free(in);
     TEST_MAIN_END();
 }
