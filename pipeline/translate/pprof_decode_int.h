@@ -104,6 +104,9 @@ void pg_pprof_reader_set_thread(size_t min_samples, int force);
 /* How many chunks of samples the helper interned the stacks of, in the last read on it (it
  * does when samples carry more than 1.5 labels on average). For tests. */
 size_t pg_pprof_reader_helper_chunks(void);
+/* Bytes of the stack pool the helper faulted in ahead of the committer in the last read on
+ * it (0 when the pool was not reserved for every stack to come). For tests. */
+size_t pg_pprof_reader_pool_faulted(void);
 
 /* Builds the scope and its profiles, decoding samples from the top-level message `top`. */
 int pg_pprof_build_profiles(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top,

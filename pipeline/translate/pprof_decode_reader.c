@@ -15,6 +15,7 @@
 #include "pipeline/core/duo.h"
 #include "pipeline/core/err.h"
 #include "pipeline/core/pages.h"
+#include "pipeline/core/stacks.h"
 #include "pipeline/core/vec.h"
 
 #include <stdatomic.h>
@@ -112,6 +113,31 @@ typedef struct chunk {
 } __attribute__((aligned(64))) chunk;
 _Static_assert(_Alignof(chunk) == 64 && sizeof(chunk) % 64 == 0, "a chunk owns its cache lines");
 
+/* How far past the committer's end of the stack pool the helper faults the pool's pages
+ * in, and the least it does at a time. */
+#define POOL_AHEAD ((size_t)256 << 10)
+#define POOL_AHEAD_STEP ((size_t)64 << 10)
+
+/* One array of the stack pool (its location indices, or its offsets) that the helper
+ * faults in ahead of the committer, who appends to it: a fresh page costs several
+ * microseconds on a VM whose host backs guest memory lazily, and the heap profile's 262k
+ * new stacks took the committing thread about 1,700 of them. Only for a pool reserved for
+ * every stack to come (it does not move while the samples are read). */
+typedef struct pool_ahead {
+    uint8_t *base;       /* NULL: nothing to fault in */
+    size_t cap;          /* bytes reserved */
+    _Atomic size_t used; /* bytes filled, as the committer last said */
+    size_t start, done;  /* faulted in from start up to done (the helper's) */
+} pool_ahead;
+
+static _Atomic size_t pool_faulted;
+
+/* Test hook: see pprof_decode_int.h. */
+size_t pg_pprof_reader_pool_faulted(void)
+{
+    return pool_faulted;
+}
+
 /* The helper's side: its copy of the decoder, where it is in the input, the chunk it
  * fills. The calling thread sets `c` and reads the rest only between jobs. */
 typedef struct reader {
@@ -122,7 +148,46 @@ typedef struct reader {
     size_t next, n_types; /* the next sample to parse */
     chunk *c;             /* the chunk the job fills */
     int intern;           /* the job interns the chunk's stacks too (it owns the stack table) */
+    pool_ahead pool[2];   /* the pool's location indices and offsets */
 } reader;
+
+/* Sets up r->pool when the stack pool can take every stack of the h->n_samples to come
+ * without growing (calling thread, before the first job). */
+static void pool_ahead_init(reader *r, pg_batch *b, const pg_pprof_header *h, uint8_t width)
+{
+    if (!pg_dict_stack_room(b, h->n_samples, h->sample_bytes, width)) return;
+    const pg_stacks *st = pg_dict_stacks(pg_batch_dict(b));
+    size_t loc = st->off[st->n] * st->width, off = (st->n + 1) * sizeof *st->off;
+    r->pool[0].base = st->loc;
+    r->pool[0].cap = st->cap_loc * st->width;
+    r->pool[0].start = r->pool[0].done = loc;
+    atomic_init(&r->pool[0].used, loc);
+    r->pool[1].base = (uint8_t *)st->off;
+    r->pool[1].cap = st->cap * sizeof *st->off;
+    r->pool[1].start = r->pool[1].done = off;
+    atomic_init(&r->pool[1].used, off);
+}
+
+/* Says how much of the pool is filled (calling thread, after committing a chunk). */
+static void pool_ahead_publish(reader *r, const pg_batch *b)
+{
+    if (!r->pool[0].base) return;
+    const pg_stacks *st = pg_dict_stacks(pg_batch_dict((pg_batch *)b));
+    atomic_store_explicit(&r->pool[0].used, st->off[st->n] * st->width, memory_order_relaxed);
+    atomic_store_explicit(&r->pool[1].used, (st->n + 1) * sizeof *st->off, memory_order_relaxed);
+}
+
+/* Faults in up to POOL_AHEAD bytes past what the committer last said it filled (helper). */
+static void pool_ahead_fault(pool_ahead *a)
+{
+    if (!a->base) return;
+    size_t used = atomic_load_explicit(&a->used, memory_order_relaxed);
+    size_t to = a->cap - used > POOL_AHEAD ? used + POOL_AHEAD : a->cap;
+    size_t from = a->done > used ? a->done : used;
+    if (to <= from || to - from < POOL_AHEAD_STEP) return;
+    pg_pages_populate(a->base + from, to - from);
+    a->done = to;
+}
 
 /* Empties chunk c for samples from `first` on. */
 static void chunk_reset(chunk *c, size_t first)
@@ -191,7 +256,12 @@ static void fill_chunk(void *arg)
     }
     c->last = c->rc || !more || r->next == n;
     release_read(r->h, r->top.p, c->last);
-    if (r->intern) intern_stacks(&r->d, c); /* those read before a failure too */
+    if (r->intern) {
+        intern_stacks(&r->d, c); /* those read before a failure too */
+    } else if (!c->last) {
+        pool_ahead_fault(&r->pool[0]);
+        pool_ahead_fault(&r->pool[1]);
+    }
 }
 
 /* Commits chunk c's samples, then reports the reader's failure after them; returns the
@@ -271,6 +341,7 @@ static int commit_chunks(pg_pprof_dec *d, reader *r, pg_duo *duo, pg_pprof_commi
             pg_duo_run(duo, fill_chunk, r);
         }
         rc = commit_chunk(d, r, cur, &v, commit, ctx);
+        pool_ahead_publish(r, d->b);
         if (!last) pg_duo_wait(duo); /* the helper reads on even after a failure here */
         if (rc || last) break;
     }
@@ -299,7 +370,9 @@ static int read_threaded(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top, size_
     r->h = h;
     r->top = top;
     r->n_types = n_types;
+    pool_ahead_init(r, d->b, h, d->loc_width);
     int rc = commit_chunks(d, r, duo, commit, ctx);
+    pool_faulted = r->pool[0].done - r->pool[0].start + r->pool[1].done - r->pool[1].start;
     *ran = 1;
     pg_duo_stop(duo);
     free(r);

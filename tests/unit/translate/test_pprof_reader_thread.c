@@ -3,7 +3,8 @@
  * same OTLP bytes, for sample counts around the chunk size, labels (single, repeated keys,
  * numeric with units), several sample types and none, sparse location ids, deep stacks, and
  * owned gzip input whose pages are handed back as it is read; with more than 1.5 labels per
- * sample (labels 1 and 2) the helper interns the stacks as well. A failure anywhere (a sample
+ * sample (labels 1 and 2) the helper interns the stacks as well, otherwise it faults in the
+ * pages of the reserved stack pool ahead of the committer. A failure anywhere (a sample
  * that is malformed, too deep or has too many labels, read by the helper; the batch's memory
  * cap, hit by the committer; both early and late) gives the same status and message and
  * leaves nothing behind (LeakSanitizer watches the helper's chunks). */
@@ -144,6 +145,15 @@ static void check(const shape *sh, const pg_decode_limits *lim, int expect_ok, c
             sh->deep_at > 256)
             CHECK_MSG(helper > 0, "%s, %s: the helper interned no stacks", what, form);
         if (!sh->labels) CHECK_MSG(helper == 0, "%s, %s: the helper interned stacks", what, form);
+        /* the helper faults in the reserved pool ahead of the committer, 64 KiB or more at
+         * a time (5000 samples reserve more than that); not when the pool could not be
+         * reserved (the small caps below) */
+        size_t faulted = pg_pprof_reader_pool_faulted();
+        if (sh->samples >= 5000 && !sh->labels && (!lim || !lim->max_arena) && expect_ok)
+            CHECK_MSG(faulted > 0, "%s, %s: nothing of the pool faulted in ahead", what, form);
+        if (lim && lim->max_arena && lim->max_arena <= ((size_t)1 << 20))
+            CHECK_MSG(faulted == 0, "%s, %s: %zu bytes faulted in of a pool not reserved", what,
+                      form, faulted);
         CHECK_MSG((one.rc == 0) == expect_ok, "%s, %s: one thread rc %d (%s)", what, form, one.rc,
                   one.err);
         CHECK_MSG(two.rc == one.rc, "%s, %s: rc %d threaded, %d not", what, form, two.rc, one.rc);
