@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include "testlib.h"
 #include "gzip_members.h"
+#include "resident_pages.h"
 
 #include "pipeline/core/gzip_member.h"
 
@@ -183,33 +184,6 @@ static void check_abort(const uint8_t *in)
     pg_gzip_pipe_abort(NULL);
 }
 
-/* Resident pages of [m + lo, m + hi) (page-aligned offsets), -1 when mincore fails. */
-static long resident(uint8_t *m, size_t lo, size_t hi)
-{
-    size_t page = (size_t)sysconf(_SC_PAGESIZE), np = (hi - lo) / page;
-    unsigned char *vec = malloc(np ? np : 1);
-    long r = -1;
-    if (vec && mincore(m + lo, hi - lo, vec) == 0) {
-        r = 0;
-        for (size_t i = 0; i < np; i++)
-            r += vec[i] & 1;
-    }
-    free(vec);
-    return r;
-}
-
-/* Whether the kernel has MADV_POPULATE_WRITE (Linux 5.14): without it nothing is faulted
- * in ahead, which only the residency checks can see. */
-static int kernel_populates(void)
-{
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    uint8_t *m = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) return 0;
-    int ok = madvise(m, page, MADV_POPULATE_WRITE) == 0;
-    munmap(m, page);
-    return ok;
-}
-
 /* The writer stops at 512 KiB of a fresh 8 MiB buffer: the helper faults in the next
  * 1 MiB, every page of it, and no page after; the member is whole once the rest is
  * written. */
@@ -230,14 +204,17 @@ static void check_ahead(const uint8_t *in)
     CHECK(p != NULL);
     memcpy(buf, in8, w);
     pg_gzip_pipe_written(p, w);
-    if (kernel_populates()) {
+    if (tg_kernel_populates()) {
         size_t page = (size_t)sysconf(_SC_PAGESIZE);
         long got = 0;
-        for (int k = 0; k < 10000 && (got = resident(buf, w, w + ahead)) != (long)(ahead / page); k++)
+        for (int k = 0;
+             k < 10000 && (got = tg_resident_pages(buf + w, ahead / page)) != (long)(ahead / page);
+             k++)
             pause_us(1000);
-        CHECK_MSG(got == (long)(ahead / page), "%ld of %zu pages ahead faulted in", got, ahead / page);
-        CHECK_MSG(resident(buf, w + ahead, cap) == 0, "%ld pages past the 1 MiB ahead faulted in",
-                  resident(buf, w + ahead, cap));
+        CHECK_MSG(got == (long)(ahead / page), "%ld of %zu pages ahead faulted in", got,
+                  ahead / page);
+        long past = tg_resident_pages(buf + w + ahead, (cap - w - ahead) / page);
+        CHECK_MSG(past == 0, "%ld pages past the 1 MiB ahead faulted in", past);
     }
     memcpy(buf + w, in8 + w, cap - w);
     pg_gzip_pipe_written(p, cap);

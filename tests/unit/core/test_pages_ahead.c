@@ -5,6 +5,7 @@
  * the same bytes as without one. */
 #define _GNU_SOURCE
 #include "testlib.h"
+#include "resident_pages.h"
 
 #include "pipeline/core/buf.h"
 #include "pipeline/core/decompress.h"
@@ -18,32 +19,6 @@
 #include <zlib.h>
 
 static size_t page;
-
-/* Whether the kernel has MADV_POPULATE_WRITE (Linux 5.14): without it a helper faults
- * nothing, which only the residency checks can see. */
-static int kernel_populates(void)
-{
-    uint8_t *m = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) return 0;
-    int ok = madvise(m, page, MADV_POPULATE_WRITE) == 0;
-    munmap(m, page);
-    return ok;
-}
-
-/* Resident pages among the first np pages at m (page-aligned), -1 when mincore fails. */
-static long resident(uint8_t *m, size_t np)
-{
-    unsigned char *vec = malloc(np);
-    if (!vec) return -1;
-    long r = -1;
-    if (mincore(m, np * page, vec) == 0) {
-        r = 0;
-        for (size_t i = 0; i < np; i++)
-            r += vec[i] & 1;
-    }
-    free(vec);
-    return r;
-}
 
 /* Waits (at most 10 s) until the helpers have done `want` steps in all. */
 static int wait_steps(size_t want)
@@ -64,7 +39,7 @@ static void test_small(void)
     if (m == MAP_FAILED) return;
     CHECK(pg_pages_ahead_start(m, 63 * page) == NULL); /* under 256 KiB, the default */
     CHECK(pg_pages_ahead_start(NULL, 1 << 30) == NULL);
-    CHECK(resident(m, 63) == 0);
+    CHECK(tg_resident_pages(m, 63) == 0);
     pg_pages_ahead_stop(NULL);
     munmap(m, 63 * page);
 }
@@ -97,10 +72,10 @@ static void test_range(int populates)
     CHECK_MSG(same, "a byte written while the helper ran was lost");
     if (populates) {
         /* pages 3 .. np - 4 are whole inside the range; 0..2 and np - 3.. are not */
-        CHECK_MSG(resident(m + 3 * page, np - 6) == (long)(np - 6),
+        CHECK_MSG(tg_resident_pages(m + 3 * page, np - 6) == (long)(np - 6),
                   "pages inside the range not all resident");
-        CHECK(resident(m, 2) == 0);
-        CHECK(resident(m + (np - 2) * page, 2) == 0);
+        CHECK(tg_resident_pages(m, 2) == 0);
+        CHECK(tg_resident_pages(m + (np - 2) * page, 2) == 0);
     }
     munmap(m, np * page);
 }
@@ -121,7 +96,7 @@ static void test_stop_early(int populates)
     pg_pages_ahead_stop(a);
     size_t done = pg_pages_ahead_steps() - before;
     CHECK_MSG(done < 16, "the helper went on for %zu steps after being stopped", done);
-    if (populates) CHECK(resident(m + n - 64 * page, 64) == 0);
+    if (populates) CHECK(tg_resident_pages(m + n - 64 * page, 64) == 0);
     munmap(m, n);
 }
 
@@ -173,7 +148,7 @@ static void test_gunzip(void)
 int main(void)
 {
     page = (size_t)sysconf(_SC_PAGESIZE);
-    int populates = kernel_populates();
+    int populates = tg_kernel_populates();
     test_small();
     test_range(populates);
     test_stop_early(populates);
