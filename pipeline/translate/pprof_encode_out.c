@@ -6,10 +6,11 @@
  * touched only as they are written) and compressed at close at level 1 by libdeflate,
  * about twice as fast as zlib. Once the encoding is large (pg_gzip_member_splits), a
  * helper thread deflates its head with ISA-L while the encoder goes on writing
- * (pg_gzip_pipe, which also faults the buffer's pages in ahead of the encoder): the head is the whole encoding (the helper keeps up), libdeflate ends the
- * member at close, and the head's pages go back to the OS as they are deflated.
- * An encoding that outgrows the buffer switches to zlib's raw streaming deflate (level 1)
- * after the head, a buffer at a time, so a huge profile is never held twice. */
+ * (pg_gzip_pipe, which also faults the buffer's pages in ahead of the encoder): the head is the
+ * whole encoding (the helper keeps up), libdeflate ends the member at close, and the head's pages
+ * go back to the OS as they are deflated. An encoding that outgrows the buffer switches to zlib's
+ * raw streaming deflate (level 1) after the head, a buffer at a time, so a huge profile is never
+ * held twice. */
 #include "pipeline/translate/pprof_encode_int.h"
 
 #include "pipeline/core/err.h"

@@ -72,7 +72,8 @@ static int build_record(pg_batch *b, const pg_pprof_src_tables *t, record *rec, 
     }
     size_t kept = 0; /* the listed locations that no sample holds */
     for (size_t i = 0; !rc && i < rec->n[1]; i++)
-        if (!pg_pprof_reached(t->reached, (size_t)rec->locs[1][i])) rec->locs[1][kept++] = rec->locs[1][i];
+        if (!pg_pprof_reached(t->reached, (size_t)rec->locs[1][i]))
+            rec->locs[1][kept++] = rec->locs[1][i];
     rec->n[1] = kept;
     size_t nf = 0;
     for (size_t i = 0; !rc && i < t->n_functions; i++)
