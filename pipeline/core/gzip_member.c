@@ -205,7 +205,7 @@ struct pg_gzip_pipe {
  * (several microseconds each on a VM whose host backs guest memory lazily, one per 4 KiB)
  * are paid on the helper, which mostly waits for the writer. What is faulted in and never
  * written is at most this much, until the buffer is freed. */
-#define PIPE_AHEAD ((size_t)1 << 20)
+#define PIPE_AHEAD ((size_t)256 << 10)
 
 /* Whether the writer's mark w has left room for the helper to fault pages in ahead. */
 static int pipe_ahead_wanted(const pg_gzip_pipe *p, size_t w)

@@ -31,7 +31,7 @@ typedef struct pg_gzip_pipe pg_gzip_pipe;
 
 /* Starts the helper over buf[0..cap), which must stay where it is (not be moved or freed)
  * until pg_gzip_pipe_head or pg_gzip_pipe_abort. Until the cut, the helper also faults in
- * the pages of the 1 MiB after the written mark (within cap), so the writer stores into
+ * the pages of the 256 KiB after the written mark (within cap), so the writer stores into
  * present pages. The head's output is reserved at once for
  * the most a head of cap bytes deflates to (address space: its pages are touched as they
  * are written, and it never moves). NULL when no thread could be started or no memory: the

@@ -5,7 +5,7 @@
  * pg_gzip_pipe_head followed by the caller's own raw stream and trailer is a valid member
  * too. The head's input pages are handed back (they read as zeros afterwards) while the
  * bytes from the cut on stay intact. Abort at any point frees everything (ASan's leak check
- * watches). While the writer writes, the helper faults in the 1 MiB after its written mark,
+ * watches). While the writer writes, the helper faults in the 256 KiB after its written mark,
  * and nothing further (mincore). */
 #define _GNU_SOURCE
 #include "testlib.h"
@@ -185,11 +185,11 @@ static void check_abort(const uint8_t *in)
 }
 
 /* The writer stops at 512 KiB of a fresh 8 MiB buffer: the helper faults in the next
- * 1 MiB, every page of it, and no page after; the member is whole once the rest is
+ * 256 KiB, every page of it, and no page after; the member is whole once the rest is
  * written. */
 static void check_ahead(const uint8_t *in)
 {
-    const size_t cap = 8 << 20, w = 512 << 10, ahead = 1 << 20;
+    const size_t cap = 8 << 20, w = 512 << 10, ahead = 256 << 10;
     uint8_t *in8 = malloc(cap);
     for (size_t i = 0; i < cap; i += N)
         memcpy(in8 + i, in, cap - i < N ? cap - i : N);
@@ -214,7 +214,7 @@ static void check_ahead(const uint8_t *in)
         CHECK_MSG(got == (long)(ahead / page), "%ld of %zu pages ahead faulted in", got,
                   ahead / page);
         long past = tg_resident_pages(buf + w + ahead, (cap - w - ahead) / page);
-        CHECK_MSG(past == 0, "%ld pages past the 1 MiB ahead faulted in", past);
+        CHECK_MSG(past == 0, "%ld pages past the 256 KiB ahead faulted in", past);
     }
     memcpy(buf + w, in8 + w, cap - w);
     pg_gzip_pipe_written(p, cap);
