@@ -195,8 +195,7 @@ struct pg_gzip_pipe {
     size_t done;             /* buf[0..done) deflated */
     const uint8_t *released; /* with release: pages before it handed back */
     int release;
-    size_t cap;       /* buf's size: the writer writes no further */
-    size_t populated; /* with release: buf[..populated) faulted in ahead of the writer */
+    pg_pages_front ahead; /* with release: buf's pages faulted in ahead of the writer */
     int rc;
 };
 
@@ -207,21 +206,10 @@ struct pg_gzip_pipe {
  * written is at most this much, until the buffer is freed. */
 #define PIPE_AHEAD ((size_t)256 << 10)
 
-/* Whether the writer's mark w has left room for the helper to fault pages in ahead. */
+/* Whether the writer's mark w leaves the helper pages to fault in ahead. */
 static int pipe_ahead_wanted(const pg_gzip_pipe *p, size_t w)
 {
-    size_t want = w + PIPE_AHEAD < p->cap ? w + PIPE_AHEAD : p->cap;
-    return p->release && want > p->populated && want - p->populated >= PIPE_SLICE;
-}
-
-/* Faults in buf[w..w + PIPE_AHEAD) (within cap) where not done yet; w is the writer's mark. */
-static void pipe_populate(pg_gzip_pipe *p, size_t w)
-{
-    if (!pipe_ahead_wanted(p, w)) return;
-    size_t from = p->populated > w ? p->populated : w;
-    size_t to = w + PIPE_AHEAD < p->cap ? w + PIPE_AHEAD : p->cap;
-    pg_pages_populate((void *)(uintptr_t)(p->buf + from), to - from);
-    p->populated = to;
+    return p->release && pg_pages_front_due(&p->ahead, w);
 }
 
 /* One ISA-L call over the input the stream holds (with `flush`), into the head's output;
@@ -329,7 +317,8 @@ static void *pipe_main(void *arg)
         int writing = p->cut == SIZE_MAX;
         pthread_mutex_unlock(&p->mu);
         if (p->stop) return NULL;
-        if (writing) pipe_populate(p, written);
+        if (writing && p->release)
+            pg_pages_front_fault(&p->ahead, (uint8_t *)(uintptr_t)p->buf, written);
         if ((p->rc = pipe_deflate(p, upto)) || p->stop) return NULL;
         if (last) {
             p->rc = pipe_sync(p);
@@ -363,7 +352,7 @@ static pg_gzip_pipe *pipe_start(const uint8_t *buf, size_t cap, int level, int r
     p->out.len = GZIP_HEADER; /* written at the end */
     p->buf = p->released = buf;
     p->release = release;
-    p->cap = cap;
+    p->ahead = (pg_pages_front){cap, 0, PIPE_AHEAD, PIPE_SLICE};
     p->level = level;
     p->cut = SIZE_MAX;
     pthread_mutex_init(&p->mu, NULL);

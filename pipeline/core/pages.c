@@ -85,3 +85,26 @@ void pg_pages_hint_large(const uint8_t *p, size_t n)
     (void)n;
 #endif
 }
+
+/* The end of what f faults in for the mark `used`, and its start in *from. */
+static size_t front_range(const pg_pages_front *f, size_t used, size_t *from)
+{
+    *from = f->done > used ? f->done : used;
+    return f->cap - used > f->ahead ? used + f->ahead : f->cap;
+}
+
+/* See pages.h. */
+int pg_pages_front_due(const pg_pages_front *f, size_t used)
+{
+    size_t from, to = used <= f->cap ? front_range(f, used, &from) : 0;
+    return to > from && to - from >= f->step;
+}
+
+/* See pages.h. */
+void pg_pages_front_fault(pg_pages_front *f, uint8_t *base, size_t used)
+{
+    if (!pg_pages_front_due(f, used)) return;
+    size_t from, to = front_range(f, used, &from);
+    pg_pages_populate(base + from, to - from);
+    f->done = to;
+}

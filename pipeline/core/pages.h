@@ -39,4 +39,19 @@ void pg_pages_hint_large(const uint8_t *p, size_t n);
  * call (Linux before 5.14 refuses it; the pages then fault in as they are touched). */
 void pg_pages_populate(void *p, size_t n);
 
+/* Faulting in ahead of a writer that fills [0, cap) of a buffer front to back, from a
+ * thread that mostly waits for it: the writer's mark is `used`, what was faulted in ends at
+ * `done` (the faulting thread's own). */
+typedef struct pg_pages_front {
+    size_t cap, done;
+    size_t ahead, step; /* fault in up to `ahead` past the mark, `step` or more at a time */
+} pg_pages_front;
+
+/* Whether the mark `used` leaves at least f->step bytes to fault in. */
+int pg_pages_front_due(const pg_pages_front *f, size_t used);
+
+/* Faults in base[max(done, used) .. min(used + ahead, cap)) when due, and moves done to
+ * its end. base stays the caller's (it must not move meanwhile). */
+void pg_pages_front_fault(pg_pages_front *f, uint8_t *base, size_t used);
+
 #endif

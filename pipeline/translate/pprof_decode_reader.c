@@ -124,10 +124,10 @@ _Static_assert(_Alignof(chunk) == 64 && sizeof(chunk) % 64 == 0, "a chunk owns i
  * new stacks took the committing thread about 1,700 of them. Only for a pool reserved for
  * every stack to come (it does not move while the samples are read). */
 typedef struct pool_ahead {
-    uint8_t *base;       /* NULL: nothing to fault in */
-    size_t cap;          /* bytes reserved */
-    _Atomic size_t used; /* bytes filled, as the committer last said */
-    size_t start, done;  /* faulted in from start up to done (the helper's) */
+    uint8_t *base;        /* NULL: nothing to fault in */
+    _Atomic size_t used;  /* bytes filled, as the committer last said */
+    size_t start;         /* done when the read began */
+    pg_pages_front front; /* the helper's */
 } pool_ahead;
 
 static _Atomic size_t pool_faulted;
@@ -151,42 +151,46 @@ typedef struct reader {
     pool_ahead pool[2];   /* the pool's location indices and offsets */
 } reader;
 
+/* Bytes filled of the pool's location indices (k = 0) or offsets (k = 1). */
+static size_t pool_filled(const pg_stacks *st, int k)
+{
+    return k ? (st->n + 1) * sizeof *st->off : st->off[st->n] * st->width;
+}
+
+/* Sets a up over base[0..cap), of which `used` bytes are filled. */
+static void pool_ahead_set(pool_ahead *a, uint8_t *base, size_t cap, size_t used)
+{
+    a->base = base;
+    a->start = used;
+    a->front = (pg_pages_front){cap, used, POOL_AHEAD, POOL_AHEAD_STEP};
+    atomic_init(&a->used, used);
+}
+
 /* Sets up r->pool when the stack pool can take every stack of the h->n_samples to come
  * without growing (calling thread, before the first job). */
 static void pool_ahead_init(reader *r, pg_batch *b, const pg_pprof_header *h, uint8_t width)
 {
     if (!pg_dict_stack_room(b, h->n_samples, h->sample_bytes, width)) return;
     const pg_stacks *st = pg_dict_stacks(pg_batch_dict(b));
-    size_t loc = st->off[st->n] * st->width, off = (st->n + 1) * sizeof *st->off;
-    r->pool[0].base = st->loc;
-    r->pool[0].cap = st->cap_loc * st->width;
-    r->pool[0].start = r->pool[0].done = loc;
-    atomic_init(&r->pool[0].used, loc);
-    r->pool[1].base = (uint8_t *)st->off;
-    r->pool[1].cap = st->cap * sizeof *st->off;
-    r->pool[1].start = r->pool[1].done = off;
-    atomic_init(&r->pool[1].used, off);
+    pool_ahead_set(&r->pool[0], st->loc, st->cap_loc * st->width, pool_filled(st, 0));
+    pool_ahead_set(&r->pool[1], (uint8_t *)st->off, st->cap * sizeof *st->off, pool_filled(st, 1));
 }
 
 /* Says how much of the pool is filled (calling thread, after committing a chunk). */
-static void pool_ahead_publish(reader *r, const pg_batch *b)
+static void pool_ahead_publish(reader *r, pg_batch *b)
 {
     if (!r->pool[0].base) return;
-    const pg_stacks *st = pg_dict_stacks(pg_batch_dict((pg_batch *)b));
-    atomic_store_explicit(&r->pool[0].used, st->off[st->n] * st->width, memory_order_relaxed);
-    atomic_store_explicit(&r->pool[1].used, (st->n + 1) * sizeof *st->off, memory_order_relaxed);
+    const pg_stacks *st = pg_dict_stacks(pg_batch_dict(b));
+    for (int k = 0; k < 2; k++)
+        atomic_store_explicit(&r->pool[k].used, pool_filled(st, k), memory_order_relaxed);
 }
 
 /* Faults in up to POOL_AHEAD bytes past what the committer last said it filled (helper). */
 static void pool_ahead_fault(pool_ahead *a)
 {
-    if (!a->base) return;
-    size_t used = atomic_load_explicit(&a->used, memory_order_relaxed);
-    size_t to = a->cap - used > POOL_AHEAD ? used + POOL_AHEAD : a->cap;
-    size_t from = a->done > used ? a->done : used;
-    if (to <= from || to - from < POOL_AHEAD_STEP) return;
-    pg_pages_populate(a->base + from, to - from);
-    a->done = to;
+    if (a->base)
+        pg_pages_front_fault(&a->front, a->base,
+                             atomic_load_explicit(&a->used, memory_order_relaxed));
 }
 
 /* Empties chunk c for samples from `first` on. */
@@ -372,7 +376,8 @@ static int read_threaded(pg_pprof_dec *d, pg_pprof_header *h, pg_wire top, size_
     r->n_types = n_types;
     pool_ahead_init(r, d->b, h, d->loc_width);
     int rc = commit_chunks(d, r, duo, commit, ctx);
-    pool_faulted = r->pool[0].done - r->pool[0].start + r->pool[1].done - r->pool[1].start;
+    pool_faulted =
+        r->pool[0].front.done - r->pool[0].start + r->pool[1].front.done - r->pool[1].start;
     *ran = 1;
     pg_duo_stop(duo);
     free(r);

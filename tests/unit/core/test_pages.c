@@ -6,6 +6,7 @@
  * pg_pages_populate maps exactly its whole pages and changes no contents. pg_pages_free
  * hands a large heap block's interior pages back (mincore) and frees small ones as they are. */
 #include "testlib.h"
+#include "resident_pages.h"
 
 #include "pipeline/core/pages.h"
 
@@ -284,17 +285,6 @@ static void test_populate(void)
 
 #if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) /* ASan's allocator keeps freed blocks */
 #define CHECK_HEAP_FREE 1
-/* Pages of [p, p + n) (page-aligned p) that are resident, or -1 where mincore fails. */
-static long resident_pages(uint8_t *p, size_t n)
-{
-    unsigned char vec[256];
-    size_t np = n / page;
-    if (np > sizeof vec || mincore(p, np * page, vec) != 0) return -1;
-    long r = 0;
-    for (size_t i = 0; i < np; i++)
-        r += vec[i] & 1;
-    return r;
-}
 #endif
 
 /* pg_pages_free: a large block inside glibc's heap (the mmap threshold raised, a guard
@@ -317,7 +307,7 @@ static void test_free(void)
             pg_pages_free(b, n);
         else
             free(b);
-        long r = resident_pages(lo, 64 * page);
+        long r = tg_resident_pages(lo, 64);
         if (r >= 0) {
             if (release)
                 CHECK_MSG(r == 0, "pg_pages_free left %ld of 64 interior pages resident", r);
@@ -334,6 +324,37 @@ static void test_free(void)
     pg_pages_free(NULL, 1 << 20);
 }
 
+/* pg_pages_front: due only when `step` or more lies between what is faulted in (or the
+ * mark, when the writer passed it) and `ahead` past the mark, within cap; a fault covers
+ * exactly that range (mincore, where the kernel populates on request). */
+static void test_front(void)
+{
+    size_t cap = 256 * page;
+    pg_pages_front f = {cap, 0, 64 * page, 16 * page};
+    CHECK(pg_pages_front_due(&f, 0));
+    uint8_t *m = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(m != MAP_FAILED);
+    if (m == MAP_FAILED) return;
+    madvise(m, cap, MADV_NOHUGEPAGE);
+    pg_pages_front_fault(&f, m, 0);
+    CHECK(f.done == 64 * page);
+    CHECK(!pg_pages_front_due(&f, 15 * page)); /* 15 pages more: under a step */
+    CHECK(pg_pages_front_due(&f, 16 * page));
+    pg_pages_front_fault(&f, m, 100 * page); /* the writer passed what was faulted in */
+    CHECK(f.done == 164 * page);
+    if (tg_kernel_populates()) {
+        CHECK(tg_resident_pages(m, 64) == 64);
+        CHECK(tg_resident_pages(m + 64 * page, 36) == 0); /* written by the writer, not here */
+        CHECK(tg_resident_pages(m + 100 * page, 64) == 64);
+        CHECK(tg_resident_pages(m + 164 * page, 92) == 0);
+    }
+    pg_pages_front_fault(&f, m, 200 * page); /* ends at cap */
+    CHECK(f.done == cap);
+    CHECK(!pg_pages_front_due(&f, 250 * page));
+    CHECK(!pg_pages_front_due(&f, cap));
+    munmap(m, cap);
+}
+
 int main(void)
 {
     long ps = sysconf(_SC_PAGESIZE);
@@ -343,5 +364,6 @@ int main(void)
     test_hint_large();
     test_populate();
     test_free();
+    test_front();
     TEST_MAIN_END();
 }
